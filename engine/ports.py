@@ -1,0 +1,58 @@
+"""What the engine needs from a platform adapter, and what it promises back.
+
+Adapters implement ``PlatformPort``; they call ``Engine.receive`` with ``Inbound`` messages and
+the user-control methods (``about_user``, ``forget_user``, ``export_user``). Nothing else of the
+engine is theirs to touch.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from engine.records import Inbound, Outbound
+
+
+class DeliveryError(Exception):
+    """A platform refused or failed a delivery.
+
+    ``permanent`` errors (channel gone, bot removed) are not retried; others are, after
+    ``retry_after`` seconds when the platform said so, else with backoff.
+    """
+
+    def __init__(
+        self, message: str, *, permanent: bool = False, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+class PlatformPort(Protocol):
+    """One platform's delivery side, registered with the engine by the composition root."""
+
+    @property
+    def platform(self) -> str:
+        """The ``Inbound.platform`` / ``Outbound.platform`` value this port serves."""
+
+    async def deliver(self, reply: Outbound) -> str:
+        """Post one reply (splitting it to the platform's limits); return the platform's id of
+        the (first) posted message. Raise ``DeliveryError`` on failure."""
+
+    def working(self, inbound: Inbound) -> AbstractAsyncContextManager[None]:
+        """Show that the agent is working (typing, assistant status) while a turn runs."""
+
+
+class ReceiveOutcome(StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiveResult:
+    outcome: ReceiveOutcome
+    inbox_id: str = ""
+    reason: str = ""

@@ -1,0 +1,294 @@
+"""The narrow, typed storage contract the engine talks to (DESIGN §5).
+
+Two implementations keep it: SQLite (embedded default) and MongoDB (production). One contract
+test suite (``tests/contract``) runs unchanged against both. Every memory read takes a
+``RecordFilter`` built from the turn's audience, so no method can return a record the audience
+is not entitled to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from engine.audience import Audience
+from engine.records import (
+    JSON,
+    Agent,
+    Block,
+    ConversationKey,
+    Inbound,
+    Message,
+    Outbound,
+    Passage,
+    Summary,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFilter:
+    """What one read may see: one agent, one workspace, the audience's readable scopes."""
+
+    agent_id: str
+    workspace: str
+    scopes: tuple[str, ...]
+    start: datetime | None = None
+    end: datetime | None = None
+    #: Restrict to one channel (recall browsing); None searches the whole visible memory.
+    channel: str | None = None
+    #: Restrict to these tags (archival); a passage matches when it has any of them.
+    tags: tuple[str, ...] = ()
+
+    @classmethod
+    def for_audience(cls, agent_id: str, audience: Audience) -> RecordFilter:
+        return cls(agent_id, audience.workspace, audience.readable_scopes)
+
+
+@dataclass(frozen=True, slots=True)
+class Scored[T]:
+    record: T
+    score: float
+
+
+class AgentStore(Protocol):
+    async def put(self, agent: Agent) -> None:
+        """Create the agent, or replace it when one with this id exists."""
+
+    async def get(self, agent_id: str) -> Agent | None: ...
+    async def by_name(self, name: str) -> Agent | None: ...
+    async def list(self) -> list[Agent]: ...
+    async def delete(self, agent_id: str) -> bool: ...
+
+
+class BlockStore(Protocol):
+    async def visible(
+        self,
+        owners: Sequence[str],
+        workspace: str,
+        scopes: Sequence[str],
+        keys: Sequence[tuple[str, str]] | None = None,
+    ) -> list[Block]:
+        """Parts owned by ``owners`` in ``workspace`` (or all workspaces) under ``scopes``.
+
+        ``keys`` restricts to (label, subject) pairs. Ordered by label, subject, then creation.
+        """
+
+    async def create(self, block: Block) -> Block:
+        """Insert a part; when one with the same owner, workspace, label, subject and scope
+        exists, return that one unchanged instead (so racing creators agree)."""
+
+    async def update(self, block_id: str, expected_version: int, value: str) -> Block | None:
+        """Compare-and-set: write ``value`` only if the stored version is ``expected_version``.
+
+        Returns the new part (version + 1), or None when another writer got there first.
+        """
+
+    async def get(self, block_id: str) -> Block | None: ...
+
+    async def list(self, owner: str, workspace: str | None = None) -> list[Block]:
+        """Every part an owner has (operator and inspector views; no audience filter)."""
+
+    async def delete(self, block_id: str) -> bool: ...
+
+    async def delete_user(self, workspace: str, user: str) -> int:
+        """Remove ``human`` parts about ``user`` and every part learned in a DM with them."""
+
+
+class MessageStore(Protocol):
+    async def append(self, messages: Sequence[Message]) -> None:
+        """Store messages; a message whose id is already stored is left as it is."""
+
+    async def recent(
+        self, conversation: ConversationKey, after_seq: int, limit: int
+    ) -> list[Message]:
+        """The newest ``limit`` messages of a conversation with ``seq > after_seq``, oldest
+        first. Cost must not grow with the length of the history."""
+
+    async def between(
+        self, conversation: ConversationKey, after_seq: int, through_seq: int
+    ) -> list[Message]:
+        """Messages with ``after_seq < seq <= through_seq``, oldest first (for summaries)."""
+
+    async def search_text(
+        self, where: RecordFilter, query: str, limit: int
+    ) -> list[Scored[Message]]:
+        """Full-text search (FTS5 / $text); higher score is better."""
+
+    async def search_vector(
+        self, where: RecordFilter, vector: Sequence[float], limit: int
+    ) -> list[Scored[Message]]:
+        """Nearest messages by cosine similarity among those that carry an embedding."""
+
+    async def set_embeddings(self, embeddings: Sequence[tuple[str, Sequence[float]]]) -> None:
+        """Attach embeddings to stored messages (by message id)."""
+
+    async def list(
+        self, where: RecordFilter, limit: int, before_seq: int | None = None
+    ) -> list[Message]:
+        """Browse visible messages newest first."""
+
+    async def count(self, where: RecordFilter) -> int: ...
+
+    async def edit(self, workspace: str, channel: str, platform_ref: str, content: str) -> int:
+        """Apply a platform edit to every stored copy of that message (one per agent)."""
+
+    async def delete_ref(self, workspace: str, channel: str, platform_ref: str) -> int:
+        """Apply a platform deletion."""
+
+    async def delete_user(self, workspace: str, user: str) -> int:
+        """Remove messages written by ``user`` and every message of DMs with them."""
+
+    async def delete_before(self, workspace: str, before: datetime) -> int:
+        """Retention: remove the workspace's messages older than ``before``."""
+
+
+class PassageStore(Protocol):
+    async def insert(self, passages: Sequence[Passage]) -> None: ...
+
+    async def search_vector(
+        self, where: RecordFilter, vector: Sequence[float], limit: int
+    ) -> list[Scored[Passage]]:
+        """Nearest passages by cosine similarity ($vectorSearch on MongoDB)."""
+
+    async def search_text(
+        self, where: RecordFilter, query: str, limit: int
+    ) -> list[Scored[Passage]]: ...
+
+    async def list(self, where: RecordFilter, limit: int, offset: int = 0) -> list[Passage]:
+        """Browse visible passages newest first."""
+
+    async def count(self, where: RecordFilter) -> int: ...
+
+    async def tag_counts(self, where: RecordFilter) -> dict[str, int]: ...
+
+    async def get(self, passage_id: str) -> Passage | None: ...
+
+    async def delete(self, passage_ids: Sequence[str]) -> int: ...
+
+    async def delete_user(self, workspace: str, user: str) -> int:
+        """Remove passages about ``user`` and every passage learned in a DM with them."""
+
+
+class SummaryStore(Protocol):
+    async def get(self, conversation: ConversationKey) -> Summary | None: ...
+
+    async def put(self, summary: Summary, expected_version: int) -> bool:
+        """Compare-and-set; ``expected_version`` 0 creates. False when another writer won."""
+
+    async def delete_user(self, workspace: str, user: str) -> int:
+        """Remove summaries of DMs with ``user``."""
+
+
+class InboxStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    id: str
+    inbound: Inbound
+    conversation: str
+    seq: int
+    status: InboxStatus
+    attempts: int = 0
+    error: str = ""
+
+
+class InboxStore(Protocol):
+    async def put(self, item: InboxItem) -> bool:
+        """Store an accepted message. False when it is a duplicate: same platform and event id,
+        or same platform, channel, message ref and kind (one message seen twice)."""
+
+    async def pending_conversations(self, limit: int) -> list[str]:
+        """Conversations that have pending items, oldest first."""
+
+    async def pending(self, conversation: str, limit: int) -> list[InboxItem]:
+        """A conversation's pending items in arrival order."""
+
+    async def mark(self, item_id: str, status: InboxStatus, error: str = "") -> None: ...
+
+    async def record_attempt(self, item_id: str) -> int:
+        """Count one more processing attempt; returns the new count."""
+
+    async def get(self, item_id: str) -> InboxItem | None: ...
+
+    async def depth(self) -> int:
+        """Pending items across all conversations (a metric)."""
+
+    async def put_rejected(self, platform: str, raw: JSON, error: str) -> None:
+        """Keep an event that could not be parsed, with its error, for the operator."""
+
+    async def rejected(self, limit: int) -> list[JSON]: ...
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    reply: Outbound
+    status: OutboxStatus
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    platform_ref: str = ""
+    error: str = ""
+
+
+class OutboxStore(Protocol):
+    async def put(self, replies: Sequence[Outbound]) -> None:
+        """Record replies; one with the same (inbox_id, index) as a stored one is ignored."""
+
+    async def for_inbox(self, inbox_id: str) -> list[OutboxEntry]: ...
+
+    async def due(self, now: datetime, limit: int) -> list[OutboxEntry]:
+        """Pending replies whose next attempt is due, oldest first."""
+
+    async def mark_delivered(self, reply_id: str, platform_ref: str) -> None: ...
+
+    async def retry_later(self, reply_id: str, at: datetime, error: str) -> None: ...
+
+
+class LeaseStore(Protocol):
+    async def acquire(self, name: str, holder: str, ttl: float) -> bool:
+        """Take the lease if free, expired, or already ours (then extend it)."""
+
+    async def renew(self, name: str, holder: str, ttl: float) -> bool:
+        """Extend a lease we hold; False when it was lost (expired and taken)."""
+
+    async def release(self, name: str, holder: str) -> None: ...
+
+
+class KeyValueStore(Protocol):
+    """Small documents by namespace and key: Slack installations, OAuth state, settings."""
+
+    async def get(self, namespace: str, key: str) -> JSON | None: ...
+    async def put(self, namespace: str, key: str, value: JSON) -> None: ...
+    async def delete(self, namespace: str, key: str) -> bool: ...
+    async def list(self, namespace: str, prefix: str = "") -> list[tuple[str, JSON]]: ...
+
+
+class Store(Protocol):
+    agents: AgentStore
+    blocks: BlockStore
+    messages: MessageStore
+    passages: PassageStore
+    summaries: SummaryStore
+    inbox: InboxStore
+    outbox: OutboxStore
+    leases: LeaseStore
+    kv: KeyValueStore
+
+    async def setup(self) -> None:
+        """Create tables or collections and indexes; idempotent, safe at every start."""
+
+    async def ping(self) -> None:
+        """Raise when the store cannot be reached (readiness)."""
+
+    async def close(self) -> None: ...
