@@ -56,3 +56,27 @@ class ReceiveResult:
     outcome: ReceiveOutcome
     inbox_id: str = ""
     reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UserMemoryReport:
+    """What Mnemo keeps about one user of one workspace, as shown to that user only."""
+
+    workspace: str
+    user: str
+    #: Core-memory parts about the user or learned in DMs with them: (label, scope, text).
+    blocks: tuple[tuple[str, str, str], ...]
+    passages: tuple[str, ...]
+    messages: int
+
+
+class UserMemory(Protocol):
+    """User control over their own memory (``/mnemo memory|forget|export``, ``/memory`` ...)."""
+
+    async def about_user(self, workspace: str, user: str) -> UserMemoryReport: ...
+
+    async def forget_user(self, workspace: str, user: str) -> int:
+        """Delete everything kept about the user (blocks, recall, archival, summaries)."""
+
+    async def export_user(self, workspace: str, user: str) -> bytes:
+        """A JSON document with everything kept about the user."""
