@@ -41,6 +41,9 @@ class RecordFilter:
     channel: str | None = None
     #: Restrict to these tags (archival); a passage matches when it has any of them.
     tags: tuple[str, ...] = ()
+    #: Restrict to records about one user: messages they wrote, passages whose ``users``
+    #: contain them (user data reports and exports).
+    user: str | None = None
 
     @classmethod
     def for_audience(cls, agent_id: str, audience: Audience) -> RecordFilter:
