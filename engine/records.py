@@ -248,6 +248,8 @@ class Inbound:
     #: Agent-to-agent: the hop count of the thread this message continues.
     hops: int = 0
     attachments: tuple[str, ...] = ()
+    #: How people call the channel ("#general"), for the agent's prompt; the id is in audience.
+    channel_name: str = ""
 
     @property
     def workspace(self) -> str:

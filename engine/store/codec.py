@@ -301,6 +301,7 @@ def inbound_to_doc(inbound: Inbound) -> JSON:
         "mentions": list(inbound.mentions),
         "hops": inbound.hops,
         "attachments": list(inbound.attachments),
+        "channel_name": inbound.channel_name,
     }
 
 
@@ -320,6 +321,7 @@ def inbound_from_doc(doc: Mapping[str, Any]) -> Inbound:
         mentions=_strings(doc.get("mentions")),
         hops=int(doc.get("hops", 0)),
         attachments=_strings(doc.get("attachments")),
+        channel_name=doc.get("channel_name", ""),
     )
 
 
