@@ -1,0 +1,374 @@
+"""The agent runtime: one turn, from stored user messages to replies (DESIGN §2.4, §4).
+
+Every LLM step is a tool call. The loop chains tools until a terminal tool (``send_message``,
+``no_reply``) or the step limit; on its last step only terminal tools are offered, so a turn
+always ends with a decision. It never hangs (bounded steps, tool timeouts, the LLM client's
+bounded retries) and, when the model stays down, answers with one clear sentence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from engine.agent.context import (
+    CompiledContext,
+    ContextCompiler,
+    ContextInput,
+    MemoryStats,
+    TokenCount,
+)
+from engine.agent.memory import TurnMemory
+from engine.agent.summarizer import Summarizer
+from engine.agent.tools import (
+    BUILTIN_TOOLS,
+    NO_REPLY,
+    TERMINAL_TOOLS,
+    Embedder,
+    Searcher,
+    Tool,
+    ToolOutcome,
+    TurnContext,
+)
+from engine.audience import AudienceKind
+from engine.llm import LLMClient, LLMError, LLMUnavailable
+from engine.records import (
+    Agent,
+    ConversationKey,
+    Inbound,
+    Message,
+    Role,
+    Summary,
+    ToolCall,
+    next_seq,
+    utcnow,
+)
+from engine.store.protocol import InboxItem, RecordFilter, Store
+from engine.turns import TurnResult
+
+log = logging.getLogger(__name__)
+
+#: Stored messages loaded to build a window; bounds the cost of a turn whatever the history.
+HISTORY_LOAD = 200
+TOOL_TIMEOUT = 30.0
+LLM_DOWN_REPLY = (
+    "Sorry, I can't reach my language model right now, so I couldn't answer this. "
+    "Please try again in a few minutes."
+)
+
+DEFAULT_SYSTEM_PROMPT = """\
+You are {name}, a helpful assistant with long-term memory, talking with people on chat platforms.
+
+How you work:
+- Every step you take is a tool call. Answer with send_message; call no_reply when nothing \
+needs an answer from you (for example in a busy channel where you were not addressed).
+- Your core memory blocks are always in view. When you learn something lasting about a person \
+(their name, preferences, projects, plans), record it in the human block; facts about this \
+channel go in the channel block; your own identity is the persona block. Keep blocks short: \
+put details in archival memory.
+- When someone refers to something not in view, search first: conversation_search for past \
+messages, archival_memory_search for kept facts. Never invent memories.
+- Memory follows the audience: what you learn in a direct message stays private to that \
+person, and you never reveal one person's private details to others.
+- Keep replies concise and natural; use the language of the person you answer.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeLimits:
+    tool_timeout: float = TOOL_TIMEOUT
+    history_load: int = HISTORY_LOAD
+
+
+class AgentRuntime:
+    """Runs turns for every agent of a store; implements ``engine.turns.TurnRunner``."""
+
+    def __init__(
+        self,
+        store: Store,
+        llm: LLMClient,
+        tokens: TokenCount,
+        search: Searcher,
+        embedder: Embedder,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        extra_tools: Callable[[Agent], Mapping[str, Tool]] | None = None,
+        limits: RuntimeLimits | None = None,
+    ) -> None:
+        self._store = store
+        self._llm = llm
+        self._compiler = ContextCompiler(tokens)
+        self._summarizer = Summarizer(llm, tokens)
+        self._search = search
+        self._embedder = embedder
+        self._clock = clock
+        self._extra_tools = extra_tools
+        self._limits = limits or RuntimeLimits()
+
+    # -- TurnRunner ------------------------------------------------------------------------------
+
+    async def run(self, items: Sequence[InboxItem]) -> TurnResult:
+        last = items[-1].inbound
+        agent = await self._store.agents.get(last.agent_id)
+        if agent is None:
+            log.warning("inbox items for unknown agent %s skipped", last.agent_id)
+            return TurnResult((), ())
+        await self.remember_inbound(agent, items)
+        if not any(item.inbound.respond for item in items):
+            return TurnResult((), ())
+        turn = _Turn(self, agent, items)
+        return await turn.run()
+
+    async def remember_inbound(self, agent: Agent, items: Sequence[InboxItem]) -> None:
+        """Store the items' messages in recall (idempotent: message id = inbox item id)."""
+        messages = [user_message(agent, item) for item in items]
+        await self._store.messages.append(messages)
+        index = getattr(self._search, "index_messages", None)
+        if index is not None:
+            await index(messages)
+
+    # -- context -----------------------------------------------------------------------------------
+
+    def tools_for(self, agent: Agent) -> dict[str, Tool]:
+        tools: dict[str, Tool] = {
+            name: BUILTIN_TOOLS[name] for name in agent.tools if name in BUILTIN_TOOLS
+        }
+        if self._extra_tools is not None:
+            extra = self._extra_tools(agent)
+            tools.update({name: tool for name, tool in extra.items() if name in agent.tools})
+        for name in TERMINAL_TOOLS:
+            tools.setdefault(name, BUILTIN_TOOLS[name])
+        return tools
+
+    async def compile(
+        self,
+        agent: Agent,
+        memory: TurnMemory,
+        conversation: ConversationKey,
+        current: Sequence[Message],
+        tools: Sequence[Tool],
+        rules: str = "",
+    ) -> CompiledContext:
+        """The exact request the agent's next step sends, fitting its budget.
+
+        Folds evicted messages into the conversation summary (or drops them, when the agent's
+        overflow policy is "truncate") and recompiles until the window fits.
+        """
+        where = RecordFilter.for_audience(agent.id, memory.audience)
+        blocks, stats = await asyncio.gather(memory.load(), self._stats(where))
+        for _ in range(4):
+            summary = await self._store.summaries.get(conversation)
+            after = summary.through_seq if summary else 0
+            history = await self._store.messages.recent(
+                conversation, after, self._limits.history_load
+            )
+            # Messages of this turn already stored (its user messages) come from history.
+            stored = {m.id for m in history}
+            compiled = self._compiler.compile(
+                ContextInput(
+                    system_prompt=agent.system_prompt
+                    or DEFAULT_SYSTEM_PROMPT.format(name=agent.name),
+                    rules=rules,
+                    audience=memory.audience,
+                    speaker_name=memory.speaker_name,
+                    channel_name=memory.channel_name,
+                    blocks=blocks,
+                    stats=stats,
+                    summary=summary.text if summary else "",
+                    history=history,
+                    current=[m for m in current if m.id not in stored],
+                    tools=[t.schema() for t in tools],
+                    budget=agent.context_budget,
+                    now=self._clock(),
+                )
+            )
+            if not compiled.evicted:
+                return compiled
+            await self._fold(agent, conversation, memory, summary, compiled.evicted)
+        return compiled
+
+    async def _fold(
+        self,
+        agent: Agent,
+        conversation: ConversationKey,
+        memory: TurnMemory,
+        summary: Summary | None,
+        evicted: Sequence[Message],
+    ) -> None:
+        previous = summary.text if summary else ""
+        text = previous
+        if agent.overflow == "summarize":
+            try:
+                text = await self._summarizer.summarize(agent, previous, evicted)
+            except LLMError as exc:
+                log.warning("summary of %s failed (%s); truncating instead", conversation, exc)
+        updated = Summary(
+            agent_id=conversation.agent_id,
+            workspace=conversation.workspace,
+            channel=conversation.channel,
+            thread=conversation.thread,
+            scope=memory.audience.write_scope,
+            text=text,
+            through_seq=evicted[-1].seq,
+            version=(summary.version + 1) if summary else 1,
+            updated_at=self._clock(),
+        )
+        # Losing this race is fine: the winner folded the same or newer messages.
+        await self._store.summaries.put(updated, summary.version if summary else 0)
+
+    async def _stats(self, where: RecordFilter) -> MemoryStats:
+        messages, passages, tags = await asyncio.gather(
+            self._store.messages.count(where),
+            self._store.passages.count(where),
+            self._store.passages.tag_counts(where),
+        )
+        return MemoryStats(messages, passages, tags)
+
+    async def call_tool(self, tool: Tool, ctx: TurnContext, call: ToolCall) -> ToolOutcome:
+        try:
+            async with asyncio.timeout(self._limits.tool_timeout):
+                return await tool.invoke(ctx, call.arguments)
+        except TimeoutError:
+            return ToolOutcome(
+                f"Error: {call.name} did not finish within {self._limits.tool_timeout:g} s.",
+                error=True,
+            )
+        except LLMError:
+            raise
+        except Exception as exc:
+            log.exception("tool %s failed", call.name)
+            return ToolOutcome(f"Error: {call.name} failed: {type(exc).__name__}.", error=True)
+
+
+class _Turn:
+    """State of one turn: the produced messages, replies and tool history."""
+
+    def __init__(self, runtime: AgentRuntime, agent: Agent, items: Sequence[InboxItem]) -> None:
+        self.runtime = runtime
+        self.agent = agent
+        self.items = items
+        self.inbound = items[-1].inbound
+        self.anchor = items[-1].id
+        self.produced: list[Message] = []
+
+    def _message(
+        self,
+        role: Role,
+        content: str,
+        tool_calls: tuple[ToolCall, ...] = (),
+        tool_call_id: str = "",
+    ) -> Message:
+        mine = role is Role.ASSISTANT
+        return Message(
+            id=f"{self.anchor}.{len(self.produced) + 1:03d}",
+            agent_id=self.agent.id,
+            workspace=self.inbound.workspace,
+            channel=self.inbound.channel,
+            thread=self.inbound.thread,
+            scope=self.inbound.audience.write_scope,
+            role=role,
+            author=self.agent.id if mine else "",
+            author_name=self.agent.name if mine else "",
+            content=content,
+            seq=next_seq(),
+            created_at=self.runtime._clock(),
+            tool_calls=tool_calls,
+            tool_call_id=tool_call_id,
+            turn_id=self.anchor,
+        )
+
+    async def run(self) -> TurnResult:
+        runtime, agent, inbound = self.runtime, self.agent, self.inbound
+        memory = TurnMemory(
+            runtime._store.blocks,
+            agent,
+            inbound.audience,
+            speaker=inbound.author.id,
+            speaker_name=inbound.author.name,
+            channel_name=channel_label(inbound),
+        )
+        ctx = TurnContext(
+            agent=agent,
+            audience=inbound.audience,
+            speaker=inbound.author,
+            memory=memory,
+            store=runtime._store,
+            search=runtime._search,
+            embedder=runtime._embedder,
+            now=runtime._clock(),
+        )
+        tools = runtime.tools_for(agent)
+        try:
+            await self._loop(ctx, memory, tools)
+        except LLMUnavailable as exc:
+            log.warning("turn %s: %s", self.anchor, exc)
+            return TurnResult((LLM_DOWN_REPLY,), ())
+        return TurnResult(tuple(ctx.replies), tuple(self.produced))
+
+    async def _loop(self, ctx: TurnContext, memory: TurnMemory, tools: Mapping[str, Tool]) -> None:
+        runtime, agent = self.runtime, self.agent
+        for step in range(agent.max_steps):
+            offered = [t for t in tools.values() if t.terminal or step < agent.max_steps - 1]
+            compiled = await runtime.compile(
+                agent, memory, self.inbound.conversation, self.produced, offered
+            )
+            completion = await runtime._llm.complete(agent.model, compiled.messages, compiled.tools)
+            if not completion.tool_calls:
+                text = (completion.text or "").strip()
+                # A server that ignored tool_choice answered in plain text: that is the reply.
+                if text:
+                    ctx.replies.append(text)
+                    self.produced.append(self._message(Role.ASSISTANT, text))
+                return
+            calls = tuple(ToolCall(c.id, c.name, c.arguments) for c in completion.tool_calls)
+            self.produced.append(
+                self._message(Role.ASSISTANT, completion.text or "", tool_calls=calls)
+            )
+            finished = False
+            for call in calls:
+                tool = tools.get(call.name)
+                if tool is None:
+                    outcome = ToolOutcome(
+                        f"Error: there is no tool called {call.name!r}; available: "
+                        f"{', '.join(sorted(tools))}.",
+                        error=True,
+                    )
+                else:
+                    outcome = await runtime.call_tool(tool, ctx, call)
+                self.produced.append(self._message(Role.TOOL, outcome.output, tool_call_id=call.id))
+                finished = finished or outcome.terminal
+            if finished:
+                return
+        log.info("turn %s reached the step limit of %d", self.anchor, agent.max_steps)
+
+
+def channel_label(inbound: Inbound) -> str:
+    if inbound.audience.kind is AudienceKind.DM:
+        return "direct messages"
+    return inbound.channel_name or inbound.channel
+
+
+def user_message(agent: Agent, item: InboxItem) -> Message:
+    inbound = item.inbound
+    return Message(
+        id=item.id,
+        agent_id=agent.id,
+        workspace=inbound.workspace,
+        channel=inbound.channel,
+        thread=inbound.thread,
+        scope=inbound.audience.write_scope,
+        role=Role.USER,
+        author=inbound.author.id,
+        author_name=inbound.author.name,
+        content=inbound.text,
+        seq=item.seq,
+        created_at=inbound.sent_at,
+        platform_ref=inbound.message_ref,
+        turn_id=item.id,
+    )
+
+
+__all__ = ["DEFAULT_SYSTEM_PROMPT", "NO_REPLY", "AgentRuntime", "RuntimeLimits"]

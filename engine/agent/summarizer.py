@@ -1,0 +1,65 @@
+"""Recursive summaries of messages evicted from the context window."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from engine.agent.context import TokenCount, answer_reserve
+from engine.llm import LLMClient
+from engine.records import Agent, Message, Role
+
+SUMMARY_PROMPT = """\
+You keep the running summary of a conversation that an assistant called {name} takes part in. \
+Older messages are leaving the assistant's context window; fold them into the summary.
+
+Keep: who said what that matters, facts about people, decisions, commitments and open \
+questions, dates and names exactly. Drop greetings and small talk. Write at most {words} \
+words of plain prose, oldest first. Output only the new summary."""
+
+SUMMARY_WORDS = 300
+
+
+def transcript_line(message: Message) -> str:
+    if message.role is Role.USER:
+        return f"[{message.created_at:%Y-%m-%d %H:%M}] {message.author_name}: {message.content}"
+    if message.role is Role.ASSISTANT:
+        said = [message.content] if message.content else []
+        said += [f"(called {c.name} {c.arguments})" for c in message.tool_calls]
+        return f"{message.author_name or 'assistant'}: {' '.join(said)}"
+    return f"(tool result: {message.content[:300]})"
+
+
+class Summarizer:
+    """Folds evicted messages into the previous summary, in chunks that fit the budget."""
+
+    def __init__(self, llm: LLMClient, tokens: TokenCount) -> None:
+        self._llm = llm
+        self._tokens = tokens
+
+    async def summarize(self, agent: Agent, previous: str, evicted: Sequence[Message]) -> str:
+        summary = previous
+        room = agent.context_budget - answer_reserve(agent.context_budget) - 400
+        chunk: list[str] = []
+        used = self._tokens.count_text(summary)
+        for message in evicted:
+            line = transcript_line(message)
+            cost = self._tokens.count_text(line)
+            if chunk and used + cost > room:
+                summary = await self._fold(agent, summary, chunk)
+                chunk, used = [], self._tokens.count_text(summary)
+            chunk.append(line if cost <= room else line[: room * 3])
+            used += cost
+        if chunk:
+            summary = await self._fold(agent, summary, chunk)
+        return summary
+
+    async def _fold(self, agent: Agent, summary: str, lines: Sequence[str]) -> str:
+        system = SUMMARY_PROMPT.format(name=agent.name, words=SUMMARY_WORDS)
+        body = (f"Summary so far:\n{summary}\n\n" if summary else "") + (
+            "Messages to fold in:\n" + "\n".join(lines)
+        )
+        completion = await self._llm.complete(
+            agent.model,
+            [{"role": "system", "content": system}, {"role": "user", "content": body}],
+        )
+        return (completion.text or summary).strip()
