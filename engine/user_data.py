@@ -22,7 +22,7 @@ class UserDataService:
         self._store = store
 
     async def about_user(self, workspace: str, user: str) -> UserMemoryReport:
-        blocks, passages, messages = await self._collect(workspace, user, message_limit=0)
+        blocks, passages, _ = await self._collect(workspace, user, message_limit=0)
         count = sum(
             await asyncio.gather(
                 *(self._store.messages.count(w) for w in await self._filters(workspace, user))
