@@ -1,0 +1,111 @@
+"""Scoped core-memory parts in the ``blocks`` collection.
+
+A part's identity (owner, workspace, label, subject, scope) is a unique index, so racing
+creators agree on one part; edits are compare-and-set on ``version``.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from engine.audience import ALL_WORKSPACES, dm_scope
+from engine.records import Block, BlockLabel, next_seq, utcnow
+from engine.store.codec import block_from_doc, block_to_doc, encode_datetime
+from engine.store.mongo._documents import Collection, Document, keyed, unkeyed
+
+#: Insertion order of parts, the last key of the ``visible`` ordering.
+_CREATED_SEQ = "created_seq"
+_ORDER = [("label", ASCENDING), ("subject", ASCENDING), (_CREATED_SEQ, ASCENDING)]
+
+
+def _block(doc: Document) -> Block:
+    doc.pop(_CREATED_SEQ, None)
+    return block_from_doc(unkeyed(doc))
+
+
+class MongoBlocks:
+    def __init__(self, collection: Collection) -> None:
+        self._blocks = collection
+
+    async def visible(
+        self,
+        owners: Sequence[str],
+        workspace: str,
+        scopes: Sequence[str],
+        keys: Sequence[tuple[str, str]] | None = None,
+    ) -> builtins.list[Block]:
+        query: Document = {
+            "owner": {"$in": list(owners)},
+            "workspace": {"$in": [workspace, ALL_WORKSPACES]},
+            "scope": {"$in": list(scopes)},
+        }
+        if keys is not None:
+            if not keys:
+                return []
+            query["$or"] = [{"label": label, "subject": subject} for label, subject in keys]
+        return [_block(doc) async for doc in self._blocks.find(query).sort(_ORDER)]
+
+    async def create(self, block: Block) -> Block:
+        doc = keyed(block_to_doc(block))
+        doc[_CREATED_SEQ] = next_seq()
+        try:
+            await self._blocks.insert_one(doc)
+        except DuplicateKeyError:
+            existing = await self._blocks.find_one(_identity(block)) or await self._blocks.find_one(
+                {"_id": block.id}
+            )
+            if existing is None:
+                raise
+            return _block(existing)
+        return block
+
+    async def update(self, block_id: str, expected_version: int, value: str) -> Block | None:
+        doc = await self._blocks.find_one_and_update(
+            {"_id": block_id, "version": expected_version},
+            {
+                "$set": {"value": value, "updated_at": encode_datetime(utcnow())},
+                "$inc": {"version": 1},
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if doc is None else _block(doc)
+
+    async def get(self, block_id: str) -> Block | None:
+        doc = await self._blocks.find_one({"_id": block_id})
+        return None if doc is None else _block(doc)
+
+    async def list(self, owner: str, workspace: str | None = None) -> builtins.list[Block]:
+        query: Document = {"owner": owner}
+        if workspace is not None:
+            query["workspace"] = workspace
+        return [_block(doc) async for doc in self._blocks.find(query).sort(_ORDER)]
+
+    async def delete(self, block_id: str) -> bool:
+        result = await self._blocks.delete_one({"_id": block_id})
+        return result.deleted_count > 0
+
+    async def delete_user(self, workspace: str, user: str) -> int:
+        result = await self._blocks.delete_many(
+            {
+                "workspace": workspace,
+                "$or": [
+                    {"label": BlockLabel.HUMAN.value, "subject": user},
+                    {"scope": dm_scope(user)},
+                ],
+            }
+        )
+        return result.deleted_count
+
+
+def _identity(block: Block) -> Document:
+    return {
+        "owner": block.owner,
+        "workspace": block.workspace,
+        "label": block.label,
+        "subject": block.subject,
+        "scope": block.scope,
+    }

@@ -1,0 +1,140 @@
+"""The durable inbox: accepted platform events, deduplicated by unique indexes.
+
+Two unique indexes collapse redeliveries: (platform, event_id) for retries of one event, and
+(platform, channel, message_ref, kind) for one message delivered through two event types.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from engine.records import JSON, utcnow
+from engine.store.codec import encode_datetime, inbound_from_doc, inbound_to_doc
+from engine.store.mongo._documents import Collection, Document
+from engine.store.protocol import InboxItem, InboxStatus
+
+_PENDING = InboxStatus.PENDING.value
+
+
+def _item_document(item: InboxItem) -> Document:
+    inbound = item.inbound
+    return {
+        "_id": item.id,
+        "inbound": inbound_to_doc(inbound),
+        "platform": inbound.platform,
+        "event_id": inbound.event_id,
+        "channel": inbound.channel,
+        "message_ref": inbound.message_ref,
+        "kind": inbound.kind.value,
+        "conversation": item.conversation,
+        "seq": item.seq,
+        "status": item.status.value,
+        "attempts": item.attempts,
+        "error": item.error,
+    }
+
+
+def _item(doc: Document) -> InboxItem:
+    return InboxItem(
+        id=doc["_id"],
+        inbound=inbound_from_doc(doc["inbound"]),
+        conversation=doc["conversation"],
+        seq=int(doc["seq"]),
+        status=InboxStatus(doc["status"]),
+        attempts=int(doc.get("attempts", 0)),
+        error=doc.get("error", ""),
+    )
+
+
+class MongoInbox:
+    def __init__(self, items: Collection, rejected: Collection) -> None:
+        self._items = items
+        self._rejected = rejected
+
+    async def put(self, item: InboxItem) -> bool:
+        try:
+            await self._items.insert_one(_item_document(item))
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def pending_conversations(self, limit: int) -> builtins.list[str]:
+        if limit <= 0:
+            return []
+        pipeline: builtins.list[Document] = [
+            {"$match": {"status": _PENDING}},
+            {"$group": {"_id": "$conversation", "first": {"$min": "$seq"}}},
+            {"$sort": {"first": ASCENDING, "_id": ASCENDING}},
+            {"$limit": limit},
+        ]
+        cursor = await self._items.aggregate(pipeline)
+        return [str(doc["_id"]) async for doc in cursor]
+
+    async def pending(self, conversation: str, limit: int) -> builtins.list[InboxItem]:
+        if limit <= 0:
+            return []
+        cursor = (
+            self._items.find({"status": _PENDING, "conversation": conversation})
+            .sort("seq", ASCENDING)
+            .limit(limit)
+        )
+        return [_item(doc) async for doc in cursor]
+
+    async def mark(self, item_id: str, status: InboxStatus, error: str = "") -> None:
+        await self._items.update_one(
+            {"_id": item_id}, {"$set": {"status": status.value, "error": error}}
+        )
+
+    async def record_attempt(self, item_id: str) -> int:
+        doc = await self._items.find_one_and_update(
+            {"_id": item_id},
+            {"$inc": {"attempts": 1}},
+            projection={"attempts": True},
+            return_document=ReturnDocument.AFTER,
+        )
+        return 0 if doc is None else int(doc["attempts"])
+
+    async def get(self, item_id: str) -> InboxItem | None:
+        doc = await self._items.find_one({"_id": item_id})
+        return None if doc is None else _item(doc)
+
+    async def depth(self) -> int:
+        return await self._items.count_documents({"status": _PENDING})
+
+    async def put_rejected(self, platform: str, raw: JSON, error: str) -> None:
+        now = utcnow()
+        # The raw event is kept as JSON text: platform payloads may hold keys MongoDB forbids.
+        await self._rejected.insert_one(
+            {
+                "platform": platform,
+                "raw": json.dumps(raw, default=str),
+                "error": error,
+                "received_at": encode_datetime(now),
+                "received_date": now,
+            }
+        )
+
+    async def rejected(self, limit: int) -> builtins.list[JSON]:
+        if limit <= 0:
+            return []
+        cursor = (
+            self._rejected.find()
+            .sort([("received_date", DESCENDING), ("_id", DESCENDING)])
+            .limit(limit)
+        )
+        return [_rejected(doc) async for doc in cursor]
+
+
+def _rejected(doc: Document) -> JSON:
+    raw: Any = json.loads(doc["raw"])
+    return {
+        "platform": doc["platform"],
+        "raw": raw,
+        "error": doc["error"],
+        "received_at": doc["received_at"],
+    }

@@ -1,0 +1,94 @@
+"""The outbox: replies kept until the platform has them, one per (inbox item, index)."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from datetime import datetime
+
+from pymongo import ASCENDING
+
+from engine.records import Outbound, next_seq
+from engine.store.codec import (
+    decode_datetime,
+    encode_datetime,
+    outbound_from_doc,
+    outbound_to_doc,
+)
+from engine.store.mongo._documents import Collection, Document
+from engine.store.mongo._queries import ignore_duplicates
+from engine.store.protocol import OutboxEntry, OutboxStatus
+
+_PENDING = OutboxStatus.PENDING.value
+#: ``next_attempt_at`` of a reply due at once: sorts before every timestamp.
+_NOW = ""
+
+
+def _entry_document(reply: Outbound) -> Document:
+    return {
+        "_id": reply.id,
+        "reply": outbound_to_doc(reply),
+        "inbox_id": reply.inbox_id,
+        "index": reply.index,
+        "seq": next_seq(),
+        "status": _PENDING,
+        "attempts": 0,
+        "next_attempt_at": _NOW,
+        "platform_ref": "",
+        "error": "",
+    }
+
+
+def _entry(doc: Document) -> OutboxEntry:
+    next_attempt: str = doc.get("next_attempt_at", _NOW)
+    return OutboxEntry(
+        reply=outbound_from_doc(doc["reply"]),
+        status=OutboxStatus(doc["status"]),
+        attempts=int(doc.get("attempts", 0)),
+        next_attempt_at=decode_datetime(next_attempt) if next_attempt else None,
+        platform_ref=doc.get("platform_ref", ""),
+        error=doc.get("error", ""),
+    )
+
+
+class MongoOutbox:
+    def __init__(self, collection: Collection) -> None:
+        self._entries = collection
+
+    async def put(self, replies: Sequence[Outbound]) -> None:
+        if replies:
+            with ignore_duplicates():
+                await self._entries.insert_many(
+                    [_entry_document(r) for r in replies], ordered=False
+                )
+
+    async def for_inbox(self, inbox_id: str) -> builtins.list[OutboxEntry]:
+        cursor = self._entries.find({"inbox_id": inbox_id}).sort("index", ASCENDING)
+        return [_entry(doc) async for doc in cursor]
+
+    async def due(self, now: datetime, limit: int) -> builtins.list[OutboxEntry]:
+        if limit <= 0:
+            return []
+        cursor = (
+            self._entries.find(
+                {"status": _PENDING, "next_attempt_at": {"$lte": encode_datetime(now)}}
+            )
+            .sort("seq", ASCENDING)
+            .limit(limit)
+        )
+        return [_entry(doc) async for doc in cursor]
+
+    async def mark_delivered(self, reply_id: str, platform_ref: str) -> None:
+        await self._entries.update_one(
+            {"_id": reply_id},
+            {"$set": {"status": OutboxStatus.DELIVERED.value, "platform_ref": platform_ref}},
+        )
+
+    async def retry_later(self, reply_id: str, at: datetime, error: str) -> None:
+        await self._entries.update_one(
+            {"_id": reply_id, "status": _PENDING},
+            {
+                "$set": {"next_attempt_at": encode_datetime(at), "error": error},
+                "$inc": {"attempts": 1},
+            },
+        )

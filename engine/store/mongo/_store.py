@@ -1,0 +1,138 @@
+"""``MongoStore``: the storage contract on MongoDB through ``pymongo.AsyncMongoClient``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Self
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import ConnectionFailure, PyMongoError
+
+from engine.store.mongo._agents import MongoAgents
+from engine.store.mongo._blocks import MongoBlocks
+from engine.store.mongo._documents import Document
+from engine.store.mongo._inbox import MongoInbox
+from engine.store.mongo._indexes import ensure_indexes
+from engine.store.mongo._kv import MongoKeyValues
+from engine.store.mongo._leases import MongoLeases
+from engine.store.mongo._messages import MongoMessages
+from engine.store.mongo._outbox import MongoOutbox
+from engine.store.mongo._passages import MongoPassages
+from engine.store.mongo._search_indexes import (
+    DriverSearchIndexes,
+    SearchIndexCreator,
+    ensure_vector_indexes,
+)
+from engine.store.mongo._summaries import MongoSummaries
+from engine.store.protocol import (
+    AgentStore,
+    BlockStore,
+    InboxStore,
+    KeyValueStore,
+    LeaseStore,
+    MessageStore,
+    OutboxStore,
+    PassageStore,
+    SummaryStore,
+)
+
+log = logging.getLogger(__name__)
+
+#: How long connecting waits for a reachable server before giving up.
+SERVER_SELECTION_TIMEOUT_S = 5.0
+
+
+class MongoUnreachableError(ConnectionError):
+    """The configured MongoDB server did not answer."""
+
+
+class MongoStore:
+    """Every kind of record in one MongoDB database; see ``engine.store.protocol``."""
+
+    agents: AgentStore
+    blocks: BlockStore
+    messages: MessageStore
+    passages: PassageStore
+    summaries: SummaryStore
+    inbox: InboxStore
+    outbox: OutboxStore
+    leases: LeaseStore
+    kv: KeyValueStore
+
+    def __init__(
+        self,
+        client: AsyncMongoClient[Document],
+        database: str,
+        *,
+        vector_dimensions: int | None = None,
+        search_indexes: SearchIndexCreator | None = None,
+    ) -> None:
+        self._client = client
+        self._database: AsyncDatabase[Document] = client[database]
+        self._vector_dimensions = vector_dimensions
+        self._search_indexes = search_indexes or DriverSearchIndexes(self._database)
+        db = self._database
+        self.agents = MongoAgents(db["agents"])
+        self.blocks = MongoBlocks(db["blocks"])
+        self.messages = MongoMessages(db["messages"])
+        self.passages = MongoPassages(db["passages"])
+        self.summaries = MongoSummaries(db["summaries"])
+        self.inbox = MongoInbox(db["inbox"], db["inbox_rejected"])
+        self.outbox = MongoOutbox(db["outbox"])
+        self.leases = MongoLeases(db["leases"])
+        self.kv = MongoKeyValues(db["kv"])
+
+    @classmethod
+    async def connect(
+        cls,
+        uri: str,
+        database: str,
+        *,
+        vector_dimensions: int | None = None,
+        search_indexes: SearchIndexCreator | None = None,
+    ) -> Self:
+        """Connect and check the server answers within a few seconds.
+
+        ``vector_dimensions`` is the embedder's output size, needed to create vector indexes.
+        """
+        timeout_ms = int(SERVER_SELECTION_TIMEOUT_S * 1000)
+        client: AsyncMongoClient[Document] = AsyncMongoClient(
+            uri, serverSelectionTimeoutMS=timeout_ms, tz_aware=True
+        )
+        try:
+            await client.admin.command("ping")
+        except ConnectionFailure as error:
+            await client.close()
+            raise MongoUnreachableError(
+                f"MONGODB_URI is set but unreachable (timed out after "
+                f"{SERVER_SELECTION_TIMEOUT_S:g} s): check the host or unset it to use the "
+                "embedded store."
+            ) from error
+        return cls(
+            client,
+            database,
+            vector_dimensions=vector_dimensions,
+            search_indexes=search_indexes,
+        )
+
+    @property
+    def database(self) -> AsyncDatabase[Document]:
+        return self._database
+
+    async def setup(self) -> None:
+        """Create every index, then the vector search indexes where the server has search."""
+        await ensure_indexes(self._database)
+        if self._vector_dimensions is None:
+            log.warning("no embedding size configured: MongoDB vector indexes are not created")
+            return
+        await ensure_vector_indexes(self._search_indexes, self._vector_dimensions)
+
+    async def ping(self) -> None:
+        try:
+            await self._database.command("ping")
+        except PyMongoError as error:
+            raise MongoUnreachableError(f"MongoDB did not answer a ping: {error}") from error
+
+    async def close(self) -> None:
+        await self._client.close()

@@ -1,0 +1,53 @@
+"""Conversation summaries in ``summaries``, one per conversation, compare-and-set by version."""
+
+from __future__ import annotations
+
+from pymongo.errors import DuplicateKeyError
+
+from engine.audience import dm_scope
+from engine.records import ConversationKey, Summary
+from engine.store.codec import summary_from_doc, summary_to_doc
+from engine.store.mongo._documents import Collection, Document
+
+
+def _conversation_query(agent_id: str, workspace: str, channel: str, thread: str) -> Document:
+    return {"agent_id": agent_id, "workspace": workspace, "channel": channel, "thread": thread}
+
+
+class MongoSummaries:
+    def __init__(self, collection: Collection) -> None:
+        self._summaries = collection
+
+    async def get(self, conversation: ConversationKey) -> Summary | None:
+        doc = await self._summaries.find_one(
+            _conversation_query(
+                conversation.agent_id,
+                conversation.workspace,
+                conversation.channel,
+                conversation.thread,
+            ),
+            {"_id": False},
+        )
+        return None if doc is None else summary_from_doc(doc)
+
+    async def put(self, summary: Summary, expected_version: int) -> bool:
+        doc = summary_to_doc(summary) | {"version": expected_version + 1}
+        if expected_version == 0:
+            try:
+                await self._summaries.insert_one(doc)
+            except DuplicateKeyError:
+                return False
+            return True
+        key = _conversation_query(
+            summary.agent_id, summary.workspace, summary.channel, summary.thread
+        )
+        result = await self._summaries.update_one(
+            key | {"version": expected_version}, {"$set": doc}
+        )
+        return result.matched_count == 1
+
+    async def delete_user(self, workspace: str, user: str) -> int:
+        result = await self._summaries.delete_many(
+            {"workspace": workspace, "scope": dm_scope(user)}
+        )
+        return result.deleted_count
