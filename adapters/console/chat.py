@@ -1,0 +1,119 @@
+"""The console adapter: terminal lines in, replies printed, memory kept like anywhere else."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Protocol, TextIO
+
+from engine.audience import Audience, AudienceKind
+from engine.ports import ReceiveOutcome, ReceiveResult
+from engine.records import Author, Inbound, Outbound, new_id, utcnow
+
+PLATFORM = "console"
+CONSOLE_WORKSPACE = "console:local"
+
+
+class ConsoleEngine(Protocol):
+    async def receive(self, inbound: Inbound) -> ReceiveResult: ...
+    async def wait_settled(self, inbox_id: str) -> None:
+        """Return once the item's turn is done and its replies are delivered."""
+
+
+class ConsolePort:
+    """Delivers replies by printing them."""
+
+    platform = PLATFORM
+
+    def __init__(self, out: TextIO = sys.stdout, agent_names: dict[str, str] | None = None) -> None:
+        self._out = out
+        self._names = agent_names or {}
+
+    async def deliver(self, reply: Outbound) -> str:
+        name = self._names.get(reply.agent_id, "mnemo")
+        self._out.write(f"\n{name}> {reply.text}\n")
+        self._out.flush()
+        return reply.id
+
+    @asynccontextmanager
+    async def working(self, inbound: Inbound) -> AsyncIterator[None]:
+        yield
+
+
+class ConsoleChat:
+    """One person chatting with one agent, in a DM or a named channel."""
+
+    def __init__(
+        self,
+        engine: ConsoleEngine,
+        agent_id: str,
+        *,
+        user: str,
+        channel: str | None,
+        workspace: str = CONSOLE_WORKSPACE,
+        reply_timeout: float = 180.0,
+    ) -> None:
+        self._engine = engine
+        self._agent_id = agent_id
+        self._user = user
+        self._workspace = workspace
+        self._timeout = reply_timeout
+        if channel is None:
+            self._audience = Audience(workspace, AudienceKind.DM, f"dm-{user}", user)
+            self._channel_name = "direct messages"
+        else:
+            name = channel.lstrip("#")
+            self._audience = Audience(workspace, AudienceKind.PUBLIC, name)
+            self._channel_name = f"#{name}"
+
+    @property
+    def where(self) -> str:
+        return self._channel_name
+
+    async def say(self, text: str) -> ReceiveResult:
+        """Send one line as the user and wait until the agent has answered (or chose not to)."""
+        message_id = new_id()
+        result = await self._engine.receive(
+            Inbound(
+                platform=PLATFORM,
+                agent_id=self._agent_id,
+                audience=self._audience,
+                thread="",
+                author=Author(self._user, self._user),
+                text=text,
+                event_id=message_id,
+                message_ref=message_id,
+                sent_at=utcnow(),
+                channel_name=self._channel_name,
+            )
+        )
+        if result.outcome is ReceiveOutcome.ACCEPTED:
+            async with asyncio.timeout(self._timeout):
+                await self._engine.wait_settled(result.inbox_id)
+        return result
+
+    async def run(self, read_line: Callable[[], Awaitable[str | None]], out: TextIO) -> None:
+        """Read lines until end of input or /quit."""
+        while True:
+            line = await read_line()
+            if line is None or line.strip() in {"/quit", "/exit"}:
+                return
+            if not line.strip():
+                continue
+            result = await self.say(line.rstrip("\n"))
+            if result.outcome is ReceiveOutcome.REJECTED:
+                out.write(f"(not sent: {result.reason})\n")
+
+
+async def stdin_lines(prompt: str) -> str | None:
+    """One line from the terminal without blocking the event loop; None at end of input."""
+
+    def read() -> str | None:
+        try:
+            return input(prompt)
+        except EOFError:
+            return None
+
+    return await asyncio.to_thread(read)
