@@ -1,0 +1,97 @@
+"""The composition root: builds every part from settings and hands back one runtime."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.settings import Settings
+from engine.agent.runtime import AgentRuntime
+from engine.agents import ensure_agent
+from engine.embeddings import Embedder, OpenAIEmbedder, default_local_embedder
+from engine.engine import Engine
+from engine.llm import LLMClient, RetryPolicy
+from engine.records import Agent, utcnow
+from engine.search import HybridSearch
+from engine.store import Store, open_store
+from engine.tokens import TokenCounter
+from engine.user_data import UserDataService
+
+
+@dataclass(slots=True)
+class Runtime:
+    """Everything a running Mnemo process holds."""
+
+    settings: Settings
+    store: Store
+    llm: LLMClient
+    tokens: TokenCounter
+    embedder: Embedder
+    search: HybridSearch
+    agents: AgentRuntime
+    engine: Engine
+    user_data: UserDataService
+    default_agent: Agent
+
+    async def aclose(self) -> None:
+        await self.engine.stop()
+        await self.llm.aclose()
+        await self.store.close()
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    if settings.embedding_model == "local":
+        return default_local_embedder()
+    return OpenAIEmbedder(
+        model=settings.embedding_model,
+        base_url=settings.openai_base_url,
+        api_key=settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
+    )
+
+
+async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Runtime:
+    """Open the store, connect the model, and assemble the engine (not yet started)."""
+    settings.require_llm()
+    store = await open_store(
+        mongodb_uri=settings.mongodb_uri_value,
+        data_dir=settings.data_dir,
+        database=settings.mongodb_database,
+    )
+    llm = LLMClient(
+        base_url=settings.openai_base_url,
+        api_key=settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
+        retry=RetryPolicy(total_seconds=settings.llm_timeout),
+    )
+    tokens = TokenCounter()
+    embedder = build_embedder(settings)
+    search = HybridSearch(store, embedder, clock=clock)
+    agents = AgentRuntime(store, llm, tokens, search, embedder, clock=clock)
+    engine = Engine(store, agents, worker_limit=settings.workers)
+    default_agent = await ensure_agent(
+        store, settings.agent_name, model=settings.model, context_budget=settings.context_budget
+    )
+    return Runtime(
+        settings=settings,
+        store=store,
+        llm=llm,
+        tokens=tokens,
+        embedder=embedder,
+        search=search,
+        agents=agents,
+        engine=engine,
+        user_data=UserDataService(store),
+        default_agent=default_agent,
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Runtime]:
+    """A built runtime whose engine is started, stopped gracefully on exit."""
+    runtime = await build_runtime(settings)
+    try:
+        await runtime.engine.start()
+        yield runtime
+    finally:
+        await runtime.aclose()
