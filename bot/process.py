@@ -1,0 +1,50 @@
+"""``mnemo run``: one bot process with every configured platform, until SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from aiohttp import web
+
+from adapters.console import ConsoleChat, ConsolePort
+from adapters.console.chat import stdin_lines
+from bot.http import build_app
+from bot.settings import Settings
+from bot.wiring import running
+
+log = logging.getLogger(__name__)
+
+
+async def serve(settings: Settings) -> int:
+    async with running(settings) as runtime:
+        app = build_app(runtime)
+        runner = web.AppRunner(app, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, settings.http_host, settings.http_port)
+        await site.start()
+        log.info("serving http://%s:%d", settings.http_host, settings.http_port)
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            platforms = 0
+            if platforms == 0 and sys.stdin.isatty():
+                agent = runtime.default_agent
+                runtime.engine.register_platform(ConsolePort(agent_names={agent.id: agent.name}))
+                chat = ConsoleChat(runtime.engine, agent.id, user="you", channel=None)
+                print(
+                    f"Mnemo is running (http://{settings.http_host}:{settings.http_port}). "
+                    f"No Slack or Discord token is set, so you can talk to {agent.name} here. "
+                    "/quit to stop."
+                )
+                chat_task = asyncio.create_task(chat.run(lambda: stdin_lines("you> "), sys.stdout))
+                chat_task.add_done_callback(lambda _t: stop.set())
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+    return 0
