@@ -1,0 +1,238 @@
+"""The chat-completions client: one tool-calling step against any OpenAI-compatible endpoint.
+
+Retries rate limits (honouring `Retry-After`), server errors, timeouts and connection errors
+with exponential backoff and jitter, all inside one time budget, then raises `LLMUnavailable`.
+Servers that reject `tool_choice="required"` are asked again with `"auto"`, remembered per model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import openai
+from openai import AsyncOpenAI
+
+log = logging.getLogger(__name__)
+
+ToolChoice = str  # "required" | "auto" | "none"
+
+_RETRYABLE_STATUS = frozenset({408, 409, 429})
+
+
+class LLMError(Exception):
+    """The model could not produce a step for this turn."""
+
+
+class LLMUnavailable(LLMError):
+    """The endpoint kept failing (rate limits, errors, timeouts) for the whole retry budget."""
+
+
+class LLMRejected(LLMError):
+    """The endpoint refused the request itself (bad request, auth, unknown model): no retry."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # raw JSON text as the model wrote it; may be invalid JSON
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """One model step: the tool calls it made, any text, and what it cost."""
+
+    tool_calls: tuple[ToolCall, ...]
+    text: str | None
+    usage: Usage
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How long and how hard to retry one step before giving up."""
+
+    total_seconds: float = 60.0  # wall-clock budget for the step, retries and waits included
+    request_timeout: float = 30.0  # one HTTP attempt
+    initial_backoff: float = 0.5
+    max_backoff: float = 8.0
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Exponential backoff for retry number `attempt` (0-based), with 50-100% jitter."""
+        base = min(self.initial_backoff * 2.0**attempt, self.max_backoff)
+        return base * rng.uniform(0.5, 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class UsageTotals:
+    """Counters since the client started, for metrics."""
+
+    requests: int
+    retries: int
+    failures: int
+    usage: Usage
+
+
+class LLMClient:
+    """Asks the model for one step; owns retries, timeouts and the tool_choice fallback."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        retry: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._retry = retry or RetryPolicy()
+        # Retries are ours (one wall-clock budget across attempts), so the SDK's are off.
+        self._client = AsyncOpenAI(
+            base_url=base_url,
+            api_key=api_key or "unset",
+            max_retries=0,
+            timeout=self._retry.request_timeout,
+        )
+        self._rng = rng or random.Random()
+        self._auto_only_models: set[str] = set()
+        self._requests = 0
+        self._retries = 0
+        self._failures = 0
+        self._usage = Usage()
+
+    @property
+    def totals(self) -> UsageTotals:
+        return UsageTotals(self._requests, self._retries, self._failures, self._usage)
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    async def complete(
+        self,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]] = (),
+        tool_choice: ToolChoice = "required",
+    ) -> Completion:
+        """Run one chat completion; raise `LLMUnavailable` or `LLMRejected` on failure."""
+        if tool_choice == "required" and model in self._auto_only_models:
+            tool_choice = "auto"
+        deadline = time.monotonic() + self._retry.total_seconds
+        attempt = 0
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                return await self._request(model, messages, tools, tool_choice, remaining)
+            except openai.BadRequestError as exc:
+                if tool_choice == "required" and _mentions_tool_choice(exc):
+                    log.warning("model %s rejects tool_choice=required; using auto", model)
+                    self._auto_only_models.add(model)
+                    tool_choice = "auto"
+                    continue
+                raise self._rejected(exc) from exc
+            except openai.APIStatusError as exc:
+                if exc.status_code not in _RETRYABLE_STATUS and exc.status_code < 500:
+                    raise self._rejected(exc) from exc
+                wait = _retry_after(exc)
+                reason = f"HTTP {exc.status_code}"
+            except openai.APIConnectionError as exc:  # includes APITimeoutError
+                wait = None
+                reason = type(exc).__name__
+            if wait is None:
+                wait = self._retry.backoff(attempt, self._rng)
+            remaining = deadline - time.monotonic()
+            if wait >= remaining:
+                self._failures += 1
+                raise LLMUnavailable(
+                    f"{model} unavailable after {attempt + 1} attempts "
+                    f"in {self._retry.total_seconds:g} s (last: {reason})"
+                )
+            log.info("LLM %s: %s; retry %d in %.2f s", model, reason, attempt + 1, wait)
+            self._retries += 1
+            attempt += 1
+            await asyncio.sleep(wait)
+
+    async def _request(
+        self,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]],
+        tool_choice: ToolChoice,
+        remaining: float,
+    ) -> Completion:
+        self._requests += 1
+        timeout = max(0.05, min(self._retry.request_timeout, remaining))
+        if tools:
+            response = await self._client.chat.completions.create(
+                model=model,
+                messages=cast(Any, list(messages)),
+                tools=cast(Any, list(tools)),
+                tool_choice=cast(Any, tool_choice),
+                timeout=timeout,
+            )
+        else:
+            response = await self._client.chat.completions.create(
+                model=model, messages=cast(Any, list(messages)), timeout=timeout
+            )
+        usage = (
+            Usage(response.usage.prompt_tokens, response.usage.completion_tokens)
+            if response.usage is not None
+            else Usage()
+        )
+        self._usage = self._usage + usage
+        if not response.choices:
+            return Completion((), None, usage, response.model)
+        message = response.choices[0].message
+        calls = tuple(
+            ToolCall(call.id, call.function.name, call.function.arguments)
+            for call in message.tool_calls or ()
+            if call.type == "function"
+        )
+        return Completion(calls, message.content, usage, response.model)
+
+    def _rejected(self, exc: openai.APIStatusError) -> LLMRejected:
+        self._failures += 1
+        return LLMRejected(
+            f"LLM request rejected (HTTP {exc.status_code}): {exc.message}", exc.status_code
+        )
+
+
+def _mentions_tool_choice(exc: openai.APIStatusError) -> bool:
+    return "tool_choice" in f"{exc.message} {exc.body}"
+
+
+def _retry_after(exc: openai.APIStatusError) -> float | None:
+    """Seconds the server asked us to wait (`retry-after-ms` or `retry-after`), if any."""
+    headers = exc.response.headers
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value) * scale
+        except ValueError:
+            continue  # an HTTP date: rare for APIs; fall back to backoff
+        if seconds >= 0:
+            return seconds
+    return None
