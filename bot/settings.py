@@ -56,9 +56,7 @@ class Settings(BaseSettings):
 
     # Discord
     discord_token: SecretStr | None = Field(default=None, alias="DISCORD_TOKEN")
-    discord_channel_policy: ChannelPolicy = Field(
-        default="mention", alias="DISCORD_CHANNEL_POLICY"
-    )
+    discord_channel_policy: ChannelPolicy = Field(default="mention", alias="DISCORD_CHANNEL_POLICY")
     discord_message_content: bool = Field(default=False, alias="DISCORD_MESSAGE_CONTENT")
     discord_sharded: bool = Field(default=False, alias="DISCORD_SHARDED")
 
