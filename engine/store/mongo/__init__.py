@@ -3,6 +3,7 @@
 from engine.store.mongo._search_indexes import (
     VECTOR_COLLECTIONS,
     SearchIndexCreator,
+    ensure_vector_indexes,
     vector_index_definition,
 )
 from engine.store.mongo._store import MongoStore, MongoUnreachableError
@@ -14,5 +15,6 @@ __all__ = [
     "MongoStore",
     "MongoUnreachableError",
     "SearchIndexCreator",
+    "ensure_vector_indexes",
     "vector_index_definition",
 ]

@@ -91,12 +91,13 @@ class MongoStore:
         *,
         vector_dimensions: int | None = None,
         search_indexes: SearchIndexCreator | None = None,
+        timeout_s: float = SERVER_SELECTION_TIMEOUT_S,
     ) -> Self:
-        """Connect and check the server answers within a few seconds.
+        """Connect and check the server answers within ``timeout_s``.
 
         ``vector_dimensions`` is the embedder's output size, needed to create vector indexes.
         """
-        timeout_ms = int(SERVER_SELECTION_TIMEOUT_S * 1000)
+        timeout_ms = int(timeout_s * 1000)
         client: AsyncMongoClient[Document] = AsyncMongoClient(
             uri, serverSelectionTimeoutMS=timeout_ms, tz_aware=True
         )
@@ -106,7 +107,7 @@ class MongoStore:
             await client.close()
             raise MongoUnreachableError(
                 f"MONGODB_URI is set but unreachable (timed out after "
-                f"{SERVER_SELECTION_TIMEOUT_S:g} s): check the host or unset it to use the "
+                f"{timeout_s:g} s): check the host or unset it to use the "
                 "embedded store."
             ) from error
         return cls(
