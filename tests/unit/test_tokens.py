@@ -1,0 +1,142 @@
+"""Token counts match tiktoken's reference values, from shipped files, with no network."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.tokens import (
+    REPLY_PRIMING,
+    TOKENS_PER_MESSAGE,
+    TOKENS_PER_NAME,
+    TokenCounter,
+    encoding_name_for_model,
+)
+
+
+@pytest.mark.parametrize(
+    ("model", "text", "tokens"),
+    [
+        ("gpt-4o", "hello world", [24912, 2375]),
+        ("gpt-4", "hello world", [15339, 1917]),
+        ("gpt-3.5-turbo", "tiktoken is great!", [83, 1609, 5963, 374, 2294, 0]),
+    ],
+)
+def test_encodings_reproduce_tiktoken_reference_tokens(
+    model: str, text: str, tokens: list[int]
+) -> None:
+    counter = TokenCounter(model)
+
+    assert counter.encoding.encode(text) == tokens
+    assert counter.count(text) == len(tokens)
+
+
+@pytest.mark.parametrize(
+    ("model", "encoding"),
+    [
+        ("gpt-4o", "o200k_base"),
+        ("gpt-4o-mini-2024-07-18", "o200k_base"),
+        ("gpt-4.1-nano", "o200k_base"),
+        ("gpt-5", "o200k_base"),
+        ("o3-mini", "o200k_base"),
+        ("openai/gpt-4o", "o200k_base"),
+        ("gpt-oss-20b", "o200k_base"),
+        ("gpt-4-0613", "cl100k_base"),
+        ("gpt-3.5-turbo", "cl100k_base"),
+        ("text-davinci-003", "cl100k_base"),
+        ("llama3.1:8b", "o200k_base"),
+    ],
+)
+def test_models_map_to_shipped_encodings(model: str, encoding: str) -> None:
+    assert encoding_name_for_model(model) == encoding
+
+
+def test_special_token_text_in_user_input_is_counted_as_plain_text() -> None:
+    assert TokenCounter("gpt-4o").count("<|endoftext|>") > 1
+
+
+def test_message_count_follows_openais_framing() -> None:
+    counter = TokenCounter("gpt-4o")
+    messages = [
+        {"role": "system", "content": "You are Mnemo."},
+        {"role": "user", "name": "alice", "content": "hello world"},
+    ]
+
+    expected = (
+        2 * TOKENS_PER_MESSAGE
+        + REPLY_PRIMING
+        + TOKENS_PER_NAME
+        + sum(counter.count(v) for m in messages for v in m.values())
+    )
+    assert counter.count_messages(messages) == expected
+
+
+def test_tool_call_arguments_and_tool_schemas_are_counted() -> None:
+    counter = TokenCounter("gpt-4o")
+    arguments = json.dumps({"message": "a long reply " * 20})
+    call = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "id": "c1",
+                "type": "function",
+                "function": {"name": "send_message", "arguments": arguments},
+            }
+        ],
+    }
+    tool = {
+        "type": "function",
+        "function": {
+            "name": "send_message",
+            "description": "Send a message to the user.",
+            "parameters": {"type": "object", "properties": {"message": {"type": "string"}}},
+        },
+    }
+
+    assert counter.count_message(call) > counter.count(arguments)
+    assert counter.count_tools([tool]) > counter.count("Send a message to the user.")
+    assert counter.count_request([call], [tool]) == (
+        counter.count_messages([call]) + counter.count_tools([tool])
+    )
+
+
+def test_content_parts_count_their_text() -> None:
+    counter = TokenCounter("gpt-4o")
+    parts = {"role": "user", "content": [{"type": "text", "text": "hello world"}]}
+
+    assert counter.count_message(parts) == TOKENS_PER_MESSAGE + 1 + 2  # "user" + "hello world"
+
+
+_OFFLINE_SCRIPT = """
+import socket
+def refuse(*args, **kwargs):
+    raise AssertionError("network access attempted")
+socket.socket.connect = refuse
+socket.create_connection = refuse
+socket.getaddrinfo = refuse
+from engine.tokens import TokenCounter
+print(TokenCounter("gpt-4o").count("hello world"), TokenCounter("gpt-4").count("hello world"))
+"""
+
+
+def test_encodings_load_with_no_network_and_an_empty_cache(tmp_path: Path) -> None:
+    env = {**os.environ, "TIKTOKEN_CACHE_DIR": str(tmp_path), "DATA_GYM_CACHE_DIR": str(tmp_path)}
+
+    result = subprocess.run(
+        [sys.executable, "-c", _OFFLINE_SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["2", "2"]
+    assert list(tmp_path.iterdir()) == []
