@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +28,7 @@ class Runtime:
     settings: Settings
     store: Store
     llm: LLMClient
-    tokens: TokenCounter
+    tokens: Callable[[str], TokenCounter]
     embedder: Embedder
     search: HybridSearch
     agents: AgentRuntime
@@ -64,7 +65,7 @@ async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = u
         api_key=settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
         retry=RetryPolicy(total_seconds=settings.llm_timeout),
     )
-    tokens = TokenCounter()
+    tokens = functools.cache(TokenCounter)
     embedder = build_embedder(settings)
     search = HybridSearch(store, embedder, clock=clock)
     agents = AgentRuntime(store, llm, tokens, search, embedder, clock=clock)

@@ -26,7 +26,7 @@ _TRUNCATION_MARK = "\n[... truncated to fit the context window ...]"
 
 
 class TokenCount(Protocol):
-    def count_text(self, text: str) -> int: ...
+    def count(self, text: str) -> int: ...
     def count_message(self, message: ChatMessage) -> int: ...
     def count_tools(self, tools: Sequence[dict[str, Any]]) -> int: ...
 
@@ -204,9 +204,9 @@ class ContextCompiler:
         }
         sections = {
             "system": tokens.count_message({"role": "system", "content": system_text}),
-            "blocks": tokens.count_text(blocks_text),
-            "metadata": tokens.count_text(metadata_text),
-            "summary": tokens.count_text(summary_text) if summary_text else 0,
+            "blocks": tokens.count(blocks_text),
+            "metadata": tokens.count(metadata_text),
+            "summary": tokens.count(summary_text) if summary_text else 0,
             "tools": tokens.count_tools(data.tools) if data.tools else 0,
         }
         fixed = tokens.count_message(system_message) + sections["tools"]

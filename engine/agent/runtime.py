@@ -90,7 +90,7 @@ class AgentRuntime:
         self,
         store: Store,
         llm: LLMClient,
-        tokens: TokenCount,
+        tokens: Callable[[str], TokenCount],
         search: Searcher,
         embedder: Embedder,
         *,
@@ -100,7 +100,7 @@ class AgentRuntime:
     ) -> None:
         self._store = store
         self._llm = llm
-        self._compiler = ContextCompiler(tokens)
+        self._tokens = tokens
         self._summarizer = Summarizer(llm, tokens)
         self._search = search
         self._embedder = embedder
@@ -167,7 +167,7 @@ class AgentRuntime:
             )
             # Messages of this turn already stored (its user messages) come from history.
             stored = {m.id for m in history}
-            compiled = self._compiler.compile(
+            compiled = ContextCompiler(self._tokens(agent.model)).compile(
                 ContextInput(
                     system_prompt=agent.system_prompt
                     or DEFAULT_SYSTEM_PROMPT.format(name=agent.name),

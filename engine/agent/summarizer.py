@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from engine.agent.context import TokenCount, answer_reserve
 from engine.llm import LLMClient
@@ -32,21 +32,22 @@ def transcript_line(message: Message) -> str:
 class Summarizer:
     """Folds evicted messages into the previous summary, in chunks that fit the budget."""
 
-    def __init__(self, llm: LLMClient, tokens: TokenCount) -> None:
+    def __init__(self, llm: LLMClient, tokens: Callable[[str], TokenCount]) -> None:
         self._llm = llm
-        self._tokens = tokens
+        self._tokens_for = tokens
 
     async def summarize(self, agent: Agent, previous: str, evicted: Sequence[Message]) -> str:
+        tokens = self._tokens_for(agent.model)
         summary = previous
         room = agent.context_budget - answer_reserve(agent.context_budget) - 400
         chunk: list[str] = []
-        used = self._tokens.count_text(summary)
+        used = tokens.count(summary)
         for message in evicted:
             line = transcript_line(message)
-            cost = self._tokens.count_text(line)
+            cost = tokens.count(line)
             if chunk and used + cost > room:
                 summary = await self._fold(agent, summary, chunk)
-                chunk, used = [], self._tokens.count_text(summary)
+                chunk, used = [], tokens.count(summary)
             chunk.append(line if cost <= room else line[: room * 3])
             used += cost
         if chunk:
