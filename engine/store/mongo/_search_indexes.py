@@ -8,7 +8,8 @@ Creating a search index is server-specific (Atlas and Atlas Local take
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
@@ -47,30 +48,43 @@ class SearchIndexCreator(Protocol):
 
 
 class DriverSearchIndexes:
-    """Search indexes through the driver (``listSearchIndexes`` / ``createSearchIndexes``)."""
+    """Search indexes through the driver (``listSearchIndexes`` / ``createSearchIndexes``).
+
+    An existing index whose vector size differs from the wanted one is updated (the embedder
+    changed); any other existing index is left as it is.
+    """
 
     def __init__(self, database: AsyncDatabase[Document]) -> None:
         self._database = database
+        self._unsupported_reported = False
 
     async def ensure(self, collection: str, name: str, definition: Document) -> bool:
         target = self._database[collection]
         try:
-            existing = {str(index["name"]) async for index in await target.list_search_indexes()}
-            if name in existing:
-                return True
-            await target.create_search_indexes(
-                [SearchIndexModel(definition, name=name, type="vectorSearch")]
-            )
+            existing = [index async for index in await target.list_search_indexes(name)]
+            if not existing:
+                await target.create_search_indexes(
+                    [SearchIndexModel(definition, name=name, type="vectorSearch")]
+                )
+            elif _dimensions(existing[0].get("latestDefinition", {})) != _dimensions(definition):
+                await target.update_search_index(name, definition)
         except OperationFailure as error:
-            log.info(
-                "MongoDB cannot create search index %s.%s (%s); vector search will rank "
-                "in-process unless the index exists",
-                collection,
-                name,
-                error.details.get("errmsg", error) if error.details else error,
-            )
+            if not self._unsupported_reported:
+                self._unsupported_reported = True
+                log.info(
+                    "MongoDB cannot create search indexes (%s); vector search will rank "
+                    "in-process unless an index exists",
+                    error.details.get("errmsg", error) if error.details else error,
+                )
             return False
         return True
+
+
+def _dimensions(definition: Mapping[str, Any]) -> int | None:
+    for field in definition.get("fields", ()):
+        if field.get("type") == "vector" and "numDimensions" in field:
+            return int(field["numDimensions"])
+    return None
 
 
 async def ensure_vector_indexes(creator: SearchIndexCreator, dimensions: int) -> bool:

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 VECTOR_INDEX = "embedding_vector"
 #: Candidates the approximate search considers per result asked for.
 CANDIDATES_PER_RESULT = 15
+#: Atlas caps both ``numCandidates`` and ``limit`` at this.
 _MAX_CANDIDATES = 10_000
 
 
@@ -40,6 +41,7 @@ class VectorRanking:
         """
         if limit <= 0:
             return []
+        limit = min(limit, _MAX_CANDIDATES)
         if self._server_search:
             try:
                 return await self._search_on_server(prefilter, exact, vector, limit)
