@@ -1,0 +1,157 @@
+"""The Discord bot: a gateway client whose messages feed the engine and whose replies it posts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+import discord
+import yarl
+from discord import app_commands
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from adapters.discord.audience import PLATFORM, UnmappableChannel
+from adapters.discord.commands import user_memory_commands
+from adapters.discord.config import DiscordConfig
+from adapters.discord.delivery import DiscordDelivery
+from adapters.discord.inbound import inbound_from_message
+from engine.ports import ReceiveResult, UserMemory
+from engine.records import JSON, Inbound
+
+log = logging.getLogger(__name__)
+
+
+class InboundSink(Protocol):
+    """The engine's intake (``Engine.receive`` / ``Engine.reject``)."""
+
+    async def receive(self, inbound: Inbound) -> ReceiveResult: ...
+
+    async def reject(self, platform: str, raw: JSON, error: str) -> object: ...
+
+
+def gateway_intents(config: DiscordConfig) -> discord.Intents:
+    """Guilds (channel permissions for audiences) and messages; no privileged intent unless
+    the Message Content intent is asked for."""
+    return discord.Intents(
+        guilds=True,
+        guild_messages=True,
+        dm_messages=True,
+        message_content=config.message_content,
+    )
+
+
+class DiscordAdapter:
+    """One bot connection (or shard set) for one agent.
+
+    ``start()`` logs in, registers the slash commands and returns once the gateway is ready;
+    ``stop()`` disconnects. ``platform_port`` is what the engine delivers replies through.
+    """
+
+    def __init__(self, config: DiscordConfig, inbox: InboundSink, memory: UserMemory) -> None:
+        self._config = config
+        self._inbox = inbox
+        client_type = discord.AutoShardedClient if config.sharded else discord.Client
+        self._client = client_type(
+            intents=gateway_intents(config),
+            max_messages=None,
+            chunk_guilds_at_startup=False,
+            guild_ready_timeout=config.guild_ready_timeout,
+            max_ratelimit_timeout=config.max_rate_limit_wait,
+        )
+        self._tree = app_commands.CommandTree(self._client)
+        for command in user_memory_commands(memory):
+            self._tree.add_command(command)
+        self._client.event(self.on_message)
+        self._delivery = DiscordDelivery(self._client)
+        self._connection: asyncio.Task[None] | None = None
+        self._endpoints: tuple[str, yarl.URL] | None = None
+
+    @property
+    def platform_port(self) -> DiscordDelivery:
+        return self._delivery
+
+    @property
+    def client(self) -> discord.Client:
+        return self._client
+
+    async def start(self) -> None:
+        self._point_at_endpoints()
+        try:
+            await self._client.login(self._config.token)
+        except discord.LoginFailure as error:
+            await self._client.close()
+            raise RuntimeError(
+                "Discord refused the bot token: reset it in the developer portal "
+                "(Bot -> Reset Token) and update DISCORD_TOKEN."
+            ) from error
+        if self._config.sync_commands:
+            await self._tree.sync()
+        self._connection = asyncio.create_task(self._client.connect(), name="discord-gateway")
+        ready = asyncio.create_task(self._client.wait_until_ready())
+        done, _ = await asyncio.wait(
+            {self._connection, ready},
+            timeout=self._config.start_timeout,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        if ready in done:
+            log.info(
+                "discord bot %s connected for agent %s", self._client.user, self._config.agent_id
+            )
+            return
+        ready.cancel()
+        await self.stop()
+        if self._connection in done:
+            self._connection.result()  # raises why the gateway closed (e.g. intents refused)
+        raise TimeoutError(
+            f"The Discord gateway did not become ready within {self._config.start_timeout:.0f} s: "
+            "check the network and Discord's status page."
+        )
+
+    async def stop(self) -> None:
+        await self._client.close()
+        if self._connection is not None:
+            try:
+                await asyncio.wait_for(self._connection, timeout=10)
+            except (discord.DiscordException, TimeoutError) as error:
+                log.info("discord gateway closed: %r", error)
+            self._connection = None
+        self._restore_endpoints()
+
+    async def on_message(self, message: discord.Message) -> None:
+        """Hand a message to the engine; what is not for the agent is dropped here."""
+        me = self._client.user
+        if me is None:
+            return
+        try:
+            inbound = inbound_from_message(message, me, self._config)
+        except UnmappableChannel as error:
+            raw: JSON = {
+                "id": str(message.id),
+                "channel_id": str(message.channel.id),
+                "guild_id": str(message.guild.id) if message.guild else None,
+                "author_id": str(message.author.id),
+            }
+            await self._inbox.reject(PLATFORM, raw, str(error))
+            return
+        if inbound is None:
+            return
+        result = await self._inbox.receive(inbound)
+        log.debug("discord message %s: %s", message.id, result.outcome)
+
+    def _point_at_endpoints(self) -> None:
+        """discord.py keeps its REST base and gateway URL on classes; set ours for this run."""
+        config = self._config
+        if config.api_base is None and config.gateway_url is None:
+            return
+        self._endpoints = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
+        if config.api_base is not None:
+            Route.BASE = config.api_base
+        if config.gateway_url is not None:
+            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(config.gateway_url)
+
+    def _restore_endpoints(self) -> None:
+        if self._endpoints is not None:
+            Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = self._endpoints
+            self._endpoints = None

@@ -1,0 +1,114 @@
+"""Replies to Discord: split under 2,000 characters, posted exactly once, typing while working.
+
+Exactly once: every chunk carries a nonce derived from the outbox id and its position, sent
+with ``enforce_nonce``, so when the pipeline delivers the same reply again after a crash,
+Discord returns the message it already created instead of posting a copy. Discord keeps
+nonces for a few minutes, which covers the pipeline's redelivery after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Iterator
+
+import aiohttp
+import discord
+
+from adapters.chunking import split_message
+from adapters.discord.audience import PLATFORM
+from engine.ports import DeliveryError
+from engine.records import Inbound, Outbound
+
+log = logging.getLogger(__name__)
+
+#: Discord's limit on a message's content.
+MESSAGE_LIMIT = 2000
+#: Discord's limit on a nonce's length.
+NONCE_LENGTH = 25
+#: A typing indicator lasts 10 s; renew it a little before it runs out.
+TYPING_RENEWAL = 8.0
+#: Replies may ping the people they talk to, never whole roles or @everyone.
+REPLY_MENTIONS = discord.AllowedMentions(everyone=False, roles=False, users=True, replied_user=True)
+
+
+def delivery_nonce(reply_id: str, chunk: int) -> str:
+    """The same nonce for the same chunk of the same reply, every time it is delivered."""
+    return hashlib.sha256(f"{reply_id}:{chunk}".encode()).hexdigest()[:NONCE_LENGTH]
+
+
+class DiscordDelivery:
+    """The engine's ``PlatformPort`` for Discord."""
+
+    def __init__(self, client: discord.Client) -> None:
+        self._client = client
+
+    @property
+    def platform(self) -> str:
+        return PLATFORM
+
+    async def deliver(self, reply: Outbound) -> str:
+        chunks = split_message(reply.text, MESSAGE_LIMIT)
+        if not chunks:
+            raise DeliveryError(f"reply {reply.id} is blank; nothing to post", permanent=True)
+        target = self._client.get_partial_messageable(int(reply.thread or reply.channel))
+        reference = (
+            discord.MessageReference(
+                message_id=int(reply.reply_to), channel_id=target.id, fail_if_not_exists=False
+            )
+            if reply.reply_to
+            else None
+        )
+        posted: list[str] = []
+        for index, chunk in enumerate(chunks):
+            nonce = delivery_nonce(reply.id, index)
+            with _as_delivery_error(reply):
+                if index == 0 and reference is not None:
+                    message = await target.send(
+                        chunk, reference=reference, nonce=nonce, allowed_mentions=REPLY_MENTIONS
+                    )
+                else:
+                    message = await target.send(chunk, nonce=nonce, allowed_mentions=REPLY_MENTIONS)
+            posted.append(str(message.id))
+        return posted[0]
+
+    @contextlib.asynccontextmanager
+    async def working(self, inbound: Inbound) -> AsyncIterator[None]:
+        """Keep "<bot> is typing…" shown in the conversation until the turn is over."""
+        target = self._client.get_partial_messageable(int(inbound.thread or inbound.channel))
+        typing = asyncio.create_task(_keep_typing(target), name=f"typing:{target.id}")
+        try:
+            yield
+        finally:
+            typing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await typing
+
+
+async def _keep_typing(target: discord.PartialMessageable) -> None:
+    while True:
+        try:
+            await target.typing()
+        except (discord.HTTPException, aiohttp.ClientError, OSError) as error:
+            # Typing is a courtesy: the turn goes on without it.
+            log.info("typing indicator in %s failed: %s", target.id, error)
+        await asyncio.sleep(TYPING_RENEWAL)
+
+
+@contextlib.contextmanager
+def _as_delivery_error(reply: Outbound) -> Iterator[None]:
+    """Discord's failures as the engine's ``DeliveryError`` (permanent or retryable)."""
+    where = f"reply {reply.id} to channel {reply.thread or reply.channel}"
+    try:
+        yield
+    except discord.RateLimited as error:
+        raise DeliveryError(f"{where}: rate limited", retry_after=error.retry_after) from error
+    except (discord.Forbidden, discord.NotFound) as error:
+        raise DeliveryError(f"{where}: {error.text or error}", permanent=True) from error
+    except discord.HTTPException as error:
+        retryable = error.status >= 500 or error.status == 429
+        raise DeliveryError(f"{where}: {error.text or error}", permanent=not retryable) from error
+    except (aiohttp.ClientError, OSError, TimeoutError) as error:
+        raise DeliveryError(f"{where}: {error!r}") from error

@@ -1,0 +1,92 @@
+"""Discord message -> ``Inbound``: what is for the agent, who hears it, whether to answer."""
+
+from __future__ import annotations
+
+import re
+
+import discord
+
+from adapters.discord.audience import PLATFORM, conversation_of
+from adapters.discord.config import ChannelPolicy, DiscordConfig
+from engine.records import Author, Inbound
+
+#: A user mention and the one space after it, dropped with the bot's own mention.
+_USER_MENTION = re.compile(r"<@!?(\d+)>( ?)")
+#: Regular messages and replies; joins, pins, boosts and the like are not conversation.
+_CONVERSATION_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
+
+
+def inbound_from_message(
+    message: discord.Message, me: discord.abc.User, config: DiscordConfig
+) -> Inbound | None:
+    """The ``Inbound`` for ``message``, or None when the agent should not even remember it.
+
+    Raises ``UnmappableChannel`` when the message's audience cannot be determined.
+    """
+    if message.author.bot or message.author.id == me.id:
+        return None
+    if message.type not in _CONVERSATION_TYPES:
+        return None
+    audience, thread = conversation_of(message.channel, message.author.id)
+    addressed = isinstance(message.channel, discord.DMChannel) or _addresses(message, me)
+    if addressed:
+        respond = True
+    else:
+        policy = config.policy_for(str(message.channel.id), _parent_id(message.channel))
+        if policy is ChannelPolicy.MENTION:
+            return None
+        respond = policy is ChannelPolicy.OPEN
+    text = _readable_text(message, me)
+    attachments = tuple(attachment.url for attachment in message.attachments)
+    if not text and not attachments:
+        return None
+    message_id = str(message.id)
+    return Inbound(
+        platform=PLATFORM,
+        agent_id=config.agent_id,
+        audience=audience,
+        thread=thread,
+        author=Author(id=str(message.author.id), name=message.author.display_name),
+        text=text,
+        event_id=message_id,
+        message_ref=message_id,
+        sent_at=message.created_at,
+        respond=respond,
+        mentions=tuple(str(user.id) for user in message.mentions),
+        attachments=attachments,
+    )
+
+
+def _addresses(message: discord.Message, me: discord.abc.User) -> bool:
+    """A mention of the bot (user or its managed role), or a reply to one of its messages.
+
+    ``@everyone`` does not count: a busy server would otherwise wake the agent for every
+    announcement.
+    """
+    if any(user.id == me.id for user in message.mentions):
+        return True
+    own_role = message.guild.self_role if message.guild is not None else None
+    if own_role is not None and own_role.id in message.raw_role_mentions:
+        return True
+    resolved = message.reference.resolved if message.reference else None
+    return isinstance(resolved, discord.Message) and resolved.author.id == me.id
+
+
+def _parent_id(channel: object) -> str | None:
+    if isinstance(channel, discord.Thread):
+        return str(channel.parent_id)
+    return None
+
+
+def _readable_text(message: discord.Message, me: discord.abc.User) -> str:
+    """The content with the bot's own mention dropped and other users' mentions as @names."""
+    names = {user.id: user.display_name for user in message.mentions}
+
+    def rewrite(match: re.Match[str]) -> str:
+        user_id = int(match.group(1))
+        if user_id == me.id:
+            return ""
+        name = names.get(user_id)
+        return f"@{name}{match.group(2)}" if name is not None else match.group(0)
+
+    return _USER_MENTION.sub(rewrite, message.content).strip()

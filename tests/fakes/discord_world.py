@@ -1,0 +1,76 @@
+"""A small Discord server for tests: one guild with public and private places, two people, a
+bot that is not us, and a DM channel each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tests.fakes import discord_payloads as p
+from tests.fakes.discord_rest import FakeDiscord
+
+
+@dataclass(frozen=True)
+class DiscordWorld:
+    guild_id: str
+    general: p.Payload  # readable by @everyone
+    staff: p.Payload  # @everyone denied VIEW_CHANNEL
+    public_thread: p.Payload  # in #general
+    private_thread: p.Payload  # in #general, members only
+    alice: p.Payload
+    bob: p.Payload
+    other_bot: p.Payload
+    alice_dm: p.Payload
+    bob_dm: p.Payload
+    second_guild_id: str
+    second_general: p.Payload
+
+
+def build_world(fake: FakeDiscord) -> DiscordWorld:
+    """Populate ``fake`` and return handles to what it holds."""
+    alice = p.user(p.snowflake(), "alice")
+    bob = p.user(p.snowflake(), "bob")
+    other_bot = p.user(p.snowflake(), "otherbot", bot=True)
+    guild_id = p.snowflake()
+    general = p.text_channel(p.snowflake(), guild_id, "general")
+    staff = p.text_channel(p.snowflake(), guild_id, "staff", everyone_can_read=False)
+    public_thread = p.thread(p.snowflake(), guild_id, general["id"], alice["id"])
+    private_thread = p.thread(p.snowflake(), guild_id, general["id"], alice["id"], private=True)
+    fake.add_guild(
+        p.guild(
+            guild_id,
+            "Mnemo fans",
+            alice["id"],
+            channels=[general, staff],
+            threads=[public_thread, private_thread],
+            members=[p.member(fake.bot)],
+        )
+    )
+    second_guild_id = p.snowflake()
+    second_general = p.text_channel(p.snowflake(), second_guild_id, "general")
+    fake.add_guild(
+        p.guild(
+            second_guild_id,
+            "Elsewhere",
+            bob["id"],
+            channels=[second_general],
+            members=[p.member(fake.bot)],
+        )
+    )
+    alice_dm = p.dm_channel(p.snowflake(), alice)
+    bob_dm = p.dm_channel(p.snowflake(), bob)
+    fake.add_dm(alice_dm)
+    fake.add_dm(bob_dm)
+    return DiscordWorld(
+        guild_id=guild_id,
+        general=general,
+        staff=staff,
+        public_thread=public_thread,
+        private_thread=private_thread,
+        alice=alice,
+        bob=bob,
+        other_bot=other_bot,
+        alice_dm=alice_dm,
+        bob_dm=bob_dm,
+        second_guild_id=second_guild_id,
+        second_general=second_general,
+    )
