@@ -54,6 +54,7 @@ def inbound_from_message(
         respond=respond,
         mentions=tuple(str(user.id) for user in message.mentions),
         attachments=attachments,
+        channel_name=_channel_name(message.channel),
     )
 
 
@@ -76,6 +77,16 @@ def _parent_id(channel: object) -> str | None:
     if isinstance(channel, discord.Thread):
         return str(channel.parent_id)
     return None
+
+
+def _channel_name(channel: object) -> str:
+    """How people name the place: "#general", "#general / plans" for a thread, "" for a DM."""
+    if isinstance(channel, discord.Thread):
+        parent = channel.parent
+        return f"#{parent.name} / {channel.name}" if parent is not None else f"#{channel.name}"
+    if isinstance(channel, discord.abc.GuildChannel):
+        return f"#{channel.name}"
+    return ""
 
 
 def _readable_text(message: discord.Message, me: discord.abc.User) -> str:

@@ -195,9 +195,7 @@ class FakeDiscord:
 
     async def _gateway_bot(self, _: web.Request) -> web.Response:
         limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
-        return _json(
-            {"url": self.gateway_url, "shards": self.shards, "session_start_limit": limit}
-        )
+        return _json({"url": self.gateway_url, "shards": self.shards, "session_start_limit": limit})
 
     async def _get_channel(self, request: web.Request) -> web.Response:
         channel = self.channels.get(request.match_info["channel"])

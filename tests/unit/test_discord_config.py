@@ -1,0 +1,43 @@
+"""DiscordConfig: errors a newcomer can act on, and per-channel policies."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.discord import ChannelPolicy, DiscordConfig, gateway_intents
+
+
+def test_empty_token_says_where_to_get_one() -> None:
+    with pytest.raises(ValueError, match="developer portal"):
+        DiscordConfig(token=" ", agent_id="a")
+
+
+def test_listen_policy_without_message_content_intent_is_refused() -> None:
+    with pytest.raises(ValueError, match="Message Content intent"):
+        DiscordConfig(token="t", agent_id="a", default_policy=ChannelPolicy.LISTEN)
+
+
+def test_thread_follows_its_parent_unless_it_has_its_own_policy() -> None:
+    config = DiscordConfig(
+        token="t",
+        agent_id="a",
+        message_content=True,
+        channel_policies={"parent": ChannelPolicy.OPEN, "quiet-thread": ChannelPolicy.MENTION},
+    )
+
+    assert config.policy_for("thread", "parent") is ChannelPolicy.OPEN
+    assert config.policy_for("quiet-thread", "parent") is ChannelPolicy.MENTION
+    assert config.policy_for("elsewhere") is ChannelPolicy.MENTION
+
+
+def test_message_content_intent_is_only_asked_for_when_enabled() -> None:
+    plain = gateway_intents(DiscordConfig(token="t", agent_id="a"))
+    listening = gateway_intents(DiscordConfig(token="t", agent_id="a", message_content=True))
+
+    assert not plain.message_content
+    assert listening.message_content
+    assert plain.guild_messages
+    assert plain.dm_messages
+    assert plain.guilds
+    assert not plain.members
+    assert not plain.presences
