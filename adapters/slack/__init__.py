@@ -1,0 +1,31 @@
+"""Slack: events -> ``engine.Inbound``, ``engine.Outbound`` -> messages (slack-bolt, slack_sdk).
+
+The composition root builds a ``SlackAdapter`` from a ``SlackConfig``, registers its
+``platform_port`` with the engine, then calls ``start()`` (Socket Mode) and/or ``mount(app)``
+(HTTP events and OAuth install pages on the bot's aiohttp server).
+"""
+
+from adapters.slack.adapter import (
+    EVENTS_PATH,
+    INSTALL_PATH,
+    REDIRECT_PATH,
+    EngineInbox,
+    SlackAdapter,
+)
+from adapters.slack.config import PLATFORM, ChannelPolicy, SlackConfig
+from adapters.slack.delivery import SlackDelivery
+from adapters.slack.installations import KeyValueInstallationStore, KeyValueOAuthStateStore
+
+__all__ = [
+    "EVENTS_PATH",
+    "INSTALL_PATH",
+    "PLATFORM",
+    "REDIRECT_PATH",
+    "ChannelPolicy",
+    "EngineInbox",
+    "KeyValueInstallationStore",
+    "KeyValueOAuthStateStore",
+    "SlackAdapter",
+    "SlackConfig",
+    "SlackDelivery",
+]

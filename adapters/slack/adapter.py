@@ -1,0 +1,208 @@
+"""The Slack adapter: slack-bolt's ``AsyncApp`` translating events for the engine.
+
+Events are acknowledged once the engine has stored them (``Engine.receive`` returns at once),
+so a message Slack considers delivered is never lost; everything else happens in the engine's
+workers. Both connection modes run the same app: Socket Mode (``start``/``stop``) and HTTP
+events on the bot's aiohttp server (``mount``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Protocol
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.clients import WorkspaceClients, build_client
+from adapters.slack.commands import COMMAND, FORGET_CANCEL, FORGET_CONFIRM, UserCommands
+from adapters.slack.config import PLATFORM, ChannelPolicy, SlackConfig
+from adapters.slack.delivery import SlackDelivery
+from adapters.slack.directory import SlackDirectory
+from adapters.slack.events import MalformedEvent, build_inbound, parse_event
+from adapters.slack.installations import KeyValueInstallationStore, KeyValueOAuthStateStore
+from engine.ports import ReceiveResult, UserMemory
+from engine.records import JSON, Inbound, InboundKind
+from engine.store.protocol import KeyValueStore
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+_ANYTHING = re.compile(".*")
+
+
+class EngineInbox(Protocol):
+    """The engine's intake: ``receive`` stores and dedupes, ``reject`` keeps unparseable
+    events for the operator."""
+
+    async def receive(self, inbound: Inbound) -> ReceiveResult: ...
+
+    async def reject(self, platform: str, raw: JSON, error: str) -> None: ...
+
+
+class SlackAdapter:
+    """One Slack app speaking as one agent, in one or many workspaces."""
+
+    def __init__(
+        self,
+        config: SlackConfig,
+        engine: EngineInbox,
+        user_memory: UserMemory,
+        kv: KeyValueStore,
+        directory: SlackDirectory | None = None,
+    ) -> None:
+        self._config = config
+        self._engine = engine
+        self._directory = directory or SlackDirectory()
+        installations = KeyValueInstallationStore(kv) if config.multi_workspace else None
+        self._delivery = SlackDelivery(WorkspaceClients(config, installations), kv)
+        self._commands = UserCommands(user_memory)
+        self.bolt = self._build_app(installations, kv)
+        self._register_listeners()
+        self._socket: AsyncSocketModeHandler | None = None
+
+    @property
+    def platform_port(self) -> SlackDelivery:
+        return self._delivery
+
+    async def start(self) -> None:
+        """Connect over Socket Mode (when an app token is configured)."""
+        if not self._config.socket_mode or self._socket is not None:
+            return
+        self._socket = AsyncSocketModeHandler(
+            self.bolt, self._config.app_token, web_client=build_client(self._config)
+        )
+        await self._socket.connect_async()  # type: ignore[no-untyped-call]
+        log.info("Slack Socket Mode connected")
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+            self._socket = None
+
+    def mount(self, app: web.Application) -> None:
+        """Serve Slack's HTTP requests on the bot's server: events (HTTP mode) and the
+        install pages (multi-workspace mode)."""
+        if self._config.signing_secret:
+            app.router.add_post(EVENTS_PATH, self._handle_events)
+        if self._config.multi_workspace:
+            app.router.add_get(INSTALL_PATH, self._handle_install)
+            app.router.add_get(REDIRECT_PATH, self._handle_oauth_redirect)
+
+    # -- HTTP ---------------------------------------------------------------------------------
+
+    async def _handle_events(self, request: web.Request) -> web.Response:
+        response = await self.bolt.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    async def _handle_install(self, request: web.Request) -> web.Response:
+        flow = self._oauth_flow()
+        response = await flow.handle_installation(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    async def _handle_oauth_redirect(self, request: web.Request) -> web.Response:
+        flow = self._oauth_flow()
+        response = await flow.handle_callback(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    def _oauth_flow(self) -> AsyncOAuthFlow:
+        flow = self.bolt.oauth_flow
+        if flow is None:
+            raise web.HTTPNotFound()
+        return flow
+
+    # -- bolt ---------------------------------------------------------------------------------
+
+    def _build_app(
+        self, installations: KeyValueInstallationStore | None, kv: KeyValueStore
+    ) -> AsyncApp:
+        config = self._config
+        common: dict[str, Any] = {
+            "signing_secret": config.signing_secret,
+            # Socket Mode requests are not signed; HTTP requests always are.
+            "request_verification_enabled": bool(config.signing_secret),
+            # Ack only after the engine stored the event (it returns at once).
+            "process_before_response": True,
+            "client": build_client(config, config.bot_token or None),
+            "logger": log,
+        }
+        if installations is None:
+            return AsyncApp(token=config.bot_token, **common)
+        settings = AsyncOAuthSettings(
+            client_id=config.client_id,
+            client_secret=config.client_secret,
+            scopes=list(config.scopes),
+            redirect_uri=config.redirect_uri or None,
+            install_path=INSTALL_PATH,
+            redirect_uri_path=REDIRECT_PATH,
+            installation_store=installations,
+            state_store=KeyValueOAuthStateStore(kv),
+        )
+        flow = AsyncOAuthFlow(client=build_client(config), settings=settings)
+        return AsyncApp(installation_store=installations, oauth_flow=flow, **common)
+
+    def _register_listeners(self) -> None:
+        app = self.bolt
+        app.event("message")(self._on_message)
+        app.event("app_mention")(self._on_message)
+        app.command(COMMAND)(ack=self._commands.acknowledge, lazy=[self._commands.run_export])
+        app.action(FORGET_CONFIRM)(ack=_ack, lazy=[self._commands.forget])
+        app.action(FORGET_CANCEL)(ack=_ack, lazy=[self._commands.cancel])
+        # Whatever else Slack sends gets a 200, so it never retries or flags the app.
+        app.event(_ANYTHING)(_ignore)
+        app.action(_ANYTHING)(_ack)
+        app.view(_ANYTHING)(_ack)
+        app.shortcut(_ANYTHING)(_ack)
+        app.options(_ANYTHING)(_ack)
+
+    async def _on_message(
+        self, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
+        try:
+            message = parse_event(body, context.bot_user_id or "")
+        except MalformedEvent as error:
+            await self._engine.reject(PLATFORM, body, str(error))
+            return
+        if message is None:
+            return
+        policy = self._config.policy_for(message.channel)
+        in_channel = message.channel_type != "im"
+        if (
+            in_channel
+            and policy is ChannelPolicy.MENTION
+            and message.kind is InboundKind.MESSAGE
+            and not message.mentions_bot
+        ):
+            return
+        channel = await self._directory.channel(
+            client, message.team, message.channel, message.channel_type
+        )
+        author_name = ""
+        if message.kind is not InboundKind.DELETE:
+            author_name = await self._directory.user_name(client, message.team, message.user)
+        inbound = build_inbound(
+            message,
+            agent_id=self._config.agent_id,
+            policy=policy,
+            audience_kind=channel.kind,
+            author_name=author_name,
+            channel_name=channel.name,
+        )
+        if inbound is not None:
+            await self._engine.receive(inbound)
+
+
+async def _ack(ack: AsyncAck) -> None:
+    await ack()
+
+
+async def _ignore() -> None:
+    """Events nobody listens to are acknowledged and dropped."""

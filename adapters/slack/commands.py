@@ -1,0 +1,152 @@
+"""``/mnemo memory | forget | export``: users see, delete and download what Mnemo keeps
+about them. Every answer is shown only to the user who asked (ephemeral or in their DM)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncRespond
+from slack_sdk.errors import SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.events import workspace_id
+from engine.audience import SCOPE_AGENT, SCOPE_WORKSPACE
+from engine.ports import UserMemory, UserMemoryReport
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/mnemo"
+FORGET_CONFIRM = "mnemo_forget_confirm"
+FORGET_CANCEL = "mnemo_forget_cancel"
+#: Slack must have the command's answer within 3 seconds.
+REPORT_TIMEOUT_S = 2.5
+_REPORT_LIMIT = 3_500
+
+USAGE = (
+    "`/mnemo memory`: what I keep about you (only you see it)\n"
+    "`/mnemo forget`: delete everything I keep about you\n"
+    "`/mnemo export`: a JSON file with everything I keep about you, sent to our DM"
+)
+
+
+class UserCommands:
+    """The ``/mnemo`` command and the buttons of its answers."""
+
+    def __init__(self, memory: UserMemory) -> None:
+        self._memory = memory
+
+    async def acknowledge(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+        """Answer at once: the report, the forget confirmation, or that the export is coming."""
+        workspace, user = workspace_id(command["team_id"]), command["user_id"]
+        match _subcommand(command):
+            case "memory":
+                try:
+                    async with asyncio.timeout(REPORT_TIMEOUT_S):
+                        report = await self._memory.about_user(workspace, user)
+                except TimeoutError:
+                    await ack(text="Reading your memory took too long; try again in a moment.")
+                    return
+                await ack(text=render_report(report))
+            case "forget":
+                await ack(text="Delete everything I keep about you?", blocks=_confirm_blocks())
+            case "export":
+                await ack(text="Preparing your export; I'll send it to our DM.")
+            case _:
+                await ack(text=USAGE)
+
+    async def run_export(
+        self, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        """Upload the user's export to their DM (after the command was acknowledged)."""
+        if _subcommand(command) != "export":
+            return
+        workspace, user = workspace_id(command["team_id"]), command["user_id"]
+        try:
+            document = await self._memory.export_user(workspace, user)
+            opened = await client.conversations_open(users=user)
+            await client.files_upload_v2(
+                channel=opened["channel"]["id"],
+                content=document,
+                filename="mnemo-memory.json",
+                title="What Mnemo keeps about you",
+            )
+        except SlackClientError as error:
+            log.warning("export upload failed for %s/%s: %r", workspace, user, error)
+            await respond(text="I couldn't send your export; please try again.")
+
+    async def forget(self, body: dict[str, Any], respond: AsyncRespond) -> None:
+        """Delete everything kept about the user who pressed the confirm button."""
+        workspace, user = workspace_id(body["team"]["id"]), body["user"]["id"]
+        deleted = await self._memory.forget_user(workspace, user)
+        log.info("forgot user %s in %s: %d records", user, workspace, deleted)
+        await respond(
+            replace_original=True,
+            text=f"Done: I deleted everything I kept about you ({deleted} records).",
+        )
+
+    async def cancel(self, respond: AsyncRespond) -> None:
+        await respond(replace_original=True, text="Nothing was deleted.")
+
+
+def render_report(report: UserMemoryReport) -> str:
+    """The ``/mnemo memory`` answer: notes, archived facts and the message count."""
+    lines = ["*What I keep about you in this workspace*"]
+    if report.blocks:
+        lines.append("*Notes*")
+        lines += [
+            f"• ({label}, {_visibility(scope)}) {text}" for label, scope, text in report.blocks
+        ]
+    if report.passages:
+        lines.append("*Facts I archived*")
+        lines += [f"• {text}" for text in report.passages]
+    lines.append(f"*Messages*: {report.messages} of yours in my recall.")
+    if not report.blocks and not report.passages and not report.messages:
+        lines = ["I keep nothing about you."]
+    text = "\n".join(lines)
+    if len(text) > _REPORT_LIMIT:
+        text = text[:_REPORT_LIMIT] + "\n… (`/mnemo export` has everything)"
+    return text
+
+
+def _visibility(scope: str) -> str:
+    if scope in (SCOPE_AGENT, SCOPE_WORKSPACE):
+        return "visible in this workspace"
+    if scope.startswith("dm:"):
+        return "only in our DM"
+    return "only in its private channel"
+
+
+def _subcommand(command: dict[str, Any]) -> str:
+    words = str(command.get("text", "")).split()
+    return words[0].lower() if words else ""
+
+
+def _confirm_blocks() -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": "Delete *everything* I keep about you in this workspace: notes, "
+                "archived facts and your messages in my recall? This cannot be undone.",
+            },
+        },
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": FORGET_CONFIRM,
+                    "style": "danger",
+                    "text": {"type": "plain_text", "text": "Delete everything"},
+                },
+                {
+                    "type": "button",
+                    "action_id": FORGET_CANCEL,
+                    "text": {"type": "plain_text", "text": "Cancel"},
+                },
+            ],
+        },
+    ]

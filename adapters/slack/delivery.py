@@ -1,0 +1,204 @@
+"""Replies -> Slack messages: split to Slack's limit, in the thread, posted at most once.
+
+Idempotency: before posting, a ledger entry for the reply is written to the key-value store,
+and after each part the ts Slack returned is added to it. When ``deliver`` is called again for
+a reply whose entry exists but is incomplete (a crash between posting and recording), the
+thread's recent history is searched for parts carrying the reply's id in their message
+metadata before anything is posted again. The residual window: a part posted by a process
+that crashed before recording it, and which Slack's history does not show yet (or which fell
+outside the searched page), is posted a second time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.chunking import split_message
+from adapters.slack.clients import WorkspaceClients
+from adapters.slack.config import PLATFORM
+from adapters.slack.events import team_of
+from adapters.slack.formatting import to_mrkdwn
+from engine.ports import DeliveryError
+from engine.records import Inbound, Outbound
+from engine.store.protocol import KeyValueStore
+
+log = logging.getLogger(__name__)
+
+#: Slack truncates ``text`` past 40,000 characters and recommends at most 4,000 per message.
+SLACK_TEXT_LIMIT = 4_000
+METADATA_EVENT = "mnemo_reply"
+DELIVERIES = "slack.deliveries"
+STATUS_TIMEOUT_S = 2.0
+THINKING = "is thinking..."
+#: How far back (from the reply's creation) the history is searched on a retry.
+_HISTORY_MARGIN = timedelta(minutes=2)
+_HISTORY_PAGE = 200
+
+_PERMANENT_ERRORS = frozenset(
+    {
+        "account_inactive",
+        "channel_not_found",
+        "invalid_auth",
+        "is_archived",
+        "missing_scope",
+        "msg_too_long",
+        "no_permission",
+        "no_text",
+        "not_authed",
+        "not_in_channel",
+        "restricted_action",
+        "team_access_not_granted",
+        "token_revoked",
+    }
+)
+
+
+class SlackDelivery:
+    """``engine.ports.PlatformPort`` for Slack."""
+
+    def __init__(
+        self, clients: WorkspaceClients, kv: KeyValueStore, text_limit: int = SLACK_TEXT_LIMIT
+    ) -> None:
+        self._clients = clients
+        self._kv = kv
+        self._limit = text_limit
+        #: Channels where assistant.threads.setStatus was refused: not asked again.
+        self._no_status: set[tuple[str, str]] = set()
+
+    @property
+    def platform(self) -> str:
+        return PLATFORM
+
+    async def deliver(self, reply: Outbound) -> str:
+        parts = split_message(to_mrkdwn(reply.text), self._limit)
+        if not parts:
+            raise DeliveryError("the reply is empty; Slack refuses empty messages", permanent=True)
+        client = await self._clients.for_team(team_of(reply.workspace))
+        ledger = await self._kv.get(DELIVERIES, reply.id)
+        posted: list[str] = list(ledger.get("posted", [])) if ledger else []
+        if ledger is None:
+            await self._record(reply, posted)
+        elif len(posted) < len(parts):
+            posted = await self._find_posted(client, reply, posted)
+        for index in range(len(posted), len(parts)):
+            posted.append(await self._post(client, reply, index, parts[index]))
+            await self._record(reply, posted)
+        return posted[0]
+
+    @asynccontextmanager
+    async def working(self, inbound: Inbound) -> AsyncIterator[None]:
+        """Show "is thinking..." in the thread (AI assistant threads); elsewhere Slack refuses
+        the status and it is skipped."""
+        shown = await self._set_status(inbound, THINKING)
+        try:
+            yield
+        finally:
+            if shown:
+                await self._set_status(inbound, "")
+
+    async def _post(self, client: AsyncWebClient, reply: Outbound, index: int, text: str) -> str:
+        try:
+            response = await client.chat_postMessage(
+                channel=reply.channel,
+                text=text,
+                thread_ts=reply.thread or None,
+                metadata={
+                    "event_type": METADATA_EVENT,
+                    "event_payload": {"outbound_id": reply.id, "part": index},
+                },
+            )
+        except SlackApiError as error:
+            raise _delivery_error(error) from error
+        except (SlackClientError, OSError, TimeoutError) as error:
+            raise DeliveryError(f"Slack could not be reached: {error!r}") from error
+        return str(response["ts"])
+
+    async def _record(self, reply: Outbound, posted: Sequence[str]) -> None:
+        await self._kv.put(
+            DELIVERIES,
+            reply.id,
+            {"posted": list(posted), "channel": reply.channel, "at": reply.created_at.timestamp()},
+        )
+
+    async def _find_posted(
+        self, client: AsyncWebClient, reply: Outbound, known: list[str]
+    ) -> list[str]:
+        """Parts of ``reply`` already in the channel: the recorded ones, then those found in
+        history by the reply id in their metadata, in order, up to the first missing one."""
+        oldest = f"{(reply.created_at - _HISTORY_MARGIN).timestamp():.6f}"
+        try:
+            if reply.thread:
+                response = await client.conversations_replies(
+                    channel=reply.channel,
+                    ts=reply.thread,
+                    oldest=oldest,
+                    limit=_HISTORY_PAGE,
+                    include_all_metadata=True,
+                )
+            else:
+                response = await client.conversations_history(
+                    channel=reply.channel,
+                    oldest=oldest,
+                    limit=_HISTORY_PAGE,
+                    include_all_metadata=True,
+                )
+        except SlackApiError as error:
+            raise _delivery_error(error) from error
+        except (SlackClientError, OSError, TimeoutError) as error:
+            raise DeliveryError(f"Slack could not be reached: {error!r}") from error
+        found = _parts_in(response.get("messages") or [], reply.id)
+        posted = list(known)
+        while len(posted) in found:
+            posted.append(found[len(posted)])
+        if len(posted) > len(known):
+            log.info("reply %s: %d part(s) already in Slack", reply.id, len(posted) - len(known))
+            await self._record(reply, posted)
+        return posted
+
+    async def _set_status(self, inbound: Inbound, status: str) -> bool:
+        where = (inbound.workspace, inbound.channel)
+        if not inbound.thread or where in self._no_status:
+            return False
+        try:
+            client = await self._clients.for_team(team_of(inbound.workspace))
+            async with asyncio.timeout(STATUS_TIMEOUT_S):
+                await client.assistant_threads_setStatus(
+                    channel_id=inbound.channel, thread_ts=inbound.thread, status=status
+                )
+        except SlackApiError:
+            self._no_status.add(where)
+            return False
+        except (DeliveryError, SlackClientError, OSError, TimeoutError) as error:
+            log.debug("assistant status skipped: %r", error)
+            return False
+        return True
+
+
+def _parts_in(messages: Sequence[dict[str, Any]], reply_id: str) -> dict[int, str]:
+    parts: dict[int, str] = {}
+    for message in messages:
+        metadata = message.get("metadata") or {}
+        payload = metadata.get("event_payload") or {}
+        if metadata.get("event_type") == METADATA_EVENT and payload.get("outbound_id") == reply_id:
+            parts[int(payload.get("part", 0))] = str(message["ts"])
+    return parts
+
+
+def _delivery_error(error: SlackApiError) -> DeliveryError:
+    code = str(error.response.get("error", "unknown_error"))
+    retry_after: float | None = None
+    if error.response.status_code == 429:
+        retry_after = float(error.response.headers.get("Retry-After", "1"))
+    return DeliveryError(
+        f"Slack refused the message: {code}",
+        permanent=code in _PERMANENT_ERRORS,
+        retry_after=retry_after,
+    )

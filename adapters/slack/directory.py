@@ -1,0 +1,132 @@
+"""Who is who and how private a channel is, looked up through Slack's Web API and cached.
+
+Look-ups run while Slack waits for its ack, so each one is bounded by a timeout and falls back
+to a safe answer (the user id as name; "private" when a channel's privacy is unknown, since a
+private audience reads and writes the narrowest memory).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.events import audience_kind_of
+from engine.audience import AudienceKind
+
+log = logging.getLogger(__name__)
+
+LOOKUP_TIMEOUT_S = 1.5
+
+
+class TtlCache[K, V]:
+    """A bounded mapping whose entries expire ``ttl`` seconds after they were stored."""
+
+    def __init__(
+        self, ttl: float, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._ttl = ttl
+        self._max = max_entries
+        self._clock = clock
+        self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        expires, value = entry
+        if expires <= self._clock():
+            del self._entries[key]
+            return None
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self._entries[key] = (self._clock() + self._ttl, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelInfo:
+    kind: AudienceKind
+    name: str
+
+
+class SlackDirectory:
+    """Display names (``users.info``) and channel privacy (``conversations.info``), cached."""
+
+    def __init__(
+        self,
+        user_ttl: float = 3600.0,
+        channel_ttl: float = 600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._users: TtlCache[tuple[str, str], str] = TtlCache(user_ttl, clock=clock)
+        self._channels: TtlCache[tuple[str, str], ChannelInfo] = TtlCache(channel_ttl, clock=clock)
+
+    async def user_name(self, client: AsyncWebClient, team: str, user: str) -> str:
+        if not user:
+            return ""
+        cached = self._users.get((team, user))
+        if cached is not None:
+            return cached
+        try:
+            async with asyncio.timeout(LOOKUP_TIMEOUT_S):
+                response = await client.users_info(user=user)
+        except (SlackClientError, TimeoutError) as error:
+            log.warning("users.info failed for %s: %s", user, _reason(error))
+            return user
+        found = response.get("user") or {}
+        profile = found.get("profile") or {}
+        name = str(
+            profile.get("display_name")
+            or profile.get("real_name")
+            or found.get("real_name")
+            or found.get("name")
+            or user
+        )
+        self._users.put((team, user), name)
+        return name
+
+    async def channel(
+        self, client: AsyncWebClient, team: str, channel: str, channel_type: str
+    ) -> ChannelInfo:
+        """How private ``channel`` is; a channel shared with other organisations counts as
+        private, since people outside the workspace read it."""
+        if channel_type == "im":
+            return ChannelInfo(AudienceKind.DM, "")
+        cached = self._channels.get((team, channel))
+        if cached is not None:
+            return cached
+        try:
+            async with asyncio.timeout(LOOKUP_TIMEOUT_S):
+                response = await client.conversations_info(channel=channel)
+        except (SlackClientError, TimeoutError) as error:
+            log.warning("conversations.info failed for %s: %s", channel, _reason(error))
+            return ChannelInfo(audience_kind_of(channel_type) or AudienceKind.PRIVATE, "")
+        info = ChannelInfo(*_describe_channel(response.get("channel") or {}))
+        self._channels.put((team, channel), info)
+        return info
+
+
+def _describe_channel(channel: dict[str, object]) -> tuple[AudienceKind, str]:
+    name = str(channel.get("name") or "")
+    if channel.get("is_im"):
+        return AudienceKind.DM, ""
+    shared = channel.get("is_ext_shared") or channel.get("is_org_shared")
+    if channel.get("is_private") or channel.get("is_mpim") or channel.get("is_group") or shared:
+        return AudienceKind.PRIVATE, f"#{name}" if name else ""
+    return AudienceKind.PUBLIC, f"#{name}" if name else ""
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error", "error"))
+    return type(error).__name__

@@ -1,0 +1,281 @@
+"""A fake Slack Web API: a real aiohttp server on an ephemeral port speaking Slack's JSON.
+
+It records every call, keeps posted messages (with metadata) so history reads see them, and
+can be told to answer a method with an error (a 429 with ``Retry-After``, a 5xx, or an
+``ok: false``) for the next N calls. Also serves ``response_url`` posts and file uploads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+type JSONDict = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiCall:
+    method: str
+    args: JSONDict
+    token: str
+
+
+@dataclass(slots=True)
+class _Fault:
+    status: int
+    error: str
+    retry_after: float | None
+    times: int
+
+
+@dataclass(slots=True)
+class FakeSlackApi:
+    team_id: str = "T0001"
+    bot_user_id: str = "UBOT"
+    bot_id: str = "BBOT"
+    #: users.info answers, by user id.
+    users: dict[str, JSONDict] = field(default_factory=dict)
+    #: conversations.info answers, by channel id.
+    channels: dict[str, JSONDict] = field(default_factory=dict)
+    #: What apps.connections.open hands out (the fake Socket Mode server's URL).
+    socket_url: str = ""
+    #: Whether assistant.threads.setStatus succeeds (AI assistant feature enabled).
+    assistant_threads: bool = True
+    calls: list[ApiCall] = field(default_factory=list)
+    messages: list[JSONDict] = field(default_factory=list)
+    responses: list[JSONDict] = field(default_factory=list)
+    uploads: dict[str, bytes] = field(default_factory=dict)
+    _faults: dict[str, _Fault] = field(default_factory=dict)
+    _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _runner: web.AppRunner | None = None
+    _port: int = 0
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def base_url(self) -> str:
+        """What to pass as ``AsyncWebClient(base_url=...)``."""
+        return f"http://127.0.0.1:{self._port}/api/"
+
+    @property
+    def root_url(self) -> str:
+        return f"http://127.0.0.1:{self._port}"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)
+        app.router.add_post("/response/{key}", self._response_url)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self._port = int(self._runner.addresses[0][1])
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def fail(
+        self,
+        method: str,
+        *,
+        status: int = 200,
+        error: str = "internal_error",
+        retry_after: float | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` with an error."""
+        self._faults[method] = _Fault(status, error, retry_after, times)
+
+    def rate_limit(self, method: str, retry_after: float = 1, times: int = 1) -> None:
+        self.fail(method, status=429, error="ratelimited", retry_after=retry_after, times=times)
+
+    def calls_of(self, method: str) -> list[ApiCall]:
+        return [c for c in self.calls if c.method == method]
+
+    def posted(self, channel: str | None = None) -> list[JSONDict]:
+        return [m for m in self.messages if channel is None or m["channel"] == channel]
+
+    def response_url(self, key: str) -> str:
+        return f"{self.root_url}/response/{key}"
+
+    async def wait_until(self, condition: Callable[[], bool], within: float = 10.0) -> None:
+        """Wait until ``condition()`` holds, re-checking after every recorded call."""
+        async with asyncio.timeout(within):
+            while not condition():
+                self._changed.clear()
+                try:
+                    async with asyncio.timeout(0.2):
+                        await self._changed.wait()
+                except TimeoutError:
+                    pass
+
+    # -- handlers -------------------------------------------------------------------------
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await _arguments(request)
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        token = token or str(args.get("token", ""))
+        self.calls.append(ApiCall(method, args, token))
+        self._changed.set()
+        fault = self._faults.get(method)
+        if fault is not None and fault.times > 0:
+            fault.times -= 1
+            headers = {}
+            if fault.retry_after is not None:
+                headers["Retry-After"] = str(int(fault.retry_after))
+            return web.json_response(
+                {"ok": False, "error": fault.error}, status=fault.status, headers=headers
+            )
+        handler = getattr(self, _HANDLERS[method], None) if method in _HANDLERS else None
+        body: JSONDict = handler(args) if handler is not None else {"ok": True}
+        return web.json_response(body)
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        self.responses.append({"key": request.match_info["key"], **await request.json()})
+        self._changed.set()
+        return web.Response(text="ok")
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        data = await request.post()
+        upload = next(iter(data.values()), b"")
+        content = upload.file.read() if isinstance(upload, web.FileField) else str(upload).encode()
+        self.uploads[request.match_info["file_id"]] = content
+        self._changed.set()
+        return web.Response(text="OK")
+
+    # -- methods --------------------------------------------------------------------------
+
+    def _auth_test(self, args: JSONDict) -> JSONDict:
+        return {
+            "ok": True,
+            "url": "https://fake.slack.com/",
+            "team": "Fake Team",
+            "user": "mnemo",
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    def _connections_open(self, args: JSONDict) -> JSONDict:
+        return {"ok": True, "url": self.socket_url}
+
+    def _post_message(self, args: JSONDict) -> JSONDict:
+        ts = f"{1_700_000_000 + next(self._ts)}.000100"
+        metadata = args.get("metadata")
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        message: JSONDict = {
+            "type": "message",
+            "user": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "channel": args.get("channel", ""),
+            "text": args.get("text", ""),
+            "ts": ts,
+        }
+        if args.get("thread_ts"):
+            message["thread_ts"] = args["thread_ts"]
+        if metadata:
+            message["metadata"] = metadata
+        self.messages.append(message)
+        return {"ok": True, "channel": message["channel"], "ts": ts, "message": message}
+
+    def _post_ephemeral(self, args: JSONDict) -> JSONDict:
+        return {"ok": True, "message_ts": f"{1_700_000_000 + next(self._ts)}.000200"}
+
+    def _history(self, args: JSONDict) -> JSONDict:
+        channel = args.get("channel")
+        found = [m for m in self.messages if m["channel"] == channel and "thread_ts" not in m]
+        return {"ok": True, "messages": list(reversed(found)), "has_more": False}
+
+    def _replies(self, args: JSONDict) -> JSONDict:
+        channel, ts = args.get("channel"), args.get("ts")
+        found = [m for m in self.messages if m["channel"] == channel and m.get("thread_ts") == ts]
+        return {"ok": True, "messages": found, "has_more": False}
+
+    def _conversation_info(self, args: JSONDict) -> JSONDict:
+        channel = self.channels.get(str(args.get("channel")))
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "channel": {"id": args.get("channel"), **channel}}
+
+    def _open_dm(self, args: JSONDict) -> JSONDict:
+        return {"ok": True, "channel": {"id": f"D{args.get('users', '')}"}}
+
+    def _user_info(self, args: JSONDict) -> JSONDict:
+        user = self.users.get(str(args.get("user")))
+        if user is None:
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "user": {"id": args.get("user"), **user}}
+
+    def _set_status(self, args: JSONDict) -> JSONDict:
+        if not self.assistant_threads:
+            return {"ok": False, "error": "not_allowed"}
+        return {"ok": True}
+
+    def _upload_url(self, args: JSONDict) -> JSONDict:
+        file_id = f"F{next(self._ts)}"
+        return {"ok": True, "upload_url": f"{self.root_url}/upload/{file_id}", "file_id": file_id}
+
+    def _complete_upload(self, args: JSONDict) -> JSONDict:
+        files = args.get("files") or []
+        if isinstance(files, str):
+            files = json.loads(files)
+        return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
+
+    def _oauth_access(self, args: JSONDict) -> JSONDict:
+        return {
+            "ok": True,
+            "app_id": "A0001",
+            "authed_user": {"id": "UINSTALLER"},
+            "scope": "chat:write,commands",
+            "token_type": "bot",
+            "access_token": f"xoxb-installed-{self.team_id}",
+            "bot_user_id": self.bot_user_id,
+            "team": {"id": self.team_id, "name": "Fake Team"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+
+    def _bot_info(self, args: JSONDict) -> JSONDict:
+        return {"ok": True, "bot": {"id": self.bot_id, "user_id": self.bot_user_id}}
+
+
+#: Web API method -> the fake's handler; other methods answer ``{"ok": true}``.
+_HANDLERS = {
+    "chat.postMessage": "_post_message",
+    "chat.postEphemeral": "_post_ephemeral",
+    "assistant.threads.setStatus": "_set_status",
+    "files.getUploadURLExternal": "_upload_url",
+    "files.completeUploadExternal": "_complete_upload",
+    "auth.test": "_auth_test",
+    "apps.connections.open": "_connections_open",
+    "conversations.history": "_history",
+    "conversations.replies": "_replies",
+    "conversations.info": "_conversation_info",
+    "conversations.open": "_open_dm",
+    "users.info": "_user_info",
+    "oauth.v2.access": "_oauth_access",
+    "bots.info": "_bot_info",
+}
+
+
+async def _arguments(request: web.Request) -> JSONDict:
+    args: JSONDict = dict(request.query)
+    if request.content_type == "application/json":
+        body = await request.json()
+        if isinstance(body, dict):
+            args.update(body)
+    elif request.can_read_body:
+        form = await request.post()
+        args.update({k: v for k, v in form.items() if isinstance(v, str)})
+    return args
