@@ -118,6 +118,7 @@ def test_inbound_with_audience_and_author_round_trips() -> None:
         mentions=("a1", "a2"),
         hops=2,
         attachments=("https://files/x.png",),
+        channel_name="#general",
     )
     assert _through_json(inbound, codec.inbound_to_doc, codec.inbound_from_doc) == inbound
 

@@ -1,0 +1,195 @@
+"""The SQLite schema: created idempotently at every start.
+
+Times are integer microseconds since the epoch (UTC), so range filters compare integers.
+Text search tables are FTS5 external-content tables kept in sync by triggers. Rows that carry
+an embedding get a ``vec_rev`` from ``vectors_meta``; deleting one bumps ``deletes``, so every
+process can tell when its in-memory vector copy is stale.
+"""
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS agents (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS agents_name ON agents (name);
+
+CREATE TABLE IF NOT EXISTS blocks (
+    pos INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    owner TEXT NOT NULL,
+    workspace TEXT NOT NULL,
+    label TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    value TEXT NOT NULL,
+    char_limit INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (owner, workspace, label, subject, scope)
+);
+CREATE INDEX IF NOT EXISTS blocks_user ON blocks (workspace, label, subject);
+CREATE INDEX IF NOT EXISTS blocks_scope ON blocks (workspace, scope);
+
+CREATE TABLE IF NOT EXISTS vectors_meta (
+    tbl TEXT PRIMARY KEY,
+    rev INTEGER NOT NULL,
+    deletes INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO vectors_meta VALUES ('messages', 0, 0), ('passages', 0, 0);
+
+CREATE TABLE IF NOT EXISTS messages (
+    pos INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    agent_id TEXT NOT NULL,
+    workspace TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    thread TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    role TEXT NOT NULL,
+    author TEXT NOT NULL,
+    author_name TEXT NOT NULL,
+    content TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    tool_calls TEXT,
+    tool_call_id TEXT NOT NULL,
+    platform_ref TEXT NOT NULL,
+    turn_id TEXT NOT NULL,
+    embedding BLOB,
+    vec_rev INTEGER
+);
+CREATE INDEX IF NOT EXISTS messages_conversation
+    ON messages (agent_id, workspace, channel, thread, seq);
+CREATE INDEX IF NOT EXISTS messages_visible ON messages (agent_id, workspace, seq);
+CREATE INDEX IF NOT EXISTS messages_ref
+    ON messages (workspace, channel, platform_ref) WHERE platform_ref != '';
+CREATE INDEX IF NOT EXISTS messages_author ON messages (workspace, author);
+CREATE INDEX IF NOT EXISTS messages_scope ON messages (workspace, scope);
+CREATE INDEX IF NOT EXISTS messages_created ON messages (workspace, created_at);
+CREATE INDEX IF NOT EXISTS messages_vec ON messages (vec_rev) WHERE vec_rev IS NOT NULL;
+
+CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5 (
+    content, content='messages', content_rowid='pos',
+    tokenize='porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts (rowid, content) VALUES (new.pos, new.content);
+END;
+CREATE TRIGGER IF NOT EXISTS messages_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content)
+        VALUES ('delete', old.pos, old.content);
+END;
+CREATE TRIGGER IF NOT EXISTS messages_fts_update AFTER UPDATE OF content ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content)
+        VALUES ('delete', old.pos, old.content);
+    INSERT INTO messages_fts (rowid, content) VALUES (new.pos, new.content);
+END;
+CREATE TRIGGER IF NOT EXISTS messages_vec_delete AFTER DELETE ON messages
+    WHEN old.vec_rev IS NOT NULL BEGIN
+    UPDATE vectors_meta SET deletes = deletes + 1 WHERE tbl = 'messages';
+END;
+
+CREATE TABLE IF NOT EXISTS passages (
+    pos INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    agent_id TEXT NOT NULL,
+    workspace TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    text TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    users TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    embedding BLOB,
+    vec_rev INTEGER
+);
+CREATE INDEX IF NOT EXISTS passages_visible ON passages (agent_id, workspace, created_at);
+CREATE INDEX IF NOT EXISTS passages_scope ON passages (workspace, scope);
+CREATE INDEX IF NOT EXISTS passages_vec ON passages (vec_rev) WHERE vec_rev IS NOT NULL;
+
+CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5 (
+    text, content='passages', content_rowid='pos',
+    tokenize='porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS passages_fts_insert AFTER INSERT ON passages BEGIN
+    INSERT INTO passages_fts (rowid, text) VALUES (new.pos, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS passages_fts_delete AFTER DELETE ON passages BEGIN
+    INSERT INTO passages_fts (passages_fts, rowid, text) VALUES ('delete', old.pos, old.text);
+END;
+CREATE TRIGGER IF NOT EXISTS passages_vec_delete AFTER DELETE ON passages
+    WHEN old.vec_rev IS NOT NULL BEGIN
+    UPDATE vectors_meta SET deletes = deletes + 1 WHERE tbl = 'passages';
+END;
+
+CREATE TABLE IF NOT EXISTS summaries (
+    agent_id TEXT NOT NULL,
+    workspace TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    thread TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    text TEXT NOT NULL,
+    through_seq INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (agent_id, workspace, channel, thread)
+);
+CREATE INDEX IF NOT EXISTS summaries_scope ON summaries (workspace, scope);
+
+CREATE TABLE IF NOT EXISTS inbox (
+    pos INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    platform TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    message_ref TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    conversation TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    error TEXT NOT NULL,
+    inbound TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS inbox_event ON inbox (platform, event_id);
+CREATE UNIQUE INDEX IF NOT EXISTS inbox_message
+    ON inbox (platform, channel, message_ref, kind) WHERE message_ref != '';
+CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (conversation, seq) WHERE status = 'pending';
+
+CREATE TABLE IF NOT EXISTS inbox_rejected (
+    pos INTEGER PRIMARY KEY AUTOINCREMENT,
+    platform TEXT NOT NULL,
+    raw TEXT NOT NULL,
+    error TEXT NOT NULL,
+    received_at INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS outbox (
+    pos INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    inbox_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    reply TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_attempt_at INTEGER,
+    platform_ref TEXT NOT NULL,
+    error TEXT NOT NULL,
+    UNIQUE (inbox_id, idx)
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (created_at) WHERE status = 'pending';
+
+CREATE TABLE IF NOT EXISTS leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires REAL NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS kv (
+    namespace TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (namespace, key)
+) WITHOUT ROWID;
+"""

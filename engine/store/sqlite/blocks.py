@@ -1,0 +1,131 @@
+"""Core-memory block parts, with compare-and-set updates on their version."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from engine.audience import ALL_WORKSPACES, dm_scope
+from engine.records import Block, BlockLabel, utcnow
+from engine.store.sqlite._database import Database
+from engine.store.sqlite._filters import placeholders
+from engine.store.sqlite._time import from_micros, to_micros
+
+_COLUMNS = "id, owner, workspace, label, subject, scope, value, char_limit, version, updated_at"
+_ORDER = "ORDER BY label, subject, pos"
+
+
+def _block(row: Sequence[Any]) -> Block:
+    return Block(
+        id=row[0],
+        owner=row[1],
+        workspace=row[2],
+        label=row[3],
+        subject=row[4],
+        scope=row[5],
+        value=row[6],
+        limit=row[7],
+        version=row[8],
+        updated_at=from_micros(row[9]),
+    )
+
+
+class SQLiteBlockStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def visible(
+        self,
+        owners: Sequence[str],
+        workspace: str,
+        scopes: Sequence[str],
+        keys: Sequence[tuple[str, str]] | None = None,
+    ) -> list[Block]:
+        if not owners or not scopes or (keys is not None and not keys):
+            return []
+        sql = (
+            f"SELECT {_COLUMNS} FROM blocks WHERE owner IN ({placeholders(len(owners))}) "
+            f"AND workspace IN (?, ?) AND scope IN ({placeholders(len(scopes))})"
+        )
+        params: list[object] = [*owners, workspace, ALL_WORKSPACES, *scopes]
+        if keys is not None:
+            sql += " AND (label, subject) IN (VALUES " + ",".join(["(?, ?)"] * len(keys)) + ")"
+            params.extend(part for key in keys for part in key)
+        rows = await self._db.run(lambda c: c.execute(f"{sql} {_ORDER}", params).fetchall())
+        return [_block(row) for row in rows]
+
+    async def create(self, block: Block) -> Block:
+        def create(conn: sqlite3.Connection) -> Block:
+            row = conn.execute(
+                f"INSERT INTO blocks ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                f"ON CONFLICT DO NOTHING RETURNING {_COLUMNS}",
+                (
+                    block.id,
+                    block.owner,
+                    block.workspace,
+                    block.label,
+                    block.subject,
+                    block.scope,
+                    block.value,
+                    block.limit,
+                    block.version,
+                    to_micros(block.updated_at),
+                ),
+            ).fetchone()
+            if row is None:
+                row = conn.execute(
+                    f"SELECT {_COLUMNS} FROM blocks WHERE owner = ? AND workspace = ? "
+                    "AND label = ? AND subject = ? AND scope = ?",
+                    (block.owner, block.workspace, block.label, block.subject, block.scope),
+                ).fetchone()
+            if row is None:
+                raise ValueError(f"block id {block.id!r} is already used by another block")
+            return _block(row)
+
+        return await self._db.run(create)
+
+    async def update(self, block_id: str, expected_version: int, value: str) -> Block | None:
+        now = to_micros(utcnow())
+        row = await self._db.run(
+            lambda c: c.execute(
+                "UPDATE blocks SET value = ?, version = version + 1, updated_at = ? "
+                f"WHERE id = ? AND version = ? RETURNING {_COLUMNS}",
+                (value, now, block_id, expected_version),
+            ).fetchone()
+        )
+        return None if row is None else _block(row)
+
+    async def get(self, block_id: str) -> Block | None:
+        row = await self._db.run(
+            lambda c: c.execute(
+                f"SELECT {_COLUMNS} FROM blocks WHERE id = ?", (block_id,)
+            ).fetchone()
+        )
+        return None if row is None else _block(row)
+
+    async def list(self, owner: str, workspace: str | None = None) -> list[Block]:
+        sql = f"SELECT {_COLUMNS} FROM blocks WHERE owner = ?"
+        params: list[object] = [owner]
+        if workspace is not None:
+            sql += " AND workspace = ?"
+            params.append(workspace)
+        rows = await self._db.run(lambda c: c.execute(f"{sql} {_ORDER}", params).fetchall())
+        return [_block(row) for row in rows]
+
+    async def delete(self, block_id: str) -> bool:
+        deleted = await self._db.run(
+            lambda c: c.execute("DELETE FROM blocks WHERE id = ?", (block_id,)).rowcount
+        )
+        return deleted > 0
+
+    async def delete_user(self, workspace: str, user: str) -> int:
+        return await self._db.run(
+            lambda c: (
+                c.execute(
+                    "DELETE FROM blocks WHERE workspace = ? "
+                    "AND ((label = ? AND subject = ?) OR scope = ?)",
+                    (workspace, BlockLabel.HUMAN.value, user, dm_scope(user)),
+                ).rowcount
+            )
+        )

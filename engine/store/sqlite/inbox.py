@@ -1,0 +1,138 @@
+"""The durable inbox: accepted platform events, deduplicated, taken per conversation in order."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from engine.records import JSON, utcnow
+from engine.store.codec import encode_datetime, inbound_from_doc, inbound_to_doc
+from engine.store.protocol import InboxItem, InboxStatus
+from engine.store.sqlite._database import Database
+from engine.store.sqlite._time import from_micros, to_micros
+
+_COLUMNS = "id, inbound, conversation, seq, status, attempts, error"
+
+
+def _item(row: Sequence[Any]) -> InboxItem:
+    return InboxItem(
+        id=row[0],
+        inbound=inbound_from_doc(json.loads(row[1])),
+        conversation=row[2],
+        seq=row[3],
+        status=InboxStatus(row[4]),
+        attempts=row[5],
+        error=row[6],
+    )
+
+
+class SQLiteInboxStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def put(self, item: InboxItem) -> bool:
+        inbound = item.inbound
+        params = (
+            item.id,
+            inbound.platform,
+            inbound.event_id,
+            inbound.channel,
+            inbound.message_ref,
+            inbound.kind.value,
+            item.conversation,
+            item.seq,
+            item.status.value,
+            item.attempts,
+            item.error,
+            json.dumps(inbound_to_doc(inbound)),
+        )
+        inserted = await self._db.run(
+            lambda c: (
+                c.execute(
+                    "INSERT OR IGNORE INTO inbox (id, platform, event_id, channel, message_ref, "
+                    "kind, conversation, seq, status, attempts, error, inbound) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    params,
+                ).rowcount
+            )
+        )
+        return inserted > 0
+
+    async def pending_conversations(self, limit: int) -> list[str]:
+        rows = await self._db.run(
+            lambda c: c.execute(
+                "SELECT conversation FROM inbox WHERE status = 'pending' "
+                "GROUP BY conversation ORDER BY min(seq) LIMIT ?",
+                (limit,),
+            ).fetchall()
+        )
+        return [conversation for (conversation,) in rows]
+
+    async def pending(self, conversation: str, limit: int) -> list[InboxItem]:
+        rows = await self._db.run(
+            lambda c: c.execute(
+                f"SELECT {_COLUMNS} FROM inbox WHERE conversation = ? AND status = 'pending' "
+                "ORDER BY seq, pos LIMIT ?",
+                (conversation, limit),
+            ).fetchall()
+        )
+        return [_item(row) for row in rows]
+
+    async def mark(self, item_id: str, status: InboxStatus, error: str = "") -> None:
+        await self._db.run(
+            lambda c: c.execute(
+                "UPDATE inbox SET status = ?, error = ? WHERE id = ?",
+                (status.value, error, item_id),
+            )
+        )
+
+    async def record_attempt(self, item_id: str) -> int:
+        row = await self._db.run(
+            lambda c: c.execute(
+                "UPDATE inbox SET attempts = attempts + 1 WHERE id = ? RETURNING attempts",
+                (item_id,),
+            ).fetchone()
+        )
+        return 0 if row is None else int(row[0])
+
+    async def get(self, item_id: str) -> InboxItem | None:
+        row = await self._db.run(
+            lambda c: c.execute(f"SELECT {_COLUMNS} FROM inbox WHERE id = ?", (item_id,)).fetchone()
+        )
+        return None if row is None else _item(row)
+
+    async def depth(self) -> int:
+        depth: int = await self._db.run(
+            lambda c: c.execute("SELECT count(*) FROM inbox WHERE status = 'pending'").fetchone()[0]
+        )
+        return depth
+
+    async def put_rejected(self, platform: str, raw: JSON, error: str) -> None:
+        params = (platform, json.dumps(raw, default=str), error, to_micros(utcnow()))
+        await self._db.run(
+            lambda c: c.execute(
+                "INSERT INTO inbox_rejected (platform, raw, error, received_at) "
+                "VALUES (?, ?, ?, ?)",
+                params,
+            )
+        )
+
+    async def rejected(self, limit: int) -> list[JSON]:
+        """Newest first: ``platform``, ``raw``, ``error`` and ``received_at`` (ISO 8601)."""
+        rows = await self._db.run(
+            lambda c: c.execute(
+                "SELECT platform, raw, error, received_at FROM inbox_rejected "
+                "ORDER BY pos DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        )
+        return [
+            {
+                "platform": platform,
+                "raw": json.loads(raw),
+                "error": error,
+                "received_at": encode_datetime(from_micros(received_at)),
+            }
+            for platform, raw, error, received_at in rows
+        ]

@@ -1,0 +1,232 @@
+"""Recall memory: every message, with FTS5 text search and in-process vector ranking."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from engine.audience import dm_scope
+from engine.records import ConversationKey, Message, Role
+from engine.store.codec import tool_call_from_doc, tool_call_to_doc
+from engine.store.protocol import RecordFilter, Scored
+from engine.store.sqlite._database import Database, snapshot, write
+from engine.store.sqlite._embeddings import as_blob, take_revs
+from engine.store.sqlite._filters import placeholders, where_visible
+from engine.store.sqlite._fts import match_expression
+from engine.store.sqlite._time import from_micros, to_micros
+from engine.store.sqlite._vectors import VectorIndex
+
+_FIELDS = (
+    "id, agent_id, workspace, channel, thread, scope, role, author, author_name, content, "
+    "seq, created_at, tool_calls, tool_call_id, platform_ref, turn_id"
+)
+_COLUMNS = ", ".join(f"m.{name.strip()}" for name in _FIELDS.split(","))
+_CONVERSATION = "m.agent_id = ? AND m.workspace = ? AND m.channel = ? AND m.thread = ?"
+_VECTOR_ROW = (
+    "pos, vec_rev, agent_id, workspace, scope, channel, author, NULL, NULL, created_at, embedding"
+)
+
+
+def _message(row: Sequence[Any]) -> Message:
+    calls = row[12]
+    return Message(
+        id=row[0],
+        agent_id=row[1],
+        workspace=row[2],
+        channel=row[3],
+        thread=row[4],
+        scope=row[5],
+        role=Role(row[6]),
+        author=row[7],
+        author_name=row[8],
+        content=row[9],
+        seq=row[10],
+        created_at=from_micros(row[11]),
+        tool_calls=tuple(tool_call_from_doc(c) for c in json.loads(calls)) if calls else (),
+        tool_call_id=row[13],
+        platform_ref=row[14],
+        turn_id=row[15],
+    )
+
+
+def _row(message: Message) -> tuple[object, ...]:
+    calls = [tool_call_to_doc(c) for c in message.tool_calls] if message.tool_calls else None
+    return (
+        message.id,
+        message.agent_id,
+        message.workspace,
+        message.channel,
+        message.thread,
+        message.scope,
+        message.role.value,
+        message.author,
+        message.author_name,
+        message.content,
+        message.seq,
+        to_micros(message.created_at),
+        None if calls is None else json.dumps(calls),
+        message.tool_call_id,
+        message.platform_ref,
+        message.turn_id,
+    )
+
+
+def _key(conversation: ConversationKey) -> tuple[str, str, str, str]:
+    return (
+        conversation.agent_id,
+        conversation.workspace,
+        conversation.channel,
+        conversation.thread,
+    )
+
+
+class SQLiteMessageStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._vectors = VectorIndex("messages", _VECTOR_ROW)
+
+    async def append(self, messages: Sequence[Message]) -> None:
+        if not messages:
+            return
+        rows = [_row(m) for m in messages]
+
+        def append(conn: sqlite3.Connection) -> None:
+            with write(conn):
+                conn.executemany(
+                    f"INSERT OR IGNORE INTO messages ({_FIELDS}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+
+        await self._db.run(append)
+
+    async def recent(
+        self, conversation: ConversationKey, after_seq: int, limit: int
+    ) -> list[Message]:
+        sql = (
+            f"SELECT * FROM (SELECT {_COLUMNS} FROM messages m WHERE {_CONVERSATION} "
+            "AND m.seq > ? ORDER BY m.seq DESC LIMIT ?) ORDER BY seq"
+        )
+        params = (*_key(conversation), after_seq, limit)
+        rows = await self._db.run(lambda c: c.execute(sql, params).fetchall())
+        return [_message(row) for row in rows]
+
+    async def between(
+        self, conversation: ConversationKey, after_seq: int, through_seq: int
+    ) -> list[Message]:
+        sql = (
+            f"SELECT {_COLUMNS} FROM messages m WHERE {_CONVERSATION} "
+            "AND m.seq > ? AND m.seq <= ? ORDER BY m.seq"
+        )
+        params = (*_key(conversation), after_seq, through_seq)
+        rows = await self._db.run(lambda c: c.execute(sql, params).fetchall())
+        return [_message(row) for row in rows]
+
+    async def search_text(
+        self, where: RecordFilter, query: str, limit: int
+    ) -> list[Scored[Message]]:
+        match = match_expression(query)
+        if match is None or limit <= 0:
+            return []
+        condition, params = where_visible(where, "messages", "m")
+        sql = (
+            f"SELECT {_COLUMNS}, bm25(messages_fts) AS rank FROM messages_fts "
+            "JOIN messages m ON m.pos = messages_fts.rowid "
+            f"WHERE messages_fts MATCH ? AND {condition} ORDER BY rank LIMIT ?"
+        )
+        rows = await self._db.run(lambda c: c.execute(sql, [match, *params, limit]).fetchall())
+        return [Scored(_message(row), -float(row[16])) for row in rows]
+
+    async def search_vector(
+        self, where: RecordFilter, vector: Sequence[float], limit: int
+    ) -> list[Scored[Message]]:
+        condition, params = where_visible(where, "messages", "m")
+
+        def search(conn: sqlite3.Connection) -> list[Scored[Message]]:
+            with snapshot(conn):
+                self._vectors.refresh(conn)
+                best = self._vectors.search(where, vector, limit)
+                if not best:
+                    return []
+                rows = conn.execute(
+                    f"SELECT m.pos, {_COLUMNS} FROM messages m "
+                    f"WHERE m.pos IN ({placeholders(len(best))}) AND {condition}",
+                    [pos for pos, _ in best] + params,
+                ).fetchall()
+            found = {row[0]: row[1:] for row in rows}
+            return [Scored(_message(found[pos]), score) for pos, score in best if pos in found]
+
+        return await self._db.run(search)
+
+    async def set_embeddings(self, embeddings: Sequence[tuple[str, Sequence[float]]]) -> None:
+        if not embeddings:
+            return
+        blobs = [(message_id, as_blob(vector)) for message_id, vector in embeddings]
+
+        def attach(conn: sqlite3.Connection) -> None:
+            with write(conn):
+                revs = take_revs(conn, "messages", len(blobs))
+                conn.executemany(
+                    "UPDATE messages SET embedding = ?, vec_rev = ? WHERE id = ?",
+                    [(blob, rev, mid) for (mid, blob), rev in zip(blobs, revs, strict=True)],
+                )
+
+        await self._db.run(attach)
+
+    async def list(
+        self, where: RecordFilter, limit: int, before_seq: int | None = None
+    ) -> list[Message]:
+        condition, params = where_visible(where, "messages", "m")
+        if before_seq is not None:
+            condition += " AND m.seq < ?"
+            params.append(before_seq)
+        sql = f"SELECT {_COLUMNS} FROM messages m WHERE {condition} ORDER BY m.seq DESC LIMIT ?"
+        rows = await self._db.run(lambda c: c.execute(sql, [*params, limit]).fetchall())
+        return [_message(row) for row in rows]
+
+    async def count(self, where: RecordFilter) -> int:
+        condition, params = where_visible(where, "messages", "m")
+        sql = f"SELECT count(*) FROM messages m WHERE {condition}"
+        count: int = await self._db.run(lambda c: c.execute(sql, params).fetchone()[0])
+        return count
+
+    async def edit(self, workspace: str, channel: str, platform_ref: str, content: str) -> int:
+        if not platform_ref:
+            return 0
+        return await self._db.run(
+            lambda c: (
+                c.execute(
+                    "UPDATE messages SET content = ? "
+                    "WHERE workspace = ? AND channel = ? AND platform_ref = ?",
+                    (content, workspace, channel, platform_ref),
+                ).rowcount
+            )
+        )
+
+    async def delete_ref(self, workspace: str, channel: str, platform_ref: str) -> int:
+        if not platform_ref:
+            return 0
+        return await self._delete(
+            "workspace = ? AND channel = ? AND platform_ref = ?",
+            (workspace, channel, platform_ref),
+        )
+
+    async def delete_user(self, workspace: str, user: str) -> int:
+        return await self._delete(
+            "workspace = ? AND (author = ? OR scope = ?)", (workspace, user, dm_scope(user))
+        )
+
+    async def delete_before(self, workspace: str, before: datetime) -> int:
+        return await self._delete(
+            "workspace = ? AND created_at < ?", (workspace, to_micros(before))
+        )
+
+    async def _delete(self, condition: str, params: tuple[object, ...]) -> int:
+        def delete(conn: sqlite3.Connection) -> int:
+            with write(conn):
+                return conn.execute(f"DELETE FROM messages WHERE {condition}", params).rowcount
+
+        return await self._db.run(delete)

@@ -1,0 +1,88 @@
+"""The outbox: replies kept until the platform has them, retried on a schedule."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from engine.records import Outbound
+from engine.store.codec import outbound_from_doc, outbound_to_doc
+from engine.store.protocol import OutboxEntry, OutboxStatus
+from engine.store.sqlite._database import Database, write
+from engine.store.sqlite._time import from_micros, to_micros
+
+_COLUMNS = "reply, status, attempts, next_attempt_at, platform_ref, error"
+
+
+def _entry(row: Sequence[Any]) -> OutboxEntry:
+    return OutboxEntry(
+        reply=outbound_from_doc(json.loads(row[0])),
+        status=OutboxStatus(row[1]),
+        attempts=row[2],
+        next_attempt_at=None if row[3] is None else from_micros(row[3]),
+        platform_ref=row[4],
+        error=row[5],
+    )
+
+
+class SQLiteOutboxStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def put(self, replies: Sequence[Outbound]) -> None:
+        rows = [
+            (r.id, r.inbox_id, r.index, json.dumps(outbound_to_doc(r)), to_micros(r.created_at))
+            for r in replies
+        ]
+        if not rows:
+            return
+
+        def put(conn: sqlite3.Connection) -> None:
+            with write(conn):
+                conn.executemany(
+                    "INSERT OR IGNORE INTO outbox (id, inbox_id, idx, reply, created_at, status, "
+                    "attempts, next_attempt_at, platform_ref, error) "
+                    "VALUES (?, ?, ?, ?, ?, 'pending', 0, NULL, '', '')",
+                    rows,
+                )
+
+        await self._db.run(put)
+
+    async def for_inbox(self, inbox_id: str) -> list[OutboxEntry]:
+        rows = await self._db.run(
+            lambda c: c.execute(
+                f"SELECT {_COLUMNS} FROM outbox WHERE inbox_id = ? ORDER BY idx", (inbox_id,)
+            ).fetchall()
+        )
+        return [_entry(row) for row in rows]
+
+    async def due(self, now: datetime, limit: int) -> list[OutboxEntry]:
+        rows = await self._db.run(
+            lambda c: c.execute(
+                f"SELECT {_COLUMNS} FROM outbox WHERE status = 'pending' "
+                "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
+                "ORDER BY created_at, pos LIMIT ?",
+                (to_micros(now), limit),
+            ).fetchall()
+        )
+        return [_entry(row) for row in rows]
+
+    async def mark_delivered(self, reply_id: str, platform_ref: str) -> None:
+        await self._db.run(
+            lambda c: c.execute(
+                "UPDATE outbox SET status = 'delivered', platform_ref = ?, error = '' WHERE id = ?",
+                (platform_ref, reply_id),
+            )
+        )
+
+    async def retry_later(self, reply_id: str, at: datetime, error: str) -> None:
+        await self._db.run(
+            lambda c: c.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, error = ? "
+                "WHERE id = ? AND status = 'pending'",
+                (to_micros(at), error, reply_id),
+            )
+        )

@@ -1,0 +1,163 @@
+"""Archival memory: passages with tags, FTS5 text search and in-process vector ranking."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from engine.audience import dm_scope
+from engine.records import Passage
+from engine.store.protocol import RecordFilter, Scored
+from engine.store.sqlite._database import Database, snapshot, write
+from engine.store.sqlite._embeddings import as_blob, take_revs
+from engine.store.sqlite._filters import placeholders, where_visible
+from engine.store.sqlite._fts import match_expression
+from engine.store.sqlite._time import from_micros, to_micros
+from engine.store.sqlite._vectors import VectorIndex
+
+_COLUMNS = "p.id, p.agent_id, p.workspace, p.scope, p.text, p.tags, p.users, p.created_at"
+_WITH_EMBEDDING = f"{_COLUMNS}, p.embedding"
+_VECTOR_ROW = "pos, vec_rev, agent_id, workspace, scope, '', '', tags, users, created_at, embedding"
+
+
+def _passage(row: Sequence[Any], embedding: bytes | None = None) -> Passage:
+    return Passage(
+        id=row[0],
+        agent_id=row[1],
+        workspace=row[2],
+        scope=row[3],
+        text=row[4],
+        tags=tuple(json.loads(row[5])),
+        users=tuple(json.loads(row[6])),
+        created_at=from_micros(row[7]),
+        embedding=None if embedding is None else tuple(memoryview(embedding).cast("f").tolist()),
+    )
+
+
+class SQLitePassageStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._vectors = VectorIndex("passages", _VECTOR_ROW)
+
+    async def insert(self, passages: Sequence[Passage]) -> None:
+        if not passages:
+            return
+        rows = [
+            (
+                p.id,
+                p.agent_id,
+                p.workspace,
+                p.scope,
+                p.text,
+                json.dumps(list(p.tags)),
+                json.dumps(list(p.users)),
+                to_micros(p.created_at),
+                None if p.embedding is None else as_blob(p.embedding),
+            )
+            for p in passages
+        ]
+
+        def insert(conn: sqlite3.Connection) -> None:
+            with write(conn):
+                revs = iter(take_revs(conn, "passages", sum(r[8] is not None for r in rows)))
+                conn.executemany(
+                    "INSERT OR IGNORE INTO passages (id, agent_id, workspace, scope, text, "
+                    "tags, users, created_at, embedding, vec_rev) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(*row, None if row[8] is None else next(revs)) for row in rows],
+                )
+
+        await self._db.run(insert)
+
+    async def search_vector(
+        self, where: RecordFilter, vector: Sequence[float], limit: int
+    ) -> list[Scored[Passage]]:
+        condition, params = where_visible(where, "passages", "p")
+
+        def search(conn: sqlite3.Connection) -> list[Scored[Passage]]:
+            with snapshot(conn):
+                self._vectors.refresh(conn)
+                best = self._vectors.search(where, vector, limit)
+                if not best:
+                    return []
+                rows = conn.execute(
+                    f"SELECT p.pos, {_COLUMNS} FROM passages p "
+                    f"WHERE p.pos IN ({placeholders(len(best))}) AND {condition}",
+                    [pos for pos, _ in best] + params,
+                ).fetchall()
+            found = {row[0]: row[1:] for row in rows}
+            return [Scored(_passage(found[pos]), score) for pos, score in best if pos in found]
+
+        return await self._db.run(search)
+
+    async def search_text(
+        self, where: RecordFilter, query: str, limit: int
+    ) -> list[Scored[Passage]]:
+        match = match_expression(query)
+        if match is None or limit <= 0:
+            return []
+        condition, params = where_visible(where, "passages", "p")
+        sql = (
+            f"SELECT {_COLUMNS}, bm25(passages_fts) AS rank FROM passages_fts "
+            "JOIN passages p ON p.pos = passages_fts.rowid "
+            f"WHERE passages_fts MATCH ? AND {condition} ORDER BY rank LIMIT ?"
+        )
+        rows = await self._db.run(lambda c: c.execute(sql, [match, *params, limit]).fetchall())
+        return [Scored(_passage(row), -float(row[8])) for row in rows]
+
+    async def list(self, where: RecordFilter, limit: int, offset: int = 0) -> list[Passage]:
+        condition, params = where_visible(where, "passages", "p")
+        sql = (
+            f"SELECT {_COLUMNS} FROM passages p WHERE {condition} "
+            "ORDER BY p.created_at DESC, p.pos DESC LIMIT ? OFFSET ?"
+        )
+        rows = await self._db.run(lambda c: c.execute(sql, [*params, limit, offset]).fetchall())
+        return [_passage(row) for row in rows]
+
+    async def count(self, where: RecordFilter) -> int:
+        condition, params = where_visible(where, "passages", "p")
+        sql = f"SELECT count(*) FROM passages p WHERE {condition}"
+        count: int = await self._db.run(lambda c: c.execute(sql, params).fetchone()[0])
+        return count
+
+    async def tag_counts(self, where: RecordFilter) -> dict[str, int]:
+        condition, params = where_visible(where, "passages", "p")
+        sql = (
+            "SELECT t.value, count(*) FROM passages p, json_each(p.tags) t "
+            f"WHERE {condition} GROUP BY t.value ORDER BY count(*) DESC, t.value"
+        )
+        rows = await self._db.run(lambda c: c.execute(sql, params).fetchall())
+        return {str(tag): int(count) for tag, count in rows}
+
+    async def get(self, passage_id: str) -> Passage | None:
+        row = await self._db.run(
+            lambda c: c.execute(
+                f"SELECT {_WITH_EMBEDDING} FROM passages p WHERE p.id = ?", (passage_id,)
+            ).fetchone()
+        )
+        return None if row is None else _passage(row, row[8])
+
+    async def delete(self, passage_ids: Sequence[str]) -> int:
+        if not passage_ids:
+            return 0
+        ids = list(passage_ids)
+        return await self._db.run(
+            lambda c: (
+                c.execute(
+                    f"DELETE FROM passages WHERE id IN ({placeholders(len(ids))})", ids
+                ).rowcount
+            )
+        )
+
+    async def delete_user(self, workspace: str, user: str) -> int:
+        return await self._db.run(
+            lambda c: (
+                c.execute(
+                    "DELETE FROM passages WHERE workspace = ? AND (scope = ? OR EXISTS "
+                    "(SELECT 1 FROM json_each(passages.users) u WHERE u.value = ?))",
+                    (workspace, dm_scope(user), user),
+                ).rowcount
+            )
+        )

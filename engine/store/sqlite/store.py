@@ -1,0 +1,64 @@
+"""The embedded store: every record kind in one SQLite file under the data directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.store.protocol import (
+    AgentStore,
+    BlockStore,
+    InboxStore,
+    KeyValueStore,
+    LeaseStore,
+    MessageStore,
+    OutboxStore,
+    PassageStore,
+    SummaryStore,
+)
+from engine.store.sqlite._database import Database
+from engine.store.sqlite.agents import SQLiteAgentStore
+from engine.store.sqlite.blocks import SQLiteBlockStore
+from engine.store.sqlite.inbox import SQLiteInboxStore
+from engine.store.sqlite.kv import SQLiteKeyValueStore
+from engine.store.sqlite.leases import SQLiteLeaseStore
+from engine.store.sqlite.messages import SQLiteMessageStore
+from engine.store.sqlite.outbox import SQLiteOutboxStore
+from engine.store.sqlite.passages import SQLitePassageStore
+from engine.store.sqlite.summaries import SQLiteSummaryStore
+
+
+class SQLiteStore:
+    """``engine.store.Store`` on one SQLite file (WAL mode), shareable by several processes."""
+
+    agents: AgentStore
+    blocks: BlockStore
+    messages: MessageStore
+    passages: PassageStore
+    summaries: SummaryStore
+    inbox: InboxStore
+    outbox: OutboxStore
+    leases: LeaseStore
+    kv: KeyValueStore
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db = Database(path)
+        self.agents = SQLiteAgentStore(self._db)
+        self.blocks = SQLiteBlockStore(self._db)
+        self.messages = SQLiteMessageStore(self._db)
+        self.passages = SQLitePassageStore(self._db)
+        self.summaries = SQLiteSummaryStore(self._db)
+        self.inbox = SQLiteInboxStore(self._db)
+        self.outbox = SQLiteOutboxStore(self._db)
+        self.leases = SQLiteLeaseStore(self._db)
+        self.kv = SQLiteKeyValueStore(self._db)
+
+    async def setup(self) -> None:
+        """Open the file, creating it and its tables when missing."""
+        await self._db.open()
+
+    async def ping(self) -> None:
+        await self._db.run(lambda c: c.execute("SELECT 1").fetchone())
+
+    async def close(self) -> None:
+        await self._db.close()
