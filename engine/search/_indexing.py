@@ -1,0 +1,49 @@
+"""What text stands for a message in the vector index.
+
+A reply such as "Yes, last summer, with the kids!" means little alone; embedded together with
+the turn it answers, it is found by the question that turn asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from engine.records import Message, Role
+
+#: Roles whose messages are worth finding again; tool traffic and system notes are not.
+SEARCHABLE_ROLES = frozenset({Role.USER, Role.ASSISTANT})
+#: Characters of the previous turn kept as context: enough for its gist, not to dominate.
+CONTEXT_CHARS = 300
+
+
+def is_searchable(message: Message) -> bool:
+    return message.role in SEARCHABLE_ROLES and bool(message.content.strip())
+
+
+def embedding_text(message: Message, previous: Message | None) -> str:
+    """The message as its author said it, after the turn before it when there is one."""
+    own = f"{message.author_name}: {message.content}" if message.author_name else message.content
+    if previous is None:
+        return own
+    before = previous.content[:CONTEXT_CHARS]
+    said = f"{previous.author_name}: {before}" if previous.author_name else before
+    return f"{said}\n{own}"
+
+
+def previous_turns(
+    messages: Sequence[Message], earlier: Message | None
+) -> list[tuple[Message, Message | None]]:
+    """Each searchable message of one conversation (oldest first) with the turn before it.
+
+    ``earlier`` is the conversation's last searchable message before ``messages``. A turn only
+    lends context to a message stored under the same scope, so no vector mixes two audiences.
+    """
+    pairs: list[tuple[Message, Message | None]] = []
+    last = earlier
+    for message in messages:
+        if not is_searchable(message):
+            continue
+        context = last if last is not None and last.scope == message.scope else None
+        pairs.append((message, context))
+        last = message
+    return pairs
