@@ -131,11 +131,12 @@ class SlackAdapter:
             "request_verification_enabled": bool(config.signing_secret),
             # Ack only after the engine stored the event (it returns at once).
             "process_before_response": True,
+            # The bot token (single-workspace mode) travels in the client.
             "client": build_client(config, config.bot_token or None),
             "logger": log,
         }
         if installations is None:
-            return AsyncApp(token=config.bot_token, **common)
+            return AsyncApp(**common)
         settings = AsyncOAuthSettings(
             client_id=config.client_id,
             client_secret=config.client_secret,

@@ -46,15 +46,24 @@ class UserCommands:
                     async with asyncio.timeout(REPORT_TIMEOUT_S):
                         report = await self._memory.about_user(workspace, user)
                 except TimeoutError:
-                    await ack(text="Reading your memory took too long; try again in a moment.")
+                    await ack(
+                        text="Reading your memory took too long; try again in a moment.",
+                        response_type="ephemeral",
+                    )
                     return
-                await ack(text=render_report(report))
+                await ack(text=render_report(report), response_type="ephemeral")
             case "forget":
-                await ack(text="Delete everything I keep about you?", blocks=_confirm_blocks())
+                await ack(
+                    text="Delete everything I keep about you?",
+                    blocks=_confirm_blocks(),
+                    response_type="ephemeral",
+                )
             case "export":
-                await ack(text="Preparing your export; I'll send it to our DM.")
+                await ack(
+                    text="Preparing your export; I'll send it to our DM.", response_type="ephemeral"
+                )
             case _:
-                await ack(text=USAGE)
+                await ack(text=USAGE, response_type="ephemeral")
 
     async def run_export(
         self, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond

@@ -8,8 +8,11 @@ can be told to answer a method with an error (a 429 with ``Retry-After``, a 5xx,
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import itertools
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -145,9 +148,10 @@ class FakeSlackApi:
         return web.Response(text="ok")
 
     async def _upload(self, request: web.Request) -> web.Response:
-        data = await request.post()
-        upload = next(iter(data.values()), b"")
-        content = upload.file.read() if isinstance(upload, web.FileField) else str(upload).encode()
+        content = await request.read()
+        if request.content_type.startswith("multipart/"):
+            field = next(iter((await request.post()).values()), b"")
+            content = field.file.read() if isinstance(field, web.FileField) else str(field).encode()
         self.uploads[request.match_info["file_id"]] = content
         self._changed.set()
         return web.Response(text="OK")
@@ -248,6 +252,18 @@ class FakeSlackApi:
 
     def _bot_info(self, args: JSONDict) -> JSONDict:
         return {"ok": True, "bot": {"id": self.bot_id, "user_id": self.bot_user_id}}
+
+
+def signed_headers(signing_secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
+    """Headers Slack adds to a request: the v0 HMAC-SHA256 signature of the body."""
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(
+        signing_secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256
+    ).hexdigest()
+    return {
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": f"v0={digest}",
+    }
 
 
 #: Web API method -> the fake's handler; other methods answer ``{"ok": true}``.
