@@ -1,7 +1,8 @@
 """RecordFilter -> MongoDB query, the one place the privacy rule becomes a filter.
 
 Every memory read goes through ``visible_query``: one agent, one workspace, the audience's
-readable scopes, and the optional date range, channel and tags.
+readable scopes, and the optional date range, channel, tags and user. Messages are about
+their ``author`` and have a channel; passages are about their ``users`` and have tags.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from engine.store.mongo._documents import CREATED_DATE, Document
 from engine.store.protocol import RecordFilter
 
 
-def visible_query(where: RecordFilter, *, has_channel: bool, has_tags: bool) -> Document:
+def visible_query(where: RecordFilter, *, messages: bool) -> Document:
     """The exact filter for records ``where`` may see (dates compared as codec strings)."""
     query: Document = {
         "agent_id": where.agent_id,
@@ -27,14 +28,16 @@ def visible_query(where: RecordFilter, *, has_channel: bool, has_tags: bool) -> 
         created["$lte"] = encode_datetime(where.end)
     if created:
         query["created_at"] = created
-    if has_channel and where.channel is not None:
+    if messages and where.channel is not None:
         query["channel"] = where.channel
-    if has_tags and where.tags:
+    if not messages and where.tags:
         query["tags"] = {"$in": list(where.tags)}
+    if where.user is not None:
+        query["author" if messages else "users"] = where.user
     return query
 
 
-def vector_prefilter(where: RecordFilter, *, has_channel: bool, has_tags: bool) -> Document:
+def vector_prefilter(where: RecordFilter, *, messages: bool) -> Document:
     """The same filter in the operators an Atlas ``vectorSearch`` index accepts.
 
     Dates use the BSON copy, widened to whole milliseconds; the exact filter runs after.
@@ -48,10 +51,12 @@ def vector_prefilter(where: RecordFilter, *, has_channel: bool, has_tags: bool) 
         clauses.append({CREATED_DATE: {"$gte": _floor_ms(where.start)}})
     if where.end is not None:
         clauses.append({CREATED_DATE: {"$lte": _floor_ms(where.end) + timedelta(milliseconds=1)}})
-    if has_channel and where.channel is not None:
+    if messages and where.channel is not None:
         clauses.append({"channel": {"$eq": where.channel}})
-    if has_tags and where.tags:
+    if not messages and where.tags:
         clauses.append({"tags": {"$in": list(where.tags)}})
+    if where.user is not None:
+        clauses.append({"author" if messages else "users": {"$eq": where.user}})
     return {"$and": clauses}
 
 

@@ -44,7 +44,7 @@ def _conversation_query(conversation: ConversationKey) -> Document:
 
 
 def _visible(where: RecordFilter) -> Document:
-    return visible_query(where, has_channel=True, has_tags=False)
+    return visible_query(where, messages=True)
 
 
 class MongoMessages:
@@ -83,7 +83,7 @@ class MongoMessages:
     async def search_vector(
         self, where: RecordFilter, vector: Sequence[float], limit: int
     ) -> builtins.list[Scored[Message]]:
-        prefilter = vector_prefilter(where, has_channel=True, has_tags=False)
+        prefilter = vector_prefilter(where, messages=True)
         ranked = await self._vectors.nearest(prefilter, _visible(where), vector, limit)
         return [Scored(_message(doc), score) for doc, score in ranked]
 

@@ -35,7 +35,7 @@ def _passage(doc: Document) -> Passage:
 
 
 def _visible(where: RecordFilter) -> Document:
-    return visible_query(where, has_channel=False, has_tags=True)
+    return visible_query(where, messages=False)
 
 
 def _document(passage: Passage) -> Document:
@@ -60,7 +60,7 @@ class MongoPassages:
     async def search_vector(
         self, where: RecordFilter, vector: Sequence[float], limit: int
     ) -> builtins.list[Scored[Passage]]:
-        prefilter = vector_prefilter(where, has_channel=False, has_tags=True)
+        prefilter = vector_prefilter(where, messages=False)
         ranked = await self._vectors.nearest(prefilter, _visible(where), vector, limit)
         return [Scored(_passage(doc), score) for doc, score in ranked]
 

@@ -22,8 +22,8 @@ log = logging.getLogger(__name__)
 
 #: Collections whose documents carry an ``embedding`` and the fields their search filters on.
 VECTOR_COLLECTIONS: dict[str, tuple[str, ...]] = {
-    "passages": ("agent_id", "workspace", "scope", CREATED_DATE, "tags"),
-    "messages": ("agent_id", "workspace", "scope", CREATED_DATE, "channel"),
+    "passages": ("agent_id", "workspace", "scope", CREATED_DATE, "tags", "users"),
+    "messages": ("agent_id", "workspace", "scope", CREATED_DATE, "channel", "author"),
 }
 
 
