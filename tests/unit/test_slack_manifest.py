@@ -1,0 +1,35 @@
+"""The Slack app manifest asks for what the adapter uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from adapters.slack import EVENTS_PATH, REDIRECT_PATH, SlackConfig
+
+MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
+
+
+def manifest() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(MANIFEST.read_text())
+    return loaded
+
+
+def test_manifest_scopes_are_the_ones_oauth_installs_request() -> None:
+    config = SlackConfig(agent_id="a", bot_token="xoxb-1", signing_secret="s")
+    assert sorted(manifest()["oauth_config"]["scopes"]["bot"]) == sorted(config.scopes)
+
+
+def test_manifest_subscribes_to_the_events_the_adapter_handles() -> None:
+    events = set(manifest()["settings"]["event_subscriptions"]["bot_events"])
+    assert {"app_mention", "message.im", "message.channels", "message.groups"} <= events
+
+
+def test_manifest_urls_point_at_the_adapter_routes() -> None:
+    data = manifest()
+    assert data["settings"]["event_subscriptions"]["request_url"].endswith(EVENTS_PATH)
+    assert data["settings"]["interactivity"]["request_url"].endswith(EVENTS_PATH)
+    assert data["features"]["slash_commands"][0]["url"].endswith(EVENTS_PATH)
+    assert data["oauth_config"]["redirect_urls"][0].endswith(REDIRECT_PATH)
