@@ -60,7 +60,7 @@ async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = u
         data_dir=settings.data_dir,
         database=settings.mongodb_database,
     )
-    llm = LLMClient(
+    llm = llm or LLMClient(
         base_url=settings.openai_base_url,
         api_key=settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
         retry=RetryPolicy(total_seconds=settings.llm_timeout),
@@ -88,9 +88,9 @@ async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = u
 
 
 @contextlib.asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[Runtime]:
+async def running(settings: Settings, *, llm: LLMClient | None = None) -> AsyncIterator[Runtime]:
     """A built runtime whose engine is started, stopped gracefully on exit."""
-    runtime = await build_runtime(settings)
+    runtime = await build_runtime(settings, llm=llm)
     try:
         await runtime.engine.start()
         yield runtime

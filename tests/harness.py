@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.settings import Settings
 from bot.wiring import Runtime, running
 from engine.audience import Audience, AudienceKind
+from engine.llm import LLMClient
 from engine.ports import ReceiveOutcome
 from engine.records import Author, Inbound, Outbound, new_id, utcnow
 from tests.fakes.openai_server import FakeOpenAI
@@ -90,8 +91,10 @@ def settings_for(data_dir: Path, llm: FakeOpenAI, **overrides: object) -> Settin
 
 
 @asynccontextmanager
-async def bot_running(settings: Settings, llm: FakeOpenAI) -> AsyncIterator[Bot]:
-    async with running(settings) as runtime:
+async def bot_running(
+    settings: Settings, llm: FakeOpenAI, *, client: LLMClient | None = None
+) -> AsyncIterator[Bot]:
+    async with running(settings, llm=client) as runtime:
         port = RecordingPort()
         runtime.engine.register_platform(port)
         yield Bot(runtime, port, llm)
