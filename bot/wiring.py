@@ -52,7 +52,12 @@ def build_embedder(settings: Settings) -> Embedder:
     )
 
 
-async def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Runtime:
+async def build_runtime(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    llm: LLMClient | None = None,
+) -> Runtime:
     """Open the store, connect the model, and assemble the engine (not yet started)."""
     settings.require_llm()
     store = await open_store(
