@@ -6,6 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+#: discord.py's floor for ``max_ratelimit_timeout``.
+MIN_RATE_LIMIT_WAIT = 30.0
+
 
 class ChannelPolicy(StrEnum):
     """When the agent hears and answers guild messages (DMs are always answered).
@@ -43,7 +46,7 @@ class DiscordConfig:
     #: Seconds to wait for the last GUILD_CREATE before the bot counts as ready.
     guild_ready_timeout: float = 2.0
     #: A REST rate limit longer than this fails the delivery with ``retry_after`` instead of
-    #: holding the worker.
+    #: holding the worker. discord.py waits out anything shorter, and never less than 30 s.
     max_rate_limit_wait: float = 30.0
     #: Seconds ``start()`` waits for the gateway to be ready.
     start_timeout: float = 60.0
@@ -56,6 +59,11 @@ class DiscordConfig:
             )
         if not self.agent_id:
             raise ValueError("A Discord bot needs the id of the agent it speaks for.")
+        if self.max_rate_limit_wait < MIN_RATE_LIMIT_WAIT:
+            raise ValueError(
+                f"max_rate_limit_wait must be at least {MIN_RATE_LIMIT_WAIT:.0f} s "
+                "(discord.py waits out shorter rate limits itself)."
+            )
         policies = {self.default_policy, *self.channel_policies.values()}
         if not self.message_content and policies - {ChannelPolicy.MENTION}:
             raise ValueError(

@@ -34,6 +34,11 @@ CLOSE_AUTHENTICATION_FAILED = 4004
 CONNECT_TIMEOUT = 10.0
 
 
+def shard_of(guild_id: str, shard_count: int) -> int:
+    """The shard Discord routes a guild's events to."""
+    return (int(guild_id) >> 22) % shard_count
+
+
 @dataclass
 class GatewaySession:
     """One identified gateway session (one shard), with its event log for resuming."""
@@ -80,7 +85,7 @@ class FakeGateway:
         if not self.sessions:
             raise AssertionError("no bot has identified on the fake gateway")
         shard_count = self.sessions[-1].shard[1]
-        shard_id = (int(guild_id) >> 22) % shard_count if guild_id else 0
+        shard_id = shard_of(guild_id, shard_count) if guild_id else 0
         for session in reversed(self.sessions):
             if session.shard[0] == shard_id:
                 return session
@@ -143,7 +148,7 @@ class FakeGateway:
         seq, _, ready = session.log("READY", self._ready_payload(session.session_id, session.shard))
         await _send(socket, OP_DISPATCH, ready, seq=seq, name="READY")
         for guild in self._guilds():
-            if (int(guild["id"]) >> 22) % session.shard[1] != session.shard[0]:
+            if shard_of(guild["id"], session.shard[1]) != session.shard[0]:
                 continue
             seq, _, _ = session.log("GUILD_CREATE", guild)
             await _send(socket, OP_DISPATCH, guild, seq=seq, name="GUILD_CREATE")

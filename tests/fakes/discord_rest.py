@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 
 from tests.fakes import discord_payloads as p
-from tests.fakes.discord_gateway import FakeGateway
+from tests.fakes.discord_gateway import FakeGateway, shard_of
 
 MAX_CONTENT = 2000
 MAX_NONCE = 25
@@ -156,6 +156,8 @@ class FakeDiscord:
                 "X-RateLimit-Reset-After": str(retry_after),
                 "X-RateLimit-Bucket": "fake-bucket",
                 "X-RateLimit-Scope": "user",
+                # discord.py treats a 429 without Via as a Cloudflare ban, as Discord's come via it.
+                "Via": "1.1 google",
             }
             return _json(body, status=429, headers=headers)
         response = await handler(request)
@@ -165,7 +167,11 @@ class FakeDiscord:
         return {
             "v": 10,
             "user": self.bot,
-            "guilds": [{"id": g, "unavailable": True} for g in self.guilds],
+            "guilds": [
+                {"id": g, "unavailable": True}
+                for g in self.guilds
+                if shard_of(g, shard[1]) == shard[0]
+            ],
             "session_id": session_id,
             "resume_gateway_url": self.gateway_url,
             "shard": list(shard),

@@ -3,10 +3,18 @@ bot that is not us, and a DM channel each."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from adapters.discord import DiscordConfig
 from tests.fakes import discord_payloads as p
 from tests.fakes.discord_rest import FakeDiscord
+
+#: Seconds a test waits for something the bot does concurrently (generous: the machine is shared).
+PATIENCE = 15.0
+POLL_INTERVAL = 0.01
 
 
 @dataclass(frozen=True)
@@ -74,3 +82,26 @@ def build_world(fake: FakeDiscord) -> DiscordWorld:
         second_guild_id=second_guild_id,
         second_general=second_general,
     )
+
+
+def bot_config(fake: FakeDiscord, **overrides: Any) -> DiscordConfig:
+    """Settings of a bot pointed at ``fake``, quick to become ready."""
+    settings: dict[str, Any] = {
+        "token": fake.token,
+        "agent_id": "agent-1",
+        "api_base": fake.api_base,
+        "gateway_url": fake.gateway_url,
+        "guild_ready_timeout": 0.05,
+        "start_timeout": 10.0,
+    }
+    settings.update(overrides)
+    return DiscordConfig(**settings)
+
+
+async def eventually(check: Callable[[], bool], what: str) -> None:
+    """Wait until ``check()`` holds (the bot works concurrently with the test)."""
+    for _ in range(int(PATIENCE / POLL_INTERVAL)):
+        if check():
+            return
+        await asyncio.sleep(POLL_INTERVAL)
+    raise AssertionError(f"timed out after {PATIENCE} s waiting for {what}")

@@ -41,3 +41,8 @@ def test_message_content_intent_is_only_asked_for_when_enabled() -> None:
     assert plain.guilds
     assert not plain.members
     assert not plain.presences
+
+
+def test_rate_limit_wait_below_discord_py_floor_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 30"):
+        DiscordConfig(token="t", agent_id="a", max_rate_limit_wait=5)
