@@ -2,38 +2,66 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from pymongo import ASCENDING
 from pymongo.errors import BulkWriteError
 
 from engine.store.mongo._documents import Collection, Document
 
 _DUPLICATE_KEY = 11000
+_WORD = re.compile(r"\w+")
+#: Words too common to help ranking (the embedded store drops the same ones).
+# fmt: off
+_STOPWORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "did", "do", "does", "for", "from",
+    "had", "has", "have", "he", "her", "his", "how", "i", "if", "in", "is", "it", "its", "me",
+    "my", "no", "not", "of", "on", "or", "our", "she", "so", "that", "the", "their", "them",
+    "they", "this", "to", "was", "we", "were", "what", "when", "where", "which", "who", "why",
+    "will", "with", "you", "your",
+})
+# fmt: on
+#: More words than this only slow the query without changing what ranks first.
+MAX_TERMS = 32
+#: Matches read per result asked for, ranked here (see ``text_ranked``).
+_CANDIDATES_PER_RESULT = 20
 
 
 async def text_ranked(
     collection: Collection, visible: Document, query: str, limit: int
 ) -> list[tuple[Document, float]]:
-    """Documents matching ``visible`` and the words of ``query``, best ``textScore`` first.
+    """Documents matching ``visible`` and any word of ``query``, best ``textScore`` first.
 
-    Scores and documents are read separately: mongoeco returns only ``_id`` and the score from
-    a ``$text`` query with a projection, and the second read is small on any server.
+    Only the words of ``query`` reach ``$text``, so no user text is read as negation or phrase
+    syntax. Scores and documents are read separately and ranked here: mongoeco returns only
+    ``_id`` and the score under a projection and does not sort by it.
     """
-    if limit <= 0 or not query.strip():
+    terms = search_terms(query)
+    if limit <= 0 or not terms:
         return []
     score = {"$meta": "textScore"}
     ranking = (
-        collection.find(visible | {"$text": {"$search": query}}, {"_id": True, "_score": score})
-        .sort([("_score", score), ("_id", ASCENDING)])
-        .limit(limit)
+        collection.find(visible | {"$text": {"$search": terms}}, {"_id": True, "_score": score})
+        .sort([("_score", score)])
+        .limit(limit * _CANDIDATES_PER_RESULT)
     )
     scores = {doc["_id"]: float(doc["_score"]) async for doc in ranking}
-    if not scores:
+    best = sorted(scores, key=lambda key: (-scores[key], key))[:limit]
+    if not best:
         return []
-    docs = {doc["_id"]: doc async for doc in collection.find({"_id": {"$in": list(scores)}})}
-    return [(docs[key], value) for key, value in scores.items() if key in docs]
+    docs = {doc["_id"]: doc async for doc in collection.find({"_id": {"$in": best}})}
+    return [(docs[key], scores[key]) for key in best if key in docs]
+
+
+def search_terms(query: str) -> str:
+    """The distinct words of ``query`` for ``$text``, common words left out when others exist.
+
+    Real MongoDB drops English stop words itself; mongoeco does not, so they go here.
+    """
+    words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))
+    meaningful = [w for w in words if w not in _STOPWORDS]
+    return " ".join((meaningful or words)[:MAX_TERMS])
 
 
 @contextmanager

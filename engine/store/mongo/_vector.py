@@ -67,26 +67,30 @@ class VectorRanking:
         }
         pipeline: list[Document] = [
             {"$vectorSearch": stage},
-            {"$set": {"_score": {"$meta": "vectorSearchScore"}}},
             {"$match": exact},
         ]
         cursor = await self._collection.aggregate(pipeline)
-        return [(doc, float(doc.pop("_score"))) async for doc in cursor]
+        docs = [doc async for doc in cursor]
+        # Atlas reports (1 + cosine) / 2, mongoeco the cosine itself: score it here, alike.
+        return list(zip(docs, cosine_similarities(vector, docs), strict=True))
 
     async def _rank_in_process(
         self, exact: Document, vector: Sequence[float], limit: int
     ) -> list[tuple[Document, float]]:
         query = {"$and": [exact, {"embedding": {"$type": "array"}}]}
         docs = await self._collection.find(query).to_list()
-        if not docs:
-            return []
-        query_vector = np.asarray(vector, dtype=np.float32)
-        dims = query_vector.shape[0]
-        docs = [d for d in docs if len(d["embedding"]) == dims]
-        if not docs:
-            return []
-        matrix = np.asarray([d["embedding"] for d in docs], dtype=np.float32)
-        norms = np.linalg.norm(matrix, axis=1) * float(np.linalg.norm(query_vector))
-        scores = (matrix @ query_vector) / np.where(norms == 0, 1.0, norms)
-        order = np.argsort(-scores, kind="stable")[:limit]
-        return [(docs[i], float(scores[i])) for i in order]
+        docs = [d for d in docs if len(d["embedding"]) == len(vector)]
+        scores = cosine_similarities(vector, docs)
+        order = sorted(range(len(docs)), key=lambda i: -scores[i])[:limit]
+        return [(docs[i], scores[i]) for i in order]
+
+
+def cosine_similarities(vector: Sequence[float], docs: Sequence[Document]) -> list[float]:
+    """Cosine similarity of ``vector`` with each document's ``embedding`` (0 for a zero one)."""
+    if not docs:
+        return []
+    query = np.asarray(vector, dtype=np.float64)
+    matrix = np.asarray([d["embedding"] for d in docs], dtype=np.float64)
+    norms = np.linalg.norm(matrix, axis=1) * float(np.linalg.norm(query))
+    scores = (matrix @ query) / np.where(norms == 0, 1.0, norms)
+    return [float(x) for x in scores]
