@@ -1,0 +1,8 @@
+"""Running custom tools in confined processes: time, memory, CPU, output, network and file
+limits, with a pipe back to the calling agent's memory."""
+
+from engine.sandbox._bridge import MemoryBridge, MemoryRefused
+from engine.sandbox._limits import SandboxLimits
+from engine.sandbox._sandbox import Sandbox, SandboxOutcome
+
+__all__ = ["MemoryBridge", "MemoryRefused", "Sandbox", "SandboxLimits", "SandboxOutcome"]

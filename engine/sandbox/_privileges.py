@@ -1,0 +1,50 @@
+"""Which user a tool runs as: an unprivileged one when the bot runs as root and can afford it."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import stat
+import sys
+import sysconfig
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+UNPRIVILEGED_USER = "nobody"
+
+
+@dataclass(frozen=True, slots=True)
+class RunAs:
+    uid: int
+    gid: int
+
+
+@cache
+def unprivileged_user() -> RunAs | None:
+    """``nobody`` when we are root and that user can run this Python, else None.
+
+    Switching users needs root; and an interpreter installed under a private directory (such as
+    /root/.pyenv) cannot be run by another user, in which case the tool keeps our user and the
+    audit hook alone guards files.
+    """
+    if os.geteuid() != 0:
+        return None
+    try:
+        entry = pwd.getpwnam(UNPRIVILEGED_USER)
+    except KeyError:
+        return None
+    needed = [Path(sys.executable).resolve(), Path(sysconfig.get_paths()["stdlib"]).resolve()]
+    if not all(_world_readable(path) for path in needed):
+        return None
+    return RunAs(entry.pw_uid, entry.pw_gid)
+
+
+def _world_readable(path: Path) -> bool:
+    """Whether any user can reach ``path`` (every parent searchable, the path readable)."""
+    try:
+        if not os.stat(path).st_mode & stat.S_IROTH:
+            return False
+        return all(os.stat(parent).st_mode & stat.S_IXOTH for parent in path.parents)
+    except OSError:
+        return False
