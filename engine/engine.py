@@ -1,0 +1,202 @@
+"""The engine's front door: adapters hand it messages; it answers each exactly once.
+
+``receive`` stores a message in the durable inbox and returns at once; the pipeline
+(``engine.pipeline``) runs turns per conversation in order and delivers replies through the
+registered platform ports, surviving crashes and outages without losing or repeating a reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import datetime
+
+from engine.pipeline import (
+    ConversationWorker,
+    Dispatcher,
+    PipelineSettings,
+    ReplyDelivery,
+    SettleWatch,
+    admit,
+    is_settled,
+)
+from engine.ports import PlatformPort, ReceiveOutcome, ReceiveResult
+from engine.records import JSON, Inbound, InboundKind, new_id, next_seq, utcnow
+from engine.store.codec import inbound_to_doc
+from engine.store.protocol import InboxItem, InboxStatus, Store
+from engine.turns import TurnRunner
+
+log = logging.getLogger(__name__)
+
+#: Seconds between store checks while waiting for a message handled by another process.
+SETTLE_POLL = 0.25
+
+
+def default_holder() -> str:
+    """This process's name on leases: unique across hosts, processes and restarts."""
+    return f"{socket.gethostname()}:{os.getpid()}:{new_id()[:8]}"
+
+
+class Engine:
+    def __init__(
+        self,
+        store: Store,
+        runner: TurnRunner,
+        *,
+        platforms: Iterable[PlatformPort] = (),
+        worker_limit: int | None = None,
+        lease_ttl: float | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        settings: PipelineSettings | None = None,
+        holder: str | None = None,
+    ) -> None:
+        settings = settings or PipelineSettings()
+        if worker_limit is not None:
+            settings = replace(settings, worker_limit=worker_limit)
+        if lease_ttl is not None:
+            settings = replace(settings, lease_ttl=lease_ttl)
+        self.settings = settings
+        self.holder = holder or default_holder()
+        self._store = store
+        self._ports: dict[str, PlatformPort] = {}
+        self._known_agents: set[str] = set()
+        self._settle = SettleWatch()
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._delivery = ReplyDelivery(
+            store, self._ports, self.holder, settings, clock, self._settle.reply_settled
+        )
+        self._worker = ConversationWorker(
+            store,
+            runner,
+            self._delivery,
+            self._ports,
+            settings,
+            self.holder,
+            clock,
+            self._settle.applied,
+        )
+        self._dispatcher = Dispatcher(
+            store.inbox,
+            lambda conversation: self._worker.serve(conversation, self._stopping),
+            worker_limit=settings.worker_limit,
+            poll_interval=settings.poll_interval,
+        )
+        for port in platforms:
+            self.register_platform(port)
+
+    # -- adapters -------------------------------------------------------------------------------
+
+    def register_platform(self, port: PlatformPort) -> None:
+        """Deliver replies for ``port.platform`` through ``port`` (replies waiting included)."""
+        self._ports[port.platform] = port
+        self._delivery.wake()
+
+    async def receive(self, inbound: Inbound) -> ReceiveResult:
+        """Store an accepted message and return at once; the reply follows through the port."""
+        admission = admit(inbound)
+        if admission.inbound is None:
+            return ReceiveResult(ReceiveOutcome.REJECTED, reason=admission.reason)
+        inbound = admission.inbound
+        notes = "; ".join(admission.notes)
+        if inbound.kind is not InboundKind.MESSAGE:
+            return await self._apply_change(inbound)
+        if not await self._agent_exists(inbound.agent_id):
+            reason = f"there is no agent with id {inbound.agent_id!r}"
+            await self._store.inbox.put_rejected(inbound.platform, inbound_to_doc(inbound), reason)
+            return ReceiveResult(ReceiveOutcome.REJECTED, reason=reason)
+        item = InboxItem(
+            id=new_id(),
+            inbound=inbound,
+            conversation=str(inbound.conversation),
+            seq=next_seq(),
+            status=InboxStatus.PENDING,
+        )
+        if not await self._store.inbox.put(item):
+            return ReceiveResult(ReceiveOutcome.DUPLICATE, reason="already received")
+        self._dispatcher.notify(item.conversation)
+        return ReceiveResult(ReceiveOutcome.ACCEPTED, item.id, notes)
+
+    async def reject(self, platform: str, raw: JSON, error: str) -> None:
+        """Keep an event the adapter could not parse, with its error, for the operator."""
+        log.warning("rejected %s event: %s", platform, error)
+        await self._store.inbox.put_rejected(platform, raw, error)
+
+    async def wait_settled(self, inbox_id: str) -> None:
+        """Return once the message's turn is applied and its replies delivered (or refused for
+        good). Wrap in a timeout: a platform outage makes this wait as long as it lasts."""
+        future = self._settle.waiter(inbox_id)
+        try:
+            while not await self._settled_in_store(inbox_id):
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(SETTLE_POLL):
+                        await asyncio.shield(future)
+                        return
+        finally:
+            self._settle.discard(inbox_id, future)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start serving conversations and delivering replies (pending ones included)."""
+        if self._tasks:
+            return
+        self._stopping.clear()
+        self._tasks = [
+            asyncio.create_task(self._dispatcher.run(), name="dispatcher"),
+            asyncio.create_task(self._delivery.run(), name="reply delivery"),
+        ]
+        for task in self._tasks:
+            task.add_done_callback(_log_failure)
+
+    async def stop(self) -> None:
+        """Take no new work, let running turns finish within the stop deadline (then cancel
+        them; their items stay pending for the next start), release every lease."""
+        if not self._tasks:
+            return
+        self._stopping.set()
+        await self._dispatcher.drain(self.settings.stop_deadline)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    # -- internals ------------------------------------------------------------------------------
+
+    async def _apply_change(self, inbound: Inbound) -> ReceiveResult:
+        """Platform edits and deletions change stored recall; they start no turn."""
+        if inbound.kind is InboundKind.EDIT:
+            changed = await self._store.messages.edit(
+                inbound.workspace, inbound.channel, inbound.message_ref, inbound.text
+            )
+        else:
+            changed = await self._store.messages.delete_ref(
+                inbound.workspace, inbound.channel, inbound.message_ref
+            )
+        return ReceiveResult(ReceiveOutcome.ACCEPTED, reason=f"{changed} stored copies changed")
+
+    async def _agent_exists(self, agent_id: str) -> bool:
+        if agent_id in self._known_agents:
+            return True
+        if await self._store.agents.get(agent_id) is None:
+            return False
+        self._known_agents.add(agent_id)
+        return True
+
+    async def _settled_in_store(self, inbox_id: str) -> bool:
+        if self._settle.is_open(inbox_id):
+            return False
+        item = await self._store.inbox.get(inbox_id)
+        if item is None or item.status is InboxStatus.PENDING:
+            return item is None
+        return all(is_settled(entry) for entry in await self._store.outbox.for_inbox(inbox_id))
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.error("%s stopped: %s", task.get_name(), error, exc_info=error)

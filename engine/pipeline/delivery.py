@@ -1,0 +1,180 @@
+"""Outbox delivery: every recorded reply reaches its platform once, in order per conversation.
+
+A reply is claimed with a short lease (so two processes never post it at the same time),
+re-read (another process may have delivered it since it was listed), posted through the
+platform port, then marked delivered. A crash between the platform's answer and the mark is
+the one window no store can close: the reply is posted again after the restart, with the same
+``Outbound.id``, which adapters pass to the platform as its idempotency key (Discord nonce
+with ``enforce_nonce``, Slack ``client_msg_id``), so the user still sees it once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+
+from engine.pipeline.settings import PipelineSettings
+from engine.ports import DeliveryError, PlatformPort
+from engine.records import ConversationKey, Outbound
+from engine.store.protocol import OutboxEntry, OutboxStatus, Store
+
+log = logging.getLogger(__name__)
+
+#: ``next_attempt_at`` of a reply the platform refused for good: kept with its error, never due.
+ABANDONED_AT = datetime(9999, 1, 1, tzinfo=UTC)
+#: Replies listed per sweep of the outbox.
+SWEEP_LIMIT = 200
+
+
+def conversation_of(reply: Outbound) -> str:
+    return str(ConversationKey(reply.agent_id, reply.workspace, reply.channel, reply.thread))
+
+
+def is_settled(entry: OutboxEntry) -> bool:
+    """Delivered, or refused for good (nothing more will happen to it)."""
+    if entry.status is OutboxStatus.DELIVERED:
+        return True
+    return entry.next_attempt_at is not None and entry.next_attempt_at >= ABANDONED_AT
+
+
+class ReplyDelivery:
+    def __init__(
+        self,
+        store: Store,
+        ports: Mapping[str, PlatformPort],
+        holder: str,
+        settings: PipelineSettings,
+        clock: Callable[[], datetime],
+        on_settled: Callable[[Outbound], None],
+    ) -> None:
+        self._store = store
+        self._ports = ports
+        self._holder = holder
+        self._settings = settings
+        self._clock = clock
+        self._on_settled = on_settled
+        #: Conversations with a reply waiting for a retry: later replies wait behind it.
+        self._blocked: dict[str, datetime] = {}
+        #: Replies this process is delivering right now (the reply lease is re-entrant).
+        self._claimed: set[str] = set()
+        self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(settings.delivery_limit)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def deliver_in_order(self, replies: Iterable[Outbound]) -> bool:
+        """Deliver one turn's replies now, stopping at the first that must wait; True if all
+        were settled."""
+        for reply in replies:
+            if not await self._deliver(reply):
+                return False
+        return True
+
+    async def run(self) -> None:
+        """Deliver due replies until cancelled: retries, and replies whose worker crashed."""
+        while True:
+            self._wake.clear()
+            try:
+                due = await self._store.outbox.due(self._clock(), SWEEP_LIMIT)
+            except Exception:
+                log.exception("listing due replies failed; retrying")
+                due = []
+            queues: dict[str, list[Outbound]] = {}
+            for entry in due:
+                queues.setdefault(conversation_of(entry.reply), []).append(entry.reply)
+            progressed = False
+            if queues:
+                async with asyncio.TaskGroup() as group:
+                    tasks = [group.create_task(self._deliver_queue(r)) for r in queues.values()]
+                progressed = any(task.result() for task in tasks)
+            if len(due) < SWEEP_LIMIT or not progressed:
+                try:
+                    async with asyncio.timeout(self._settings.poll_interval):
+                        await self._wake.wait()
+                except TimeoutError:
+                    pass
+
+    async def _deliver_queue(self, replies: list[Outbound]) -> bool:
+        async with self._slots:
+            try:
+                return await self.deliver_in_order(replies)
+            except Exception:
+                log.exception("delivering replies of %s failed", conversation_of(replies[0]))
+                return False
+
+    async def _deliver(self, reply: Outbound) -> bool:
+        conversation = conversation_of(reply)
+        blocked_until = self._blocked.get(conversation)
+        if blocked_until is not None:
+            if self._clock() < blocked_until:
+                return False
+            del self._blocked[conversation]
+        if reply.id in self._claimed:
+            return False
+        claim = f"reply:{reply.id}"
+        ttl = self._settings.delivery_timeout * 2
+        self._claimed.add(reply.id)
+        try:
+            if not await self._store.leases.acquire(claim, self._holder, ttl):
+                return False  # another process is delivering it
+            try:
+                return await self._deliver_claimed(reply)
+            finally:
+                await self._store.leases.release(claim, self._holder)
+        finally:
+            self._claimed.discard(reply.id)
+
+    async def _deliver_claimed(self, reply: Outbound) -> bool:
+        entry = await self._current(reply)
+        if entry is None or is_settled(entry):
+            if entry is not None:
+                self._on_settled(reply)
+            return entry is not None
+        now = self._clock()
+        if entry.next_attempt_at is not None and entry.next_attempt_at > now:
+            return False
+        port = self._ports.get(reply.platform)
+        if port is None:
+            await self._retry(reply, entry.attempts + 1, f"no adapter for {reply.platform!r}", None)
+            return False
+        try:
+            async with asyncio.timeout(self._settings.delivery_timeout):
+                platform_ref = await port.deliver(reply)
+        except DeliveryError as exc:
+            if exc.permanent:
+                log.warning("reply %s refused for good by %s: %s", reply.id, reply.platform, exc)
+                await self._store.outbox.retry_later(reply.id, ABANDONED_AT, f"permanent: {exc}")
+                self._on_settled(reply)
+                return True
+            await self._retry(reply, entry.attempts + 1, str(exc), exc.retry_after)
+            return False
+        except TimeoutError:
+            await self._retry(reply, entry.attempts + 1, "the platform did not answer", None)
+            return False
+        except Exception as exc:
+            log.exception("delivering reply %s failed", reply.id)
+            await self._retry(reply, entry.attempts + 1, f"{type(exc).__name__}: {exc}", None)
+            return False
+        await self._store.outbox.mark_delivered(reply.id, platform_ref)
+        self._on_settled(reply)
+        return True
+
+    async def _current(self, reply: Outbound) -> OutboxEntry | None:
+        for entry in await self._store.outbox.for_inbox(reply.inbox_id):
+            if entry.reply.id == reply.id:
+                return entry
+        return None
+
+    async def _retry(
+        self, reply: Outbound, failures: int, error: str, retry_after: float | None
+    ) -> None:
+        delay = self._settings.delivery_retry.delay(failures)
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        at = self._clock() + timedelta(seconds=delay)
+        log.info("reply %s not delivered (%s); next attempt in %.1f s", reply.id, error, delay)
+        self._blocked[conversation_of(reply)] = at
+        await self._store.outbox.retry_later(reply.id, at, error)

@@ -1,0 +1,115 @@
+"""Decides which conversations this process serves: woken on receive, polling as a fallback.
+
+Receives in this process wake it at once; a poll of the inbox finds work written by other
+processes and work whose worker crashed. At most ``worker_limit`` conversations run at once;
+one conversation never has two workers here (and, through its lease, nowhere).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from engine.store.protocol import InboxStore
+
+log = logging.getLogger(__name__)
+
+#: Conversations listed per poll, as a multiple of the worker limit (some may be held elsewhere).
+POLL_BREADTH = 4
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        inbox: InboxStore,
+        serve: Callable[[str], Coroutine[Any, Any, None]],
+        *,
+        worker_limit: int,
+        poll_interval: float,
+    ) -> None:
+        self._inbox = inbox
+        self._serve = serve
+        self._limit = worker_limit
+        self._poll_interval = poll_interval
+        #: Conversations to look at, oldest request first (a dict as an ordered set).
+        self._wanted: dict[str, None] = {}
+        #: Conversations notified while their worker was running: look again when it ends.
+        self._again: set[str] = set()
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._accepting = True
+
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+    def notify(self, conversation: str) -> None:
+        if conversation in self._running:
+            self._again.add(conversation)
+        else:
+            self._wanted[conversation] = None
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Start workers until cancelled."""
+        next_poll = 0.0
+        while self._accepting:
+            self._wake.clear()
+            if time.monotonic() >= next_poll:
+                await self._poll()
+                next_poll = time.monotonic() + self._poll_interval
+            self._start_wanted()
+            try:
+                async with asyncio.timeout(max(0.0, next_poll - time.monotonic())):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
+
+    async def drain(self, deadline: float) -> None:
+        """Start nothing new; let running workers finish within ``deadline`` seconds, then
+        cancel the rest (their leases are released on the way out)."""
+        self._accepting = False
+        tasks = list(self._running.values())
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=deadline)
+        for task in late:
+            task.cancel()
+        if late:
+            log.warning("%d turns did not finish within %.0f s; cancelled", len(late), deadline)
+            await asyncio.wait(late, timeout=deadline)
+
+    async def _poll(self) -> None:
+        try:
+            conversations = await self._inbox.pending_conversations(self._limit * POLL_BREADTH)
+        except Exception:
+            log.exception("polling the inbox failed; retrying")
+            return
+        for conversation in conversations:
+            if conversation not in self._running:
+                self._wanted[conversation] = None
+
+    def _start_wanted(self) -> None:
+        for conversation in list(self._wanted):
+            if len(self._running) >= self._limit or not self._accepting:
+                return
+            del self._wanted[conversation]
+            if conversation in self._running:
+                self._again.add(conversation)
+                continue
+            task = asyncio.create_task(self._serve(conversation), name=f"serve {conversation}")
+            self._running[conversation] = task
+            task.add_done_callback(functools.partial(self._finished, conversation))
+
+    def _finished(self, conversation: str, task: asyncio.Task[None]) -> None:
+        self._running.pop(conversation, None)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("serving %s failed: %s", conversation, error, exc_info=error)
+        if conversation in self._again:
+            self._again.discard(conversation)
+            self._wanted[conversation] = None
+        self._wake.set()

@@ -1,0 +1,56 @@
+"""Waiting until an accepted message is settled: its turn applied and its replies delivered."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from engine.pipeline.journal import JournalEntry
+from engine.records import Outbound
+
+
+class SettleWatch:
+    """In-process notifications; ``Engine.wait_settled`` adds a store poll for the rest."""
+
+    def __init__(self) -> None:
+        self._waiters: dict[str, list[asyncio.Future[None]]] = {}
+        #: Turn head -> (its items, replies not yet settled).
+        self._open: dict[str, tuple[tuple[str, ...], set[str]]] = {}
+
+    def waiter(self, item_id: str) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(item_id, []).append(future)
+        return future
+
+    def discard(self, item_id: str, future: asyncio.Future[None]) -> None:
+        futures = self._waiters.get(item_id, [])
+        if future in futures:
+            futures.remove(future)
+        if not futures:
+            self._waiters.pop(item_id, None)
+
+    def is_open(self, item_id: str) -> bool:
+        """Whether the item's turn is applied here with replies still to deliver."""
+        return any(item_id in items for items, _ in self._open.values())
+
+    def applied(self, entry: JournalEntry, delivered: bool) -> None:
+        if delivered or not entry.replies:
+            self._settle(entry.items)
+        else:
+            self._open[entry.head] = (entry.items, {r.id for r in entry.replies})
+
+    def reply_settled(self, reply: Outbound) -> None:
+        batch = self._open.get(reply.inbox_id)
+        if batch is None:
+            return
+        items, waiting = batch
+        waiting.discard(reply.id)
+        if not waiting:
+            del self._open[reply.inbox_id]
+            self._settle(items)
+
+    def _settle(self, items: Iterable[str]) -> None:
+        for item_id in items:
+            for future in self._waiters.pop(item_id, []):
+                if not future.done():
+                    future.set_result(None)

@@ -1,0 +1,183 @@
+"""One conversation's worker: pending items in arrival order, one turn at a time, under a lease.
+
+Each turn goes: count the attempt -> run (or find the journal of an earlier run) -> journal
+-> apply (recall, outbox, inbox marks) -> deliver. Items that arrive while a turn runs are
+taken by the next turn, folded together up to ``batch_limit``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from datetime import datetime
+
+from engine.pipeline.delivery import ReplyDelivery
+from engine.pipeline.journal import JournalEntry, TurnJournal, TurnOutcome
+from engine.pipeline.leases import HeldLease
+from engine.pipeline.settings import PipelineSettings
+from engine.ports import PlatformPort
+from engine.records import Inbound, Outbound
+from engine.store.protocol import InboxItem, InboxStatus, Store
+from engine.turns import TurnResult, TurnRunner
+
+log = logging.getLogger(__name__)
+
+FAILED_REPLY = (
+    "Sorry, something went wrong on my side and I couldn't answer your message. "
+    "Please try again later; if it keeps happening, tell whoever runs this bot."
+)
+
+
+def lease_name(conversation: str) -> str:
+    return f"conversation:{conversation}"
+
+
+class TurnDeferred(Exception):
+    """The turn failed and will be tried again after ``delay`` seconds."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__(f"retry in {delay:.1f} s")
+        self.delay = delay
+
+
+class ConversationWorker:
+    def __init__(
+        self,
+        store: Store,
+        runner: TurnRunner,
+        delivery: ReplyDelivery,
+        ports: Mapping[str, PlatformPort],
+        settings: PipelineSettings,
+        holder: str,
+        clock: Callable[[], datetime],
+        on_applied: Callable[[JournalEntry, bool], None],
+    ) -> None:
+        self._store = store
+        self._runner = runner
+        self._delivery = delivery
+        self._ports = ports
+        self._settings = settings
+        self._holder = holder
+        self._clock = clock
+        self._journal = TurnJournal(store.kv)
+        self._on_applied = on_applied
+
+    async def serve(self, conversation: str, stopping: asyncio.Event) -> None:
+        """Run the conversation's pending turns until none is left (or the engine stops)."""
+        lease = HeldLease(
+            self._store.leases, lease_name(conversation), self._holder, self._settings.lease_ttl
+        )
+        if not await lease.acquire():
+            return  # another process serves it
+        async with lease:
+            while not stopping.is_set():
+                items = await self._store.inbox.pending(conversation, self._settings.batch_limit)
+                if not items:
+                    return
+                try:
+                    await self._turn(items, lease)
+                except TurnDeferred as deferred:
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(deferred.delay):
+                            await stopping.wait()
+
+    async def _turn(self, items: Sequence[InboxItem], lease: HeldLease) -> None:
+        entry = await self._journal.find(items[0].id)
+        if entry is None:
+            entry = await self._run(items)
+            await lease.confirm()
+            entry = await self._journal.record(entry)
+        await self._apply(entry)
+        delivered = await self._delivery.deliver_in_order(entry.replies)
+        self._on_applied(entry, delivered)
+
+    async def _run(self, items: Sequence[InboxItem]) -> JournalEntry:
+        head = items[0]
+        attempts = await self._store.inbox.record_attempt(head.id)
+        if attempts > self._settings.max_attempts:
+            error = head.error or f"gave up after {attempts - 1} attempts"
+            return self._failed(items, error)
+        try:
+            async with asyncio.timeout(self._settings.turn_timeout):
+                async with self._working(items):
+                    result = await self._runner.run(items)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.exception("turn for %s failed (attempt %d)", head.id, attempts)
+            if attempts >= self._settings.max_attempts:
+                return self._failed(items, error)
+            await self._store.inbox.mark(head.id, InboxStatus.PENDING, error)
+            raise TurnDeferred(self._settings.turn_retry.delay(attempts)) from exc
+        return self._done(items, result)
+
+    def _done(self, items: Sequence[InboxItem], result: TurnResult) -> JournalEntry:
+        return JournalEntry(
+            head=items[0].id,
+            items=tuple(item.id for item in items),
+            outcome=TurnOutcome.DONE,
+            messages=result.messages,
+            replies=self._replies(items, result.replies),
+        )
+
+    def _failed(self, items: Sequence[InboxItem], error: str) -> JournalEntry:
+        wanted = any(item.inbound.respond for item in items)
+        return JournalEntry(
+            head=items[0].id,
+            items=tuple(item.id for item in items),
+            outcome=TurnOutcome.FAILED,
+            messages=(),
+            replies=self._replies(items, (FAILED_REPLY,) if wanted else ()),
+            error=error,
+        )
+
+    def _replies(self, items: Sequence[InboxItem], texts: Sequence[str]) -> tuple[Outbound, ...]:
+        head = items[0].id
+        answered = next(
+            (i.inbound for i in reversed(items) if i.inbound.respond), items[-1].inbound
+        )
+        now = self._clock()
+        texts = [text for text in texts if text.strip()]
+        return tuple(
+            Outbound(
+                id=f"{head}.r{index}",
+                inbox_id=head,
+                platform=answered.platform,
+                agent_id=answered.agent_id,
+                workspace=answered.workspace,
+                channel=answered.channel,
+                thread=answered.thread,
+                text=text,
+                reply_to=answered.message_ref,
+                index=index,
+                created_at=now,
+            )
+            for index, text in enumerate(texts)
+        )
+
+    async def _apply(self, entry: JournalEntry) -> None:
+        """Idempotent writes; the head is marked last, so a crash midway re-applies all."""
+        if entry.messages:
+            await self._store.messages.append(entry.messages)
+        if entry.replies:
+            await self._store.outbox.put(entry.replies)
+        status = InboxStatus.DONE if entry.outcome is TurnOutcome.DONE else InboxStatus.FAILED
+        for item_id in (*entry.items[1:], entry.head):
+            await self._store.inbox.mark(item_id, status, entry.error)
+        await self._journal.forget([entry.head])
+
+    @contextlib.asynccontextmanager
+    async def _working(self, items: Sequence[InboxItem]) -> AsyncIterator[None]:
+        """The platform's "working" sign while the turn runs; its failures never fail a turn."""
+        inbound: Inbound = items[-1].inbound
+        port = self._ports.get(inbound.platform)
+        if port is None or not any(item.inbound.respond for item in items):
+            yield
+            return
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                await stack.enter_async_context(port.working(inbound))
+            except Exception:
+                log.warning("showing work on %s failed", inbound.platform, exc_info=True)
+            yield
