@@ -28,7 +28,7 @@ from adapters.slack.directory import SlackDirectory
 from adapters.slack.events import MalformedEvent, build_inbound, parse_event
 from adapters.slack.installations import KeyValueInstallationStore, KeyValueOAuthStateStore
 from engine.ports import ReceiveResult, UserMemory
-from engine.records import JSON, Inbound, InboundKind
+from engine.records import JSON, Inbound, InboundKind, utcnow
 from engine.store.protocol import KeyValueStore
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,8 @@ class SlackAdapter:
         return self._delivery
 
     async def start(self) -> None:
-        """Connect over Socket Mode (when an app token is configured)."""
+        """Forget old delivery records; connect over Socket Mode (with an app token)."""
+        await self._delivery.prune(utcnow())
         if not self._config.socket_mode or self._socket is not None:
             return
         self._socket = AsyncSocketModeHandler(

@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -38,6 +38,10 @@ METADATA_EVENT = "mnemo_reply"
 DELIVERIES = "slack.deliveries"
 STATUS_TIMEOUT_S = 2.0
 THINKING = "is thinking..."
+#: Ledger entries are kept this long: far beyond the outbox's last retry of a reply.
+LEDGER_DAYS = 7
+#: How far back ``prune`` looks for days not yet pruned.
+_PRUNE_SPAN_DAYS = 30
 #: How far back (from the reply's creation) the history is searched on a retry.
 _HISTORY_MARGIN = timedelta(minutes=2)
 _HISTORY_PAGE = 200
@@ -82,7 +86,7 @@ class SlackDelivery:
         if not parts:
             raise DeliveryError("the reply is empty; Slack refuses empty messages", permanent=True)
         client = await self._clients.for_team(team_of(reply.workspace))
-        ledger = await self._kv.get(DELIVERIES, reply.id)
+        ledger = await self._kv.get(DELIVERIES, _ledger_key(reply))
         posted: list[str] = list(ledger.get("posted", [])) if ledger else []
         if ledger is None:
             await self._record(reply, posted)
@@ -121,11 +125,18 @@ class SlackDelivery:
             raise DeliveryError(f"Slack could not be reached: {error!r}") from error
         return str(response["ts"])
 
+    async def prune(self, now: datetime) -> int:
+        """Drop ledger entries of replies created more than ``LEDGER_DAYS`` before ``now``."""
+        dropped = 0
+        for age in range(LEDGER_DAYS + 1, LEDGER_DAYS + 1 + _PRUNE_SPAN_DAYS):
+            day = f"{(now - timedelta(days=age)):%Y-%m-%d}/"
+            for key, _ in await self._kv.list(DELIVERIES, prefix=day):
+                dropped += await self._kv.delete(DELIVERIES, key)
+        return dropped
+
     async def _record(self, reply: Outbound, posted: Sequence[str]) -> None:
         await self._kv.put(
-            DELIVERIES,
-            reply.id,
-            {"posted": list(posted), "channel": reply.channel, "at": reply.created_at.timestamp()},
+            DELIVERIES, _ledger_key(reply), {"posted": list(posted), "channel": reply.channel}
         )
 
     async def _find_posted(
@@ -180,6 +191,11 @@ class SlackDelivery:
             log.debug("assistant status skipped: %r", error)
             return False
         return True
+
+
+def _ledger_key(reply: Outbound) -> str:
+    """Keys start with the reply's day, so old entries are found by prefix."""
+    return f"{reply.created_at:%Y-%m-%d}/{reply.id}"
 
 
 def _parts_in(messages: Sequence[dict[str, Any]], reply_id: str) -> dict[int, str]:

@@ -4,11 +4,13 @@ servers, with a recording stand-in for the engine's intake."""
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import html
 import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
@@ -20,7 +22,7 @@ from adapters.slack import ChannelPolicy, SlackAdapter, SlackConfig
 from adapters.slack.delivery import DELIVERIES
 from engine.audience import AudienceKind
 from engine.ports import DeliveryError, ReceiveOutcome, ReceiveResult, UserMemoryReport
-from engine.records import JSON, Inbound, InboundKind, Outbound, new_id
+from engine.records import JSON, Inbound, InboundKind, Outbound, new_id, utcnow
 from tests.fakes.slack_api import FakeSlackApi, signed_headers
 from tests.fakes.slack_socket import FakeSocketMode
 
@@ -392,11 +394,22 @@ async def test_crash_after_posting_before_recording_is_recovered_from_history(ri
     posted = len(rig.api.posted())
     assert posted >= 2
     # The process died after Slack took every part but before the ledger recorded them.
-    ledger = rig.kv.data[(DELIVERIES, reply.id)]
-    rig.kv.data[(DELIVERIES, reply.id)] = {**ledger, "posted": ledger["posted"][:1]}
+    [key] = [k for n, k in rig.kv.data if n == DELIVERIES]
+    ledger = rig.kv.data[(DELIVERIES, key)]
+    rig.kv.data[(DELIVERIES, key)] = {**ledger, "posted": ledger["posted"][:1]}
     assert await rig.adapter.platform_port.deliver(reply) == ledger["posted"][0]
     assert len(rig.api.posted()) == posted
     assert len(rig.api.calls_of("conversations.replies")) == 1
+
+
+async def test_old_delivery_records_are_pruned_and_recent_ones_kept(rig: Rig) -> None:
+    port = rig.adapter.platform_port
+    old = dataclasses.replace(outbound("old"), created_at=utcnow() - timedelta(days=9))
+    recent = outbound("recent")
+    await port.deliver(old)
+    await port.deliver(recent)
+    assert await port.prune(utcnow()) == 1
+    assert [k.endswith(recent.id) for n, k in rig.kv.data if n == DELIVERIES] == [True]
 
 
 async def test_thinking_status_is_shown_and_cleared_or_skipped(rig: Rig) -> None:
