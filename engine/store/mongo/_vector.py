@@ -72,7 +72,7 @@ class VectorRanking:
         cursor = await self._collection.aggregate(pipeline)
         docs = [doc async for doc in cursor]
         # Atlas reports (1 + cosine) / 2, mongoeco the cosine itself: score it here, alike.
-        return list(zip(docs, cosine_similarities(vector, docs), strict=True))
+        return _best(docs, cosine_similarities(vector, docs), limit)
 
     async def _rank_in_process(
         self, exact: Document, vector: Sequence[float], limit: int
@@ -80,9 +80,14 @@ class VectorRanking:
         query = {"$and": [exact, {"embedding": {"$type": "array"}}]}
         docs = await self._collection.find(query).to_list()
         docs = [d for d in docs if len(d["embedding"]) == len(vector)]
-        scores = cosine_similarities(vector, docs)
-        order = sorted(range(len(docs)), key=lambda i: -scores[i])[:limit]
-        return [(docs[i], scores[i]) for i in order]
+        return _best(docs, cosine_similarities(vector, docs), limit)
+
+
+def _best(
+    docs: Sequence[Document], scores: Sequence[float], limit: int
+) -> list[tuple[Document, float]]:
+    order = sorted(range(len(docs)), key=lambda i: -scores[i])[:limit]
+    return [(docs[i], scores[i]) for i in order]
 
 
 def cosine_similarities(vector: Sequence[float], docs: Sequence[Document]) -> list[float]:
