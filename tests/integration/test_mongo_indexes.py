@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -131,7 +132,8 @@ async def test_server_without_search_still_ranks_visible_passages(
 ) -> None:
     # The driver's createSearchIndexes is refused by a server without search: setup goes on,
     # and vector search falls back to ranking the filtered candidates in-process.
-    store = await MongoStore.connect(mongo_test_uri(), "no_search", vector_dimensions=8)
+    name = f"no_search_{uuid.uuid4().hex[:8]}"
+    store = await MongoStore.connect(mongo_test_uri(), name, vector_dimensions=8)
     try:
         with caplog.at_level(logging.INFO, logger="engine.store.mongo"):
             await store.setup()
@@ -144,5 +146,5 @@ async def test_server_without_search_still_ranks_visible_passages(
         assert "ranking in-process" in caplog.text
         assert found[0].score == pytest.approx(max(hit.score for hit in found))
     finally:
-        await store.database.client.drop_database("no_search")
+        await store.database.client.drop_database(name)
         await store.close()
