@@ -27,7 +27,7 @@ _SCALARS: Mapping[str, Schema] = {
     "Mapping": {"type": "object"},
     "Any": {},
 }
-_ARRAYS = frozenset({"list", "List", "Sequence", "tuple", "Tuple", "set", "Set", "frozenset"})
+_ARRAYS = frozenset({"list", "List", "Sequence", "tuple", "Tuple"})
 _OBJECTS = frozenset({"dict", "Dict", "Mapping"})
 _ENUM_BASES = frozenset({"Enum", "StrEnum", "IntEnum"})
 
