@@ -47,6 +47,7 @@ from engine.records import (
     utcnow,
 )
 from engine.store.protocol import InboxItem, RecordFilter, Store
+from engine.tool_rules import ToolRuleSet
 from engine.turns import TurnResult
 
 log = logging.getLogger(__name__)
@@ -310,10 +311,17 @@ class _Turn:
 
     async def _loop(self, ctx: TurnContext, memory: TurnMemory, tools: Mapping[str, Tool]) -> None:
         runtime, agent = self.runtime, self.agent
+        ending = [name for name, tool in tools.items() if tool.terminal]
+        rules = ToolRuleSet(agent.tool_rules, list(tools), ending_tools=ending)
+        history: list[tuple[str, str]] = []
         for step in range(agent.max_steps):
-            offered = [t for t in tools.values() if t.terminal or step < agent.max_steps - 1]
+            allowed = rules.allowed_next(history)
+            if step == agent.max_steps - 1:
+                # The last step may only end the turn, so every turn ends with a decision.
+                allowed = frozenset(n for n in allowed if rules.is_terminal(n)) or frozenset(ending)
+            offered = [tools[name] for name in tools if name in allowed]
             compiled = await runtime.compile(
-                agent, memory, self.inbound.conversation, self.produced, offered
+                agent, memory, self.inbound.conversation, self.produced, offered, rules.render()
             )
             completion = await runtime._llm.complete(agent.model, compiled.messages, compiled.tools)
             if not completion.tool_calls:
@@ -329,20 +337,33 @@ class _Turn:
             )
             finished = False
             for call in calls:
-                tool = tools.get(call.name)
-                if tool is None:
-                    outcome = ToolOutcome(
-                        f"Error: there is no tool called {call.name!r}; available: "
-                        f"{', '.join(sorted(tools))}.",
-                        error=True,
-                    )
-                else:
-                    outcome = await runtime.call_tool(tool, ctx, call)
+                outcome = await self._call(call, ctx, tools, rules, history)
                 self.produced.append(self._message(Role.TOOL, outcome.output, tool_call_id=call.id))
-                finished = finished or outcome.terminal
+                history.append((call.name, outcome.output))
+                finished = finished or (not outcome.error and rules.is_terminal(call.name))
             if finished:
                 return
         log.info("turn %s reached the step limit of %d", self.anchor, agent.max_steps)
+
+    async def _call(
+        self,
+        call: ToolCall,
+        ctx: TurnContext,
+        tools: Mapping[str, Tool],
+        rules: ToolRuleSet,
+        history: Sequence[tuple[str, str]],
+    ) -> ToolOutcome:
+        tool = tools.get(call.name)
+        if tool is None:
+            return ToolOutcome(
+                f"Error: there is no tool called {call.name!r}; available: "
+                f"{', '.join(sorted(tools))}.",
+                error=True,
+            )
+        refusal = rules.check(call.name, history)
+        if refusal is not None:
+            return ToolOutcome(refusal, error=True)
+        return await self.runtime.call_tool(tool, ctx, call)
 
 
 def channel_label(inbound: Inbound) -> str:
