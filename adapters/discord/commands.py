@@ -101,7 +101,12 @@ class ForgetConfirmation(discord.ui.View):
         self._user_id = user_id
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return interaction.user.id == self._user_id
+        if interaction.user.id == self._user_id:
+            return True
+        await interaction.response.send_message(
+            "Only the person who ran /forget can answer this.", ephemeral=True
+        )
+        return False
 
     @discord.ui.button(
         label="Forget everything",

@@ -271,6 +271,7 @@ def _interaction(
         "app_permissions": str(EVERYONE_PERMISSIONS),
         "locale": "en-US",
         "entitlements": [],
+        "attachment_size_limit": 10 * 1024 * 1024,
         "authorizing_integration_owners": {"0": guild_id} if guild_id else {"1": invoker["id"]},
         "context": 0 if guild_id else 1,
     }
