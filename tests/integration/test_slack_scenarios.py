@@ -246,12 +246,15 @@ async def test_fact_told_in_a_dm_never_reaches_a_channel(world: SlackWorld) -> N
     await world.send(dm(f"Keep this quiet: I'm {secret}.", "1700000007.000100"))
     await world.replies(1, "DUANN")
     dm_requests = len(world.llm.chat_requests)
-    # In the channel the model is scripted to quote whatever it was shown about Ann.
-    world.llm.push(tool_call("conversation_search", query="Initech interview"))
+    # In the channel the model searches every memory it has for Ann's plans.
+    world.llm.push(
+        tool_call("conversation_search", query="Ann next week"),
+        tool_call("archival_memory_search", query="Ann next week"),
+    )
     await world.send(mention("what is Ann up to next week?", "1700000008.000100"))
     await world.replies(1, "CGEN")
     channel_requests = world.llm.chat_requests[dm_requests:]
-    assert channel_requests
+    assert len(channel_requests) >= 3
     for request in channel_requests:
         assert "Initech" not in json.dumps(request["messages"])
     assert all("Initech" not in p["text"] for p in world.api.posted("CGEN"))
