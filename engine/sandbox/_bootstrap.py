@@ -103,7 +103,7 @@ class Memory:
         return self._channel.call("archival_search", {"query": query})
 
     def archival_insert(self, text: str, tags: list[str] | None = None) -> str:
-        return self._channel.call("archival_insert", {"text": text, "tags": list(tags or [])})
+        return self._channel.call("archival_insert", {"text": text, "tags": tags or []})
 
 
 def _confine(request: Mapping[str, Any]) -> dict[str, str]:
