@@ -12,6 +12,7 @@ from aiohttp import web
 from adapters.console import ConsoleChat, ConsolePort
 from adapters.console.chat import stdin_lines
 from bot.http import build_app
+from bot.platforms import build_platforms
 from bot.settings import Settings
 from bot.wiring import running
 
@@ -20,7 +21,10 @@ log = logging.getLogger(__name__)
 
 async def serve(settings: Settings) -> int:
     async with running(settings) as runtime:
+        platforms = build_platforms(settings, runtime)
         app = build_app(runtime)
+        if platforms.slack is not None:
+            platforms.slack.mount(app)
         runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
@@ -32,8 +36,8 @@ async def serve(settings: Settings) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            platforms = 0
-            if platforms == 0 and sys.stdin.isatty():
+            await platforms.start()
+            if platforms.count == 0 and sys.stdin.isatty():
                 agent = runtime.default_agent
                 runtime.engine.register_platform(ConsolePort(agent_names={agent.id: agent.name}))
                 chat = ConsoleChat(runtime.engine, agent.id, user="you", channel=None)
@@ -46,5 +50,6 @@ async def serve(settings: Settings) -> int:
                 chat_task.add_done_callback(lambda _t: stop.set())
             await stop.wait()
         finally:
+            await platforms.stop()
             await runner.cleanup()
     return 0

@@ -53,10 +53,14 @@ class Settings(BaseSettings):
     slack_client_id: str | None = Field(default=None, alias="SLACK_CLIENT_ID")
     slack_client_secret: SecretStr | None = Field(default=None, alias="SLACK_CLIENT_SECRET")
     slack_channel_policy: ChannelPolicy = Field(default="mention", alias="SLACK_CHANNEL_POLICY")
+    #: Per-channel overrides: "C0123=listen,C0456=open".
+    slack_channel_policies: str = Field(default="", alias="SLACK_CHANNEL_POLICIES")
 
     # Discord
     discord_token: SecretStr | None = Field(default=None, alias="DISCORD_TOKEN")
     discord_channel_policy: ChannelPolicy = Field(default="mention", alias="DISCORD_CHANNEL_POLICY")
+    #: Per-channel overrides: "123456789=listen,987654321=open".
+    discord_channel_policies: str = Field(default="", alias="DISCORD_CHANNEL_POLICIES")
     discord_message_content: bool = Field(default=False, alias="DISCORD_MESSAGE_CONTENT")
     discord_sharded: bool = Field(default=False, alias="DISCORD_SHARDED")
 
@@ -67,6 +71,12 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("slack_channel_policies", "discord_channel_policies")
+    @classmethod
+    def _policy_overrides(cls, value: str) -> str:
+        parse_policies(value)
+        return value
 
     @property
     def llm_configured(self) -> bool:
@@ -82,6 +92,17 @@ class Settings(BaseSettings):
                 "No model endpoint is configured: set OPENAI_API_KEY (OpenAI) or "
                 "OPENAI_BASE_URL (any OpenAI-compatible server, e.g. http://localhost:11434/v1)."
             )
+
+
+def parse_policies(text: str) -> dict[str, ChannelPolicy]:
+    """ "C1=listen,C2=open" -> {"C1": "listen", "C2": "open"}."""
+    policies: dict[str, ChannelPolicy] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        channel, _, policy = item.partition("=")
+        if policy not in ("mention", "listen", "open") or not channel.strip():
+            raise ValueError(f"{item!r} is not CHANNEL=mention|listen|open")
+        policies[channel.strip()] = policy  # type: ignore[assignment]
+    return policies
 
 
 def load_settings() -> Settings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Protocol, TextIO
@@ -108,12 +109,24 @@ class ConsoleChat:
 
 
 async def stdin_lines(prompt: str) -> str | None:
-    """One line from the terminal without blocking the event loop; None at end of input."""
+    """One line from the terminal without blocking the event loop; None at end of input.
 
-    def read() -> str | None:
+    Reads on a daemon thread, so a shutdown never waits for the user to press Enter.
+    """
+    loop = asyncio.get_running_loop()
+    line: asyncio.Future[str | None] = loop.create_future()
+
+    def read() -> None:
         try:
-            return input(prompt)
+            text: str | None = input(prompt)
         except EOFError:
-            return None
+            text = None
 
-    return await asyncio.to_thread(read)
+        def settle() -> None:
+            if not line.done():
+                line.set_result(text)
+
+        loop.call_soon_threadsafe(settle)
+
+    threading.Thread(target=read, name="console-input", daemon=True).start()
+    return await line
