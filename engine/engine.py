@@ -189,12 +189,14 @@ class Engine:
         return True
 
     async def _settled_in_store(self, inbox_id: str) -> bool:
-        if self._settle.is_open(inbox_id):
-            return False
         item = await self._store.inbox.get(inbox_id)
         if item is None or item.status is InboxStatus.PENDING:
             return item is None
-        return all(is_settled(entry) for entry in await self._store.outbox.for_inbox(inbox_id))
+        head = self._settle.head_of(inbox_id)
+        if not all(is_settled(entry) for entry in await self._store.outbox.for_inbox(head)):
+            return False
+        self._settle.settled_elsewhere(head)
+        return True
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:

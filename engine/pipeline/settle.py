@@ -29,9 +29,19 @@ class SettleWatch:
         if not futures:
             self._waiters.pop(item_id, None)
 
-    def is_open(self, item_id: str) -> bool:
-        """Whether the item's turn is applied here with replies still to deliver."""
-        return any(item_id in items for items, _ in self._open.values())
+    def head_of(self, item_id: str) -> str:
+        """The turn an item was folded into, when applied here with replies to deliver (the
+        item itself otherwise): that turn's replies are the item's."""
+        for head, (items, _) in self._open.items():
+            if item_id in items:
+                return head
+        return item_id
+
+    def settled_elsewhere(self, head: str) -> None:
+        """Another process delivered the turn's replies."""
+        batch = self._open.pop(head, None)
+        if batch is not None:
+            self._settle(batch[0])
 
     def applied(self, entry: JournalEntry, delivered: bool) -> None:
         if delivered or not entry.replies:
