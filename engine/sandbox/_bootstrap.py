@@ -10,6 +10,7 @@ line answered by the parent.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import enum
 import inspect
 import json
@@ -23,14 +24,19 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Any, BinaryIO
 
-_BLOCKED_EVENTS = {
-    "socket.connect": "network access",
-    "socket.bind": "network access",
-    "socket.sendto": "network access",
-    "socket.sendmsg": "network access",
-    "socket.getaddrinfo": "network access",
-    "socket.gethostbyname": "network access",
-    "socket.gethostbyaddr": "network access",
+_HOOK = "audit hook on files, sockets and processes"
+_NETWORK_EVENTS = frozenset(
+    {
+        "socket.connect",
+        "socket.bind",
+        "socket.sendto",
+        "socket.sendmsg",
+        "socket.getaddrinfo",
+        "socket.gethostbyname",
+        "socket.gethostbyaddr",
+    }
+)
+_PROCESS_EVENTS = {
     "subprocess.Popen": "starting programs",
     "os.system": "starting programs",
     "os.exec": "starting programs",
@@ -47,6 +53,8 @@ _WRITE_EVENTS = frozenset(
 )
 _TWO_PATH_EVENTS = frozenset({"os.rename", "os.link", "os.symlink"})
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
+_MS_BIND, _MS_REC, _MS_PRIVATE = 4096, 16384, 1 << 18
 _READ_ONLY_EXTRA = ("/dev/null", "/dev/urandom", "/usr/share/zoneinfo", "/etc/localtime")
 
 
@@ -107,15 +115,16 @@ class Memory:
 
 
 def _confine(request: Mapping[str, Any]) -> dict[str, str]:
-    """Limits and privileges that need root come first, then the user switch."""
+    """Namespaces and limits that need root come first, then the user switch."""
     limits: Mapping[str, int] = request["limits"]
-    network = "audit hook"
+    network = "network allowed"
     if request.get("isolate_network"):
         try:
             os.unshare(os.CLONE_NEWNET)
-            network = "network namespace + audit hook"
-        except (OSError, AttributeError):
-            network = "audit hook (no permission for a network namespace)"
+            network = "network namespace"
+        except OSError:
+            network = "no network namespace (not permitted)"
+    files = _hide_paths([str(p) for p in request.get("hide", ())])
     memory = limits["memory_bytes"]
     cpu = limits["cpu_seconds"]
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
@@ -129,10 +138,40 @@ def _confine(request: Mapping[str, Any]) -> dict[str, str]:
         os.setgid(gid)
         os.setuid(uid)
         user = f"uid {uid}"
-    return {"network": network, "user": user}
+    return {"network": network, "files": files, "user": user, "hook": _HOOK}
 
 
-def _install_audit_hook(scratch: str) -> None:
+def _hide_paths(paths: list[str]) -> str:
+    """Cover /proc and the bot's data and secrets in a private mount namespace.
+
+    This holds even against code that bypasses the audit hook (ctypes calling libc), which
+    matters when the tool cannot run as another user.
+    """
+    try:
+        os.unshare(os.CLONE_NEWNS)
+    except OSError:
+        return "no mount namespace (not permitted)"
+    libc = ctypes.CDLL(None, use_errno=True)
+    # Private first, so nothing mounted here ever shows in the bot's namespace.
+    if libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
+        return "no mount namespace (mounts could not be made private)"
+    hidden = 0
+    for path in ("/proc", *paths):
+        target = os.fsencode(path)
+        if os.path.isdir(path):
+            flags = _MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
+            done = libc.mount(b"none", target, b"tmpfs", flags, b"size=4k") == 0
+        elif os.path.exists(path):
+            done = libc.mount(b"/dev/null", target, None, _MS_BIND, None) == 0
+        else:
+            continue
+        if not done:
+            raise OSError(ctypes.get_errno(), f"cannot hide {path} from the tool")
+        hidden += 1
+    return f"mount namespace hiding {hidden} paths"
+
+
+def _install_audit_hook(scratch: str, *, block_network: bool) -> None:
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
     read_only = tuple({os.path.realpath(p) for p in roots} | set(roots) | set(_READ_ONLY_EXTRA))
     writable = os.path.realpath(scratch)
@@ -161,12 +200,18 @@ def _install_audit_hook(scratch: str) -> None:
             if isinstance(mode, str) and any(c in mode for c in "wax+"):
                 write = True
             check(path, write)
-        elif event in _BLOCKED_EVENTS:
-            raise SandboxViolation(f"sandbox: {_BLOCKED_EVENTS[event]} is not allowed ({event})")
+        elif event in _PROCESS_EVENTS:
+            raise SandboxViolation(f"sandbox: {_PROCESS_EVENTS[event]} is not allowed ({event})")
+        elif block_network and event in _NETWORK_EVENTS:
+            raise SandboxViolation(f"sandbox: network access is not allowed ({event})")
         elif event in _READ_EVENTS:
             check(args[0], write=False)
         elif event in _WRITE_EVENTS:
             check(args[0], write=True)
+        elif event == "sqlite3.connect":
+            database = os.fsdecode(args[0]) if not isinstance(args[0], int) else ""
+            if database not in {"", ":memory:"} and not database.startswith("file::memory:"):
+                check(database, write=True)
         elif event in _TWO_PATH_EVENTS:
             check(args[0], write=True)
             check(args[1], write=True)
@@ -242,8 +287,12 @@ def main() -> None:
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     request = channel.receive()
-    isolation = _confine(request)
-    _install_audit_hook(os.getcwd())
+    try:
+        isolation = _confine(request)
+    except OSError as exc:
+        channel.send({"t": "error", "message": f"the sandbox could not be set up: {exc}"})
+        os._exit(1)
+    _install_audit_hook(os.getcwd(), block_network=bool(request.get("isolate_network")))
     channel.send({"t": "ready", **isolation})
     memory_bytes = int(request["limits"]["memory_bytes"])
     filename = str(request["filename"])

@@ -21,8 +21,8 @@ class RunAs:
 
 
 @cache
-def unprivileged_user() -> RunAs | None:
-    """``nobody`` when we are root and that user can run this Python, else None.
+def unprivileged_user(python: str) -> RunAs | None:
+    """``nobody`` when we are root and that user can run ``python``, else None.
 
     Switching users needs root; and an interpreter installed under a private directory (such as
     /root/.pyenv) cannot be run by another user, in which case the tool keeps our user and the
@@ -34,8 +34,13 @@ def unprivileged_user() -> RunAs | None:
         entry = pwd.getpwnam(UNPRIVILEGED_USER)
     except KeyError:
         return None
-    needed = [Path(sys.executable).resolve(), Path(sysconfig.get_paths()["stdlib"]).resolve()]
-    if not all(_world_readable(path) for path in needed):
+    interpreter = Path(python).resolve()
+    stdlib = (
+        Path(sysconfig.get_paths()["stdlib"]).resolve()
+        if interpreter == Path(sys.executable).resolve()
+        else interpreter.parents[1] / "lib"
+    )
+    if not (_world_readable(interpreter) and _world_readable(stdlib)):
         return None
     return RunAs(entry.pw_uid, entry.pw_gid)
 

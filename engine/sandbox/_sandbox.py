@@ -15,14 +15,14 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from engine.sandbox._bridge import MemoryBridge, MemoryRefused, answer_memory_call
 from engine.sandbox._limits import SandboxLimits
-from engine.sandbox._privileges import unprivileged_user
+from engine.sandbox._privileges import RunAs, unprivileged_user
 from engine.tools import CustomTool, argument_problems
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,18 @@ class _Stopped(Exception):
 class Sandbox:
     """Runs custom tools, each call in a fresh process; safe to share across turns."""
 
-    def __init__(self, *, python: str = sys.executable) -> None:
+    def __init__(
+        self,
+        *,
+        hidden_paths: Sequence[Path] = (),
+        max_concurrent: int = 4,
+        python: str = sys.executable,
+    ) -> None:
+        """``hidden_paths``: the bot's data directory and secret files (such as ``.env``),
+        covered from tools where a mount namespace is permitted (/proc always is).
+        ``max_concurrent`` bounds the tool processes alive at once."""
+        self._hidden = tuple(str(p.resolve()) for p in hidden_paths)
+        self._slots = asyncio.Semaphore(max_concurrent)
         self._python = python
 
     async def run(
@@ -68,16 +79,18 @@ class Sandbox:
             return SandboxOutcome(
                 False, f"Error: invalid arguments for {tool.name}: " + "; ".join(problems) + "."
             )
-        scratch = await asyncio.to_thread(_make_scratch)
-        try:
-            return await _Call(tool, args, memory, limits, scratch).run(self._python)
-        finally:
-            await asyncio.to_thread(shutil.rmtree, scratch, True)
+        user = unprivileged_user(self._python)
+        async with self._slots:
+            scratch = await asyncio.to_thread(_make_scratch, user)
+            try:
+                call = _Call(tool, args, memory, limits, scratch)
+                return await call.run(self._python, user, self._hidden)
+            finally:
+                await asyncio.to_thread(shutil.rmtree, scratch, True)
 
 
-def _make_scratch() -> str:
+def _make_scratch(user: RunAs | None) -> str:
     path = tempfile.mkdtemp(prefix="mnemo-tool-")
-    user = unprivileged_user()
     if user is not None:
         os.chown(path, user.uid, user.gid)
     return path
@@ -103,8 +116,7 @@ class _Call:
         self.printed_total = 0
         self.isolation = ""
 
-    def _request(self) -> dict[str, Any]:
-        user = unprivileged_user()
+    def _request(self, user: RunAs | None, hidden: Sequence[str]) -> dict[str, Any]:
         limits = self.limits
         return {
             "source": self.tool.source,
@@ -116,6 +128,7 @@ class _Call:
             "isolate_network": limits.block_network,
             "uid": user.uid if user else None,
             "gid": user.gid if user else None,
+            "hide": list(hidden),
             "limits": {
                 "memory_bytes": limits.memory_bytes,
                 "cpu_seconds": limits.cpu_seconds,
@@ -123,7 +136,7 @@ class _Call:
             },
         }
 
-    async def run(self, python: str) -> SandboxOutcome:
+    async def run(self, python: str, user: RunAs | None, hidden: Sequence[str]) -> SandboxOutcome:
         process = await asyncio.create_subprocess_exec(
             python,
             "-I",
@@ -142,7 +155,7 @@ class _Call:
         reply: dict[str, Any] | _Stopped | None = None
         try:
             async with asyncio.timeout(self.limits.wall_seconds):
-                reply = await self._converse(process, drain)
+                reply = await self._converse(process, drain, self._request(user, hidden))
         except TimeoutError:
             reply = _Stopped(
                 f"the tool did not finish within {self.limits.wall_seconds:g} s and was stopped"
@@ -154,11 +167,14 @@ class _Call:
         return self._outcome(reply, process.returncode)
 
     async def _converse(
-        self, process: asyncio.subprocess.Process, drain: asyncio.Task[None]
+        self,
+        process: asyncio.subprocess.Process,
+        drain: asyncio.Task[None],
+        request: Mapping[str, Any],
     ) -> dict[str, Any] | None:
         """Send the request, answer memory calls; the final reply, or None at end of output."""
         assert process.stdout is not None
-        await self._send(process, self._request())
+        await self._send(process, request)
         while True:
             try:
                 line = await process.stdout.readline()
@@ -173,7 +189,8 @@ class _Call:
                 raise _Stopped("the tool broke the sandbox protocol and was stopped") from exc
             kind = message.get("t") if isinstance(message, dict) else None
             if kind == "ready":
-                self.isolation = f"{message.get('network')}; {message.get('user')}"
+                parts = (message.get(k) for k in ("network", "files", "user", "hook"))
+                self.isolation = "; ".join(str(p) for p in parts if p)
             elif kind == "call":
                 await self._send(process, await self._answer(message))
             elif kind in {"return", "error"}:
@@ -189,6 +206,11 @@ class _Call:
             )
         except MemoryRefused as exc:
             return {"id": message.get("id"), "ok": False, "error": str(exc)}
+        except Exception:
+            log.exception(
+                "memory call %r from tool %s failed", message.get("method"), self.tool.name
+            )
+            return {"id": message.get("id"), "ok": False, "error": "the memory call failed"}
         return {"id": message.get("id"), "ok": True, "value": value}
 
     async def _send(self, process: asyncio.subprocess.Process, message: Mapping[str, Any]) -> None:

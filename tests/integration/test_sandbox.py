@@ -413,3 +413,65 @@ async def test_the_bot_keeps_running_after_a_series_of_failures() -> None:
         assert not (await run_tool(body)).ok
     outcome = await run_tool("def tool() -> list:\n    '''Fine.'''\n    return [1, 'two']\n")
     assert outcome.output == '[1, "two"]'
+
+
+LIBC_READ = '''
+import ctypes
+
+def tool(path: str) -> str:
+    """Read a file with libc, around the audit hook."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = libc.open(path.encode(), 0)
+    if fd < 0:
+        return f"errno {ctypes.get_errno()}"
+    buffer = ctypes.create_string_buffer(4096)
+    size = libc.read(fd, buffer, 4096)
+    return buffer.raw[: max(size, 0)].decode(errors="replace")
+'''
+
+
+async def test_hidden_paths_stay_hidden_even_from_code_that_bypasses_python(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret")
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "mnemo.sqlite3").write_text("alice's private note: swordfish")
+    env_file = tmp_path / ".env"
+    env_file.write_text("SLACK_BOT_TOKEN=xoxb-secret")
+    sandbox = Sandbox(hidden_paths=[data_dir, env_file])
+    tool = tool_from_source(LIBC_READ, "tool", origin="libc_read.py")
+    outputs = []
+    for path in (data_dir / "mnemo.sqlite3", env_file, Path(f"/proc/{os.getpid()}/environ")):
+        outcome = await sandbox.run(tool, {"path": str(path)}, memory=None, limits=LIMITS)
+        if "mount namespace" not in outcome.isolation:
+            pytest.skip(f"no mount namespace here: {outcome.isolation}")
+        outputs.append(outcome.output)
+    assert outputs[0] == "errno 2"  # the data directory is an empty mount
+    assert outputs[1] == ""  # the secret file reads as /dev/null
+    assert outputs[2] == "errno 2"  # /proc is an empty mount
+    # The bot's own view is unchanged.
+    assert (data_dir / "mnemo.sqlite3").read_text() == "alice's private note: swordfish"
+    assert env_file.read_text() == "SLACK_BOT_TOKEN=xoxb-secret"
+
+
+async def test_sqlite_databases_outside_the_scratch_directory_cannot_be_opened(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "mnemo.sqlite3"
+    outcome = await run_tool(
+        '''
+        import sqlite3
+
+        def tool(path: str) -> list:
+            """Open a database."""
+            scratch = sqlite3.connect("scratch.db")
+            scratch.execute("create table t (x)")
+            memory = sqlite3.connect(":memory:")
+            memory.execute("create table t (x)")
+            return sqlite3.connect(path).execute("select 1").fetchall()
+        ''',
+        {"path": str(database)},
+    )
+    assert not outcome.ok
+    assert f"writing {database} is not allowed" in outcome.output
