@@ -1,8 +1,16 @@
-"""Turn arbitrary user text into a safe FTS5 query that matches natural-language questions."""
+"""Full-text search that tolerates any user text and stays fast as the tables grow.
+
+A question is split into words, each quoted (no character is FTS5 syntax) and joined with OR
+so a natural-language question matches. Words common enough to make ranking slow and to
+barely move BM25 are dropped while rarer ones remain.
+"""
 
 from __future__ import annotations
 
 import re
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
 
 _WORD = re.compile(r"\w+")
 #: Words too common to help ranking; dropped unless the query has nothing else.
@@ -17,16 +25,78 @@ _STOPWORDS = frozenset({
 # fmt: on
 #: More terms than this only slow the query without changing what ranks first.
 MAX_TERMS = 32
+#: Counting a term's documents stops here: past it the term is "common" anyway.
+_COUNT_CAP = 20_000
+#: Ranking cost grows with the documents the chosen terms match; rarer terms are kept first
+#: until their documents add up to this (the rarest term is always kept).
+_POSTING_BUDGET = 8_000
+#: The best-ranked matches fetched before the audience filter; refetched in full when too few
+#: of them are visible.
+_MIN_POOL = 200
+
+type Row = tuple[Any, ...]
 
 
-def match_expression(query: str) -> str | None:
-    """Every word of ``query`` quoted (so no character is FTS5 syntax), joined with OR.
-
-    None when the query has no word at all.
-    """
+def query_terms(query: str) -> list[str]:
+    """Every word of ``query`` as a quoted FTS5 phrase (so no character is FTS5 syntax)."""
     words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))
     meaningful = [w for w in words if w not in _STOPWORDS]
-    terms = (meaningful or words)[:MAX_TERMS]
+    return [f'"{word}"' for word in (meaningful or words)[:MAX_TERMS]]
+
+
+def _rarest_terms(conn: sqlite3.Connection, fts: str, terms: list[str]) -> list[str]:
+    """The rarest terms, as many as the posting budget allows (IDF says they rank anyway)."""
+    if len(terms) < 2:
+        return terms
+    counted = []
+    for term in terms:
+        (documents,) = conn.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM {fts} WHERE {fts} MATCH ? LIMIT ?)",
+            (term, _COUNT_CAP),
+        ).fetchone()
+        if documents:
+            counted.append((documents, term))
+    counted.sort()
+    kept: list[str] = []
+    total = 0
+    for documents, term in counted:
+        if kept and total + documents > _POSTING_BUDGET:
+            break
+        kept.append(term)
+        total += documents
+    return kept
+
+
+def ranked_rows(
+    conn: sqlite3.Connection,
+    *,
+    fts: str,
+    table: str,
+    alias: str,
+    columns: str,
+    condition: str,
+    params: Sequence[object],
+    query: str,
+    limit: int,
+) -> list[Row]:
+    """Rows of ``table`` matching any word of ``query`` and ``condition``, best BM25 first.
+
+    ``columns`` and ``condition`` name the table ``alias``; each row is ``columns`` then the
+    FTS5 rank (lower is better). Never raises on user text.
+    """
+    terms = _rarest_terms(conn, fts, query_terms(query)) if limit > 0 else []
     if not terms:
-        return None
-    return " OR ".join(f'"{term}"' for term in terms)
+        return []
+    match = " OR ".join(terms)
+    outer = (
+        f"SELECT {columns}, f.rank FROM ({{inner}}) f JOIN {table} {alias} "
+        f"ON {alias}.pos = f.rowid WHERE {condition} ORDER BY f.rank LIMIT ?"
+    )
+    inner = f"SELECT rowid, rank FROM {fts} WHERE {fts} MATCH ? ORDER BY rank"
+    pool = max(_MIN_POOL, limit * 20)
+    rows = conn.execute(
+        outer.format(inner=f"{inner} LIMIT ?"), [match, pool, *params, limit]
+    ).fetchall()
+    if len(rows) < limit:
+        rows = conn.execute(outer.format(inner=inner), [match, *params, limit]).fetchall()
+    return rows

@@ -129,10 +129,11 @@ class _Matrix:
         rows = np.flatnonzero(mask)
         if rows.size == 0:
             return []
+        # einsum, not BLAS: BLAS threads fight the event loop for cores and stall for ms.
         if rows.size < _GATHER_SHARE * n:
-            scores = self.vectors[rows] @ query
+            scores = np.einsum("ij,j->i", self.vectors[rows], query)
         else:
-            scores = (self.vectors[:n] @ query)[rows]
+            scores = np.einsum("ij,j->i", self.vectors[:n], query)[rows]
         k = min(limit, rows.size)
         best = np.argpartition(-scores, k - 1)[:k] if k < rows.size else np.arange(rows.size)
         best = best[np.argsort(-scores[best], kind="stable")]

@@ -15,7 +15,7 @@ from engine.store.protocol import RecordFilter, Scored
 from engine.store.sqlite._database import Database, snapshot, write
 from engine.store.sqlite._embeddings import as_blob, take_revs
 from engine.store.sqlite._filters import placeholders, where_visible
-from engine.store.sqlite._fts import match_expression
+from engine.store.sqlite._fts import ranked_rows
 from engine.store.sqlite._time import from_micros, to_micros
 from engine.store.sqlite._vectors import VectorIndex
 
@@ -128,16 +128,20 @@ class SQLiteMessageStore:
     async def search_text(
         self, where: RecordFilter, query: str, limit: int
     ) -> list[Scored[Message]]:
-        match = match_expression(query)
-        if match is None or limit <= 0:
-            return []
         condition, params = where_visible(where, "messages", "m")
-        sql = (
-            f"SELECT {_COLUMNS}, bm25(messages_fts) AS rank FROM messages_fts "
-            "JOIN messages m ON m.pos = messages_fts.rowid "
-            f"WHERE messages_fts MATCH ? AND {condition} ORDER BY rank LIMIT ?"
+        rows = await self._db.run(
+            lambda c: ranked_rows(
+                c,
+                fts="messages_fts",
+                table="messages",
+                alias="m",
+                columns=_COLUMNS,
+                condition=condition,
+                params=params,
+                query=query,
+                limit=limit,
+            )
         )
-        rows = await self._db.run(lambda c: c.execute(sql, [match, *params, limit]).fetchall())
         return [Scored(_message(row), -float(row[16])) for row in rows]
 
     async def search_vector(

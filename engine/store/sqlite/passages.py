@@ -13,7 +13,7 @@ from engine.store.protocol import RecordFilter, Scored
 from engine.store.sqlite._database import Database, snapshot, write
 from engine.store.sqlite._embeddings import as_blob, take_revs
 from engine.store.sqlite._filters import placeholders, where_visible
-from engine.store.sqlite._fts import match_expression
+from engine.store.sqlite._fts import ranked_rows
 from engine.store.sqlite._time import from_micros, to_micros
 from engine.store.sqlite._vectors import VectorIndex
 
@@ -95,16 +95,20 @@ class SQLitePassageStore:
     async def search_text(
         self, where: RecordFilter, query: str, limit: int
     ) -> list[Scored[Passage]]:
-        match = match_expression(query)
-        if match is None or limit <= 0:
-            return []
         condition, params = where_visible(where, "passages", "p")
-        sql = (
-            f"SELECT {_COLUMNS}, bm25(passages_fts) AS rank FROM passages_fts "
-            "JOIN passages p ON p.pos = passages_fts.rowid "
-            f"WHERE passages_fts MATCH ? AND {condition} ORDER BY rank LIMIT ?"
+        rows = await self._db.run(
+            lambda c: ranked_rows(
+                c,
+                fts="passages_fts",
+                table="passages",
+                alias="p",
+                columns=_COLUMNS,
+                condition=condition,
+                params=params,
+                query=query,
+                limit=limit,
+            )
         )
-        rows = await self._db.run(lambda c: c.execute(sql, [match, *params, limit]).fetchall())
         return [Scored(_passage(row), -float(row[8])) for row in rows]
 
     async def list(self, where: RecordFilter, limit: int, offset: int = 0) -> list[Passage]:
