@@ -150,8 +150,8 @@ async def test_fact_told_in_a_dm_never_appears_in_a_guild_channel(scene: Scene) 
     assert "Initech" in json.dumps(scene.llm.chat_requests[-1]["messages"])
 
     scene.llm.push(
-        tool_call("conversation_search", query="Alice next week Initech"),
-        tool_call("archival_memory_search", query="Alice next week Initech"),
+        tool_call("conversation_search", query="Alice next week"),
+        tool_call("archival_memory_search", query="Alice next week"),
     )
     await scene.mention(scene.world.general, "what is Alice up to next week?")
     await scene.replies(scene.world.general)
