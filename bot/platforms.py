@@ -6,9 +6,8 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
-from adapters.discord import ChannelPolicy as DiscordPolicy
 from adapters.discord import DiscordAdapter, DiscordConfig
-from adapters.slack import ChannelPolicy as SlackPolicy
+from adapters.policy import ChannelPolicy
 from adapters.slack import SlackAdapter, SlackConfig
 from bot.settings import Settings, SettingsError, parse_policies
 from bot.wiring import Runtime
@@ -54,9 +53,9 @@ def build_platforms(settings: Settings, runtime: Runtime) -> Platforms:
                     client_secret=_secret(settings.slack_client_secret),
                     app_token=_secret(settings.slack_app_token),
                     signing_secret=_secret(settings.slack_signing_secret),
-                    default_policy=SlackPolicy(settings.slack_channel_policy),
+                    default_policy=ChannelPolicy(settings.slack_channel_policy),
                     channel_policies={
-                        c: SlackPolicy(p)
+                        c: ChannelPolicy(p)
                         for c, p in parse_policies(settings.slack_channel_policies).items()
                     },
                 ),
@@ -72,9 +71,9 @@ def build_platforms(settings: Settings, runtime: Runtime) -> Platforms:
                     token=_secret(settings.discord_token),
                     agent_id=agent_id,
                     sharded=settings.discord_sharded,
-                    default_policy=DiscordPolicy(settings.discord_channel_policy),
+                    default_policy=ChannelPolicy(settings.discord_channel_policy),
                     channel_policies={
-                        c: DiscordPolicy(p)
+                        c: ChannelPolicy(p)
                         for c, p in parse_policies(settings.discord_channel_policies).items()
                     },
                     message_content=settings.discord_message_content,

@@ -2,8 +2,9 @@
 
 from adapters.discord.adapter import DiscordAdapter, InboundSink, gateway_intents
 from adapters.discord.audience import dm_workspace, guild_workspace
-from adapters.discord.config import ChannelPolicy, DiscordConfig
+from adapters.discord.config import DiscordConfig
 from adapters.discord.delivery import DiscordDelivery
+from adapters.policy import ChannelPolicy
 
 __all__ = [
     "ChannelPolicy",

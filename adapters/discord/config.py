@@ -4,23 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
+
+from adapters.policy import ChannelPolicy
 
 #: discord.py's floor for ``max_ratelimit_timeout``.
 MIN_RATE_LIMIT_WAIT = 30.0
-
-
-class ChannelPolicy(StrEnum):
-    """When the agent hears and answers guild messages (DMs are always answered).
-
-    ``mention``: only messages that mention the bot (or reply to it) are seen and answered.
-    ``listen``: every message is remembered; the agent answers when mentioned.
-    ``open``: every message is answered (the agent may still choose silence).
-    """
-
-    MENTION = "mention"
-    LISTEN = "listen"
-    OPEN = "open"
 
 
 @dataclass(frozen=True, slots=True)

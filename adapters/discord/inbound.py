@@ -7,7 +7,8 @@ import re
 import discord
 
 from adapters.discord.audience import PLATFORM, conversation_of
-from adapters.discord.config import ChannelPolicy, DiscordConfig
+from adapters.discord.config import DiscordConfig
+from adapters.policy import ChannelPolicy
 from engine.records import Author, Inbound
 
 #: A user mention and the one space after it, dropped with the bot's own mention.

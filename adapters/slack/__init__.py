@@ -5,6 +5,7 @@ The composition root builds a ``SlackAdapter`` from a ``SlackConfig``, registers
 (HTTP events and OAuth install pages on the bot's aiohttp server).
 """
 
+from adapters.policy import ChannelPolicy
 from adapters.slack.adapter import (
     EVENTS_PATH,
     INSTALL_PATH,
@@ -12,7 +13,7 @@ from adapters.slack.adapter import (
     EngineInbox,
     SlackAdapter,
 )
-from adapters.slack.config import PLATFORM, ChannelPolicy, SlackConfig
+from adapters.slack.config import PLATFORM, SlackConfig
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.installations import KeyValueInstallationStore, KeyValueOAuthStateStore
 

@@ -20,9 +20,10 @@ from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.policy import ChannelPolicy
 from adapters.slack.clients import WorkspaceClients, build_client
 from adapters.slack.commands import COMMAND, FORGET_CANCEL, FORGET_CONFIRM, UserCommands
-from adapters.slack.config import PLATFORM, ChannelPolicy, SlackConfig
+from adapters.slack.config import PLATFORM, SlackConfig
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.directory import SlackDirectory
 from adapters.slack.events import MalformedEvent, build_inbound, parse_event

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
+
+from adapters.policy import ChannelPolicy
 
 PLATFORM = "slack"
 #: Slack's public Web API; tests point the clients at a local fake instead.
 SLACK_API_URL = "https://slack.com/api/"
-
-
-class ChannelPolicy(StrEnum):
-    """When the bot speaks in a channel (DMs are always answered)."""
-
-    #: Only messages that mention the bot are remembered and answered.
-    MENTION = "mention"
-    #: Every message is remembered; only mentions are answered.
-    LISTEN = "listen"
-    #: Every message is remembered and may be answered.
-    OPEN = "open"
 
 
 @dataclass(frozen=True, slots=True)

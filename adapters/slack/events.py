@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from adapters.slack.config import PLATFORM, ChannelPolicy
+from adapters.policy import ChannelPolicy
+from adapters.slack.config import PLATFORM
 from adapters.slack.payloads import EventCallback, SlackEvent, SlackFile, SlackMessagePayload
 from engine.audience import Audience, AudienceKind
 from engine.records import Author, Inbound, InboundKind

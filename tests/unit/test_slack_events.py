@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from adapters.slack.config import ChannelPolicy
+from adapters.policy import ChannelPolicy
 from adapters.slack.events import (
     MalformedEvent,
     audience_kind_of,
