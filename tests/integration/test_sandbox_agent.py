@@ -1,0 +1,182 @@
+"""A custom tool in a whole agent turn: offered to the model, run in the sandbox, and reaching
+memory only as the agent itself could."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from engine.agent.runtime import AgentRuntime
+from engine.agent.tools import DEFAULT_TOOLS, Tool
+from engine.agents import create_agent
+from engine.audience import Audience, AudienceKind
+from engine.llm import LLMClient, RetryPolicy
+from engine.records import Agent, Author, Inbound, new_id, next_seq, utcnow
+from engine.sandbox import Sandbox, SandboxedTool, SandboxLimits
+from engine.search import HybridSearch
+from engine.store import InboxItem, InboxStatus, Store, open_store
+from engine.tokens import TokenCounter
+from engine.tools import tool_from_source
+from tests.fakes.openai_server import FakeOpenAI, tool_call
+
+PET_MEMO = '''
+from mnemo_tool import memory
+
+
+def pet_memo(pet: str = "") -> str:
+    """Note the user's pet (when given) and show what is known about the user.
+
+    Args:
+        pet: The pet's name, to remember.
+    """
+    if pet:
+        memory.append("human", f"Pet: {pet}")
+    return "known: " + memory.read("human")
+'''
+WORKSPACE = "test:W1"
+
+
+class HashEmbedder:
+    """Deterministic unit vectors from text hashes: enough for archival calls to run."""
+
+    async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        rows = [
+            np.frombuffer(hashlib.sha256(t.encode()).digest(), dtype=np.uint8).astype(np.float32)
+            for t in texts
+        ]
+        matrix = np.stack(rows) if rows else np.zeros((0, 32), dtype=np.float32)
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        return (matrix / np.maximum(norms, 1e-9)).astype(np.float32)
+
+
+class Turns:
+    """The agent runtime with the custom tool, driven one inbound message at a time."""
+
+    def __init__(self, runtime: AgentRuntime, agent: Agent, llm: FakeOpenAI) -> None:
+        self.runtime = runtime
+        self.agent = agent
+        self.llm = llm
+
+    async def say(self, audience: Audience, user: str, text: str) -> list[str]:
+        message_id = new_id()
+        inbound = Inbound(
+            platform="test",
+            agent_id=self.agent.id,
+            audience=audience,
+            thread="",
+            author=Author(user, user.capitalize()),
+            text=text,
+            event_id=message_id,
+            message_ref=message_id,
+            sent_at=utcnow(),
+        )
+        item = InboxItem(
+            message_id, inbound, str(inbound.conversation), next_seq(), InboxStatus.PENDING
+        )
+        result = await self.runtime.run([item])
+        return list(result.replies)
+
+    def tool_results(self) -> list[str]:
+        messages = self.llm.chat_requests[-1]["messages"]
+        return [m["content"] for m in messages if m["role"] == "tool"]
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await open_store(mongodb_uri=None, data_dir=tmp_path)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture
+async def turns(store: Store) -> AsyncIterator[Turns]:
+    tool = tool_from_source(PET_MEMO, "pet_memo", origin="pets.py")
+    sandboxed = SandboxedTool(tool, Sandbox(), SandboxLimits(wall_seconds=5.0))
+
+    def extra_tools(agent: Agent) -> Mapping[str, Tool]:
+        return {tool.name: sandboxed}
+
+    async with FakeOpenAI() as llm:
+        client = LLMClient(
+            base_url=llm.base_url, api_key="test-key", retry=RetryPolicy(total_seconds=5.0)
+        )
+        embedder = HashEmbedder()
+        runtime = AgentRuntime(
+            store,
+            client,
+            functools.cache(TokenCounter),
+            HybridSearch(store, embedder, clock=utcnow),
+            embedder,
+            extra_tools=extra_tools,
+        )
+        agent = await create_agent(
+            store, "petbot", model="gpt-4o-mini", tools=(*DEFAULT_TOOLS, tool.name)
+        )
+        try:
+            yield Turns(runtime, agent, llm)
+        finally:
+            await client.aclose()
+
+
+def dm(user: str) -> Audience:
+    return Audience(WORKSPACE, AudienceKind.DM, f"D-{user}", user)
+
+
+def public(channel: str) -> Audience:
+    return Audience(WORKSPACE, AudienceKind.PUBLIC, channel)
+
+
+async def test_custom_tool_is_offered_with_its_schema_and_its_result_reaches_the_model(
+    turns: Turns,
+) -> None:
+    turns.llm.push(
+        tool_call("pet_memo", pet="Biscuit"), tool_call("send_message", message="Noted.")
+    )
+    assert await turns.say(dm("alice"), "alice", "My corgi is Biscuit.") == ["Noted."]
+    offered: dict[str, Any] = {
+        t["function"]["name"]: t["function"] for t in turns.llm.chat_requests[0]["tools"]
+    }
+    assert offered["pet_memo"]["parameters"]["properties"]["pet"] == {
+        "type": "string",
+        "description": "The pet's name, to remember.",
+        "default": "",
+    }
+    assert turns.tool_results() == ["known: Pet: Biscuit"]
+
+
+async def test_custom_tool_memory_follows_the_audience(turns: Turns) -> None:
+    turns.llm.push(tool_call("pet_memo", pet="Biscuit"), tool_call("send_message", message="ok"))
+    await turns.say(dm("alice"), "alice", "My corgi is Biscuit.")
+
+    # Learned in alice's DM: invisible to her in a public channel and to bob in his DM.
+    turns.llm.push(tool_call("pet_memo"), tool_call("send_message", message="ok"))
+    await turns.say(public("C-general"), "alice", "What do you know about me?")
+    assert turns.tool_results() == ["known: "]
+
+    turns.llm.push(tool_call("pet_memo"), tool_call("send_message", message="ok"))
+    await turns.say(dm("bob"), "bob", "What do you know about me?")
+    assert turns.tool_results() == ["known: "]
+
+    turns.llm.push(tool_call("pet_memo"), tool_call("send_message", message="ok"))
+    await turns.say(dm("alice"), "alice", "And here?")
+    assert turns.tool_results() == ["known: Pet: Biscuit"]
+
+
+async def test_a_failing_custom_tool_is_a_tool_error_and_the_turn_goes_on(turns: Turns) -> None:
+    turns.llm.push(
+        tool_call("pet_memo", pet=42),
+        tool_call("send_message", message="That did not work."),
+    )
+    assert await turns.say(dm("bob"), "bob", "Remember my pet 42.") == ["That did not work."]
+    assert turns.tool_results() == [
+        "Error: invalid arguments for pet_memo: pet must be string, not integer."
+    ]
