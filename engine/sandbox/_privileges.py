@@ -8,7 +8,6 @@ import stat
 import sys
 import sysconfig
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 UNPRIVILEGED_USER = "nobody"
@@ -20,7 +19,6 @@ class RunAs:
     gid: int
 
 
-@cache
 def unprivileged_user(python: str) -> RunAs | None:
     """``nobody`` when we are root and that user can run ``python``, else None.
 

@@ -65,6 +65,7 @@ class Sandbox:
         self._hidden = tuple(str(p.resolve()) for p in hidden_paths)
         self._slots = asyncio.Semaphore(max_concurrent)
         self._python = python
+        self._user = unprivileged_user(python)
 
     async def run(
         self,
@@ -79,12 +80,11 @@ class Sandbox:
             return SandboxOutcome(
                 False, f"Error: invalid arguments for {tool.name}: " + "; ".join(problems) + "."
             )
-        user = unprivileged_user(self._python)
         async with self._slots:
-            scratch = await asyncio.to_thread(_make_scratch, user)
+            scratch = await asyncio.to_thread(_make_scratch, self._user)
             try:
                 call = _Call(tool, args, memory, limits, scratch)
-                return await call.run(self._python, user, self._hidden)
+                return await call.run(self._python, self._user, self._hidden)
             finally:
                 await asyncio.to_thread(shutil.rmtree, scratch, True)
 
