@@ -39,7 +39,12 @@ class PlatformPort(Protocol):
 
     async def deliver(self, reply: Outbound) -> str:
         """Post one reply (splitting it to the platform's limits); return the platform's id of
-        the (first) posted message. Raise ``DeliveryError`` on failure."""
+        the (first) posted message. Raise ``DeliveryError`` on failure.
+
+        The same reply may be delivered again after a crash between the platform's answer and
+        the outbox's mark; ``reply.id`` is stable across those attempts, so pass it (or a digest
+        of it and the chunk's position) as the platform's idempotency key (Discord ``nonce``
+        with ``enforce_nonce``, Slack ``client_msg_id``) and the user sees the reply once."""
 
     def working(self, inbound: Inbound) -> AbstractAsyncContextManager[None]:
         """Show that the agent is working (typing, assistant status) while a turn runs."""

@@ -29,5 +29,7 @@ class TurnRunner(Protocol):
         """Run one turn for pending items of one conversation (oldest first).
 
         Stores the items' user messages in recall first (idempotently, id = inbox item id),
-        then loops LLM step -> tools until a terminal tool or the step limit.
+        then loops LLM step -> tools until a terminal tool or the step limit. When no item
+        asks for a reply (``Inbound.respond`` False, the "listen" policy) it only stores them
+        and returns an empty result without calling the model.
         """

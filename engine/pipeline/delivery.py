@@ -115,7 +115,9 @@ class ReplyDelivery:
         if reply.id in self._claimed:
             return False
         claim = f"reply:{reply.id}"
-        ttl = self._settings.delivery_timeout * 2
+        # The platform call is bounded by delivery_timeout; the writes around it get a lease's
+        # worth. After a crash mid-delivery, the reply is retried once this expires.
+        ttl = self._settings.delivery_timeout + self._settings.lease_ttl
         self._claimed.add(reply.id)
         try:
             if not await self._store.leases.acquire(claim, self._holder, ttl):

@@ -296,3 +296,24 @@ async def test_edits_and_deletions_change_recall_without_a_turn(store: Store) ->
 
 def _fields(settings: PipelineSettings) -> dict[str, object]:
     return {name: getattr(settings, name) for name in settings.__dataclass_fields__}
+
+
+async def test_turn_whose_lease_is_lost_is_abandoned_and_answered_once(store: Store) -> None:
+    runner, port = RecordingRunner(store, gate=asyncio.Event()), DedupingPort()
+    engine = await started(store, runner, port)
+    try:
+        result = await engine.receive(inbound("long turn"))
+        await asyncio.wait_for(runner.started.wait(), 5)
+        item = await store.inbox.get(result.inbox_id)
+        assert item is not None
+        # Another process took over (as if ours had expired): renewal fails, the turn stops.
+        await store.leases.release(lease_name(item.conversation), engine.holder)
+        assert await store.leases.acquire(lease_name(item.conversation), "other", 0.5)
+        await asyncio.sleep(FAST.lease_ttl / 3 + 0.3)
+        assert runner.gate is not None
+        runner.gate.set()
+        await settle(engine, result.inbox_id)
+        assert len(runner.calls) == 2
+        assert port.texts() == ["echo: long turn"]
+    finally:
+        await engine.stop()
