@@ -56,6 +56,18 @@ class Scored[T]:
     score: float
 
 
+@dataclass(frozen=True, slots=True)
+class ConversationActivity:
+    """A conversation's messages inside a time window (background jobs find work by this)."""
+
+    conversation: ConversationKey
+    scope: str
+    #: Messages created inside the window.
+    messages: int
+    last_seq: int
+    last_at: datetime
+
+
 class AgentStore(Protocol):
     async def put(self, agent: Agent) -> None:
         """Create the agent, or replace it when one with this id exists."""
@@ -146,6 +158,12 @@ class MessageStore(Protocol):
 
     async def delete_before(self, workspace: str, before: datetime) -> int:
         """Retention: remove the workspace's messages older than ``before``."""
+
+    async def conversations_since(
+        self, after: datetime, before: datetime | None = None
+    ) -> list[ConversationActivity]:
+        """Conversations with messages created in ``after < created_at < before``, each
+        with how many and its newest one in that window (no audience filter: jobs only)."""
 
 
 class PassageStore(Protocol):

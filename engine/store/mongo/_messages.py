@@ -10,7 +10,12 @@ from pymongo import ASCENDING, DESCENDING, UpdateOne
 
 from engine.audience import dm_scope
 from engine.records import ConversationKey, Message
-from engine.store.codec import encode_datetime, message_from_doc, message_to_doc
+from engine.store.codec import (
+    decode_datetime,
+    encode_datetime,
+    message_from_doc,
+    message_to_doc,
+)
 from engine.store.mongo._documents import (
     CREATED_DATE,
     Collection,
@@ -22,7 +27,7 @@ from engine.store.mongo._documents import (
 from engine.store.mongo._filters import vector_prefilter, visible_query
 from engine.store.mongo._queries import ignore_duplicates, text_ranked
 from engine.store.mongo._vector import VectorRanking
-from engine.store.protocol import RecordFilter, Scored
+from engine.store.protocol import ConversationActivity, RecordFilter, Scored
 
 #: Fields kept beside the record that the record itself does not have.
 _EXTRA_FIELDS = (CREATED_DATE, "embedding")
@@ -136,6 +141,46 @@ class MongoMessages:
             {"workspace": workspace, "created_at": {"$lt": encode_datetime(before)}}
         )
         return result.deleted_count
+
+    async def conversations_since(
+        self, after: datetime, before: datetime | None = None
+    ) -> builtins.list[ConversationActivity]:
+        window: Document = {"$gt": encode_datetime(after)}
+        if before is not None:
+            window["$lt"] = encode_datetime(before)
+        pipeline: builtins.list[Document] = [
+            {"$match": {"created_at": window}},
+            {
+                "$group": {
+                    "_id": {
+                        "agent_id": "$agent_id",
+                        "workspace": "$workspace",
+                        "channel": "$channel",
+                        "thread": "$thread",
+                    },
+                    "scope": {"$max": "$scope"},
+                    "messages": {"$sum": 1},
+                    "last_seq": {"$max": "$seq"},
+                    "last_at": {"$max": "$created_at"},
+                }
+            },
+        ]
+        cursor = await self._messages.aggregate(pipeline)
+        return [
+            ConversationActivity(
+                ConversationKey(
+                    doc["_id"]["agent_id"],
+                    doc["_id"]["workspace"],
+                    doc["_id"]["channel"],
+                    doc["_id"]["thread"],
+                ),
+                scope=str(doc["scope"]),
+                messages=int(doc["messages"]),
+                last_seq=int(doc["last_seq"]),
+                last_at=decode_datetime(doc["last_at"]),
+            )
+            async for doc in cursor
+        ]
 
 
 def _ref_query(workspace: str, channel: str, platform_ref: str) -> Document:

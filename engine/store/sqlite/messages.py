@@ -11,7 +11,7 @@ from typing import Any
 from engine.audience import dm_scope
 from engine.records import ConversationKey, Message, Role
 from engine.store.codec import tool_call_from_doc, tool_call_to_doc
-from engine.store.protocol import RecordFilter, Scored
+from engine.store.protocol import ConversationActivity, RecordFilter, Scored
 from engine.store.sqlite._database import Database, snapshot, write
 from engine.store.sqlite._embeddings import as_blob, take_revs
 from engine.store.sqlite._filters import placeholders, where_visible
@@ -30,6 +30,10 @@ _VECTOR_ROW = (
 )
 
 
+#: Role by stored value; a dict lookup is several times cheaper than calling the enum.
+_ROLES = {role.value: role for role in Role}
+
+
 def _message(row: Sequence[Any]) -> Message:
     calls = row[12]
     return Message(
@@ -39,7 +43,7 @@ def _message(row: Sequence[Any]) -> Message:
         channel=row[3],
         thread=row[4],
         scope=row[5],
-        role=Role(row[6]),
+        role=_ROLES[row[6]],
         author=row[7],
         author_name=row[8],
         content=row[9],
@@ -227,6 +231,28 @@ class SQLiteMessageStore:
         return await self._delete(
             "workspace = ? AND created_at < ?", (workspace, to_micros(before))
         )
+
+    async def conversations_since(
+        self, after: datetime, before: datetime | None = None
+    ) -> list[ConversationActivity]:
+        sql = (
+            "SELECT agent_id, workspace, channel, thread, max(scope), count(*), max(seq), "
+            "max(created_at) FROM messages WHERE created_at > ? AND created_at < ? "
+            "GROUP BY agent_id, workspace, channel, thread"
+        )
+        upper = to_micros(before) if before is not None else 2**62
+        params = (to_micros(after), upper)
+        rows = await self._db.run(lambda c: c.execute(sql, params).fetchall())
+        return [
+            ConversationActivity(
+                ConversationKey(row[0], row[1], row[2], row[3]),
+                scope=row[4],
+                messages=row[5],
+                last_seq=row[6],
+                last_at=from_micros(row[7]),
+            )
+            for row in rows
+        ]
 
     async def _delete(self, condition: str, params: tuple[object, ...]) -> int:
         def delete(conn: sqlite3.Connection) -> int:
