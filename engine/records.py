@@ -72,6 +72,8 @@ class Agent:
     tools: tuple[str, ...]
     tags: tuple[str, ...] = ()
     tool_rules: tuple[ToolRule, ...] = ()
+    #: Names of shared blocks (owner "shared:<name>") this agent sees and edits with its peers.
+    shared_blocks: tuple[str, ...] = ()
     #: Token budget of one LLM request (prompt, tools and the room left for the answer).
     context_budget: int = 16_000
     #: What to do when the window is over budget: "summarize" (LLM) or "truncate".

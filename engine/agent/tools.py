@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from engine.agent.memory import MemoryEditError, TurnMemory
 from engine.audience import Audience
-from engine.records import Agent, Author, Message, Passage, new_id
+from engine.records import Agent, Author, Inbound, Message, Passage, new_id
 from engine.store.protocol import RecordFilter, Scored, Store
 
 MAX_TOOL_OUTPUT = 6000
@@ -53,6 +53,8 @@ class TurnContext:
     embedder: Embedder
     now: datetime
     replies: list[str] = field(default_factory=list)
+    #: The message this turn answers (its platform, thread and agent-to-agent hop count).
+    inbound: Inbound | None = None
 
     @property
     def where(self) -> RecordFilter:
