@@ -13,10 +13,12 @@ from pathlib import Path
 from adapters.console import CONSOLE_WORKSPACE, ConsoleChat, ConsolePort
 from adapters.console.chat import stdin_lines
 from bot.settings import Settings, SettingsError, load_settings
-from bot.wiring import Runtime, running
+from bot.wiring import Runtime, build_sandbox, running
 from engine.agents import AgentExists, create_agent
 from engine.records import Agent
+from engine.sandbox import SandboxLimits
 from engine.store import Store, open_store
+from engine.tools import ToolDefinitionError, ToolRegistry, register_tool
 from engine.user_data import UserDataService, render_report
 
 
@@ -53,6 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--persona", help="who the agent is, in its own words")
     create.add_argument("--model", help="model name (default: MNEMO_MODEL)")
     agent_commands.add_parser("list", help="list agents")
+
+    tools = commands.add_parser("tools", help="custom tools run in the sandbox")
+    tool_commands = tools.add_subparsers(dest="tools_command", required=True)
+    add = tool_commands.add_parser("add", help="register a tool from FILE[:FUNCTION]")
+    add.add_argument("spec", metavar="FILE[:FUNCTION]")
+    tool_commands.add_parser("list", help="list registered tools")
+    run = tool_commands.add_parser("run", help="run a tool in the sandbox, as an agent would")
+    run.add_argument("name")
+    run.add_argument("--args", default="{}", help="arguments as a JSON object")
 
     memory = commands.add_parser("memory", help="what Mnemo keeps about a user")
     memory.add_argument("action", choices=["show", "export", "forget"])
@@ -127,6 +138,43 @@ async def _memory(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _tools(settings: Settings, args: argparse.Namespace) -> int:
+    async with _store(settings) as store:
+        registry = ToolRegistry(store.kv)
+        if args.tools_command == "add":
+            try:
+                tool = await register_tool(store.kv, args.spec)
+            except ToolDefinitionError as exc:
+                print(f"mnemo: {exc}", file=sys.stderr)
+                return 1
+            print(f"registered {tool.name}: {tool.description}")
+            return 0
+        if args.tools_command == "list":
+            for tool in await registry.all():
+                print(f"{tool.name}\t{tool.description}")
+            return 0
+        found = await registry.get(args.name)
+        if found is None:
+            print(f"mnemo: no tool called {args.name!r} (see `mnemo tools list`)", file=sys.stderr)
+            return 1
+        try:
+            arguments = json.loads(args.args)
+        except json.JSONDecodeError as exc:
+            print(f"mnemo: --args is not valid JSON: {exc}", file=sys.stderr)
+            return 2
+        if not isinstance(arguments, dict):
+            print("mnemo: --args must be a JSON object", file=sys.stderr)
+            return 2
+        outcome = await build_sandbox(settings).run(
+            found, arguments, memory=None, limits=SandboxLimits()
+        )
+        print(outcome.output)
+        if outcome.logs:
+            print(f"--- logs ---\n{outcome.logs}", file=sys.stderr)
+        print(f"--- isolation: {outcome.isolation} ---", file=sys.stderr)
+        return 0 if outcome.ok else 1
+
+
 async def _run(settings: Settings) -> int:
     from bot.process import serve
 
@@ -146,6 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(_agents(settings, args))
             case "memory":
                 return asyncio.run(_memory(settings, args))
+            case "tools":
+                return asyncio.run(_tools(settings, args))
     except SettingsError as exc:
         print(f"mnemo: {exc}", file=sys.stderr)
         return 2

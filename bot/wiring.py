@@ -7,6 +7,7 @@ import functools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from bot.settings import Settings
 from engine.agent.runtime import AgentRuntime
@@ -15,9 +16,11 @@ from engine.embeddings import Embedder, OpenAIEmbedder, default_local_embedder
 from engine.engine import Engine
 from engine.llm import LLMClient, RetryPolicy
 from engine.records import Agent, utcnow
+from engine.sandbox import RegisteredTools, Sandbox, SandboxLimits
 from engine.search import HybridSearch
 from engine.store import Store, open_store
 from engine.tokens import TokenCounter
+from engine.tools import ToolRegistry
 from engine.user_data import UserDataService
 
 
@@ -52,6 +55,11 @@ def build_embedder(settings: Settings) -> Embedder:
     )
 
 
+def build_sandbox(settings: Settings) -> Sandbox:
+    """The sandbox for custom tools, with the bot's data and secrets out of their sight."""
+    return Sandbox(hidden_paths=[settings.data_dir, Path(".env")])
+
+
 async def build_runtime(
     settings: Settings,
     *,
@@ -73,7 +81,10 @@ async def build_runtime(
     tokens = functools.cache(TokenCounter)
     embedder = build_embedder(settings)
     search = HybridSearch(store, embedder, clock=clock)
-    agents = AgentRuntime(store, llm, tokens, search, embedder, clock=clock)
+    custom_tools = RegisteredTools(ToolRegistry(store.kv), build_sandbox(settings), SandboxLimits())
+    agents = AgentRuntime(
+        store, llm, tokens, search, embedder, clock=clock, tool_providers=[custom_tools]
+    )
     engine = Engine(store, agents, worker_limit=settings.workers)
     default_agent = await ensure_agent(
         store, settings.agent_name, model=settings.model, context_budget=settings.context_budget

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from engine.agent.context import (
     CompiledContext,
@@ -47,7 +48,7 @@ from engine.records import (
     utcnow,
 )
 from engine.store.protocol import InboxItem, RecordFilter, Store
-from engine.tool_rules import ToolRuleSet
+from engine.tool_rules import ToolRuleError, ToolRuleSet
 from engine.turns import TurnResult
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,12 @@ person, and you never reveal one person's private details to others.
 """
 
 
+class ToolProvider(Protocol):
+    """A source of tools beyond the built-ins: sandboxed custom tools, agent messaging."""
+
+    async def tools_for(self, agent: Agent) -> Mapping[str, Tool]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class RuntimeLimits:
     tool_timeout: float = TOOL_TIMEOUT
@@ -96,7 +103,7 @@ class AgentRuntime:
         embedder: Embedder,
         *,
         clock: Callable[[], datetime] = utcnow,
-        extra_tools: Callable[[Agent], Mapping[str, Tool]] | None = None,
+        tool_providers: Sequence[ToolProvider] = (),
         limits: RuntimeLimits | None = None,
     ) -> None:
         self._store = store
@@ -106,7 +113,7 @@ class AgentRuntime:
         self._search = search
         self._embedder = embedder
         self._clock = clock
-        self._extra_tools = extra_tools
+        self._tool_providers = tuple(tool_providers)
         self._limits = limits or RuntimeLimits()
 
     # -- TurnRunner ------------------------------------------------------------------------------
@@ -133,13 +140,14 @@ class AgentRuntime:
 
     # -- context -----------------------------------------------------------------------------------
 
-    def tools_for(self, agent: Agent) -> dict[str, Tool]:
+    async def tools_for(self, agent: Agent) -> dict[str, Tool]:
+        """The agent's tools: its built-ins, then what the providers offer under its names."""
         tools: dict[str, Tool] = {
             name: BUILTIN_TOOLS[name] for name in agent.tools if name in BUILTIN_TOOLS
         }
-        if self._extra_tools is not None:
-            extra = self._extra_tools(agent)
-            tools.update({name: tool for name, tool in extra.items() if name in agent.tools})
+        for provider in self._tool_providers:
+            offered = await provider.tools_for(agent)
+            tools.update({name: tool for name, tool in offered.items() if name in agent.tools})
         for name in TERMINAL_TOOLS:
             tools.setdefault(name, BUILTIN_TOOLS[name])
         return tools
@@ -290,6 +298,7 @@ class _Turn:
             speaker=inbound.author.id,
             speaker_name=inbound.author.name,
             channel_name=channel_label(inbound),
+            shared=agent.shared_blocks,
         )
         ctx = TurnContext(
             agent=agent,
@@ -300,8 +309,9 @@ class _Turn:
             search=runtime._search,
             embedder=runtime._embedder,
             now=runtime._clock(),
+            inbound=inbound,
         )
-        tools = runtime.tools_for(agent)
+        tools = await runtime.tools_for(agent)
         try:
             await self._loop(ctx, memory, tools)
         except LLMUnavailable as exc:
@@ -312,7 +322,11 @@ class _Turn:
     async def _loop(self, ctx: TurnContext, memory: TurnMemory, tools: Mapping[str, Tool]) -> None:
         runtime, agent = self.runtime, self.agent
         ending = [name for name, tool in tools.items() if tool.terminal]
-        rules = ToolRuleSet(agent.tool_rules, list(tools), ending_tools=ending)
+        try:
+            rules = ToolRuleSet(agent.tool_rules, list(tools), ending_tools=ending)
+        except ToolRuleError as exc:
+            log.error("agent %s: tool rules ignored: %s", agent.name, exc)
+            rules = ToolRuleSet((), list(tools), ending_tools=ending)
         history: list[tuple[str, str]] = []
         for step in range(agent.max_steps):
             allowed = rules.allowed_next(history)
@@ -337,9 +351,10 @@ class _Turn:
             )
             finished = False
             for call in calls:
-                outcome = await self._call(call, ctx, tools, rules, history)
+                outcome, ran = await self._call(call, ctx, tools, rules, history)
                 self.produced.append(self._message(Role.TOOL, outcome.output, tool_call_id=call.id))
-                history.append((call.name, outcome.output))
+                if ran:
+                    history.append((call.name, outcome.output))
                 finished = finished or (not outcome.error and rules.is_terminal(call.name))
             if finished:
                 return
@@ -352,18 +367,17 @@ class _Turn:
         tools: Mapping[str, Tool],
         rules: ToolRuleSet,
         history: Sequence[tuple[str, str]],
-    ) -> ToolOutcome:
+    ) -> tuple[ToolOutcome, bool]:
+        """The call's outcome, and whether it ran (refused calls don't count for the rules)."""
         tool = tools.get(call.name)
         if tool is None:
-            return ToolOutcome(
-                f"Error: there is no tool called {call.name!r}; available: "
-                f"{', '.join(sorted(tools))}.",
-                error=True,
-            )
+            available = ", ".join(sorted(tools))
+            unknown = f"Error: there is no tool called {call.name!r}; available: {available}."
+            return ToolOutcome(unknown, error=True), False
         refusal = rules.check(call.name, history)
         if refusal is not None:
-            return ToolOutcome(refusal, error=True)
-        return await self.runtime.call_tool(tool, ctx, call)
+            return ToolOutcome(refusal, error=True), False
+        return await self.runtime.call_tool(tool, ctx, call), True
 
 
 def channel_label(inbound: Inbound) -> str:
@@ -392,4 +406,10 @@ def user_message(agent: Agent, item: InboxItem) -> Message:
     )
 
 
-__all__ = ["DEFAULT_SYSTEM_PROMPT", "NO_REPLY", "AgentRuntime", "RuntimeLimits"]
+__all__ = [
+    "DEFAULT_SYSTEM_PROMPT",
+    "NO_REPLY",
+    "AgentRuntime",
+    "RuntimeLimits",
+    "ToolProvider",
+]

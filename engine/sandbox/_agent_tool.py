@@ -8,21 +8,24 @@ audience rules.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from engine.agent.memory import MemoryEditError
 from engine.agent.tools import (
     BUILTIN_TOOLS,
+    Tool,
     ToolError,
     ToolOutcome,
     TurnContext,
     clip,
     parse_arguments,
 )
+from engine.records import Agent
 from engine.sandbox._bridge import MemoryRefused
 from engine.sandbox._limits import SandboxLimits
 from engine.sandbox._sandbox import Sandbox
-from engine.tools import CustomTool
+from engine.tools import CustomTool, ToolRegistry
 
 _ERROR_PREFIX = "Error: "
 
@@ -89,3 +92,22 @@ class SandboxedTool:
             self._tool, args, memory=TurnMemoryBridge(ctx), limits=self._limits
         )
         return ToolOutcome(clip(outcome.output), error=not outcome.ok)
+
+
+class RegisteredTools:
+    """The custom tools registered in the store, offered to agents that list them."""
+
+    def __init__(self, registry: ToolRegistry, sandbox: Sandbox, limits: SandboxLimits) -> None:
+        self._registry = registry
+        self._sandbox = sandbox
+        self._limits = limits
+
+    async def tools_for(self, agent: Agent) -> Mapping[str, Tool]:
+        found: dict[str, Tool] = {}
+        for name in agent.tools:
+            if name in BUILTIN_TOOLS:
+                continue
+            tool = await self._registry.get(name)
+            if tool is not None:
+                found[name] = SandboxedTool(tool, self._sandbox, self._limits)
+        return found

@@ -8,6 +8,7 @@ is not entitled to.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -161,7 +162,7 @@ class MessageStore(Protocol):
 
     async def conversations_since(
         self, after: datetime, before: datetime | None = None
-    ) -> list[ConversationActivity]:
+    ) -> builtins.list[ConversationActivity]:
         """Conversations with messages created in ``after < created_at < before``, each
         with how many and its newest one in that window (no audience filter: jobs only)."""
 

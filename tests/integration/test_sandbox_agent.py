@@ -102,8 +102,9 @@ async def turns(store: Store) -> AsyncIterator[Turns]:
     tool = tool_from_source(PET_MEMO, "pet_memo", origin="pets.py")
     sandboxed = SandboxedTool(tool, Sandbox(), SandboxLimits(wall_seconds=5.0))
 
-    def extra_tools(agent: Agent) -> Mapping[str, Tool]:
-        return {tool.name: sandboxed}
+    class CustomTools:
+        async def tools_for(self, agent: Agent) -> Mapping[str, Tool]:
+            return {tool.name: sandboxed}
 
     async with FakeOpenAI() as llm:
         client = LLMClient(
@@ -116,7 +117,7 @@ async def turns(store: Store) -> AsyncIterator[Turns]:
             functools.cache(TokenCounter),
             HybridSearch(store, embedder, clock=utcnow),
             embedder,
-            extra_tools=extra_tools,
+            tool_providers=[CustomTools()],
         )
         agent = await create_agent(
             store, "petbot", model="gpt-4o-mini", tools=(*DEFAULT_TOOLS, tool.name)
