@@ -129,7 +129,9 @@ def _relative(query: str, now: datetime) -> tuple[tuple[datetime, datetime], re.
         day = today - timedelta(days=back)
         return (day, day + timedelta(days=1)), m
     if unit == "weekend":
-        saturday = today - timedelta(days=(today.weekday() - 5) % 7 or 7)
+        back = (today.weekday() - 5) % 7
+        # On a weekend, "last weekend" is the one before.
+        saturday = today - timedelta(days=back + 7 if back < 2 else back)
         return (saturday, saturday + timedelta(days=2)), m
     if unit == "week":
         start = today - timedelta(days=7 if current else 14)

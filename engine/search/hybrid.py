@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,6 +50,8 @@ class SearchTuning:
     span_slack_days: float = 7.0
     #: Score multiplier for messages written by someone the query names.
     speaker_boost: float = 0.3
+    #: Score multiplier for candidates inside the named span, fading with days outside it.
+    span_boost: float = 0.0
     #: Weight of newest-first order when the query asks for the recent or the latest.
     recency_weight: float = 0.5
     #: Embed each message with the turn before it (see ``engine.search._indexing``).
@@ -184,5 +187,13 @@ class HybridSearch:
             rankings.append(Ranking([r.id for r in newest], tuning.recency_weight))
 
         fused = fuse_ranks(rankings, tuning.rrf_k)
+        if frame.start is not None and frame.end is not None and tuning.span_boost:
+            for key, record in records.items():
+                at = record.created_at
+                outside = max(
+                    (frame.start - at).total_seconds(), (at - frame.end).total_seconds(), 0
+                )
+                fade = math.exp(-outside / 86400 / max(tuning.span_slack_days, 1.0))
+                fused[key] *= 1 + tuning.span_boost * fade
         order = sorted(fused, key=lambda key: -fused[key])
         return [Scored(records[key], fused[key]) for key in order]

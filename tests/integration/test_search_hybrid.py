@@ -1,0 +1,211 @@
+"""HybridSearch against the real embedded store, with a small deterministic embedder."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.audience import SCOPE_AGENT, SCOPE_WORKSPACE, dm_scope
+from engine.records import Message, Passage, Role, next_seq
+from engine.search import HybridSearch
+from engine.store import RecordFilter, Store, open_store
+
+DIM = 256
+NOW = datetime(2023, 11, 1, 12, 0, tzinfo=UTC)
+PUBLIC = RecordFilter("bot", "T1", (SCOPE_AGENT, SCOPE_WORKSPACE))
+ALICE_DM = RecordFilter("bot", "T1", (SCOPE_AGENT, SCOPE_WORKSPACE, dm_scope("alice")))
+
+
+class BagOfWords:
+    """Hashed word counts: texts sharing words are near, which is all these tests need."""
+
+    name = "bag-of-words"
+    dimensions = DIM
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    async def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        out = np.zeros((len(texts), DIM), np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % DIM] += 1
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-12)
+
+
+def message(
+    text: str,
+    *,
+    author: str = "Alice",
+    at: datetime = NOW - timedelta(days=30),
+    scope: str = SCOPE_WORKSPACE,
+    channel: str = "C1",
+) -> Message:
+    return Message(
+        id=f"m{next_seq()}",
+        agent_id="bot",
+        workspace="T1",
+        channel=channel,
+        thread="",
+        scope=scope,
+        role=Role.USER,
+        author=author.lower(),
+        author_name=author,
+        content=text,
+        seq=next_seq(),
+        created_at=at,
+    )
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await open_store(mongodb_uri=None, data_dir=tmp_path)
+    yield opened
+    await opened.close()
+
+
+async def remember(store: Store, search: HybridSearch, *messages: Message) -> None:
+    await store.messages.append(messages)
+    await search.index_messages(messages)
+
+
+def texts(hits: Sequence[object]) -> list[str]:
+    return [h.record.content for h in hits]  # type: ignore[attr-defined]
+
+
+async def test_dm_message_never_found_from_a_public_channel(store: Store) -> None:
+    search = HybridSearch(store, BagOfWords(), clock=lambda: NOW)
+    secret = message("my salary is ninety thousand", scope=dm_scope("alice"), channel="D1")
+    await remember(store, search, secret, message("salary talks are next week"))
+
+    public = texts(await search.messages(PUBLIC, "what is alice's salary", 10))
+    private = texts(await search.messages(ALICE_DM, "what is alice's salary", 10))
+
+    assert public == ["salary talks are next week"]
+    assert private[0] == "my salary is ninety thousand"
+
+
+async def test_date_in_the_query_prefers_messages_of_that_day(store: Store) -> None:
+    search = HybridSearch(store, BagOfWords(), clock=lambda: NOW)
+    await remember(
+        store,
+        search,
+        message("we went hiking in the hills", at=datetime(2023, 6, 3, 10, tzinfo=UTC)),
+        message("we went hiking by the lake", at=datetime(2023, 9, 14, 10, tzinfo=UTC)),
+        message("we went hiking in the snow", at=datetime(2023, 2, 1, 10, tzinfo=UTC)),
+    )
+
+    hits = await search.messages(PUBLIC, "Where did we go hiking on 14 September, 2023?", 3)
+
+    assert texts(hits)[0] == "we went hiking by the lake"
+
+
+async def test_callers_date_window_is_never_widened(store: Store) -> None:
+    search = HybridSearch(store, BagOfWords(), clock=lambda: NOW)
+    await remember(
+        store,
+        search,
+        message("concert tickets bought", at=datetime(2023, 6, 3, tzinfo=UTC)),
+        message("concert was loud", at=datetime(2023, 9, 3, tzinfo=UTC)),
+    )
+    june = RecordFilter(
+        "bot",
+        "T1",
+        PUBLIC.scopes,
+        start=datetime(2023, 6, 1, tzinfo=UTC),
+        end=datetime(2023, 7, 1, tzinfo=UTC),
+    )
+
+    hits = await search.messages(june, "the concert in September 2023", 10)
+
+    assert texts(hits) == ["concert tickets bought"]
+
+
+async def test_messages_by_the_person_named_rank_first(store: Store) -> None:
+    search = HybridSearch(store, BagOfWords(), clock=lambda: NOW)
+    await remember(
+        store,
+        search,
+        message("Bob, I adopted a puppy", author="Alice"),
+        message("Alice, I adopted a puppy", author="Bob"),
+    )
+
+    alice = await search.messages(PUBLIC, "Who did Bob say adopted a puppy?", 2)
+    bob = await search.messages(PUBLIC, "Who did Alice say adopted a puppy?", 2)
+
+    assert alice[0].record.author_name == "Bob"
+    assert bob[0].record.author_name == "Alice"
+
+
+async def test_a_short_reply_is_found_through_the_question_it_answers(store: Store) -> None:
+    embedder = BagOfWords()
+    search = HybridSearch(store, embedder, clock=lambda: NOW)
+    question = message("which instrument are you learning these days?", author="Bob")
+    await remember(store, search, question)
+    reply = message("the cello, three lessons so far", author="Alice")
+    await remember(store, search, reply)
+
+    assert embedder.calls[-1] == [
+        "Bob: which instrument are you learning these days?\nAlice: the cello, three lessons so far"
+    ]
+    hits = await search.messages(PUBLIC, "instrument learning", 2)
+
+    assert reply.id in {h.record.id for h in hits}
+
+
+async def test_tool_traffic_is_not_embedded(store: Store) -> None:
+    embedder = BagOfWords()
+    search = HybridSearch(store, embedder, clock=lambda: NOW)
+    tool = message("{'ok': true}")
+    tool = Message(**{**{f: getattr(tool, f) for f in tool.__slots__}, "role": Role.TOOL})
+
+    await remember(store, search, tool)
+
+    assert embedder.calls == []
+
+
+async def test_passages_are_found_by_words_and_meaning_within_tags(store: Store) -> None:
+    embedder = BagOfWords()
+    search = HybridSearch(store, embedder, clock=lambda: NOW)
+    texts_ = ["Alice is allergic to peanuts", "Bob prefers tea to coffee", "Alice runs marathons"]
+    vectors = await embedder.embed(texts_)
+    await store.passages.insert(
+        [
+            Passage(
+                id=f"p{i}",
+                agent_id="bot",
+                workspace="T1",
+                scope=SCOPE_WORKSPACE,
+                text=text,
+                tags=("health",) if "Alice" in text else ("drinks",),
+                embedding=tuple(float(x) for x in vector),
+            )
+            for i, (text, vector) in enumerate(zip(texts_, vectors, strict=True))
+        ]
+    )
+    health = RecordFilter("bot", "T1", PUBLIC.scopes, tags=("health",))
+
+    everything = await search.passages(PUBLIC, "does anyone like coffee", 1)
+    tagged = await search.passages(health, "does anyone like coffee", 5)
+
+    assert [h.record.text for h in everything] == ["Bob prefers tea to coffee"]
+    assert {h.record.text for h in tagged} <= {
+        "Alice is allergic to peanuts",
+        "Alice runs marathons",
+    }
+
+
+async def test_empty_query_or_limit_finds_nothing(store: Store) -> None:
+    search = HybridSearch(store, BagOfWords(), clock=lambda: NOW)
+    await remember(store, search, message("anything at all"))
+
+    assert await search.messages(PUBLIC, "   ", 5) == []
+    assert await search.messages(PUBLIC, "anything", 0) == []
