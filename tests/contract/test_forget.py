@@ -14,6 +14,7 @@ from tests.contract.records import (
     OTHER_WS,
     PUBLIC,
     WS,
+    axis,
     block,
     message,
     passage,
@@ -85,3 +86,26 @@ async def test_delete_user_removes_exactly_what_is_about_them(store: Store) -> N
     assert await store.summaries.get(message("", DM_ALICE).conversation) is None
     assert await store.summaries.get(message("", PUBLIC).conversation) is not None
     assert await store.summaries.get(message("", DM_BOB).conversation) is not None
+
+
+async def test_forgotten_records_leave_vector_search_too(store: Store) -> None:
+    said = message("alice's embedded message", PUBLIC, author="alice")
+    kept = message("bob's embedded message", PUBLIC, author="bob")
+    await store.messages.append([said, kept])
+    await store.messages.set_embeddings([(said.id, axis(4)), (kept.id, axis(4))])
+    await store.passages.insert(
+        [
+            passage("about alice", PUBLIC, users=("alice",), embedding=axis(4)),
+            passage("about bob", PUBLIC, users=("bob",), embedding=axis(4)),
+        ]
+    )
+    where = visible_to(PUBLIC)
+    assert len(await store.messages.search_vector(where, axis(4), 10)) == 2
+    assert len(await store.passages.search_vector(where, axis(4), 10)) == 2
+
+    await store.messages.delete_user(WS, "alice")
+    await store.passages.delete_user(WS, "alice")
+    found = await store.messages.search_vector(where, axis(4), 10)
+    assert [s.record.id for s in found] == [kept.id]
+    texts = [s.record.text for s in await store.passages.search_vector(where, axis(4), 10)]
+    assert texts == ["about bob"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +29,37 @@ _GATHER_SHARE = 0.12
 _UNKNOWN = -1
 
 
+class _Pairs:
+    """A many-valued field as (code, row) pairs, so "has any of" is one vectorised test."""
+
+    def __init__(self) -> None:
+        self._chunks: list[tuple[Codes, Ints]] = []
+        self._joined: tuple[Codes, Ints] | None = None
+
+    def extend(self, first_row: int, values: Sequence[Sequence[int]]) -> None:
+        lengths = [len(v) for v in values]
+        if not any(lengths):
+            return
+        codes = np.fromiter(chain.from_iterable(values), np.int32)
+        rows = np.repeat(np.arange(first_row, first_row + len(values), dtype=np.int64), lengths)
+        self._chunks.append((codes, rows))
+        self._joined = None
+
+    def rows_with_any(self, wanted: Sequence[int], size: int) -> Mask:
+        mask = np.zeros(size, np.bool_)
+        if not self._chunks:
+            return mask
+        if self._joined is None:
+            self._joined = (
+                np.concatenate([codes for codes, _ in self._chunks]),
+                np.concatenate([rows for _, rows in self._chunks]),
+            )
+            self._chunks = [self._joined]
+        codes, rows = self._joined
+        mask[rows[np.isin(codes, wanted)]] = True
+        return mask
+
+
 class _Matrix:
     """Rows of one embedding dimension: normalised vectors and the fields reads filter on."""
 
@@ -42,11 +74,9 @@ class _Matrix:
         self.alive: Mask = np.zeros(cap, np.bool_)
         # agent, workspace, scope, channel, author, as interned codes
         self.fields: Codes = np.zeros((cap, 5), np.int32)
-        # (code, row) pairs for the many-valued fields: tags and users
-        self.tag_pairs: list[tuple[int, int]] = []
-        self.user_pairs: list[tuple[int, int]] = []
-        self._tag_arrays: tuple[Codes, Ints] | None = None
-        self._user_arrays: tuple[Codes, Ints] | None = None
+        # the many-valued fields (tags, users) as (codes, rows) pairs, appended in chunks
+        self.tags = _Pairs()
+        self.users = _Pairs()
 
     def _reserve(self, extra: int) -> None:
         cap = len(self.pos)
@@ -65,26 +95,27 @@ class _Matrix:
 
     def append(
         self,
-        rows: Sequence[tuple[int, Sequence[int], int, Sequence[int], Sequence[int]]],
+        pos: Ints,
+        fields: Codes,
+        created: Ints,
         vectors: Floats,
-    ) -> list[int]:
-        """Add rows (pos, field codes, created, tag codes, user codes); returns their indexes."""
-        self._reserve(len(rows))
-        start = self.size
-        end = start + len(rows)
+        tags: Sequence[Sequence[int]],
+        users: Sequence[Sequence[int]],
+    ) -> range:
+        """Add a batch of rows; returns their indexes."""
+        count = len(pos)
+        self._reserve(count)
+        rows = range(self.size, self.size + count)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        self.vectors[start:end] = vectors / np.where(norms == 0, 1, norms)
-        self.alive[start:end] = True
-        for offset, (pos, codes, created, tags, users) in enumerate(rows):
-            row = start + offset
-            self.pos[row] = pos
-            self.created[row] = created
-            self.fields[row] = codes
-            self.tag_pairs.extend((tag, row) for tag in tags)
-            self.user_pairs.extend((user, row) for user in users)
-        self._tag_arrays = self._user_arrays = None
-        self.size = end
-        return list(range(start, end))
+        self.vectors[rows.start : rows.stop] = vectors / np.where(norms == 0, 1, norms)
+        self.pos[rows.start : rows.stop] = pos
+        self.fields[rows.start : rows.stop] = fields
+        self.created[rows.start : rows.stop] = created
+        self.alive[rows.start : rows.stop] = True
+        self.tags.extend(rows.start, tags)
+        self.users.extend(rows.start, users)
+        self.size = rows.stop
+        return rows
 
     def kill(self, row: int) -> None:
         if self.alive[row]:
@@ -96,17 +127,6 @@ class _Matrix:
         gone = alive & ~np.isin(self.pos[: self.size], live)
         self.dead += int(gone.sum())
         alive &= ~gone
-
-    def _any_of(self, pairs: list[tuple[int, int]], cache: str, wanted: list[int]) -> Mask:
-        arrays: tuple[Codes, Ints] | None = getattr(self, cache)
-        if arrays is None:
-            table = np.array(pairs, np.int64).reshape(-1, 2)
-            arrays = (table[:, 0].astype(np.int32), table[:, 1])
-            setattr(self, cache, arrays)
-        codes, rows = arrays
-        mask = np.zeros(self.size, np.bool_)
-        mask[rows[np.isin(codes, wanted)]] = True
-        return mask
 
     def search(self, conditions: _Conditions, query: Floats, limit: int) -> list[tuple[int, float]]:
         n = self.size
@@ -123,9 +143,9 @@ class _Matrix:
         if conditions.author is not None:
             mask &= fields[:, 4] == conditions.author
         if conditions.tags is not None:
-            mask &= self._any_of(self.tag_pairs, "_tag_arrays", conditions.tags)
+            mask &= self.tags.rows_with_any(conditions.tags, n)
         if conditions.user is not None:
-            mask &= self._any_of(self.user_pairs, "_user_arrays", [conditions.user])
+            mask &= self.users.rows_with_any([conditions.user], n)
         rows = np.flatnonzero(mask)
         if rows.size == 0:
             return []
@@ -188,12 +208,6 @@ class VectorIndex:
         self._matrices: dict[int, _Matrix] = {}
         self._rows: dict[int, tuple[_Matrix, int]] = {}
 
-    def _code(self, value: str) -> int:
-        code = self._codes.get(value)
-        if code is None:
-            code = self._codes[value] = len(self._codes)
-        return code
-
     def refresh(self, conn: sqlite3.Connection) -> None:
         """Catch up with the file; call inside a read transaction."""
         rev, deletes = conn.execute(
@@ -223,39 +237,52 @@ class VectorIndex:
                 self.refresh(conn)
 
     def _load(self, conn: sqlite3.Connection, rev: int) -> None:
-        cursor = conn.execute(
+        rows = conn.execute(
             f"SELECT {self._select} FROM {self._table} "
             "WHERE vec_rev > ? AND vec_rev <= ? ORDER BY vec_rev",
             (self._rev, rev),
-        )
-        batches: dict[
-            int, tuple[list[tuple[int, list[int], int, list[int], list[int]]], list[bytes]]
-        ] = {}
-        for pos, _, agent, workspace, scope, channel, author, tags, users, created, blob in cursor:
-            dim = len(blob) // 4
-            rows, blobs = batches.setdefault(dim, ([], []))
-            codes = [
-                self._code(agent),
-                self._code(workspace),
-                self._code(scope),
-                self._code(channel),
-                self._code(author),
-            ]
-            tag_codes = [self._code(t) for t in json.loads(tags)] if tags else []
-            user_codes = [self._code(u) for u in json.loads(users)] if users else []
-            rows.append((pos, codes, created, tag_codes, user_codes))
-            blobs.append(blob)
-        for dim, (rows, blobs) in batches.items():
+        ).fetchall()
+        self._rev = rev
+        if not rows:
+            return
+        columns = list(zip(*rows, strict=True))
+        codes = self._codes
+        pos = np.array(columns[0], np.int64)
+        fields = np.array(
+            [[codes.setdefault(v, len(codes)) for v in columns[i]] for i in range(2, 7)],
+            np.int32,
+        ).T
+        tags = self._many(columns[7])
+        users = self._many(columns[8])
+        created = np.array(columns[9], np.int64)
+        blobs: tuple[bytes, ...] = columns[10]
+        dims = np.array([len(blob) // 4 for blob in blobs], np.int64)
+        for dim in np.unique(dims).tolist():
+            picked = np.flatnonzero(dims == dim)
+            vectors = np.frombuffer(b"".join([blobs[i] for i in picked]), np.float32)
             matrix = self._matrices.get(dim)
             if matrix is None:
                 matrix = self._matrices[dim] = _Matrix(dim)
-            vectors = np.frombuffer(b"".join(blobs), np.float32).reshape(len(rows), dim)
-            for (pos, *_), row in zip(rows, matrix.append(rows, vectors), strict=True):
-                previous = self._rows.get(pos)
-                if previous is not None:
+            added = matrix.append(
+                pos[picked],
+                fields[picked],
+                created[picked],
+                vectors.reshape(len(picked), dim),
+                [tags[i] for i in picked],
+                [users[i] for i in picked],
+            )
+            for key, row in zip(pos[picked].tolist(), added, strict=True):
+                previous = self._rows.get(key)
+                if previous is not None:  # re-embedded: the older copy is dead
                     previous[0].kill(previous[1])
-                self._rows[pos] = (matrix, row)
-        self._rev = rev
+                self._rows[key] = (matrix, row)
+
+    def _many(self, values: Sequence[str | None]) -> list[list[int]]:
+        codes = self._codes
+        return [
+            [codes.setdefault(v, len(codes)) for v in json.loads(text)] if text else []
+            for text in values
+        ]
 
     def search(
         self, where: RecordFilter, vector: Sequence[float], limit: int

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -234,7 +235,7 @@ class SQLiteMessageStore:
 
     async def conversations_since(
         self, after: datetime, before: datetime | None = None
-    ) -> list[ConversationActivity]:
+    ) -> builtins.list[ConversationActivity]:
         sql = (
             "SELECT agent_id, workspace, channel, thread, max(scope), count(*), max(seq), "
             "max(created_at) FROM messages WHERE created_at > ? AND created_at < ? "
