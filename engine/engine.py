@@ -12,10 +12,12 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 
+from engine.observer import EngineObserver, SilentObserver, Stage
 from engine.pipeline import (
     ConversationWorker,
     Dispatcher,
@@ -54,6 +56,7 @@ class Engine:
         clock: Callable[[], datetime] = utcnow,
         settings: PipelineSettings | None = None,
         holder: str | None = None,
+        observer: EngineObserver | None = None,
     ) -> None:
         settings = settings or PipelineSettings()
         if worker_limit is not None:
@@ -63,6 +66,7 @@ class Engine:
         self.settings = settings
         self.holder = holder or default_holder()
         self._store = store
+        self._observer = observer or SilentObserver()
         self._ports: dict[str, PlatformPort] = {}
         self._known_agents: set[str] = set()
         self._settle = SettleWatch()
@@ -80,6 +84,7 @@ class Engine:
             self.holder,
             clock,
             self._settle.applied,
+            self._observer,
         )
         self._dispatcher = Dispatcher(
             store.inbox,
@@ -99,6 +104,12 @@ class Engine:
 
     async def receive(self, inbound: Inbound) -> ReceiveResult:
         """Store an accepted message and return at once; the reply follows through the port."""
+        started = time.perf_counter()
+        result = await self._receive(inbound)
+        self._observer.stage_finished(Stage.RECEIVE, time.perf_counter() - started)
+        return result
+
+    async def _receive(self, inbound: Inbound) -> ReceiveResult:
         admission = admit(inbound)
         if admission.inbound is None:
             return ReceiveResult(ReceiveOutcome.REJECTED, reason=admission.reason)
@@ -139,6 +150,16 @@ class Engine:
                         return
         finally:
             self._settle.discard(inbox_id, future)
+
+    @property
+    def running_turns(self) -> int:
+        """Conversations this process is serving right now."""
+        return self._dispatcher.running
+
+    @property
+    def waiting_conversations(self) -> int:
+        """Conversations with known work waiting for a free worker in this process."""
+        return self._dispatcher.waiting
 
     # -- lifecycle ------------------------------------------------------------------------------
 

@@ -47,6 +47,11 @@ class Dispatcher:
     def running(self) -> int:
         return len(self._running)
 
+    @property
+    def waiting(self) -> int:
+        """Conversations with work known to this process that wait for a free worker."""
+        return len(self._wanted)
+
     def notify(self, conversation: str) -> None:
         if conversation in self._running:
             self._again.add(conversation)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 
+from engine.observer import EngineObserver, SilentObserver, Stage, TurnEnd
 from engine.pipeline.delivery import ReplyDelivery
 from engine.pipeline.journal import JournalEntry, TurnJournal, TurnOutcome
 from engine.pipeline.leases import HeldLease
@@ -53,6 +55,7 @@ class ConversationWorker:
         holder: str,
         clock: Callable[[], datetime],
         on_applied: Callable[[JournalEntry, bool], None],
+        observer: EngineObserver | None = None,
     ) -> None:
         self._store = store
         self._runner = runner
@@ -63,6 +66,7 @@ class ConversationWorker:
         self._clock = clock
         self._journal = TurnJournal(store.kv)
         self._on_applied = on_applied
+        self._observer = observer or SilentObserver()
 
     async def serve(self, conversation: str, stopping: asyncio.Event) -> None:
         """Run the conversation's pending turns until none is left (or the engine stops)."""
@@ -84,14 +88,32 @@ class ConversationWorker:
                             await stopping.wait()
 
     async def _turn(self, items: Sequence[InboxItem], lease: HeldLease) -> None:
-        entry = await self._journal.find(items[0].id)
-        if entry is None:
-            entry = await self._run(items)
-            await lease.confirm()
-            entry = await self._journal.record(entry)
-        await self._apply(entry)
-        delivered = await self._delivery.deliver_in_order(entry.replies)
-        self._on_applied(entry, delivered)
+        started = time.perf_counter()
+        end = TurnEnd.INTERRUPTED
+        try:
+            entry = await self._journal.find(items[0].id)
+            if entry is None:
+                with self._timed(Stage.TURN):
+                    entry = await self._run(items)
+                await lease.confirm()
+                entry = await self._journal.record(entry)
+            with self._timed(Stage.APPLY):
+                await self._apply(entry)
+            end = TurnEnd.DONE if entry.outcome is TurnOutcome.DONE else TurnEnd.FAILED
+            with self._timed(Stage.DELIVER):
+                delivered = await self._delivery.deliver_in_order(entry.replies)
+            self._on_applied(entry, delivered)
+        except TurnDeferred:
+            end = TurnEnd.RETRIED
+            raise
+        finally:
+            self._observer.turn_finished(end, time.perf_counter() - started)
+
+    @contextlib.contextmanager
+    def _timed(self, stage: Stage) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        self._observer.stage_finished(stage, time.perf_counter() - started)
 
     async def _run(self, items: Sequence[InboxItem]) -> JournalEntry:
         head = items[0]
