@@ -27,6 +27,9 @@ type Floats = npt.NDArray[np.float32]
 #: Below this share of matching rows, scoring only those rows beats scoring them all.
 _GATHER_SHARE = 0.12
 _UNKNOWN = -1
+#: Rows loaded per store operation, so loading a large table does not stall other
+#: operations for long (they run between the chunks).
+LOAD_CHUNK = 20_000
 
 
 class _Pairs:
@@ -193,11 +196,12 @@ class _Conditions:
 class VectorIndex:
     """The embeddings of ``messages`` or ``passages``; used only on the store's own thread."""
 
-    def __init__(self, table: str, select: str) -> None:
+    def __init__(self, table: str, select: str, load_chunk: int = LOAD_CHUNK) -> None:
         """``select`` lists: pos, vec_rev, agent_id, workspace, scope, channel, author,
         tags (JSON or NULL), users (JSON or NULL), created_at, embedding."""
         self._table = table
         self._select = select
+        self._load_chunk = load_chunk
         self._users_are_authors = table == "messages"
         self._reset()
 
@@ -208,8 +212,11 @@ class VectorIndex:
         self._matrices: dict[int, _Matrix] = {}
         self._rows: dict[int, tuple[_Matrix, int]] = {}
 
-    def refresh(self, conn: sqlite3.Connection) -> None:
-        """Catch up with the file; call inside a read transaction."""
+    def refresh(self, conn: sqlite3.Connection) -> bool:
+        """Catch up with the file, loading at most ``load_chunk`` rows; True once caught up.
+
+        Call inside a read transaction, again until it returns True.
+        """
         rev, deletes = conn.execute(
             "SELECT rev, deletes FROM vectors_meta WHERE tbl = ?", (self._table,)
         ).fetchone()
@@ -217,32 +224,30 @@ class VectorIndex:
             self._deletes = deletes
         if rev > self._rev:
             self._load(conn, rev)
+            if self._rev < rev:
+                return False
         if deletes != self._deletes:
-            live = np.fromiter(
-                (
-                    p
-                    for (p,) in conn.execute(
-                        f"SELECT pos FROM {self._table} WHERE vec_rev IS NOT NULL"
-                    )
-                ),
+            live = np.array(
+                conn.execute(f"SELECT pos FROM {self._table} WHERE vec_rev IS NOT NULL").fetchall(),
                 np.int64,
-            )
+            ).reshape(-1)
             for matrix in self._matrices.values():
                 matrix.keep_only(live)
             self._deletes = deletes
             total = sum(m.size for m in self._matrices.values())
             dead = sum(m.dead for m in self._matrices.values())
             if dead > max(1024, total // 4):
-                self._reset()
-                self.refresh(conn)
+                self._reset()  # compact by reloading what is left
+                return False
+        return True
 
     def _load(self, conn: sqlite3.Connection, rev: int) -> None:
         rows = conn.execute(
             f"SELECT {self._select} FROM {self._table} "
-            "WHERE vec_rev > ? AND vec_rev <= ? ORDER BY vec_rev",
-            (self._rev, rev),
+            "WHERE vec_rev > ? AND vec_rev <= ? ORDER BY vec_rev LIMIT ?",
+            (self._rev, rev, self._load_chunk),
         ).fetchall()
-        self._rev = rev
+        self._rev = rows[-1][1] if len(rows) == self._load_chunk else rev
         if not rows:
             return
         columns = list(zip(*rows, strict=True))

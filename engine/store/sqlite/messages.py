@@ -26,7 +26,7 @@ _FIELDS = (
 )
 _COLUMNS = ", ".join(f"m.{name.strip()}" for name in _FIELDS.split(","))
 _CONVERSATION = "m.agent_id = ? AND m.workspace = ? AND m.channel = ? AND m.thread = ?"
-_VECTOR_ROW = (
+VECTOR_COLUMNS = (
     "pos, vec_rev, agent_id, workspace, scope, channel, author, NULL, NULL, created_at, embedding"
 )
 
@@ -91,7 +91,7 @@ def _key(conversation: ConversationKey) -> tuple[str, str, str, str]:
 class SQLiteMessageStore:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._vectors = VectorIndex("messages", _VECTOR_ROW)
+        self._vectors = VectorIndex("messages", VECTOR_COLUMNS)
 
     async def append(self, messages: Sequence[Message]) -> None:
         if not messages:
@@ -154,9 +154,10 @@ class SQLiteMessageStore:
     ) -> list[Scored[Message]]:
         condition, params = where_visible(where, "messages", "m")
 
-        def search(conn: sqlite3.Connection) -> list[Scored[Message]]:
+        def search(conn: sqlite3.Connection) -> list[Scored[Message]] | None:
             with snapshot(conn):
-                self._vectors.refresh(conn)
+                if not self._vectors.refresh(conn):
+                    return None  # more rows to load first; let other operations run
                 best = self._vectors.search(where, vector, limit)
                 if not best:
                     return []
@@ -168,7 +169,9 @@ class SQLiteMessageStore:
             found = {row[0]: row[1:] for row in rows}
             return [Scored(_message(found[pos]), score) for pos, score in best if pos in found]
 
-        return await self._db.run(search)
+        while (found := await self._db.run(search)) is None:
+            pass
+        return found
 
     async def set_embeddings(self, embeddings: Sequence[tuple[str, Sequence[float]]]) -> None:
         if not embeddings:

@@ -19,7 +19,7 @@ from engine.store.sqlite._vectors import VectorIndex
 
 _COLUMNS = "p.id, p.agent_id, p.workspace, p.scope, p.text, p.tags, p.users, p.created_at"
 _WITH_EMBEDDING = f"{_COLUMNS}, p.embedding"
-_VECTOR_ROW = "pos, vec_rev, agent_id, workspace, scope, '', '', tags, users, created_at, embedding"
+VECTOR_COLUMNS = "pos, vec_rev, agent_id, workspace, scope, '', '', tags, users, created_at, embedding"
 
 
 def _passage(row: Sequence[Any], embedding: bytes | None = None) -> Passage:
@@ -39,7 +39,7 @@ def _passage(row: Sequence[Any], embedding: bytes | None = None) -> Passage:
 class SQLitePassageStore:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._vectors = VectorIndex("passages", _VECTOR_ROW)
+        self._vectors = VectorIndex("passages", VECTOR_COLUMNS)
 
     async def insert(self, passages: Sequence[Passage]) -> None:
         if not passages:
@@ -76,9 +76,10 @@ class SQLitePassageStore:
     ) -> list[Scored[Passage]]:
         condition, params = where_visible(where, "passages", "p")
 
-        def search(conn: sqlite3.Connection) -> list[Scored[Passage]]:
+        def search(conn: sqlite3.Connection) -> list[Scored[Passage]] | None:
             with snapshot(conn):
-                self._vectors.refresh(conn)
+                if not self._vectors.refresh(conn):
+                    return None  # more rows to load first; let other operations run
                 best = self._vectors.search(where, vector, limit)
                 if not best:
                     return []
@@ -90,7 +91,9 @@ class SQLitePassageStore:
             found = {row[0]: row[1:] for row in rows}
             return [Scored(_passage(found[pos]), score) for pos, score in best if pos in found]
 
-        return await self._db.run(search)
+        while (found := await self._db.run(search)) is None:
+            pass
+        return found
 
     async def search_text(
         self, where: RecordFilter, query: str, limit: int
