@@ -9,12 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from bot.settings import Settings
+from bot.metrics import Metrics
+from bot.settings import Settings, SettingsError
 from engine.agent.runtime import AgentRuntime
 from engine.agents import ensure_agent
-from engine.embeddings import Embedder, OpenAIEmbedder, default_local_embedder
+from engine.config import AgentsFile, AgentsFileError, apply_agents_file, read_agents_file
+from engine.embeddings import Embedder, LocalEmbedder, OpenAIEmbedder
 from engine.engine import Engine
 from engine.llm import LLMClient, RetryPolicy
+from engine.messaging import AgentMail, ChannelTraffic, MessagingTools, TrafficPolicy
 from engine.records import Agent, utcnow
 from engine.sandbox import RegisteredTools, Sandbox, SandboxLimits
 from engine.search import HybridSearch
@@ -38,6 +41,14 @@ class Runtime:
     engine: Engine
     user_data: UserDataService
     default_agent: Agent
+    #: Prometheus metrics of this process, fed by the engine's hooks.
+    metrics: Metrics
+    #: Agent-to-agent messages and the "agents" platform that carries their replies.
+    mail: AgentMail
+    #: The traffic policy as the adapters apply it to agents talking in channels.
+    channel_traffic: ChannelTraffic
+    #: The agents file (MNEMO_AGENTS_FILE), applied at start, when one is set.
+    agents_file: AgentsFile | None = None
 
     async def aclose(self) -> None:
         await self.engine.stop()
@@ -47,7 +58,7 @@ class Runtime:
 
 def build_embedder(settings: Settings) -> Embedder:
     if settings.embedding_model == "local":
-        return default_local_embedder()
+        return LocalEmbedder()
     return OpenAIEmbedder(
         model=settings.embedding_model,
         base_url=settings.openai_base_url,
@@ -68,10 +79,12 @@ async def build_runtime(
 ) -> Runtime:
     """Open the store, connect the model, and assemble the engine (not yet started)."""
     settings.require_llm()
+    embedder = build_embedder(settings)
     store = await open_store(
         mongodb_uri=settings.mongodb_uri_value,
         data_dir=settings.data_dir,
         database=settings.mongodb_database,
+        vector_dimensions=embedder.dimensions,
     )
     llm = llm or LLMClient(
         base_url=settings.openai_base_url,
@@ -79,13 +92,21 @@ async def build_runtime(
         retry=RetryPolicy(total_seconds=settings.llm_timeout),
     )
     tokens = functools.cache(TokenCounter)
-    embedder = build_embedder(settings)
     search = HybridSearch(store, embedder, clock=clock)
     custom_tools = RegisteredTools(ToolRegistry(store.kv), build_sandbox(settings), SandboxLimits())
+    traffic = TrafficPolicy()
+    mail = AgentMail(store.agents, store.kv, traffic)
+    messaging = MessagingTools(mail, store.agents)
     agents = AgentRuntime(
-        store, llm, tokens, search, embedder, clock=clock, tool_providers=[custom_tools]
+        store, llm, tokens, search, embedder, clock=clock, tool_providers=[custom_tools, messaging]
     )
-    engine = Engine(store, agents, worker_limit=settings.workers)
+    metrics = Metrics()
+    metrics.watch_llm(llm)
+    engine = Engine(
+        store, agents, worker_limit=settings.workers, observer=metrics, platforms=[mail.port]
+    )
+    mail.connect(engine.receive)
+    agents_file = await apply_configured_agents(settings, store)
     default_agent = await ensure_agent(
         store, settings.agent_name, model=settings.model, context_budget=settings.context_budget
     )
@@ -100,7 +121,28 @@ async def build_runtime(
         engine=engine,
         user_data=UserDataService(store),
         default_agent=default_agent,
+        metrics=metrics,
+        mail=mail,
+        channel_traffic=ChannelTraffic(traffic),
+        agents_file=agents_file,
     )
+
+
+async def apply_configured_agents(settings: Settings, store: Store) -> AgentsFile | None:
+    """Read and apply MNEMO_AGENTS_FILE (creating or updating its agents), when it is set."""
+    if settings.agents_file is None:
+        return None
+    try:
+        agents_file = read_agents_file(settings.agents_file)
+    except AgentsFileError as exc:
+        raise SettingsError(f"MNEMO_AGENTS_FILE: {exc}") from None
+    await apply_agents_file(
+        store,
+        agents_file,
+        default_model=settings.model,
+        default_budget=settings.context_budget,
+    )
+    return agents_file
 
 
 @contextlib.asynccontextmanager

@@ -1,0 +1,229 @@
+"""The agents file: several agents of one deployment declared in YAML, validated with errors
+that name the file, the line and the field.
+
+```yaml
+shared_blocks:
+  team: {value: "We ship on Fridays.", limit: 2000}
+agents:
+  - name: planner
+    persona: I split work and combine the results.
+    tags: [supervisor]
+    tools: [send_message, send_message_to_agents_matching_tags]
+    shared_blocks: [team]
+    platforms:
+      slack: {bot_user: U0PLANNER, channels: [C0GENERAL], policy: mention}
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from engine.agent.tools import BUILTIN_TOOLS, DEFAULT_TOOLS, TERMINAL_TOOLS
+from engine.config._yaml_lines import YamlError, line_of, load_with_lines
+from engine.messaging.tools import MESSAGING_TOOLS
+from engine.records import ToolRule
+from engine.tool_rules import ToolRuleError, parse_tool_rules
+from engine.tools import CustomTool, ToolDefinitionError, load_tool
+
+PLATFORMS = ("slack", "discord")
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+Policy = Literal["mention", "listen", "open"]
+
+
+class AgentsFileError(ValueError):
+    """An agents file that cannot be used; every problem is listed with its line and field."""
+
+    def __init__(self, origin: str, problems: Sequence[str]) -> None:
+        super().__init__(f"{origin} has {len(problems)} problem(s):\n" + "\n".join(problems))
+        self.problems = tuple(problems)
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ToolSpec(_Spec):
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    #: A Python file, relative to the agents file.
+    file: str
+    function: str | None = None
+
+
+class PlatformSpec(_Spec):
+    #: The agent's own bot user on the platform, so other agents' mentions of it reach it.
+    bot_user: str = ""
+    #: Channels the agent serves; empty serves every channel it is invited to.
+    channels: tuple[str, ...] = ()
+    policy: Policy = "mention"
+    channel_policies: dict[str, Policy] = Field(default_factory=dict)
+
+
+class SharedBlockSpec(_Spec):
+    value: str = ""
+    limit: int = Field(default=3000, ge=100, le=20_000)
+
+
+class AgentSpec(_Spec):
+    name: str = Field(pattern=_NAME)
+    model: str | None = None
+    persona: str | None = None
+    system_prompt: str = ""
+    tools: tuple[str | ToolSpec, ...] = DEFAULT_TOOLS
+    tool_rules: tuple[dict[str, Any], ...] = ()
+    tags: tuple[str, ...] = ()
+    shared_blocks: tuple[str, ...] = ()
+    max_steps: int = Field(default=8, ge=1, le=50)
+    context_budget: int | None = Field(default=None, ge=1000)
+    platforms: dict[Literal["slack", "discord"], PlatformSpec] = Field(default_factory=dict)
+
+    @field_validator("tags")
+    @classmethod
+    def _lower_tags(cls, tags: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(t.strip().lower() for t in tags if t.strip()))
+
+
+class AgentsFileSpec(_Spec):
+    shared_blocks: dict[str, SharedBlockSpec] = Field(default_factory=dict)
+    agents: tuple[AgentSpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentDefinition:
+    """One agent as the file declares it, with its custom tools read and its rules parsed."""
+
+    name: str
+    model: str | None
+    persona: str | None
+    system_prompt: str
+    tools: tuple[str, ...]
+    custom_tools: tuple[CustomTool, ...]
+    tool_rules: tuple[ToolRule, ...]
+    tags: tuple[str, ...]
+    shared_blocks: tuple[str, ...]
+    max_steps: int
+    context_budget: int | None
+    platforms: Mapping[str, PlatformSpec]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentsFile:
+    origin: str
+    agents: tuple[AgentDefinition, ...]
+    shared_blocks: Mapping[str, SharedBlockSpec]
+
+    def agent(self, name: str) -> AgentDefinition | None:
+        return next((a for a in self.agents if a.name == name), None)
+
+
+def read_agents_file(path: Path) -> AgentsFile:
+    """Read and validate ``path``; raises ``AgentsFileError`` listing every problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise AgentsFileError(str(path), [f"{path}: cannot read it ({exc.strerror})"]) from None
+    return parse_agents_file(text, origin=str(path), base_dir=path.parent)
+
+
+def parse_agents_file(text: str, *, origin: str, base_dir: Path) -> AgentsFile:
+    try:
+        raw, lines = load_with_lines(text, origin)
+    except YamlError as exc:
+        raise AgentsFileError(origin, [str(exc)]) from None
+
+    def at(path: tuple[str | int, ...]) -> str:
+        line = line_of(lines, path)
+        field = ".".join(str(p) for p in path) or "the file"
+        return f"{origin}:{line} {field}" if line else f"{origin} {field}"
+
+    if not isinstance(raw, dict):
+        raise AgentsFileError(origin, [f"{at(())}: must be a mapping with an 'agents' list"])
+    try:
+        spec = AgentsFileSpec.model_validate(raw)
+    except ValidationError as exc:
+        errors = [f"{at(tuple(e['loc']))}: {e['msg']}" for e in exc.errors()]
+        raise AgentsFileError(origin, errors) from None
+    problems: list[str] = []
+    if not spec.agents:
+        problems.append(f"{at(('agents',))}: declare at least one agent")
+    definitions = []
+    seen: set[str] = set()
+    for index, agent in enumerate(spec.agents):
+        where: tuple[str | int, ...] = ("agents", index)
+        if agent.name in seen:
+            problems.append(f"{at((*where, 'name'))}: another agent is called {agent.name!r}")
+        seen.add(agent.name)
+        for position, block in enumerate(agent.shared_blocks):
+            if block not in spec.shared_blocks:
+                problems.append(
+                    f"{at((*where, 'shared_blocks', position))}: no shared block {block!r} is "
+                    "declared under the top-level shared_blocks"
+                )
+        definition = _definition(agent, where, at, base_dir, problems)
+        if definition is not None:
+            definitions.append(definition)
+    if problems:
+        raise AgentsFileError(origin, problems)
+    return AgentsFile(origin, tuple(definitions), spec.shared_blocks)
+
+
+def _definition(
+    agent: AgentSpec,
+    where: tuple[str | int, ...],
+    at: Any,
+    base_dir: Path,
+    problems: list[str],
+) -> AgentDefinition | None:
+    known = set(BUILTIN_TOOLS) | set(MESSAGING_TOOLS)
+    names: list[str] = []
+    custom: list[CustomTool] = []
+    for position, tool in enumerate(agent.tools):
+        path = (*where, "tools", position)
+        if isinstance(tool, str):
+            if tool not in known:
+                problems.append(
+                    f"{at(path)}: unknown tool {tool!r}; built-in and messaging tools are "
+                    f"{', '.join(sorted(known))}, custom tools are declared as "
+                    "{name, file, function}"
+                )
+            names.append(tool)
+            continue
+        try:
+            loaded = load_tool(base_dir / tool.file, tool.function or tool.name)
+        except ToolDefinitionError as exc:
+            problems.append(f"{at((*path, 'file'))}: {exc}")
+            continue
+        custom.append(loaded)
+        names.append(loaded.name)
+    try:
+        rules = parse_tool_rules(agent.tool_rules)
+    except ToolRuleError as exc:
+        problems.append(f"{at((*where, 'tool_rules'))}: {exc}")
+        return None
+    for position, rule in enumerate(rules):
+        missing = [t for t in (rule.tool, *rule.children) if t not in {*names, *TERMINAL_TOOLS}]
+        if missing:
+            problems.append(
+                f"{at((*where, 'tool_rules', position))}: names tools the agent does not have: "
+                f"{', '.join(missing)}"
+            )
+    return AgentDefinition(
+        name=agent.name,
+        model=agent.model,
+        persona=agent.persona,
+        system_prompt=agent.system_prompt,
+        tools=tuple(dict.fromkeys(names)),
+        custom_tools=tuple(custom),
+        tool_rules=rules,
+        tags=agent.tags,
+        shared_blocks=agent.shared_blocks,
+        max_steps=agent.max_steps,
+        context_budget=agent.context_budget,
+        platforms={str(name): spec for name, spec in agent.platforms.items()},
+    )
