@@ -1,4 +1,11 @@
-"""``mnemo run``: one bot process with every configured platform, until SIGTERM."""
+"""``mnemo run``: one bot process with every configured platform, until SIGTERM.
+
+On SIGTERM (or SIGINT) the process stops taking new work: readiness fails, platform
+connections close, and no new turn starts. Running turns get the engine's stop deadline to
+finish; the rest are cancelled with their messages left pending for the next start (or
+another replica). The HTTP server answers until the engine has stopped, so probes and Slack
+retries see a live process while it drains.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +18,8 @@ from aiohttp import web
 
 from adapters.console import ConsoleChat, ConsolePort
 from adapters.console.chat import stdin_lines
-from bot.http import build_app
+from bot.http import STOPPING_KEY, build_app
+from bot.logging import configure_logging
 from bot.platforms import build_platforms
 from bot.settings import Settings
 from bot.wiring import running
@@ -20,6 +28,7 @@ log = logging.getLogger(__name__)
 
 
 async def serve(settings: Settings) -> int:
+    configure_logging(settings)
     async with running(settings) as runtime:
         platforms = build_platforms(settings, runtime)
         app = build_app(runtime)
@@ -50,6 +59,11 @@ async def serve(settings: Settings) -> int:
                 chat_task.add_done_callback(lambda _t: stop.set())
             await stop.wait()
         finally:
+            app[STOPPING_KEY].set()
+            deadline = runtime.engine.settings.stop_deadline
+            log.info("stopping: no new turns; running ones get %.0f s to finish", deadline)
             await platforms.stop()
+            await runtime.engine.stop()
             await runner.cleanup()
+            log.info("stopped")
     return 0

@@ -1,0 +1,160 @@
+"""Prometheus metrics of one bot process, served on ``/metrics``.
+
+Each process has its own registry (not prometheus_client's global one), so several runtimes in
+one test process never collide. Counters the engine keeps itself (the LLM client's totals, the
+inbox depth) are read when scraped rather than copied on every change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from engine.engine import Engine
+from engine.llm import LLMClient
+from engine.observer import Stage, TurnEnd
+from engine.store import InboxStore
+
+log = logging.getLogger(__name__)
+
+#: What ``/metrics`` answers with (Prometheus text format 0.0.4).
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+#: Seconds a scrape waits for the store's inbox count before reporting the last one.
+DEPTH_TIMEOUT = 2.0
+#: From a millisecond of engine time to a five-minute turn.
+LATENCY_BUCKETS = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+)
+
+
+class LLMCollector(Collector):
+    """The LLM client's own counters (requests, retries, failures, tokens), read per scrape."""
+
+    def __init__(self, llm: LLMClient) -> None:
+        self._llm = llm
+
+    def collect(self) -> Iterator[Metric]:
+        totals = self._llm.totals
+        yield CounterMetricFamily(
+            "mnemo_llm_requests", "Chat-completion requests sent", value=totals.requests
+        )
+        yield CounterMetricFamily(
+            "mnemo_llm_retries",
+            "Requests retried after a rate limit or error",
+            value=totals.retries,
+        )
+        yield CounterMetricFamily(
+            "mnemo_llm_errors",
+            "Model steps that failed for good (rejected, or unavailable past the retry budget)",
+            value=totals.failures,
+        )
+        tokens = CounterMetricFamily("mnemo_llm_tokens", "Tokens used", labels=["kind"])
+        tokens.add_metric(["prompt"], totals.usage.prompt_tokens)
+        tokens.add_metric(["completion"], totals.usage.completion_tokens)
+        yield tokens
+
+
+class Metrics:
+    """Receives the engine's and the jobs' reports and exposes them with the queue depth."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self._turns = Counter(
+            "mnemo_turns", "Turn attempts, by how they ended", ["outcome"], registry=self.registry
+        )
+        self._turn_seconds = Histogram(
+            "mnemo_turn_duration_seconds",
+            "Seconds from taking a conversation's items to delivering the replies",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self._stage_seconds = Histogram(
+            "mnemo_stage_duration_seconds",
+            "Seconds per pipeline stage (receive, turn, apply, deliver)",
+            ["stage"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self._job_runs = Counter(
+            "mnemo_job_runs",
+            "Scheduled job runs, by outcome",
+            ["job", "outcome"],
+            registry=self.registry,
+        )
+        self._job_seconds = Histogram(
+            "mnemo_job_duration_seconds",
+            "Seconds per scheduled job run",
+            ["job"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self._inbox_pending = Gauge(
+            "mnemo_inbox_pending",
+            "Messages waiting for a turn, across every process sharing the store",
+            registry=self.registry,
+        )
+        self._running = Gauge(
+            "mnemo_conversations_running",
+            "Conversations this process is serving",
+            registry=self.registry,
+        )
+        self._waiting = Gauge(
+            "mnemo_conversations_waiting",
+            "Conversations with work waiting for a free worker in this process",
+            registry=self.registry,
+        )
+        for stage in Stage:
+            self._stage_seconds.labels(stage.value)
+        for end in TurnEnd:
+            self._turns.labels(end.value)
+
+    # -- what the engine and jobs report ----------------------------------------------------------
+
+    def stage_finished(self, stage: Stage, seconds: float) -> None:
+        self._stage_seconds.labels(stage.value).observe(seconds)
+
+    def turn_finished(self, end: TurnEnd, seconds: float) -> None:
+        self._turns.labels(end.value).inc()
+        if end is TurnEnd.DONE or end is TurnEnd.FAILED:
+            self._turn_seconds.observe(seconds)
+
+    def job_finished(self, job: str, succeeded: bool, seconds: float) -> None:
+        self._job_runs.labels(job, "ok" if succeeded else "error").inc()
+        self._job_seconds.labels(job).observe(seconds)
+
+    # -- exposition -------------------------------------------------------------------------------
+
+    def watch_llm(self, llm: LLMClient) -> None:
+        self.registry.register(LLMCollector(llm))
+
+    async def exposition(self, engine: Engine, inbox: InboxStore) -> bytes:
+        """The text ``/metrics`` serves, with the queue gauges read now."""
+        self._running.set(engine.running_turns)
+        self._waiting.set(engine.waiting_conversations)
+        try:
+            async with asyncio.timeout(DEPTH_TIMEOUT):
+                self._inbox_pending.set(await inbox.depth())
+        except Exception as exc:  # a slow or down store must not fail the scrape
+            log.warning("reading the inbox depth for metrics failed: %s", type(exc).__name__)
+        return generate_latest(self.registry)
