@@ -1,0 +1,29 @@
+"""Scheduled background work (DESIGN §1): consolidation, archival hygiene, digests, retention.
+
+Every replica schedules every job; leases and recorded state in the store make each run
+happen once across them.
+"""
+
+from jobs.build import build_jobs
+from jobs.forget import forget_job_records
+from jobs.history import JobHistory, RunRecord, RunStatus
+from jobs.job import Job, RunContext, Target
+from jobs.retention import RetentionPolicies
+from jobs.runner import JobRunner
+from jobs.scheduler import JobScheduler
+from jobs.settings import JobSettings
+
+__all__ = [
+    "Job",
+    "JobHistory",
+    "JobRunner",
+    "JobScheduler",
+    "JobSettings",
+    "RetentionPolicies",
+    "RunContext",
+    "RunRecord",
+    "RunStatus",
+    "Target",
+    "build_jobs",
+    "forget_job_records",
+]

@@ -1,0 +1,41 @@
+"""Assembles the scheduler with every memory job, from a store, a model and an embedder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from engine.agent.tools import Embedder
+from engine.records import utcnow
+from engine.store.protocol import Store
+from jobs.budget import ChatModel
+from jobs.consolidation import ConsolidationJob
+from jobs.digests import DigestJob
+from jobs.hygiene import HygieneJob
+from jobs.retention import RetentionJob
+from jobs.runner import JobRunner
+from jobs.scheduler import JobScheduler
+from jobs.settings import JobSettings
+
+
+def build_jobs(
+    store: Store,
+    llm: ChatModel,
+    embedder: Embedder,
+    settings: JobSettings | None = None,
+    *,
+    holder: str | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> JobScheduler:
+    """The scheduler of one process; live traffic pending in the inbox goes first."""
+    settings = settings or JobSettings()
+    runner = JobRunner(store, llm, settings, holder=holder, clock=clock, backlog=store.inbox.depth)
+    return JobScheduler(
+        runner,
+        [
+            ConsolidationJob(store, embedder, settings),
+            HygieneJob(store, embedder, settings),
+            DigestJob(store, embedder, settings),
+            RetentionJob(store, settings),
+        ],
+    )

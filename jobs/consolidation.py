@@ -1,0 +1,109 @@
+"""Consolidation: what was said while the agent talked becomes lasting memory.
+
+For each conversation with messages past its checkpoint, and quiet for the idle delay, memory
+passes read the new messages in batches and update the blocks and archival memory of the
+conversation's audience. The checkpoint (the last message read) moves after each batch, so a
+run stopped by its budget, a failure or a crash goes on where it left off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from engine.agent.tools import Embedder
+from engine.audience import AudienceKind
+from engine.records import ConversationKey, Message, Role
+from engine.store.protocol import ConversationActivity, Store
+from jobs.audiences import audience_for
+from jobs.job import RunContext, Target
+from jobs.memory_pass import PassState, run_memory_pass, transcript
+from jobs.settings import JobSettings
+
+CHECKPOINTS = "consolidation"
+#: Characters of transcript one pass reads at most (about 6k tokens).
+_PASS_CHARS = 24_000
+
+
+class ConsolidationJob:
+    name = "consolidate"
+
+    def __init__(self, store: Store, embedder: Embedder, settings: JobSettings) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._settings = settings
+
+    @property
+    def cadence_s(self) -> float:
+        return self._settings.consolidate_every_s
+
+    async def targets(self, now: datetime) -> Sequence[Target[ConversationActivity]]:
+        since = now - timedelta(hours=self._settings.lookback_hours)
+        quiet_since = now - timedelta(minutes=self._settings.idle_minutes)
+        due: list[Target[ConversationActivity]] = []
+        for activity in await self._store.messages.conversations_since(since):
+            if activity.last_at > quiet_since:
+                continue
+            if await self.checkpoint(activity.conversation) >= activity.last_seq:
+                continue
+            key = str(activity.conversation)
+            due.append(Target(key, activity.conversation.workspace, activity.scope, activity))
+        return due
+
+    async def checkpoint(self, conversation: ConversationKey) -> int:
+        """The seq of the last message consolidated (0: none yet)."""
+        doc = await self._store.kv.get(CHECKPOINTS, str(conversation))
+        return int(doc["seq"]) if doc else 0
+
+    async def _save_checkpoint(self, activity: ConversationActivity, seq: int) -> None:
+        await self._store.kv.put(
+            CHECKPOINTS,
+            str(activity.conversation),
+            {"seq": seq, "workspace": activity.conversation.workspace, "scope": activity.scope},
+        )
+
+    async def run(self, activity: ConversationActivity, ctx: RunContext) -> str:
+        conversation = activity.conversation
+        agent = await self._store.agents.get(conversation.agent_id)
+        if agent is None:
+            return "agent no longer exists"
+        after = await self.checkpoint(conversation)
+        new = await self._store.messages.between(conversation, after, activity.last_seq)
+        audience = audience_for(conversation, activity.scope)
+        passes = writes = 0
+        for batch in self._batches(new):
+            lines = transcript(batch, agent.name)
+            if lines:
+                state = PassState(
+                    store=self._store,
+                    embedder=self._embedder,
+                    agent=agent,
+                    audience=audience,
+                    channel_name=(
+                        "direct messages"
+                        if audience.kind is AudienceKind.DM
+                        else conversation.channel
+                    ),
+                    people={m.author: m.author_name for m in batch if m.role is Role.USER},
+                    now=ctx.now,
+                )
+                writes += await run_memory_pass(state, lines, ctx.model, self._settings.pass_steps)
+                passes += 1
+            await self._save_checkpoint(activity, batch[-1].seq)
+        if not new:
+            await self._save_checkpoint(activity, activity.last_seq)
+        return f"{len(new)} messages read in {passes} passes; {writes} memory writes"
+
+    def _batches(self, messages: Sequence[Message]) -> list[Sequence[Message]]:
+        """Consecutive runs of messages within the per-pass message and size limits."""
+        batches: list[Sequence[Message]] = []
+        start = size = 0
+        for i, m in enumerate(messages):
+            full = i - start >= self._settings.batch_messages
+            if i > start and (full or size + len(m.content) > _PASS_CHARS):
+                batches.append(messages[start:i])
+                start, size = i, 0
+            size += len(m.content)
+        if start < len(messages):
+            batches.append(messages[start:])
+        return batches

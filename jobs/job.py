@@ -1,0 +1,47 @@
+"""What a scheduled job is: a name, a cadence, the targets due now, and one run per target."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from jobs.budget import BudgetedModel
+
+
+@dataclass(frozen=True, slots=True)
+class Target[T]:
+    """One unit of a job's work; ``key`` names it in leases and run records."""
+
+    key: str
+    workspace: str
+    #: The scope of the records the run reads (so ``forget`` finds runs over a user's DMs).
+    scope: str
+    value: T
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    """What one run may use: the model under its budget, and the time it started."""
+
+    model: BudgetedModel
+    now: datetime
+
+
+class Job[T](Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def cadence_s(self) -> float:
+        """Seconds between runs; replicas share the slots this cuts time into."""
+        ...
+
+    async def targets(self, now: datetime) -> Sequence[Target[T]]:
+        """The work due now (cheap reads only)."""
+        ...
+
+    async def run(self, target: T, ctx: RunContext) -> str:
+        """Do one target's work; returns a short note for the run record."""
+        ...

@@ -1,0 +1,154 @@
+"""Retention: each workspace keeps recall for N days, then only summaries.
+
+Before a conversation's old messages are deleted, those not yet folded into its summary are
+folded in (when its agent summarises on overflow), so what was said survives as the summary,
+the blocks and archival memory. Policies are per workspace in the key-value store; the
+default comes from ``MNEMO_JOBS_RECALL_DAYS`` (0: keep everything).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from engine.agent.summarizer import SUMMARY_PROMPT, SUMMARY_WORDS, transcript_line
+from engine.records import Agent, Message, Summary
+from engine.store.protocol import ConversationActivity, KeyValueStore, Store
+from jobs.job import RunContext, Target
+from jobs.settings import JobSettings
+
+POLICIES = "retention"
+_BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
+_FOLD_CHARS = 24_000
+_CAS_ATTEMPTS = 3
+
+
+class RetentionPolicies:
+    """Days of recall each workspace keeps; a workspace without one uses the default."""
+
+    def __init__(self, kv: KeyValueStore, default_days: int) -> None:
+        self._kv = kv
+        self.default_days = default_days
+
+    async def set(self, workspace: str, recall_days: int) -> None:
+        """``recall_days`` 0 keeps everything in this workspace."""
+        if recall_days < 0:
+            raise ValueError("recall_days must be 0 (keep everything) or more")
+        await self._kv.put(POLICIES, workspace, {"recall_days": recall_days})
+
+    async def days(self, workspace: str) -> int:
+        doc = await self._kv.get(POLICIES, workspace)
+        return int(doc["recall_days"]) if doc else self.default_days
+
+    async def explicit(self) -> dict[str, int]:
+        return {ws: int(doc["recall_days"]) for ws, doc in await self._kv.list(POLICIES)}
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceRetention:
+    workspace: str
+    recall_days: int
+
+
+class RetentionJob:
+    name = "retention"
+
+    def __init__(self, store: Store, settings: JobSettings) -> None:
+        self._store = store
+        self._settings = settings
+        self.policies = RetentionPolicies(store.kv, settings.recall_days)
+
+    @property
+    def cadence_s(self) -> float:
+        return self._settings.retention_every_s
+
+    async def targets(self, now: datetime) -> Sequence[Target[WorkspaceRetention]]:
+        days = await self.policies.explicit()
+        if self.policies.default_days:
+            cutoff = now - timedelta(days=self.policies.default_days)
+            for activity in await self._store.messages.conversations_since(_BEGINNING, cutoff):
+                days.setdefault(activity.conversation.workspace, self.policies.default_days)
+        return [
+            Target(ws, ws, "", WorkspaceRetention(ws, n)) for ws, n in sorted(days.items()) if n
+        ]
+
+    async def run(self, target: WorkspaceRetention, ctx: RunContext) -> str:
+        cutoff = ctx.now - timedelta(days=target.recall_days)
+        expiring = [
+            a
+            for a in await self._store.messages.conversations_since(_BEGINNING, cutoff)
+            if a.conversation.workspace == target.workspace
+        ]
+        folded = 0
+        for activity in expiring:
+            folded += await self._fold(activity, ctx)
+        deleted = await self._store.messages.delete_before(target.workspace, cutoff)
+        return (
+            f"{deleted} messages older than {target.recall_days} days deleted; "
+            f"{folded} folded into summaries first"
+        )
+
+    async def _fold(self, activity: ConversationActivity, ctx: RunContext) -> int:
+        """Fold the conversation's expiring messages into its summary; returns how many."""
+        agent = await self._store.agents.get(activity.conversation.agent_id)
+        if agent is None or agent.overflow != "summarize":
+            return 0
+        for _ in range(_CAS_ATTEMPTS):
+            summary = await self._store.summaries.get(activity.conversation)
+            through = summary.through_seq if summary else 0
+            if through >= activity.last_seq:
+                return 0
+            messages = await self._store.messages.between(
+                activity.conversation, through, activity.last_seq
+            )
+            text = await _summarize(agent, summary.text if summary else "", messages, ctx)
+            updated = Summary(
+                agent_id=agent.id,
+                workspace=activity.conversation.workspace,
+                channel=activity.conversation.channel,
+                thread=activity.conversation.thread,
+                scope=activity.scope,
+                text=text,
+                through_seq=activity.last_seq,
+                version=(summary.version + 1) if summary else 1,
+                updated_at=ctx.now,
+            )
+            if await self._store.summaries.put(updated, summary.version if summary else 0):
+                return len(messages)
+        raise RuntimeError(f"the summary of {activity.conversation} kept changing; retry later")
+
+
+async def _summarize(
+    agent: Agent, previous: str, messages: Sequence[Message], ctx: RunContext
+) -> str:
+    summary = previous
+    chunk: list[str] = []
+    size = 0
+    for message in messages:
+        line = transcript_line(message)[:_FOLD_CHARS]
+        if chunk and size + len(line) > _FOLD_CHARS:
+            summary = await _fold_lines(agent, summary, chunk, ctx)
+            chunk, size = [], 0
+        chunk.append(line)
+        size += len(line)
+    if chunk:
+        summary = await _fold_lines(agent, summary, chunk, ctx)
+    return summary
+
+
+async def _fold_lines(agent: Agent, summary: str, lines: Sequence[str], ctx: RunContext) -> str:
+    body = (f"Summary so far:\n{summary}\n\n" if summary else "") + (
+        "Messages to fold in:\n" + "\n".join(lines)
+    )
+    completion = await ctx.model.complete(
+        agent.model,
+        [
+            {
+                "role": "system",
+                "content": SUMMARY_PROMPT.format(name=agent.name, words=SUMMARY_WORDS),
+            },
+            {"role": "user", "content": body},
+        ],
+    )
+    return (completion.text or summary).strip()

@@ -1,0 +1,149 @@
+"""Consolidation: facts said in a conversation reach the right block, and DMs stay private."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from engine.agent.memory import TurnMemory
+from engine.audience import Audience
+from engine.records import Role
+from engine.store import RecordFilter
+from jobs import RunStatus
+from jobs.consolidation import ConsolidationJob
+from tests.fakes.openai_server import tool_call
+from tests.integration.test_jobs_world import BACKENDS, World, dm, open_world, private, public
+
+
+DAY = timedelta(days=1)
+
+
+@pytest.fixture(params=BACKENDS)
+async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
+    async with open_world(request.param, tmp_path) as opened:
+        yield opened
+
+
+def consolidation(world: World, **settings: object) -> ConsolidationJob:
+    return ConsolidationJob(world.store, world.embedder, world.settings(**settings))
+
+
+async def block_text(world: World, audience: Audience, label: str, user: str) -> str:
+    memory = TurnMemory(
+        world.store.blocks,
+        world.agent,
+        audience,
+        speaker=user,
+        speaker_name=user,
+        channel_name=audience.channel,
+    )
+    return (await memory.view(label)).value
+
+
+async def test_fact_from_a_dm_moves_into_that_users_private_human_block(world: World) -> None:
+    await world.said(dm("alice"), "alice", "My corgi is called Biscuit.")
+    await world.said(dm("alice"), "alice", "Cute!", role=Role.ASSISTANT)
+    world.llm.push(
+        tool_call("core_memory_append", label="human", content="Has a corgi named Biscuit."),
+        tool_call("finish_memory_pass", note="dog"),
+    )
+    job = consolidation(world)
+    records = await world.runner().run_job(job)
+
+    assert [(r.job, r.status) for r in records] == [("consolidate", RunStatus.OK)]
+    assert records[0].tokens > 0
+    prompt = json.dumps(world.llm.chat_requests[0]["messages"])
+    assert "My corgi is called Biscuit." in prompt
+    assert "Has a corgi named Biscuit." in await block_text(world, dm("alice"), "human", "alice")
+    assert "Biscuit" not in await block_text(world, public("general"), "human", "alice")
+    parts = await world.store.blocks.list(world.agent.id, "test:W1")
+    assert {p.scope for p in parts if "Biscuit" in p.value} == {"dm:alice"}
+
+    # Nothing new since the checkpoint: the next run asks the model nothing.
+    world.clock.advance(minutes=20)
+    assert await world.runner().run_job(job) == []
+    assert len(world.llm.chat_requests) == 2
+
+
+async def test_a_dm_fact_never_lands_in_a_public_record(world: World) -> None:
+    secret = "interviewing at Initech"
+    await world.said(dm("alice"), "alice", f"Between us: I'm {secret}.")
+    world.llm.push(
+        # The model tries to write the fact where the public could read it.
+        tool_call("core_memory_append", label="channel", content=f"Alice is {secret}."),
+        tool_call("core_memory_append", label="human", user="bob", content=f"Alice: {secret}."),
+        tool_call("archival_memory_insert", content=f"Alice is {secret}.", tags=["career"]),
+        tool_call("finish_memory_pass"),
+    )
+    await world.runner().run_job(consolidation(world))
+
+    refusal = world.llm.chat_requests[1]["messages"][-1]["content"]
+    assert "no channel block" in refusal
+    for part in await world.store.blocks.list(world.agent.id):
+        if secret in part.value:
+            assert part.scope == "dm:alice"
+    for audience in (public("general"), private("team"), dm("bob")):
+        where = RecordFilter.for_audience(world.agent.id, audience)
+        assert not [p for p in await world.store.passages.list(where, 100) if secret in p.text]
+        for label in ("human", "channel"):
+            for user in ("alice", "bob"):
+                if label == "channel" and audience.kind == "dm":
+                    continue
+                assert secret not in await block_text(world, audience, label, user)
+    where = RecordFilter.for_audience(world.agent.id, dm("alice"))
+    kept = [p for p in await world.store.passages.list(where, 100) if secret in p.text]
+    assert [(p.scope, p.users, p.tags) for p in kept] == [("dm:alice", ("alice",), ("career",))]
+
+
+async def test_channel_facts_go_to_the_channel_and_each_persons_block(world: World) -> None:
+    await world.said(private("launch"), "bob", "We ship the beta on March 3.")
+    await world.said(private("launch"), "carol", "I'll write the release notes, I'm the PM.")
+    world.llm.push(
+        tool_call("core_memory_append", label="channel", content="Beta ships March 3."),
+        tool_call("core_memory_append", label="human", user="carol", content="PM; release notes."),
+        tool_call("core_memory_append", label="human", content="ambiguous"),
+        tool_call("finish_memory_pass"),
+    )
+    await world.runner().run_job(consolidation(world))
+
+    assert "Beta ships March 3." in await block_text(world, private("launch"), "channel", "bob")
+    assert "PM; release notes." in await block_text(world, private("launch"), "human", "carol")
+    assert "PM" not in await block_text(world, private("launch"), "human", "bob")
+    assert "Beta" not in await block_text(world, public("launch"), "channel", "bob")
+    ambiguous = world.llm.chat_requests[3]["messages"][-1]["content"]
+    assert "name the person" in ambiguous
+    assert "bob (Bob)" in ambiguous
+
+
+async def test_only_quiet_conversations_are_consolidated(world: World) -> None:
+    await world.said(public("busy"), "dan", "still talking", ago=timedelta(minutes=1))
+    await world.said(public("quiet"), "erin", "done for today", ago=timedelta(minutes=30))
+    job = consolidation(world, idle_minutes=10)
+    records = await world.runner().run_job(job)
+    assert [r.target.split("/")[2] for r in records] == ["quiet"]
+
+    world.clock.advance(minutes=15)
+    records = await world.runner().run_job(job)
+    assert [r.target.split("/")[2] for r in records] == ["busy"]
+
+
+async def test_a_run_over_budget_keeps_its_progress_for_the_next(world: World) -> None:
+    for i in range(4):
+        await world.said(public("log"), "fay", f"note number {i}", ago=timedelta(minutes=40 - i))
+    job = consolidation(world, batch_messages=2)
+    first = await world.runner(world.settings(token_budget=900)).run_job(job)
+    assert first[0].status is RunStatus.OVER_BUDGET
+    assert first[0].tokens <= 900
+    conversation = (await world.store.messages.conversations_since(world.clock.now - DAY))[0]
+    assert 0 < await job.checkpoint(conversation.conversation) < conversation.last_seq
+
+    world.clock.advance(minutes=20)
+    second = await world.runner().run_job(consolidation(world, batch_messages=2))
+    assert second[0].status is RunStatus.OK
+    read = [json.dumps(r["messages"]) for r in world.llm.chat_requests]
+    assert sum("note number 3" in r for r in read) == 1
+    assert sum("note number 0" in r for r in read) == 1
