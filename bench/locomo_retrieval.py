@@ -36,9 +36,9 @@ import numpy.typing as npt
 import Stemmer
 
 from engine.audience import SCOPE_AGENT, SCOPE_WORKSPACE
-from engine.embeddings import default_local_embedder
+from engine.embeddings import Embedder, LocalEmbedder
 from engine.records import Message, Role, next_seq
-from engine.search import Embedder, HybridSearch, SearchTuning
+from engine.search import HybridSearch, SearchTuning
 from engine.store import RecordFilter, Store, open_store
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "locomo" / "locomo-dev.json"
@@ -276,11 +276,11 @@ async def sweep(
     base = SearchTuning()
     grid: dict[str, Sequence[Any]] = {
         "depth": (20, 30, 50, 80),
-        "rrf_k": (10, 30, 60, 100),
+        "rrf_k": (10, 20, 40, 60),
         "lexical_weight": (0.6, 0.8, 1.0, 1.3),
-        "span_weight": (0.0, 0.5, 1.0, 2.0),
-        "span_slack_days": (0.0, 3.0, 7.0, 14.0),
-        "speaker_boost": (0.0, 0.15, 0.3, 0.6),
+        "span_boost": (0.0, 0.5, 1.0, 2.0),
+        "span_fade_days": (1.0, 3.0, 7.0, 14.0),
+        "speaker_boost": (0.0, 0.5, 1.0, 2.0, 4.0),
         "recency_weight": (0.0, 0.25, 0.5, 1.0),
     }
     print("\nsweep on the training split (conversations 1-2): R@10 any / R@1 any")
@@ -300,7 +300,7 @@ async def main() -> None:
     args = parser.parse_args()
 
     conversations = load(args.data)
-    embedder = default_local_embedder()
+    embedder = LocalEmbedder()
     train = [c for c in conversations if c.index in TRAIN]
     held_out = [c for c in conversations if c.index not in TRAIN]
     print(

@@ -1,5 +1,5 @@
 """Search over recall and archival memory (``conversation_search``, ``archival_memory_search``)."""
 
-from engine.search.hybrid import Embedder, HybridSearch, SearchTuning
+from engine.search.hybrid import HybridSearch, SearchTuning
 
-__all__ = ["Embedder", "HybridSearch", "SearchTuning"]
+__all__ = ["HybridSearch", "SearchTuning"]

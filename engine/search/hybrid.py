@@ -1,22 +1,19 @@
 """Recall and archival search: words and meaning fused, read for dates and names.
 
-Every candidate comes from the store under the caller's ``RecordFilter`` (or a narrower copy
-of it), so the audience rules hold for everything returned.
+Every candidate comes from the store under the caller's ``RecordFilter``, unchanged, so the
+audience rules and the caller's dates hold for everything returned.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
-import numpy as np
-import numpy.typing as npt
-
+from engine.embeddings import Embedder
 from engine.records import ConversationKey, Message, Passage
 from engine.search._fusion import Ranking, fuse_ranks
 from engine.search._indexing import embedding_text, is_searchable, previous_turns
@@ -28,12 +25,6 @@ from engine.store.protocol import RecordFilter, Scored, Store
 _CONTEXT_LOOKBACK = 8
 
 
-class Embedder(Protocol):
-    async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        """One normalised float32 row per text."""
-        ...
-
-
 @dataclass(frozen=True, slots=True)
 class SearchTuning:
     """The knobs of the ranking; defaults measured on LoCoMo (see bench/locomo_retrieval.py)."""
@@ -41,17 +32,15 @@ class SearchTuning:
     #: Candidates taken from each ranking before fusion.
     depth: int = 50
     #: Reciprocal-rank constant.
-    rrf_k: float = 60.0
+    rrf_k: float = 20.0
     lexical_weight: float = 1.0
     vector_weight: float = 1.0
-    #: Weight of the rankings rerun inside the span of time the query names.
-    span_weight: float = 1.0
-    #: Days around the named span still searched: people tell of an event days after it.
-    span_slack_days: float = 7.0
+    #: Score multiplier for candidates inside the span of time the query names.
+    span_boost: float = 1.0
+    #: Days over which that boost fades outside the span: people tell of an event days later.
+    span_fade_days: float = 7.0
     #: Score multiplier for messages written by someone the query names.
-    speaker_boost: float = 0.3
-    #: Score multiplier for candidates inside the named span, fading with days outside it.
-    span_boost: float = 0.0
+    speaker_boost: float = 2.0
     #: Weight of newest-first order when the query asks for the recent or the latest.
     recency_weight: float = 0.5
     #: Embed each message with the turn before it (see ``engine.search._indexing``).
@@ -64,21 +53,6 @@ class _Record(Protocol):
 
     @property
     def created_at(self) -> datetime: ...
-
-
-def _narrowed(
-    where: RecordFilter, span: tuple[datetime, datetime], slack: timedelta
-) -> RecordFilter | None:
-    """``where`` restricted to ``span`` (never widened); None when the two don't meet."""
-    start = span[0] - slack
-    end = span[1] + slack
-    if where.start is not None:
-        start = max(start, where.start)
-    if where.end is not None:
-        end = min(end, where.end)
-    if start >= end:
-        return None
-    return dataclasses.replace(where, start=start, end=end)
 
 
 class HybridSearch:
@@ -159,41 +133,26 @@ class HybridSearch:
         tuning = self._tuning
         depth = max(tuning.depth, limit)
         frame = parse_timeframe(query, self._clock())
-        words = frame.rest
         vector = (await self._embedder.embed([query]))[0].tolist()
 
-        filters = [(where, 1.0)]
-        if frame.start is not None and frame.end is not None:
-            span = (frame.start, frame.end)
-            narrowed = _narrowed(where, span, timedelta(days=tuning.span_slack_days))
-            if narrowed is not None:
-                filters.append((narrowed, tuning.span_weight))
-
-        records: dict[str, T] = {}
-        rankings: list[Ranking[str]] = []
-        for scope, weight in filters:
-            lexical, nearest = await asyncio.gather(
-                search_text(scope, words, depth), search_vector(scope, vector, depth)
-            )
-            for hits, kind_weight in (
-                (lexical, tuning.lexical_weight),
-                (nearest, tuning.vector_weight),
-            ):
-                for hit in hits:
-                    records.setdefault(hit.record.id, hit.record)
-                rankings.append(Ranking([h.record.id for h in hits], weight * kind_weight))
+        lexical, nearest = await asyncio.gather(
+            search_text(where, frame.rest, depth), search_vector(where, vector, depth)
+        )
+        records = {hit.record.id: hit.record for hit in (*lexical, *nearest)}
+        rankings = [
+            Ranking([h.record.id for h in lexical], tuning.lexical_weight),
+            Ranking([h.record.id for h in nearest], tuning.vector_weight),
+        ]
         if frame.recent and tuning.recency_weight:
             newest = sorted(records.values(), key=lambda r: r.created_at, reverse=True)
             rankings.append(Ranking([r.id for r in newest], tuning.recency_weight))
-
         fused = fuse_ranks(rankings, tuning.rrf_k)
+
         if frame.start is not None and frame.end is not None and tuning.span_boost:
+            days = 86_400 * max(tuning.span_fade_days, 1.0)
             for key, record in records.items():
                 at = record.created_at
-                outside = max(
-                    (frame.start - at).total_seconds(), (at - frame.end).total_seconds(), 0
-                )
-                fade = math.exp(-outside / 86400 / max(tuning.span_slack_days, 1.0))
-                fused[key] *= 1 + tuning.span_boost * fade
+                outside = max((frame.start - at).total_seconds(), (at - frame.end).total_seconds())
+                fused[key] *= 1 + tuning.span_boost * math.exp(-max(outside, 0) / days)
         order = sorted(fused, key=lambda key: -fused[key])
         return [Scored(records[key], fused[key]) for key in order]
