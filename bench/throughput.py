@@ -1,0 +1,154 @@
+"""Pipeline throughput: 1,000 conversations x 5 messages through the whole bot.
+
+Each conversation is a user who sends a message, waits for the reply, and sends the next
+(so no two messages fold into one turn): 5,000 turns through the real runtime (inbox, lease,
+context, tools, journal, outbox, delivery) against the scripted model server answering
+instantly in its own process. Prints turns per second and the receive -> reply latency
+(p50/p99), for the embedded store and, separately, for the MongoDB implementation against
+the local MongoDB-compatible test server (a test server: not a production figure).
+
+    .venv/bin/python -m bench.throughput [--store sqlite|mongo|both] [--conversations 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.settings import Settings
+from bot.wiring import running
+from engine.audience import Audience, AudienceKind
+from engine.embeddings import LocalEmbedder
+from engine.ports import ReceiveOutcome
+from engine.records import Author, Inbound, Outbound, new_id, utcnow
+from tests.fakes.openai_server import FakeOpenAIProcess
+
+
+@dataclass
+class TimingPort:
+    """A platform that answers at once and notes when each message's reply arrived."""
+
+    platform: str = "bench"
+    waiting: dict[str, asyncio.Future[float]] = field(default_factory=dict)
+
+    def expect(self, inbox_id: str) -> asyncio.Future[float]:
+        return self.waiting.setdefault(inbox_id, asyncio.get_running_loop().create_future())
+
+    async def deliver(self, reply: Outbound) -> str:
+        future = self.expect(reply.inbox_id)
+        if not future.done():
+            future.set_result(time.perf_counter())
+        return reply.id
+
+    @contextlib.asynccontextmanager
+    async def working(self, inbound: Inbound) -> AsyncIterator[None]:
+        yield
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def run_store(label: str, settings: Settings, conversations: int, messages: int) -> None:
+    async with running(settings) as runtime:
+        port = TimingPort()
+        runtime.engine.register_platform(port)
+        agent_id = runtime.default_agent.id
+        latencies: list[float] = []
+
+        async def user(n: int) -> None:
+            audience = Audience("bench:W1", AudienceKind.DM, f"D{n}", f"U{n}")
+            for m in range(messages):
+                ref = new_id()
+                sent = time.perf_counter()
+                result = await runtime.engine.receive(
+                    Inbound(
+                        platform=port.platform,
+                        agent_id=agent_id,
+                        audience=audience,
+                        thread="",
+                        author=Author(f"U{n}", f"user {n}"),
+                        text=f"message {m} from user {n}: how is the release going?",
+                        event_id=ref,
+                        message_ref=ref,
+                        sent_at=utcnow(),
+                    )
+                )
+                assert result.outcome is ReceiveOutcome.ACCEPTED, result
+                async with asyncio.timeout(300):
+                    replied = await port.expect(result.inbox_id)
+                latencies.append(replied - sent)
+
+        cpu_started = time.process_time()
+        started = time.perf_counter()
+        await asyncio.gather(*(user(n) for n in range(conversations)))
+        elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
+
+    turns = len(latencies)
+    print(
+        f"{label}: {turns} turns in {elapsed:.1f} s = {turns / elapsed:.0f} turns/s "
+        f"(bot process CPU {cpu:.1f} s = {cpu / turns * 1000:.2f} ms/turn); receive -> reply "
+        f"p50 {statistics.median(latencies) * 1000:.0f} ms, "
+        f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms"
+    )
+
+
+def bench_settings(data_dir: Path, base_url: str, workers: int, **extra: object) -> Settings:
+    values: dict[str, object] = {
+        "OPENAI_BASE_URL": base_url,
+        "OPENAI_API_KEY": "bench",
+        "MNEMO_DATA_DIR": data_dir,
+        "MNEMO_WORKERS": workers,
+        "MNEMO_HTTP_PORT": 0,
+    }
+    values.update(extra)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+async def main(store: str, conversations: int, messages: int, workers: int) -> None:
+    print(
+        f"{conversations} conversations x {messages} messages, {workers} workers, "
+        f"{os.cpu_count()} CPUs visible"
+    )
+    async with FakeOpenAIProcess() as llm:
+        if store in ("sqlite", "both"):
+            with tempfile.TemporaryDirectory() as data_dir:
+                settings = bench_settings(Path(data_dir), llm.base_url, workers)
+                await run_store("embedded SQLite", settings, conversations, messages)
+        if store in ("mongo", "both"):
+            from tests.fakes.mongo_wire import ensure_test_vector_indexes, mongo_test_uri
+
+            database = f"bench_{uuid.uuid4().hex[:8]}"
+            await ensure_test_vector_indexes(database, LocalEmbedder().dimensions)
+            with tempfile.TemporaryDirectory() as data_dir:
+                settings = bench_settings(
+                    Path(data_dir),
+                    llm.base_url,
+                    workers,
+                    MONGODB_URI=mongo_test_uri(),
+                    MONGODB_DATABASE=database,
+                )
+                await run_store(
+                    "MongoDB (mongoeco test wire server)", settings, conversations, messages
+                )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--store", choices=["sqlite", "mongo", "both"], default="both")
+    parser.add_argument("--conversations", type=int, default=1000)
+    parser.add_argument("--messages", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=64)
+    args = parser.parse_args()
+    asyncio.run(main(args.store, args.conversations, args.messages, args.workers))

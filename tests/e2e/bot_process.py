@@ -1,0 +1,78 @@
+"""Start, talk to and kill ``tests.e2e.crash_bot`` processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import aiohttp
+
+REPO = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 60.0
+
+
+class BotProcess:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self._env = env
+        self._log = log
+        self._process: asyncio.subprocess.Process | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self.port = 0
+
+    async def __aenter__(self) -> Self:
+        with self._log.open("ab") as log:
+            self._process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "tests.e2e.crash_bot",
+                cwd=REPO,
+                env=self._env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=log,
+            )
+        assert self._process.stdout is not None
+        async with asyncio.timeout(START_TIMEOUT):
+            line = await self._process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the bot did not start; see {self._log}:\n{self._log.read_text()}")
+        self.port = int(json.loads(line)["port"])
+        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._http is not None:
+            await self._http.close()
+        process = self._process
+        if process is not None and process.returncode is None:
+            process.terminate()
+            try:
+                async with asyncio.timeout(15):
+                    await process.wait()
+            except TimeoutError:
+                await self.kill()
+
+    async def say(self, text: str, *, channel: str, user: str = "U1") -> dict[str, Any]:
+        """Send one message; returns the engine's answer (outcome, inbox_id, reason)."""
+        assert self._http is not None
+        payload = {"text": text, "channel": channel, "user": user, "event_id": f"E-{text}"}
+        async with self._http.post(f"http://127.0.0.1:{self.port}/inbound", json=payload) as r:
+            r.raise_for_status()
+            result: dict[str, Any] = await r.json()
+            return result
+
+    async def kill(self) -> None:
+        """SIGKILL: no cleanup of any kind runs in the bot."""
+        process = self._process
+        if process is not None and process.returncode is None:
+            process.send_signal(signal.SIGKILL)
+            await process.wait()
