@@ -94,7 +94,8 @@ async def build_runtime(
     tokens = functools.cache(TokenCounter)
     search = HybridSearch(store, embedder, clock=clock)
     custom_tools = RegisteredTools(ToolRegistry(store.kv), build_sandbox(settings), SandboxLimits())
-    traffic = TrafficPolicy()
+    agents_file = await apply_configured_agents(settings, store)
+    traffic = TrafficPolicy(agents_file.traffic if agents_file else None)
     mail = AgentMail(store.agents, store.kv, traffic)
     messaging = MessagingTools(mail, store.agents)
     agents = AgentRuntime(
@@ -106,7 +107,6 @@ async def build_runtime(
         store, agents, worker_limit=settings.workers, observer=metrics, platforms=[mail.port]
     )
     mail.connect(engine.receive)
-    agents_file = await apply_configured_agents(settings, store)
     default_agent = await ensure_agent(
         store, settings.agent_name, model=settings.model, context_budget=settings.context_budget
     )

@@ -4,6 +4,7 @@ that name the file, the line and the field.
 ```yaml
 shared_blocks:
   team: {value: "We ship on Fridays.", limit: 2000}
+traffic: {max_hops: 6, pair_rate: 20, rate_window: 60}
 agents:
   - name: planner
     persona: I split work and combine the results.
@@ -26,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from engine.agent.tools import BUILTIN_TOOLS, DEFAULT_TOOLS, TERMINAL_TOOLS
 from engine.config._yaml_lines import YamlError, line_of, load_with_lines
+from engine.messaging.policy import TrafficLimits
 from engine.messaging.tools import MESSAGING_TOOLS
 from engine.records import ToolRule
 from engine.tool_rules import ToolRuleError, parse_tool_rules
@@ -89,8 +91,20 @@ class AgentSpec(_Spec):
         return tuple(dict.fromkeys(t.strip().lower() for t in tags if t.strip()))
 
 
+_LIMITS = TrafficLimits()
+
+
+class TrafficSpec(_Spec):
+    """Limits on agents talking to each other (see ``engine.messaging.TrafficLimits``)."""
+
+    max_hops: int = Field(default=_LIMITS.max_hops, ge=1, le=100)
+    pair_rate: int = Field(default=_LIMITS.pair_rate, ge=1)
+    rate_window: float = Field(default=_LIMITS.rate_window, gt=0)
+
+
 class AgentsFileSpec(_Spec):
     shared_blocks: dict[str, SharedBlockSpec] = Field(default_factory=dict)
+    traffic: TrafficSpec = Field(default_factory=TrafficSpec)
     agents: tuple[AgentSpec, ...]
 
 
@@ -117,6 +131,7 @@ class AgentsFile:
     origin: str
     agents: tuple[AgentDefinition, ...]
     shared_blocks: Mapping[str, SharedBlockSpec]
+    traffic: TrafficLimits
 
     def agent(self, name: str) -> AgentDefinition | None:
         return next((a for a in self.agents if a.name == name), None)
@@ -170,7 +185,8 @@ def parse_agents_file(text: str, *, origin: str, base_dir: Path) -> AgentsFile:
             definitions.append(definition)
     if problems:
         raise AgentsFileError(origin, problems)
-    return AgentsFile(origin, tuple(definitions), spec.shared_blocks)
+    limits = TrafficLimits(**spec.traffic.model_dump())
+    return AgentsFile(origin, tuple(definitions), spec.shared_blocks, limits)
 
 
 def _definition(

@@ -63,7 +63,8 @@ class ChannelTraffic:
         admitted = dataclasses.replace(inbound, author=author, hops=hops)
         if not inbound.respond or peer.agent_id == inbound.agent_id:
             return dataclasses.replace(admitted, respond=False)
+        # Answering would add message number ``hops + 1`` to the thread.
         verdict = self.policy.check(
-            peer.agent_id, inbound.agent_id, "/".join(key), hops, inbound.text
+            peer.agent_id, inbound.agent_id, "/".join(key), hops + 1, inbound.text
         )
         return admitted if verdict.allowed else dataclasses.replace(admitted, respond=False)

@@ -216,7 +216,9 @@ class AgentMail:
             platform, channel_name = PLATFORM, ""
             thread = agent_thread(reply.agent_id, thread_peer(reply.thread)[1])
         hops = answered.hops + 1
-        verdict = self.policy.check(reply.agent_id, peer, thread, hops, reply.text)
+        # The reply is delivered whatever the policy says; it decides whether ``peer`` may
+        # answer it, which would add message number ``hops + 1``.
+        verdict = self.policy.check(reply.agent_id, peer, thread, hops + 1, reply.text)
         if not verdict.allowed:
             # Kept in the peer's memory, never answered: the exchange stops here.
             log.info("agent %s -> %s: %s", reply.agent_id, peer, verdict.reason)

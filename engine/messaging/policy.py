@@ -18,7 +18,7 @@ _WORD = re.compile(r"\w+")
 
 @dataclass(frozen=True, slots=True)
 class TrafficLimits:
-    #: Agent-to-agent messages allowed in one thread before agents stop answering each other.
+    #: Agent-to-agent messages one thread may hold; an agent does not answer the last one.
     max_hops: int = 6
     #: Messages one pair of agents may exchange (both ways) per ``rate_window`` seconds.
     pair_rate: int = 20
@@ -67,8 +67,8 @@ class TrafficPolicy:
         self._recent: dict[tuple[str, str, str], deque[str]] = {}
 
     def check(self, sender: str, recipient: str, thread: str, hops: int, text: str) -> Verdict:
-        """May ``sender`` send ``text`` to ``recipient`` as the ``hops``-th agent message of
-        ``thread``? Records the message when it may."""
+        """May the exchange of ``sender`` and ``recipient`` in ``thread`` go on to its
+        ``hops``-th agent message, after ``text``? Records ``text`` when it may."""
         limits = self.limits
         if hops > limits.max_hops:
             return Verdict(
