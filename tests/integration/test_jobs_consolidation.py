@@ -18,7 +18,6 @@ from jobs.consolidation import ConsolidationJob
 from tests.fakes.openai_server import tool_call
 from tests.integration.test_jobs_world import BACKENDS, World, dm, open_world, private, public
 
-
 DAY = timedelta(days=1)
 
 
