@@ -38,7 +38,8 @@ async def serve(settings: Settings) -> int:
         await runner.setup()
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
         await site.start()
-        log.info("serving http://%s:%d", settings.http_host, settings.http_port)
+        host, port = runner.addresses[0][:2]  # the bound port, when MNEMO_HTTP_PORT is 0
+        log.info("serving http://%s:%d", host, port, extra={"port": port})
 
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

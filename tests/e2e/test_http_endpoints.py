@@ -1,0 +1,171 @@
+"""Health, readiness and Prometheus metrics of a running ``mnemo run`` process, and its JSON
+logs: what a load balancer, an orchestrator and a Prometheus server would see."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from engine.store import InboxStatus, Store, open_store
+from tests.e2e.mnemo_process import MnemoProcess, bot_environment, hand_over, wait_status
+from tests.fakes.openai_server import FakeOpenAI, error
+
+pytestmark = pytest.mark.slow
+
+WAIT = 60.0
+
+
+@dataclass
+class Deployment:
+    llm: FakeOpenAI
+    env: dict[str, str]
+    workdir: Path
+    api_key: str
+
+    def bot(self, name: str) -> MnemoProcess:
+        return MnemoProcess(self.env, self.workdir, name)
+
+
+@pytest.fixture
+async def deployment(tmp_path: Path) -> AsyncIterator[Deployment]:
+    api_key = "sk-e2e" + secrets.token_urlsafe(24)
+    async with FakeOpenAI() as llm:
+        env = bot_environment(
+            OPENAI_API_KEY=api_key,
+            OPENAI_BASE_URL=llm.base_url,
+            MNEMO_DATA_DIR=str(tmp_path / "data"),
+            MNEMO_HTTP_HOST="127.0.0.1",
+            MNEMO_HTTP_PORT="0",
+            MNEMO_LOG_FORMAT="json",
+            MNEMO_LLM_TIMEOUT="30",
+        )
+        yield Deployment(llm, env, tmp_path, api_key)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    """The bot's embedded store, opened from the test as another process would."""
+    opened = await open_store(mongodb_uri=None, data_dir=tmp_path / "data")
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+def samples(exposition: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample of a Prometheus exposition, by name and labels."""
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+    }
+
+
+def value(
+    found: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
+) -> float:
+    return found[(name, frozenset(labels.items()))]
+
+
+async def scrape(bot: MnemoProcess) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    status, content_type, body = await bot.get("/metrics")
+    assert status == 200
+    assert content_type.startswith("text/plain; version=0.0.4")
+    return samples(body)
+
+
+async def stopped(bot: MnemoProcess) -> int:
+    bot.terminate()
+    async with asyncio.timeout(WAIT):
+        return await bot.exited()
+
+
+async def test_a_fresh_bot_is_alive_ready_and_exposes_every_metric_family(
+    deployment: Deployment,
+) -> None:
+    async with deployment.bot("fresh") as bot:
+        assert await bot.get("/healthz") == (
+            200,
+            "application/json; charset=utf-8",
+            '{"status": "ok"}',
+        )
+        status, _, body = await bot.get("/readyz")
+        assert (status, json.loads(body)) == (200, {"status": "ready"})
+        status, _, body = await bot.get("/metrics")
+        assert status == 200
+        families = {family.name for family in text_string_to_metric_families(body)}
+        assert {
+            "mnemo_turns",
+            "mnemo_turn_duration_seconds",
+            "mnemo_stage_duration_seconds",
+            "mnemo_llm_requests",
+            "mnemo_llm_retries",
+            "mnemo_llm_errors",
+            "mnemo_llm_tokens",
+            "mnemo_inbox_pending",
+            "mnemo_conversations_running",
+            "mnemo_conversations_waiting",
+            "mnemo_job_runs",
+            "mnemo_job_duration_seconds",
+        } <= families
+        assert await stopped(bot) == 0
+    records = bot.records
+    assert records, "the bot logged nothing"
+    assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
+    assert any(r["message"].startswith("serving http://127.0.0.1:") for r in records)
+
+
+async def test_metrics_follow_turns_queue_depth_and_llm_errors_and_logs_hide_the_key(
+    deployment: Deployment, store: Store
+) -> None:
+    llm = deployment.llm
+    # The endpoint's error echoes the key, as some servers do: the bot logs the error.
+    llm.push(error(401, f"Incorrect API key provided: {deployment.api_key}"))
+    async with deployment.bot("metrics") as bot:
+        agent = await store.agents.by_name("mnemo")
+        assert agent is not None
+
+        first = await hand_over(store, agent.id, "hello there", channel="C1")
+        async with asyncio.timeout(WAIT):
+            await wait_status(store, first, InboxStatus.DONE)
+
+        llm.block()
+        waiting = [
+            await hand_over(store, agent.id, f"question {n}", channel=f"C{n}") for n in (2, 3)
+        ]
+        async with asyncio.timeout(WAIT):
+            await llm.wait_for_in_flight(2)
+        busy = await scrape(bot)
+        assert value(busy, "mnemo_inbox_pending") == 2
+        assert value(busy, "mnemo_conversations_running") == 2
+        llm.unblock()
+        async with asyncio.timeout(WAIT):
+            for inbox_id in waiting:
+                await wait_status(store, inbox_id, InboxStatus.DONE)
+
+        found = await scrape(bot)
+        assert value(found, "mnemo_turns_total", outcome="retried") == 1
+        assert value(found, "mnemo_turns_total", outcome="done") == 3
+        assert value(found, "mnemo_turns_total", outcome="failed") == 0
+        assert value(found, "mnemo_turn_duration_seconds_count") == 3
+        for stage in ("turn", "apply", "deliver"):
+            assert value(found, "mnemo_stage_duration_seconds_count", stage=stage) == 3
+        assert value(found, "mnemo_llm_requests_total") == len(llm.chat_requests)
+        assert value(found, "mnemo_llm_errors_total") == 1
+        assert value(found, "mnemo_llm_tokens_total", kind="prompt") > 0
+        assert value(found, "mnemo_inbox_pending") == 0
+        assert value(found, "mnemo_conversations_running") == 0
+        assert await stopped(bot) == 0
+
+    logs = "\n".join(bot.lines)
+    assert deployment.api_key not in logs
+    failure = [r for r in bot.records if r["level"] == "error" and "401" in json.dumps(r)]
+    assert failure, "the rejected model call was not logged"
+    assert "[redacted]" in json.dumps(failure)
