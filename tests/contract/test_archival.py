@@ -99,3 +99,15 @@ async def test_search_sees_writes_and_deletes_made_through_another_handle(
     assert [s.record.id for s in found] == [second.id]
     assert await store.passages.get(first.id) is None
     assert await store.passages.delete([first.id]) == 0
+
+
+async def test_counts_follow_deletions_and_drop_tags_left_unused(store: Store) -> None:
+    keep = passage("kept", tags=("food",))
+    gone = passage("gone", tags=("food", "travel"))
+    await store.passages.insert([keep, gone])
+    where = visible_to(PUBLIC)
+    assert await store.passages.tag_counts(where) == {"food": 2, "travel": 1}
+    assert await store.passages.delete([gone.id, "missing"]) == 1
+    assert await store.passages.count(where) == 1
+    assert await store.passages.tag_counts(where) == {"food": 1}
+    assert await store.passages.count(visible_to(PUBLIC, tags=("travel",))) == 0

@@ -40,14 +40,14 @@ class Database:
         """Open (creating when missing) the file in WAL mode and create the schema."""
         if self._thread is not None:
             return
-        thread = threading.Thread(target=self._serve, name="sqlite-store", daemon=True)
-        thread.start()
+        self._thread = threading.Thread(target=self._serve, name="sqlite-store", daemon=True)
+        self._thread.start()
         try:
             self._conn = await self._call(self._connect)
         except BaseException:
+            self._thread = None
             self._jobs.put(None)
             raise
-        self._thread = thread
 
     def _serve(self) -> None:
         while (job := self._jobs.get()) is not None:

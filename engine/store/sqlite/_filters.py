@@ -53,3 +53,12 @@ def where_visible(
             clauses.append(f"EXISTS (SELECT 1 FROM json_each({p}users) WHERE json_each.value = ?)")
             params.append(where.user)
     return " AND ".join(clauses), params
+
+
+def counted_scopes(where: RecordFilter) -> tuple[str, Params] | None:
+    """The ``record_counts`` condition answering a count for ``where``, when ``where`` only
+    restricts agent, workspace and scopes (what a turn asks); None when rows must be counted."""
+    if where.start or where.end or where.channel is not None or where.tags or where.user:
+        return None
+    condition = f"agent_id = ? AND workspace = ? AND scope IN ({placeholders(len(where.scopes))})"
+    return condition, [where.agent_id, where.workspace, *where.scopes]

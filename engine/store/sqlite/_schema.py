@@ -1,9 +1,10 @@
 """The SQLite schema: created idempotently at every start.
 
 Times are integer microseconds since the epoch (UTC), so range filters compare integers.
-Text search tables are FTS5 external-content tables kept in sync by triggers. Rows that carry
-an embedding get a ``vec_rev`` from ``vectors_meta``; deleting one bumps ``deletes``, so every
-process can tell when its in-memory vector copy is stale.
+Text search tables are FTS5 external-content tables kept in sync by triggers. Per-scope record
+and tag counts are kept by triggers, so the counts a turn shows cost the same at any size.
+Rows that carry an embedding get a ``vec_rev`` from ``vectors_meta``; deleting one bumps
+``deletes``, so every process can tell when its in-memory vector copy is stale.
 """
 
 SCHEMA = """
@@ -37,6 +38,16 @@ CREATE TABLE IF NOT EXISTS vectors_meta (
     deletes INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO vectors_meta VALUES ('messages', 0, 0), ('passages', 0, 0);
+
+CREATE TABLE IF NOT EXISTS record_counts (
+    kind TEXT NOT NULL,
+    agent_id TEXT NOT NULL,
+    workspace TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (kind, agent_id, workspace, scope, tag)
+) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS messages (
     pos INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -85,6 +96,14 @@ CREATE TRIGGER IF NOT EXISTS messages_fts_update AFTER UPDATE OF content ON mess
         VALUES ('delete', old.pos, old.content);
     INSERT INTO messages_fts (rowid, content) VALUES (new.pos, new.content);
 END;
+CREATE TRIGGER IF NOT EXISTS messages_count_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO record_counts VALUES ('messages', new.agent_id, new.workspace, new.scope, '', 1)
+        ON CONFLICT DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS messages_count_delete AFTER DELETE ON messages BEGIN
+    UPDATE record_counts SET n = n - 1 WHERE kind = 'messages' AND agent_id = old.agent_id
+        AND workspace = old.workspace AND scope = old.scope AND tag = '';
+END;
 CREATE TRIGGER IF NOT EXISTS messages_vec_delete AFTER DELETE ON messages
     WHEN old.vec_rev IS NOT NULL BEGIN
     UPDATE vectors_meta SET deletes = deletes + 1 WHERE tbl = 'messages';
@@ -116,6 +135,21 @@ CREATE TRIGGER IF NOT EXISTS passages_fts_insert AFTER INSERT ON passages BEGIN
 END;
 CREATE TRIGGER IF NOT EXISTS passages_fts_delete AFTER DELETE ON passages BEGIN
     INSERT INTO passages_fts (passages_fts, rowid, text) VALUES ('delete', old.pos, old.text);
+END;
+CREATE TRIGGER IF NOT EXISTS passages_count_insert AFTER INSERT ON passages BEGIN
+    INSERT INTO record_counts VALUES ('passages', new.agent_id, new.workspace, new.scope, '', 1)
+        ON CONFLICT DO UPDATE SET n = n + 1;
+    INSERT INTO record_counts
+        SELECT DISTINCT 'tags', new.agent_id, new.workspace, new.scope, value, 1
+        FROM json_each(new.tags) WHERE true
+        ON CONFLICT DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS passages_count_delete AFTER DELETE ON passages BEGIN
+    UPDATE record_counts SET n = n - 1 WHERE kind = 'passages' AND agent_id = old.agent_id
+        AND workspace = old.workspace AND scope = old.scope AND tag = '';
+    UPDATE record_counts SET n = n - 1 WHERE kind = 'tags' AND agent_id = old.agent_id
+        AND workspace = old.workspace AND scope = old.scope
+        AND tag IN (SELECT value FROM json_each(old.tags));
 END;
 CREATE TRIGGER IF NOT EXISTS passages_vec_delete AFTER DELETE ON passages
     WHEN old.vec_rev IS NOT NULL BEGIN

@@ -15,7 +15,7 @@ from engine.store.codec import tool_call_from_doc, tool_call_to_doc
 from engine.store.protocol import ConversationActivity, RecordFilter, Scored
 from engine.store.sqlite._database import Database, snapshot, write
 from engine.store.sqlite._embeddings import as_blob, take_revs
-from engine.store.sqlite._filters import placeholders, where_visible
+from engine.store.sqlite._filters import counted_scopes, placeholders, where_visible
 from engine.store.sqlite._fts import ranked_rows
 from engine.store.sqlite._time import from_micros, to_micros
 from engine.store.sqlite._vectors import VectorIndex
@@ -161,8 +161,10 @@ class SQLiteMessageStore:
                 best = self._vectors.search(where, vector, limit)
                 if not best:
                     return []
+                # NOT INDEXED: lacking statistics, the planner would rather scan the
+                # agent's rows by index than look up these few rowids.
                 rows = conn.execute(
-                    f"SELECT m.pos, {_COLUMNS} FROM messages m "
+                    f"SELECT m.pos, {_COLUMNS} FROM messages m NOT INDEXED "
                     f"WHERE m.pos IN ({placeholders(len(best))}) AND {condition}",
                     [pos for pos, _ in best] + params,
                 ).fetchall()
@@ -200,8 +202,16 @@ class SQLiteMessageStore:
         return [_message(row) for row in rows]
 
     async def count(self, where: RecordFilter) -> int:
-        condition, params = where_visible(where, "messages", "m")
-        sql = f"SELECT count(*) FROM messages m WHERE {condition}"
+        counted = counted_scopes(where)
+        if counted is not None:
+            condition, params = counted
+            sql = (
+                "SELECT coalesce(sum(n), 0) FROM record_counts "
+                f"WHERE kind = 'messages' AND tag = '' AND {condition}"
+            )
+        else:
+            condition, params = where_visible(where, "messages", "m")
+            sql = f"SELECT count(*) FROM messages m WHERE {condition}"
         count: int = await self._db.run(lambda c: c.execute(sql, params).fetchone()[0])
         return count
 

@@ -12,14 +12,16 @@ from engine.records import Passage
 from engine.store.protocol import RecordFilter, Scored
 from engine.store.sqlite._database import Database, snapshot, write
 from engine.store.sqlite._embeddings import as_blob, take_revs
-from engine.store.sqlite._filters import placeholders, where_visible
+from engine.store.sqlite._filters import counted_scopes, placeholders, where_visible
 from engine.store.sqlite._fts import ranked_rows
 from engine.store.sqlite._time import from_micros, to_micros
 from engine.store.sqlite._vectors import VectorIndex
 
 _COLUMNS = "p.id, p.agent_id, p.workspace, p.scope, p.text, p.tags, p.users, p.created_at"
 _WITH_EMBEDDING = f"{_COLUMNS}, p.embedding"
-VECTOR_COLUMNS = "pos, vec_rev, agent_id, workspace, scope, '', '', tags, users, created_at, embedding"
+VECTOR_COLUMNS = (
+    "pos, vec_rev, agent_id, workspace, scope, '', '', tags, users, created_at, embedding"
+)
 
 
 def _passage(row: Sequence[Any], embedding: bytes | None = None) -> Passage:
@@ -83,8 +85,10 @@ class SQLitePassageStore:
                 best = self._vectors.search(where, vector, limit)
                 if not best:
                     return []
+                # NOT INDEXED: lacking statistics, the planner would rather scan the
+                # agent's rows by index than look up these few rowids.
                 rows = conn.execute(
-                    f"SELECT p.pos, {_COLUMNS} FROM passages p "
+                    f"SELECT p.pos, {_COLUMNS} FROM passages p NOT INDEXED "
                     f"WHERE p.pos IN ({placeholders(len(best))}) AND {condition}",
                     [pos for pos, _ in best] + params,
                 ).fetchall()
@@ -124,17 +128,34 @@ class SQLitePassageStore:
         return [_passage(row) for row in rows]
 
     async def count(self, where: RecordFilter) -> int:
-        condition, params = where_visible(where, "passages", "p")
-        sql = f"SELECT count(*) FROM passages p WHERE {condition}"
+        counted = counted_scopes(where)
+        if counted is not None:
+            condition, params = counted
+            sql = (
+                "SELECT coalesce(sum(n), 0) FROM record_counts "
+                f"WHERE kind = 'passages' AND tag = '' AND {condition}"
+            )
+        else:
+            condition, params = where_visible(where, "passages", "p")
+            sql = f"SELECT count(*) FROM passages p WHERE {condition}"
         count: int = await self._db.run(lambda c: c.execute(sql, params).fetchone()[0])
         return count
 
     async def tag_counts(self, where: RecordFilter) -> dict[str, int]:
-        condition, params = where_visible(where, "passages", "p")
-        sql = (
-            "SELECT t.value, count(*) FROM passages p, json_each(p.tags) t "
-            f"WHERE {condition} GROUP BY t.value ORDER BY count(*) DESC, t.value"
-        )
+        counted = counted_scopes(where)
+        if counted is not None:
+            condition, params = counted
+            sql = (
+                "SELECT tag, sum(n) AS total FROM record_counts WHERE kind = 'tags' "
+                f"AND {condition} GROUP BY tag HAVING total > 0 ORDER BY total DESC, tag"
+            )
+        else:
+            condition, params = where_visible(where, "passages", "p")
+            sql = (
+                "SELECT t.value, count(DISTINCT p.pos) AS total "
+                "FROM passages p, json_each(p.tags) t "
+                f"WHERE {condition} GROUP BY t.value ORDER BY total DESC, t.value"
+            )
         rows = await self._db.run(lambda c: c.execute(sql, params).fetchall())
         return {str(tag): int(count) for tag, count in rows}
 
