@@ -13,13 +13,23 @@ from pathlib import Path
 from adapters.console import CONSOLE_WORKSPACE, ConsoleChat, ConsolePort
 from adapters.console.chat import stdin_lines
 from bot.settings import Settings, SettingsError, load_settings
-from bot.wiring import Runtime, build_sandbox, running
+from bot.wiring import Runtime, build_runtime, build_sandbox, running
 from engine.agents import AgentExists, create_agent
+from engine.config import (
+    AgentChangeError,
+    AgentsFileError,
+    apply_agents_file,
+    attach_tool,
+    detach_tool,
+    read_agents_file,
+)
 from engine.records import Agent
 from engine.sandbox import SandboxLimits
 from engine.store import Store, open_store
 from engine.tools import ToolDefinitionError, ToolRegistry, register_tool
 from engine.user_data import UserDataService, render_report
+from jobs import JobHistory, RetentionPolicies
+from jobs.report import format_runs
 
 
 @contextlib.asynccontextmanager
@@ -55,6 +65,17 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--persona", help="who the agent is, in its own words")
     create.add_argument("--model", help="model name (default: MNEMO_MODEL)")
     agent_commands.add_parser("list", help="list agents")
+    validate = agent_commands.add_parser("validate", help="check an agents file")
+    validate.add_argument("file", type=Path)
+    apply = agent_commands.add_parser("apply", help="create or update the agents of a file")
+    apply.add_argument("file", type=Path)
+    agent_tools = agent_commands.add_parser("tools", help="attach or detach one agent's tool")
+    agent_tools.add_argument("action", choices=["attach", "detach"])
+    agent_tools.add_argument("agent")
+    agent_tools.add_argument("tool")
+    agent_tools.add_argument(
+        "--if-version", type=int, help="refuse unless the agent is still at this version"
+    )
 
     tools = commands.add_parser("tools", help="custom tools run in the sandbox")
     tool_commands = tools.add_subparsers(dest="tools_command", required=True)
@@ -71,6 +92,17 @@ def build_parser() -> argparse.ArgumentParser:
     memory.add_argument("--workspace", default=CONSOLE_WORKSPACE)
     memory.add_argument("--out", type=Path, help="export: file to write (default: stdout)")
     memory.add_argument("--yes", action="store_true", help="forget: do not ask to confirm")
+
+    jobs = commands.add_parser("jobs", help="background memory jobs and their recorded runs")
+    job_commands = jobs.add_subparsers(dest="jobs_command", required=True)
+    listing = job_commands.add_parser("list", help="recorded runs, newest first")
+    listing.add_argument("--job", help="only this job's runs")
+    listing.add_argument("--limit", type=int, default=30)
+    run_job = job_commands.add_parser("run", help="run a job now, even if it ran this slot")
+    run_job.add_argument("name", choices=["consolidate", "hygiene", "digest", "retention"])
+    retention = job_commands.add_parser("retention", help="days of recall a workspace keeps")
+    retention.add_argument("workspace")
+    retention.add_argument("days", type=int, help="0 keeps everything")
     return parser
 
 
@@ -96,10 +128,39 @@ async def _agent(runtime: Runtime, name: str | None) -> Agent:
 
 
 async def _agents(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        agents_file = (
+            read_agents_file(args.file) if args.agents_command in ("validate", "apply") else None
+        )
+    except AgentsFileError as exc:
+        print(f"mnemo: {exc}", file=sys.stderr)
+        return 1
+    if args.agents_command == "validate":
+        print(f"{args.file}: {len(agents_file.agents) if agents_file else 0} agents, valid")
+        return 0
     async with _store(settings) as store:
         if args.agents_command == "list":
             for agent in await store.agents.list():
                 print(f"{agent.name}\t{agent.id}\t{agent.model}\t{','.join(agent.tags)}")
+            return 0
+        if agents_file is not None:
+            report = await apply_agents_file(
+                store,
+                agents_file,
+                default_model=settings.model,
+                default_budget=settings.context_budget,
+            )
+            for outcome in ("created", "updated", "unchanged"):
+                print(f"{outcome}: {', '.join(getattr(report, outcome)) or '-'}")
+            return 0
+        if args.agents_command == "tools":
+            change = attach_tool if args.action == "attach" else detach_tool
+            try:
+                agent = await change(store, args.agent, args.tool, expected_version=args.if_version)
+            except AgentChangeError as exc:
+                print(f"mnemo: {exc}", file=sys.stderr)
+                return 1
+            print(f"{agent.name} (version {agent.version}) tools: {', '.join(agent.tools)}")
             return 0
         try:
             agent = await create_agent(
@@ -175,6 +236,26 @@ async def _tools(settings: Settings, args: argparse.Namespace) -> int:
         return 0 if outcome.ok else 1
 
 
+async def _jobs(settings: Settings, args: argparse.Namespace) -> int:
+    if args.jobs_command == "run":
+        runtime = await build_runtime(settings)
+        try:
+            print(format_runs(await runtime.jobs.run_now(args.name)))
+        finally:
+            await runtime.aclose()
+        return 0
+    async with _store(settings) as store:
+        if args.jobs_command == "list":
+            print(format_runs(await JobHistory(store.kv).runs(args.job, args.limit)))
+        elif args.days < 0:
+            print("mnemo: days must be 0 (keep everything) or more", file=sys.stderr)
+            return 2
+        else:
+            await RetentionPolicies(store.kv, 0).set(args.workspace, args.days)
+            print(f"{args.workspace} keeps {args.days or 'all'} days of recall")
+    return 0
+
+
 async def _run(settings: Settings) -> int:
     from bot.process import serve
 
@@ -196,6 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(_memory(settings, args))
             case "tools":
                 return asyncio.run(_tools(settings, args))
+            case "jobs":
+                return asyncio.run(_jobs(settings, args))
     except SettingsError as exc:
         print(f"mnemo: {exc}", file=sys.stderr)
         return 2

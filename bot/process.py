@@ -47,6 +47,8 @@ async def serve(settings: Settings) -> int:
             loop.add_signal_handler(sig, stop.set)
         try:
             await platforms.start()
+            if runtime.jobs.runner.settings.enabled:
+                runtime.jobs.start()
             if platforms.count == 0 and sys.stdin.isatty():
                 agent = runtime.default_agent
                 runtime.engine.register_platform(ConsolePort(agent_names={agent.id: agent.name}))
@@ -64,6 +66,7 @@ async def serve(settings: Settings) -> int:
             deadline = runtime.engine.settings.stop_deadline
             log.info("stopping: no new turns; running ones get %.0f s to finish", deadline)
             await platforms.stop()
+            await runtime.jobs.stop()
             await runtime.engine.stop()
             await runner.cleanup()
             log.info("stopped")

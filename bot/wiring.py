@@ -25,6 +25,7 @@ from engine.store import Store, open_store
 from engine.tokens import TokenCounter
 from engine.tools import ToolRegistry
 from engine.user_data import UserDataService
+from jobs import JobScheduler, JobSettings, build_jobs
 
 
 @dataclass(slots=True)
@@ -47,10 +48,13 @@ class Runtime:
     mail: AgentMail
     #: The traffic policy as the adapters apply it to agents talking in channels.
     channel_traffic: ChannelTraffic
+    #: Background memory jobs; ``mnemo run`` starts them (MNEMO_JOBS_ENABLED).
+    jobs: JobScheduler
     #: The agents file (MNEMO_AGENTS_FILE), applied at start, when one is set.
     agents_file: AgentsFile | None = None
 
     async def aclose(self) -> None:
+        await self.jobs.stop()
         await self.engine.stop()
         await self.llm.aclose()
         await self.store.close()
@@ -124,6 +128,7 @@ async def build_runtime(
         metrics=metrics,
         mail=mail,
         channel_traffic=ChannelTraffic(traffic),
+        jobs=build_jobs(store, llm, embedder, JobSettings(), clock=clock),
         agents_file=agents_file,
     )
 

@@ -55,6 +55,10 @@ class JobRunner:
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._running: set[str] = set()
 
+    @property
+    def settings(self) -> JobSettings:
+        return self._settings
+
     async def run_job(self, job: Job[Any], *, force: bool = False) -> list[RunRecord]:
         """Run every due target of ``job`` (``force``: also those settled this slot)."""
         now = self._clock()

@@ -88,7 +88,9 @@ async def test_two_scheduler_processes_consolidate_each_conversation_once(world:
         scheduler.start()
     try:
         async with asyncio.timeout(10):
-            while len(await schedulers[0].runner.history.runs("consolidate")) < 3:
+            while True:
+                if len(await schedulers[0].runner.history.runs("consolidate")) >= 3:
+                    break
                 await asyncio.sleep(0.1)
         await asyncio.sleep(1.0)  # several more ticks on both
     finally:
