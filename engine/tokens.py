@@ -107,6 +107,11 @@ class TokenCounter:
             lambda text: len(encode(text))
         )
 
+    @staticmethod
+    def for_model(model: str) -> TokenCounter:
+        """The process-wide counter for `model`'s encoding, so its cache is shared."""
+        return _shared_counter(encoding_name_for_model(model))
+
     @property
     def encoding_name(self) -> str:
         return self.encoding.name
@@ -167,3 +172,11 @@ class TokenCounter:
             + self.count(function.get("name", ""))
             + self.count(function.get("arguments", ""))
         )
+
+
+@cache
+def _shared_counter(encoding: str) -> TokenCounter:
+    return TokenCounter(_MODEL_FOR_ENCODING[encoding])
+
+
+_MODEL_FOR_ENCODING = {"o200k_base": "gpt-4o", "cl100k_base": "gpt-4"}

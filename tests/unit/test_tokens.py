@@ -140,3 +140,8 @@ def test_encodings_load_with_no_network_and_an_empty_cache(tmp_path: Path) -> No
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["2", "2"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_counters_for_models_of_one_encoding_share_a_cache() -> None:
+    assert TokenCounter.for_model("gpt-4o") is TokenCounter.for_model("gpt-5-mini")
+    assert TokenCounter.for_model("gpt-4").encoding_name == "cl100k_base"
