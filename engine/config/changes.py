@@ -14,9 +14,11 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from engine.agent.memory import DEFAULT_LIMITS, shared_owner
+from engine.agent.tools import BUILTIN_TOOLS
 from engine.agents import DEFAULT_PERSONA, create_agent
 from engine.audience import ALL_WORKSPACES, SCOPE_AGENT
 from engine.config.agents_file import AgentDefinition, AgentsFile
+from engine.messaging.tools import MESSAGING_TOOLS
 from engine.records import Agent, Block, BlockLabel, new_id
 from engine.store.protocol import Store
 from engine.tools import ToolRegistry
@@ -70,7 +72,13 @@ async def change_agent(
 async def attach_tool(
     store: Store, agent_name: str, tool: str, *, expected_version: int | None = None
 ) -> Agent:
-    """Give the agent ``tool`` from its next turn on."""
+    """Give the agent ``tool`` (built-in, messaging or registered custom) from its next turn on."""
+    custom = {t.name for t in await ToolRegistry(store.kv).all()}
+    known = {*BUILTIN_TOOLS, *MESSAGING_TOOLS, *custom}
+    if tool not in known:
+        raise AgentChangeError(
+            f"there is no tool called {tool!r}: register a custom tool with `mnemo tools add`"
+        )
     return await change_agent(
         store,
         agent_name,
