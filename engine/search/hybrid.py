@@ -32,8 +32,8 @@ class SearchTuning:
     #: Candidates taken from each ranking before fusion.
     depth: int = 50
     #: Reciprocal-rank constant.
-    rrf_k: float = 20.0
-    lexical_weight: float = 1.0
+    rrf_k: float = 10.0
+    lexical_weight: float = 1.8
     vector_weight: float = 1.0
     #: Score multiplier for candidates inside the span of time the query names.
     span_boost: float = 1.0
