@@ -68,6 +68,8 @@ class CompiledContext:
     budget: int
     #: Stored messages left out, oldest first; fold them into the summary.
     evicted: tuple[Message, ...]
+    #: Ids of the stored messages in the window.
+    in_view: frozenset[str] = frozenset()
 
     @property
     def total(self) -> int:
@@ -221,6 +223,7 @@ class ContextCompiler:
         used = self._unit_tokens(current)
         history = _units(data.history)
         kept: list[list[ChatMessage]] = []
+        kept_ids: list[str] = []
         evicted_from = len(history)
         target = room if used + self._all_tokens(history) <= room else int(room * EVICTION_TARGET)
         for index in range(len(history) - 1, -1, -1):
@@ -233,6 +236,7 @@ class ContextCompiler:
             if used + cost > (target if not is_newest else room):
                 break
             kept.append(rendered)
+            kept_ids += [m.id for m in history[index]]
             used += cost
             evicted_from = index
         kept.reverse()
@@ -245,6 +249,7 @@ class ContextCompiler:
             sections=sections,
             budget=data.budget,
             evicted=evicted,
+            in_view=frozenset(kept_ids),
         )
 
     def _unit_tokens(self, unit: Sequence[ChatMessage]) -> int:

@@ -19,6 +19,7 @@ from engine.agent.context import (
     CompiledContext,
     ContextCompiler,
     ContextInput,
+    ContextOverflow,
     MemoryStats,
     TokenCount,
 )
@@ -59,6 +60,11 @@ TOOL_TIMEOUT = 30.0
 LLM_DOWN_REPLY = (
     "Sorry, I can't reach my language model right now, so I couldn't answer this. "
     "Please try again in a few minutes."
+)
+
+CONTEXT_TOO_SMALL_REPLY = (
+    "Sorry, I can't answer: my context budget is too small for my instructions and memory. "
+    "An operator needs to raise it."
 )
 
 DEFAULT_SYSTEM_PROMPT = """\
@@ -317,6 +323,9 @@ class _Turn:
         except LLMUnavailable as exc:
             log.warning("turn %s: %s", self.anchor, exc)
             return TurnResult((LLM_DOWN_REPLY,), ())
+        except ContextOverflow as exc:
+            log.error("turn %s: agent %s: %s", self.anchor, agent.name, exc)
+            return TurnResult((CONTEXT_TOO_SMALL_REPLY,), ())
         return TurnResult(tuple(ctx.replies), tuple(self.produced))
 
     async def _loop(self, ctx: TurnContext, memory: TurnMemory, tools: Mapping[str, Tool]) -> None:
@@ -337,6 +346,7 @@ class _Turn:
             compiled = await runtime.compile(
                 agent, memory, self.inbound.conversation, self.produced, offered, rules.render()
             )
+            ctx.in_view = compiled.in_view
             completion = await runtime._llm.complete(agent.model, compiled.messages, compiled.tools)
             if not completion.tool_calls:
                 text = (completion.text or "").strip()

@@ -17,6 +17,16 @@ questions, dates and names exactly. Drop greetings and small talk. Write at most
 words of plain prose, oldest first. Output only the new summary."""
 
 SUMMARY_WORDS = 300
+#: The most of an agent's context budget a summary may take, however verbose the model was.
+SUMMARY_SHARE = 0.15
+
+
+def bounded(text: str, tokens: TokenCount, limit: int) -> str:
+    """``text`` cut (at a word) until it counts at most ``limit`` tokens."""
+    while text and tokens.count(text) > limit:
+        cut = text[: int(len(text) * 0.8)]
+        text = (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip() + " …"
+    return text
 
 
 def transcript_line(message: Message) -> str:
@@ -52,7 +62,7 @@ class Summarizer:
             used += cost
         if chunk:
             summary = await self._fold(agent, summary, chunk)
-        return summary
+        return bounded(summary, tokens, int(agent.context_budget * SUMMARY_SHARE))
 
     async def _fold(self, agent: Agent, summary: str, lines: Sequence[str]) -> str:
         system = SUMMARY_PROMPT.format(name=agent.name, words=SUMMARY_WORDS)

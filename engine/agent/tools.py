@@ -21,6 +21,8 @@ from engine.records import Agent, Author, Inbound, Message, Passage, new_id
 from engine.store.protocol import RecordFilter, Scored, Store
 
 MAX_TOOL_OUTPUT = 6000
+#: How many more results a recall search asks for, to make up for those already in view.
+IN_VIEW_SLACK = 50
 SEND_MESSAGE = "send_message"
 NO_REPLY = "no_reply"
 TERMINAL_TOOLS = frozenset({SEND_MESSAGE, NO_REPLY})
@@ -55,6 +57,8 @@ class TurnContext:
     replies: list[str] = field(default_factory=list)
     #: The message this turn answers (its platform, thread and agent-to-agent hop count).
     inbound: Inbound | None = None
+    #: Stored messages already in the context window; searches leave them out.
+    in_view: frozenset[str] = frozenset()
 
     @property
     def where(self) -> RecordFilter:
@@ -264,7 +268,9 @@ async def archival_memory_search(ctx: TurnContext, args: ArchivalSearchArgs) -> 
 
 async def conversation_search(ctx: TurnContext, args: ConversationSearchArgs) -> str:
     where = _filter(ctx, args.start_date, args.end_date)
-    hits = await ctx.search.messages(where, args.query, args.limit)
+    extra = min(len(ctx.in_view), IN_VIEW_SLACK)
+    found = await ctx.search.messages(where, args.query, args.limit + extra)
+    hits = [hit for hit in found if hit.record.id not in ctx.in_view][: args.limit]
     if not hits:
         return "No past messages matched."
     lines = [f"{len(hits)} messages:"]

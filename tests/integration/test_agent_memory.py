@@ -146,14 +146,13 @@ async def test_workspaces_never_see_each_other(tmp_path: Path, llm: FakeOpenAI) 
 async def test_summaries_keep_a_long_conversation_under_budget(
     tmp_path: Path, llm: FakeOpenAI
 ) -> None:
-    budget = 2500
+    budget = 4000
     settings = settings_for(tmp_path, llm, MNEMO_CONTEXT_BUDGET=budget, MNEMO_AGENT="brief")
     counter = TokenCounter("gpt-4o-mini")
     async with bot_running(settings, llm) as bot:
         for i in range(40):
-            await bot.say(
-                dm("gina"), "gina", f"Note {i}: the quarterly report section {i} needs review."
-            )
+            detail = " ".join(f"item {i}.{k} is pending sign-off" for k in range(12))
+            await bot.say(dm("gina"), "gina", f"Note {i}: report section {i}: {detail}.")
         requests = llm.chat_requests
         for request in requests:
             used = counter.count_messages(request["messages"]) + counter.count_tools(
