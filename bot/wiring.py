@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -13,11 +13,17 @@ from bot.metrics import Metrics
 from bot.settings import Settings, SettingsError
 from engine.agent.runtime import AgentRuntime
 from engine.agents import ensure_agent
-from engine.config import AgentsFile, AgentsFileError, apply_agents_file, read_agents_file
+from engine.config import (
+    AgentsFile,
+    AgentsFileError,
+    apply_agents_file,
+    peer_agents,
+    read_agents_file,
+)
 from engine.embeddings import Embedder, LocalEmbedder, OpenAIEmbedder
 from engine.engine import Engine
 from engine.llm import LLMClient, RetryPolicy
-from engine.messaging import AgentMail, ChannelTraffic, MessagingTools, TrafficPolicy
+from engine.messaging import AgentMail, ChannelTraffic, MessagingTools, PeerAgent, TrafficPolicy
 from engine.records import Agent, utcnow
 from engine.sandbox import RegisteredTools, Sandbox, SandboxLimits
 from engine.search import HybridSearch
@@ -52,6 +58,8 @@ class Runtime:
     jobs: JobScheduler
     #: The agents file (MNEMO_AGENTS_FILE), applied at start, when one is set.
     agents_file: AgentsFile | None = None
+    #: platform -> bot user id -> agent: whose messages adapters hear as an agent's.
+    peer_agents: dict[str, dict[str, PeerAgent]] = field(default_factory=dict)
 
     async def aclose(self) -> None:
         await self.jobs.stop()
@@ -130,6 +138,7 @@ async def build_runtime(
         channel_traffic=ChannelTraffic(traffic),
         jobs=build_jobs(store, llm, embedder, JobSettings(), clock=clock),
         agents_file=agents_file,
+        peer_agents=await peer_agents(store.agents, agents_file),
     )
 
 

@@ -137,6 +137,8 @@ class DiscordAdapter:
             return
         if inbound is None:
             return
+        if self._config.traffic is not None:
+            inbound = self._config.traffic.admit(inbound, self._config.peer_agents)
         result = await self._inbox.receive(inbound)
         log.debug("discord message %s: %s", message.id, result.outcome)
 

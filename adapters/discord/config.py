@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from adapters.policy import ChannelPolicy
+from engine.messaging import ChannelTraffic, PeerAgent
 
 #: discord.py's floor for ``max_ratelimit_timeout``.
 MIN_RATE_LIMIT_WAIT = 30.0
@@ -38,6 +39,10 @@ class DiscordConfig:
     max_rate_limit_wait: float = 30.0
     #: Seconds ``start()`` waits for the gateway to be ready.
     start_timeout: float = 60.0
+    #: Other agents of this deployment by their bot user id: their messages reach this agent
+    #: as messages from an agent, under ``traffic``'s hop, loop and rate limits.
+    peer_agents: Mapping[str, PeerAgent] = field(default_factory=dict)
+    traffic: ChannelTraffic | None = None
 
     def __post_init__(self) -> None:
         if not self.token.strip():

@@ -24,7 +24,9 @@ def inbound_from_message(
 
     Raises ``UnmappableChannel`` when the message's audience cannot be determined.
     """
-    if message.author.bot or message.author.id == me.id:
+    if message.author.id == me.id:
+        return None
+    if message.author.bot and str(message.author.id) not in config.peer_agents:
         return None
     if message.type not in _CONVERSATION_TYPES:
         return None

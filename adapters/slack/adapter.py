@@ -170,7 +170,7 @@ class SlackAdapter:
         self, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
     ) -> None:
         try:
-            message = parse_event(body, context.bot_user_id or "")
+            message = parse_event(body, context.bot_user_id or "", self._config.peer_agents)
         except MalformedEvent as error:
             await self._engine.reject(PLATFORM, body, str(error))
             return
@@ -199,6 +199,8 @@ class SlackAdapter:
             author_name=author_name,
             channel_name=channel.name,
         )
+        if inbound is not None and self._config.traffic is not None:
+            inbound = self._config.traffic.admit(inbound, self._config.peer_agents)
         if inbound is not None:
             await self._engine.receive(inbound)
 

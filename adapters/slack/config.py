@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from adapters.policy import ChannelPolicy
+from engine.messaging import ChannelTraffic, PeerAgent
 
 PLATFORM = "slack"
 #: Slack's public Web API; tests point the clients at a local fake instead.
@@ -52,6 +53,10 @@ class SlackConfig:
     #: Public base URL of the bot's HTTP server, for the OAuth redirect ("" lets Slack use the
     #: one registered with the app).
     redirect_uri: str = ""
+    #: Other agents of this deployment by their bot user id: their messages reach this agent
+    #: as messages from an agent, under ``traffic``'s hop, loop and rate limits.
+    peer_agents: Mapping[str, PeerAgent] = field(default_factory=dict)
+    traffic: ChannelTraffic | None = None
 
     def __post_init__(self) -> None:
         if not self.agent_id:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -66,9 +66,12 @@ def team_of(workspace: str) -> str:
     return workspace.removeprefix(prefix)
 
 
-def parse_event(body: Mapping[str, Any], bot_user_id: str) -> SlackMessage | None:
+def parse_event(
+    body: Mapping[str, Any], bot_user_id: str, peer_bots: Collection[str] = ()
+) -> SlackMessage | None:
     """Read a ``message`` or ``app_mention`` callback; None when it is not for the agent
-    (our own or another bot's message, a join, an unfurl ...)."""
+    (our own or another bot's message, a join, an unfurl ...). Messages of ``peer_bots``, the
+    bot users of this deployment's other agents, are kept."""
     callback = cast(EventCallback, body)
     event = callback.get("event")
     if not isinstance(event, dict):
@@ -79,15 +82,17 @@ def parse_event(body: Mapping[str, Any], bot_user_id: str) -> SlackMessage | Non
     if not (team and event_id and channel):
         raise MalformedEvent("the event lacks its team, event id or channel")
     if event.get("type") == "app_mention":
-        return _spoken(event, event, team, event_id, bot_user_id, InboundKind.MESSAGE)
+        return _spoken(event, event, team, event_id, bot_user_id, InboundKind.MESSAGE, peer_bots)
     subtype = event.get("subtype", "")
     if subtype == "message_changed":
         return _edited(event, team, event_id, bot_user_id)
     if subtype == "message_deleted":
         return _deleted(event, team, event_id, bot_user_id)
-    if subtype not in _SPOKEN_SUBTYPES:
+    if subtype not in _SPOKEN_SUBTYPES and not (
+        subtype == "bot_message" and event.get("user") in peer_bots
+    ):
         return None
-    return _spoken(event, event, team, event_id, bot_user_id, InboundKind.MESSAGE)
+    return _spoken(event, event, team, event_id, bot_user_id, InboundKind.MESSAGE, peer_bots)
 
 
 def build_inbound(
@@ -166,12 +171,13 @@ def _spoken(
     event_id: str,
     bot_user_id: str,
     kind: InboundKind,
+    peer_bots: Collection[str] = (),
 ) -> SlackMessage | None:
     user = message.get("user", "")
     ts = message.get("ts", "")
     if not (user and ts):
         raise MalformedEvent("the message lacks its user or ts")
-    if _is_from_bot(message, bot_user_id):
+    if _is_from_bot(message, bot_user_id) and (user == bot_user_id or user not in peer_bots):
         return None
     raw_text = message.get("text", "")
     mentions = tuple(dict.fromkeys(_MENTION.findall(raw_text)))

@@ -15,6 +15,7 @@ from engine.config.changes import (
     attach_tool,
     detach_tool,
 )
+from engine.config.peers import peer_agents
 
 __all__ = [
     "AgentChangeError",
@@ -27,5 +28,6 @@ __all__ = [
     "attach_tool",
     "detach_tool",
     "parse_agents_file",
+    "peer_agents",
     "read_agents_file",
 ]

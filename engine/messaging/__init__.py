@@ -1,7 +1,7 @@
 """Agents talking to each other: by tools through the pipeline, and in shared channels, under
 one traffic policy (hop limit per thread, loop detection, per-pair rate limit)."""
 
-from engine.messaging.channels import ChannelTraffic
+from engine.messaging.channels import ChannelTraffic, PeerAgent
 from engine.messaging.mail import PLATFORM, AgentMail, AgentsPort, MailMode, MessagingRefused
 from engine.messaging.policy import TrafficLimits, TrafficPolicy, Verdict
 from engine.messaging.tools import MESSAGING_TOOLS, MessagingTools
@@ -15,6 +15,7 @@ __all__ = [
     "MailMode",
     "MessagingRefused",
     "MessagingTools",
+    "PeerAgent",
     "TrafficLimits",
     "TrafficPolicy",
     "Verdict",

@@ -17,7 +17,10 @@ from engine.config import (
     attach_tool,
     detach_tool,
     parse_agents_file,
+    peer_agents,
+    read_agents_file,
 )
+from engine.messaging import PeerAgent
 from engine.store import Store, open_store
 
 FILE = """\
@@ -136,3 +139,18 @@ def test_cli_validates_applies_and_attaches(
     path.write_text(FILE.replace("name: worker", "name: worker\n    max_steps: many"))
     assert main(["agents", "validate", str(path)]) == 1
     assert f"{path}:10 agents.1.max_steps:" in capsys.readouterr().err
+
+
+async def test_bot_users_named_in_the_file_map_to_the_applied_agents(store: Store) -> None:
+    example = Path(__file__).parents[2] / "examples" / "agents.yml"
+    agents_file = read_agents_file(example)
+    await apply_agents_file(store, agents_file, default_model="m", default_budget=8000)
+    planner, researcher = [await store.agents.by_name(n) for n in ("planner", "researcher")]
+    assert planner is not None
+    assert researcher is not None
+    peers = await peer_agents(store.agents, agents_file)
+    assert peers["slack"] == {
+        "U0PLANNER": PeerAgent(planner.id, "planner"),
+        "U0RESEARCH": PeerAgent(researcher.id, "researcher"),
+    }
+    assert set(peers["discord"].values()) == {PeerAgent(planner.id, "planner")}

@@ -4,13 +4,20 @@ adapters apply it to agents talking in a channel."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
+from adapters.discord import DiscordConfig
+from adapters.discord.inbound import inbound_from_message
+from adapters.policy import ChannelPolicy
+from adapters.slack.events import build_inbound, parse_event
 from engine.audience import Audience, AudienceKind
 from engine.messaging import ChannelTraffic, TrafficLimits, TrafficPolicy
 from engine.messaging.channels import PeerAgent
 from engine.messaging.mail import agent_thread, thread_peer
 from engine.messaging.policy import similarity
 from engine.records import Author, Inbound, InboundKind, utcnow
+from tests.fakes import discord_payloads
+from tests.unit.test_discord_inbound import Gateway
 
 
 class Clock:
@@ -111,3 +118,71 @@ def test_messages_that_asked_for_no_answer_and_edits_pass_unchanged_in_intent() 
     assert not quiet.respond
     edit = dataclasses.replace(message("U_A", "1"), kind=InboundKind.EDIT)
     assert traffic.admit(edit, PEERS) is edit
+
+
+# -- the adapters' side: another agent's bot user is heard, other bots are not ---------------
+
+
+def slack_callback(user: str, text: str, **fields: Any) -> dict[str, Any]:
+    event = {
+        "type": "message",
+        "channel": "C1",
+        "channel_type": "channel",
+        "user": user,
+        "bot_id": "B-" + user,
+        "text": text,
+        "ts": "1700000000.000200",
+        **fields,
+    }
+    return {"type": "event_callback", "team_id": "T1", "event_id": "Ev9", "event": event}
+
+
+SLACK_PEERS = {"UALPHA": PeerAgent("A", "alpha"), "UBETA": PeerAgent("B", "beta")}
+
+
+def test_slack_message_from_a_peer_agents_bot_user_reaches_the_mentioned_agent() -> None:
+    body = slack_callback("UALPHA", "<@UBETA> can you check the logs?")
+    assert parse_event(body, "UBETA") is None  # bots are ignored unless they are peer agents
+    parsed = parse_event(body, "UBETA", SLACK_PEERS)
+    assert parsed is not None
+    assert parsed.mentions_bot
+    inbound = build_inbound(
+        parsed,
+        agent_id="B",
+        policy=ChannelPolicy.MENTION,
+        audience_kind=AudienceKind.PUBLIC,
+        author_name="alpha-bot",
+    )
+    assert inbound is not None
+    admitted = ChannelTraffic(TrafficPolicy()).admit(inbound, SLACK_PEERS)
+    assert admitted.author == Author("A", "alpha", is_agent=True, is_bot=True)
+    assert (admitted.hops, admitted.respond, admitted.text) == (1, True, "can you check the logs?")
+
+
+def test_slack_own_messages_stay_ignored_even_when_listed_as_peers() -> None:
+    assert parse_event(slack_callback("UBETA", "<@UALPHA> hi"), "UBETA", SLACK_PEERS) is None
+    assert parse_event(slack_callback("UOTHER", "<@UBETA> hi"), "UBETA", SLACK_PEERS) is None
+
+
+def test_discord_message_from_a_peer_agents_bot_is_kept_and_other_bots_are_not() -> None:
+    gateway = Gateway()
+    bot = gateway.fake.bot
+    world = gateway.world
+    peer = discord_payloads.user("9001", "alpha-bot", bot=True)
+    stranger = discord_payloads.user("9002", "some-bot", bot=True)
+    config = DiscordConfig(token="t", agent_id="B", peer_agents={"9001": PeerAgent("A", "alpha")})
+
+    def said_by(author: discord_payloads.Payload) -> Inbound | None:
+        payload = discord_payloads.message(
+            world.general["id"],
+            author,
+            f"{discord_payloads.mention(bot)} status?",
+            guild_id=world.guild_id,
+            mentions=[bot],
+        )
+        return inbound_from_message(gateway.message(payload), gateway.me, config)
+
+    heard = said_by(peer)
+    assert heard is not None
+    assert heard.author.id == "9001"
+    assert said_by(stranger) is None
