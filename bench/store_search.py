@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
 import tempfile
@@ -96,14 +97,27 @@ def make_passages(count: int) -> list[Passage]:
     ]
 
 
-async def timed(operation: Callable[[], Awaitable[object]], runs: int) -> tuple[float, float]:
+async def timed(
+    operation: Callable[[], Awaitable[object]], runs: int
+) -> tuple[float, float, float]:
+    """p50 and p95 wall milliseconds, and mean CPU milliseconds (all threads) per run.
+
+    On a shared machine wall time includes waiting for a core; CPU time does not.
+    """
     samples = []
+    cpu_begin = time.process_time()
     for _ in range(runs):
         begin = time.perf_counter()
         await operation()
         samples.append((time.perf_counter() - begin) * 1000)
+    cpu = (time.process_time() - cpu_begin) * 1000 / runs
     cuts = statistics.quantiles(samples, n=100)
-    return cuts[49], cuts[94]
+    return cuts[49], cuts[94], cpu
+
+
+def report(name: str, figures: tuple[float, float, float]) -> None:
+    p50, p95, cpu = figures
+    print(f"  {name:<28} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  cpu {cpu:6.2f} ms")
 
 
 async def grow(store: SQLiteStore, have: int, want: int) -> None:
@@ -143,8 +157,7 @@ async def per_turn_writes(store: SQLiteStore, seq: int, turns: int) -> None:
         await store.messages.append(make_messages(seq, 4))
         seq += 4
 
-    p50, p95 = await timed(one_turn, turns)
-    print(f"  append one turn (4 messages): p50 {p50:.2f} ms  p95 {p95:.2f} ms")
+    report("append one turn (4 messages)", await timed(one_turn, turns))
 
 
 async def searches(store: SQLiteStore, queries: int) -> None:
@@ -157,6 +170,7 @@ async def searches(store: SQLiteStore, queries: int) -> None:
     begin = time.perf_counter()
     await store.messages.search_vector(where, probes[0], 10)
     await store.passages.search_vector(where, probes[0], 10)
+    print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(
         f"  first vector searches (load both in-memory matrices): "
         f"{(time.perf_counter() - begin) * 1000:.0f} ms"
@@ -173,12 +187,21 @@ async def searches(store: SQLiteStore, queries: int) -> None:
             lambda: store.passages.search_vector(where, next(passage_iter), 10),
         ),
     ):
-        p50, p95 = await timed(operation, queries)
-        print(f"  {name:<24} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms")
+        report(name, await timed(operation, queries))
+
+    async def turn_stats() -> None:
+        await store.messages.count(where)
+        await store.passages.count(where)
+        await store.passages.tag_counts(where)
+
+    report("turn stats (3 counts)", await timed(turn_stats, queries))
 
     tagged = RecordFilter(AGENT, WORKSPACE, where.scopes, tags=("food",))
-    p50, p95 = await timed(lambda: store.passages.search_vector(tagged, probes[1], 10), queries)
-    print(f"  {'passages (tag filter)':<24} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms")
+
+    async def search_tagged() -> None:
+        await store.passages.search_vector(tagged, probes[1], 10)
+
+    report("passages (tag filter)", await timed(search_tagged, queries))
 
 
 async def main() -> None:

@@ -75,9 +75,6 @@ CREATE INDEX IF NOT EXISTS messages_conversation
 CREATE INDEX IF NOT EXISTS messages_visible ON messages (agent_id, workspace, seq);
 CREATE INDEX IF NOT EXISTS messages_ref
     ON messages (workspace, channel, platform_ref) WHERE platform_ref != '';
-CREATE INDEX IF NOT EXISTS messages_author ON messages (workspace, author);
-CREATE INDEX IF NOT EXISTS messages_scope ON messages (workspace, scope);
-CREATE INDEX IF NOT EXISTS messages_created ON messages (workspace, created_at);
 CREATE INDEX IF NOT EXISTS messages_vec ON messages (vec_rev) WHERE vec_rev IS NOT NULL;
 
 CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5 (
