@@ -73,7 +73,8 @@ class ConsolidationJob:
         passes = writes = 0
         for batch in self._batches(new):
             lines = transcript(batch, agent.name)
-            if lines:
+            # The assistant's own replies alone teach nothing new about anyone.
+            if any(m.role is Role.USER for m in batch):
                 state = PassState(
                     store=self._store,
                     embedder=self._embedder,
