@@ -119,7 +119,7 @@ async def test_persistent_failure_raises_unavailable_within_the_budget(llm: Fake
         await client.complete("gpt-4o", MESSAGES, [SEND_MESSAGE])
     await client.aclose()
 
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 3.0  # bounded by the 1 s budget, with slack for load
     assert len(llm.requests) >= 3
     assert client.totals.failures == 1
 
@@ -133,7 +133,7 @@ async def test_retry_after_beyond_the_budget_gives_up_at_once(
     with pytest.raises(LLMUnavailable, match="HTTP 429"):
         await client.complete("gpt-4o", MESSAGES, [SEND_MESSAGE])
 
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 2.0  # not the 30 s the server asked for
     assert len(llm.requests) == 1
 
 
