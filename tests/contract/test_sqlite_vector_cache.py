@@ -1,7 +1,8 @@
 """SQLite only: the in-memory vector copy stays equal to a brute-force ranking of the file.
 
-Loaded in small chunks, across re-embeddings, deletions (with compaction) and writes by a
-second handle, its answers must match ranking every visible row straight from the table.
+Split by agent and workspace, loaded in small chunks, across re-embeddings, deletions (with
+compaction) and writes by a second handle, its answers must match ranking every visible row
+straight from the table.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from engine.store.sqlite import SQLiteStore
 from engine.store.sqlite._database import snapshot
 from engine.store.sqlite._vectors import VectorIndex
 from engine.store.sqlite.messages import VECTOR_COLUMNS
-from tests.contract.records import AGENT, DM_ALICE, PUBLIC, WS, message
+from tests.contract.records import AGENT, DM_ALICE, OTHER_PUBLIC, PUBLIC, WS, message
 
 DIM = 16
 rng = np.random.default_rng(3)
@@ -84,6 +85,8 @@ async def test_cache_matches_brute_force_through_every_kind_of_change(
 
     batch = [message(f"p{i}", PUBLIC) for i in range(60)]
     batch += [message(f"d{i}", DM_ALICE) for i in range(40)]
+    batch += [message(f"o{i}", PUBLIC, agent="agent-2") for i in range(20)]
+    batch += [message(f"w{i}", OTHER_PUBLIC) for i in range(20)]
     await first.messages.append(batch)
     await _embed(first, batch)
     agree()

@@ -134,9 +134,8 @@ class _Matrix:
     def search(self, conditions: _Conditions, query: Floats, limit: int) -> list[tuple[int, float]]:
         n = self.size
         fields = self.fields[:n]
-        mask = self.alive[:n] & (fields[:, 0] == conditions.agent)
-        mask &= fields[:, 1] == conditions.workspace
-        mask &= np.isin(fields[:, 2], conditions.scopes)
+        # agent and workspace are the matrix's own (see VectorIndex._matrices)
+        mask = self.alive[:n] & np.isin(fields[:, 2], conditions.scopes)
         if conditions.start is not None:
             mask &= self.created[:n] >= conditions.start
         if conditions.end is not None:
@@ -209,7 +208,9 @@ class VectorIndex:
         self._rev = 0
         self._deletes: int | None = None
         self._codes: dict[str, int] = {}
-        self._matrices: dict[int, _Matrix] = {}
+        # one matrix per (dimension, agent code, workspace code): a search scans only the
+        # rows of its own agent and workspace
+        self._matrices: dict[tuple[int, int, int], _Matrix] = {}
         self._rows: dict[int, tuple[_Matrix, int]] = {}
 
     def refresh(self, conn: sqlite3.Connection) -> bool:
@@ -262,12 +263,14 @@ class VectorIndex:
         created = np.array(columns[9], np.int64)
         blobs: tuple[bytes, ...] = columns[10]
         dims = np.array([len(blob) // 4 for blob in blobs], np.int64)
-        for dim in np.unique(dims).tolist():
-            picked = np.flatnonzero(dims == dim)
+        keys = np.stack([dims, fields[:, 0], fields[:, 1]], axis=1)
+        for key in np.unique(keys, axis=0).tolist():
+            picked = np.flatnonzero((keys == key).all(axis=1))
+            dim = key[0]
             vectors = np.frombuffer(b"".join([blobs[i] for i in picked]), np.float32)
-            matrix = self._matrices.get(dim)
+            matrix = self._matrices.get((dim, key[1], key[2]))
             if matrix is None:
-                matrix = self._matrices[dim] = _Matrix(dim)
+                matrix = self._matrices[dim, key[1], key[2]] = _Matrix(dim)
             added = matrix.append(
                 pos[picked],
                 fields[picked],
@@ -276,11 +279,11 @@ class VectorIndex:
                 [tags[i] for i in picked],
                 [users[i] for i in picked],
             )
-            for key, row in zip(pos[picked].tolist(), added, strict=True):
-                previous = self._rows.get(key)
+            for row_pos, row in zip(pos[picked].tolist(), added, strict=True):
+                previous = self._rows.get(row_pos)
                 if previous is not None:  # re-embedded: the older copy is dead
                     previous[0].kill(previous[1])
-                self._rows[key] = (matrix, row)
+                self._rows[row_pos] = (matrix, row)
 
     def _many(self, values: Sequence[str | None]) -> list[list[int]]:
         codes = self._codes
@@ -295,8 +298,8 @@ class VectorIndex:
         """(pos, cosine similarity) of the best ``limit`` visible rows, best first."""
         query = np.asarray(vector, np.float32)
         norm = float(np.linalg.norm(query))
-        matrix = self._matrices.get(len(query))
+        conditions = _Conditions(where, self._codes, self._users_are_authors)
+        matrix = self._matrices.get((len(query), conditions.agent, conditions.workspace))
         if matrix is None or matrix.size == 0 or norm == 0 or limit <= 0:
             return []
-        conditions = _Conditions(where, self._codes, self._users_are_authors)
         return matrix.search(conditions, query / norm, limit)
