@@ -237,7 +237,7 @@ class VectorIndex:
             self._deletes = deletes
             total = sum(m.size for m in self._matrices.values())
             dead = sum(m.dead for m in self._matrices.values())
-            if dead > max(1024, total // 4):
+            if dead > total // 4:
                 self._reset()  # compact by reloading what is left
                 return False
         return True
