@@ -3,7 +3,8 @@
 Each row that carries an embedding has a ``vec_rev`` taken from ``vectors_meta`` when it was
 written, and every deletion of such a row bumps ``vectors_meta.deletes``. Before each search the
 copy loads rows with a newer ``vec_rev`` and, when ``deletes`` moved, drops rows that are gone,
-so writes by this or any other process on the same file are seen.
+so writes by this or any other process on the same file are seen. Rows are kept in one matrix
+per agent and workspace (every read names both), and the remaining filters are numpy masks.
 """
 
 from __future__ import annotations
