@@ -29,7 +29,7 @@ CREDENTIAL_SHAPES = re.compile(
       xox[abposer]-[A-Za-z0-9-]{8,}                   # Slack bot, user and refresh tokens
     | xapp-[A-Za-z0-9-]{8,}                           # Slack app-level tokens
     | sk-[A-Za-z0-9_-]{16,}                           # OpenAI-style API keys
-    | [MN][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}   # Discord bot tokens
+    | [MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}   # Discord bot tokens
     | (?i:bearer|bot)\s+[A-Za-z0-9._~+/-]{16,}=*      # Authorization header values
     | (?<=://)[^/\s:@]+:[^/\s@]+(?=@)                 # user:password in a URI
     """,

@@ -1,0 +1,48 @@
+"""The Prometheus registry the engine and jobs report into."""
+
+from __future__ import annotations
+
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from bot.metrics import Metrics
+from engine.observer import Stage, TurnEnd
+
+
+def samples(metrics: Metrics) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    text = generate_latest(metrics.registry).decode()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_job_runs_are_counted_by_job_and_outcome_and_timed() -> None:
+    metrics = Metrics()
+    metrics.job_finished("consolidation", True, 0.4)
+    metrics.job_finished("consolidation", False, 2.0)
+    metrics.job_finished("retention", True, 0.1)
+    found = samples(metrics)
+    runs = "mnemo_job_runs_total"
+    assert found[(runs, frozenset({("job", "consolidation"), ("outcome", "ok")}))] == 1
+    assert found[(runs, frozenset({("job", "consolidation"), ("outcome", "error")}))] == 1
+    assert found[(runs, frozenset({("job", "retention"), ("outcome", "ok")}))] == 1
+    count = ("mnemo_job_duration_seconds_count", frozenset({("job", "consolidation")}))
+    total = ("mnemo_job_duration_seconds_sum", frozenset({("job", "consolidation")}))
+    assert (found[count], found[total]) == (2, 2.4)
+
+
+def test_only_finished_turns_count_towards_turn_latency() -> None:
+    metrics = Metrics()
+    metrics.turn_finished(TurnEnd.DONE, 0.2)
+    metrics.turn_finished(TurnEnd.RETRIED, 30.0)
+    metrics.turn_finished(TurnEnd.INTERRUPTED, 9.0)
+    metrics.stage_finished(Stage.RECEIVE, 0.001)
+    found = samples(metrics)
+    assert found[("mnemo_turns_total", frozenset({("outcome", "retried")}))] == 1
+    assert found[("mnemo_turns_total", frozenset({("outcome", "failed")}))] == 0
+    assert found[("mnemo_turn_duration_seconds_sum", frozenset())] == 0.2
+    receive = frozenset({("stage", "receive")})
+    assert found[("mnemo_stage_duration_seconds_count", receive)] == 1
+    assert found[("mnemo_stage_duration_seconds_count", frozenset({("stage", "turn")}))] == 0
