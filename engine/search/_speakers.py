@@ -30,3 +30,11 @@ def named_authors(query: str, author_names: Iterable[str]) -> frozenset[str]:
         if parts and parts & capitalised:
             found.add(name)
     return frozenset(found)
+
+
+def without_names(text: str, authors: Iterable[str]) -> str:
+    """``text`` without the words of these names (and their possessive forms)."""
+    names = set().union(*(_words(a) for a in authors)) if authors else set()
+    if not names:
+        return text
+    return " ".join(w for w in text.split() if _words(w) - names or not _words(w))

@@ -6,7 +6,6 @@ audience rules and the caller's dates hold for everything returned.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from engine.embeddings import Embedder
 from engine.records import ConversationKey, Message, Passage
 from engine.search._fusion import Ranking, fuse_ranks
 from engine.search._indexing import embedding_text, is_searchable, previous_turns
-from engine.search._speakers import named_authors
+from engine.search._speakers import named_authors, without_names
 from engine.search._timeframe import parse_timeframe
 from engine.store.protocol import RecordFilter, Scored, Store
 
@@ -53,6 +52,10 @@ class _Record(Protocol):
 
     @property
     def created_at(self) -> datetime: ...
+
+
+def _author_name(message: Message) -> str:
+    return message.author_name
 
 
 class HybridSearch:
@@ -98,19 +101,9 @@ class HybridSearch:
     async def messages(self, where: RecordFilter, query: str, limit: int) -> list[Scored[Message]]:
         """The ``limit`` visible messages that best answer ``query``, best first."""
         store = self._store.messages
-        ranked = await self._rank(where, query, limit, store.search_text, store.search_vector)
-        if not ranked:
-            return []
-        tuning = self._tuning
-        authors = named_authors(query, {s.record.author_name for s in ranked})
-        if authors and tuning.speaker_boost:
-            ranked = [
-                Scored(s.record, s.score * (1 + tuning.speaker_boost))
-                if s.record.author_name in authors
-                else s
-                for s in ranked
-            ]
-            ranked.sort(key=lambda s: -s.score)
+        ranked = await self._rank(
+            where, query, limit, store.search_text, store.search_vector, _author_name
+        )
         return ranked[:limit]
 
     async def passages(self, where: RecordFilter, query: str, limit: int) -> list[Scored[Passage]]:
@@ -126,8 +119,14 @@ class HybridSearch:
         limit: int,
         search_text: Callable[[RecordFilter, str, int], Awaitable[list[Scored[T]]]],
         search_vector: Callable[[RecordFilter, Sequence[float], int], Awaitable[list[Scored[T]]]],
+        author_of: Callable[[T], str] | None = None,
     ) -> list[Scored[T]]:
-        """Every candidate, fused and sorted; callers re-weigh and cut to ``limit``."""
+        """Every candidate, fused and sorted, best first.
+
+        With ``author_of``, people the query names are read off the nearest candidates' authors:
+        their names leave the words to match (they mostly match messages addressed to them) and
+        their own messages are boosted instead.
+        """
         if limit <= 0 or not query.strip():
             return []
         tuning = self._tuning
@@ -135,9 +134,14 @@ class HybridSearch:
         frame = parse_timeframe(query, self._clock())
         vector = (await self._embedder.embed([query]))[0].tolist()
 
-        lexical, nearest = await asyncio.gather(
-            search_text(where, frame.rest, depth), search_vector(where, vector, depth)
-        )
+        nearest = await search_vector(where, vector, depth)
+        authors: frozenset[str] = frozenset()
+        words = frame.rest
+        if author_of is not None and tuning.speaker_boost:
+            authors = named_authors(query, {author_of(hit.record) for hit in nearest})
+            words = without_names(words, authors)
+        lexical = await search_text(where, words, depth)
+
         records = {hit.record.id: hit.record for hit in (*lexical, *nearest)}
         rankings = [
             Ranking([h.record.id for h in lexical], tuning.lexical_weight),
@@ -148,6 +152,10 @@ class HybridSearch:
             rankings.append(Ranking([r.id for r in newest], tuning.recency_weight))
         fused = fuse_ranks(rankings, tuning.rrf_k)
 
+        if authors and author_of is not None:
+            for key, record in records.items():
+                if author_of(record) in authors:
+                    fused[key] *= 1 + tuning.speaker_boost
         if frame.start is not None and frame.end is not None and tuning.span_boost:
             days = 86_400 * max(tuning.span_fade_days, 1.0)
             for key, record in records.items():
