@@ -113,7 +113,7 @@ def bench_settings(data_dir: Path, base_url: str, workers: int, **extra: object)
         "MNEMO_HTTP_PORT": 0,
     }
     values.update(extra)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings.model_validate(values)
 
 
 async def main(store: str, conversations: int, messages: int, workers: int) -> None:

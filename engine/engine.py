@@ -88,7 +88,9 @@ class Engine:
         )
         self._dispatcher = Dispatcher(
             store.inbox,
-            lambda conversation: self._worker.serve(conversation, self._stopping),
+            lambda conversation: self._worker.serve(
+                conversation, self._stopping, lambda: self._dispatcher.waiting > 0
+            ),
             worker_limit=settings.worker_limit,
             poll_interval=settings.poll_interval,
         )

@@ -26,7 +26,7 @@ class Dispatcher:
     def __init__(
         self,
         inbox: InboxStore,
-        serve: Callable[[str], Coroutine[Any, Any, None]],
+        serve: Callable[[str], Coroutine[Any, Any, bool]],
         *,
         worker_limit: int,
         poll_interval: float,
@@ -39,7 +39,7 @@ class Dispatcher:
         self._wanted: dict[str, None] = {}
         #: Conversations notified while their worker was running: look again when it ends.
         self._again: set[str] = set()
-        self._running: dict[str, asyncio.Task[None]] = {}
+        self._running: dict[str, asyncio.Task[bool]] = {}
         self._wake = asyncio.Event()
         self._accepting = True
 
@@ -62,6 +62,7 @@ class Dispatcher:
     async def run(self) -> None:
         """Start workers until cancelled."""
         next_poll = 0.0
+        self._accepting = True
         while self._accepting:
             self._wake.clear()
             if time.monotonic() >= next_poll:
@@ -110,11 +111,15 @@ class Dispatcher:
             self._running[conversation] = task
             task.add_done_callback(functools.partial(self._finished, conversation))
 
-    def _finished(self, conversation: str, task: asyncio.Task[None]) -> None:
+    def _finished(self, conversation: str, task: asyncio.Task[bool]) -> None:
         self._running.pop(conversation, None)
-        if not task.cancelled() and (error := task.exception()) is not None:
-            log.error("serving %s failed: %s", conversation, error, exc_info=error)
-        if conversation in self._again:
+        more = False
+        if not task.cancelled():
+            if (error := task.exception()) is not None:
+                log.error("serving %s failed: %s", conversation, error, exc_info=error)
+            else:
+                more = task.result()
+        if more or conversation in self._again:
             self._again.discard(conversation)
             self._wanted[conversation] = None
         self._wake.set()

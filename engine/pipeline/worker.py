@@ -68,24 +68,30 @@ class ConversationWorker:
         self._on_applied = on_applied
         self._observer = observer or SilentObserver()
 
-    async def serve(self, conversation: str, stopping: asyncio.Event) -> None:
-        """Run the conversation's pending turns until none is left (or the engine stops)."""
+    async def serve(
+        self, conversation: str, stopping: asyncio.Event, others_waiting: Callable[[], bool]
+    ) -> bool:
+        """Run the conversation's pending turns until none is left, the engine stops, or other
+        conversations wait for a worker (fairness). True when it should be served again."""
         lease = HeldLease(
             self._store.leases, lease_name(conversation), self._holder, self._settings.lease_ttl
         )
         if not await lease.acquire():
-            return  # another process serves it
+            return False  # another process serves it; the inbox poll looks again
         async with lease:
             while not stopping.is_set():
                 items = await self._store.inbox.pending(conversation, self._settings.batch_limit)
                 if not items:
-                    return
+                    return False
                 try:
                     await self._turn(items, lease)
                 except TurnDeferred as deferred:
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(deferred.delay):
                             await stopping.wait()
+                if others_waiting():
+                    return True
+        return False
 
     async def _turn(self, items: Sequence[InboxItem], lease: HeldLease) -> None:
         started = time.perf_counter()

@@ -64,13 +64,14 @@ async def test_dispatcher_runs_at_most_the_limit_and_each_conversation_once() ->
     served: list[str] = []
     gate = asyncio.Event()
 
-    async def serve(conversation: str) -> None:
+    async def serve(conversation: str) -> bool:
         nonlocal peak
         running.append(conversation)
         peak = max(peak, len(running))
         await gate.wait()
         served.append(conversation)
         running.remove(conversation)
+        return False
 
     inbox = ListedInbox(["c1", "c2", "c3", "c4"])
     dispatcher = Dispatcher(inbox, serve, worker_limit=2, poll_interval=0.02)  # type: ignore[arg-type]
@@ -94,11 +95,12 @@ async def test_notify_during_a_run_serves_the_conversation_again() -> None:
     first_running = asyncio.Event()
     release = asyncio.Event()
 
-    async def serve(conversation: str) -> None:
+    async def serve(conversation: str) -> bool:
         calls.append(conversation)
         if len(calls) == 1:
             first_running.set()
             await release.wait()
+        return False
 
     dispatcher = Dispatcher(ListedInbox([]), serve, worker_limit=4, poll_interval=60)  # type: ignore[arg-type]
     task = asyncio.create_task(dispatcher.run())
@@ -136,3 +138,23 @@ async def test_item_without_replies_settles_when_applied() -> None:
     waiter = watch.waiter("h")
     watch.applied(JournalEntry("h", ("h",), TurnOutcome.DONE, (), ()), delivered=False)
     assert waiter.done()
+
+
+async def test_worker_that_yields_for_fairness_is_served_again_after_the_others() -> None:
+    order: list[str] = []
+
+    async def serve(conversation: str) -> bool:
+        order.append(conversation)
+        return conversation == "busy" and order.count("busy") == 1
+
+    dispatcher = Dispatcher(ListedInbox([]), serve, worker_limit=1, poll_interval=60)  # type: ignore[arg-type]
+    task = asyncio.create_task(dispatcher.run())
+    try:
+        dispatcher.notify("busy")
+        dispatcher.notify("quiet")
+        async with asyncio.timeout(5):
+            while len(order) < 3:  # noqa: ASYNC110 - the dispatcher offers no event
+                await asyncio.sleep(0.01)
+        assert order == ["busy", "quiet", "busy"]
+    finally:
+        task.cancel()
