@@ -113,7 +113,12 @@ def test_the_entrypoint_is_mnemo_run_with_its_port_exposed_and_health_checked() 
     port = env_of(stage)["MNEMO_HTTP_PORT"]
     assert env_of(stage)["MNEMO_HTTP_HOST"] == "0.0.0.0"
     assert by_keyword["EXPOSE"].split() == [port]
-    assert "/healthz" in by_keyword["HEALTHCHECK"]
+    options, _, command = by_keyword["HEALTHCHECK"].partition(" CMD ")
+    assert "--interval=" in options
+    program, flag, code = json.loads(command)
+    assert (program, flag) == ("python", "-c")
+    compile(code, "HEALTHCHECK", "exec")
+    assert "/healthz" in code
     assert env_of(stage)["MNEMO_LOG_FORMAT"] == "json"
 
 
