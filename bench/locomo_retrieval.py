@@ -2,12 +2,13 @@
 
 Loads the five LoCoMo conversations (Maharana et al., ACL 2024; CC BY-NC 4.0, evaluation only)
 into recall memory through Mnemo's own store, one agent per conversation, with each session's
-date as the time of its messages, the speakers as authors and the turn ids as ``platform_ref``.
-Then asks every question of categories 1-4 (5 is adversarial) and prints recall@1/5/10/20 of
-the evidence turns ("any": at least one found, "all": every one found), per category, and
-search latency, for Mnemo's hybrid search and for two baselines computed here on the same data:
-plain BM25 over the turns (bm25s, Snowball stemming) and plain dense search with the same
-local embedding model.
+date as the time of its messages, the speakers as authors, the turn ids as ``platform_ref``,
+and a shared photo's caption in the text of its turn (for every system alike). Then asks every
+question of categories 1-4 (5 is adversarial) and prints recall@1/5/10/20 of the evidence
+turns ("any": at least one found, "all": every one found), per category, and search latency,
+for Mnemo's hybrid search and for two baselines computed here on the same data: plain BM25
+over the turns (bm25s, Snowball stemming) and plain dense search with the same local embedding
+model. Archival search is measured over LoCoMo's own session observations loaded as passages.
 
 The ranking's defaults were chosen on conversations 1-2 only (``--sweep`` reruns that
 selection); figures are printed for all five and for the held-out 3-5 apart.
