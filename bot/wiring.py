@@ -31,7 +31,7 @@ from engine.store import Store, open_store
 from engine.tokens import TokenCounter
 from engine.tools import ToolRegistry
 from engine.user_data import UserDataService
-from jobs import JobScheduler, JobSettings, build_jobs
+from jobs import JobScheduler, JobSettingsError, build_jobs, load_job_settings
 
 
 @dataclass(slots=True)
@@ -91,6 +91,10 @@ async def build_runtime(
 ) -> Runtime:
     """Open the store, connect the model, and assemble the engine (not yet started)."""
     settings.require_llm()
+    try:
+        job_settings = load_job_settings()
+    except JobSettingsError as exc:
+        raise SettingsError(str(exc)) from None
     embedder = build_embedder(settings)
     store = await open_store(
         mongodb_uri=settings.mongodb_uri_value,
@@ -136,7 +140,7 @@ async def build_runtime(
         metrics=metrics,
         mail=mail,
         channel_traffic=ChannelTraffic(traffic),
-        jobs=build_jobs(store, llm, embedder, JobSettings(), clock=clock),
+        jobs=build_jobs(store, llm, embedder, job_settings, clock=clock),
         agents_file=agents_file,
         peer_agents=await peer_agents(store.agents, agents_file),
     )

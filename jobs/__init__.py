@@ -11,7 +11,7 @@ from jobs.job import Job, RunContext, Target
 from jobs.retention import RetentionPolicies
 from jobs.runner import JobRunner
 from jobs.scheduler import JobScheduler
-from jobs.settings import JobSettings
+from jobs.settings import JobSettings, JobSettingsError, load_job_settings
 
 __all__ = [
     "Job",
@@ -19,6 +19,7 @@ __all__ = [
     "JobRunner",
     "JobScheduler",
     "JobSettings",
+    "JobSettingsError",
     "RetentionPolicies",
     "RunContext",
     "RunRecord",
@@ -26,4 +27,5 @@ __all__ = [
     "Target",
     "build_jobs",
     "forget_job_records",
+    "load_job_settings",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -51,3 +51,19 @@ class JobSettings(BaseSettings):
     max_backoff_s: float = Field(default=3600.0, ge=0)
     #: Run records kept per job.
     history_per_job: int = Field(default=500, ge=1)
+
+
+class JobSettingsError(ValueError):
+    """A ``MNEMO_JOBS_*`` variable is wrong; the message names it."""
+
+
+def load_job_settings() -> JobSettings:
+    """Read the job settings from the environment; a bad value names its variable."""
+    try:
+        return JobSettings()
+    except ValidationError as exc:
+        problems = [
+            f"MNEMO_JOBS_{str(e['loc'][0]).upper() if e['loc'] else 'SETTINGS'}: {e['msg']}"
+            for e in exc.errors()
+        ]
+        raise JobSettingsError("Invalid job settings: " + "; ".join(problems)) from None

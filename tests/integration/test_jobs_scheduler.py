@@ -174,3 +174,45 @@ async def test_run_now_forces_a_run_settled_in_this_slot(world: World) -> None:
     assert job.ran == ["t1", "t1"]
     with pytest.raises(KeyError, match="no job called 'nope'"):
         await scheduler.run_now("nope")
+
+
+async def test_runs_at_once_stay_within_the_jobs_own_limit(world: World) -> None:
+    active, peak = [0], [0]
+
+    class Tracked(CountingJob):
+        async def run(self, target: str, ctx: RunContext) -> str:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+            await asyncio.sleep(0.1)
+            active[0] -= 1
+            return "done"
+
+    records = await world.runner(world.settings(concurrency=2)).run_job(
+        Tracked([f"t{i}" for i in range(6)])
+    )
+    assert len(records) == 6
+    assert peak == [2]
+
+
+async def test_a_run_stopped_by_shutdown_is_retried_at_once(world: World) -> None:
+    runner = world.runner()
+    slow = CountingJob(["t1"], hold=30)
+    task = asyncio.create_task(runner.run_job(slow))
+    async with asyncio.timeout(5):
+        while True:
+            state = await runner.history.state("count", "t1")
+            if state is not None and state.status is RunStatus.RUNNING:
+                break
+            await asyncio.sleep(0.02)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    interrupted = await runner.history.runs("count")
+    assert [(r.status, r.error) for r in interrupted] == [
+        (RunStatus.FAILED, "interrupted (shutdown)")
+    ]
+    # The lease was released: another replica picks it up in the same slot.
+    other = world.runner(store=await world.replica(), holder="other")
+    retried = await other.run_job(CountingJob(["t1"]))
+    assert [(r.status, r.attempt, r.holder) for r in retried] == [(RunStatus.OK, 2, "other")]
