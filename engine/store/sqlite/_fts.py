@@ -29,7 +29,7 @@ MAX_TERMS = 32
 _COUNT_CAP = 20_000
 #: Ranking cost grows with the documents the chosen terms match; rarer terms are kept first
 #: until their documents add up to this (the rarest term is always kept).
-_POSTING_BUDGET = 8_000
+_POSTING_BUDGET = 4_000
 #: The best-ranked matches fetched before the audience filter; refetched in full when too few
 #: of them are visible.
 _MIN_POOL = 200
