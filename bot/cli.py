@@ -27,8 +27,8 @@ from engine.records import Agent
 from engine.sandbox import SandboxLimits
 from engine.store import Store, open_store
 from engine.tools import ToolDefinitionError, ToolRegistry, register_tool
-from engine.user_data import UserDataService, render_report
-from jobs import JobHistory, RetentionPolicies
+from engine.user_data import render_report
+from jobs import JobHistory, RetentionPolicies, UserDataWithJobRecords
 from jobs.report import format_runs
 
 
@@ -179,7 +179,7 @@ async def _agents(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _memory(settings: Settings, args: argparse.Namespace) -> int:
     async with _store(settings) as store:
-        data = UserDataService(store)
+        data = UserDataWithJobRecords(store)
         if args.action == "show":
             print(render_report(await data.about_user(args.workspace, args.user)))
         elif args.action == "export":

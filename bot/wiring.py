@@ -31,7 +31,13 @@ from engine.store import Store, open_store
 from engine.tokens import TokenCounter
 from engine.tools import ToolRegistry
 from engine.user_data import UserDataService
-from jobs import JobScheduler, JobSettingsError, build_jobs, load_job_settings
+from jobs import (
+    JobScheduler,
+    JobSettingsError,
+    UserDataWithJobRecords,
+    build_jobs,
+    load_job_settings,
+)
 
 
 @dataclass(slots=True)
@@ -135,7 +141,7 @@ async def build_runtime(
         search=search,
         agents=agents,
         engine=engine,
-        user_data=UserDataService(store),
+        user_data=UserDataWithJobRecords(store),
         default_agent=default_agent,
         metrics=metrics,
         mail=mail,

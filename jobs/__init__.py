@@ -5,7 +5,7 @@ happen once across them.
 """
 
 from jobs.build import build_jobs
-from jobs.forget import forget_job_records
+from jobs.forget import UserDataWithJobRecords, forget_job_records
 from jobs.history import JobHistory, RunRecord, RunStatus
 from jobs.job import Job, RunContext, Target
 from jobs.retention import RetentionPolicies
@@ -25,6 +25,7 @@ __all__ = [
     "RunRecord",
     "RunStatus",
     "Target",
+    "UserDataWithJobRecords",
     "build_jobs",
     "forget_job_records",
     "load_job_settings",

@@ -7,7 +7,8 @@ scope, so ``UserDataService.forget_user`` removes it; this removes the jobs' own
 from __future__ import annotations
 
 from engine.audience import dm_scope
-from engine.store.protocol import KeyValueStore
+from engine.store.protocol import KeyValueStore, Store
+from engine.user_data import UserDataService
 from jobs import consolidation, hygiene
 from jobs.history import JobHistory
 
@@ -21,3 +22,15 @@ async def forget_job_records(kv: KeyValueStore, workspace: str, user: str) -> in
             if doc.get("workspace") == workspace and doc.get("scope") == private:
                 removed += await kv.delete(namespace, key)
     return removed
+
+
+class UserDataWithJobRecords(UserDataService):
+    """``UserDataService`` whose ``forget_user`` also deletes the jobs' records of the user."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self._kv = store.kv
+
+    async def forget_user(self, workspace: str, user: str) -> int:
+        removed = await super().forget_user(workspace, user)
+        return removed + await forget_job_records(self._kv, workspace, user)

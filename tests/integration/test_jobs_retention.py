@@ -11,8 +11,7 @@ import pytest
 from engine.records import Message
 from engine.store import RecordFilter
 from engine.store.protocol import ConversationActivity
-from engine.user_data import UserDataService
-from jobs import RunContext, RunStatus, Target, forget_job_records
+from jobs import RunContext, RunStatus, Target, UserDataWithJobRecords
 from jobs.consolidation import CHECKPOINTS, ConsolidationJob
 from jobs.digests import DigestJob
 from jobs.retention import RetentionJob
@@ -106,9 +105,7 @@ async def test_forget_removes_what_the_jobs_learned_about_a_user(world: World) -
     digests = DigestJob(world.store, world.embedder, world.settings(digest_min_messages=5))
     assert [r.status for r in await runner.run_job(digests)] == [RunStatus.OK]
 
-    removed = await UserDataService(world.store).forget_user("test:W1", "olga")
-    removed += await forget_job_records(world.store.kv, "test:W1", "olga")
-    assert removed > 0
+    assert await UserDataWithJobRecords(world.store).forget_user("test:W1", "olga") > 0
 
     everywhere = RecordFilter(world.agent.id, "test:W1", ("workspace", "dm:olga", "dm:pat"))
     left = [p.text for p in await world.store.passages.list(everywhere, 100)]
