@@ -29,7 +29,7 @@ class SearchTuning:
     """The knobs of the ranking; defaults measured on LoCoMo (see bench/locomo_retrieval.py)."""
 
     #: Candidates taken from each ranking before fusion.
-    depth: int = 50
+    depth: int = 30
     #: Reciprocal-rank constant.
     rrf_k: float = 10.0
     lexical_weight: float = 1.8
