@@ -30,8 +30,13 @@ _FOREIGN_SETTINGS = ("OPENAI_", "MONGODB_", "MNEMO_", "SLACK_", "DISCORD_")
 
 
 def bot_environment(**settings: str) -> dict[str, str]:
-    """The runner's environment without any Mnemo setting, plus ``settings``."""
+    """The runner's environment without any Mnemo setting, plus ``settings``.
+
+    Background jobs are off: they call the model on their own schedule, and the tests count
+    the model calls of turns.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(_FOREIGN_SETTINGS)}
+    env["MNEMO_JOBS_ENABLED"] = "false"
     env.update(settings)
     return env
 
