@@ -8,6 +8,10 @@ instantly in its own process. Prints turns per second and the receive -> reply l
 the local MongoDB-compatible test server (a test server: not a production figure).
 
     .venv/bin/python -m bench.throughput [--store sqlite|mongo|both] [--conversations 1000]
+                                         [--pipeline-only]
+
+``--pipeline-only`` replaces the agent runtime with a runner that stores the message and
+echoes it without a model, to show the pipeline's own cost per turn.
 """
 
 from __future__ import annotations
@@ -28,8 +32,10 @@ from bot.settings import Settings
 from bot.wiring import running
 from engine.audience import Audience, AudienceKind
 from engine.embeddings import LocalEmbedder
+from engine.engine import Engine
 from engine.ports import ReceiveOutcome
 from engine.records import Author, Inbound, Outbound, new_id, utcnow
+from tests.e2e.pipeline_doubles import RecordingRunner
 from tests.fakes.openai_server import FakeOpenAIProcess
 
 
@@ -59,10 +65,19 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def run_store(label: str, settings: Settings, conversations: int, messages: int) -> None:
+async def run_store(
+    label: str, settings: Settings, conversations: int, messages: int, pipeline_only: bool
+) -> None:
     async with running(settings) as runtime:
         port = TimingPort()
-        runtime.engine.register_platform(port)
+        engine = runtime.engine
+        if pipeline_only:
+            await runtime.engine.stop()
+            engine = Engine(
+                runtime.store, RecordingRunner(runtime.store), worker_limit=settings.workers
+            )
+            await engine.start()
+        engine.register_platform(port)
         agent_id = runtime.default_agent.id
         latencies: list[float] = []
 
@@ -71,7 +86,7 @@ async def run_store(label: str, settings: Settings, conversations: int, messages
             for m in range(messages):
                 ref = new_id()
                 sent = time.perf_counter()
-                result = await runtime.engine.receive(
+                result = await engine.receive(
                     Inbound(
                         platform=port.platform,
                         agent_id=agent_id,
@@ -94,6 +109,8 @@ async def run_store(label: str, settings: Settings, conversations: int, messages
         await asyncio.gather(*(user(n) for n in range(conversations)))
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
+        if pipeline_only:
+            await engine.stop()
 
     turns = len(latencies)
     print(
@@ -116,16 +133,19 @@ def bench_settings(data_dir: Path, base_url: str, workers: int, **extra: object)
     return Settings.model_validate(values)
 
 
-async def main(store: str, conversations: int, messages: int, workers: int) -> None:
+async def main(
+    store: str, conversations: int, messages: int, workers: int, pipeline_only: bool
+) -> None:
     print(
         f"{conversations} conversations x {messages} messages, {workers} workers, "
         f"{os.cpu_count()} CPUs visible"
+        + (", pipeline only (no agent runtime, no model)" if pipeline_only else "")
     )
     async with FakeOpenAIProcess() as llm:
         if store in ("sqlite", "both"):
             with tempfile.TemporaryDirectory() as data_dir:
                 settings = bench_settings(Path(data_dir), llm.base_url, workers)
-                await run_store("embedded SQLite", settings, conversations, messages)
+                await run_store("embedded SQLite", settings, conversations, messages, pipeline_only)
         if store in ("mongo", "both"):
             from tests.fakes.mongo_wire import ensure_test_vector_indexes, mongo_test_uri
 
@@ -140,7 +160,11 @@ async def main(store: str, conversations: int, messages: int, workers: int) -> N
                     MONGODB_DATABASE=database,
                 )
                 await run_store(
-                    "MongoDB (mongoeco test wire server)", settings, conversations, messages
+                    "MongoDB (mongoeco test wire server)",
+                    settings,
+                    conversations,
+                    messages,
+                    pipeline_only,
                 )
 
 
@@ -150,5 +174,8 @@ if __name__ == "__main__":
     parser.add_argument("--conversations", type=int, default=1000)
     parser.add_argument("--messages", type=int, default=5)
     parser.add_argument("--workers", type=int, default=64)
+    parser.add_argument("--pipeline-only", action="store_true")
     args = parser.parse_args()
-    asyncio.run(main(args.store, args.conversations, args.messages, args.workers))
+    asyncio.run(
+        main(args.store, args.conversations, args.messages, args.workers, args.pipeline_only)
+    )

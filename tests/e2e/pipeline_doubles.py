@@ -98,7 +98,7 @@ class RecordingRunner:
         head = items[0]
         answer = Message(
             id=f"{head.id}.001",
-            agent_id=AGENT.id,
+            agent_id=head.inbound.agent_id,
             workspace=head.inbound.workspace,
             channel=head.inbound.channel,
             thread=head.inbound.thread,
@@ -118,7 +118,7 @@ def _user_message(item: InboxItem) -> Message:
     inbound = item.inbound
     return Message(
         id=item.id,
-        agent_id=AGENT.id,
+        agent_id=inbound.agent_id,
         workspace=inbound.workspace,
         channel=inbound.channel,
         thread=inbound.thread,
