@@ -19,6 +19,7 @@ from engine.engine import Engine
 from engine.llm import LLMClient
 from engine.observer import Stage, TurnEnd
 from engine.store import InboxStore
+from jobs.history import RunRecord
 
 log = logging.getLogger(__name__)
 
@@ -139,9 +140,13 @@ class Metrics:
         if end is TurnEnd.DONE or end is TurnEnd.FAILED:
             self._turn_seconds.observe(seconds)
 
-    def job_finished(self, job: str, succeeded: bool, seconds: float) -> None:
-        self._job_runs.labels(job, "ok" if succeeded else "error").inc()
-        self._job_seconds.labels(job).observe(seconds)
+    def job_run(self, run: RunRecord) -> None:
+        """A background job run was recorded (jobs' ``on_finished`` hook)."""
+        self._job_runs.labels(run.job, str(run.status)).inc()
+        if run.ended_at is not None:
+            self._job_seconds.labels(run.job).observe(
+                (run.ended_at - run.started_at).total_seconds()
+            )
 
     # -- exposition -------------------------------------------------------------------------------
 

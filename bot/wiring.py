@@ -146,7 +146,9 @@ async def build_runtime(
         metrics=metrics,
         mail=mail,
         channel_traffic=ChannelTraffic(traffic),
-        jobs=build_jobs(store, llm, embedder, job_settings, clock=clock),
+        jobs=build_jobs(
+            store, llm, embedder, job_settings, clock=clock, on_finished=metrics.job_run
+        ),
         agents_file=agents_file,
         peer_agents=await peer_agents(store.agents, agents_file),
     )

@@ -47,12 +47,6 @@ class EngineObserver(Protocol):
         ...
 
 
-class JobObserver(Protocol):
-    def job_finished(self, job: str, succeeded: bool, seconds: float) -> None:
-        """A scheduled job's run ended after ``seconds``."""
-        ...
-
-
 class SilentObserver:
     """Reports nowhere: the default when nobody keeps metrics."""
 
@@ -60,7 +54,4 @@ class SilentObserver:
         pass
 
     def turn_finished(self, end: TurnEnd, seconds: float) -> None:
-        pass
-
-    def job_finished(self, job: str, succeeded: bool, seconds: float) -> None:
         pass

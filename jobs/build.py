@@ -11,6 +11,7 @@ from engine.store.protocol import Store
 from jobs.budget import ChatModel
 from jobs.consolidation import ConsolidationJob
 from jobs.digests import DigestJob
+from jobs.history import RunRecord
 from jobs.hygiene import HygieneJob
 from jobs.retention import RetentionJob
 from jobs.runner import JobRunner
@@ -26,10 +27,19 @@ def build_jobs(
     *,
     holder: str | None = None,
     clock: Callable[[], datetime] = utcnow,
+    on_finished: Callable[[RunRecord], None] | None = None,
 ) -> JobScheduler:
     """The scheduler of one process; live traffic pending in the inbox goes first."""
     settings = settings or JobSettings()
-    runner = JobRunner(store, llm, settings, holder=holder, clock=clock, backlog=store.inbox.depth)
+    runner = JobRunner(
+        store,
+        llm,
+        settings,
+        holder=holder,
+        clock=clock,
+        backlog=store.inbox.depth,
+        on_finished=on_finished,
+    )
     return JobScheduler(
         runner,
         [

@@ -44,8 +44,11 @@ class JobRunner:
         holder: str | None = None,
         clock: Callable[[], datetime] = utcnow,
         backlog: LiveBacklog | None = None,
+        on_finished: Callable[[RunRecord], None] | None = None,
     ) -> None:
+        """``on_finished`` hears of every recorded run (metrics)."""
         self._store = store
+        self._on_finished = on_finished
         self._llm = llm
         self._settings = settings
         self.holder = holder or new_id()
@@ -179,6 +182,8 @@ class JobRunner:
             error=error,
         )
         await self.history.save_run(done)
+        if self._on_finished is not None:
+            self._on_finished(done)
         await self.history.save_state(
             record.job,
             record.target,

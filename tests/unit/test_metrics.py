@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.metrics import Metrics
 from engine.observer import Stage, TurnEnd
+from jobs.history import RunRecord, RunStatus
 
 
 def samples(metrics: Metrics) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -18,16 +21,33 @@ def samples(metrics: Metrics) -> dict[tuple[str, frozenset[tuple[str, str]]], fl
     }
 
 
+def run(job: str, status: RunStatus, seconds: float) -> RunRecord:
+    started = datetime(2026, 11, 1, tzinfo=UTC)
+    return RunRecord(
+        id=job + str(seconds),
+        job=job,
+        target="t",
+        workspace="w",
+        scope="workspace",
+        holder="h",
+        attempt=1,
+        started_at=started,
+        status=status,
+        ended_at=started + timedelta(seconds=seconds),
+    )
+
+
 def test_job_runs_are_counted_by_job_and_outcome_and_timed() -> None:
     metrics = Metrics()
-    metrics.job_finished("consolidation", True, 0.4)
-    metrics.job_finished("consolidation", False, 2.0)
-    metrics.job_finished("retention", True, 0.1)
+    metrics.job_run(run("consolidation", RunStatus.OK, 0.4))
+    metrics.job_run(run("consolidation", RunStatus.FAILED, 2.0))
+    metrics.job_run(run("retention", RunStatus.OK, 0.1))
     found = samples(metrics)
     runs = "mnemo_job_runs_total"
-    assert found[(runs, frozenset({("job", "consolidation"), ("outcome", "ok")}))] == 1
-    assert found[(runs, frozenset({("job", "consolidation"), ("outcome", "error")}))] == 1
-    assert found[(runs, frozenset({("job", "retention"), ("outcome", "ok")}))] == 1
+    ok, failed = str(RunStatus.OK), str(RunStatus.FAILED)
+    assert found[(runs, frozenset({("job", "consolidation"), ("outcome", ok)}))] == 1
+    assert found[(runs, frozenset({("job", "consolidation"), ("outcome", failed)}))] == 1
+    assert found[(runs, frozenset({("job", "retention"), ("outcome", ok)}))] == 1
     count = ("mnemo_job_duration_seconds_count", frozenset({("job", "consolidation")}))
     total = ("mnemo_job_duration_seconds_sum", frozenset({("job", "consolidation")}))
     assert (found[count], found[total]) == (2, 2.4)
