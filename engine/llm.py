@@ -18,6 +18,8 @@ from typing import Any, cast
 import openai
 from openai import AsyncOpenAI
 
+from engine.records import ToolCall
+
 log = logging.getLogger(__name__)
 
 ToolChoice = str  # "required" | "auto" | "none"
@@ -39,13 +41,6 @@ class LLMRejected(LLMError):
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
         self.status = status
-
-
-@dataclass(frozen=True, slots=True)
-class ToolCall:
-    id: str
-    name: str
-    arguments: str  # raw JSON text as the model wrote it; may be invalid JSON
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from engine.agent.tools import Embedder
+from engine.embeddings import Embedder
 from engine.records import utcnow
 from engine.store.protocol import Store
 from jobs.budget import ChatModel

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from engine.agent.tools import Embedder
 from engine.audience import AudienceKind
+from engine.embeddings import Embedder
 from engine.records import ConversationKey, Message, Role
 from engine.store.protocol import ConversationActivity, Store
 from jobs.audiences import audience_for

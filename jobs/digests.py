@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from engine.agent.tools import Embedder
+from engine.embeddings import Embedder
 from engine.records import Passage, Role
 from engine.store.protocol import RecordFilter, Store
 from jobs.hygiene import DIGEST_TAG

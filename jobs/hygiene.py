@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from engine.agent.tools import Embedder
+from engine.embeddings import Embedder
 from engine.records import Passage, new_id
 from engine.store.codec import decode_datetime, encode_datetime
 from engine.store.protocol import RecordFilter, Store

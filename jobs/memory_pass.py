@@ -16,8 +16,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from engine.agent.memory import MemoryEditError, TurnMemory
-from engine.agent.tools import Embedder, clip, parse_arguments
+from engine.agent.tools import clip, parse_arguments
 from engine.audience import Audience, AudienceKind
+from engine.embeddings import Embedder
 from engine.records import Agent, BlockLabel, Message, Passage, Role, new_id
 from engine.store.protocol import Store
 from jobs.budget import BudgetedModel

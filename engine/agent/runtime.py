@@ -29,13 +29,13 @@ from engine.agent.tools import (
     BUILTIN_TOOLS,
     NO_REPLY,
     TERMINAL_TOOLS,
-    Embedder,
     Searcher,
     Tool,
     ToolOutcome,
     TurnContext,
 )
 from engine.audience import AudienceKind
+from engine.embeddings import Embedder
 from engine.llm import LLMClient, LLMError, LLMUnavailable
 from engine.records import (
     Agent,
@@ -355,7 +355,7 @@ class _Turn:
                     ctx.replies.append(text)
                     self.produced.append(self._message(Role.ASSISTANT, text))
                 return
-            calls = tuple(ToolCall(c.id, c.name, c.arguments) for c in completion.tool_calls)
+            calls = completion.tool_calls
             self.produced.append(
                 self._message(Role.ASSISTANT, completion.text or "", tool_calls=calls)
             )

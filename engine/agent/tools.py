@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from engine.agent.memory import MemoryEditError, TurnMemory
 from engine.audience import Audience
+from engine.embeddings import Embedder
 from engine.records import Agent, Author, Inbound, Message, Passage, new_id
 from engine.store.protocol import RecordFilter, Scored, Store
 
@@ -36,10 +37,6 @@ class Searcher(Protocol):
     async def passages(
         self, where: RecordFilter, query: str, limit: int
     ) -> list[Scored[Passage]]: ...
-
-
-class Embedder(Protocol):
-    async def embed(self, texts: Sequence[str]) -> Any: ...
 
 
 @dataclass(slots=True)
