@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from engine.agent.memory import MemoryEditError, TurnMemory
-from engine.agent.tools import clip, parse_arguments
+from engine.agent.tools import clip, function_schema, parse_arguments
 from engine.audience import Audience, AudienceKind
 from engine.embeddings import Embedder
 from engine.records import Agent, BlockLabel, Message, Passage, Role, new_id
@@ -166,18 +166,7 @@ class PassTool:
     run: Callable[[PassState, Any], Awaitable[str]]
 
     def schema(self) -> dict[str, Any]:
-        parameters = self.arguments.model_json_schema()
-        parameters.pop("title", None)
-        for prop in parameters.get("properties", {}).values():
-            prop.pop("title", None)
-        return {
-            "type": "function",
-            "function": {
-                "name": self.name,
-                "description": self.description,
-                "parameters": parameters,
-            },
-        }
+        return function_schema(self.name, self.description, self.arguments)
 
     async def invoke(self, state: PassState, raw: str) -> tuple[str, bool]:
         """The tool's result text and whether the call succeeded."""

@@ -69,6 +69,18 @@ class ToolOutcome:
     terminal: bool = False
 
 
+def function_schema(name: str, description: str, arguments: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAI tool schema of a function whose arguments a pydantic model describes."""
+    parameters = arguments.model_json_schema()
+    parameters.pop("title", None)
+    for prop in parameters.get("properties", {}).values():
+        prop.pop("title", None)
+    return {
+        "type": "function",
+        "function": {"name": name, "description": description, "parameters": parameters},
+    }
+
+
 class ToolError(Exception):
     """A failure the agent can read and act on."""
 
@@ -99,18 +111,7 @@ class BuiltinTool:
     terminal: bool = False
 
     def schema(self) -> dict[str, Any]:
-        parameters = self.arguments.model_json_schema()
-        parameters.pop("title", None)
-        for prop in parameters.get("properties", {}).values():
-            prop.pop("title", None)
-        return {
-            "type": "function",
-            "function": {
-                "name": self.name,
-                "description": self.description,
-                "parameters": parameters,
-            },
-        }
+        return function_schema(self.name, self.description, self.arguments)
 
     async def invoke(self, ctx: TurnContext, raw_arguments: str) -> ToolOutcome:
         """Run one call; every failure the agent can fix becomes a tool error."""
