@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from engine.agent.context import chat_tool_calls
 from engine.agent.memory import MemoryEditError, TurnMemory
 from engine.agent.tools import clip, function_schema, parse_arguments
 from engine.audience import Audience, AudienceKind
@@ -266,14 +267,7 @@ async def run_memory_pass(
             {
                 "role": "assistant",
                 "content": completion.text,
-                "tool_calls": [
-                    {
-                        "id": c.id,
-                        "type": "function",
-                        "function": {"name": c.name, "arguments": c.arguments},
-                    }
-                    for c in completion.tool_calls
-                ],
+                "tool_calls": chat_tool_calls(completion.tool_calls),
             }
         )
         finished = False

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from engine.agent.memory import BlockView, describe_scope
 from engine.audience import Audience, AudienceKind
-from engine.records import Message, Role
+from engine.records import Message, Role, ToolCall
 
 type ChatMessage = dict[str, Any]
 
@@ -139,6 +139,18 @@ def render_summary(summary: str) -> str:
     )
 
 
+def chat_tool_calls(calls: Sequence[ToolCall]) -> list[ChatMessage]:
+    """Tool calls as an assistant message of the OpenAI chat format carries them."""
+    return [
+        {
+            "id": call.id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": call.arguments},
+        }
+        for call in calls
+    ]
+
+
 def to_chat(message: Message) -> ChatMessage:
     """One recall message in the OpenAI chat format."""
     match message.role:
@@ -151,14 +163,7 @@ def to_chat(message: Message) -> ChatMessage:
         case Role.ASSISTANT:
             chat: ChatMessage = {"role": "assistant", "content": message.content or None}
             if message.tool_calls:
-                chat["tool_calls"] = [
-                    {
-                        "id": call.id,
-                        "type": "function",
-                        "function": {"name": call.name, "arguments": call.arguments},
-                    }
-                    for call in message.tool_calls
-                ]
+                chat["tool_calls"] = chat_tool_calls(message.tool_calls)
             return chat
         case Role.TOOL:
             return {
