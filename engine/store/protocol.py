@@ -223,8 +223,9 @@ class InboxItem:
 
 class InboxStore(Protocol):
     async def put(self, item: InboxItem) -> bool:
-        """Store an accepted message. False when it is a duplicate: same platform and event id,
-        or same platform, channel, message ref and kind (one message seen twice)."""
+        """Store an accepted message. False when it is a duplicate for the same agent: same
+        platform, agent and event id, or same platform, agent, channel, message ref and kind (one
+        message seen twice). Each agent a message addresses gets its own item."""
 
     async def pending_conversations(self, limit: int) -> list[str]:
         """Conversations that have pending items, oldest first."""

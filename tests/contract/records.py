@@ -133,10 +133,11 @@ def inbox_item(
     conversation: str = "conv-1",
     seq: int | None = None,
     text: str = "hello",
+    agent: str = AGENT,
 ) -> InboxItem:
     inbound = Inbound(
         platform="slack",
-        agent_id=AGENT,
+        agent_id=agent,
         audience=audience,
         thread="",
         author=Author("alice", "Alice"),

@@ -1,7 +1,8 @@
 """The durable inbox: accepted platform events, deduplicated by unique indexes.
 
-Two unique indexes collapse redeliveries: (platform, event_id) for retries of one event, and
-(platform, channel, message_ref, kind) for one message delivered through two event types.
+Two unique indexes collapse redeliveries to one agent: (platform, agent_id, event_id) for
+retries of one event, and (platform, agent_id, channel, message_ref, kind) for one message
+delivered through two event types. Each agent a message addresses keeps its own item.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def _item_document(item: InboxItem) -> Document:
         "_id": item.id,
         "inbound": inbound_to_doc(inbound),
         "platform": inbound.platform,
+        "agent_id": inbound.agent_id,
         "event_id": inbound.event_id,
         "channel": inbound.channel,
         "message_ref": inbound.message_ref,

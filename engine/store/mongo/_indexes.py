@@ -7,7 +7,9 @@ dedupe, outbox replies, summaries); the others match one query each.
 from __future__ import annotations
 
 from pymongo import ASCENDING, DESCENDING, TEXT, IndexModel
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
 
 from engine.store.mongo._documents import Document
 
@@ -88,19 +90,20 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     "inbox": [
         IndexModel(
-            [("platform", ASCENDING), ("event_id", ASCENDING)],
-            name="event_identity",
+            [("platform", ASCENDING), ("agent_id", ASCENDING), ("event_id", ASCENDING)],
+            name="agent_event_identity",
             unique=True,
             partialFilterExpression={"event_id": _NON_EMPTY},
         ),
         IndexModel(
             [
                 ("platform", ASCENDING),
+                ("agent_id", ASCENDING),
                 ("channel", ASCENDING),
                 ("message_ref", ASCENDING),
                 ("kind", ASCENDING),
             ],
-            name="message_identity",
+            name="agent_message_identity",
             unique=True,
             partialFilterExpression={"message_ref": _NON_EMPTY},
         ),
@@ -133,7 +136,32 @@ INDEXES: dict[str, list[IndexModel]] = {
 }
 
 
+#: Inbox keys without the agent, created by earlier versions; the agent-keyed ones replace them.
+RETIRED_INBOX_INDEXES = frozenset({"event_identity", "message_identity"})
+
+#: The server's code for dropping an index that is not there (another replica dropped it).
+_INDEX_NOT_FOUND = 27
+
+
 async def ensure_indexes(database: AsyncDatabase[Document]) -> None:
-    """Create every collection's indexes; a no-op for those that already exist."""
+    """Create every collection's indexes and drop retired ones; a no-op once done."""
+    inbox = database["inbox"]
+    retired = RETIRED_INBOX_INDEXES & await _index_names(inbox)
+    if retired:
+        # Items from before get their agent while the old keys still hold, so no new item can
+        # clash with an old one under the new keys.
+        await inbox.update_many(
+            {"agent_id": {"$exists": False}}, [{"$set": {"agent_id": "$inbound.agent_id"}}]
+        )
     for collection, models in INDEXES.items():
         await database[collection].create_indexes(models)
+    for name in sorted(retired):
+        try:
+            await inbox.drop_index(name)
+        except OperationFailure as error:
+            if error.code != _INDEX_NOT_FOUND:
+                raise
+
+
+async def _index_names(collection: AsyncCollection[Document]) -> set[str]:
+    return {str(index["name"]) async for index in await collection.list_indexes()}

@@ -17,6 +17,7 @@ from queue import SimpleQueue
 from typing import Any
 
 from engine.store.sqlite._schema import SCHEMA
+from engine.store.sqlite._upgrade import upgrade
 
 #: How long a writer waits for another process's write lock before giving up (milliseconds).
 BUSY_TIMEOUT_MS = 15_000
@@ -37,7 +38,7 @@ class Database:
         self._conn: sqlite3.Connection | None = None
 
     async def open(self) -> None:
-        """Open (creating when missing) the file in WAL mode and create the schema."""
+        """Open (creating when missing) the file in WAL mode, upgrade it and create the schema."""
         if self._thread is not None:
             return
         self._thread = threading.Thread(target=self._serve, name="sqlite-store", daemon=True)
@@ -61,6 +62,8 @@ class Database:
             if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
+            with write(conn):
+                upgrade(conn)
             # One script, one transaction: processes starting together create the schema once.
             conn.executescript(f"BEGIN IMMEDIATE;\n{SCHEMA}\nCOMMIT;")
         except BaseException:

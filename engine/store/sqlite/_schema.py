@@ -171,6 +171,7 @@ CREATE TABLE IF NOT EXISTS inbox (
     pos INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
     platform TEXT NOT NULL,
+    agent_id TEXT NOT NULL,
     event_id TEXT NOT NULL,
     channel TEXT NOT NULL,
     message_ref TEXT NOT NULL,
@@ -182,9 +183,13 @@ CREATE TABLE IF NOT EXISTS inbox (
     error TEXT NOT NULL,
     inbound TEXT NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS inbox_event ON inbox (platform, event_id);
-CREATE UNIQUE INDEX IF NOT EXISTS inbox_message
-    ON inbox (platform, channel, message_ref, kind) WHERE message_ref != '';
+-- Dedupe is per agent: one message that mentions two agents is one item for each.
+CREATE UNIQUE INDEX IF NOT EXISTS inbox_agent_event ON inbox (platform, agent_id, event_id);
+CREATE UNIQUE INDEX IF NOT EXISTS inbox_agent_message
+    ON inbox (platform, agent_id, channel, message_ref, kind) WHERE message_ref != '';
+-- The keys without the agent, from files written before; the wider ones above replace them.
+DROP INDEX IF EXISTS inbox_event;
+DROP INDEX IF EXISTS inbox_message;
 CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (conversation, seq) WHERE status = 'pending';
 
 CREATE TABLE IF NOT EXISTS inbox_rejected (

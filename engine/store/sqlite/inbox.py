@@ -36,6 +36,7 @@ class SQLiteInboxStore:
         params = (
             item.id,
             inbound.platform,
+            inbound.agent_id,
             inbound.event_id,
             inbound.channel,
             inbound.message_ref,
@@ -50,9 +51,9 @@ class SQLiteInboxStore:
         inserted = await self._db.run(
             lambda c: (
                 c.execute(
-                    "INSERT OR IGNORE INTO inbox (id, platform, event_id, channel, message_ref, "
-                    "kind, conversation, seq, status, attempts, error, inbound) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR IGNORE INTO inbox (id, platform, agent_id, event_id, channel, "
+                    "message_ref, kind, conversation, seq, status, attempts, error, inbound) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     params,
                 ).rowcount
             )

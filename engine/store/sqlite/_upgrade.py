@@ -1,0 +1,25 @@
+"""Bring a file written by an earlier version to the shape the schema script expects.
+
+Runs before the schema script, inside a write transaction, so processes starting together
+upgrade a file once. Each step checks what the file has, so running it again changes nothing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+
+def upgrade(conn: sqlite3.Connection) -> None:
+    """Apply every step the file still needs (the caller holds the write transaction)."""
+    _add_inbox_agent(conn)
+
+
+def _add_inbox_agent(conn: sqlite3.Connection) -> None:
+    # Inbox dedupe became per agent: one message mentioning two agents is one item per agent.
+    # The agent-keyed unique indexes need the column; the schema script creates them and
+    # drops the old ones.
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(inbox)")}
+    if not columns or "agent_id" in columns:
+        return
+    conn.execute("ALTER TABLE inbox ADD COLUMN agent_id TEXT NOT NULL DEFAULT ''")
+    conn.execute("UPDATE inbox SET agent_id = json_extract(inbound, '$.agent_id')")
