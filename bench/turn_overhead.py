@@ -3,7 +3,8 @@
 Runs turns through the whole pipeline (inbox, lease, context, tools, journal, outbox,
 delivery) on the embedded store, against the scripted model server answering instantly, and
 subtracts the time spent waiting on the model. Prints p50/p99 at 10, 1,000 and 10,000 messages
-of history, and the process's peak resident memory.
+of history (summarised as a real conversation would be, all but the newest 40), and the
+process's peak resident memory.
 
     .venv/bin/python -m bench.turn_overhead [--turns 200]
 """
@@ -22,9 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from engine.llm import Completion, LLMClient
-from engine.records import Message, Role, utcnow
+from engine.records import Message, Role, Summary, utcnow
 from tests.fakes.openai_server import FakeOpenAI
 from tests.harness import bot_running, dm, settings_for
+
+#: Messages of the pre-built history left after its summary.
+KEPT_IN_WINDOW = 40
 
 
 class TimedLLM(LLMClient):
@@ -82,6 +86,22 @@ async def measure(data_dir: Path, history_size: int, turns: int) -> tuple[float,
             old = history(runtime.default_agent.id, user, history_size)
             for start in range(0, len(old), 1000):
                 await runtime.store.messages.append(old[start : start + 1000])
+            if len(old) > KEPT_IN_WINDOW:
+                # A conversation that grew turn by turn has summarised all but its newest
+                # messages on the way; start from that state, not from an unsummarised dump.
+                folded = old[-KEPT_IN_WINDOW - 1]
+                await runtime.store.summaries.put(
+                    Summary(
+                        agent_id=folded.agent_id,
+                        workspace=folded.workspace,
+                        channel=folded.channel,
+                        thread="",
+                        scope=folded.scope,
+                        text="We talked about plans, lunch and many releases.",
+                        through_seq=folded.seq,
+                    ),
+                    0,
+                )
             await bot.say(dm(user), user, "warm up")
             samples = []
             for i in range(turns):

@@ -7,6 +7,7 @@ to the agent as a readable tool error, never as a crash.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -69,8 +70,12 @@ class ToolOutcome:
     terminal: bool = False
 
 
+@functools.cache
 def function_schema(name: str, description: str, arguments: type[BaseModel]) -> dict[str, Any]:
-    """The OpenAI tool schema of a function whose arguments a pydantic model describes."""
+    """The OpenAI tool schema of a function whose arguments a pydantic model describes.
+
+    Built once per tool (pydantic's schema generation costs milliseconds); treat as read-only.
+    """
     parameters = arguments.model_json_schema()
     parameters.pop("title", None)
     for prop in parameters.get("properties", {}).values():
