@@ -10,6 +10,8 @@ the local MongoDB-compatible test server (a test server: not a production figure
     .venv/bin/python -m bench.throughput [--store sqlite|mongo|both] [--conversations 1000]
                                          [--pipeline-only]
 
+The test wire server is pure Python and runs inside this process, so on MongoDB its work is
+counted as the bot's CPU; use ``--conversations 50`` or so there (1,000 take most of an hour).
 ``--pipeline-only`` replaces the agent runtime with a runner that stores the message and
 echoes it without a model, to show the pipeline's own cost per turn.
 """
@@ -100,7 +102,7 @@ async def run_store(
                     )
                 )
                 assert result.outcome is ReceiveOutcome.ACCEPTED, result
-                async with asyncio.timeout(300):
+                async with asyncio.timeout(1800):
                     replied = await port.expect(result.inbox_id)
                 latencies.append(replied - sent)
 
