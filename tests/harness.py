@@ -87,7 +87,8 @@ def settings_for(data_dir: Path, llm: FakeOpenAI, **overrides: object) -> Settin
         "MNEMO_HTTP_PORT": 0,
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    # model_validate reads neither the environment nor .env: tests see only these values.
+    return Settings.model_validate(values)
 
 
 @asynccontextmanager

@@ -44,6 +44,9 @@ def vector(angle: float) -> tuple[float, ...]:
 class AngleEmbedder:
     """Embeds each known text at its angle, as a model placing paraphrases close would."""
 
+    name = "test-angles"
+    dimensions = DIM
+
     def __init__(self) -> None:
         self.angles: dict[str, float] = {}
 

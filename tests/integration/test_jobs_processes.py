@@ -19,7 +19,7 @@ import asyncio, json, sys
 from engine.llm import LLMClient
 from jobs import JobRunner, JobScheduler, JobSettings
 from jobs.consolidation import ConsolidationJob
-from tests.integration.test_jobs_world import HashEmbedder
+from tests.fakes.embedder import HashEmbedder
 
 async def main(config):
     if config["backend"] == "sqlite":

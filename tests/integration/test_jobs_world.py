@@ -4,14 +4,12 @@ process would."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from engine.agents import create_agent
 from engine.audience import Audience, AudienceKind
@@ -20,8 +18,8 @@ from engine.records import Agent, Message, Role, new_id, next_seq, utcnow
 from engine.store import Store
 from engine.store.sqlite import SQLiteStore
 from jobs import JobRunner, JobSettings
-from tests.fakes.mongo_wire import TEST_VECTOR_DIMENSIONS
-from tests.fakes.openai_server import FakeOpenAI, fake_embedding
+from tests.fakes.embedder import HashEmbedder
+from tests.fakes.openai_server import FakeOpenAI
 
 BACKENDS = ["sqlite", "mongo"]
 WORKSPACE = "test:W1"
@@ -39,16 +37,16 @@ def private(channel: str, workspace: str = WORKSPACE) -> Audience:
     return Audience(workspace, AudienceKind.PRIVATE, channel)
 
 
-class HashEmbedder:
-    """Deterministic embeddings sized for the MongoDB test server's vector index."""
-
-    async def embed(self, texts: Sequence[str]) -> Any:
-        return np.stack([fake_embedding(t, TEST_VECTOR_DIMENSIONS) for t in texts])
+def _start_of_slot() -> datetime:
+    """A minute into the current 6-hour period: every job's cadence slot divides it, so tests
+    that advance the clock by minutes never cross into another slot."""
+    now = utcnow()
+    return now.replace(hour=now.hour - now.hour % 6, minute=1, second=0, microsecond=0)
 
 
 @dataclass
 class Clock:
-    now: datetime = field(default_factory=utcnow)
+    now: datetime = field(default_factory=_start_of_slot)
 
     def __call__(self) -> datetime:
         return self.now

@@ -4,13 +4,10 @@ memory only as the agent itself could."""
 from __future__ import annotations
 
 import functools
-import hashlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import pytest
 
 from engine.agent.runtime import AgentRuntime
@@ -24,6 +21,7 @@ from engine.search import HybridSearch
 from engine.store import InboxItem, InboxStatus, Store, open_store
 from engine.tokens import TokenCounter
 from engine.tools import tool_from_source
+from tests.fakes.embedder import HashEmbedder
 from tests.fakes.openai_server import FakeOpenAI, tool_call
 
 PET_MEMO = '''
@@ -41,19 +39,6 @@ def pet_memo(pet: str = "") -> str:
     return "known: " + memory.read("human")
 '''
 WORKSPACE = "test:W1"
-
-
-class HashEmbedder:
-    """Deterministic unit vectors from text hashes: enough for archival calls to run."""
-
-    async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        rows = [
-            np.frombuffer(hashlib.sha256(t.encode()).digest(), dtype=np.uint8).astype(np.float32)
-            for t in texts
-        ]
-        matrix = np.stack(rows) if rows else np.zeros((0, 32), dtype=np.float32)
-        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-        return (matrix / np.maximum(norms, 1e-9)).astype(np.float32)
 
 
 class Turns:
