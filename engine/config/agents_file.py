@@ -12,12 +12,15 @@ agents:
     tools: [send_message, send_message_to_agents_matching_tags]
     shared_blocks: [team]
     platforms:
-      slack: {bot_user: U0PLANNER, channels: [C0GENERAL], policy: mention}
+      slack: {bot_user: U0PLANNER, channels: [C0GENERAL], policy: mention,
+              bot_token_env: PLANNER_SLACK_BOT_TOKEN, app_token_env: PLANNER_SLACK_APP_TOKEN}
+      discord: {bot_user: "1234", token_env: PLANNER_DISCORD_TOKEN}
 ```
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +38,9 @@ from engine.tools import CustomTool, ToolDefinitionError, load_tool
 
 PLATFORMS = ("slack", "discord")
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+_ENV_NAME = r"([A-Za-z_][A-Za-z0-9_]*)?"
+#: The credential fields each platform's bot needs, all or none.
+_CREDENTIALS = {"slack": ("bot_token_env", "app_token_env"), "discord": ("token_env",)}
 
 Policy = Literal["mention", "listen", "open"]
 
@@ -65,6 +71,26 @@ class PlatformSpec(_Spec):
     channels: tuple[str, ...] = ()
     policy: Policy = "mention"
     channel_policies: dict[str, Policy] = Field(default_factory=dict)
+    #: Names of environment variables holding the agent's own bot credentials (never the
+    #: secrets themselves): Slack's bot token (xoxb-) and app-level token (xapp-, Socket
+    #: Mode), or the Discord bot token. An agent with them runs its own bot in the process.
+    bot_token_env: str = ""
+    app_token_env: str = ""
+    token_env: str = ""
+
+    @field_validator("bot_token_env", "app_token_env", "token_env")
+    @classmethod
+    def _environment_name(cls, name: str) -> str:
+        if not re.fullmatch(_ENV_NAME, name):
+            raise ValueError(
+                "must be the name of an environment variable holding the token "
+                "(letters, digits and _), never the token itself"
+            )
+        return name
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.bot_token_env or self.app_token_env or self.token_env)
 
 
 class SharedBlockSpec(_Spec):
@@ -180,6 +206,7 @@ def parse_agents_file(text: str, *, origin: str, base_dir: Path) -> AgentsFile:
                     f"{at((*where, 'shared_blocks', position))}: no shared block {block!r} is "
                     "declared under the top-level shared_blocks"
                 )
+        _check_credentials(agent, where, at, problems)
         definition = _definition(agent, where, at, base_dir, problems)
         if definition is not None:
             definitions.append(definition)
@@ -187,6 +214,30 @@ def parse_agents_file(text: str, *, origin: str, base_dir: Path) -> AgentsFile:
         raise AgentsFileError(origin, problems)
     limits = TrafficLimits(**spec.traffic.model_dump())
     return AgentsFile(origin, tuple(definitions), spec.shared_blocks, limits)
+
+
+def _check_credentials(
+    agent: AgentSpec, where: tuple[str | int, ...], at: Any, problems: list[str]
+) -> None:
+    for platform, spec in agent.platforms.items():
+        needed = _CREDENTIALS[platform]
+        path = (*where, "platforms", platform)
+        for name in ("bot_token_env", "app_token_env", "token_env"):
+            if getattr(spec, name) and name not in needed:
+                problems.append(
+                    f"{at((*path, name))}: {platform} takes {' and '.join(needed)}, not {name}"
+                )
+        if spec.has_credentials and not spec.bot_user:
+            problems.append(
+                f"{at(path)}: an agent with its own {platform} bot needs its bot_user, so the "
+                "other agents know its messages"
+            )
+        missing = [name for name in needed if not getattr(spec, name)]
+        if spec.has_credentials and missing:
+            problems.append(
+                f"{at(path)}: an agent's own {platform} bot needs {' and '.join(needed)}; "
+                f"add {', '.join(missing)}"
+            )
 
 
 def _definition(

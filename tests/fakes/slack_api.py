@@ -46,6 +46,9 @@ class FakeSlackApi:
     users: dict[str, JSONDict] = field(default_factory=dict)
     #: conversations.info answers, by channel id.
     channels: dict[str, JSONDict] = field(default_factory=dict)
+    #: More bots of the same workspace by bot token: (user id, bot id). Calls made with one of
+    #: these tokens answer auth.test and post as that bot (several agents, each its own app).
+    bots: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: What apps.connections.open hands out (the fake Socket Mode server's URL).
     socket_url: str = ""
     #: Whether assistant.threads.setStatus succeeds (AI assistant feature enabled).
@@ -140,6 +143,8 @@ class FakeSlackApi:
             )
         handler = getattr(self, _HANDLERS[method], None) if method in _HANDLERS else None
         body: JSONDict = handler(args) if handler is not None else {"ok": True}
+        if token in self.bots:
+            _speak_as(body, *self.bots[token])
         return web.json_response(body)
 
     async def _response_url(self, request: web.Request) -> web.Response:
@@ -252,6 +257,14 @@ class FakeSlackApi:
 
     def _bot_info(self, args: JSONDict) -> JSONDict:
         return {"ok": True, "bot": {"id": self.bot_id, "user_id": self.bot_user_id}}
+
+
+def _speak_as(body: JSONDict, user_id: str, bot_id: str) -> None:
+    """Make an answer (auth.test, a posted message) that of another bot of the workspace."""
+    if "user_id" in body:
+        body |= {"user_id": user_id, "bot_id": bot_id}
+    if isinstance(body.get("message"), dict):
+        body["message"] |= {"user": user_id, "bot_id": bot_id}
 
 
 def signed_headers(signing_secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:

@@ -116,3 +116,47 @@ def test_invalid_yaml_names_its_line() -> None:
 def test_a_file_without_agents_is_refused() -> None:
     [found] = problems("shared_blocks: {}\n")
     assert "agents" in found
+
+
+def test_agent_bot_token_fields_name_variables_not_tokens() -> None:
+    [found] = problems(
+        'agents:\n  - name: a\n    platforms:\n      discord: {bot_user: "1", token_env: xoxb-1}\n'
+    )
+    assert "agents.0.platforms.discord.token_env" in found
+    assert "never the token itself" in found
+
+
+def test_agent_bot_credentials_come_complete_with_the_bot_user() -> None:
+    found = problems(
+        """
+agents:
+  - name: a
+    platforms:
+      slack: {bot_user: U1, bot_token_env: A_BOT}
+  - name: b
+    platforms:
+      discord: {token_env: B_DISCORD, app_token_env: B_APP}
+"""
+    )
+    assert any("agents.0.platforms.slack" in f and "add app_token_env" in f for f in found)
+    assert any("discord takes token_env, not app_token_env" in f for f in found)
+    assert any("agents.1.platforms.discord" in f and "needs its bot_user" in f for f in found)
+
+
+def test_agent_bot_credentials_are_read_as_variable_names() -> None:
+    agents_file = parse_agents_file(
+        """
+agents:
+  - name: a
+    platforms:
+      slack: {bot_user: U1, bot_token_env: A_SLACK_BOT, app_token_env: A_SLACK_APP}
+""",
+        origin="agents.yml",
+        base_dir=Path("."),
+    )
+    slack = agents_file.agents[0].platforms["slack"]
+    assert (slack.bot_token_env, slack.app_token_env, slack.has_credentials) == (
+        "A_SLACK_BOT",
+        "A_SLACK_APP",
+        True,
+    )
