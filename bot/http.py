@@ -6,6 +6,7 @@ import asyncio
 
 from aiohttp import web
 
+from bot.inspector import mount_inspector
 from bot.metrics import CONTENT_TYPE
 from bot.wiring import Runtime
 
@@ -53,4 +54,5 @@ def build_app(runtime: Runtime) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    mount_inspector(app, runtime)
     return app

@@ -1,0 +1,6 @@
+"""The inspector: a local web page and JSON API to see and steer what each agent knows."""
+
+from bot.inspector.app import build_inspector, mount_inspector
+from bot.inspector.chat import InspectorPort
+
+__all__ = ["InspectorPort", "build_inspector", "mount_inspector"]

@@ -1,0 +1,80 @@
+"""The inspector as a sub-application of the bot's HTTP server: the page and its JSON API."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.inspector import chat, context_routes, jobs_routes, memory_routes
+from bot.inspector.api import INSPECTED_KEY, Endpoint, reply
+from bot.inspector.auth import bearer_auth, inspector_token
+from bot.inspector.chat import INSPECTOR_PORT_KEY, InspectorPort
+from bot.inspector.openapi import API_PREFIX, openapi_document
+from bot.wiring import Runtime
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/inspector"
+STATIC = Path(__file__).parent / "static"
+ENDPOINTS: tuple[Endpoint, ...] = (
+    memory_routes.ENDPOINTS + context_routes.ENDPOINTS + chat.ENDPOINTS + jobs_routes.ENDPOINTS
+)
+
+
+async def _page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+
+async def _to_page(request: web.Request) -> web.Response:
+    raise web.HTTPPermanentRedirect(f"{PREFIX}/")
+
+
+def build_inspector(runtime: Runtime, token: str) -> web.Application:
+    """The inspector's routes, behind ``token``; registers the ``inspector`` platform."""
+    port = InspectorPort()
+    runtime.engine.register_platform(port)
+    inspector = web.Application(middlewares=[bearer_auth(token)])
+    inspector[INSPECTED_KEY] = runtime
+    inspector[INSPECTOR_PORT_KEY] = port
+    document = openapi_document(ENDPOINTS)
+
+    async def openapi(request: web.Request) -> web.Response:
+        return reply(document)
+
+    api = API_PREFIX.removeprefix(PREFIX)
+    inspector.router.add_get(f"{api}/openapi.json", openapi)
+    for endpoint in ENDPOINTS:
+        inspector.router.add_route(endpoint.method, api + endpoint.path, endpoint.handler)
+    inspector.router.add_get("/", _page)
+    inspector.router.add_static("/static/", STATIC)
+    return inspector
+
+
+def mount_inspector(app: web.Application, runtime: Runtime) -> str | None:
+    """Serve the inspector under /inspector/ of ``app``; returns its token, or None when it is
+    not served (no MNEMO_INSPECTOR_TOKEN while listening beyond this machine)."""
+    settings = runtime.settings
+    resolved = inspector_token(settings)
+    if resolved is None:
+        log.warning(
+            "inspector off: MNEMO_HTTP_HOST=%s is reachable from other machines; set "
+            "MNEMO_INSPECTOR_TOKEN to serve it there",
+            settings.http_host,
+        )
+        return None
+    token, generated = resolved
+    app.add_subapp(PREFIX, build_inspector(runtime, token))
+    app.router.add_get(PREFIX, _to_page)
+    if generated:
+        # The token goes to the terminal only, never to the logs; the fragment keeps it out
+        # of request lines. Port 0 means the port is picked at start (logged as "serving").
+        port = settings.http_port or "PORT"
+        print(
+            f"Inspector: http://{settings.http_host}:{port}{PREFIX}/#token={token}",
+            file=sys.stdout,
+            flush=True,
+        )
+    return token

@@ -1,0 +1,140 @@
+"""The chat playground: talk to an agent as a chosen user in a chosen channel or DM.
+
+Messages go through ``Engine.receive`` like any platform's, so the turn, its memory writes and
+the audience rules are the real ones; replies arrive through the ``inspector`` platform port,
+which keeps them for the page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aiohttp import web
+from pydantic import Field
+
+from bot.inspector.api import Endpoint, agent_of, body_of, fail, query_of, reply, runtime_of
+from bot.inspector.context_routes import INSPECTOR_PLATFORM
+from bot.inspector.conversation import ConversationQuery
+from engine.ports import ReceiveOutcome
+from engine.records import Author, ConversationKey, Inbound, Outbound, new_id, utcnow
+
+#: Replies kept for the page; older ones are dropped (recall keeps the conversation).
+KEPT_REPLIES = 1000
+#: Seconds a chat request waits for the turn before answering that it is still running.
+TURN_WAIT = 90.0
+
+
+class InspectorPort:
+    """The ``inspector`` platform: delivering a reply means keeping it for the page."""
+
+    platform = INSPECTOR_PLATFORM
+
+    def __init__(self) -> None:
+        self._delivered: deque[tuple[int, Outbound]] = deque(maxlen=KEPT_REPLIES)
+        #: How many replies were ever delivered; a position in this count is a "mark".
+        self.count = 0
+
+    async def deliver(self, reply: Outbound) -> str:
+        self.count += 1
+        self._delivered.append((self.count, reply))
+        return reply.id
+
+    @asynccontextmanager
+    async def working(self, inbound: Inbound) -> AsyncIterator[None]:
+        yield
+
+    def replies_since(self, mark: int, conversation: ConversationKey) -> list[str]:
+        """Replies in ``conversation`` delivered after ``mark`` (a turn may answer several
+        messages at once, so replies are matched by conversation, not by message)."""
+        return [
+            reply.text
+            for n, reply in self._delivered
+            if n > mark
+            and ConversationKey(reply.agent_id, reply.workspace, reply.channel, reply.thread)
+            == conversation
+        ]
+
+
+INSPECTOR_PORT_KEY = web.AppKey("inspector_port", InspectorPort)
+
+
+class ChatMessage(ConversationQuery):
+    text: str = Field(min_length=1, description="What the user says.")
+
+
+class RepliesQuery(ConversationQuery):
+    after: int = Field(default=0, ge=0, description="The mark a chat request answered with.")
+
+
+async def send_chat(request: web.Request) -> web.Response:
+    """Say something as the user and wait (up to ``TURN_WAIT``) for the agent's replies."""
+    agent = await agent_of(request)
+    message = await body_of(request, ChatMessage)
+    if not message.user:
+        fail(400, "user: the playground speaks as a user; name one")
+    runtime = runtime_of(request)
+    port = request.app[INSPECTOR_PORT_KEY]
+    mark = port.count
+    event = new_id()
+    result = await runtime.engine.receive(
+        Inbound(
+            platform=INSPECTOR_PLATFORM,
+            agent_id=agent.id,
+            audience=message.audience,
+            thread=message.thread,
+            author=Author(message.user, message.speaker_name),
+            text=message.text,
+            event_id=event,
+            message_ref=event,
+            sent_at=utcnow(),
+            channel_name=message.channel_name,
+        )
+    )
+    if result.outcome is not ReceiveOutcome.ACCEPTED:
+        fail(422, f"the engine did not accept the message: {result.reason}")
+    settled = True
+    try:
+        async with asyncio.timeout(TURN_WAIT):
+            await runtime.engine.wait_settled(result.inbox_id)
+    except TimeoutError:
+        settled = False
+    return reply(
+        {
+            "inbox_id": result.inbox_id,
+            "settled": settled,
+            "mark": mark,
+            "replies": port.replies_since(mark, message.key(agent)),
+        },
+        status=200 if settled else 202,
+    )
+
+
+async def get_replies(request: web.Request) -> web.Response:
+    """Replies delivered in the conversation after a mark (after a chat request answered 202)."""
+    agent = await agent_of(request)
+    query = query_of(request, RepliesQuery)
+    port = request.app[INSPECTOR_PORT_KEY]
+    return reply({"replies": port.replies_since(query.after, query.key(agent))})
+
+
+ENDPOINTS = (
+    Endpoint(
+        "POST",
+        "/agents/{agent_id}/chat",
+        send_chat,
+        "Say something to the agent as a user in a channel or DM; returns its replies",
+        "chat",
+        body=ChatMessage,
+    ),
+    Endpoint(
+        "GET",
+        "/agents/{agent_id}/chat",
+        get_replies,
+        "Replies delivered in the conversation after a mark",
+        "chat",
+        query=RepliesQuery,
+    ),
+)

@@ -1,0 +1,158 @@
+"""The context window (the exact request an agent's next LLM call sends) and the tool tester."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+from pydantic import Field
+
+from bot.inspector.api import Endpoint, agent_of, body_of, fail, query_of, reply, runtime_of
+from bot.inspector.conversation import ConversationQuery
+from engine.agent.context import ContextOverflow, answer_reserve
+from engine.agent.tools import Tool, TurnContext
+from engine.records import Agent, Author, Inbound, ToolCall, new_id, utcnow
+from engine.tool_rules import ToolRuleError, ToolRuleSet
+
+#: Platform name of messages the inspector's chat playground and tool tester speak on.
+INSPECTOR_PLATFORM = "inspector"
+
+
+class ToolRun(ConversationQuery):
+    arguments: dict[str, Any] | str = Field(
+        default_factory=dict, description="The call's arguments: an object, or raw JSON text."
+    )
+
+
+def first_step(agent: Agent, tools: Mapping[str, Tool]) -> tuple[list[Tool], str]:
+    """The tools offered on a turn's first step and the rules text, as the agent loop does."""
+    ending = [name for name, tool in tools.items() if tool.terminal]
+    try:
+        rules = ToolRuleSet(agent.tool_rules, list(tools), ending_tools=ending)
+    except ToolRuleError:
+        rules = ToolRuleSet((), list(tools), ending_tools=ending)
+    allowed = rules.allowed_next([])
+    if agent.max_steps == 1:
+        allowed = frozenset(n for n in allowed if rules.is_terminal(n)) or frozenset(ending)
+    return [tool for name, tool in tools.items() if name in allowed], rules.render()
+
+
+async def get_context(request: web.Request) -> web.Response:
+    """What the agent would send if this conversation's next turn started now.
+
+    Compiling is what a turn does: when the window is over budget, the oldest messages are
+    folded into the conversation summary first, exactly as the next turn would fold them.
+    """
+    agent = await agent_of(request)
+    conversation = query_of(request, ConversationQuery)
+    runtime = runtime_of(request)
+    offered, rules = first_step(agent, await runtime.agents.tools_for(agent))
+    memory = conversation.memory(runtime.store.blocks, agent)
+    try:
+        compiled = await runtime.agents.compile(
+            agent, memory, conversation.key(agent), (), offered, rules
+        )
+    except ContextOverflow as exc:
+        fail(409, str(exc))
+    return reply(
+        {
+            "request": {
+                "model": agent.model,
+                "messages": compiled.messages,
+                "tools": compiled.tools,
+                "tool_choice": "required",
+            },
+            "sections": compiled.sections,
+            "total": compiled.total,
+            "budget": compiled.budget,
+            "answer_reserve": answer_reserve(compiled.budget),
+            "messages_in_view": len(compiled.in_view),
+        }
+    )
+
+
+async def list_tools(request: web.Request) -> web.Response:
+    agent = await agent_of(request)
+    tools = await runtime_of(request).agents.tools_for(agent)
+    return reply(
+        {
+            "tools": [
+                {"name": name, "terminal": tool.terminal, "schema": tool.schema()}
+                for name, tool in tools.items()
+            ]
+        }
+    )
+
+
+async def run_tool(request: web.Request) -> web.Response:
+    """Run one tool as the agent would in this conversation: memory edits land in the
+    conversation's scope, searches see what its audience may see, replies are not sent."""
+    agent = await agent_of(request)
+    run = await body_of(request, ToolRun)
+    runtime = runtime_of(request)
+    name = request.match_info["tool"]
+    tool = (await runtime.agents.tools_for(agent)).get(name)
+    if tool is None:
+        fail(404, f"{agent.name} has no tool called {name!r}")
+    speaker = Author(run.user or "inspector", run.speaker_name or "inspector")
+    now = utcnow()
+    ctx = TurnContext(
+        agent=agent,
+        audience=run.audience,
+        speaker=speaker,
+        memory=run.memory(runtime.store.blocks, agent),
+        store=runtime.store,
+        search=runtime.search,
+        embedder=runtime.embedder,
+        now=now,
+        inbound=Inbound(
+            platform=INSPECTOR_PLATFORM,
+            agent_id=agent.id,
+            audience=run.audience,
+            thread=run.thread,
+            author=speaker,
+            text="",
+            event_id=new_id(),
+            message_ref="",
+            sent_at=now,
+            channel_name=run.channel_name,
+        ),
+    )
+    raw = run.arguments if isinstance(run.arguments, str) else json.dumps(run.arguments)
+    started = time.perf_counter()
+    outcome = await runtime.agents.call_tool(tool, ctx, ToolCall(new_id(), name, raw))
+    return reply(
+        {
+            "output": outcome.output,
+            "error": outcome.error,
+            "terminal": outcome.terminal,
+            "replies": ctx.replies,
+            "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+    )
+
+
+ENDPOINTS = (
+    Endpoint(
+        "GET",
+        "/agents/{agent_id}/context",
+        get_context,
+        "The exact request of the agent's next LLM call in the conversation, with token counts",
+        "context",
+        query=ConversationQuery,
+    ),
+    Endpoint(
+        "GET", "/agents/{agent_id}/tools", list_tools, "The agent's tools and schemas", "tools"
+    ),
+    Endpoint(
+        "POST",
+        "/agents/{agent_id}/tools/{tool}/run",
+        run_tool,
+        "Run one tool as the agent would in the conversation",
+        "tools",
+        body=ToolRun,
+    ),
+)

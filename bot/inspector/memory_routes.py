@@ -1,0 +1,255 @@
+"""Agents and their memory: core blocks, recall and archival, each read through the audience
+of the chosen conversation, so the page shows exactly what that audience may see."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from bot.inspector.api import Endpoint, agent_of, body_of, fail, query_of, reply, runtime_of
+from bot.inspector.conversation import ConversationQuery
+from bot.inspector.views import (
+    agent_view,
+    block_part_view,
+    block_view,
+    message_view,
+    passage_view,
+    scored_view,
+)
+from engine.agent.memory import MemoryEditError, shared_owner
+from engine.audience import SCOPE_WORKSPACE, AudienceKind
+from engine.records import JSON, Agent, Block, utcnow
+from engine.store.protocol import RecordFilter
+
+
+class ConversationsQuery(BaseModel):
+    days: int = Field(default=30, ge=1, le=3650, description="How far back to look.")
+
+
+class RecallQuery(ConversationQuery):
+    q: str = Field(default="", description="Search text; empty browses newest first.")
+    limit: int = Field(default=20, ge=1, le=200)
+    before_seq: int | None = Field(default=None, description="Browse messages older than this.")
+    this_channel: bool = Field(default=False, description="Only this channel's messages.")
+
+
+class ArchivalQuery(ConversationQuery):
+    q: str = Field(default="", description="Search text; empty browses newest first.")
+    tags: str = Field(default="", description="Comma-separated tags; any of them matches.")
+    limit: int = Field(default=20, ge=1, le=200)
+    offset: int = Field(default=0, ge=0)
+
+
+class PartEdit(ConversationQuery):
+    value: str = Field(description="The part's new text.")
+    expected_version: int = Field(ge=1, description="The version the edit was based on.")
+
+
+class OwnPartWrite(ConversationQuery):
+    value: str = Field(description="The new text of this conversation's own part.")
+
+
+async def list_agents(request: web.Request) -> web.Response:
+    agents = await runtime_of(request).store.agents.list()
+    return reply({"agents": [agent_view(a) for a in sorted(agents, key=lambda a: a.name)]})
+
+
+async def get_agent(request: web.Request) -> web.Response:
+    return reply(agent_view(await agent_of(request)))
+
+
+async def list_conversations(request: web.Request) -> web.Response:
+    """Recent conversations, with the audience each one reads through (a picker for the page)."""
+    days = query_of(request, ConversationsQuery).days
+    activity = await runtime_of(request).store.messages.conversations_since(
+        utcnow() - timedelta(days=days)
+    )
+    found: list[JSON] = []
+    for entry in sorted(activity, key=lambda a: a.last_at, reverse=True):
+        if entry.scope.startswith("dm:"):
+            kind, user = AudienceKind.DM, entry.scope.removeprefix("dm:")
+        elif entry.scope.startswith("private:"):
+            kind, user = AudienceKind.PRIVATE, ""
+        elif entry.scope == SCOPE_WORKSPACE:
+            kind, user = AudienceKind.PUBLIC, ""
+        else:
+            continue
+        key = entry.conversation
+        found.append(
+            {
+                "agent_id": key.agent_id,
+                "workspace": key.workspace,
+                "channel": key.channel,
+                "thread": key.thread,
+                "kind": kind.value,
+                "user": user,
+                "messages": entry.messages,
+                "last_at": entry.last_at.isoformat(),
+            }
+        )
+    return reply({"conversations": found})
+
+
+async def get_blocks(request: web.Request) -> web.Response:
+    agent = await agent_of(request)
+    conversation = query_of(request, ConversationQuery)
+    views = await conversation.memory(runtime_of(request).store.blocks, agent).load()
+    audience = conversation.audience
+    return reply(
+        {
+            "write_scope": audience.write_scope,
+            "readable_scopes": list(audience.readable_scopes),
+            "blocks": [block_view(v, audience) for v in views],
+        }
+    )
+
+
+def _owned_by(agent: Agent, part: Block) -> bool:
+    return part.owner == agent.id or part.owner in {shared_owner(n) for n in agent.shared_blocks}
+
+
+async def edit_part(request: web.Request) -> web.Response:
+    """Compare-and-set one visible part: a stale ``expected_version`` is a 409 with the
+    current part, so the page can show what changed instead of overwriting it."""
+    agent = await agent_of(request)
+    edit = await body_of(request, PartEdit)
+    blocks = runtime_of(request).store.blocks
+    audience = edit.audience
+    part = await blocks.get(request.match_info["block_id"])
+    if (
+        part is None
+        or not _owned_by(agent, part)
+        or not audience.can_read(part.workspace, part.scope)
+    ):
+        fail(404, "no such block part is visible in this conversation")
+    if len(edit.value) > part.limit:
+        fail(422, f"the part would be {len(edit.value)}/{part.limit} characters")
+    updated = await blocks.update(part.id, edit.expected_version, edit.value)
+    if updated is None:
+        current = await blocks.get(part.id)
+        fail(
+            409,
+            "the part changed since it was read; reload and edit again",
+            current=block_part_view(current, audience, "") if current else None,
+        )
+    return reply(block_part_view(updated, audience, ""))
+
+
+async def write_own_part(request: web.Request) -> web.Response:
+    """Write the part of a label stored under this conversation's own scope (creating it),
+    as the agent's memory_rethink would."""
+    agent = await agent_of(request)
+    write = await body_of(request, OwnPartWrite)
+    memory = write.memory(runtime_of(request).store.blocks, agent)
+    try:
+        view = await memory.rethink(request.match_info["label"], write.value)
+    except MemoryEditError as exc:
+        fail(422, str(exc))
+    return reply(block_view(view, write.audience))
+
+
+async def get_recall(request: web.Request) -> web.Response:
+    agent = await agent_of(request)
+    query = query_of(request, RecallQuery)
+    runtime = runtime_of(request)
+    where = query.where(agent, this_channel=query.this_channel)
+    total = await runtime.store.messages.count(where)
+    if query.q:
+        found = await runtime.search.messages(where, query.q, query.limit)
+        return reply({"total": total, "messages": [scored_view(m, message_view) for m in found]})
+    messages = await runtime.store.messages.list(where, query.limit, query.before_seq)
+    return reply({"total": total, "messages": [message_view(m) for m in messages]})
+
+
+async def get_archival(request: web.Request) -> web.Response:
+    agent = await agent_of(request)
+    query = query_of(request, ArchivalQuery)
+    runtime = runtime_of(request)
+    base = query.where(agent)
+    tags = tuple(t.strip() for t in query.tags.split(",") if t.strip())
+    where = RecordFilter(base.agent_id, base.workspace, base.scopes, tags=tags)
+    total = await runtime.store.passages.count(where)
+    if query.q:
+        found = await runtime.search.passages(where, query.q, query.limit)
+        return reply({"total": total, "passages": [scored_view(p, passage_view) for p in found]})
+    passages = await runtime.store.passages.list(where, query.limit, query.offset)
+    return reply({"total": total, "passages": [passage_view(p) for p in passages]})
+
+
+async def delete_passage(request: web.Request) -> web.Response:
+    agent = await agent_of(request)
+    audience = query_of(request, ConversationQuery).audience
+    passages = runtime_of(request).store.passages
+    passage = await passages.get(request.match_info["passage_id"])
+    if (
+        passage is None
+        or passage.agent_id != agent.id
+        or not audience.can_read(passage.workspace, passage.scope)
+    ):
+        fail(404, "no such passage is visible in this conversation")
+    deleted = await passages.delete([passage.id])
+    return reply({"deleted": deleted})
+
+
+ENDPOINTS = (
+    Endpoint("GET", "/agents", list_agents, "List agents", "agents"),
+    Endpoint("GET", "/agents/{agent_id}", get_agent, "Get one agent (id or name)", "agents"),
+    Endpoint(
+        "GET",
+        "/conversations",
+        list_conversations,
+        "Recent conversations and their audiences",
+        "agents",
+        query=ConversationsQuery,
+    ),
+    Endpoint(
+        "GET",
+        "/agents/{agent_id}/blocks",
+        get_blocks,
+        "Core memory blocks as the conversation's audience sees them, with limits",
+        "blocks",
+        query=ConversationQuery,
+    ),
+    Endpoint(
+        "PUT",
+        "/agents/{agent_id}/blocks/parts/{block_id}",
+        edit_part,
+        "Edit one visible block part (compare-and-set on its version)",
+        "blocks",
+        body=PartEdit,
+    ),
+    Endpoint(
+        "PUT",
+        "/agents/{agent_id}/blocks/labels/{label}",
+        write_own_part,
+        "Write the conversation's own part of a block (created when missing)",
+        "blocks",
+        body=OwnPartWrite,
+    ),
+    Endpoint(
+        "GET",
+        "/agents/{agent_id}/recall",
+        get_recall,
+        "Browse or search recall memory visible to the conversation",
+        "recall",
+        query=RecallQuery,
+    ),
+    Endpoint(
+        "GET",
+        "/agents/{agent_id}/archival",
+        get_archival,
+        "Browse or search archival memory visible to the conversation",
+        "archival",
+        query=ArchivalQuery,
+    ),
+    Endpoint(
+        "DELETE",
+        "/agents/{agent_id}/archival/{passage_id}",
+        delete_passage,
+        "Delete a passage visible to the conversation",
+        "archival",
+        query=ConversationQuery,
+    ),
+)

@@ -1,0 +1,299 @@
+"""The inspector's JSON API against a whole runtime and the scripted model server: token
+auth, the OpenAPI document, and memory seen through the audience of a chosen conversation."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.http import build_app
+from bot.inspector import mount_inspector
+from engine.records import new_id, utcnow
+from jobs import JobHistory, RunRecord, RunStatus
+from tests.fakes.openai_server import FakeOpenAI, tool_call
+from tests.harness import Bot, bot_running, settings_for
+
+TOKEN = "inspector-test-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+DM_ALICE = {"workspace": "test:W1", "kind": "dm", "channel": "D-alice", "user": "alice"}
+DM_BOB = {"workspace": "test:W1", "kind": "dm", "channel": "D-bob", "user": "bob"}
+GENERAL_ALICE = {"workspace": "test:W1", "kind": "public", "channel": "C-general", "user": "alice"}
+
+
+@dataclass
+class Inspector:
+    bot: Bot
+    client: TestClient[web.Request, web.Application]
+    llm: FakeOpenAI
+
+    @property
+    def agent(self) -> str:
+        return self.bot.runtime.default_agent.id
+
+    async def get(self, path: str, **params: Any) -> Any:
+        response = await self.client.get(f"/inspector/api{path}", params=params, headers=AUTH)
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+    async def send(self, method: str, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        response = await self.client.request(
+            method, f"/inspector/api{path}", json=body, headers=AUTH
+        )
+        return response.status, await response.json()
+
+    async def chat(self, conversation: dict[str, str], text: str) -> list[str]:
+        status, body = await self.send(
+            "POST", f"/agents/{self.agent}/chat", {**conversation, "text": text}
+        )
+        assert status == 200, body
+        return list(body["replies"])
+
+    async def human_block(self, conversation: dict[str, str]) -> str:
+        found = await self.get(f"/agents/{self.agent}/blocks", **conversation)
+        return next(str(b["value"]) for b in found["blocks"] if b["label"] == "human")
+
+
+def system_before_metadata(request: dict[str, Any]) -> str:
+    return str(request["messages"][0]["content"]).split("<memory_metadata>")[0]
+
+
+@pytest.fixture
+async def inspector(tmp_path: Path) -> AsyncIterator[Inspector]:
+    async with FakeOpenAI() as llm:
+        settings = settings_for(tmp_path, llm, MNEMO_INSPECTOR_TOKEN=TOKEN)
+        async with (
+            bot_running(settings, llm) as bot,
+            TestClient(TestServer(build_app(bot.runtime))) as client,
+        ):
+            yield Inspector(bot, client, llm)
+
+
+async def test_api_refuses_requests_without_the_right_token(inspector: Inspector) -> None:
+    client = inspector.client
+    assert (await client.get("/inspector/api/agents")).status == 401
+    wrong = await client.get("/inspector/api/agents", headers={"Authorization": "Bearer nope"})
+    assert wrong.status == 401
+    assert "Bearer" in (await wrong.json())["error"]
+    ok = await client.get("/inspector/api/agents", headers=AUTH)
+    assert ok.status == 200
+    assert [a["name"] for a in (await ok.json())["agents"]] == ["mnemo"]
+
+
+async def test_openapi_document_lists_every_api_route(inspector: Inspector) -> None:
+    response = await inspector.client.get("/inspector/api/openapi.json")
+    assert response.status == 200
+    document = json.loads(await response.text())
+    assert document["openapi"].startswith("3.")
+    documented = {(m.upper(), p) for p, ops in document["paths"].items() for m in ops}
+    served = {
+        (route.method, route.resource.canonical)
+        for route in inspector.client.app.router.routes()
+        if route.resource is not None
+        and route.resource.canonical.startswith("/inspector/api/")
+        and route.method != "HEAD"
+    } - {("GET", "/inspector/api/openapi.json")}
+    assert served
+    assert served == documented
+    body_refs = [
+        op["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        for ops in document["paths"].values()
+        for op in ops.values()
+        if "requestBody" in op
+    ]
+    assert all(name in document["components"]["schemas"] for name in body_refs)
+
+
+async def test_page_is_served_with_its_assets(inspector: Inspector) -> None:
+    page = await inspector.client.get("/inspector/")
+    assert page.status == 200
+    assert "<title>Mnemo inspector</title>" in await page.text()
+    script = await inspector.client.get("/inspector/static/app.js")
+    assert script.status == 200
+    assert "/inspector/api" in await script.text()
+
+
+async def test_chat_edits_a_block_that_the_dm_sees_and_the_channel_does_not(
+    inspector: Inspector,
+) -> None:
+    inspector.llm.push(
+        tool_call("core_memory_append", label="human", content="Allergic to peanuts."),
+        tool_call("send_message", message="Noted, no peanuts."),
+    )
+    assert await inspector.chat(DM_ALICE, "I'm allergic to peanuts") == ["Noted, no peanuts."]
+    assert "Allergic to peanuts." in await inspector.human_block(DM_ALICE)
+    assert "peanuts" not in await inspector.human_block(GENERAL_ALICE)
+
+    in_dm = await inspector.get(f"/agents/{inspector.agent}/recall", **DM_ALICE, q="peanuts")
+    assert any("peanuts" in m["content"] for m in in_dm["messages"])
+    in_public = await inspector.get(
+        f"/agents/{inspector.agent}/recall", **GENERAL_ALICE, q="peanuts"
+    )
+    assert in_public["messages"] == []
+    assert in_public["total"] == 0
+
+
+async def test_context_window_is_the_next_request_with_counts_and_budget(
+    inspector: Inspector,
+) -> None:
+    inspector.llm.push(tool_call("send_message", message="Hello Alice."))
+    await inspector.chat(DM_ALICE, "Hi, I'm Alice")
+    window = await inspector.get(f"/agents/{inspector.agent}/context", **DM_ALICE)
+    request = window["request"]
+    assert request["model"] == inspector.bot.runtime.default_agent.model
+    assert request["messages"][0]["role"] == "system"
+    contents = json.dumps(request["messages"])
+    assert "Hi, I'm Alice" in contents
+    assert "Hello Alice." in contents
+    assert {t["function"]["name"] for t in request["tools"]} >= {"send_message", "no_reply"}
+    assert set(window["sections"]) == {
+        "system",
+        "blocks",
+        "metadata",
+        "summary",
+        "messages",
+        "tools",
+    }
+    assert window["total"] == sum(window["sections"].values())
+    assert 0 < window["total"] <= window["budget"] - window["answer_reserve"]
+    # Prompt, blocks and tools are what the model was sent at the last turn's first step
+    # (only the metadata's counts have grown since: the turn's messages are now in recall).
+    sent = inspector.llm.chat_requests[0]
+    assert system_before_metadata(request) == system_before_metadata(sent)
+    assert request["tools"] == sent["tools"]
+
+
+async def test_block_edit_with_a_stale_version_is_a_conflict(inspector: Inspector) -> None:
+    agent = inspector.agent
+    status, written = await inspector.send(
+        "PUT", f"/agents/{agent}/blocks/labels/human", {**DM_ALICE, "value": "Prefers tea."}
+    )
+    assert status == 200, written
+    part = next(p for p in written["parts"] if p["writable"])
+    edit = {**DM_ALICE, "value": "Prefers coffee.", "expected_version": part["version"]}
+    status, updated = await inspector.send(
+        "PUT", f"/agents/{agent}/blocks/parts/{part['id']}", edit
+    )
+    assert status == 200, updated
+    assert updated["version"] == part["version"] + 1
+    status, conflict = await inspector.send(
+        "PUT", f"/agents/{agent}/blocks/parts/{part['id']}", {**edit, "value": "Prefers water."}
+    )
+    assert status == 409
+    assert conflict["current"]["value"] == "Prefers coffee."
+    assert await inspector.human_block(DM_ALICE) == "Prefers coffee."
+    # Bob's DM cannot reach Alice's private part at all.
+    status, _ = await inspector.send(
+        "PUT",
+        f"/agents/{agent}/blocks/parts/{part['id']}",
+        {**DM_BOB, "value": "x", "expected_version": updated["version"]},
+    )
+    assert status == 404
+
+
+async def test_tool_tester_stores_archival_in_the_conversations_scope(
+    inspector: Inspector,
+) -> None:
+    agent = inspector.agent
+    tools = await inspector.get(f"/agents/{agent}/tools")
+    assert "archival_memory_insert" in {t["name"] for t in tools["tools"]}
+    status, result = await inspector.send(
+        "POST",
+        f"/agents/{agent}/tools/archival_memory_insert/run",
+        {**DM_ALICE, "arguments": {"content": "Alice's locker code is 4711.", "tags": ["alice"]}},
+    )
+    assert status == 200, result
+    assert result["error"] is False
+
+    in_dm = await inspector.get(f"/agents/{agent}/archival", **DM_ALICE)
+    assert [p["text"] for p in in_dm["passages"]] == ["Alice's locker code is 4711."]
+    found = await inspector.get(f"/agents/{agent}/archival", **DM_ALICE, q="locker code")
+    assert found["passages"][0]["text"] == "Alice's locker code is 4711."
+    assert (await inspector.get(f"/agents/{agent}/archival", **DM_BOB))["passages"] == []
+
+    passage = in_dm["passages"][0]["id"]
+    refused = await inspector.client.delete(
+        f"/inspector/api/agents/{agent}/archival/{passage}", params=DM_BOB, headers=AUTH
+    )
+    assert refused.status == 404
+    deleted = await inspector.client.delete(
+        f"/inspector/api/agents/{agent}/archival/{passage}", params=DM_ALICE, headers=AUTH
+    )
+    assert (await deleted.json()) == {"deleted": 1}
+    assert (await inspector.get(f"/agents/{agent}/archival", **DM_ALICE))["total"] == 0
+
+
+async def test_tool_tester_reports_bad_arguments_as_the_agent_would_see_them(
+    inspector: Inspector,
+) -> None:
+    status, result = await inspector.send(
+        "POST",
+        f"/agents/{inspector.agent}/tools/core_memory_append/run",
+        {**DM_ALICE, "arguments": {"label": "human"}},
+    )
+    assert status == 200
+    assert result["error"] is True
+    assert "content" in result["output"]
+
+
+async def test_bad_conversation_is_a_400_naming_the_parameter(inspector: Inspector) -> None:
+    response = await inspector.client.get(
+        f"/inspector/api/agents/{inspector.agent}/blocks",
+        params={"workspace": "test:W1", "kind": "dm", "channel": "D-x"},
+        headers=AUTH,
+    )
+    assert response.status == 400
+    assert "user" in (await response.json())["error"]
+    missing = await inspector.client.get("/inspector/api/agents/nobody/blocks", headers=AUTH)
+    assert missing.status == 404
+
+
+async def test_conversations_and_job_runs_are_listed(inspector: Inspector) -> None:
+    inspector.llm.push(tool_call("send_message", message="Hi."))
+    await inspector.chat(GENERAL_ALICE, "hello channel")
+    conversations = (await inspector.get("/conversations"))["conversations"]
+    assert {
+        (c["kind"], c["channel"]) for c in conversations if c["agent_id"] == inspector.agent
+    } == {("public", "C-general")}
+
+    started = utcnow() - timedelta(minutes=1)
+    await JobHistory(inspector.bot.runtime.store.kv).save_run(
+        RunRecord(
+            id=new_id(),
+            job="consolidation",
+            target="t1",
+            workspace="test:W1",
+            scope="workspace",
+            holder="h",
+            attempt=1,
+            started_at=started,
+            status=RunStatus.OK,
+            ended_at=started + timedelta(seconds=2),
+            tokens=120,
+        )
+    )
+    runs = await inspector.get("/jobs/runs", job="consolidation")
+    assert [(r["job"], r["status"], r["tokens"]) for r in runs["runs"]] == [
+        ("consolidation", "ok", 120)
+    ]
+
+
+async def test_without_a_token_the_inspector_serves_only_on_localhost(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with FakeOpenAI() as llm:
+        exposed = settings_for(tmp_path, llm, MNEMO_HTTP_HOST="0.0.0.0")
+        async with bot_running(exposed, llm) as bot:
+            assert mount_inspector(web.Application(), bot.runtime) is None
+        local = settings_for(tmp_path, llm, MNEMO_HTTP_HOST="127.0.0.1", MNEMO_HTTP_PORT=8123)
+        async with bot_running(local, llm) as bot:
+            token = mount_inspector(web.Application(), bot.runtime)
+    assert token
+    assert f"http://127.0.0.1:8123/inspector/#token={token}" in capsys.readouterr().out
