@@ -16,7 +16,7 @@ from adapters.discord.audience import PLATFORM, UnmappableChannel
 from adapters.discord.commands import user_memory_commands
 from adapters.discord.config import DiscordConfig
 from adapters.discord.delivery import DiscordDelivery
-from adapters.discord.inbound import inbound_from_message
+from adapters.discord.inbound import deletion_from_event, edit_from_message, inbound_from_message
 from engine.ports import ReceiveResult, UserMemory
 from engine.records import JSON, Inbound
 
@@ -64,6 +64,8 @@ class DiscordAdapter:
         for command in user_memory_commands(memory):
             self._tree.add_command(command)
         self._client.event(self.on_message)
+        self._client.event(self.on_raw_message_edit)
+        self._client.event(self.on_raw_message_delete)
         self._delivery = DiscordDelivery(self._client)
         self._connection: asyncio.Task[None] | None = None
         self._endpoints: tuple[str, yarl.URL] | None = None
@@ -127,13 +129,7 @@ class DiscordAdapter:
         try:
             inbound = inbound_from_message(message, me, self._config)
         except UnmappableChannel as error:
-            raw: JSON = {
-                "id": str(message.id),
-                "channel_id": str(message.channel.id),
-                "guild_id": str(message.guild.id) if message.guild else None,
-                "author_id": str(message.author.id),
-            }
-            await self._inbox.reject(PLATFORM, raw, str(error))
+            await self._reject(message.id, message.channel.id, message.guild, error, message.author)
             return
         if inbound is None:
             return
@@ -141,6 +137,51 @@ class DiscordAdapter:
             inbound = self._config.traffic.admit(inbound, self._config.peer_agents)
         result = await self._inbox.receive(inbound)
         log.debug("discord message %s: %s", message.id, result.outcome)
+
+    async def on_raw_message_edit(self, event: discord.RawMessageUpdateEvent) -> None:
+        """An edit replaces the stored text of the message (raw: the bot keeps no cache)."""
+        me = self._client.user
+        if me is None:
+            return
+        message = event.message
+        try:
+            inbound = edit_from_message(message, me, self._config)
+        except UnmappableChannel as error:
+            await self._reject(message.id, message.channel.id, message.guild, error, message.author)
+            return
+        if inbound is not None:
+            result = await self._inbox.receive(inbound)
+            log.debug("discord edit of %s: %s", message.id, result.outcome)
+
+    async def on_raw_message_delete(self, event: discord.RawMessageDeleteEvent) -> None:
+        """A deletion removes the message from recall."""
+        channel = self._client.get_channel(event.channel_id)
+        try:
+            inbound = deletion_from_event(event, channel, self._config)
+        except UnmappableChannel as error:
+            guild = self._client.get_guild(event.guild_id) if event.guild_id else None
+            await self._reject(event.message_id, event.channel_id, guild, error)
+            return
+        if inbound is not None:
+            result = await self._inbox.receive(inbound)
+            log.debug("discord deletion of %s: %s", event.message_id, result.outcome)
+
+    async def _reject(
+        self,
+        message_id: int,
+        channel_id: int,
+        guild: discord.Guild | None,
+        error: Exception,
+        author: discord.abc.User | None = None,
+    ) -> None:
+        """Keep what identifies a message whose audience is unknown, for the operator."""
+        raw: JSON = {
+            "id": str(message_id),
+            "channel_id": str(channel_id),
+            "guild_id": str(guild.id) if guild else None,
+            "author_id": str(author.id) if author else None,
+        }
+        await self._inbox.reject(PLATFORM, raw, str(error))
 
     def _point_at_endpoints(self) -> None:
         """discord.py keeps its REST base and gateway URL on classes; set ours for this run."""

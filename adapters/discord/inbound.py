@@ -9,7 +9,7 @@ import discord
 from adapters.discord.audience import PLATFORM, conversation_of
 from adapters.discord.config import DiscordConfig
 from adapters.policy import ChannelPolicy
-from engine.records import Author, Inbound
+from engine.records import Author, Inbound, InboundKind
 
 #: A user mention and the one space after it, dropped with the bot's own mention.
 _USER_MENTION = re.compile(r"<@!?(\d+)>( ?)")
@@ -24,11 +24,7 @@ def inbound_from_message(
 
     Raises ``UnmappableChannel`` when the message's audience cannot be determined.
     """
-    if message.author.id == me.id:
-        return None
-    if message.author.bot and str(message.author.id) not in config.peer_agents:
-        return None
-    if message.type not in _CONVERSATION_TYPES:
+    if not _may_be_heard(message, me, config):
         return None
     audience, thread = conversation_of(message.channel, message.author.id)
     addressed = isinstance(message.channel, discord.DMChannel) or _addresses(message, me)
@@ -59,6 +55,78 @@ def inbound_from_message(
         attachments=attachments,
         channel_name=_channel_name(message.channel),
     )
+
+
+def edit_from_message(
+    message: discord.Message, me: discord.abc.User, config: DiscordConfig
+) -> Inbound | None:
+    """The ``Inbound`` that replaces a stored message's text after an edit (MESSAGE_UPDATE),
+    or None when the update is not an edit of something the agent may have heard.
+
+    Discord also sends updates for embeds unfolding; only those with ``edited_timestamp`` are
+    edits. Raises ``UnmappableChannel`` like ``inbound_from_message``.
+    """
+    if message.edited_at is None or not _may_be_heard(message, me, config):
+        return None
+    audience, thread = conversation_of(message.channel, message.author.id)
+    message_id = str(message.id)
+    return Inbound(
+        platform=PLATFORM,
+        agent_id=config.agent_id,
+        audience=audience,
+        thread=thread,
+        author=Author(id=str(message.author.id), name=message.author.display_name),
+        text=_readable_text(message, me),
+        # One event per edit: a message edited twice is two changes.
+        event_id=f"{message_id}:edit:{message.edited_at.isoformat()}",
+        message_ref=message_id,
+        sent_at=message.edited_at,
+        kind=InboundKind.EDIT,
+        respond=False,
+    )
+
+
+def deletion_from_event(
+    event: discord.RawMessageDeleteEvent, channel: object, config: DiscordConfig
+) -> Inbound | None:
+    """The ``Inbound`` that removes a deleted message from recall (MESSAGE_DELETE), or None
+    when nothing says where it was: an uncached channel, or a DM whose partner is unknown.
+
+    Raises ``UnmappableChannel`` like ``inbound_from_message``.
+    """
+    if channel is None:
+        return None
+    if isinstance(channel, discord.DMChannel):
+        if channel.recipient is None:
+            return None
+        audience, thread = conversation_of(channel, channel.recipient.id)
+    else:
+        audience, thread = conversation_of(channel, 0)  # the author only matters in DMs
+    author = event.cached_message.author if event.cached_message is not None else None
+    message_id = str(event.message_id)
+    return Inbound(
+        platform=PLATFORM,
+        agent_id=config.agent_id,
+        audience=audience,
+        thread=thread,
+        author=Author(id=str(author.id), name=author.display_name) if author else Author("", ""),
+        text="",
+        event_id=f"{message_id}:delete",
+        message_ref=message_id,
+        sent_at=discord.utils.utcnow(),
+        kind=InboundKind.DELETE,
+        respond=False,
+    )
+
+
+def _may_be_heard(message: discord.Message, me: discord.abc.User, config: DiscordConfig) -> bool:
+    """Whether the agent can have heard ``message``: not its own, not an unknown bot's, and
+    conversation rather than a join, pin or boost notice."""
+    if message.author.id == me.id:
+        return False
+    if message.author.bot and str(message.author.id) not in config.peer_agents:
+        return False
+    return message.type in _CONVERSATION_TYPES
 
 
 def _addresses(message: discord.Message, me: discord.abc.User) -> bool:

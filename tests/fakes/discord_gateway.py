@@ -98,6 +98,20 @@ class FakeGateway:
         if session.socket is not None and not session.socket.closed:
             await _send(session.socket, OP_DISPATCH, data, seq=seq, name=name)
 
+    async def edit_message(self, message: p.Payload, content: str) -> p.Payload:
+        """Dispatch MESSAGE_UPDATE for ``message`` with its new ``content``, as Discord does
+        after a person edits it (the whole message, with ``edited_timestamp`` set)."""
+        edited = {**message, "content": content, "edited_timestamp": p.iso_now()}
+        await self.dispatch("MESSAGE_UPDATE", edited)
+        return edited
+
+    async def delete_message(self, message: p.Payload) -> None:
+        """Dispatch MESSAGE_DELETE for ``message``: Discord sends only its ids."""
+        deleted = {"id": message["id"], "channel_id": message["channel_id"]}
+        if "guild_id" in message:
+            deleted["guild_id"] = message["guild_id"]
+        await self.dispatch("MESSAGE_DELETE", deleted)
+
     async def disconnect(self, *, code: int = CLOSE_UNKNOWN_ERROR) -> None:
         """Cut every live connection the way a network blip or a Discord restart does."""
         for session in self.sessions:
