@@ -18,9 +18,9 @@ from bot.inspector.views import (
     passage_view,
     scored_view,
 )
-from engine.agent.memory import MemoryEditError, shared_owner
+from engine.agent.memory import MemoryEditError
 from engine.audience import SCOPE_WORKSPACE, AudienceKind
-from engine.records import JSON, Agent, Block, utcnow
+from engine.records import JSON, utcnow
 from engine.store.protocol import RecordFilter
 
 
@@ -106,35 +106,31 @@ async def get_blocks(request: web.Request) -> web.Response:
     )
 
 
-def _owned_by(agent: Agent, part: Block) -> bool:
-    return part.owner == agent.id or part.owner in {shared_owner(n) for n in agent.shared_blocks}
-
-
 async def edit_part(request: web.Request) -> web.Response:
-    """Compare-and-set one visible part: a stale ``expected_version`` is a 409 with the
-    current part, so the page can show what changed instead of overwriting it."""
+    """Compare-and-set one part of a block this conversation shows: a stale
+    ``expected_version`` is a 409 with the current part, so the page can show what changed
+    instead of overwriting it. The block's limit holds as it does for the agent's edits."""
     agent = await agent_of(request)
     edit = await body_of(request, PartEdit)
     blocks = runtime_of(request).store.blocks
     audience = edit.audience
-    part = await blocks.get(request.match_info["block_id"])
-    if (
-        part is None
-        or not _owned_by(agent, part)
-        or not audience.can_read(part.workspace, part.scope)
-    ):
+    part_id = request.match_info["block_id"]
+    views = await edit.memory(blocks, agent).load()
+    shown = next((v for v in views if any(p.id == part_id for p in v.parts)), None)
+    if shown is None:
         fail(404, "no such block part is visible in this conversation")
-    if len(edit.value) > part.limit:
-        fail(422, f"the part would be {len(edit.value)}/{part.limit} characters")
-    updated = await blocks.update(part.id, edit.expected_version, edit.value)
+    others = sum(len(p.value) + 1 for p in shown.parts if p.id != part_id and p.value)
+    if others + len(edit.value) > shown.limit:
+        fail(422, f"{shown.label} would be {others + len(edit.value)}/{shown.limit} characters")
+    updated = await blocks.update(part_id, edit.expected_version, edit.value)
     if updated is None:
-        current = await blocks.get(part.id)
+        current = await blocks.get(part_id)
         fail(
             409,
             "the part changed since it was read; reload and edit again",
-            current=block_part_view(current, audience, "") if current else None,
+            current=block_part_view(current, audience, shown.subject_name) if current else None,
         )
-    return reply(block_part_view(updated, audience, ""))
+    return reply(block_part_view(updated, audience, shown.subject_name))
 
 
 async def write_own_part(request: web.Request) -> web.Response:

@@ -189,6 +189,12 @@ async def test_block_edit_with_a_stale_version_is_a_conflict(inspector: Inspecto
     assert status == 409
     assert conflict["current"]["value"] == "Prefers coffee."
     assert await inspector.human_block(DM_ALICE) == "Prefers coffee."
+    too_long = {**edit, "value": "x" * 2001, "expected_version": updated["version"]}
+    status, refused = await inspector.send(
+        "PUT", f"/agents/{agent}/blocks/parts/{part['id']}", too_long
+    )
+    assert status == 422
+    assert "2001/2000" in refused["error"]
     # Bob's DM cannot reach Alice's private part at all.
     status, _ = await inspector.send(
         "PUT",

@@ -230,12 +230,14 @@ async function sendChat(event) {
   setStatus(`${state.agent.name} is thinking…`);
   try {
     let result = await api("POST", agentPath("/chat"), { body: { ...c, text } });
-    while (!result.settled) {
+    // A turn still running after the server's wait: poll its replies for a few more minutes.
+    for (let tries = 0; !result.settled && tries < 180; tries += 1) {
       await new Promise((resolve) => setTimeout(resolve, 1000));
       const later = await api("GET", agentPath("/chat"), { params: { ...c, after: result.mark } });
       if (later.replies.length) result = { ...result, replies: later.replies, settled: true };
     }
-    if (!result.replies.length) say(state.agent.name, "(chose not to reply)", "silent");
+    if (!result.settled) say(state.agent.name, "(no reply yet; see Recall later)", "silent");
+    else if (!result.replies.length) say(state.agent.name, "(chose not to reply)", "silent");
     for (const reply of result.replies) say(state.agent.name, reply, "agent");
     setStatus("");
     await Promise.all([loadBlocks(), loadContext(), refreshOpenPanel(), loadRecent()]);
