@@ -66,8 +66,8 @@ def mount_inspector(app: web.Application, runtime: Runtime) -> str | None:
         )
         return None
     token, generated = resolved
+    app.router.add_get(PREFIX, _to_page)  # before the sub-application, which would claim it
     app.add_subapp(PREFIX, build_inspector(runtime, token))
-    app.router.add_get(PREFIX, _to_page)
     if generated:
         # The token goes to the terminal only, never to the logs; the fragment keeps it out
         # of request lines. Port 0 means the port is picked at start (logged as "serving").

@@ -112,6 +112,8 @@ async def test_openapi_document_lists_every_api_route(inspector: Inspector) -> N
 
 
 async def test_page_is_served_with_its_assets(inspector: Inspector) -> None:
+    bare = await inspector.client.get("/inspector", allow_redirects=False)
+    assert bare.headers["Location"] == "/inspector/"
     page = await inspector.client.get("/inspector/")
     assert page.status == 200
     assert "<title>Mnemo inspector</title>" in await page.text()
