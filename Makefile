@@ -1,5 +1,7 @@
 # Mnemo: `make run` starts the bot on the embedded store; `make test` runs every check.
-PYTHON ?= $(shell command -v python3.13 2>/dev/null || ls $(HOME)/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1)
+# The first Python >= 3.13 found: on PATH, else under pyenv (whose shims may point elsewhere).
+PYTHON ?= $(shell for p in python3.13 python3.14 $(HOME)/.pyenv/versions/3.1[3-9]*/bin/python3 python3; do \
+	"$$p" -c 'import sys; sys.exit(sys.version_info < (3, 13))' 2>/dev/null && { command -v "$$p"; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
