@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -13,9 +12,9 @@ from pydantic import Field
 from bot.inspector.api import Endpoint, agent_of, body_of, fail, query_of, reply, runtime_of
 from bot.inspector.conversation import ConversationQuery
 from engine.agent.context import ContextOverflow, answer_reserve
-from engine.agent.tools import Tool, TurnContext
-from engine.records import Agent, Author, Inbound, ToolCall, new_id, utcnow
-from engine.tool_rules import ToolRuleError, ToolRuleSet
+from engine.agent.runtime import offered_tools, rules_for
+from engine.agent.tools import TurnContext
+from engine.records import Author, Inbound, ToolCall, new_id, utcnow
 
 #: Platform name of messages the inspector's chat playground and tool tester speak on.
 INSPECTOR_PLATFORM = "inspector"
@@ -27,19 +26,6 @@ class ToolRun(ConversationQuery):
     )
 
 
-def first_step(agent: Agent, tools: Mapping[str, Tool]) -> tuple[list[Tool], str]:
-    """The tools offered on a turn's first step and the rules text, as the agent loop does."""
-    ending = [name for name, tool in tools.items() if tool.terminal]
-    try:
-        rules = ToolRuleSet(agent.tool_rules, list(tools), ending_tools=ending)
-    except ToolRuleError:
-        rules = ToolRuleSet((), list(tools), ending_tools=ending)
-    allowed = rules.allowed_next([])
-    if agent.max_steps == 1:
-        allowed = frozenset(n for n in allowed if rules.is_terminal(n)) or frozenset(ending)
-    return [tool for name, tool in tools.items() if name in allowed], rules.render()
-
-
 async def get_context(request: web.Request) -> web.Response:
     """What the agent would send if this conversation's next turn started now.
 
@@ -49,11 +35,13 @@ async def get_context(request: web.Request) -> web.Response:
     agent = await agent_of(request)
     conversation = query_of(request, ConversationQuery)
     runtime = runtime_of(request)
-    offered, rules = first_step(agent, await runtime.agents.tools_for(agent))
+    tools = await runtime.agents.tools_for(agent)
+    rules = rules_for(agent, tools)
+    offered = offered_tools(agent, tools, rules, (), step=0)
     memory = conversation.memory(runtime.store.blocks, agent)
     try:
         compiled = await runtime.agents.compile(
-            agent, memory, conversation.key(agent), (), offered, rules
+            agent, memory, conversation.key(agent), (), offered, rules.render()
         )
     except ContextOverflow as exc:
         fail(409, str(exc))

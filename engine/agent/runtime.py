@@ -330,19 +330,10 @@ class _Turn:
 
     async def _loop(self, ctx: TurnContext, memory: TurnMemory, tools: Mapping[str, Tool]) -> None:
         runtime, agent = self.runtime, self.agent
-        ending = [name for name, tool in tools.items() if tool.terminal]
-        try:
-            rules = ToolRuleSet(agent.tool_rules, list(tools), ending_tools=ending)
-        except ToolRuleError as exc:
-            log.error("agent %s: tool rules ignored: %s", agent.name, exc)
-            rules = ToolRuleSet((), list(tools), ending_tools=ending)
+        rules = rules_for(agent, tools)
         history: list[tuple[str, str]] = []
         for step in range(agent.max_steps):
-            allowed = rules.allowed_next(history)
-            if step == agent.max_steps - 1:
-                # The last step may only end the turn, so every turn ends with a decision.
-                allowed = frozenset(n for n in allowed if rules.is_terminal(n)) or frozenset(ending)
-            offered = [tools[name] for name in tools if name in allowed]
+            offered = offered_tools(agent, tools, rules, history, step)
             compiled = await runtime.compile(
                 agent, memory, self.inbound.conversation, self.produced, offered, rules.render()
             )
@@ -390,6 +381,32 @@ class _Turn:
         return await self.runtime.call_tool(tool, ctx, call), True
 
 
+def rules_for(agent: Agent, tools: Mapping[str, Tool]) -> ToolRuleSet:
+    """The agent's tool rules over the tools it has (ignored, loudly, when inconsistent)."""
+    ending = [name for name, tool in tools.items() if tool.terminal]
+    try:
+        return ToolRuleSet(agent.tool_rules, list(tools), ending_tools=ending)
+    except ToolRuleError as exc:
+        log.error("agent %s: tool rules ignored: %s", agent.name, exc)
+        return ToolRuleSet((), list(tools), ending_tools=ending)
+
+
+def offered_tools(
+    agent: Agent,
+    tools: Mapping[str, Tool],
+    rules: ToolRuleSet,
+    history: Sequence[tuple[str, str]],
+    step: int,
+) -> list[Tool]:
+    """The tools a step offers: what the rules allow after ``history``; on the last step only
+    tools that end the turn, so every turn ends with a decision."""
+    allowed = rules.allowed_next(history)
+    if step == agent.max_steps - 1:
+        ending = frozenset(name for name, tool in tools.items() if tool.terminal)
+        allowed = frozenset(n for n in allowed if rules.is_terminal(n)) or ending
+    return [tool for name, tool in tools.items() if name in allowed]
+
+
 def channel_label(inbound: Inbound) -> str:
     if inbound.audience.kind is AudienceKind.DM:
         return "direct messages"
@@ -422,4 +439,6 @@ __all__ = [
     "AgentRuntime",
     "RuntimeLimits",
     "ToolProvider",
+    "offered_tools",
+    "rules_for",
 ]
