@@ -8,12 +8,14 @@ instantly in its own process. Prints turns per second and the receive -> reply l
 the local MongoDB-compatible test server (a test server: not a production figure).
 
     .venv/bin/python -m bench.throughput [--store sqlite|mongo|both] [--conversations 1000]
-                                         [--pipeline-only]
+                                         [--pipeline-only] [--processes 2]
 
 The test wire server is pure Python and runs inside this process, so on MongoDB its work is
 counted as the bot's CPU; use ``--conversations 50`` or so there (1,000 take most of an hour).
-``--pipeline-only`` replaces the agent runtime with a runner that stores the message and
-echoes it without a model, to show the pipeline's own cost per turn.
+``--processes N`` runs N bot processes on one SQLite file (how a single machine uses its
+cores), each serving its share of the users. ``--pipeline-only`` replaces the agent runtime
+with a runner that stores the message and echoes it without a model, to show the pipeline's
+own cost per turn.
 """
 
 from __future__ import annotations
@@ -21,13 +23,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import multiprocessing
 import os
 import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.queues import Queue as QueueType
+from multiprocessing.synchronize import Barrier as BarrierType
 from pathlib import Path
 
 from bot.settings import Settings
@@ -67,11 +72,27 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+@dataclass(frozen=True, slots=True)
+class Load:
+    """What one bot process measured."""
+
+    turns: int
+    elapsed: float
+    cpu: float
+    latencies: tuple[float, ...]
+
+
 async def run_store(
-    label: str, settings: Settings, conversations: int, messages: int, pipeline_only: bool
-) -> None:
+    settings: Settings,
+    users: range,
+    messages: int,
+    pipeline_only: bool,
+    *,
+    platform: str = "bench",
+    start: Callable[[], object] = lambda: None,
+) -> Load:
     async with running(settings) as runtime:
-        port = TimingPort()
+        port = TimingPort(platform)
         engine = runtime.engine
         if pipeline_only:
             await runtime.engine.stop()
@@ -106,21 +127,76 @@ async def run_store(
                     replied = await port.expect(result.inbox_id)
                 latencies.append(replied - sent)
 
+        await asyncio.to_thread(start)
         cpu_started = time.process_time()
         started = time.perf_counter()
-        await asyncio.gather(*(user(n) for n in range(conversations)))
+        await asyncio.gather(*(user(n) for n in users))
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
         if pipeline_only:
             await engine.stop()
+    return Load(len(latencies), elapsed, cpu, tuple(latencies))
 
-    turns = len(latencies)
+
+def report(label: str, loads: Sequence[Load]) -> None:
+    turns = sum(load.turns for load in loads)
+    elapsed = max(load.elapsed for load in loads)
+    cpu = sum(load.cpu for load in loads)
+    latencies = [t for load in loads for t in load.latencies]
     print(
         f"{label}: {turns} turns in {elapsed:.1f} s = {turns / elapsed:.0f} turns/s "
-        f"(bot process CPU {cpu:.1f} s = {cpu / turns * 1000:.2f} ms/turn); receive -> reply "
+        f"(bot CPU {cpu:.1f} s = {cpu / turns * 1000:.2f} ms/turn); receive -> reply "
         f"p50 {statistics.median(latencies) * 1000:.0f} ms, "
         f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms"
     )
+
+
+def _bot_process(
+    settings: Settings,
+    users: range,
+    messages: int,
+    pipeline_only: bool,
+    platform: str,
+    barrier: BarrierType,
+    results: QueueType[Load],
+) -> None:
+    """One of several bot processes sharing the store; each serves its own users."""
+    load = asyncio.run(
+        run_store(settings, users, messages, pipeline_only, platform=platform, start=barrier.wait)
+    )
+    results.put(load)
+
+
+def run_processes(
+    settings: Settings, conversations: int, messages: int, pipeline_only: bool, processes: int
+) -> list[Load]:
+    """Several bot processes on one store, started together; a platform name per process, so
+    each delivers the replies of the messages it received."""
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(processes)
+    results: QueueType[Load] = context.Queue()
+    share = -(-conversations // processes)
+    workers = [
+        context.Process(
+            target=_bot_process,
+            args=(
+                settings,
+                range(i * share, min(conversations, (i + 1) * share)),
+                messages,
+                pipeline_only,
+                f"bench-{i}",
+                barrier,
+                results,
+            ),
+        )
+        for i in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    loads = [results.get(timeout=3600) for _ in workers]
+    for worker in workers:
+        worker.join()
+    return loads
 
 
 def bench_settings(data_dir: Path, base_url: str, workers: int, **extra: object) -> Settings:
@@ -136,18 +212,31 @@ def bench_settings(data_dir: Path, base_url: str, workers: int, **extra: object)
 
 
 async def main(
-    store: str, conversations: int, messages: int, workers: int, pipeline_only: bool
+    store: str,
+    conversations: int,
+    messages: int,
+    workers: int,
+    pipeline_only: bool,
+    processes: int,
 ) -> None:
     print(
         f"{conversations} conversations x {messages} messages, {workers} workers, "
         f"{os.cpu_count()} CPUs visible"
         + (", pipeline only (no agent runtime, no model)" if pipeline_only else "")
     )
+    users = range(conversations)
     async with FakeOpenAIProcess() as llm:
         if store in ("sqlite", "both"):
             with tempfile.TemporaryDirectory() as data_dir:
                 settings = bench_settings(Path(data_dir), llm.base_url, workers)
-                await run_store("embedded SQLite", settings, conversations, messages, pipeline_only)
+                if processes > 1:
+                    loads = await asyncio.to_thread(
+                        run_processes, settings, conversations, messages, pipeline_only, processes
+                    )
+                    report(f"embedded SQLite, {processes} bot processes", loads)
+                else:
+                    load = await run_store(settings, users, messages, pipeline_only)
+                    report("embedded SQLite", [load])
         if store in ("mongo", "both"):
             from tests.fakes.mongo_wire import ensure_test_vector_indexes, mongo_test_uri
 
@@ -161,13 +250,8 @@ async def main(
                     MONGODB_URI=mongo_test_uri(),
                     MONGODB_DATABASE=database,
                 )
-                await run_store(
-                    "MongoDB (mongoeco test wire server)",
-                    settings,
-                    conversations,
-                    messages,
-                    pipeline_only,
-                )
+                load = await run_store(settings, users, messages, pipeline_only)
+                report("MongoDB (mongoeco test wire server)", [load])
 
 
 if __name__ == "__main__":
@@ -177,7 +261,17 @@ if __name__ == "__main__":
     parser.add_argument("--messages", type=int, default=5)
     parser.add_argument("--workers", type=int, default=64)
     parser.add_argument("--pipeline-only", action="store_true")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="bot processes sharing the SQLite store"
+    )
     args = parser.parse_args()
     asyncio.run(
-        main(args.store, args.conversations, args.messages, args.workers, args.pipeline_only)
+        main(
+            args.store,
+            args.conversations,
+            args.messages,
+            args.workers,
+            args.pipeline_only,
+            args.processes,
+        )
     )

@@ -106,6 +106,10 @@ class ReplyDelivery:
                 return False
 
     async def _deliver(self, reply: Outbound) -> bool:
+        if reply.platform not in self._ports:
+            # Another process serves this platform (replicas may run different adapters):
+            # leave the reply untouched for it, neither claimed nor pushed back.
+            return False
         conversation = conversation_of(reply)
         blocked_until = self._blocked.get(conversation)
         if blocked_until is not None:
@@ -138,10 +142,7 @@ class ReplyDelivery:
         now = self._clock()
         if entry.next_attempt_at is not None and entry.next_attempt_at > now:
             return False
-        port = self._ports.get(reply.platform)
-        if port is None:
-            await self._retry(reply, entry.attempts + 1, f"no adapter for {reply.platform!r}", None)
-            return False
+        port = self._ports[reply.platform]
         try:
             async with asyncio.timeout(self._settings.delivery_timeout):
                 platform_ref = await port.deliver(reply)

@@ -317,3 +317,35 @@ async def test_turn_whose_lease_is_lost_is_abandoned_and_answered_once(store: St
         assert port.texts() == ["echo: long turn"]
     finally:
         await engine.stop()
+
+
+async def test_replicas_with_different_platforms_each_deliver_only_their_own(
+    store: Store,
+) -> None:
+    slack, discord = DedupingPort(platform="slack"), DedupingPort(platform="discord")
+    engines = [
+        await started(store, RecordingRunner(store), slack),
+        await started(store, RecordingRunner(store), discord),
+    ]
+    try:
+        # Each process receives messages of both platforms, so every turn's reply has to
+        # travel to the process that serves its platform, promptly and untouched.
+        ids = []
+        for n in range(12):
+            platform = "slack" if n % 2 else "discord"
+            receiver = engines[n % 3 % 2]
+            message = inbound(f"m{n}", channel=f"C{n}", platform=platform)
+            ids.append((await receiver.receive(message)).inbox_id)
+        async with asyncio.timeout(10):
+            for inbox_id in ids:
+                await engines[0].wait_settled(inbox_id)
+        assert sorted(r.channel for r in slack.posted) == sorted(f"C{n}" for n in range(1, 12, 2))
+        assert sorted(r.channel for r in discord.posted) == sorted(f"C{n}" for n in range(0, 12, 2))
+        assert slack.attempts == 6
+        assert discord.attempts == 6
+        for inbox_id in ids:
+            entries = await store.outbox.for_inbox(inbox_id)
+            assert [e.attempts for e in entries] == [0]
+    finally:
+        for engine in engines:
+            await engine.stop()
