@@ -8,6 +8,7 @@ into the summary; the request itself never exceeds the budget.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -194,8 +195,12 @@ def _units(messages: Sequence[Message]) -> list[list[Message]]:
 class ContextCompiler:
     """Builds one LLM request from memory; pure, so it is cheap and easy to test."""
 
-    def __init__(self, tokens: TokenCount) -> None:
+    def __init__(self, tokens: TokenCount, *, cache_size: int = 20_000) -> None:
         self._tokens = tokens
+        #: Stored messages rendered and counted, by (id, content): a window is mostly the
+        #: same messages turn after turn, so each is rendered and counted once.
+        self._rendered: OrderedDict[tuple[str, str], tuple[ChatMessage, int]] = OrderedDict()
+        self._cache_size = cache_size
 
     def compile(self, data: ContextInput) -> CompiledContext:
         tokens = self._tokens
@@ -227,13 +232,14 @@ class ContextCompiler:
         current = self._fit(data.current, room) if data.current else []
         used = self._unit_tokens(current)
         history = _units(data.history)
+        costs = [sum(self._render(m)[1] for m in unit) for unit in history]
         kept: list[list[ChatMessage]] = []
         kept_ids: list[str] = []
         evicted_from = len(history)
-        target = room if used + self._all_tokens(history) <= room else int(room * EVICTION_TARGET)
+        target = room if used + sum(costs) <= room else int(room * EVICTION_TARGET)
         for index in range(len(history) - 1, -1, -1):
-            rendered = [to_chat(m) for m in history[index]]
-            cost = self._unit_tokens(rendered)
+            rendered = [self._render(m)[0] for m in history[index]]
+            cost = costs[index]
             is_newest = index == len(history) - 1 and not current
             if is_newest and used + cost > room:
                 rendered = self._fit(history[index], room - used)
@@ -260,8 +266,19 @@ class ContextCompiler:
     def _unit_tokens(self, unit: Sequence[ChatMessage]) -> int:
         return sum(self._tokens.count_message(m) for m in unit)
 
-    def _all_tokens(self, units: Sequence[Sequence[Message]]) -> int:
-        return sum(self._unit_tokens([to_chat(m) for m in unit]) for unit in units)
+    def _render(self, message: Message) -> tuple[ChatMessage, int]:
+        """A stored message in the chat format and its token count (shared: never mutate)."""
+        key = (message.id, message.content)
+        found = self._rendered.get(key)
+        if found is not None:
+            self._rendered.move_to_end(key)
+            return found
+        chat = to_chat(message)
+        found = (chat, self._tokens.count_message(chat))
+        self._rendered[key] = found
+        if len(self._rendered) > self._cache_size:
+            self._rendered.popitem(last=False)
+        return found
 
     def _fit(self, unit: Sequence[Message], room: int) -> list[ChatMessage]:
         """Render a unit, shortening its longest text until it fits ``room`` tokens."""

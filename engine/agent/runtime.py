@@ -115,6 +115,7 @@ class AgentRuntime:
         self._store = store
         self._llm = llm
         self._tokens = tokens
+        self._compilers: dict[str, ContextCompiler] = {}
         self._summarizer = Summarizer(llm, tokens)
         self._search = search
         self._embedder = embedder
@@ -182,7 +183,7 @@ class AgentRuntime:
             )
             # Messages of this turn already stored (its user messages) come from history.
             stored = {m.id for m in history}
-            compiled = ContextCompiler(self._tokens(agent.model)).compile(
+            compiled = self._compiler(agent.model).compile(
                 ContextInput(
                     system_prompt=agent.system_prompt
                     or DEFAULT_SYSTEM_PROMPT.format(name=agent.name),
@@ -204,6 +205,12 @@ class AgentRuntime:
                 return compiled
             await self._fold(agent, conversation, memory, summary, compiled.evicted)
         return compiled
+
+    def _compiler(self, model: str) -> ContextCompiler:
+        compiler = self._compilers.get(model)
+        if compiler is None:
+            compiler = self._compilers[model] = ContextCompiler(self._tokens(model))
+        return compiler
 
     async def _fold(
         self,
