@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
 
-from engine.store.protocol import RecordFilter
+from engine.store.protocol import RecordFilter, Scored
+from engine.store.sqlite._database import Database, snapshot
 from engine.store.sqlite._time import to_micros
 
 type Ints = npt.NDArray[np.int64]
@@ -304,3 +305,31 @@ class VectorIndex:
         if matrix is None or matrix.size == 0 or norm == 0 or limit <= 0:
             return []
         return matrix.search(conditions, query / norm, limit)
+
+
+async def nearest[T](
+    db: Database,
+    index: VectorIndex,
+    where: RecordFilter,
+    vector: Sequence[float],
+    limit: int,
+    rows: Callable[[sqlite3.Connection, list[int]], dict[int, T]],
+) -> list[Scored[T]]:
+    """The ``limit`` records nearest ``vector`` among those ``where`` lets through.
+
+    ``rows`` reads the records at the given positions, applying ``where`` again in SQL.
+    """
+
+    def search(conn: sqlite3.Connection) -> list[Scored[T]] | None:
+        with snapshot(conn):
+            if not index.refresh(conn):
+                return None  # more rows to load first; let other operations run
+            best = index.search(where, vector, limit)
+            if not best:
+                return []
+            found = rows(conn, [pos for pos, _ in best])
+        return [Scored(found[pos], score) for pos, score in best if pos in found]
+
+    while (result := await db.run(search)) is None:
+        pass
+    return result

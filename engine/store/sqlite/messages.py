@@ -13,12 +13,12 @@ from engine.audience import dm_scope
 from engine.records import ConversationKey, Message, Role
 from engine.store.codec import tool_call_from_doc, tool_call_to_doc
 from engine.store.protocol import ConversationActivity, RecordFilter, Scored
-from engine.store.sqlite._database import Database, snapshot, write
+from engine.store.sqlite._database import Database, write
 from engine.store.sqlite._embeddings import as_blob, take_revs
 from engine.store.sqlite._filters import counted_scopes, placeholders, where_visible
 from engine.store.sqlite._fts import ranked_rows
 from engine.store.sqlite._time import from_micros, to_micros
-from engine.store.sqlite._vectors import VectorIndex
+from engine.store.sqlite._vectors import VectorIndex, nearest
 
 _FIELDS = (
     "id, agent_id, workspace, channel, thread, scope, role, author, author_name, content, "
@@ -154,26 +154,17 @@ class SQLiteMessageStore:
     ) -> list[Scored[Message]]:
         condition, params = where_visible(where, "messages", "m")
 
-        def search(conn: sqlite3.Connection) -> list[Scored[Message]] | None:
-            with snapshot(conn):
-                if not self._vectors.refresh(conn):
-                    return None  # more rows to load first; let other operations run
-                best = self._vectors.search(where, vector, limit)
-                if not best:
-                    return []
-                # NOT INDEXED: lacking statistics, the planner would rather scan the
-                # agent's rows by index than look up these few rowids.
-                rows = conn.execute(
-                    f"SELECT m.pos, {_COLUMNS} FROM messages m NOT INDEXED "
-                    f"WHERE m.pos IN ({placeholders(len(best))}) AND {condition}",
-                    [pos for pos, _ in best] + params,
-                ).fetchall()
-            found = {row[0]: row[1:] for row in rows}
-            return [Scored(_message(found[pos]), score) for pos, score in best if pos in found]
+        def rows(conn: sqlite3.Connection, positions: list[int]) -> dict[int, Message]:
+            # NOT INDEXED: lacking statistics, the planner would rather scan the agent's rows
+            # by index than look up these few rowids.
+            found = conn.execute(
+                f"SELECT m.pos, {_COLUMNS} FROM messages m NOT INDEXED "
+                f"WHERE m.pos IN ({placeholders(len(positions))}) AND {condition}",
+                positions + params,
+            ).fetchall()
+            return {row[0]: _message(row[1:]) for row in found}
 
-        while (found := await self._db.run(search)) is None:
-            pass
-        return found
+        return await nearest(self._db, self._vectors, where, vector, limit, rows)
 
     async def set_embeddings(self, embeddings: Sequence[tuple[str, Sequence[float]]]) -> None:
         if not embeddings:

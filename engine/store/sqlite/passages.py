@@ -10,12 +10,12 @@ from typing import Any
 from engine.audience import dm_scope
 from engine.records import Passage
 from engine.store.protocol import RecordFilter, Scored
-from engine.store.sqlite._database import Database, snapshot, write
+from engine.store.sqlite._database import Database, write
 from engine.store.sqlite._embeddings import as_blob, take_revs
 from engine.store.sqlite._filters import counted_scopes, placeholders, where_visible
 from engine.store.sqlite._fts import ranked_rows
 from engine.store.sqlite._time import from_micros, to_micros
-from engine.store.sqlite._vectors import VectorIndex
+from engine.store.sqlite._vectors import VectorIndex, nearest
 
 _COLUMNS = "p.id, p.agent_id, p.workspace, p.scope, p.text, p.tags, p.users, p.created_at"
 _WITH_EMBEDDING = f"{_COLUMNS}, p.embedding"
@@ -78,26 +78,17 @@ class SQLitePassageStore:
     ) -> list[Scored[Passage]]:
         condition, params = where_visible(where, "passages", "p")
 
-        def search(conn: sqlite3.Connection) -> list[Scored[Passage]] | None:
-            with snapshot(conn):
-                if not self._vectors.refresh(conn):
-                    return None  # more rows to load first; let other operations run
-                best = self._vectors.search(where, vector, limit)
-                if not best:
-                    return []
-                # NOT INDEXED: lacking statistics, the planner would rather scan the
-                # agent's rows by index than look up these few rowids.
-                rows = conn.execute(
-                    f"SELECT p.pos, {_COLUMNS} FROM passages p NOT INDEXED "
-                    f"WHERE p.pos IN ({placeholders(len(best))}) AND {condition}",
-                    [pos for pos, _ in best] + params,
-                ).fetchall()
-            found = {row[0]: row[1:] for row in rows}
-            return [Scored(_passage(found[pos]), score) for pos, score in best if pos in found]
+        def rows(conn: sqlite3.Connection, positions: list[int]) -> dict[int, Passage]:
+            # NOT INDEXED: lacking statistics, the planner would rather scan the agent's rows
+            # by index than look up these few rowids.
+            found = conn.execute(
+                f"SELECT p.pos, {_COLUMNS} FROM passages p NOT INDEXED "
+                f"WHERE p.pos IN ({placeholders(len(positions))}) AND {condition}",
+                positions + params,
+            ).fetchall()
+            return {row[0]: _passage(row[1:]) for row in found}
 
-        while (found := await self._db.run(search)) is None:
-            pass
-        return found
+        return await nearest(self._db, self._vectors, where, vector, limit, rows)
 
     async def search_text(
         self, where: RecordFilter, query: str, limit: int
