@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.agent.runtime import user_message
 from engine.audience import Audience, AudienceKind
 from engine.ports import DeliveryError
 from engine.records import Agent, Author, Inbound, Message, Outbound, Role, new_id, next_seq, utcnow
@@ -84,7 +85,7 @@ class RecordingRunner:
         self.calls.append(tuple(item.inbound.text for item in items))
         self.started.set()
         if self.store is not None:
-            await self.store.messages.append([_user_message(item) for item in items])
+            await self.store.messages.append([user_message(AGENT, item) for item in items])
         if self.gate is not None:
             await self.gate.wait()
         if self.fail > 0:
@@ -112,26 +113,6 @@ class RecordingRunner:
             turn_id=head.id,
         )
         return TurnResult((text,), (answer,))
-
-
-def _user_message(item: InboxItem) -> Message:
-    inbound = item.inbound
-    return Message(
-        id=item.id,
-        agent_id=inbound.agent_id,
-        workspace=inbound.workspace,
-        channel=inbound.channel,
-        thread=inbound.thread,
-        scope=inbound.audience.write_scope,
-        role=Role.USER,
-        author=inbound.author.id,
-        author_name=inbound.author.name,
-        content=inbound.text,
-        seq=item.seq,
-        created_at=inbound.sent_at,
-        platform_ref=inbound.message_ref,
-        turn_id=item.id,
-    )
 
 
 @dataclass
