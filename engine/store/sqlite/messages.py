@@ -57,6 +57,10 @@ def _message(row: Sequence[Any]) -> Message:
     )
 
 
+#: Decoded messages kept by their full row (see ``SQLiteMessageStore._decode``).
+DECODED_LIMIT = 8192
+
+
 def _row(message: Message) -> tuple[object, ...]:
     calls = [tool_call_to_doc(c) for c in message.tool_calls] if message.tool_calls else None
     return (
@@ -92,6 +96,7 @@ class SQLiteMessageStore:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._vectors = VectorIndex("messages", VECTOR_COLUMNS)
+        self._decoded: dict[tuple[Any, ...], Message] = {}
 
     async def append(self, messages: Sequence[Message]) -> None:
         if not messages:
@@ -111,13 +116,32 @@ class SQLiteMessageStore:
     async def recent(
         self, conversation: ConversationKey, after_seq: int, limit: int
     ) -> list[Message]:
+        # Newest first from the index, reversed here: cheaper than a second sort in SQL.
         sql = (
-            f"SELECT * FROM (SELECT {_COLUMNS} FROM messages m WHERE {_CONVERSATION} "
-            "AND m.seq > ? ORDER BY m.seq DESC LIMIT ?) ORDER BY seq"
+            f"SELECT {_COLUMNS} FROM messages m WHERE {_CONVERSATION} "
+            "AND m.seq > ? ORDER BY m.seq DESC LIMIT ?"
         )
         params = (*_key(conversation), after_seq, limit)
         rows = await self._db.run(lambda c: c.execute(sql, params).fetchall())
-        return [_message(row) for row in rows]
+        rows.reverse()
+        return self._decode(rows)
+
+    def _decode(self, rows: Sequence[tuple[Any, ...]]) -> list[Message]:
+        """Messages of ``rows``, each decoded once while it stays unchanged.
+
+        A context window reads mostly the same rows step after step; the key is the whole row,
+        so a message edited in any column is decoded afresh and a deleted one is never read.
+        """
+        decoded = self._decoded
+        messages = []
+        for row in rows:
+            message = decoded.get(row)
+            if message is None:
+                if len(decoded) >= DECODED_LIMIT:
+                    del decoded[next(iter(decoded))]
+                message = decoded[row] = _message(row)
+            messages.append(message)
+        return messages
 
     async def between(
         self, conversation: ConversationKey, after_seq: int, through_seq: int
