@@ -174,9 +174,13 @@ class AgentRuntime:
         overflow policy is "truncate") and recompiles until the window fits.
         """
         where = RecordFilter.for_audience(agent.id, memory.audience)
-        blocks, stats = await asyncio.gather(memory.load(), self._stats(where))
-        for _ in range(4):
-            summary = await self._store.summaries.get(conversation)
+        summaries = self._store.summaries
+        blocks, stats, summary = await asyncio.gather(
+            memory.load(), self._stats(where), summaries.get(conversation)
+        )
+        for attempt in range(4):
+            if attempt:
+                summary = await summaries.get(conversation)
             after = summary.through_seq if summary else 0
             history = await self._store.messages.recent(
                 conversation, after, self._limits.history_load
