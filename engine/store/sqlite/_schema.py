@@ -4,7 +4,8 @@ Times are integer microseconds since the epoch (UTC), so range filters compare i
 Text search tables are FTS5 external-content tables kept in sync by triggers. Per-scope record
 and tag counts are kept by triggers, so the counts a turn shows cost the same at any size.
 Rows that carry an embedding get a ``vec_rev`` from ``vectors_meta``; deleting one bumps
-``deletes``, so every process can tell when its in-memory vector copy is stale.
+``deletes``, so every process can tell when its in-memory vector copy is stale. Editing or
+deleting a message bumps ``message_changes`` likewise, for the messages a process keeps decoded.
 """
 
 SCHEMA = """
@@ -104,6 +105,19 @@ END;
 CREATE TRIGGER IF NOT EXISTS messages_vec_delete AFTER DELETE ON messages
     WHEN old.vec_rev IS NOT NULL BEGIN
     UPDATE vectors_meta SET deletes = deletes + 1 WHERE tbl = 'messages';
+END;
+CREATE TABLE IF NOT EXISTS message_changes (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO message_changes VALUES (1, 0);
+CREATE TRIGGER IF NOT EXISTS messages_changes_update AFTER UPDATE OF id, agent_id, workspace,
+    channel, thread, scope, role, author, author_name, content, seq, created_at, tool_calls,
+    tool_call_id, platform_ref, turn_id ON messages BEGIN
+    UPDATE message_changes SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS messages_changes_delete AFTER DELETE ON messages BEGIN
+    UPDATE message_changes SET n = n + 1;
 END;
 
 CREATE TABLE IF NOT EXISTS passages (

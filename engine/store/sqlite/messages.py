@@ -13,7 +13,7 @@ from engine.audience import dm_scope
 from engine.records import ConversationKey, Message, Role
 from engine.store.codec import tool_call_from_doc, tool_call_to_doc
 from engine.store.protocol import ConversationActivity, RecordFilter, Scored
-from engine.store.sqlite._database import Database, write
+from engine.store.sqlite._database import Database, snapshot, write
 from engine.store.sqlite._embeddings import as_blob, take_revs
 from engine.store.sqlite._filters import counted_scopes, placeholders, where_visible
 from engine.store.sqlite._fts import ranked_rows
@@ -57,8 +57,10 @@ def _message(row: Sequence[Any]) -> Message:
     )
 
 
-#: Decoded messages kept by their full row (see ``SQLiteMessageStore._decode``).
+#: Decoded messages kept by position (see ``DecodedMessages``).
 DECODED_LIMIT = 8192
+#: Positions looked up per statement, well under SQLite's limit on bound variables.
+_LOOKUP_CHUNK = 500
 
 
 def _row(message: Message) -> tuple[object, ...]:
@@ -92,11 +94,49 @@ def _key(conversation: ConversationKey) -> tuple[str, str, str, str]:
     )
 
 
+class DecodedMessages:
+    """Messages decoded from their rows, by position, while no message is edited or deleted.
+
+    A context window reads mostly the same messages step after step. Positions are never
+    reused and a stored row changes only by an edit or a deletion, each of which bumps
+    ``message_changes``: at an unchanged count, a kept message is its row as stored now. Used
+    only on the database's thread, inside one snapshot with the count it is given.
+    """
+
+    def __init__(self, limit: int = DECODED_LIMIT) -> None:
+        self._limit = limit
+        self._changes = -1
+        self._by_pos: dict[int, Message] = {}
+
+    def read(
+        self, conn: sqlite3.Connection, changes: int, positions: Sequence[int]
+    ) -> list[Message]:
+        """The messages at ``positions``, in that order, decoding only those not kept."""
+        kept = self._by_pos
+        if changes != self._changes:
+            kept.clear()
+            self._changes = changes
+        found = {pos: kept[pos] for pos in positions if pos in kept}
+        missing = [pos for pos in positions if pos not in found]
+        for start in range(0, len(missing), _LOOKUP_CHUNK):
+            chunk = missing[start : start + _LOOKUP_CHUNK]
+            rows = conn.execute(
+                f"SELECT m.pos, {_COLUMNS} FROM messages m "
+                f"WHERE m.pos IN ({placeholders(len(chunk))})",
+                chunk,
+            ).fetchall()
+            for row in rows:
+                if len(kept) >= self._limit:
+                    del kept[next(iter(kept))]
+                found[row[0]] = kept[row[0]] = _message(row[1:])
+        return [found[pos] for pos in positions]
+
+
 class SQLiteMessageStore:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._vectors = VectorIndex("messages", VECTOR_COLUMNS)
-        self._decoded: dict[tuple[Any, ...], Message] = {}
+        self._decoded = DecodedMessages()
 
     async def append(self, messages: Sequence[Message]) -> None:
         if not messages:
@@ -116,32 +156,21 @@ class SQLiteMessageStore:
     async def recent(
         self, conversation: ConversationKey, after_seq: int, limit: int
     ) -> list[Message]:
-        # Newest first from the index, reversed here: cheaper than a second sort in SQL.
+        # Positions from the covering index; only messages not decoded before are read whole.
         sql = (
-            f"SELECT {_COLUMNS} FROM messages m WHERE {_CONVERSATION} "
+            f"SELECT m.pos FROM messages m WHERE {_CONVERSATION} "
             "AND m.seq > ? ORDER BY m.seq DESC LIMIT ?"
         )
         params = (*_key(conversation), after_seq, limit)
-        rows = await self._db.run(lambda c: c.execute(sql, params).fetchall())
-        rows.reverse()
-        return self._decode(rows)
 
-    def _decode(self, rows: Sequence[tuple[Any, ...]]) -> list[Message]:
-        """Messages of ``rows``, each decoded once while it stays unchanged.
+        def read(conn: sqlite3.Connection) -> list[Message]:
+            with snapshot(conn):
+                changes: int = conn.execute("SELECT n FROM message_changes").fetchone()[0]
+                positions = [row[0] for row in conn.execute(sql, params)]
+                positions.reverse()
+                return self._decoded.read(conn, changes, positions)
 
-        A context window reads mostly the same rows step after step; the key is the whole row,
-        so a message edited in any column is decoded afresh and a deleted one is never read.
-        """
-        decoded = self._decoded
-        messages = []
-        for row in rows:
-            message = decoded.get(row)
-            if message is None:
-                if len(decoded) >= DECODED_LIMIT:
-                    del decoded[next(iter(decoded))]
-                message = decoded[row] = _message(row)
-            messages.append(message)
-        return messages
+        return await self._db.run(read)
 
     async def between(
         self, conversation: ConversationKey, after_seq: int, through_seq: int
