@@ -232,13 +232,14 @@ class ContextCompiler:
         current = self._fit(data.current, room) if data.current else []
         used = self._unit_tokens(current)
         history = _units(data.history)
-        costs = [sum(self._render(m)[1] for m in unit) for unit in history]
+        rendered_units = [[self._render(m) for m in unit] for unit in history]
+        costs = [sum(cost for _, cost in unit) for unit in rendered_units]
         kept: list[list[ChatMessage]] = []
         kept_ids: list[str] = []
         evicted_from = len(history)
         target = room if used + sum(costs) <= room else int(room * EVICTION_TARGET)
         for index in range(len(history) - 1, -1, -1):
-            rendered = [self._render(m)[0] for m in history[index]]
+            rendered = [chat for chat, _ in rendered_units[index]]
             cost = costs[index]
             is_newest = index == len(history) - 1 and not current
             if is_newest and used + cost > room:
