@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine.store.sqlite import SQLiteStore
+from engine.store.sqlite.messages import DecodedMessages, SQLiteMessageStore
 from tests.contract.records import DM_ALICE, message
 
 
@@ -67,3 +68,16 @@ async def test_a_long_window_is_read_whole(stores: tuple[SQLiteStore, SQLiteStor
     messages = [message(f"m{i}", DM_ALICE) for i in range(1_200)]
     await store.messages.append(messages)
     assert await store.messages.recent(messages[0].conversation, 0, 1_100) == messages[100:]
+
+
+async def test_windows_stay_whole_when_few_messages_are_kept(
+    stores: tuple[SQLiteStore, SQLiteStore],
+) -> None:
+    store, _ = stores
+    recall = store.messages
+    assert isinstance(recall, SQLiteMessageStore)
+    recall._decoded = DecodedMessages(limit=3, chars=12)
+    messages = [message(f"message {i}", DM_ALICE) for i in range(8)]
+    await store.messages.append(messages)
+    for _ in range(2):
+        assert await store.messages.recent(messages[0].conversation, 0, 5) == messages[3:]

@@ -57,8 +57,10 @@ def _message(row: Sequence[Any]) -> Message:
     )
 
 
-#: Decoded messages kept by position (see ``DecodedMessages``).
+#: Decoded messages kept by position (see ``DecodedMessages``), and their text in characters:
+#: a few hundred windows of ordinary messages, a few dozen of very long ones.
 DECODED_LIMIT = 8192
+DECODED_CHARS = 8_000_000
 #: Positions looked up per statement, well under SQLite's limit on bound variables.
 _LOOKUP_CHUNK = 500
 
@@ -103,8 +105,10 @@ class DecodedMessages:
     only on the database's thread, inside one snapshot with the count it is given.
     """
 
-    def __init__(self, limit: int = DECODED_LIMIT) -> None:
+    def __init__(self, limit: int = DECODED_LIMIT, chars: int = DECODED_CHARS) -> None:
         self._limit = limit
+        self._chars_limit = chars
+        self._chars = 0
         self._changes = -1
         self._by_pos: dict[int, Message] = {}
 
@@ -115,6 +119,7 @@ class DecodedMessages:
         kept = self._by_pos
         if changes != self._changes:
             kept.clear()
+            self._chars = 0
             self._changes = changes
         found = {pos: kept[pos] for pos in positions if pos in kept}
         missing = [pos for pos in positions if pos not in found]
@@ -126,9 +131,10 @@ class DecodedMessages:
                 chunk,
             ).fetchall()
             for row in rows:
-                if len(kept) >= self._limit:
-                    del kept[next(iter(kept))]
-                found[row[0]] = kept[row[0]] = _message(row[1:])
+                message = found[row[0]] = kept[row[0]] = _message(row[1:])
+                self._chars += len(message.content)
+                while len(kept) > self._limit or self._chars > self._chars_limit:
+                    self._chars -= len(kept.pop(next(iter(kept))).content)
         return [found[pos] for pos in positions]
 
 
