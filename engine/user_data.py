@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
 
 from engine.audience import SCOPE_WORKSPACE, dm_scope
 from engine.ports import UserMemoryReport
@@ -13,6 +15,7 @@ from engine.store.codec import encode_datetime
 from engine.store.protocol import RecordFilter, Store
 
 EXPORT_MESSAGE_LIMIT = 10_000
+_BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class UserDataService:
@@ -38,13 +41,39 @@ class UserDataService:
 
     async def forget_user(self, workspace: str, user: str) -> int:
         store = self._store
+        # Before their messages go: which conversations' summaries retell them.
+        blanked = await self._blank_summaries_quoting(workspace, user)
         counts = await asyncio.gather(
             store.blocks.delete_user(workspace, user),
             store.messages.delete_user(workspace, user),
             store.passages.delete_user(workspace, user),
             store.summaries.delete_user(workspace, user),
         )
-        return sum(counts)
+        return blanked + sum(counts)
+
+    async def _blank_summaries_quoting(self, workspace: str, user: str) -> int:
+        """Empty the summary of every channel conversation ``user`` spoke in, so it is
+        rebuilt from the messages that remain (their DMs' summaries are deleted outright)."""
+        blanked = 0
+        for activity in await self._store.messages.conversations_since(_BEGINNING):
+            key = activity.conversation
+            if key.workspace != workspace:
+                continue
+            summary = await self._store.summaries.get(key)
+            if summary is None or not summary.text:
+                continue
+            spoke = RecordFilter(
+                key.agent_id,
+                workspace,
+                (summary.scope, activity.scope),
+                channel=key.channel,
+                user=user,
+            )
+            if not await self._store.messages.count(spoke):
+                continue
+            empty = replace(summary, text="", through_seq=0, version=summary.version + 1)
+            blanked += await self._store.summaries.put(empty, summary.version)
+        return blanked
 
     async def export_user(self, workspace: str, user: str) -> bytes:
         blocks, passages, messages = await self._collect(

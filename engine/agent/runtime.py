@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -34,7 +34,7 @@ from engine.agent.tools import (
     ToolOutcome,
     TurnContext,
 )
-from engine.audience import AudienceKind
+from engine.audience import Audience, AudienceKind
 from engine.embeddings import Embedder
 from engine.llm import LLMClient, LLMError, LLMUnavailable
 from engine.records import (
@@ -178,13 +178,21 @@ class AgentRuntime:
         blocks, stats, summary = await asyncio.gather(
             memory.load(), self._stats(where), summaries.get(conversation)
         )
+        audience = memory.audience
         for attempt in range(4):
             if attempt:
                 summary = await summaries.get(conversation)
+            summary = _readable_summary(summary, audience)
             after = summary.through_seq if summary else 0
-            history = await self._store.messages.recent(
-                conversation, after, self._limits.history_load
-            )
+            # A conversation keeps its key when its channel changes audience (a private
+            # channel opened to everyone): only what this audience may read enters the window.
+            history = [
+                m
+                for m in await self._store.messages.recent(
+                    conversation, after, self._limits.history_load
+                )
+                if audience.can_read(m.workspace, m.scope)
+            ]
             # Messages of this turn already stored (its user messages) come from history.
             stored = {m.id for m in history}
             compiled = self._compiler(agent.model).compile(
@@ -416,6 +424,14 @@ def offered_tools(
         ending = frozenset(name for name, tool in tools.items() if tool.terminal)
         allowed = frozenset(n for n in allowed if rules.is_terminal(n)) or ending
     return [tool for name, tool in tools.items() if name in allowed]
+
+
+def _readable_summary(summary: Summary | None, audience: Audience) -> Summary | None:
+    """``summary`` with its text left out when it was written for another audience; its
+    version and position stay, so folding more messages into it still compares-and-sets."""
+    if summary is None or audience.can_read(summary.workspace, summary.scope):
+        return summary
+    return replace(summary, text="")
 
 
 def channel_label(inbound: Inbound) -> str:

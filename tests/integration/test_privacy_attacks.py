@@ -1,0 +1,77 @@
+"""Attacks on the privacy rule (DESIGN §3) through every path by which memory reaches a turn.
+
+Each test drives the whole runtime: a message in, the scripted model's tool calls, and the
+exact requests the model received, which must never hold what the audience may not see.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fakes.openai_server import FakeOpenAI, tool_call
+from tests.harness import bot_running, private, public, settings_for
+
+
+@pytest.fixture
+async def llm() -> AsyncIterator[FakeOpenAI]:
+    async with FakeOpenAI() as server:
+        yield server
+
+
+def whole_request(request: dict[str, Any]) -> str:
+    return json.dumps(request["messages"])
+
+
+def tool_results(request: dict[str, Any]) -> list[str]:
+    return [m["content"] for m in request["messages"] if m["role"] == "tool"]
+
+
+async def test_a_channel_made_public_does_not_replay_its_private_history(
+    tmp_path: Path, llm: FakeOpenAI
+) -> None:
+    """A channel opened to everyone keeps its conversation key; the window and the summary
+    of that conversation still hold what only its former members heard."""
+    async with bot_running(settings_for(tmp_path, llm), llm) as bot:
+        llm.push(tool_call("send_message", message="Noted."))
+        await bot.say(private("launch"), "dan", "Layoffs are planned for March, keep it quiet.")
+        llm.push(tool_call("send_message", message="Hi all."))
+        await bot.say(public("launch"), "erin", "hello everyone")
+        assert "Layoffs" not in whole_request(llm.chat_requests[-1])
+
+
+async def test_a_private_conversations_summary_is_not_read_once_the_channel_is_public(
+    tmp_path: Path, llm: FakeOpenAI
+) -> None:
+    settings = settings_for(tmp_path, llm, MNEMO_CONTEXT_BUDGET=3000, MNEMO_AGENT="brief")
+    async with bot_running(settings, llm) as bot:
+        filler = " ".join(f"line {k} of the plan" for k in range(25))
+        for i in range(25):
+            await bot.say(private("launch"), "dan", f"Codename BLUEFIN step {i}: {filler}")
+        assert any("tools" not in r for r in llm.chat_requests), "a summary was written"
+        for i in range(25):
+            await bot.say(public("launch"), "erin", f"Public note {i}: {filler}")
+            assert "BLUEFIN" not in whole_request(llm.chat_requests[-1])
+        # Summaries written for the public audience never folded in the private one.
+        assert all("BLUEFIN" not in whole_request(r) for r in llm.chat_requests[-30:])
+
+
+async def test_forget_removes_a_users_words_from_a_channels_summary(
+    tmp_path: Path, llm: FakeOpenAI
+) -> None:
+    """What a user said in a public channel, folded into its summary, goes with ``forget``."""
+    settings = settings_for(tmp_path, llm, MNEMO_CONTEXT_BUDGET=3000, MNEMO_AGENT="brief")
+    async with bot_running(settings, llm) as bot:
+        filler = " ".join(f"line {k} of the plan" for k in range(25))
+        llm.push(tool_call("send_message", message="Noted."))
+        await bot.say(public("general"), "alice", "My salary is 185k, do not tell anyone.")
+        for i in range(20):
+            await bot.say(public("general"), "erin", f"Note {i}: {filler}")
+        assert "185k" in whole_request(llm.chat_requests[-1]), "folded into the summary"
+        await bot.runtime.user_data.forget_user("test:W1", "alice")
+        await bot.say(public("general"), "erin", "anything else?")
+        assert "185k" not in whole_request(llm.chat_requests[-1])
