@@ -69,9 +69,11 @@ class ConsolidationJob:
             return "agent no longer exists"
         after = await self.checkpoint(conversation)
         new = await self._store.messages.between(conversation, after, activity.last_seq)
-        audience = audience_for(conversation, activity.scope)
         passes = writes = 0
         for batch in self._batches(new):
+            # A channel that changed audience holds messages of both: each batch is one
+            # audience's, and what it teaches lands where that audience reads.
+            audience = audience_for(conversation, batch[0].scope)
             lines = transcript(batch, agent.name)
             # The assistant's own replies alone teach nothing new about anyone.
             if any(m.role is Role.USER for m in batch):
@@ -96,12 +98,14 @@ class ConsolidationJob:
         return f"{len(new)} messages read in {passes} passes; {writes} memory writes"
 
     def _batches(self, messages: Sequence[Message]) -> list[Sequence[Message]]:
-        """Consecutive runs of messages within the per-pass message and size limits."""
+        """Consecutive runs of messages of one scope within the per-pass message and size
+        limits."""
         batches: list[Sequence[Message]] = []
         start = size = 0
         for i, m in enumerate(messages):
             full = i - start >= self._settings.batch_messages
-            if i > start and (full or size + len(m.content) > _PASS_CHARS):
+            other_audience = m.scope != messages[start].scope
+            if i > start and (full or other_audience or size + len(m.content) > _PASS_CHARS):
                 batches.append(messages[start:i])
                 start, size = i, 0
             size += len(m.content)

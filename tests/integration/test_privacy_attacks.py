@@ -13,8 +13,12 @@ from typing import Any
 
 import pytest
 
+from engine.agent.memory import TurnMemory
+from engine.audience import Audience
+from jobs.consolidation import ConsolidationJob
 from tests.fakes.openai_server import FakeOpenAI, tool_call
 from tests.harness import bot_running, private, public, settings_for
+from tests.integration.test_jobs_world import open_world
 
 
 @pytest.fixture
@@ -75,3 +79,43 @@ async def test_forget_removes_a_users_words_from_a_channels_summary(
         await bot.runtime.user_data.forget_user("test:W1", "alice")
         await bot.say(public("general"), "erin", "anything else?")
         assert "185k" not in whole_request(llm.chat_requests[-1])
+
+
+async def channel_block(memory_of: TurnMemory) -> str:
+    return (await memory_of.view("channel")).value
+
+
+async def test_consolidation_keeps_each_audiences_messages_under_its_own_scope(
+    tmp_path: Path,
+) -> None:
+    """A conversation whose channel changed audience is consolidated one audience at a time:
+    a channel made private never has its new, private messages written where the whole
+    workspace reads them."""
+    async with open_world("sqlite", tmp_path) as world:
+        await world.said(public("launch"), "erin", "Launch party is on Friday.")
+        await world.said(private("launch"), "dan", "Layoffs are planned for March.")
+        world.llm.push(
+            tool_call("core_memory_append", label="channel", content="Party on Friday."),
+            tool_call("finish_memory_pass"),
+            tool_call("core_memory_append", label="channel", content="Layoffs in March."),
+            tool_call("finish_memory_pass"),
+        )
+        job = ConsolidationJob(world.store, world.embedder, world.settings())
+        await world.runner().run_job(job)
+
+        def memory(audience: Audience) -> TurnMemory:
+            return TurnMemory(
+                world.store.blocks,
+                world.agent,
+                audience,
+                speaker="erin",
+                speaker_name="Erin",
+                channel_name="launch",
+            )
+
+        public_prompts = [
+            whole_request(r) for r in world.llm.chat_requests if "Layoffs" not in whole_request(r)
+        ]
+        assert public_prompts, "the public messages had a pass of their own"
+        assert "Layoffs" not in await channel_block(memory(public("launch")))
+        assert "Layoffs in March." in await channel_block(memory(private("launch")))
