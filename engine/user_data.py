@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from engine.agent.memory import shared_owner
 from engine.audience import SCOPE_WORKSPACE, dm_scope
 from engine.ports import UserMemoryReport
 from engine.records import Block, BlockLabel, Message, Passage
@@ -119,10 +120,14 @@ class UserDataService:
     ) -> tuple[list[Block], list[Passage], list[Message]]:
         agents = await self._store.agents.list()
         private = dm_scope(user)
+        # Agents' own blocks, and the shared blocks they use (whose DM parts are the user's).
+        owners = {agent.id for agent in agents} | {
+            shared_owner(label) for agent in agents for label in agent.shared_blocks
+        }
         blocks = [
             block
-            for agent in agents
-            for block in await self._store.blocks.list(agent.id, workspace)
+            for owner in sorted(owners)
+            for block in await self._store.blocks.list(owner, workspace)
             if (block.label == BlockLabel.HUMAN and block.subject == user) or block.scope == private
         ]
         passages: list[Passage] = []

@@ -17,7 +17,7 @@ from engine.agent.memory import TurnMemory
 from engine.audience import Audience
 from jobs.consolidation import ConsolidationJob
 from tests.fakes.openai_server import FakeOpenAI, tool_call
-from tests.harness import bot_running, private, public, settings_for
+from tests.harness import bot_running, dm, private, public, settings_for
 from tests.integration.test_jobs_world import open_world
 
 
@@ -119,3 +119,37 @@ async def test_consolidation_keeps_each_audiences_messages_under_its_own_scope(
         assert public_prompts, "the public messages had a pass of their own"
         assert "Layoffs" not in await channel_block(memory(public("launch")))
         assert "Layoffs in March." in await channel_block(memory(private("launch")))
+
+
+SHARED_TEAM_BLOCK = """\
+shared_blocks:
+  team: {value: "Team notes.", limit: 4000}
+agents:
+  - name: alpha
+    system_prompt: You are alpha.
+    shared_blocks: [team]
+"""
+
+
+async def test_a_shared_block_edited_in_a_users_dm_is_in_their_report_and_export_only(
+    tmp_path: Path, llm: FakeOpenAI
+) -> None:
+    """A DM's part of a shared block is what the bot keeps about that user: shown to them,
+    exported for them, and never in another user's report."""
+    agents_file = tmp_path / "agents.yml"
+    agents_file.write_text(SHARED_TEAM_BLOCK)
+    settings = settings_for(tmp_path, llm, MNEMO_AGENTS_FILE=agents_file, MNEMO_AGENT="alpha")
+    async with bot_running(settings, llm) as bot:
+        llm.push(
+            tool_call("core_memory_append", label="team", content="Alice moves to Berlin."),
+            tool_call("send_message", message="Noted."),
+        )
+        await bot.say(dm("alice"), "alice", "I'm moving to Berlin, note it for the team.")
+        user_data = bot.runtime.user_data
+        report = await user_data.about_user("test:W1", "alice")
+        assert ("team", "dm:alice", "Alice moves to Berlin.") in report.blocks
+        assert (
+            "Alice moves to Berlin." in (await user_data.export_user("test:W1", "alice")).decode()
+        )
+        assert "Berlin" not in str(await user_data.about_user("test:W1", "bob"))
+        assert "Berlin" not in (await user_data.export_user("test:W1", "bob")).decode()
