@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ import pytest
 from engine.agent.memory import TurnMemory
 from engine.audience import Audience
 from jobs.consolidation import ConsolidationJob
-from tests.fakes.openai_server import FakeOpenAI, tool_call
+from jobs.digests import DigestJob
+from tests.fakes.openai_server import FakeOpenAI, text, tool_call
 from tests.harness import bot_running, dm, private, public, settings_for
 from tests.integration.test_jobs_world import open_world
 
@@ -153,3 +155,22 @@ async def test_a_shared_block_edited_in_a_users_dm_is_in_their_report_and_export
         )
         assert "Berlin" not in str(await user_data.about_user("test:W1", "bob"))
         assert "Berlin" not in (await user_data.export_user("test:W1", "bob")).decode()
+
+
+async def test_a_digest_of_a_channel_made_private_midday_holds_only_its_public_messages(
+    tmp_path: Path,
+) -> None:
+    async with open_world("sqlite", tmp_path) as world:
+        world.clock.now = datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
+        yesterday = timedelta(hours=20)
+        for i in range(6):
+            await world.said(public("launch"), "jo", f"party item {i}", ago=yesterday)
+            await world.said(private("launch"), "kim", f"layoff item {i}", ago=yesterday)
+        world.llm.push(text("Party planning."), text("Party planning."))
+        job = DigestJob(world.store, world.embedder, world.settings(digest_min_messages=5))
+        await world.runner().run_job(job)
+        assert world.llm.chat_requests, "the day was digested"
+        for request in world.llm.chat_requests:
+            prompt = whole_request(request)
+            assert "party item" in prompt
+            assert "layoff" not in prompt
