@@ -50,7 +50,10 @@ class UserDataService:
             store.passages.delete_user(workspace, user),
             store.summaries.delete_user(workspace, user),
         )
-        return blanked + sum(counts)
+        # The pipeline's copies: their words as received, and the replies to them.
+        redacted = await store.inbox.redact_user(workspace, user)
+        replies = await store.outbox.redact(redacted)
+        return blanked + sum(counts) + len(redacted) + replies
 
     async def _blank_summaries_quoting(self, workspace: str, user: str) -> int:
         """Empty the summary of every channel conversation ``user`` spoke in, so it is

@@ -248,6 +248,11 @@ class InboxStore(Protocol):
 
     async def rejected(self, limit: int) -> list[JSON]: ...
 
+    async def redact_user(self, workspace: str, user: str) -> list[str]:
+        """``forget``: blank the text of settled items ``user`` wrote in ``workspace`` or that
+        were sent in DMs with them; the items stay, so a platform's retry is still known as
+        one. Returns the ids of the items redacted."""
+
 
 class OutboxStatus(StrEnum):
     PENDING = "pending"
@@ -276,6 +281,9 @@ class OutboxStore(Protocol):
     async def mark_delivered(self, reply_id: str, platform_ref: str) -> None: ...
 
     async def retry_later(self, reply_id: str, at: datetime, error: str) -> None: ...
+
+    async def redact(self, inbox_ids: Sequence[str]) -> int:
+        """``forget``: blank the text of delivered replies to these items; returns how many."""
 
 
 class LeaseStore(Protocol):

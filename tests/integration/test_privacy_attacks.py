@@ -7,6 +7,7 @@ exact requests the model received, which must never hold what the audience may n
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -174,3 +175,28 @@ async def test_a_digest_of_a_channel_made_private_midday_holds_only_its_public_m
             prompt = whole_request(request)
             assert "party item" in prompt
             assert "layoff" not in prompt
+
+
+def pipeline_rows(data_dir: Path) -> list[str]:
+    """Every inbox and outbox row of the embedded store's file, as JSON text."""
+    (database,) = data_dir.rglob("*.sqlite3")
+    with sqlite3.connect(database) as db:
+        return [
+            json.dumps(row)
+            for table in ("inbox", "outbox")
+            for row in db.execute(f"SELECT * FROM {table}").fetchall()
+        ]
+
+
+async def test_forget_leaves_no_copy_of_a_dm_in_the_pipelines_records(
+    tmp_path: Path, llm: FakeOpenAI
+) -> None:
+    async with bot_running(settings_for(tmp_path, llm), llm) as bot:
+        llm.push(tool_call("send_message", message="Your PIN 4321 is safe with me."))
+        await bot.say(dm("alice"), "alice", "My bank PIN is 4321")
+        llm.push(tool_call("send_message", message="Noted, Bob."))
+        await bot.say(dm("bob"), "bob", "My locker code is 9876")
+        await bot.runtime.user_data.forget_user("test:W1", "alice")
+    kept = pipeline_rows(tmp_path)
+    assert not [row for row in kept if "4321" in row]
+    assert [row for row in kept if "9876" in row], "another user's messages stay"

@@ -121,6 +121,23 @@ class MongoInbox:
             }
         )
 
+    async def redact_user(self, workspace: str, user: str) -> builtins.list[str]:
+        said = {
+            "status": {"$ne": _PENDING},
+            "inbound.audience.workspace": workspace,
+            "$or": [
+                {"inbound.author.id": user},
+                {"inbound.audience.kind": "dm", "inbound.audience.user": user},
+            ],
+        }
+        ids = [str(doc["_id"]) async for doc in self._items.find(said, projection={"_id": True})]
+        if ids:
+            await self._items.update_many(
+                {"_id": {"$in": ids}},
+                {"$set": {"inbound.text": "", "inbound.attachments": []}},
+            )
+        return ids
+
     async def rejected(self, limit: int) -> builtins.list[JSON]:
         if limit <= 0:
             return []

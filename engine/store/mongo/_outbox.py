@@ -84,6 +84,15 @@ class MongoOutbox:
             {"$set": {"status": OutboxStatus.DELIVERED.value, "platform_ref": platform_ref}},
         )
 
+    async def redact(self, inbox_ids: Sequence[str]) -> int:
+        if not inbox_ids:
+            return 0
+        result = await self._entries.update_many(
+            {"inbox_id": {"$in": list(inbox_ids)}, "status": OutboxStatus.DELIVERED.value},
+            {"$set": {"reply.text": ""}},
+        )
+        return int(result.modified_count)
+
     async def retry_later(self, reply_id: str, at: datetime, error: str) -> None:
         await self._entries.update_one(
             {"_id": reply_id, "status": _PENDING},

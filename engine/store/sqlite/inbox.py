@@ -119,6 +119,18 @@ class SQLiteInboxStore:
             )
         )
 
+    async def redact_user(self, workspace: str, user: str) -> list[str]:
+        sql = (
+            "UPDATE inbox SET inbound = json_set(inbound, '$.text', '', "
+            "'$.attachments', json('[]')) WHERE status != 'pending' "
+            "AND json_extract(inbound, '$.audience.workspace') = ? "
+            "AND (json_extract(inbound, '$.author.id') = ? "
+            "OR (json_extract(inbound, '$.audience.kind') = 'dm' "
+            "AND json_extract(inbound, '$.audience.user') = ?)) RETURNING id"
+        )
+        rows = await self._db.run(lambda c: c.execute(sql, (workspace, user, user)).fetchall())
+        return [item_id for (item_id,) in rows]
+
     async def rejected(self, limit: int) -> list[JSON]:
         """Newest first: ``platform``, ``raw``, ``error`` and ``received_at`` (ISO 8601)."""
         rows = await self._db.run(

@@ -78,6 +78,17 @@ class SQLiteOutboxStore:
             )
         )
 
+    async def redact(self, inbox_ids: Sequence[str]) -> int:
+        if not inbox_ids:
+            return 0
+        sql = (
+            "UPDATE outbox SET reply = json_set(reply, '$.text', '') WHERE status = 'delivered' "
+            f"AND inbox_id IN ({','.join('?' * len(inbox_ids))})"
+        )
+        ids = tuple(inbox_ids)
+        changed: int = await self._db.run(lambda c: c.execute(sql, ids).rowcount)
+        return changed
+
     async def retry_later(self, reply_id: str, at: datetime, error: str) -> None:
         await self._db.run(
             lambda c: c.execute(
