@@ -26,6 +26,7 @@ from engine.config import (
 from engine.records import Agent
 from engine.sandbox import SandboxLimits
 from engine.store import Store, open_store
+from engine.store.mongo import MongoUnreachableError
 from engine.tools import ToolDefinitionError, ToolRegistry, register_tool
 from engine.user_data import render_report
 from jobs import JobHistory, RetentionPolicies, UserDataWithJobRecords
@@ -191,12 +192,22 @@ async def _memory(settings: Settings, args: argparse.Namespace) -> int:
                 sys.stdout.write(document.decode() + "\n")
         else:
             question = f"Delete everything kept about {args.user}? [y/N] "
-            if not args.yes and await asyncio.to_thread(input, question) != "y":
-                print("nothing deleted")
+            if not args.yes and not await asyncio.to_thread(_confirmed, question):
+                print("nothing deleted (pass --yes to delete without asking)")
                 return 1
             removed = await data.forget_user(args.workspace, args.user)
             print(json.dumps({"user": args.user, "records_deleted": removed}))
     return 0
+
+
+def _confirmed(question: str) -> bool:
+    """Whether the person answered yes; no terminal to ask (end of input) means no."""
+    try:
+        answer = input(question)
+    except EOFError:
+        print()
+        return False
+    return answer.strip().lower() in ("y", "yes")
 
 
 async def _tools(settings: Settings, args: argparse.Namespace) -> int:
@@ -232,7 +243,8 @@ async def _tools(settings: Settings, args: argparse.Namespace) -> int:
         print(outcome.output)
         if outcome.logs:
             print(f"--- logs ---\n{outcome.logs}", file=sys.stderr)
-        print(f"--- isolation: {outcome.isolation} ---", file=sys.stderr)
+        if outcome.isolation:  # empty when the call was refused before the sandbox started
+            print(f"--- isolation: {outcome.isolation} ---", file=sys.stderr)
         return 0 if outcome.ok else 1
 
 
@@ -240,7 +252,9 @@ async def _jobs(settings: Settings, args: argparse.Namespace) -> int:
     if args.jobs_command == "run":
         runtime = await build_runtime(settings)
         try:
-            print(format_runs(await runtime.jobs.run_now(args.name)))
+            runs = await runtime.jobs.run_now(args.name)
+            # Conversations still active, or nothing new since the last run: nothing is due.
+            print(format_runs(runs) if runs else f"{args.name}: nothing to do now")
         finally:
             await runtime.aclose()
         return 0
@@ -282,6 +296,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"mnemo: {exc}", file=sys.stderr)
         return 2
+    except MongoUnreachableError as exc:
+        print(f"mnemo: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return 0

@@ -119,3 +119,6 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
     root.setLevel(level)
     # One line per health check or scrape drowns everything else; debug level keeps them.
     logging.getLogger("aiohttp.access").setLevel(max(level, logging.WARNING))
+    # So do one line per model request and per scheduled job tick.
+    for chatty in ("httpx", "httpx2", "apscheduler"):
+        logging.getLogger(chatty).setLevel(max(level, logging.WARNING))

@@ -36,7 +36,7 @@ from engine.agent.tools import (
 )
 from engine.audience import Audience, AudienceKind
 from engine.embeddings import Embedder
-from engine.llm import LLMClient, LLMError, LLMUnavailable
+from engine.llm import LLMClient, LLMError, LLMRejected, LLMUnavailable
 from engine.records import (
     Agent,
     ConversationKey,
@@ -60,6 +60,19 @@ TOOL_TIMEOUT = 30.0
 LLM_DOWN_REPLY = (
     "Sorry, I can't reach my language model right now, so I couldn't answer this. "
     "Please try again in a few minutes."
+)
+
+LLM_KEY_REFUSED_REPLY = (
+    "Sorry, I can't answer: my language model service refused my access key. "
+    "An operator needs to fix my configuration."
+)
+NO_ANSWER_REPLY = (
+    "Sorry, I couldn't come up with an answer to this. Please try asking again, maybe in "
+    "other words."
+)
+LLM_REJECTED_REPLY = (
+    "Sorry, my language model refused this request, so I couldn't answer it. "
+    "An operator can find the reason in my logs."
 )
 
 CONTEXT_TOO_SMALL_REPLY = (
@@ -338,19 +351,34 @@ class _Turn:
         )
         tools = await runtime.tools_for(agent)
         try:
-            await self._loop(ctx, memory, tools)
+            await self._loop(ctx, tools)
         except LLMUnavailable as exc:
             log.warning("turn %s: %s", self.anchor, exc)
             return TurnResult((LLM_DOWN_REPLY,), ())
+        except LLMRejected as exc:
+            # Asking again would be refused the same way: the user hears now, the operator
+            # gets what to change.
+            log.error("turn %s: agent %s: %s", self.anchor, agent.name, rejection_advice(exc))
+            refused_key = exc.status in (401, 403)
+            return TurnResult((LLM_KEY_REFUSED_REPLY if refused_key else LLM_REJECTED_REPLY,), ())
         except ContextOverflow as exc:
             log.error("turn %s: agent %s: %s", self.anchor, agent.name, exc)
             return TurnResult((CONTEXT_TOO_SMALL_REPLY,), ())
         return TurnResult(tuple(ctx.replies), tuple(self.produced))
 
-    async def _loop(self, ctx: TurnContext, memory: TurnMemory, tools: Mapping[str, Tool]) -> None:
-        runtime, agent = self.runtime, self.agent
+    async def _loop(self, ctx: TurnContext, tools: Mapping[str, Tool]) -> None:
+        ended = await self._steps(ctx, tools)
+        if not ended and not ctx.replies:
+            # The user asked and the model never answered: say so rather than stay mute.
+            log.warning("turn %s: agent %s ended without a reply", self.anchor, self.agent.name)
+            ctx.replies.append(NO_ANSWER_REPLY)
+
+    async def _steps(self, ctx: TurnContext, tools: Mapping[str, Tool]) -> bool:
+        """Whether the turn ended as the agent chose (a terminal tool or a text answer)."""
+        runtime, agent, memory = self.runtime, self.agent, ctx.memory
         rules = rules_for(agent, tools)
         history: list[tuple[str, str]] = []
+        empty_answers = 0
         for step in range(agent.max_steps):
             offered = offered_tools(agent, tools, rules, history, step)
             compiled = await runtime.compile(
@@ -364,7 +392,13 @@ class _Turn:
                 if text:
                     ctx.replies.append(text)
                     self.produced.append(self._message(Role.ASSISTANT, text))
-                return
+                    return True
+                # No choice, or neither text nor a tool call: ask once more, then give up.
+                empty_answers += 1
+                log.warning("turn %s: the model gave an empty answer", self.anchor)
+                if empty_answers > 1:
+                    return False
+                continue
             calls = completion.tool_calls
             self.produced.append(
                 self._message(Role.ASSISTANT, completion.text or "", tool_calls=calls)
@@ -373,12 +407,16 @@ class _Turn:
             for call in calls:
                 outcome, ran = await self._call(call, ctx, tools, rules, history)
                 self.produced.append(self._message(Role.TOOL, outcome.output, tool_call_id=call.id))
-                if ran:
+                ended = not outcome.error and rules.is_terminal(call.name)
+                # A terminal tool that failed (bad arguments) did not end the turn: the model
+                # may call it again, so it stays out of what the rules see as done.
+                if ran and (ended or not rules.is_terminal(call.name)):
                     history.append((call.name, outcome.output))
-                finished = finished or (not outcome.error and rules.is_terminal(call.name))
+                finished = finished or ended
             if finished:
-                return
+                return True
         log.info("turn %s reached the step limit of %d", self.anchor, agent.max_steps)
+        return False
 
     async def _call(
         self,
@@ -398,6 +436,18 @@ class _Turn:
         if refusal is not None:
             return ToolOutcome(refusal, error=True), False
         return await self.runtime.call_tool(tool, ctx, call), True
+
+
+def rejection_advice(exc: LLMRejected) -> str:
+    """The refusal, and the setting that most likely needs changing."""
+    match exc.status:
+        case 401 | 403:
+            hint = "check OPENAI_API_KEY (and that OPENAI_BASE_URL is the server it belongs to)"
+        case 404:
+            hint = "check the agent's model (MNEMO_MODEL or the agents file) and OPENAI_BASE_URL"
+        case _:
+            hint = "the request was not retried"
+    return f"{exc}; {hint}"
 
 
 def rules_for(agent: Agent, tools: Mapping[str, Tool]) -> ToolRuleSet:

@@ -151,7 +151,8 @@ async def test_metrics_follow_turns_queue_depth_and_llm_errors_and_logs_hide_the
                 await wait_status(store, inbox_id, InboxStatus.DONE)
 
         found = await scrape(bot)
-        assert value(found, "mnemo_turns_total", outcome="retried") == 1
+        # A refused key is answered at once (the user is told), not retried.
+        assert value(found, "mnemo_turns_total", outcome="retried") == 0
         assert value(found, "mnemo_turns_total", outcome="done") == 3
         assert value(found, "mnemo_turns_total", outcome="failed") == 0
         assert value(found, "mnemo_turn_duration_seconds_count") == 3
@@ -169,3 +170,4 @@ async def test_metrics_follow_turns_queue_depth_and_llm_errors_and_logs_hide_the
     failure = [r for r in bot.records if r["level"] == "error" and "401" in json.dumps(r)]
     assert failure, "the rejected model call was not logged"
     assert "[redacted]" in json.dumps(failure)
+    assert "OPENAI_API_KEY" in json.dumps(failure)

@@ -69,6 +69,11 @@ class Text:
 
 
 @dataclass(frozen=True, slots=True)
+class NoChoices:
+    """Answer 200 with an empty ``choices`` list, as some servers do under load."""
+
+
+@dataclass(frozen=True, slots=True)
 class Error:
     """Answer with an HTTP error in OpenAI's error shape."""
 
@@ -85,10 +90,10 @@ class Delay:
     """
 
     seconds: float
-    then: ToolCalls | Text | Error | None = None
+    then: ToolCalls | Text | Error | NoChoices | None = None
 
 
-Step = ToolCalls | Text | Error | Delay
+Step = ToolCalls | Text | Error | NoChoices | Delay
 Responder = Callable[[JSON], Step]
 
 
@@ -114,7 +119,7 @@ def error(
     return Error(status, message, headers)
 
 
-def delay(seconds: float, then: ToolCalls | Text | Error | None = None) -> Delay:
+def delay(seconds: float, then: ToolCalls | Text | Error | NoChoices | None = None) -> Delay:
     return Delay(seconds, then)
 
 
@@ -152,6 +157,8 @@ def step_to_json(step: Step) -> JSON:
             }
         case Text(content):
             return {"type": "text", "text": content}
+        case NoChoices():
+            return {"type": "no_choices"}
         case Error(status, message, headers):
             return {"type": "error", "status": status, "message": message, "headers": headers}
         case Delay(seconds, then):
@@ -175,6 +182,8 @@ def step_from_json(data: JSON) -> Step:
         return ToolCalls(calls, data.get("text"))
     if kind == "text":
         return Text(data["text"])
+    if kind == "no_choices":
+        return NoChoices()
     if kind == "error":
         headers = tuple((str(k), str(v)) for k, v in data.get("headers", ()))
         return Error(int(data["status"]), data.get("message", "scripted error"), headers)
@@ -362,7 +371,9 @@ class FakeOpenAI:
             self._state.in_flight -= 1
             await self._notify()
 
-    def _chat_response(self, body: JSON, step: ToolCalls | Text | Error) -> web.Response:
+    def _chat_response(
+        self, body: JSON, step: ToolCalls | Text | Error | NoChoices
+    ) -> web.Response:
         if isinstance(step, Error):
             kind = "rate_limit_error" if step.status == 429 else "invalid_request_error"
             return web.json_response(
@@ -373,11 +384,13 @@ class FakeOpenAI:
         self._state.counter += 1
         n = self._state.counter
         message: JSON = {"role": "assistant", "content": None}
+        completion_chars = 0
+        finish = "stop"
         if isinstance(step, Text):
             message["content"] = step.text
             finish = "stop"
             completion_chars = len(step.text)
-        else:
+        elif isinstance(step, ToolCalls):
             message["content"] = step.text
             message["tool_calls"] = [
                 {
@@ -397,7 +410,9 @@ class FakeOpenAI:
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": body.get("model", "fake"),
-                "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+                "choices": []
+                if isinstance(step, NoChoices)
+                else [{"index": 0, "message": message, "finish_reason": finish}],
                 "usage": {
                     "prompt_tokens": prompt_tokens,
                     "completion_tokens": completion_tokens,

@@ -7,7 +7,7 @@ from typing import Self
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo.errors import ConfigurationError, ConnectionFailure, PyMongoError
 
 from engine.store.mongo._agents import MongoAgents
 from engine.store.mongo._blocks import MongoBlocks
@@ -98,9 +98,14 @@ class MongoStore:
         ``vector_dimensions`` is the embedder's output size, needed to create vector indexes.
         """
         timeout_ms = int(timeout_s * 1000)
-        client: AsyncMongoClient[Document] = AsyncMongoClient(
-            uri, serverSelectionTimeoutMS=timeout_ms, tz_aware=True
-        )
+        try:
+            client: AsyncMongoClient[Document] = AsyncMongoClient(
+                uri, serverSelectionTimeoutMS=timeout_ms, tz_aware=True
+            )
+        except ConfigurationError as error:  # InvalidURI is one
+            raise MongoUnreachableError(
+                f"MONGODB_URI is not a valid connection string: {error}"
+            ) from error
         try:
             await client.admin.command("ping")
         except ConnectionFailure as error:
