@@ -6,12 +6,14 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from adapters.console import CONSOLE_WORKSPACE, ConsoleChat, ConsolePort
 from adapters.console.chat import stdin_lines
+from bot.logging import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 from bot.wiring import Runtime, build_runtime, build_sandbox, running
 from engine.agents import AgentExists, create_agent
@@ -108,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def _chat(settings: Settings, args: argparse.Namespace) -> int:
+    # Warnings and errors only, so the conversation stays readable; redacted like `mnemo run`.
+    configure_logging(settings)
+    root = logging.getLogger()
+    root.setLevel(max(root.level, logging.WARNING))
     async with running(settings) as runtime:
         agent = await _agent(runtime, args.agent)
         runtime.engine.register_platform(ConsolePort(agent_names={agent.id: agent.name}))

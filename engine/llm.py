@@ -154,7 +154,8 @@ class LLMClient:
                 reason = f"HTTP {exc.status_code}"
             except openai.APIConnectionError as exc:  # includes APITimeoutError
                 wait = None
-                reason = type(exc).__name__
+                # Which server did not answer tells the operator whether OPENAI_BASE_URL is right.
+                reason = f"{type(exc).__name__} from {self._client.base_url}"
             if wait is None:
                 wait = self._retry.backoff(attempt, self._rng)
             remaining = deadline - time.monotonic()
