@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.discord import DiscordConfig
+from engine.ports import ReceiveOutcome, ReceiveResult, UserMemoryReport
+from engine.records import JSON, Inbound
 from tests.fakes import discord_payloads as p
 from tests.fakes.discord_rest import FakeDiscord
 
@@ -105,3 +107,26 @@ async def eventually(check: Callable[[], bool], what: str) -> None:
             return
         await asyncio.sleep(POLL_INTERVAL)
     raise AssertionError(f"timed out after {PATIENCE} s waiting for {what}")
+
+
+class NoInbox:
+    """The engine's intake accepting everything (delivery and command tests)."""
+
+    async def receive(self, inbound: Inbound) -> ReceiveResult:
+        return ReceiveResult(ReceiveOutcome.ACCEPTED)
+
+    async def reject(self, platform: str, raw: JSON, error: str) -> None:
+        return None
+
+
+class NoMemory:
+    """The engine's user-memory port with nothing kept."""
+
+    async def about_user(self, workspace: str, user: str) -> UserMemoryReport:
+        return UserMemoryReport(workspace, user, (), (), 0)
+
+    async def forget_user(self, workspace: str, user: str) -> int:
+        return 0
+
+    async def export_user(self, workspace: str, user: str) -> bytes:
+        return b"{}"

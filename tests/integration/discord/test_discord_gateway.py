@@ -12,11 +12,11 @@ import discord
 import pytest
 
 from adapters.discord import DiscordAdapter
-from engine.ports import ReceiveOutcome, ReceiveResult, UserMemoryReport
+from engine.ports import ReceiveOutcome, ReceiveResult
 from engine.records import JSON, Inbound
 from tests.fakes import discord_payloads as p
 from tests.fakes.discord_rest import FakeDiscord
-from tests.fakes.discord_world import DiscordWorld, bot_config, build_world, eventually
+from tests.fakes.discord_world import DiscordWorld, NoMemory, bot_config, build_world, eventually
 
 MESSAGE_CONTENT_INTENT = 1 << 15
 
@@ -37,29 +37,6 @@ class RecordingInbox:
 
     def texts(self) -> list[str]:
         return [inbound.text for inbound in self.received]
-
-
-class NoMemory:
-    async def about_user(self, workspace: str, user: str) -> UserMemoryReport:
-        return UserMemoryReport(workspace, user, (), (), 0)
-
-    async def forget_user(self, workspace: str, user: str) -> int:
-        return 0
-
-    async def export_user(self, workspace: str, user: str) -> bytes:
-        return b"{}"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    discord_ = FakeDiscord()
-    async with discord_.running():
-        yield discord_
-
-
-@pytest.fixture
-def world(fake: FakeDiscord) -> DiscordWorld:
-    return build_world(fake)
 
 
 @pytest.fixture

@@ -8,23 +8,14 @@ from collections.abc import AsyncIterator
 import pytest
 
 from adapters.discord import DiscordAdapter
-from engine.ports import ReceiveOutcome, ReceiveResult, UserMemoryReport
-from engine.records import JSON, Inbound
+from engine.ports import UserMemoryReport
 from tests.fakes import discord_payloads as p
 from tests.fakes.discord_rest import EPHEMERAL, FakeDiscord, PostedMessage
-from tests.fakes.discord_world import DiscordWorld, bot_config, build_world, eventually
+from tests.fakes.discord_world import DiscordWorld, NoInbox, bot_config, eventually
 
 CHANNEL_MESSAGE = 4
 DEFERRED_CHANNEL_MESSAGE = 5
 UPDATE_MESSAGE = 7
-
-
-class NoInbox:
-    async def receive(self, inbound: Inbound) -> ReceiveResult:
-        return ReceiveResult(ReceiveOutcome.ACCEPTED)
-
-    async def reject(self, platform: str, raw: JSON, error: str) -> None:
-        return None
 
 
 class RecordingMemory:
@@ -44,18 +35,6 @@ class RecordingMemory:
     async def export_user(self, workspace: str, user: str) -> bytes:
         self.calls.append(("export", workspace, user))
         return b'{"user": "%s"}' % user.encode()
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    discord_ = FakeDiscord()
-    async with discord_.running():
-        yield discord_
-
-
-@pytest.fixture
-def world(fake: FakeDiscord) -> DiscordWorld:
-    return build_world(fake)
 
 
 @pytest.fixture

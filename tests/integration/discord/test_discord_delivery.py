@@ -13,42 +13,11 @@ from adapters.chunking import split_message
 from adapters.discord import DiscordAdapter, DiscordDelivery
 from adapters.discord.delivery import MESSAGE_LIMIT
 from engine.audience import Audience, AudienceKind
-from engine.ports import DeliveryError, ReceiveOutcome, ReceiveResult, UserMemoryReport
-from engine.records import JSON, Author, Inbound, Outbound, new_id
+from engine.ports import DeliveryError
+from engine.records import Author, Inbound, Outbound, new_id
 from tests.fakes import discord_payloads as p
 from tests.fakes.discord_rest import FakeDiscord
-from tests.fakes.discord_world import DiscordWorld, bot_config, build_world
-
-
-class NoInbox:
-    async def receive(self, inbound: Inbound) -> ReceiveResult:
-        return ReceiveResult(ReceiveOutcome.ACCEPTED)
-
-    async def reject(self, platform: str, raw: JSON, error: str) -> None:
-        return None
-
-
-class NoMemory:
-    async def about_user(self, workspace: str, user: str) -> UserMemoryReport:
-        return UserMemoryReport(workspace, user, (), (), 0)
-
-    async def forget_user(self, workspace: str, user: str) -> int:
-        return 0
-
-    async def export_user(self, workspace: str, user: str) -> bytes:
-        return b"{}"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    discord_ = FakeDiscord()
-    async with discord_.running():
-        yield discord_
-
-
-@pytest.fixture
-def world(fake: FakeDiscord) -> DiscordWorld:
-    return build_world(fake)
+from tests.fakes.discord_world import DiscordWorld, NoInbox, NoMemory, bot_config
 
 
 @pytest.fixture
