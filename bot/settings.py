@@ -83,6 +83,10 @@ class Settings(BaseSettings):
         return self.openai_api_key is not None or self.openai_base_url is not None
 
     @property
+    def openai_api_key_value(self) -> str | None:
+        return self.openai_api_key.get_secret_value() if self.openai_api_key else None
+
+    @property
     def mongodb_uri_value(self) -> str | None:
         return self.mongodb_uri.get_secret_value() if self.mongodb_uri else None
 

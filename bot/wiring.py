@@ -80,7 +80,7 @@ def build_embedder(settings: Settings) -> Embedder:
     return OpenAIEmbedder(
         model=settings.embedding_model,
         base_url=settings.openai_base_url,
-        api_key=settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
+        api_key=settings.openai_api_key_value,
     )
 
 
@@ -110,7 +110,7 @@ async def build_runtime(
     )
     llm = llm or LLMClient(
         base_url=settings.openai_base_url,
-        api_key=settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
+        api_key=settings.openai_api_key_value,
         retry=RetryPolicy(total_seconds=settings.llm_timeout),
     )
     tokens = functools.cache(TokenCounter)

@@ -154,9 +154,7 @@ class AgentRuntime:
         """Store the items' messages in recall (idempotent: message id = inbox item id)."""
         messages = [user_message(agent, item) for item in items]
         await self._store.messages.append(messages)
-        index = getattr(self._search, "index_messages", None)
-        if index is not None:
-            await index(messages)
+        await self._search.index_messages(messages)
 
     # -- context -----------------------------------------------------------------------------------
 

@@ -39,6 +39,9 @@ class Searcher(Protocol):
         self, where: RecordFilter, query: str, limit: int
     ) -> list[Scored[Passage]]: ...
 
+    async def index_messages(self, messages: Sequence[Message]) -> None:
+        """Make newly stored messages findable by meaning."""
+
 
 @dataclass(slots=True)
 class TurnContext:
