@@ -1,0 +1,181 @@
+"""Mnemo's agent engine: the one front door for the bot, the adapters and the jobs.
+
+Everything another package may use is named here, in ``__all__``; every module behind it is
+private to the engine and may change shape without notice. Inside the engine, modules import
+each other by their own paths, never through this file.
+"""
+
+from engine.agent.memory import BlockView, MemoryEditError, TurnMemory, describe_scope
+from engine.agent.runtime import AgentRuntime
+from engine.agent.summarizer import SUMMARY_PROMPT, SUMMARY_WORDS, transcript_line
+from engine.agents import AgentExists, create_agent, ensure_agent
+from engine.audience import Audience, AudienceKind, Scope, ScopeKind
+from engine.config import (
+    AgentChangeError,
+    AgentDefinition,
+    AgentsFile,
+    AgentsFileError,
+    ApplyReport,
+    PlatformSpec,
+    apply_agents_file,
+    attach_tool,
+    detach_tool,
+    peer_agents,
+    read_agents_file,
+)
+from engine.embeddings import Embedder, EmbeddingError, LocalEmbedder, OpenAIEmbedder
+from engine.engine import Engine
+from engine.llm import (
+    Completion,
+    LLMClient,
+    LLMError,
+    LLMRejected,
+    LLMUnavailable,
+    RetryPolicy,
+    ToolChoice,
+)
+from engine.messaging import AgentMail, ChannelTraffic, MessagingTools, PeerAgent, TrafficPolicy
+from engine.observer import EngineObserver, Stage, TurnEnd
+from engine.pipeline import PipelineSettings
+from engine.ports import (
+    DeliveryError,
+    PlatformPort,
+    ReceiveOutcome,
+    ReceiveResult,
+    UserMemory,
+    UserMemoryReport,
+)
+from engine.records import (
+    JSON,
+    Agent,
+    Author,
+    Block,
+    BlockLabel,
+    ConversationKey,
+    Inbound,
+    InboundKind,
+    Message,
+    Outbound,
+    Passage,
+    Role,
+    Summary,
+    ToolCall,
+    new_id,
+    utcnow,
+)
+from engine.sandbox import RegisteredTools, Sandbox, SandboxLimits
+from engine.search import HybridSearch
+from engine.store import (
+    AgentStore,
+    BlockStore,
+    InboxStore,
+    KeyValueStore,
+    MessageStore,
+    PassageStore,
+    RecordFilter,
+    Scored,
+    Store,
+    open_store,
+)
+from engine.store.codec import decode_datetime, encode_datetime
+from engine.store.mongo import MongoUnreachableError
+from engine.store.protocol import ConversationActivity
+from engine.tokens import TokenCounter
+from engine.tools import ToolDefinitionError, ToolRegistry, register_tool
+from engine.user_data import UserDataService, render_report
+
+__all__ = [
+    "JSON",
+    "SUMMARY_PROMPT",
+    "SUMMARY_WORDS",
+    "Agent",
+    "AgentChangeError",
+    "AgentDefinition",
+    "AgentExists",
+    "AgentMail",
+    "AgentRuntime",
+    "AgentStore",
+    "AgentsFile",
+    "AgentsFileError",
+    "ApplyReport",
+    "Audience",
+    "AudienceKind",
+    "Author",
+    "Block",
+    "BlockLabel",
+    "BlockStore",
+    "BlockView",
+    "ChannelTraffic",
+    "Completion",
+    "ConversationActivity",
+    "ConversationKey",
+    "DeliveryError",
+    "Embedder",
+    "EmbeddingError",
+    "Engine",
+    "EngineObserver",
+    "HybridSearch",
+    "Inbound",
+    "InboundKind",
+    "InboxStore",
+    "KeyValueStore",
+    "LLMClient",
+    "LLMError",
+    "LLMRejected",
+    "LLMUnavailable",
+    "LocalEmbedder",
+    "MemoryEditError",
+    "Message",
+    "MessageStore",
+    "MessagingTools",
+    "MongoUnreachableError",
+    "OpenAIEmbedder",
+    "Outbound",
+    "Passage",
+    "PassageStore",
+    "PeerAgent",
+    "PipelineSettings",
+    "PlatformPort",
+    "PlatformSpec",
+    "ReceiveOutcome",
+    "ReceiveResult",
+    "RecordFilter",
+    "RegisteredTools",
+    "RetryPolicy",
+    "Role",
+    "Sandbox",
+    "SandboxLimits",
+    "Scope",
+    "ScopeKind",
+    "Scored",
+    "Stage",
+    "Store",
+    "Summary",
+    "TokenCounter",
+    "ToolCall",
+    "ToolChoice",
+    "ToolDefinitionError",
+    "ToolRegistry",
+    "TrafficPolicy",
+    "TurnEnd",
+    "TurnMemory",
+    "UserDataService",
+    "UserMemory",
+    "UserMemoryReport",
+    "apply_agents_file",
+    "attach_tool",
+    "create_agent",
+    "decode_datetime",
+    "describe_scope",
+    "detach_tool",
+    "encode_datetime",
+    "ensure_agent",
+    "new_id",
+    "open_store",
+    "peer_agents",
+    "read_agents_file",
+    "register_tool",
+    "render_report",
+    "transcript_line",
+    "utcnow",
+]
