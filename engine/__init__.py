@@ -34,11 +34,12 @@ from engine.llm import (
     RetryPolicy,
     ToolChoice,
 )
-from engine.messaging import AgentMail, ChannelTraffic, MessagingTools, PeerAgent, TrafficPolicy
+from engine.messaging import AgentMail, MessagingTools, PeerAgent, TrafficPolicy
 from engine.observer import EngineObserver, Stage, TurnEnd
 from engine.pipeline import PipelineSettings
 from engine.ports import (
     DeliveryError,
+    IntakePort,
     PlatformPort,
     ReceiveOutcome,
     ReceiveResult,
@@ -105,7 +106,6 @@ __all__ = [
     "BlockLabel",
     "BlockStore",
     "BlockView",
-    "ChannelTraffic",
     "Completion",
     "ConversationActivity",
     "ConversationKey",
@@ -118,6 +118,7 @@ __all__ = [
     "Inbound",
     "InboundKind",
     "InboxStore",
+    "IntakePort",
     "KeyValueStore",
     "LLMClient",
     "LLMError",
