@@ -1,8 +1,8 @@
 """What the engine needs from a platform adapter, and what it promises back.
 
-Adapters implement ``PlatformPort``; they call ``Engine.receive`` with ``Inbound`` messages and
-the user-control methods (``about_user``, ``forget_user``, ``export_user``). Nothing else of the
-engine is theirs to touch.
+Adapters implement ``PlatformPort``; they hand ``Inbound`` messages to the ``IntakePort`` and
+call the user-control methods (``about_user``, ``forget_user``, ``export_user``). Nothing else of
+the engine is theirs to touch.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from engine.records import Inbound, Outbound
+from engine.audience import Scope
+from engine.records import JSON, Inbound, Outbound
 
 
 class DeliveryError(Exception):
@@ -53,7 +54,10 @@ class PlatformPort(Protocol):
 class ReceiveOutcome(StrEnum):
     ACCEPTED = "accepted"
     DUPLICATE = "duplicate"
+    #: Refused by the engine's admission (nothing to remember, unknown agent ...).
     REJECTED = "rejected"
+    #: Not for the agent: an adapter's intake chain let it pass by; the engine never saw it.
+    IGNORED = "ignored"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,16 @@ class ReceiveResult:
     reason: str = ""
 
 
+class IntakePort(Protocol):
+    """The engine's intake, the one door every adapter hands messages through."""
+
+    async def receive(self, inbound: Inbound) -> ReceiveResult:
+        """Store the message in the inbox (or say why not) and return at once."""
+
+    async def reject(self, platform: str, raw: JSON, error: str) -> None:
+        """Keep an event the adapter could not parse, with its error, for the operator."""
+
+
 @dataclass(frozen=True, slots=True)
 class UserMemoryReport:
     """What Mnemo keeps about one user of one workspace, as shown to that user only."""
@@ -70,7 +84,7 @@ class UserMemoryReport:
     workspace: str
     user: str
     #: Core-memory parts about the user or learned in DMs with them: (label, scope, text).
-    blocks: tuple[tuple[str, str, str], ...]
+    blocks: tuple[tuple[str, Scope, str], ...]
     passages: tuple[str, ...]
     messages: int
 
