@@ -54,5 +54,5 @@ def build_app(runtime: Runtime) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
-    mount_inspector(app, runtime)
+    mount_inspector(app, runtime.inspector_services(), runtime.settings)
     return app

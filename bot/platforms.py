@@ -4,15 +4,16 @@ The SLACK_* and DISCORD_* settings are the default agent's bots, with the settin
 policies. An agent whose agents-file platform entry names environment variables holding its own
 tokens gets its own bot in the same process, with that entry's policies (its Slack app runs in
 Socket Mode, so several apps share one process). Every bot hears the deployment's other agents'
-bot users as agents, under one traffic policy, and only in the channels its agent serves.
+bot users as agents, under one traffic policy, and only in the channels its agent serves: its
+intake chain (``adapters.intake``) decides.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from dotenv import dotenv_values
 from pydantic import SecretStr
@@ -21,13 +22,16 @@ from adapters.discord import DiscordAdapter, DiscordConfig
 from adapters.policy import ChannelPolicy
 from adapters.slack import SlackAdapter, SlackConfig
 from adapters.slack.config import SLACK_API_URL
+from bot.platform_services import PlatformServices
 from bot.settings import Settings, SettingsError, parse_policies
-from bot.wiring import Runtime
-from engine.audience import AudienceKind
-from engine.config import AgentDefinition, PlatformSpec
-from engine.engine import Engine
-from engine.ports import DeliveryError, PlatformPort, ReceiveOutcome, ReceiveResult
-from engine.records import JSON, Inbound, Outbound
+from engine import (
+    AgentDefinition,
+    DeliveryError,
+    Inbound,
+    Outbound,
+    PlatformPort,
+    PlatformSpec,
+)
 
 type Adapter = SlackAdapter | DiscordAdapter
 
@@ -97,23 +101,6 @@ class AgentPorts:
         return port
 
 
-class ServedChannels:
-    """The engine's intake for a bot whose agent serves only some channels (DMs always)."""
-
-    def __init__(self, engine: Engine, channels: Sequence[str]) -> None:
-        self._engine = engine
-        self._channels = frozenset(channels)
-
-    async def receive(self, inbound: Inbound) -> ReceiveResult:
-        if inbound.audience.kind is AudienceKind.DM or inbound.channel in self._channels:
-            return await self._engine.receive(inbound)
-        reason = f"channel {inbound.channel} is not one of the agent's channels"
-        return ReceiveResult(ReceiveOutcome.REJECTED, reason=reason)
-
-    async def reject(self, platform: str, raw: JSON, error: str) -> None:
-        await self._engine.reject(platform, raw, error)
-
-
 def process_environment() -> dict[str, str]:
     """Where agents' token variables are read: the environment over ``.env``, as settings."""
     from_file = {k: v for k, v in dotenv_values(".env").items() if v is not None}
@@ -122,14 +109,14 @@ def process_environment() -> dict[str, str]:
 
 def build_platforms(
     settings: Settings,
-    runtime: Runtime,
+    services: PlatformServices,
     *,
     environ: Mapping[str, str] | None = None,
     endpoints: Endpoints = Endpoints(),
 ) -> Platforms:
     """Every configured bot, registered with the engine (not yet started)."""
     builder = _Builder(
-        settings, runtime, process_environment() if environ is None else environ, endpoints
+        settings, services, process_environment() if environ is None else environ, endpoints
     )
     try:
         return builder.build()
@@ -140,7 +127,7 @@ def build_platforms(
 @dataclass(slots=True)
 class _Builder:
     settings: Settings
-    runtime: Runtime
+    services: PlatformServices
     environ: Mapping[str, str]
     endpoints: Endpoints
     ports: dict[str, dict[str, PlatformPort]] = field(default_factory=dict)
@@ -153,27 +140,23 @@ class _Builder:
             platforms.agent_bots.extend(self._agent_bots(definition))
         for platform, ports in self.ports.items():
             port = next(iter(ports.values())) if len(ports) == 1 else AgentPorts(platform, ports)
-            self.runtime.engine.register_platform(port)
+            self.services.register_platform(port)
         return platforms
 
     def _declared(self) -> tuple[AgentDefinition, ...]:
-        agents_file = self.runtime.agents_file
+        agents_file = self.services.agents_file
         return agents_file.agents if agents_file is not None else ()
 
     def _spec(self, agent_name: str, platform: str) -> PlatformSpec | None:
-        agents_file = self.runtime.agents_file
+        agents_file = self.services.agents_file
         definition = agents_file.agent(agent_name) if agents_file is not None else None
         return definition.platforms.get(platform) if definition is not None else None
-
-    def _inbox(self, spec: PlatformSpec | None) -> Engine | ServedChannels:
-        engine = self.runtime.engine
-        return ServedChannels(engine, spec.channels) if spec and spec.channels else engine
 
     def _add(self, platform: str, agent_id: str, port: PlatformPort) -> None:
         ports = self.ports.setdefault(platform, {})
         if agent_id in ports:
             raise ValueError(
-                f"agent {self.runtime.default_agent.name} has its own {platform} tokens in "
+                f"agent {self.services.default_agent.name} has its own {platform} tokens in "
                 f"the agents file and the {platform.upper()}_* settings are set too: keep one"
             )
         ports[agent_id] = port
@@ -184,7 +167,7 @@ class _Builder:
         s = self.settings
         if not (s.slack_bot_token or s.slack_client_id):
             return None
-        agent = self.runtime.default_agent
+        agent = self.services.default_agent
         spec = self._spec(agent.name, "slack")
         config = SlackConfig(
             agent_id=agent.id,
@@ -196,8 +179,8 @@ class _Builder:
             default_policy=ChannelPolicy(s.slack_channel_policy),
             channel_policies=_policies(parse_policies(s.slack_channel_policies)),
             api_base_url=self.endpoints.slack_api_url,
-            peer_agents=self.runtime.peer_agents.get("slack", {}),
-            traffic=self.runtime.channel_traffic,
+            peer_agents=self.services.peer_agents.get("slack", {}),
+            traffic=self.services.channel_traffic,
         )
         return self._slack(config, spec)
 
@@ -205,7 +188,7 @@ class _Builder:
         s = self.settings
         if not s.discord_token:
             return None
-        agent = self.runtime.default_agent
+        agent = self.services.default_agent
         config = self._discord_config(
             agent.id,
             _secret(s.discord_token),
@@ -232,8 +215,8 @@ class _Builder:
                         default_policy=policy,
                         channel_policies=overrides,
                         api_base_url=self.endpoints.slack_api_url,
-                        peer_agents=self.runtime.peer_agents.get("slack", {}),
-                        traffic=self.runtime.channel_traffic,
+                        peer_agents=self.services.peer_agents.get("slack", {}),
+                        traffic=self.services.channel_traffic,
                     )
                     bots.append(self._slack(config, spec))
                 else:
@@ -247,7 +230,7 @@ class _Builder:
     def _agent_id(self, name: str, platform: str, spec: PlatformSpec) -> str:
         # The agents file is applied before the bots are built, and an agent with its own bot
         # declares its bot user, so the peers map knows its id.
-        peer = self.runtime.peer_agents.get(platform, {}).get(spec.bot_user)
+        peer = self.services.peer_agents.get(platform, {}).get(spec.bot_user)
         if peer is None or peer.name != name:
             raise ValueError(f"agent {name} is not applied from MNEMO_AGENTS_FILE")
         return peer.agent_id
@@ -264,8 +247,9 @@ class _Builder:
     # -- adapters ----------------------------------------------------------------------------
 
     def _slack(self, config: SlackConfig, spec: PlatformSpec | None) -> SlackAdapter:
-        runtime = self.runtime
-        adapter = SlackAdapter(config, self._inbox(spec), runtime.user_data, runtime.store.kv)
+        services = self.services
+        config = replace(config, served_channels=_served(spec))
+        adapter = SlackAdapter(config, services.intake, services.user_data, services.ledger)
         self._add("slack", config.agent_id, adapter.platform_port)
         return adapter
 
@@ -286,14 +270,20 @@ class _Builder:
             message_content=s.discord_message_content,
             api_base=self.endpoints.discord_api_base,
             gateway_url=self.endpoints.discord_gateway_url,
-            peer_agents=self.runtime.peer_agents.get("discord", {}),
-            traffic=self.runtime.channel_traffic,
+            peer_agents=self.services.peer_agents.get("discord", {}),
+            traffic=self.services.channel_traffic,
         )
 
     def _discord(self, config: DiscordConfig, spec: PlatformSpec | None) -> DiscordAdapter:
-        adapter = DiscordAdapter(config, self._inbox(spec), self.runtime.user_data)
+        config = replace(config, served_channels=_served(spec))
+        adapter = DiscordAdapter(config, self.services.intake, self.services.user_data)
         self._add("discord", config.agent_id, adapter.platform_port)
         return adapter
+
+
+def _served(spec: PlatformSpec | None) -> frozenset[str]:
+    """The channels an agent serves on a platform; empty: every channel its bot is in."""
+    return frozenset(spec.channels) if spec is not None else frozenset()
 
 
 def _secret(value: SecretStr | None) -> str:

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 async def serve(settings: Settings) -> int:
     configure_logging(settings)
     async with running(settings) as runtime:
-        platforms = build_platforms(settings, runtime)
+        platforms = build_platforms(settings, runtime.platform_services())
         app = build_app(runtime)
         if platforms.slack is not None:
             platforms.slack.mount(app)

@@ -9,28 +9,41 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from adapters.intake import ChannelTraffic
+from bot.inspector.services import InspectorServices
 from bot.metrics import Metrics
+from bot.platform_services import PlatformServices
 from bot.settings import Settings, SettingsError
-from engine.agent.runtime import AgentRuntime
-from engine.agents import ensure_agent
-from engine.config import (
+from engine import (
+    Agent,
+    AgentMail,
+    AgentRuntime,
     AgentsFile,
     AgentsFileError,
+    Embedder,
+    Engine,
+    HybridSearch,
+    LLMClient,
+    LocalEmbedder,
+    MessagingTools,
+    OpenAIEmbedder,
+    PeerAgent,
+    RegisteredTools,
+    RetryPolicy,
+    Sandbox,
+    SandboxLimits,
+    Store,
+    TokenCounter,
+    ToolRegistry,
+    TrafficPolicy,
+    UserDataService,
     apply_agents_file,
+    ensure_agent,
+    open_store,
     peer_agents,
     read_agents_file,
+    utcnow,
 )
-from engine.embeddings import Embedder, LocalEmbedder, OpenAIEmbedder
-from engine.engine import Engine
-from engine.llm import LLMClient, RetryPolicy
-from engine.messaging import AgentMail, ChannelTraffic, MessagingTools, PeerAgent, TrafficPolicy
-from engine.records import Agent, utcnow
-from engine.sandbox import RegisteredTools, Sandbox, SandboxLimits
-from engine.search import HybridSearch
-from engine.store import Store, open_store
-from engine.tokens import TokenCounter
-from engine.tools import ToolRegistry
-from engine.user_data import UserDataService
 from jobs import (
     JobScheduler,
     JobSettingsError,
@@ -42,12 +55,12 @@ from jobs import (
 
 @dataclass(slots=True)
 class Runtime:
-    """Everything a running Mnemo process holds."""
+    """Everything a running Mnemo process holds. Its parts get only the ports they use
+    (``inspector_services``, ``platform_services``), never the runtime itself."""
 
     settings: Settings
     store: Store
     llm: LLMClient
-    tokens: Callable[[str], TokenCounter]
     embedder: Embedder
     search: HybridSearch
     agents: AgentRuntime
@@ -56,8 +69,6 @@ class Runtime:
     default_agent: Agent
     #: Prometheus metrics of this process, fed by the engine's hooks.
     metrics: Metrics
-    #: Agent-to-agent messages and the "agents" platform that carries their replies.
-    mail: AgentMail
     #: The traffic policy as the adapters apply it to agents talking in channels.
     channel_traffic: ChannelTraffic
     #: Background memory jobs; ``mnemo run`` starts them (MNEMO_JOBS_ENABLED).
@@ -66,6 +77,35 @@ class Runtime:
     agents_file: AgentsFile | None = None
     #: platform -> bot user id -> agent: whose messages adapters hear as an agent's.
     peer_agents: dict[str, dict[str, PeerAgent]] = field(default_factory=dict)
+
+    def inspector_services(self) -> InspectorServices:
+        store = self.store
+        return InspectorServices(
+            agents=store.agents,
+            blocks=store.blocks,
+            messages=store.messages,
+            passages=store.passages,
+            search=self.search,
+            turns=self.agents,
+            store=store,
+            embedder=self.embedder,
+            intake=self.engine,
+            register_platform=self.engine.register_platform,
+            job_history=self.jobs.runner.history,
+            job_names=tuple(sorted(self.jobs.jobs)),
+        )
+
+    def platform_services(self) -> PlatformServices:
+        return PlatformServices(
+            intake=self.engine,
+            register_platform=self.engine.register_platform,
+            user_data=self.user_data,
+            ledger=self.store.kv,
+            default_agent=self.default_agent,
+            agents_file=self.agents_file,
+            peer_agents=self.peer_agents,
+            channel_traffic=self.channel_traffic,
+        )
 
     async def aclose(self) -> None:
         await self.jobs.stop()
@@ -136,7 +176,6 @@ async def build_runtime(
         settings=settings,
         store=store,
         llm=llm,
-        tokens=tokens,
         embedder=embedder,
         search=search,
         agents=agents,
@@ -144,7 +183,6 @@ async def build_runtime(
         user_data=UserDataWithJobRecords(store),
         default_agent=default_agent,
         metrics=metrics,
-        mail=mail,
         channel_traffic=ChannelTraffic(traffic),
         jobs=build_jobs(
             store, llm, embedder, job_settings, clock=clock, on_finished=metrics.job_run

@@ -2,5 +2,6 @@
 
 from bot.inspector.app import build_inspector, mount_inspector
 from bot.inspector.chat import InspectorPort
+from bot.inspector.services import ChatIntake, InspectorServices
 
-__all__ = ["InspectorPort", "build_inspector", "mount_inspector"]
+__all__ = ["ChatIntake", "InspectorPort", "InspectorServices", "build_inspector", "mount_inspector"]

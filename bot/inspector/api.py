@@ -11,11 +11,11 @@ from typing import Any, NoReturn
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from bot.wiring import Runtime
-from engine.records import JSON, Agent
+from bot.inspector.services import InspectorServices
+from engine import JSON, Agent
 
-#: The running bot, as the inspector's sub-application holds it.
-INSPECTED_KEY = web.AppKey("inspected", Runtime)
+#: The inspector's ports, as its sub-application holds them.
+SERVICES_KEY = web.AppKey("inspector_services", InspectorServices)
 
 type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -71,13 +71,13 @@ async def body_of[M: BaseModel](request: web.Request, model: type[M]) -> M:
         fail(400, _problems(exc))
 
 
-def runtime_of(request: web.Request) -> Runtime:
-    return request.app[INSPECTED_KEY]
+def services_of(request: web.Request) -> InspectorServices:
+    return request.app[SERVICES_KEY]
 
 
 async def agent_of(request: web.Request) -> Agent:
     """The agent named by the ``{agent_id}`` path parameter (its id or its name)."""
-    store = runtime_of(request).store.agents
+    store = services_of(request).agents
     key = request.match_info["agent_id"]
     agent = await store.get(key) or await store.by_name(key)
     if agent is None:

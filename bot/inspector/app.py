@@ -9,11 +9,12 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.inspector import chat, context_routes, jobs_routes, memory_routes
-from bot.inspector.api import INSPECTED_KEY, Endpoint, reply
+from bot.inspector.api import SERVICES_KEY, Endpoint, reply
 from bot.inspector.auth import bearer_auth, inspector_token
 from bot.inspector.chat import INSPECTOR_PORT_KEY, InspectorPort
 from bot.inspector.openapi import API_PREFIX, openapi_document
-from bot.wiring import Runtime
+from bot.inspector.services import InspectorServices
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +33,12 @@ async def _to_page(request: web.Request) -> web.Response:
     raise web.HTTPPermanentRedirect(f"{PREFIX}/")
 
 
-def build_inspector(runtime: Runtime, token: str) -> web.Application:
+def build_inspector(services: InspectorServices, token: str) -> web.Application:
     """The inspector's routes, behind ``token``; registers the ``inspector`` platform."""
     port = InspectorPort()
-    runtime.engine.register_platform(port)
+    services.register_platform(port)
     inspector = web.Application(middlewares=[bearer_auth(token)])
-    inspector[INSPECTED_KEY] = runtime
+    inspector[SERVICES_KEY] = services
     inspector[INSPECTOR_PORT_KEY] = port
     document = openapi_document(ENDPOINTS)
 
@@ -53,10 +54,11 @@ def build_inspector(runtime: Runtime, token: str) -> web.Application:
     return inspector
 
 
-def mount_inspector(app: web.Application, runtime: Runtime) -> str | None:
+def mount_inspector(
+    app: web.Application, services: InspectorServices, settings: Settings
+) -> str | None:
     """Serve the inspector under /inspector/ of ``app``; returns its token, or None when it is
     not served (no MNEMO_INSPECTOR_TOKEN while listening beyond this machine)."""
-    settings = runtime.settings
     resolved = inspector_token(settings)
     if resolved is None:
         log.warning(
@@ -67,7 +69,7 @@ def mount_inspector(app: web.Application, runtime: Runtime) -> str | None:
         return None
     token, generated = resolved
     app.router.add_get(PREFIX, _to_page)  # before the sub-application, which would claim it
-    app.add_subapp(PREFIX, build_inspector(runtime, token))
+    app.add_subapp(PREFIX, build_inspector(services, token))
     if generated:
         # The token goes to the terminal only, never to the logs; the fragment keeps it out
         # of request lines. Port 0 means the port is picked at start (logged as "serving").

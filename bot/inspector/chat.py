@@ -1,6 +1,6 @@
 """The chat playground: talk to an agent as a chosen user in a chosen channel or DM.
 
-Messages go through ``Engine.receive`` like any platform's, so the turn, its memory writes and
+Messages go through the engine's intake like any platform's, so the turn, its memory writes and
 the audience rules are the real ones; replies arrive through the ``inspector`` platform port,
 which keeps them for the page.
 """
@@ -15,11 +15,10 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 from pydantic import Field
 
-from bot.inspector.api import Endpoint, agent_of, body_of, fail, query_of, reply, runtime_of
+from bot.inspector.api import Endpoint, agent_of, body_of, fail, query_of, reply, services_of
 from bot.inspector.context_routes import INSPECTOR_PLATFORM
 from bot.inspector.conversation import ConversationQuery
-from engine.ports import ReceiveOutcome
-from engine.records import Author, ConversationKey, Inbound, Outbound, new_id, utcnow
+from engine import Author, ConversationKey, Inbound, Outbound, ReceiveOutcome, new_id, utcnow
 
 #: Replies kept for the page; older ones are dropped (recall keeps the conversation).
 KEPT_REPLIES = 1000
@@ -75,11 +74,11 @@ async def send_chat(request: web.Request) -> web.Response:
     message = await body_of(request, ChatMessage)
     if not message.user:
         fail(400, "user: the playground speaks as a user; name one")
-    runtime = runtime_of(request)
+    intake = services_of(request).intake
     port = request.app[INSPECTOR_PORT_KEY]
     mark = port.count
     event = new_id()
-    result = await runtime.engine.receive(
+    result = await intake.receive(
         Inbound(
             platform=INSPECTOR_PLATFORM,
             agent_id=agent.id,
@@ -98,7 +97,7 @@ async def send_chat(request: web.Request) -> web.Response:
     settled = True
     try:
         async with asyncio.timeout(TURN_WAIT):
-            await runtime.engine.wait_settled(result.inbox_id)
+            await intake.wait_settled(result.inbox_id)
     except TimeoutError:
         settled = False
     return reply(

@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import Field
 
-from bot.inspector.api import Endpoint, agent_of, body_of, fail, query_of, reply, runtime_of
+from bot.inspector.api import Endpoint, agent_of, body_of, fail, query_of, reply, services_of
 from bot.inspector.conversation import ConversationQuery
 from engine.agent.context import ContextOverflow, answer_reserve
 from engine.agent.runtime import offered_tools, rules_for
@@ -34,13 +34,13 @@ async def get_context(request: web.Request) -> web.Response:
     """
     agent = await agent_of(request)
     conversation = query_of(request, ConversationQuery)
-    runtime = runtime_of(request)
-    tools = await runtime.agents.tools_for(agent)
+    services = services_of(request)
+    tools = await services.turns.tools_for(agent)
     rules = rules_for(agent, tools)
     offered = offered_tools(agent, tools, rules, (), step=0)
-    memory = conversation.memory(runtime.store.blocks, agent)
+    memory = conversation.memory(services.blocks, agent)
     try:
-        compiled = await runtime.agents.compile(
+        compiled = await services.turns.compile(
             agent, memory, conversation.key(agent), (), offered, rules.render()
         )
     except ContextOverflow as exc:
@@ -64,7 +64,7 @@ async def get_context(request: web.Request) -> web.Response:
 
 async def list_tools(request: web.Request) -> web.Response:
     agent = await agent_of(request)
-    tools = await runtime_of(request).agents.tools_for(agent)
+    tools = await services_of(request).turns.tools_for(agent)
     return reply(
         {
             "tools": [
@@ -80,9 +80,9 @@ async def run_tool(request: web.Request) -> web.Response:
     conversation's scope, searches see what its audience may see, replies are not sent."""
     agent = await agent_of(request)
     run = await body_of(request, ToolRun)
-    runtime = runtime_of(request)
+    services = services_of(request)
     name = request.match_info["tool"]
-    tool = (await runtime.agents.tools_for(agent)).get(name)
+    tool = (await services.turns.tools_for(agent)).get(name)
     if tool is None:
         fail(404, f"{agent.name} has no tool called {name!r}")
     speaker = Author(run.user or "inspector", run.speaker_name or "inspector")
@@ -91,10 +91,10 @@ async def run_tool(request: web.Request) -> web.Response:
         agent=agent,
         audience=run.audience,
         speaker=speaker,
-        memory=run.memory(runtime.store.blocks, agent),
-        store=runtime.store,
-        search=runtime.search,
-        embedder=runtime.embedder,
+        memory=run.memory(services.blocks, agent),
+        store=services.store,
+        search=services.search,
+        embedder=services.embedder,
         now=now,
         inbound=Inbound(
             platform=INSPECTOR_PLATFORM,
@@ -111,7 +111,7 @@ async def run_tool(request: web.Request) -> web.Response:
     )
     raw = run.arguments if isinstance(run.arguments, str) else json.dumps(run.arguments)
     started = time.perf_counter()
-    outcome = await runtime.agents.call_tool(tool, ctx, ToolCall(new_id(), name, raw))
+    outcome = await services.turns.call_tool(tool, ctx, ToolCall(new_id(), name, raw))
     return reply(
         {
             "output": outcome.output,

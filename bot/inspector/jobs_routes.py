@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from bot.inspector.api import Endpoint, query_of, reply, runtime_of
+from bot.inspector.api import Endpoint, query_of, reply, services_of
 from bot.inspector.views import run_view
 
 
@@ -16,9 +16,9 @@ class RunsQuery(BaseModel):
 
 async def list_runs(request: web.Request) -> web.Response:
     query = query_of(request, RunsQuery)
-    jobs = runtime_of(request).jobs
-    runs = await jobs.runner.history.runs(query.job or None, query.limit)
-    return reply({"jobs": sorted(jobs.jobs), "runs": [run_view(r) for r in runs]})
+    services = services_of(request)
+    runs = await services.job_history.runs(query.job or None, query.limit)
+    return reply({"jobs": list(services.job_names), "runs": [run_view(r) for r in runs]})
 
 
 ENDPOINTS = (

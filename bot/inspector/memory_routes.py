@@ -8,7 +8,7 @@ from datetime import timedelta
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from bot.inspector.api import Endpoint, agent_of, body_of, fail, query_of, reply, runtime_of
+from bot.inspector.api import Endpoint, agent_of, body_of, fail, query_of, reply, services_of
 from bot.inspector.conversation import ConversationQuery
 from bot.inspector.views import (
     agent_view,
@@ -52,7 +52,7 @@ class OwnPartWrite(ConversationQuery):
 
 
 async def list_agents(request: web.Request) -> web.Response:
-    agents = await runtime_of(request).store.agents.list()
+    agents = await services_of(request).agents.list()
     return reply({"agents": [agent_view(a) for a in sorted(agents, key=lambda a: a.name)]})
 
 
@@ -63,7 +63,7 @@ async def get_agent(request: web.Request) -> web.Response:
 async def list_conversations(request: web.Request) -> web.Response:
     """Recent conversations, with the audience each one reads through (a picker for the page)."""
     days = query_of(request, ConversationsQuery).days
-    activity = await runtime_of(request).store.messages.conversations_since(
+    activity = await services_of(request).messages.conversations_since(
         utcnow() - timedelta(days=days)
     )
     found: list[JSON] = []
@@ -95,7 +95,7 @@ async def list_conversations(request: web.Request) -> web.Response:
 async def get_blocks(request: web.Request) -> web.Response:
     agent = await agent_of(request)
     conversation = query_of(request, ConversationQuery)
-    views = await conversation.memory(runtime_of(request).store.blocks, agent).load()
+    views = await conversation.memory(services_of(request).blocks, agent).load()
     audience = conversation.audience
     return reply(
         {
@@ -112,7 +112,7 @@ async def edit_part(request: web.Request) -> web.Response:
     instead of overwriting it. The block's limit holds as it does for the agent's edits."""
     agent = await agent_of(request)
     edit = await body_of(request, PartEdit)
-    blocks = runtime_of(request).store.blocks
+    blocks = services_of(request).blocks
     audience = edit.audience
     part_id = request.match_info["block_id"]
     views = await edit.memory(blocks, agent).load()
@@ -138,7 +138,7 @@ async def write_own_part(request: web.Request) -> web.Response:
     as the agent's memory_rethink would."""
     agent = await agent_of(request)
     write = await body_of(request, OwnPartWrite)
-    memory = write.memory(runtime_of(request).store.blocks, agent)
+    memory = write.memory(services_of(request).blocks, agent)
     try:
         view = await memory.rethink(request.match_info["label"], write.value)
     except MemoryEditError as exc:
@@ -149,35 +149,35 @@ async def write_own_part(request: web.Request) -> web.Response:
 async def get_recall(request: web.Request) -> web.Response:
     agent = await agent_of(request)
     query = query_of(request, RecallQuery)
-    runtime = runtime_of(request)
+    services = services_of(request)
     where = query.where(agent, this_channel=query.this_channel)
-    total = await runtime.store.messages.count(where)
+    total = await services.messages.count(where)
     if query.q:
-        found = await runtime.search.messages(where, query.q, query.limit)
+        found = await services.search.messages(where, query.q, query.limit)
         return reply({"total": total, "messages": [scored_view(m, message_view) for m in found]})
-    messages = await runtime.store.messages.list(where, query.limit, query.before_seq)
+    messages = await services.messages.list(where, query.limit, query.before_seq)
     return reply({"total": total, "messages": [message_view(m) for m in messages]})
 
 
 async def get_archival(request: web.Request) -> web.Response:
     agent = await agent_of(request)
     query = query_of(request, ArchivalQuery)
-    runtime = runtime_of(request)
+    services = services_of(request)
     base = query.where(agent)
     tags = tuple(t.strip() for t in query.tags.split(",") if t.strip())
     where = RecordFilter(base.agent_id, base.workspace, base.scopes, tags=tags)
-    total = await runtime.store.passages.count(where)
+    total = await services.passages.count(where)
     if query.q:
-        found = await runtime.search.passages(where, query.q, query.limit)
+        found = await services.search.passages(where, query.q, query.limit)
         return reply({"total": total, "passages": [scored_view(p, passage_view) for p in found]})
-    passages = await runtime.store.passages.list(where, query.limit, query.offset)
+    passages = await services.passages.list(where, query.limit, query.offset)
     return reply({"total": total, "passages": [passage_view(p) for p in passages]})
 
 
 async def delete_passage(request: web.Request) -> web.Response:
     agent = await agent_of(request)
     audience = query_of(request, ConversationQuery).audience
-    passages = runtime_of(request).store.passages
+    passages = services_of(request).passages
     passage = await passages.get(request.match_info["passage_id"])
     if (
         passage is None

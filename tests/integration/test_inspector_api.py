@@ -299,9 +299,10 @@ async def test_without_a_token_the_inspector_serves_only_on_localhost(
     async with FakeOpenAI() as llm:
         exposed = settings_for(tmp_path, llm, MNEMO_HTTP_HOST="0.0.0.0")
         async with bot_running(exposed, llm) as bot:
-            assert mount_inspector(web.Application(), bot.runtime) is None
+            services = bot.runtime.inspector_services()
+            assert mount_inspector(web.Application(), services, exposed) is None
         local = settings_for(tmp_path, llm, MNEMO_HTTP_HOST="127.0.0.1", MNEMO_HTTP_PORT=8123)
         async with bot_running(local, llm) as bot:
-            token = mount_inspector(web.Application(), bot.runtime)
+            token = mount_inspector(web.Application(), bot.runtime.inspector_services(), local)
     assert token
     assert f"http://127.0.0.1:8123/inspector/#token={token}" in capsys.readouterr().out

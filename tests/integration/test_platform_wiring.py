@@ -145,7 +145,9 @@ async def test_slack_agent_with_own_tokens_answers_the_default_agents_mention(
     )
     endpoints = Endpoints(slack_api_url=slack_api.base_url)
     async with running(settings) as runtime:
-        platforms = build_platforms(settings, runtime, environ=BETA_ENV, endpoints=endpoints)
+        platforms = build_platforms(
+            settings, runtime.platform_services(), environ=BETA_ENV, endpoints=endpoints
+        )
         assert platforms.slack is not None
         assert len(platforms.agent_bots) == 1
         app = web.Application()
@@ -206,7 +208,7 @@ async def test_agent_token_variable_missing_is_a_settings_error(
     )
     async with running(settings) as runtime:
         with pytest.raises(SettingsError, match="BETA_SLACK_BOT_TOKEN"):
-            build_platforms(settings, runtime, environ={})
+            build_platforms(settings, runtime.platform_services(), environ={})
 
 
 # -- Discord ----------------------------------------------------------------------------------
@@ -226,7 +228,9 @@ async def test_discord_agent_with_own_token_answers_another_agents_bot_in_its_ch
     )
     async with fake.running(), running(settings) as runtime:
         endpoints = Endpoints(discord_api_base=fake.api_base, discord_gateway_url=fake.gateway_url)
-        platforms = build_platforms(settings, runtime, environ=BETA_ENV, endpoints=endpoints)
+        platforms = build_platforms(
+            settings, runtime.platform_services(), environ=BETA_ENV, endpoints=endpoints
+        )
         assert platforms.discord is None
         assert len(platforms.agent_bots) == 1
         async with started(platforms):

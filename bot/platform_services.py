@@ -1,0 +1,37 @@
+"""What the Slack and Discord bots are given by the composition root: the engine's intake and
+platform registry, the user-data service, the Slack ledger, and the agents they speak as."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from adapters.intake import ChannelTraffic
+from engine import (
+    Agent,
+    AgentsFile,
+    IntakePort,
+    KeyValueStore,
+    PeerAgent,
+    PlatformPort,
+    UserMemory,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformServices:
+    """The bots' ports, built by ``bot.wiring``."""
+
+    intake: IntakePort
+    #: Registers a platform's delivery side with the engine.
+    register_platform: Callable[[PlatformPort], None]
+    user_data: UserMemory
+    #: Where the Slack app keeps its workspace installations and delivered replies.
+    ledger: KeyValueStore
+    #: The agent the SLACK_* and DISCORD_* settings speak as.
+    default_agent: Agent
+    agents_file: AgentsFile | None
+    #: platform -> bot user id -> agent: whose messages the bots hear as an agent's.
+    peer_agents: Mapping[str, Mapping[str, PeerAgent]]
+    #: The traffic policy as the bots apply it to agents talking in channels.
+    channel_traffic: ChannelTraffic
