@@ -16,21 +16,25 @@ from adapters.console.chat import stdin_lines
 from bot.logging import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 from bot.wiring import Runtime, build_runtime, build_sandbox, running
-from engine.agents import AgentExists, create_agent
-from engine.config import (
+from engine import (
+    Agent,
     AgentChangeError,
+    AgentExists,
     AgentsFileError,
+    MongoUnreachableError,
+    SandboxLimits,
+    Store,
+    ToolDefinitionError,
+    ToolRegistry,
     apply_agents_file,
     attach_tool,
+    create_agent,
     detach_tool,
+    open_store,
     read_agents_file,
+    register_tool,
+    render_report,
 )
-from engine.records import Agent
-from engine.sandbox import SandboxLimits
-from engine.store import Store, open_store
-from engine.store.mongo import MongoUnreachableError
-from engine.tools import ToolDefinitionError, ToolRegistry, register_tool
-from engine.user_data import render_report
 from jobs import JobHistory, RetentionPolicies, UserDataWithJobRecords
 from jobs.report import format_runs
 

@@ -15,10 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from engine.engine import Engine
-from engine.llm import LLMClient
-from engine.observer import Stage, TurnEnd
-from engine.store import InboxStore
+from engine import Engine, InboxStore, LLMClient, Stage, TurnEnd
 from jobs.history import RunRecord
 
 log = logging.getLogger(__name__)

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, model_validator
 
-from engine.agent.memory import TurnMemory
-from engine.audience import Audience, AudienceKind
-from engine.records import Agent, ConversationKey
-from engine.store.protocol import BlockStore, RecordFilter
+from engine import (
+    Agent,
+    Audience,
+    AudienceKind,
+    BlockStore,
+    ConversationKey,
+    RecordFilter,
+    TurnMemory,
+)
 
 
 class ConversationQuery(BaseModel):

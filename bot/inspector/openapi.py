@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 
 from bot.inspector.api import Endpoint
-from engine.records import JSON
+from engine import JSON
 
 API_PREFIX = "/inspector/api"
 _PATH_PARAMETER = re.compile(r"{(\w+)}")
