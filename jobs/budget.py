@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from engine.llm import Completion, ToolChoice
+from engine import Completion, ToolChoice
 
 #: Rough characters per token, to refuse a call whose prompt alone would break the budget.
 _CHARS_PER_TOKEN = 4

@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from engine.embeddings import Embedder
-from engine.records import utcnow
-from engine.store.protocol import Store
+from engine import Embedder, Store, utcnow
 from jobs.budget import ChatModel
 from jobs.consolidation import ConsolidationJob
 from jobs.digests import DigestJob

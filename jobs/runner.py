@@ -17,9 +17,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from engine.llm import LLMError
-from engine.records import new_id, utcnow
-from engine.store.protocol import Store
+from engine import LLMError, Store, new_id, utcnow
 from jobs.budget import BudgetedModel, BudgetExhausted, ChatModel, LiveBacklog
 from jobs.history import SETTLED, Backoff, JobHistory, RunRecord, RunStatus, TargetState
 from jobs.job import Job, RunContext, Target
