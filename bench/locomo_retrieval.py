@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 import Stemmer
 
-from engine.audience import SCOPE_AGENT, SCOPE_WORKSPACE
+from engine.audience import Scope
 from engine.embeddings import Embedder, LocalEmbedder
 from engine.records import Message, Passage, Role, next_seq
 from engine.search import HybridSearch, SearchTuning
@@ -49,7 +49,7 @@ KS = (1, 5, 10, 20)
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
 #: Conversations the ranking's defaults were chosen on; the rest are held out.
 TRAIN = frozenset({0, 1})
-WHERE_SCOPES = (SCOPE_AGENT, SCOPE_WORKSPACE)
+WHERE_SCOPES = (Scope.agent(), Scope.workspace())
 
 type Vectors = npt.NDArray[np.float32]
 
@@ -124,7 +124,7 @@ def load(path: Path) -> list[Conversation]:
                         workspace=WORKSPACE,
                         channel=CHANNEL,
                         thread="",
-                        scope=SCOPE_WORKSPACE,
+                        scope=Scope.workspace(),
                         role=Role.USER,
                         author=speaker.lower(),
                         author_name=speaker,
@@ -281,7 +281,7 @@ async def load_archival(
                     id=passage_id,
                     agent_id=conversation.agent_id,
                     workspace=WORKSPACE,
-                    scope=SCOPE_WORKSPACE,
+                    scope=Scope.workspace(),
                     text=item.text,
                     users=(item.speaker.lower(),),
                     created_at=item.said_at,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.audience import SCOPE_WORKSPACE, Audience, AudienceKind, dm_scope
+from engine.audience import Audience, AudienceKind, Scope
 from engine.records import Message, Passage, Role, new_id
 from engine.store import RecordFilter
 from engine.store.sqlite import SQLiteStore
@@ -51,9 +51,9 @@ def unit_vectors(count: int) -> np.ndarray:
     return normalized
 
 
-def scope_of(user: str) -> str:
+def scope_of(user: str) -> Scope:
     """Most records are public; one in five was learned in a DM."""
-    return dm_scope(user) if rng.random() < 0.2 else SCOPE_WORKSPACE
+    return Scope.dm(user) if rng.random() < 0.2 else Scope.workspace()
 
 
 def make_messages(start: int, count: int) -> list[Message]:

@@ -22,6 +22,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from engine.audience import Scope
 from engine.llm import Completion, LLMClient
 from engine.records import Message, Role, Summary, utcnow
 from tests.fakes.openai_server import FakeOpenAI
@@ -59,7 +60,7 @@ def history(agent_id: str, user: str, count: int) -> list[Message]:
             workspace="test:W1",
             channel=f"D-{user}",
             thread="",
-            scope=f"dm:{user}",
+            scope=Scope.dm(user),
             role=Role.USER if i % 2 == 0 else Role.ASSISTANT,
             author=user if i % 2 == 0 else agent_id,
             author_name=user if i % 2 == 0 else "mnemo",

@@ -8,23 +8,126 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-#: Records of the agent itself (its base persona), visible in every workspace.
-SCOPE_AGENT = "agent"
-#: Records learned in a public channel, or set for a whole workspace.
-SCOPE_WORKSPACE = "workspace"
+if TYPE_CHECKING:
+    from engine.records import ConversationKey
+
 #: Blocks whose ``workspace`` is this value apply to every workspace (the base persona).
 ALL_WORKSPACES = ""
 
 
-def dm_scope(user: str) -> str:
-    """Scope of what was learned in a direct conversation with ``user``."""
-    return f"dm:{user}"
+class ScopeKind(StrEnum):
+    #: Records of the agent itself (its base persona), visible in every workspace.
+    AGENT = "agent"
+    #: Records learned in a public channel, or set for a whole workspace.
+    WORKSPACE = "workspace"
+    #: Records learned in a direct conversation with one user.
+    DM = "dm"
+    #: Records learned in one private channel (or group DM).
+    PRIVATE = "private"
 
 
-def private_scope(channel: str) -> str:
-    """Scope of what was learned in the private channel (or group DM) ``channel``."""
-    return f"private:{channel}"
+_QUALIFIED = (ScopeKind.DM, ScopeKind.PRIVATE)
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which audience a record was learned from, and so who may read it (DESIGN §3).
+
+    Stored as text (``agent``, ``workspace``, ``dm:<user>``, ``private:<channel>``): ``str``
+    gives that form and ``Scope.parse`` reads it back; no other code looks inside the text.
+    """
+
+    kind: ScopeKind
+    #: The user of a DM scope, the channel of a private one; empty for the others.
+    about: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.kind in _QUALIFIED) != bool(self.about):
+            needs = "needs" if self.kind in _QUALIFIED else "takes no"
+            raise ValueError(f"a {self.kind.value} scope {needs} user or channel id")
+
+    @classmethod
+    def agent(cls) -> Scope:
+        return _AGENT
+
+    @classmethod
+    def workspace(cls) -> Scope:
+        return _WORKSPACE
+
+    @classmethod
+    def dm(cls, user: str) -> Scope:
+        """Scope of what was learned in a direct conversation with ``user``."""
+        return cls(ScopeKind.DM, user)
+
+    @classmethod
+    def private(cls, channel: str) -> Scope:
+        """Scope of what was learned in the private channel (or group DM) ``channel``."""
+        return cls(ScopeKind.PRIVATE, channel)
+
+    @classmethod
+    def parse(cls, text: str) -> Scope:
+        """The scope stored as ``text``; a ValueError names any other form."""
+        prefix, colon, about = text.partition(":")
+        if not colon and text in (ScopeKind.AGENT, ScopeKind.WORKSPACE):
+            return _AGENT if text == ScopeKind.AGENT else _WORKSPACE
+        if colon and about and prefix in _QUALIFIED:
+            return cls(ScopeKind(prefix), about)
+        raise ValueError(
+            f"unknown scope {text!r}: expected 'agent', 'workspace', 'dm:<user>' "
+            "or 'private:<channel>'"
+        )
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.about}" if self.about else self.kind.value
+
+    @property
+    def is_dm(self) -> bool:
+        return self.kind is ScopeKind.DM
+
+    @property
+    def user(self) -> str | None:
+        """The user a DM scope is with; None for every other kind."""
+        return self.about if self.kind is ScopeKind.DM else None
+
+    @property
+    def channel(self) -> str | None:
+        """The channel of a private scope; None for every other kind."""
+        return self.about if self.kind is ScopeKind.PRIVATE else None
+
+    @property
+    def visibility(self) -> str:
+        """Who may see records under this scope, in words for the user a report is for."""
+        match self.kind:
+            case ScopeKind.AGENT:
+                return "every workspace"
+            case ScopeKind.WORKSPACE:
+                return "everyone in this workspace"
+            case ScopeKind.DM:
+                return "only in our DM"
+            case ScopeKind.PRIVATE:
+                return f"only in the private channel {self.about}"
+
+    def audience_of(self, conversation: ConversationKey) -> Audience:
+        """The audience of ``conversation``, whose messages are stored under this scope."""
+        workspace, channel = conversation.workspace, conversation.channel
+        match self.kind:
+            case ScopeKind.DM:
+                return Audience(workspace, AudienceKind.DM, channel, self.about)
+            case ScopeKind.PRIVATE:
+                return Audience(workspace, AudienceKind.PRIVATE, channel)
+            case ScopeKind.WORKSPACE:
+                return Audience(workspace, AudienceKind.PUBLIC, channel)
+            case ScopeKind.AGENT:
+                raise ValueError(
+                    f"messages of {conversation} carry the scope 'agent', which no "
+                    "conversation's audience writes"
+                )
+
+
+_AGENT = Scope(ScopeKind.AGENT)
+_WORKSPACE = Scope(ScopeKind.WORKSPACE)
 
 
 class AudienceKind(StrEnum):
@@ -49,26 +152,26 @@ class Audience:
             raise ValueError("a DM audience needs the user it is with")
 
     @property
-    def write_scope(self) -> str:
+    def write_scope(self) -> Scope:
         """The scope every record learned in this audience is stored under."""
         match self.kind:
             case AudienceKind.DM:
                 assert self.user is not None
-                return dm_scope(self.user)
+                return Scope.dm(self.user)
             case AudienceKind.PRIVATE:
-                return private_scope(self.channel)
+                return Scope.private(self.channel)
             case AudienceKind.PUBLIC:
-                return SCOPE_WORKSPACE
+                return _WORKSPACE
 
     @property
-    def readable_scopes(self) -> tuple[str, ...]:
+    def readable_scopes(self) -> tuple[Scope, ...]:
         """Scopes whose records this audience is entitled to see, general to specific."""
         if self.kind is AudienceKind.PUBLIC:
-            return (SCOPE_AGENT, SCOPE_WORKSPACE)
-        return (SCOPE_AGENT, SCOPE_WORKSPACE, self.write_scope)
+            return (_AGENT, _WORKSPACE)
+        return (_AGENT, _WORKSPACE, self.write_scope)
 
-    def can_read(self, workspace: str, scope: str) -> bool:
+    def can_read(self, workspace: str, scope: Scope) -> bool:
         """Whether a record stored under (``workspace``, ``scope``) may reach this audience."""
-        if scope == SCOPE_AGENT:
+        if scope.kind is ScopeKind.AGENT:
             return workspace in (ALL_WORKSPACES, self.workspace)
         return workspace == self.workspace and scope in self.readable_scopes

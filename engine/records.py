@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from engine.audience import Audience
+from engine.audience import Audience, Scope
 
 type JSON = dict[str, Any]
 
@@ -107,7 +107,7 @@ class Block:
     workspace: str  # "" (ALL_WORKSPACES) for agent-wide parts such as the base persona
     label: str
     subject: str  # user id for "human", channel id for "channel", "" otherwise
-    scope: str
+    scope: Scope
     value: str
     limit: int
     version: int = 1
@@ -154,7 +154,7 @@ class Message:
     workspace: str
     channel: str
     thread: str
-    scope: str
+    scope: Scope
     role: Role
     author: str  # user id, agent id, or "" for tool results
     author_name: str
@@ -180,7 +180,7 @@ class Summary:
     workspace: str
     channel: str
     thread: str
-    scope: str
+    scope: Scope
     text: str
     #: Every message with ``seq <= through_seq`` is folded into ``text``.
     through_seq: int
@@ -199,7 +199,7 @@ class Passage:
     id: str
     agent_id: str
     workspace: str
-    scope: str
+    scope: Scope
     text: str
     tags: tuple[str, ...] = ()
     #: Users the passage is about or was learned from, so ``forget`` finds it.

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from engine.agent.memory import shared_owner
-from engine.audience import SCOPE_WORKSPACE, dm_scope
+from engine.audience import Scope
 from engine.ports import UserMemoryReport
 from engine.records import Block, BlockLabel, Message, Passage
 from engine.store.codec import encode_datetime
@@ -87,14 +87,14 @@ class UserDataService:
             "workspace": workspace,
             "user": user,
             "blocks": [
-                {"label": b.label, "visible_to": _visibility(b.scope), "text": b.value}
+                {"label": b.label, "visible_to": b.scope.visibility, "text": b.value}
                 for b in blocks
             ],
             "archival": [
                 {
                     "text": p.text,
                     "tags": list(p.tags),
-                    "visible_to": _visibility(p.scope),
+                    "visible_to": p.scope.visibility,
                     "created_at": encode_datetime(p.created_at),
                 }
                 for p in passages
@@ -112,7 +112,7 @@ class UserDataService:
         return json.dumps(document, ensure_ascii=False, indent=2).encode()
 
     async def _filters(self, workspace: str, user: str) -> list[RecordFilter]:
-        scopes = (SCOPE_WORKSPACE, dm_scope(user))
+        scopes = (Scope.workspace(), Scope.dm(user))
         return [
             RecordFilter(agent.id, workspace, scopes, user=user)
             for agent in await self._store.agents.list()
@@ -122,7 +122,7 @@ class UserDataService:
         self, workspace: str, user: str, *, message_limit: int
     ) -> tuple[list[Block], list[Passage], list[Message]]:
         agents = await self._store.agents.list()
-        private = dm_scope(user)
+        private = Scope.dm(user)
         # Agents' own blocks, and the shared blocks they use (whose DM parts are the user's).
         owners = {agent.id for agent in agents} | {
             shared_owner(label) for agent in agents for label in agent.shared_blocks
@@ -142,20 +142,12 @@ class UserDataService:
         return blocks, passages, messages
 
 
-def _visibility(scope: str) -> str:
-    if scope.startswith("dm:"):
-        return "only you, in direct messages"
-    if scope.startswith("private:"):
-        return "the private channel " + scope.removeprefix("private:")
-    return "the workspace"
-
-
 def render_report(report: UserMemoryReport) -> str:
     """The report as Markdown, for a platform's ephemeral reply."""
     lines = ["*What I keep about you*"]
     if report.blocks:
         for label, scope, text in report.blocks:
-            lines.append(f"• _{label}_ ({_visibility(scope)}): {text}")
+            lines.append(f"• _{label}_ ({scope.visibility}): {text}")
     else:
         lines.append("• No notes about you.")
     if report.passages:

@@ -15,7 +15,6 @@ from engine.audience import AudienceKind
 from engine.embeddings import Embedder
 from engine.records import ConversationKey, Message, Role
 from engine.store.protocol import ConversationActivity, Store
-from jobs.audiences import audience_for
 from jobs.job import RunContext, Target
 from jobs.memory_pass import PassState, run_memory_pass, transcript
 from jobs.settings import JobSettings
@@ -59,7 +58,11 @@ class ConsolidationJob:
         await self._store.kv.put(
             CHECKPOINTS,
             str(activity.conversation),
-            {"seq": seq, "workspace": activity.conversation.workspace, "scope": activity.scope},
+            {
+                "seq": seq,
+                "workspace": activity.conversation.workspace,
+                "scope": str(activity.scope),
+            },
         )
 
     async def run(self, activity: ConversationActivity, ctx: RunContext) -> str:
@@ -73,7 +76,7 @@ class ConsolidationJob:
         for batch in self._batches(new):
             # A channel that changed audience holds messages of both: each batch is one
             # audience's, and what it teaches lands where that audience reads.
-            audience = audience_for(conversation, batch[0].scope)
+            audience = batch[0].scope.audience_of(conversation)
             lines = transcript(batch, agent.name)
             # The assistant's own replies alone teach nothing new about anyone.
             if any(m.role is Role.USER for m in batch):

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from engine.audience import Scope
 from engine.embeddings import Embedder
 from engine.records import Passage, Role
 from engine.store.protocol import RecordFilter, Store
@@ -38,7 +39,7 @@ class ChannelDay:
     agent_id: str
     workspace: str
     channel: str
-    scope: str
+    scope: Scope
     day: date
 
     @property
@@ -70,7 +71,7 @@ class DigestJob:
         start, end = day_bounds(day)
         counts: dict[ChannelDay, int] = {}
         for a in await self._store.messages.conversations_since(start, end):
-            if a.scope.startswith("dm:"):
+            if a.scope.is_dm:
                 continue
             c = a.conversation
             key = ChannelDay(c.agent_id, c.workspace, c.channel, a.scope, day)

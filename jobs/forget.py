@@ -6,7 +6,7 @@ scope, so ``UserDataService.forget_user`` removes it; this removes the jobs' own
 
 from __future__ import annotations
 
-from engine.audience import dm_scope
+from engine.audience import Scope
 from engine.store.protocol import KeyValueStore, Store
 from engine.user_data import UserDataService
 from jobs import consolidation, hygiene
@@ -16,7 +16,7 @@ from jobs.history import JobHistory
 async def forget_job_records(kv: KeyValueStore, workspace: str, user: str) -> int:
     """Delete job records and checkpoints about ``user``'s DMs; returns how many."""
     removed = await JobHistory(kv).forget_user(workspace, user)
-    private = dm_scope(user)
+    private = str(Scope.dm(user))
     for namespace in (consolidation.CHECKPOINTS, hygiene.CHECKPOINTS):
         for key, doc in await kv.list(namespace):
             if doc.get("workspace") == workspace and doc.get("scope") == private:

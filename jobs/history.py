@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from engine.audience import dm_scope
+from engine.audience import Scope
 from engine.records import JSON
 from engine.store.codec import decode_datetime, encode_datetime
 from engine.store.protocol import KeyValueStore
@@ -35,6 +35,16 @@ class RunStatus(StrEnum):
 SETTLED = frozenset({RunStatus.OK, RunStatus.OVER_BUDGET})
 
 
+def _scope_to_doc(scope: Scope | None) -> str:
+    return "" if scope is None else str(scope)
+
+
+def _scope_from_doc(doc: JSON) -> Scope | None:
+    """The scope a run record or target state was stored with ("" for a whole workspace)."""
+    text = doc.get("scope", "")
+    return Scope.parse(text) if text else None
+
+
 @dataclass(frozen=True, slots=True)
 class RunRecord:
     """One run of a job on one target (a conversation, a channel's day, a workspace)."""
@@ -43,7 +53,7 @@ class RunRecord:
     job: str
     target: str
     workspace: str
-    scope: str
+    scope: Scope | None
     holder: str
     attempt: int
     started_at: datetime
@@ -64,7 +74,7 @@ class RunRecord:
             "job": self.job,
             "target": self.target,
             "workspace": self.workspace,
-            "scope": self.scope,
+            "scope": _scope_to_doc(self.scope),
             "holder": self.holder,
             "attempt": self.attempt,
             "started_at": encode_datetime(self.started_at),
@@ -82,7 +92,7 @@ class RunRecord:
             job=doc["job"],
             target=doc["target"],
             workspace=doc["workspace"],
-            scope=doc["scope"],
+            scope=_scope_from_doc(doc),
             holder=doc["holder"],
             attempt=int(doc["attempt"]),
             started_at=decode_datetime(doc["started_at"]),
@@ -103,7 +113,7 @@ class TargetState:
     attempts: int
     run_key: str
     workspace: str
-    scope: str
+    scope: Scope | None
     retry_at: datetime | None = None
 
     def to_doc(self) -> JSON:
@@ -113,7 +123,7 @@ class TargetState:
             "attempts": self.attempts,
             "run_key": self.run_key,
             "workspace": self.workspace,
-            "scope": self.scope,
+            "scope": _scope_to_doc(self.scope),
             "retry_at": encode_datetime(self.retry_at) if self.retry_at else None,
         }
 
@@ -125,7 +135,7 @@ class TargetState:
             attempts=int(doc["attempts"]),
             run_key=doc["run_key"],
             workspace=doc.get("workspace", ""),
-            scope=doc.get("scope", ""),
+            scope=_scope_from_doc(doc),
             retry_at=decode_datetime(doc["retry_at"]) if doc.get("retry_at") else None,
         )
 
@@ -197,7 +207,7 @@ class JobHistory:
 
     async def forget_user(self, workspace: str, user: str) -> int:
         """Delete the records and states of runs over a user's direct messages."""
-        private = dm_scope(user)
+        private = _scope_to_doc(Scope.dm(user))
         removed = 0
         for namespace in (RUNS, STATES):
             for key, doc in await self._kv.list(namespace):

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from engine.audience import Scope
 from engine.embeddings import Embedder
 from engine.records import Passage, new_id
 from engine.store.codec import decode_datetime, encode_datetime
@@ -33,7 +34,7 @@ _OVERLAP = timedelta(minutes=5)
 class ArchivalScope:
     agent_id: str
     workspace: str
-    scope: str
+    scope: Scope
 
     @property
     def where(self) -> RecordFilter:
@@ -60,7 +61,7 @@ class HygieneJob:
         }
         return [
             Target(f"{g.agent_id}/{g.workspace}/{g.scope}", g.workspace, g.scope, g)
-            for g in sorted(groups, key=lambda g: (g.agent_id, g.workspace, g.scope))
+            for g in sorted(groups, key=lambda g: (g.agent_id, g.workspace, str(g.scope)))
         ]
 
     async def run(self, group: ArchivalScope, ctx: RunContext) -> str:
@@ -75,7 +76,11 @@ class HygieneJob:
         await self._store.kv.put(
             CHECKPOINTS,
             key,
-            {"at": encode_datetime(ctx.now), "workspace": group.workspace, "scope": group.scope},
+            {
+                "at": encode_datetime(ctx.now),
+                "workspace": group.workspace,
+                "scope": str(group.scope),
+            },
         )
         return f"{len(fresh)} passages checked; {len(removed)} duplicates removed"
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from engine.audience import Scope
 from jobs.budget import BudgetedModel
 
 
@@ -16,8 +17,9 @@ class Target[T]:
 
     key: str
     workspace: str
-    #: The scope of the records the run reads (so ``forget`` finds runs over a user's DMs).
-    scope: str
+    #: The scope of the records the run reads (so ``forget`` finds runs over a user's DMs);
+    #: None for work over a whole workspace.
+    scope: Scope | None
     value: T
 
 

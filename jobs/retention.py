@@ -70,7 +70,7 @@ class RetentionJob:
             for activity in await self._store.messages.conversations_since(_BEGINNING, cutoff):
                 days.setdefault(activity.conversation.workspace, self.policies.default_days)
         return [
-            Target(ws, ws, "", WorkspaceRetention(ws, n)) for ws, n in sorted(days.items()) if n
+            Target(ws, ws, None, WorkspaceRetention(ws, n)) for ws, n in sorted(days.items()) if n
         ]
 
     async def run(self, target: WorkspaceRetention, ctx: RunContext) -> str:

@@ -78,7 +78,9 @@ def render_report(report: UserMemoryReport) -> str:
     lines = ["**What I keep about you here**"]
     if report.blocks:
         lines.append("Core memory:")
-        lines.extend(f"- {label} ({scope}): {text}" for label, scope, text in report.blocks)
+        lines.extend(
+            f"- {label} ({scope.visibility}): {text}" for label, scope, text in report.blocks
+        )
     if report.passages:
         lines.append(f"Saved facts ({len(report.passages)}):")
         lines.extend(f"- {passage}" for passage in report.passages)

@@ -12,7 +12,6 @@ from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.events import workspace_id
-from engine.audience import SCOPE_AGENT, SCOPE_WORKSPACE
 from engine.ports import UserMemory, UserMemoryReport
 
 log = logging.getLogger(__name__)
@@ -104,9 +103,7 @@ def render_report(report: UserMemoryReport) -> str:
     lines = ["*What I keep about you in this workspace*"]
     if report.blocks:
         lines.append("*Notes*")
-        lines += [
-            f"• ({label}, {_visibility(scope)}) {text}" for label, scope, text in report.blocks
-        ]
+        lines += [f"• ({label}, {scope.visibility}) {text}" for label, scope, text in report.blocks]
     if report.passages:
         lines.append("*Facts I archived*")
         lines += [f"• {text}" for text in report.passages]
@@ -117,14 +114,6 @@ def render_report(report: UserMemoryReport) -> str:
     if len(text) > _REPORT_LIMIT:
         text = text[:_REPORT_LIMIT] + "\n… (`/mnemo export` has everything)"
     return text
-
-
-def _visibility(scope: str) -> str:
-    if scope in (SCOPE_AGENT, SCOPE_WORKSPACE):
-        return "visible in this workspace"
-    if scope.startswith("dm:"):
-        return "only in our DM"
-    return "only in its private channel"
 
 
 def _subcommand(command: dict[str, Any]) -> str:

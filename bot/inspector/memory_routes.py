@@ -19,7 +19,6 @@ from bot.inspector.views import (
     scored_view,
 )
 from engine.agent.memory import MemoryEditError
-from engine.audience import SCOPE_WORKSPACE, AudienceKind
 from engine.records import JSON, utcnow
 from engine.store.protocol import RecordFilter
 
@@ -68,23 +67,19 @@ async def list_conversations(request: web.Request) -> web.Response:
     )
     found: list[JSON] = []
     for entry in sorted(activity, key=lambda a: a.last_at, reverse=True):
-        if entry.scope.startswith("dm:"):
-            kind, user = AudienceKind.DM, entry.scope.removeprefix("dm:")
-        elif entry.scope.startswith("private:"):
-            kind, user = AudienceKind.PRIVATE, ""
-        elif entry.scope == SCOPE_WORKSPACE:
-            kind, user = AudienceKind.PUBLIC, ""
-        else:
-            continue
         key = entry.conversation
+        try:
+            audience = entry.scope.audience_of(key)
+        except ValueError:
+            continue
         found.append(
             {
                 "agent_id": key.agent_id,
                 "workspace": key.workspace,
                 "channel": key.channel,
                 "thread": key.thread,
-                "kind": kind.value,
-                "user": user,
+                "kind": audience.kind.value,
+                "user": audience.user or "",
                 "messages": entry.messages,
                 "last_at": entry.last_at.isoformat(),
             }
@@ -99,8 +94,8 @@ async def get_blocks(request: web.Request) -> web.Response:
     audience = conversation.audience
     return reply(
         {
-            "write_scope": audience.write_scope,
-            "readable_scopes": list(audience.readable_scopes),
+            "write_scope": str(audience.write_scope),
+            "readable_scopes": [str(s) for s in audience.readable_scopes],
             "blocks": [block_view(v, audience) for v in views],
         }
     )

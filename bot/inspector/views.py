@@ -44,8 +44,8 @@ def block_part_view(part: Block, audience: Audience, subject_name: str) -> JSON:
         "workspace": part.workspace,
         "label": part.label,
         "subject": part.subject,
-        "scope": part.scope,
-        "seen": describe_scope(part.scope, audience, subject_name),
+        "scope": str(part.scope),
+        "seen": describe_scope(part.scope, subject_name),
         "writable": part.scope == audience.write_scope and part.workspace == audience.workspace,
         "value": part.value,
         "limit": part.limit,
@@ -76,7 +76,7 @@ def message_view(message: Message) -> JSON:
         "content": message.content,
         "channel": message.channel,
         "thread": message.thread,
-        "scope": message.scope,
+        "scope": str(message.scope),
         "seq": message.seq,
         "created_at": _time(message.created_at),
         "tool_calls": [
@@ -93,7 +93,7 @@ def passage_view(passage: Passage) -> JSON:
         "tags": list(passage.tags),
         "users": list(passage.users),
         "workspace": passage.workspace,
-        "scope": passage.scope,
+        "scope": str(passage.scope),
         "created_at": _time(passage.created_at),
     }
 
@@ -108,7 +108,7 @@ def run_view(run: RunRecord) -> JSON:
         "job": run.job,
         "target": run.target,
         "workspace": run.workspace,
-        "scope": run.scope,
+        "scope": str(run.scope or ""),
         "status": run.status.value,
         "attempt": run.attempt,
         "started_at": _time(run.started_at),

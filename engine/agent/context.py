@@ -93,7 +93,7 @@ def render_blocks(blocks: Sequence[BlockView], audience: Audience) -> str:
         lines.append(f'<{view.label}{about} chars="{view.size}/{view.limit}">')
         for part in view.parts:
             if part.value:
-                lines.append(f"[seen {describe_scope(part.scope, audience, view.subject_name)}]")
+                lines.append(f"[seen {describe_scope(part.scope, view.subject_name)}]")
                 lines.append(part.value)
         lines.append(f"</{view.label}>")
     lines.append("</memory_blocks>")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from engine.audience import ALL_WORKSPACES, SCOPE_AGENT, SCOPE_WORKSPACE, Audience
+from engine.audience import ALL_WORKSPACES, Audience, Scope, ScopeKind
 from engine.records import Agent, Block, BlockLabel, new_id
 from engine.store.protocol import BlockStore
 
@@ -53,15 +53,17 @@ class BlockView:
         return len(self.value)
 
 
-def describe_scope(scope: str, audience: Audience, subject_name: str) -> str:
+def describe_scope(scope: Scope, subject_name: str) -> str:
     """Who may see a part, in words the agent can act on."""
-    if scope == SCOPE_AGENT:
-        return "everywhere"
-    if scope == SCOPE_WORKSPACE:
-        return "everyone in this workspace"
-    if scope.startswith("dm:"):
-        return f"only in your direct messages with {subject_name or 'this user'}"
-    return "only in this private channel"
+    match scope.kind:
+        case ScopeKind.AGENT:
+            return "everywhere"
+        case ScopeKind.WORKSPACE:
+            return "everyone in this workspace"
+        case ScopeKind.DM:
+            return f"only in your direct messages with {subject_name or 'this user'}"
+        case ScopeKind.PRIVATE:
+            return "only in this private channel"
 
 
 class TurnMemory:
@@ -247,7 +249,7 @@ def base_persona(agent: Agent, text: str) -> Block:
         workspace=ALL_WORKSPACES,
         label=BlockLabel.PERSONA,
         subject="",
-        scope=SCOPE_AGENT,
+        scope=Scope.agent(),
         value=text,
         limit=DEFAULT_LIMITS[BlockLabel.PERSONA],
     )

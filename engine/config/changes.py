@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from engine.agent.memory import DEFAULT_LIMITS, shared_owner
 from engine.agent.tools import BUILTIN_TOOLS
 from engine.agents import DEFAULT_PERSONA, create_agent
-from engine.audience import ALL_WORKSPACES, SCOPE_AGENT
+from engine.audience import ALL_WORKSPACES, Scope
 from engine.config.agents_file import AgentDefinition, AgentsFile
 from engine.messaging.tools import MESSAGING_TOOLS
 from engine.records import Agent, Block, BlockLabel, new_id
@@ -177,7 +177,7 @@ async def _set_base_part(store: Store, owner: str, label: str, value: str, limit
             workspace=ALL_WORKSPACES,
             label=label,
             subject="",
-            scope=SCOPE_AGENT,
+            scope=Scope.agent(),
             value=value,
             limit=limit,
         )

@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from engine.audience import Audience
+from engine.audience import Audience, Scope
 from engine.records import (
     JSON,
     Agent,
@@ -35,7 +35,7 @@ class RecordFilter:
 
     agent_id: str
     workspace: str
-    scopes: tuple[str, ...]
+    scopes: tuple[Scope, ...]
     start: datetime | None = None
     end: datetime | None = None
     #: Restrict to one channel (recall browsing); None searches the whole visible memory.
@@ -62,7 +62,7 @@ class ConversationActivity:
     """A conversation's messages inside a time window (background jobs find work by this)."""
 
     conversation: ConversationKey
-    scope: str
+    scope: Scope
     #: Messages created inside the window.
     messages: int
     last_seq: int
@@ -84,7 +84,7 @@ class BlockStore(Protocol):
         self,
         owners: Sequence[str],
         workspace: str,
-        scopes: Sequence[str],
+        scopes: Sequence[Scope],
         keys: Sequence[tuple[str, str]] | None = None,
     ) -> list[Block]:
         """Parts owned by ``owners`` in ``workspace`` (or all workspaces) under ``scopes``.

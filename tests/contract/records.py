@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from engine.audience import SCOPE_AGENT, SCOPE_WORKSPACE, Audience, AudienceKind
+from engine.audience import Audience, AudienceKind, Scope
 from engine.records import (
     Author,
     Block,
@@ -104,7 +104,7 @@ def block(
     *,
     workspace: str = WS,
     subject: str = "",
-    scope: str = SCOPE_WORKSPACE,
+    scope: Scope = PUBLIC.write_scope,
     owner: str = AGENT,
 ) -> Block:
     return Block(
@@ -121,7 +121,7 @@ def block(
 
 
 def persona(value: str = "I am Ada, a helpful agent.") -> Block:
-    return block("persona", value, workspace="", scope=SCOPE_AGENT)
+    return block("persona", value, workspace="", scope=Scope.agent())
 
 
 def inbox_item(

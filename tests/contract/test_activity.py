@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from engine.audience import Scope
 from engine.store import Store
 from tests.contract.records import AGENT, BASE_TIME, DM_ALICE, OTHER_PUBLIC, PUBLIC, message
 
@@ -26,9 +27,9 @@ async def test_conversations_since_groups_the_window_by_conversation(store: Stor
         str(private.conversation),
     }
     channel = by_key[str(general[0].conversation)]
-    assert (channel.messages, channel.last_seq, channel.scope) == (3, 12, "workspace")
+    assert (channel.messages, channel.last_seq, channel.scope) == (3, 12, Scope.workspace())
     assert channel.last_at == general[-1].created_at
-    assert by_key[str(private.conversation)].scope == "dm:alice"
+    assert by_key[str(private.conversation)].scope == Scope.dm("alice")
     assert channel.conversation.agent_id == AGENT
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from engine.audience import SCOPE_WORKSPACE, dm_scope
+from engine.audience import Scope
 from engine.store import Store
 from tests.contract.conftest import OpenReplica
 from tests.contract.records import AGENT, OTHER_WS, WS, block, persona
@@ -33,12 +33,12 @@ async def test_visible_orders_by_label_subject_then_creation_and_filters_keys(
     bob = await store.blocks.create(block("human", "bob part", subject="bob"))
     alice_ws = await store.blocks.create(block("human", "alice public", subject="alice"))
     alice_dm = await store.blocks.create(
-        block("human", "alice dm", subject="alice", scope=dm_scope("alice"))
+        block("human", "alice dm", subject="alice", scope=Scope.dm("alice"))
     )
     channel = await store.blocks.create(block("channel", "about C1", subject="C1"))
     await store.blocks.create(block("human", "another agent", subject="alice", owner="agent-2"))
 
-    scopes = ("agent", SCOPE_WORKSPACE, dm_scope("alice"))
+    scopes = (Scope.agent(), Scope.workspace(), Scope.dm("alice"))
     everything = await store.blocks.visible([AGENT], WS, scopes)
     assert [b.id for b in everything] == [channel.id, alice_ws.id, alice_dm.id, bob.id, base.id]
 
@@ -50,8 +50,8 @@ async def test_visible_orders_by_label_subject_then_creation_and_filters_keys(
 async def test_agent_wide_persona_is_visible_in_every_workspace(store: Store) -> None:
     base = await store.blocks.create(persona())
     local = await store.blocks.create(block("persona", "In T1 I speak French."))
-    in_t1 = await store.blocks.visible([AGENT], WS, ("agent", SCOPE_WORKSPACE))
-    in_t2 = await store.blocks.visible([AGENT], OTHER_WS, ("agent", SCOPE_WORKSPACE))
+    in_t1 = await store.blocks.visible([AGENT], WS, (Scope.agent(), Scope.workspace()))
+    in_t2 = await store.blocks.visible([AGENT], OTHER_WS, (Scope.agent(), Scope.workspace()))
     assert {b.id for b in in_t1} == {base.id, local.id}
     assert [b.id for b in in_t2] == [base.id]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.audience import SCOPE_WORKSPACE, dm_scope
+from engine.audience import Scope
 from engine.records import Role, Summary
 from engine.store import Store
 from tests.contract.records import (
@@ -23,23 +23,23 @@ from tests.contract.records import (
 )
 
 
-def _summary(audience_channel: str, scope: str, workspace: str = WS) -> Summary:
+def _summary(audience_channel: str, scope: Scope, workspace: str = WS) -> Summary:
     return Summary(AGENT, workspace, audience_channel, "", scope, "so far", 10, 1, BASE_TIME)
 
 
 async def test_delete_user_removes_exactly_what_is_about_them(store: Store) -> None:
     kept_blocks = [
         await store.blocks.create(persona()),
-        await store.blocks.create(block("human", "bob", subject="bob", scope=dm_scope("bob"))),
+        await store.blocks.create(block("human", "bob", subject="bob", scope=Scope.dm("bob"))),
         await store.blocks.create(block("channel", "general", subject="C-general")),
         await store.blocks.create(
             block("human", "alice in T2", subject="alice", workspace=OTHER_WS)
         ),
     ]
     for doomed in (
-        block("human", "alice dm", subject="alice", scope=dm_scope("alice")),
-        block("human", "alice public", subject="alice", scope=SCOPE_WORKSPACE),
-        block("channel", "learned from alice", subject="D-alice", scope=dm_scope("alice")),
+        block("human", "alice dm", subject="alice", scope=Scope.dm("alice")),
+        block("human", "alice public", subject="alice", scope=Scope.workspace()),
+        block("channel", "learned from alice", subject="D-alice", scope=Scope.dm("alice")),
     ):
         await store.blocks.create(doomed)
 
@@ -62,9 +62,9 @@ async def test_delete_user_removes_exactly_what_is_about_them(store: Store) -> N
             passage("alice elsewhere", OTHER_PUBLIC, users=("alice",)),
         ]
     )
-    assert await store.summaries.put(_summary("D-alice", dm_scope("alice")), 0)
-    assert await store.summaries.put(_summary("C-general", SCOPE_WORKSPACE), 0)
-    assert await store.summaries.put(_summary("D-bob", dm_scope("bob")), 0)
+    assert await store.summaries.put(_summary("D-alice", Scope.dm("alice")), 0)
+    assert await store.summaries.put(_summary("C-general", Scope.workspace()), 0)
+    assert await store.summaries.put(_summary("D-bob", Scope.dm("bob")), 0)
 
     assert await store.blocks.delete_user(WS, "alice") == 3
     assert await store.messages.delete_user(WS, "alice") == 2

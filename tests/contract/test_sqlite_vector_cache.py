@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.audience import SCOPE_WORKSPACE, dm_scope
+from engine.audience import Scope
 from engine.records import Message
 from engine.store import RecordFilter
 from engine.store.sqlite import SQLiteStore
@@ -47,7 +47,7 @@ def _brute_force(conn: sqlite3.Connection, where: RecordFilter, query: np.ndarra
     rows = conn.execute(
         "SELECT pos, embedding FROM messages WHERE embedding IS NOT NULL AND agent_id = ? "
         f"AND workspace = ? AND scope IN ({marks})",
-        (where.agent_id, where.workspace, *where.scopes),
+        (where.agent_id, where.workspace, *map(str, where.scopes)),
     ).fetchall()
     scored = []
     for pos, blob in rows:
@@ -74,8 +74,8 @@ async def test_cache_matches_brute_force_through_every_kind_of_change(
     first, second = stores
     conn = sqlite3.connect(first.path, isolation_level=None)
     index = VectorIndex("messages", VECTOR_COLUMNS, load_chunk=7)
-    public = RecordFilter(AGENT, WS, ("agent", SCOPE_WORKSPACE))
-    private = RecordFilter(AGENT, WS, ("agent", SCOPE_WORKSPACE, dm_scope("alice")))
+    public = RecordFilter(AGENT, WS, (Scope.agent(), Scope.workspace()))
+    private = RecordFilter(AGENT, WS, (Scope.agent(), Scope.workspace(), Scope.dm("alice")))
 
     def agree() -> None:
         for where in (public, private):

@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.http import build_app
 from bot.inspector import mount_inspector
+from engine.audience import Scope
 from engine.records import new_id, utcnow
 from jobs import JobHistory, RunRecord, RunStatus
 from tests.fakes.openai_server import FakeOpenAI, tool_call
@@ -278,7 +279,7 @@ async def test_conversations_and_job_runs_are_listed(inspector: Inspector) -> No
             job="consolidation",
             target="t1",
             workspace="test:W1",
-            scope="workspace",
+            scope=Scope.workspace(),
             holder="h",
             attempt=1,
             started_at=started,

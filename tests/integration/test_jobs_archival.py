@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from engine.audience import Audience
+from engine.audience import Audience, Scope
 from engine.records import Passage, new_id
 from engine.store import RecordFilter
 from jobs import RunStatus
@@ -156,7 +156,7 @@ async def test_a_busy_channels_day_gets_one_digest_for_its_audience(world: World
     digest = [p for p in await world.store.passages.list(where, 10) if "digest" in p.tags]
     assert len(digest) == 1
     assert digest[0].text.startswith("Digest of launch on 2026-03-03: The team listed")
-    assert (digest[0].scope, digest[0].users) == ("private:launch", ("jo", "kim"))
+    assert (digest[0].scope, digest[0].users) == (Scope.private("launch"), ("jo", "kim"))
     for elsewhere in (public("launch"), dm("jo")):
         seen = RecordFilter.for_audience(world.agent.id, elsewhere)
         assert not [p for p in await world.store.passages.list(seen, 10) if "digest" in p.tags]

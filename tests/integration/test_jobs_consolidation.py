@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.agent.memory import TurnMemory
-from engine.audience import Audience
+from engine.audience import Audience, Scope
 from engine.records import Role
 from engine.store import RecordFilter
 from jobs import RunStatus
@@ -61,7 +61,7 @@ async def test_fact_from_a_dm_moves_into_that_users_private_human_block(world: W
     assert "Has a corgi named Biscuit." in await block_text(world, dm("alice"), "human", "alice")
     assert "Biscuit" not in await block_text(world, public("general"), "human", "alice")
     parts = await world.store.blocks.list(world.agent.id, "test:W1")
-    assert {p.scope for p in parts if "Biscuit" in p.value} == {"dm:alice"}
+    assert {p.scope for p in parts if "Biscuit" in p.value} == {Scope.dm("alice")}
 
     # Nothing new since the checkpoint: the next run asks the model nothing.
     world.clock.advance(minutes=20)
@@ -85,7 +85,7 @@ async def test_a_dm_fact_never_lands_in_a_public_record(world: World) -> None:
     assert "no channel block" in refusal
     for part in await world.store.blocks.list(world.agent.id):
         if secret in part.value:
-            assert part.scope == "dm:alice"
+            assert part.scope == Scope.dm("alice")
     for audience in (public("general"), private("team"), dm("bob")):
         where = RecordFilter.for_audience(world.agent.id, audience)
         assert not [p for p in await world.store.passages.list(where, 100) if secret in p.text]
@@ -96,7 +96,9 @@ async def test_a_dm_fact_never_lands_in_a_public_record(world: World) -> None:
                 assert secret not in await block_text(world, audience, label, user)
     where = RecordFilter.for_audience(world.agent.id, dm("alice"))
     kept = [p for p in await world.store.passages.list(where, 100) if secret in p.text]
-    assert [(p.scope, p.users, p.tags) for p in kept] == [("dm:alice", ("alice",), ("career",))]
+    assert [(p.scope, p.users, p.tags) for p in kept] == [
+        (Scope.dm("alice"), ("alice",), ("career",))
+    ]
 
 
 async def test_channel_facts_go_to_the_channel_and_each_persons_block(world: World) -> None:

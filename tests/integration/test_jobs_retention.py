@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.audience import Scope
 from engine.records import Message
 from engine.store import RecordFilter
 from engine.store.protocol import ConversationActivity
@@ -107,13 +108,15 @@ async def test_forget_removes_what_the_jobs_learned_about_a_user(world: World) -
 
     assert await UserDataWithJobRecords(world.store).forget_user("test:W1", "olga") > 0
 
-    everywhere = RecordFilter(world.agent.id, "test:W1", ("workspace", "dm:olga", "dm:pat"))
+    everywhere = RecordFilter(
+        world.agent.id, "test:W1", (Scope.workspace(), Scope.dm("olga"), Scope.dm("pat"))
+    )
     left = [p.text for p in await world.store.passages.list(everywhere, 100)]
     assert left == ["Pat is moving to Oslo."]
     runs = await runner.history.runs()
     assert runs
-    assert all("olga" not in r.scope for r in runs)
-    assert {r.scope for r in runs} >= {"dm:pat"}
+    assert all("olga" not in str(r.scope) for r in runs)
+    assert {r.scope for r in runs} >= {Scope.dm("pat")}
     checkpoints = await world.store.kv.list(CHECKPOINTS)
     assert [doc["scope"] for _, doc in checkpoints] == ["dm:pat"]
 

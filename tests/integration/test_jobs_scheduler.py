@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.audience import Scope
 from engine.records import new_id
 from jobs import JobScheduler, RunContext, RunRecord, RunStatus, Target
 from jobs.consolidation import ConsolidationJob
@@ -35,7 +36,7 @@ class CountingJob:
         self.ran: list[str] = []
 
     async def targets(self, now: datetime) -> Sequence[Target[str]]:
-        return [Target(t, "test:W1", "workspace", t) for t in self._targets]
+        return [Target(t, "test:W1", Scope.workspace(), t) for t in self._targets]
 
     async def run(self, target: str, ctx: RunContext) -> str:
         await asyncio.sleep(self._hold)
@@ -108,12 +109,14 @@ async def test_a_crashed_run_is_retried_once_its_lease_expires(world: World) -> 
     job = CountingJob(["t1"])
     slot = int(world.clock.now.timestamp() // job.cadence_s)
     # A replica took the lease, recorded the run as running, then died.
-    crashed = RunRecord(new_id(), "count", "t1", "test:W1", "workspace", "dead", 1, world.clock.now)
+    crashed = RunRecord(
+        new_id(), "count", "t1", "test:W1", Scope.workspace(), "dead", 1, world.clock.now
+    )
     await runner.history.save_run(crashed)
     await runner.history.save_state(
         "count",
         "t1",
-        TargetState(slot, RunStatus.RUNNING, 1, crashed.key, "test:W1", "workspace"),
+        TargetState(slot, RunStatus.RUNNING, 1, crashed.key, "test:W1", Scope.workspace()),
     )
     assert await world.store.leases.acquire("job:count:t1", "dead", 0.4)
 

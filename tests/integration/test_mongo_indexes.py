@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 from pymongo.errors import DuplicateKeyError
 
-from engine.audience import Audience, AudienceKind
+from engine.audience import Audience, AudienceKind, Scope
 from engine.records import Passage
 from engine.store.mongo import MongoStore
 from engine.store.protocol import RecordFilter
@@ -30,7 +30,7 @@ def _passage(pid: str, scope: str, *, workspace: str = WORKSPACE, agent: str = A
         id=pid,
         agent_id=agent,
         workspace=workspace,
-        scope=scope,
+        scope=Scope.parse(scope),
         text=f"the launch date is friday ({pid})",
         embedding=_vector(0.01 * len(pid)),
     )
@@ -110,17 +110,17 @@ async def test_vector_search_honours_the_limit_and_tags(store: MongoStore) -> No
         id="tagged",
         agent_id=AGENT,
         workspace=WORKSPACE,
-        scope="workspace",
+        scope=Scope.workspace(),
         text="tagged",
         tags=("launch",),
         embedding=_vector(0.5),
     )
     await store.passages.insert([tagged])
-    where = RecordFilter(AGENT, WORKSPACE, ("agent", "workspace"), tags=("launch",))
+    where = RecordFilter(AGENT, WORKSPACE, (Scope.agent(), Scope.workspace()), tags=("launch",))
     assert [hit.record.id for hit in await store.passages.search_vector(where, NEAR, 5)] == [
         "tagged"
     ]
-    everything = RecordFilter(AGENT, WORKSPACE, ("agent", "workspace"))
+    everything = RecordFilter(AGENT, WORKSPACE, (Scope.agent(), Scope.workspace()))
     assert len(await store.passages.search_vector(everything, NEAR, 1)) == 1
 
 

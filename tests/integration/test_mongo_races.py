@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from engine.audience import Audience, AudienceKind
+from engine.audience import Audience, AudienceKind, Scope
 from engine.records import Author, Block, Inbound
 from engine.store.mongo import MongoStore
 from engine.store.protocol import InboxItem, InboxStatus
@@ -39,7 +39,7 @@ def _block(block_id: str) -> Block:
         workspace="T1",
         label="human",
         subject="alice",
-        scope="dm:alice",
+        scope=Scope.dm("alice"),
         value=f"written by {block_id}",
         limit=200,
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from engine.audience import Scope
 from engine.records import ConversationKey
 from engine.store.protocol import RecordFilter
 from tests.fakes.openai_server import FakeOpenAI, Step, delay, echo_responder, tool_call
@@ -146,7 +147,7 @@ async def test_worker_learns_under_the_audience_of_the_supervisors_turn(
     )
     asked = messages[0]
     assert asked.author == supervisor_id
-    assert asked.scope == "dm:alice"
+    assert asked.scope == Scope.dm("alice")
     in_public = await store.passages.count(RecordFilter.for_audience(worker_1.id, public("C1")))
     in_dm = await store.passages.count(RecordFilter.for_audience(worker_1.id, dm("alice")))
     assert (in_public, in_dm) == (0, 1)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.audience import Scope
 from engine.engine import Engine
 from engine.pipeline import Backoff, PipelineSettings
 from engine.ports import ReceiveOutcome
@@ -110,7 +111,7 @@ async def test_unparseable_event_is_kept_with_its_error(
 async def test_racing_block_writers_never_lose_an_update(store: Store) -> None:
     """Two turns (or a turn and a job) appending to one block through compare-and-set."""
     block = await store.blocks.create(
-        Block(new_id(), "agent-1", "test:W1", "human", "U1", "dm:U1", "", 10_000)
+        Block(new_id(), "agent-1", "test:W1", "human", "U1", Scope.dm("U1"), "", 10_000)
     )
 
     async def append_lines(writer: str) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from engine.agent.memory import TurnMemory
-from engine.audience import Audience
+from engine.audience import Audience, Scope
 from jobs.consolidation import ConsolidationJob
 from jobs.digests import DigestJob
 from tests.fakes.openai_server import FakeOpenAI, text, tool_call
@@ -150,7 +150,7 @@ async def test_a_shared_block_edited_in_a_users_dm_is_in_their_report_and_export
         await bot.say(dm("alice"), "alice", "I'm moving to Berlin, note it for the team.")
         user_data = bot.runtime.user_data
         report = await user_data.about_user("test:W1", "alice")
-        assert ("team", "dm:alice", "Alice moves to Berlin.") in report.blocks
+        assert ("team", Scope.dm("alice"), "Alice moves to Berlin.") in report.blocks
         assert (
             "Alice moves to Berlin." in (await user_data.export_user("test:W1", "alice")).decode()
         )

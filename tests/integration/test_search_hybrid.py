@@ -11,15 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.audience import SCOPE_AGENT, SCOPE_WORKSPACE, dm_scope
+from engine.audience import Scope
 from engine.records import Message, Passage, Role, next_seq
 from engine.search import HybridSearch
 from engine.store import RecordFilter, Store, open_store
 
 DIM = 256
 NOW = datetime(2023, 11, 1, 12, 0, tzinfo=UTC)
-PUBLIC = RecordFilter("bot", "T1", (SCOPE_AGENT, SCOPE_WORKSPACE))
-ALICE_DM = RecordFilter("bot", "T1", (SCOPE_AGENT, SCOPE_WORKSPACE, dm_scope("alice")))
+WORKSPACE_SCOPE = Scope.workspace()
+PUBLIC = RecordFilter("bot", "T1", (Scope.agent(), Scope.workspace()))
+ALICE_DM = RecordFilter("bot", "T1", (Scope.agent(), Scope.workspace(), Scope.dm("alice")))
 
 
 class BagOfWords:
@@ -46,7 +47,7 @@ def message(
     *,
     author: str = "Alice",
     at: datetime = NOW - timedelta(days=30),
-    scope: str = SCOPE_WORKSPACE,
+    scope: Scope = WORKSPACE_SCOPE,
     channel: str = "C1",
 ) -> Message:
     return Message(
@@ -83,7 +84,7 @@ def texts(hits: Sequence[object]) -> list[str]:
 
 async def test_dm_message_never_found_from_a_public_channel(store: Store) -> None:
     search = HybridSearch(store, BagOfWords(), clock=lambda: NOW)
-    secret = message("my salary is ninety thousand", scope=dm_scope("alice"), channel="D1")
+    secret = message("my salary is ninety thousand", scope=Scope.dm("alice"), channel="D1")
     await remember(store, search, secret, message("salary talks are next week"))
 
     public = texts(await search.messages(PUBLIC, "what is alice's salary", 10))
@@ -183,7 +184,7 @@ async def test_passages_are_found_by_words_and_meaning_within_tags(store: Store)
                 id=f"p{i}",
                 agent_id="bot",
                 workspace="T1",
-                scope=SCOPE_WORKSPACE,
+                scope=Scope.workspace(),
                 text=text,
                 tags=("health",) if "Alice" in text else ("drinks",),
                 embedding=tuple(float(x) for x in vector),

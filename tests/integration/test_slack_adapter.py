@@ -20,7 +20,7 @@ from aiohttp import web
 
 from adapters.slack import ChannelPolicy, SlackAdapter, SlackConfig
 from adapters.slack.delivery import DELIVERIES
-from engine.audience import AudienceKind
+from engine.audience import AudienceKind, Scope
 from engine.ports import DeliveryError, ReceiveOutcome, ReceiveResult, UserMemoryReport
 from engine.records import JSON, Inbound, InboundKind, Outbound, new_id, utcnow
 from tests.fakes.slack_api import FakeSlackApi, signed_headers
@@ -47,7 +47,7 @@ class RecordingMemory:
     forgotten: list[tuple[str, str]] = field(default_factory=list)
 
     async def about_user(self, workspace: str, user: str) -> UserMemoryReport:
-        return UserMemoryReport(workspace, user, (("human", f"dm:{user}", "likes tea"),), (), 3)
+        return UserMemoryReport(workspace, user, (("human", Scope.dm(user), "likes tea"),), (), 3)
 
     async def forget_user(self, workspace: str, user: str) -> int:
         self.forgotten.append((workspace, user))

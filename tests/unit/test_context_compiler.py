@@ -15,7 +15,7 @@ from engine.agent.context import (
 )
 from engine.agent.memory import BlockView
 from engine.agent.tools import BUILTIN_TOOLS
-from engine.audience import SCOPE_WORKSPACE, Audience, AudienceKind, dm_scope
+from engine.audience import Audience, AudienceKind, Scope
 from engine.records import Block, Message, Role, ToolCall
 from engine.tokens import TokenCounter
 
@@ -30,7 +30,7 @@ def message(i: int, role: Role = Role.USER, **fields: object) -> Message:
         "workspace": "slack:T1",
         "channel": "D1",
         "thread": "",
-        "scope": dm_scope("U1"),
+        "scope": Scope.dm("U1"),
         "role": role,
         "author": "U1" if role is Role.USER else "a1",
         "author_name": "Alice" if role is Role.USER else "mnemo",
@@ -45,7 +45,7 @@ def message(i: int, role: Role = Role.USER, **fields: object) -> Message:
 def context(
     history: list[Message], budget: int, current: list[Message] | None = None
 ) -> ContextInput:
-    part = Block("b1", "a1", "slack:T1", "human", "U1", SCOPE_WORKSPACE, "Name: Alice", 2000)
+    part = Block("b1", "a1", "slack:T1", "human", "U1", Scope.workspace(), "Name: Alice", 2000)
     return ContextInput(
         system_prompt="You are a helpful assistant.",
         rules="",

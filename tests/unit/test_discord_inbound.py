@@ -12,7 +12,7 @@ import pytest
 
 from adapters.discord import ChannelPolicy, DiscordConfig
 from adapters.discord.inbound import inbound_from_message
-from engine.audience import AudienceKind
+from engine.audience import AudienceKind, Scope
 from engine.records import Inbound
 from tests.fakes import discord_payloads as p
 from tests.fakes.discord_rest import FakeDiscord
@@ -110,7 +110,7 @@ def test_channel_hidden_from_everyone_is_private_to_that_channel(gateway: Gatewa
 
     assert inbound is not None
     assert inbound.audience.kind is AudienceKind.PRIVATE
-    assert inbound.audience.write_scope == f"private:{world.staff['id']}"
+    assert inbound.audience.write_scope == Scope.private(world.staff["id"])
 
 
 def test_public_thread_is_its_own_conversation_with_its_parents_audience(
@@ -132,7 +132,7 @@ def test_private_thread_is_private_to_itself(gateway: Gateway) -> None:
     assert inbound is not None
     assert inbound.audience.kind is AudienceKind.PRIVATE
     assert inbound.channel == world.private_thread["id"]
-    assert inbound.audience.write_scope == f"private:{world.private_thread['id']}"
+    assert inbound.audience.write_scope == Scope.private(world.private_thread["id"])
 
 
 def test_two_guilds_are_two_workspaces(gateway: Gateway) -> None:

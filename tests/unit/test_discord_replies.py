@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from adapters.discord.commands import REPORT_LIMIT, render_report
 from adapters.discord.delivery import NONCE_LENGTH, delivery_nonce
+from engine.audience import Scope
 from engine.ports import UserMemoryReport
 
 
@@ -20,7 +21,7 @@ def test_memory_report_lists_blocks_and_facts() -> None:
     report = UserMemoryReport(
         workspace="discord:1",
         user="42",
-        blocks=(("human", "dm:42", "Likes green tea."),),
+        blocks=(("human", Scope.dm("42"), "Likes green tea."),),
         passages=("Has a cat named Miso.",),
         messages=7,
     )

@@ -1,4 +1,4 @@
-"""Pure pieces of the jobs: audiences from scopes, transcripts, batches, run records, the table."""
+"""Pure pieces of the jobs: transcripts, batches, run records, the table."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from engine.audience import AudienceKind
-from engine.records import ConversationKey, Message, Role, ToolCall
-from jobs.audiences import audience_for
+from engine.audience import Scope
+from engine.records import Message, Role, ToolCall
 from jobs.consolidation import ConsolidationJob
 from jobs.history import RunRecord, RunStatus, TargetState
 from jobs.memory_pass import transcript
@@ -17,7 +16,6 @@ from jobs.report import format_runs
 from jobs.settings import JobSettings, JobSettingsError, load_job_settings
 
 WHEN = datetime(2026, 3, 3, 9, 30, tzinfo=UTC)
-CONVERSATION = ConversationKey("agent", "W1", "D1")
 
 
 def message(content: str, role: Role = Role.USER, **fields: object) -> Message:
@@ -27,7 +25,7 @@ def message(content: str, role: Role = Role.USER, **fields: object) -> Message:
         workspace="W1",
         channel="C1",
         thread="",
-        scope="workspace",
+        scope=Scope.workspace(),
         role=role,
         author="u1",
         author_name="Uma",
@@ -36,16 +34,6 @@ def message(content: str, role: Role = Role.USER, **fields: object) -> Message:
         created_at=WHEN,
     )
     return replace(base, **fields)  # type: ignore[arg-type]
-
-
-def test_audiences_are_rebuilt_from_the_scope_of_a_conversation() -> None:
-    direct = audience_for(CONVERSATION, "dm:u1")
-    assert (direct.kind, direct.user, direct.write_scope) == (AudienceKind.DM, "u1", "dm:u1")
-    closed = audience_for(CONVERSATION, "private:D1")
-    assert (closed.kind, closed.write_scope) == (AudienceKind.PRIVATE, "private:D1")
-    assert audience_for(CONVERSATION, "workspace").kind is AudienceKind.PUBLIC
-    with pytest.raises(ValueError, match="unknown scope 'agent'"):
-        audience_for(CONVERSATION, "agent")
 
 
 def test_transcript_keeps_what_people_and_the_assistant_said() -> None:
@@ -84,18 +72,22 @@ def test_backlogs_are_read_in_batches_within_the_limits() -> None:
 
 def test_run_records_and_states_round_trip_through_documents() -> None:
     record = RunRecord(
-        "r1", "consolidate", "a/W1/C1/", "W1", "workspace", "h", 2, WHEN,
+        "r1", "consolidate", "a/W1/C1/", "W1", Scope.workspace(), "h", 2, WHEN,
         RunStatus.OK, WHEN + timedelta(seconds=3), 120, "2 passes", "",
     )  # fmt: skip
     assert RunRecord.from_doc(record.to_doc()) == record
     assert record.key.startswith("consolidate/")
-    state = TargetState(7, RunStatus.FAILED, 2, record.key, "W1", "dm:u1", WHEN)
+    state = TargetState(7, RunStatus.FAILED, 2, record.key, "W1", Scope.dm("u1"), WHEN)
     assert TargetState.from_doc(state.to_doc()) == state
+    assert (record.to_doc()["scope"], state.to_doc()["scope"]) == ("workspace", "dm:u1")
+    whole_workspace = replace(state, scope=None)
+    assert whole_workspace.to_doc()["scope"] == ""
+    assert TargetState.from_doc(whole_workspace.to_doc()) == whole_workspace
 
 
 def test_the_runs_table_shows_errors_in_place_of_notes() -> None:
     ok = RunRecord(
-        "r1", "digest", "a/W1/C1/2026-03-02", "W1", "workspace", "h", 1, WHEN,
+        "r1", "digest", "a/W1/C1/2026-03-02", "W1", Scope.workspace(), "h", 1, WHEN,
         RunStatus.OK, WHEN + timedelta(seconds=2), 900, "digest of 40 messages",
     )  # fmt: skip
     failed = replace(ok, id="r2", status=RunStatus.FAILED, error="model unavailable: 503")

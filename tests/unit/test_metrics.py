@@ -8,6 +8,7 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.metrics import Metrics
+from engine.audience import Scope
 from engine.observer import Stage, TurnEnd
 from jobs.history import RunRecord, RunStatus
 
@@ -28,7 +29,7 @@ def run(job: str, status: RunStatus, seconds: float) -> RunRecord:
         job=job,
         target="t",
         workspace="w",
-        scope="workspace",
+        scope=Scope.workspace(),
         holder="h",
         attempt=1,
         started_at=started,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from engine.audience import Scope
 from engine.pipeline import Backoff, Dispatcher, JournalEntry, SettleWatch, TurnOutcome
 from engine.records import Message, Outbound, Role, utcnow
 
@@ -36,7 +37,7 @@ def test_journal_entry_survives_its_document_form() -> None:
         workspace="w",
         channel="c",
         thread="t",
-        scope="public:c",
+        scope=Scope.workspace(),
         role=Role.ASSISTANT,
         author="a",
         author_name="mnemo",

@@ -15,7 +15,7 @@ from adapters.slack.events import (
     team_of,
     workspace_id,
 )
-from engine.audience import AudienceKind
+from engine.audience import AudienceKind, Scope
 from engine.records import Inbound, InboundKind
 
 BOT = "UBOT"
@@ -124,7 +124,7 @@ def test_private_channel_audience_is_the_channel() -> None:
     )
     assert inbound is not None
     assert inbound.audience.kind is AudienceKind.PRIVATE
-    assert inbound.audience.write_scope == "private:G1"
+    assert inbound.audience.write_scope == Scope.private("G1")
 
 
 @pytest.mark.parametrize(

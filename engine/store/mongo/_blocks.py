@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from engine.audience import ALL_WORKSPACES, dm_scope
+from engine.audience import ALL_WORKSPACES, Scope
 from engine.records import Block, BlockLabel, next_seq, utcnow
 from engine.store.codec import block_from_doc, block_to_doc, encode_datetime
 from engine.store.mongo._documents import Collection, Document, keyed, unkeyed
@@ -35,13 +35,13 @@ class MongoBlocks:
         self,
         owners: Sequence[str],
         workspace: str,
-        scopes: Sequence[str],
+        scopes: Sequence[Scope],
         keys: Sequence[tuple[str, str]] | None = None,
     ) -> builtins.list[Block]:
         query: Document = {
             "owner": {"$in": list(owners)},
             "workspace": {"$in": [workspace, ALL_WORKSPACES]},
-            "scope": {"$in": list(scopes)},
+            "scope": {"$in": [str(s) for s in scopes]},
         }
         if keys is not None:
             if not keys:
@@ -94,7 +94,7 @@ class MongoBlocks:
                 "workspace": workspace,
                 "$or": [
                     {"label": BlockLabel.HUMAN.value, "subject": user},
-                    {"scope": dm_scope(user)},
+                    {"scope": str(Scope.dm(user))},
                 ],
             }
         )
@@ -107,5 +107,5 @@ def _identity(block: Block) -> Document:
         "workspace": block.workspace,
         "label": block.label,
         "subject": block.subject,
-        "scope": block.scope,
+        "scope": str(block.scope),
     }

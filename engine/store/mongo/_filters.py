@@ -19,7 +19,7 @@ def visible_query(where: RecordFilter, *, messages: bool) -> Document:
     query: Document = {
         "agent_id": where.agent_id,
         "workspace": where.workspace,
-        "scope": {"$in": list(where.scopes)},
+        "scope": {"$in": [str(s) for s in where.scopes]},
     }
     created: Document = {}
     if where.start is not None:
@@ -45,7 +45,7 @@ def vector_prefilter(where: RecordFilter, *, messages: bool) -> Document:
     clauses: list[Document] = [
         {"agent_id": {"$eq": where.agent_id}},
         {"workspace": {"$eq": where.workspace}},
-        {"scope": {"$in": list(where.scopes)}},
+        {"scope": {"$in": [str(s) for s in where.scopes]}},
     ]
     if where.start is not None:
         clauses.append({CREATED_DATE: {"$gte": _floor_ms(where.start)}})

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 
-from engine.audience import dm_scope
+from engine.audience import Scope
 from engine.records import ConversationKey, Message
 from engine.store.codec import (
     decode_datetime,
@@ -132,7 +132,7 @@ class MongoMessages:
 
     async def delete_user(self, workspace: str, user: str) -> int:
         result = await self._messages.delete_many(
-            {"workspace": workspace, "$or": [{"author": user}, {"scope": dm_scope(user)}]}
+            {"workspace": workspace, "$or": [{"author": user}, {"scope": str(Scope.dm(user))}]}
         )
         return result.deleted_count
 
@@ -174,7 +174,7 @@ class MongoMessages:
                     doc["_id"]["channel"],
                     doc["_id"]["thread"],
                 ),
-                scope=str(doc["scope"]),
+                scope=Scope.parse(doc["scope"]),
                 messages=int(doc["messages"]),
                 last_seq=int(doc["last_seq"]),
                 last_at=decode_datetime(doc["last_at"]),

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from pymongo import DESCENDING
 
-from engine.audience import dm_scope
+from engine.audience import Scope
 from engine.records import Passage, next_seq
 from engine.store.codec import passage_from_doc, passage_to_doc
 from engine.store.mongo._documents import (
@@ -102,6 +102,6 @@ class MongoPassages:
 
     async def delete_user(self, workspace: str, user: str) -> int:
         result = await self._passages.delete_many(
-            {"workspace": workspace, "$or": [{"users": user}, {"scope": dm_scope(user)}]}
+            {"workspace": workspace, "$or": [{"users": user}, {"scope": str(Scope.dm(user))}]}
         )
         return result.deleted_count

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pymongo.errors import DuplicateKeyError
 
-from engine.audience import dm_scope
+from engine.audience import Scope
 from engine.records import ConversationKey, Summary
 from engine.store.codec import summary_from_doc, summary_to_doc
 from engine.store.mongo._documents import Collection, Document
@@ -48,6 +48,6 @@ class MongoSummaries:
 
     async def delete_user(self, workspace: str, user: str) -> int:
         result = await self._summaries.delete_many(
-            {"workspace": workspace, "scope": dm_scope(user)}
+            {"workspace": workspace, "scope": str(Scope.dm(user))}
         )
         return result.deleted_count

@@ -26,7 +26,7 @@ def where_visible(
     params: Params = [where.agent_id, where.workspace]
     if where.scopes:
         clauses.append(f"{p}scope IN ({placeholders(len(where.scopes))})")
-        params.extend(where.scopes)
+        params.extend(str(s) for s in where.scopes)
     else:
         clauses.append("0")
     if where.start is not None:
@@ -61,4 +61,4 @@ def counted_scopes(where: RecordFilter) -> tuple[str, Params] | None:
     if where.start or where.end or where.channel is not None or where.tags or where.user:
         return None
     condition = f"agent_id = ? AND workspace = ? AND scope IN ({placeholders(len(where.scopes))})"
-    return condition, [where.agent_id, where.workspace, *where.scopes]
+    return condition, [where.agent_id, where.workspace, *map(str, where.scopes)]

@@ -185,7 +185,7 @@ class _Conditions:
 
         self.agent = code(where.agent_id)
         self.workspace = code(where.workspace)
-        self.scopes = [code(s) for s in where.scopes]
+        self.scopes = [code(str(s)) for s in where.scopes]
         self.start = None if where.start is None else to_micros(where.start)
         self.end = None if where.end is None else to_micros(where.end)
         self.channel = None if where.channel is None else code(where.channel)

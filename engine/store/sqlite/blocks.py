@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from engine.audience import ALL_WORKSPACES, dm_scope
+from engine.audience import ALL_WORKSPACES, Scope
 from engine.records import Block, BlockLabel, utcnow
 from engine.store.sqlite._database import Database
 from engine.store.sqlite._filters import placeholders
@@ -23,7 +23,7 @@ def _block(row: Sequence[Any]) -> Block:
         workspace=row[2],
         label=row[3],
         subject=row[4],
-        scope=row[5],
+        scope=Scope.parse(row[5]),
         value=row[6],
         limit=row[7],
         version=row[8],
@@ -39,7 +39,7 @@ class SQLiteBlockStore:
         self,
         owners: Sequence[str],
         workspace: str,
-        scopes: Sequence[str],
+        scopes: Sequence[Scope],
         keys: Sequence[tuple[str, str]] | None = None,
     ) -> list[Block]:
         if not owners or not scopes or (keys is not None and not keys):
@@ -48,7 +48,7 @@ class SQLiteBlockStore:
             f"SELECT {_COLUMNS} FROM blocks WHERE owner IN ({placeholders(len(owners))}) "
             f"AND workspace IN (?, ?) AND scope IN ({placeholders(len(scopes))})"
         )
-        params: list[object] = [*owners, workspace, ALL_WORKSPACES, *scopes]
+        params: list[object] = [*owners, workspace, ALL_WORKSPACES, *map(str, scopes)]
         if keys is not None:
             sql += " AND (label, subject) IN (VALUES " + ",".join(["(?, ?)"] * len(keys)) + ")"
             params.extend(part for key in keys for part in key)
@@ -66,7 +66,7 @@ class SQLiteBlockStore:
                     block.workspace,
                     block.label,
                     block.subject,
-                    block.scope,
+                    str(block.scope),
                     block.value,
                     block.limit,
                     block.version,
@@ -77,7 +77,7 @@ class SQLiteBlockStore:
                 row = conn.execute(
                     f"SELECT {_COLUMNS} FROM blocks WHERE owner = ? AND workspace = ? "
                     "AND label = ? AND subject = ? AND scope = ?",
-                    (block.owner, block.workspace, block.label, block.subject, block.scope),
+                    (block.owner, block.workspace, block.label, block.subject, str(block.scope)),
                 ).fetchone()
             if row is None:
                 raise ValueError(f"block id {block.id!r} is already used by another block")
@@ -125,7 +125,7 @@ class SQLiteBlockStore:
                 c.execute(
                     "DELETE FROM blocks WHERE workspace = ? "
                     "AND ((label = ? AND subject = ?) OR scope = ?)",
-                    (workspace, BlockLabel.HUMAN.value, user, dm_scope(user)),
+                    (workspace, BlockLabel.HUMAN.value, user, str(Scope.dm(user))),
                 ).rowcount
             )
         )

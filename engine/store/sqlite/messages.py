@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from engine.audience import dm_scope
+from engine.audience import Scope
 from engine.records import ConversationKey, Message, Role
 from engine.store.codec import tool_call_from_doc, tool_call_to_doc
 from engine.store.protocol import ConversationActivity, RecordFilter, Scored
@@ -43,7 +43,7 @@ def _message(row: Sequence[Any]) -> Message:
         workspace=row[2],
         channel=row[3],
         thread=row[4],
-        scope=row[5],
+        scope=Scope.parse(row[5]),
         role=_ROLES[row[6]],
         author=row[7],
         author_name=row[8],
@@ -73,7 +73,7 @@ def _row(message: Message) -> tuple[object, ...]:
         message.workspace,
         message.channel,
         message.thread,
-        message.scope,
+        str(message.scope),
         message.role.value,
         message.author,
         message.author_name,
@@ -288,7 +288,7 @@ class SQLiteMessageStore:
 
     async def delete_user(self, workspace: str, user: str) -> int:
         return await self._delete(
-            "workspace = ? AND (author = ? OR scope = ?)", (workspace, user, dm_scope(user))
+            "workspace = ? AND (author = ? OR scope = ?)", (workspace, user, str(Scope.dm(user)))
         )
 
     async def delete_before(self, workspace: str, before: datetime) -> int:
@@ -310,7 +310,7 @@ class SQLiteMessageStore:
         return [
             ConversationActivity(
                 ConversationKey(row[0], row[1], row[2], row[3]),
-                scope=row[4],
+                scope=Scope.parse(row[4]),
                 messages=row[5],
                 last_seq=row[6],
                 last_at=from_micros(row[7]),

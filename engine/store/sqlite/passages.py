@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from engine.audience import dm_scope
+from engine.audience import Scope
 from engine.records import Passage
 from engine.store.protocol import RecordFilter, Scored
 from engine.store.sqlite._database import Database, write
@@ -29,7 +29,7 @@ def _passage(row: Sequence[Any], embedding: bytes | None = None) -> Passage:
         id=row[0],
         agent_id=row[1],
         workspace=row[2],
-        scope=row[3],
+        scope=Scope.parse(row[3]),
         text=row[4],
         tags=tuple(json.loads(row[5])),
         users=tuple(json.loads(row[6])),
@@ -51,7 +51,7 @@ class SQLitePassageStore:
                 p.id,
                 p.agent_id,
                 p.workspace,
-                p.scope,
+                str(p.scope),
                 p.text,
                 json.dumps(list(p.tags)),
                 json.dumps(list(p.users)),
@@ -176,7 +176,7 @@ class SQLitePassageStore:
                 c.execute(
                     "DELETE FROM passages WHERE workspace = ? AND (scope = ? OR EXISTS "
                     "(SELECT 1 FROM json_each(passages.users) u WHERE u.value = ?))",
-                    (workspace, dm_scope(user), user),
+                    (workspace, str(Scope.dm(user)), user),
                 ).rowcount
             )
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.audience import dm_scope
+from engine.audience import Scope
 from engine.records import ConversationKey, Summary
 from engine.store.sqlite._database import Database
 from engine.store.sqlite._time import from_micros, to_micros
@@ -33,7 +33,7 @@ class SQLiteSummaryStore:
             workspace=conversation.workspace,
             channel=conversation.channel,
             thread=conversation.thread,
-            scope=scope,
+            scope=Scope.parse(scope),
             text=text,
             through_seq=through_seq,
             version=version,
@@ -43,7 +43,7 @@ class SQLiteSummaryStore:
     async def put(self, summary: Summary, expected_version: int) -> bool:
         """Stored with version ``expected_version + 1`` when the CAS succeeds."""
         values = (
-            summary.scope,
+            str(summary.scope),
             summary.text,
             summary.through_seq,
             expected_version + 1,
@@ -71,7 +71,7 @@ class SQLiteSummaryStore:
             lambda c: (
                 c.execute(
                     "DELETE FROM summaries WHERE workspace = ? AND scope = ?",
-                    (workspace, dm_scope(user)),
+                    (workspace, str(Scope.dm(user))),
                 ).rowcount
             )
         )

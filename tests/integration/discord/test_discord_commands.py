@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from adapters.discord import DiscordAdapter
+from engine.audience import Scope
 from engine.ports import UserMemoryReport
 from tests.fakes import discord_payloads as p
 from tests.fakes.discord_rest import EPHEMERAL, FakeDiscord, PostedMessage
@@ -26,7 +27,9 @@ class RecordingMemory:
 
     async def about_user(self, workspace: str, user: str) -> UserMemoryReport:
         self.calls.append(("about", workspace, user))
-        return UserMemoryReport(workspace, user, (("human", "workspace", "Likes tea."),), (), 4)
+        return UserMemoryReport(
+            workspace, user, (("human", Scope.workspace(), "Likes tea."),), (), 4
+        )
 
     async def forget_user(self, workspace: str, user: str) -> int:
         self.calls.append(("forget", workspace, user))
