@@ -18,9 +18,7 @@ from bot.inspector.views import (
     passage_view,
     scored_view,
 )
-from engine.agent.memory import MemoryEditError
-from engine.records import JSON, utcnow
-from engine.store.protocol import RecordFilter
+from engine import JSON, MemoryEditError, RecordFilter, utcnow
 
 
 class ConversationsQuery(BaseModel):

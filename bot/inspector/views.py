@@ -5,10 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from engine.agent.memory import BlockView, describe_scope
-from engine.audience import Audience
-from engine.records import JSON, Agent, Block, Message, Passage
-from engine.store.protocol import Scored
+from engine import JSON, Agent, Audience, Block, BlockView, Message, Passage, Scored, describe_scope
 from jobs import RunRecord
 
 
