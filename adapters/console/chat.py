@@ -9,9 +9,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Protocol, TextIO
 
-from engine.audience import Audience, AudienceKind
-from engine.ports import ReceiveOutcome, ReceiveResult
-from engine.records import Author, Inbound, Outbound, new_id, utcnow
+from engine import (
+    Audience,
+    AudienceKind,
+    Author,
+    Inbound,
+    Outbound,
+    ReceiveOutcome,
+    ReceiveResult,
+    new_id,
+    utcnow,
+)
 
 PLATFORM = "console"
 CONSOLE_WORKSPACE = "console:local"

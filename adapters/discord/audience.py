@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import discord
 
-from engine.audience import Audience, AudienceKind
+from engine import Audience, AudienceKind
 
 PLATFORM = "discord"
 

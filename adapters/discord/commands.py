@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 
 from adapters.discord.audience import dm_workspace, guild_workspace
-from engine.ports import UserMemory, UserMemoryReport
+from engine import UserMemory, UserMemoryReport
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,7 @@ import discord
 
 from adapters.chunking import split_message
 from adapters.discord.audience import PLATFORM
-from engine.ports import DeliveryError
-from engine.records import Inbound, Outbound
+from engine import DeliveryError, Inbound, Outbound
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.config import SlackConfig
-from engine.ports import DeliveryError
+from engine import DeliveryError
 
 CLIENT_TIMEOUT_S = 15
 

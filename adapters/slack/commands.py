@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.events import workspace_id
-from engine.ports import UserMemory, UserMemoryReport
+from engine import UserMemory, UserMemoryReport
 
 log = logging.getLogger(__name__)
 

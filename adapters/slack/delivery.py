@@ -26,9 +26,7 @@ from adapters.slack.clients import WorkspaceClients
 from adapters.slack.config import PLATFORM
 from adapters.slack.events import team_of
 from adapters.slack.formatting import to_mrkdwn
-from engine.ports import DeliveryError
-from engine.records import Inbound, Outbound
-from engine.store.protocol import KeyValueStore
+from engine import DeliveryError, Inbound, KeyValueStore, Outbound
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
-from engine.store.protocol import KeyValueStore
+from engine import KeyValueStore
 
 INSTALLATIONS = "slack.installations"
 OAUTH_STATES = "slack.oauth_states"
