@@ -29,7 +29,7 @@ from engine.pipeline import (
 )
 from engine.ports import PlatformPort, ReceiveOutcome, ReceiveResult
 from engine.records import JSON, Inbound, InboundKind, new_id, next_seq, utcnow
-from engine.store.codec import inbound_to_doc
+from engine.store.codec import encode
 from engine.store.protocol import InboxItem, InboxStatus, Store
 from engine.turns import TurnRunner
 
@@ -121,7 +121,7 @@ class Engine:
             return await self._apply_change(inbound)
         if not await self._agent_exists(inbound.agent_id):
             reason = f"there is no agent with id {inbound.agent_id!r}"
-            await self._store.inbox.put_rejected(inbound.platform, inbound_to_doc(inbound), reason)
+            await self._store.inbox.put_rejected(inbound.platform, encode(inbound), reason)
             return ReceiveResult(ReceiveOutcome.REJECTED, reason=reason)
         item = InboxItem(
             id=new_id(),

@@ -25,7 +25,7 @@ from engine.audience import Audience
 from engine.messaging.policy import TrafficPolicy
 from engine.ports import DeliveryError, ReceiveOutcome, ReceiveResult
 from engine.records import Agent, Author, Inbound, Outbound, new_id, utcnow
-from engine.store.codec import audience_from_doc, audience_to_doc
+from engine.store.codec import decode, encode
 from engine.store.protocol import AgentStore, KeyValueStore
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class MailRecord:
             "sender": self.sender,
             "sender_name": self.sender_name,
             "recipient": self.recipient,
-            "audience": audience_to_doc(self.audience),
+            "audience": encode(self.audience),
             "hops": self.hops,
             "mode": self.mode.value,
             "origin": None
@@ -99,7 +99,7 @@ class MailRecord:
             sender=str(doc["sender"]),
             sender_name=str(doc.get("sender_name", "")),
             recipient=str(doc["recipient"]),
-            audience=audience_from_doc(doc["audience"]),
+            audience=decode(Audience, doc["audience"]),
             hops=int(doc["hops"]),
             mode=MailMode(doc["mode"]),
             origin=None

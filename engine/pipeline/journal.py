@@ -13,12 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from engine.records import JSON, Message, Outbound
-from engine.store.codec import (
-    message_from_doc,
-    message_to_doc,
-    outbound_from_doc,
-    outbound_to_doc,
-)
+from engine.store.codec import decode, encode
 from engine.store.protocol import KeyValueStore
 
 NAMESPACE = "turns"
@@ -44,8 +39,8 @@ class JournalEntry:
         return {
             "items": list(self.items),
             "outcome": self.outcome.value,
-            "messages": [message_to_doc(m) for m in self.messages],
-            "replies": [outbound_to_doc(r) for r in self.replies],
+            "messages": [encode(m) for m in self.messages],
+            "replies": [encode(r) for r in self.replies],
             "error": self.error,
         }
 
@@ -55,8 +50,8 @@ class JournalEntry:
             head=head,
             items=tuple(str(i) for i in doc["items"]),
             outcome=TurnOutcome(doc["outcome"]),
-            messages=tuple(message_from_doc(m) for m in doc.get("messages") or ()),
-            replies=tuple(outbound_from_doc(r) for r in doc.get("replies") or ()),
+            messages=tuple(decode(Message, m) for m in doc.get("messages") or ()),
+            replies=tuple(decode(Outbound, r) for r in doc.get("replies") or ()),
             error=str(doc.get("error", "")),
         )
 

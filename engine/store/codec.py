@@ -1,31 +1,40 @@
-"""Records to and from JSON-able dicts, so every store writes the same shape.
+"""Records to and from JSON-able documents, by one mapping read off each record's fields.
 
-Datetimes become ISO 8601 strings in UTC with a fixed microsecond precision, so they sort as
-text in the same order as in time. Tuples become lists; enums become their values.
+A record (any dataclass) is stored as a dict keyed by its field names: datetimes become ISO
+8601 strings in UTC with a fixed microsecond precision, so they sort as text in the same order
+as in time; tuples become lists; enums become their values; nested dataclasses become dicts;
+``Scope`` becomes its text. Reading back coerces each value to its field's type, and a field
+missing from an older document takes the field's default.
+
+MongoDB keeps every record in this shape (see ``engine.store.mongo._documents``). SQLite keeps
+agents, inbound events, replies and tool calls as these documents in a JSON column, and the
+other records in typed columns (times as integer microseconds) that its queries filter on.
+
+A record whose document differs from its fields says so once, in ``SHAPES`` below.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+import types
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
-
-from engine.audience import Audience, AudienceKind, Scope
-from engine.records import (
-    JSON,
-    Agent,
-    Author,
-    Block,
-    Inbound,
-    InboundKind,
-    Message,
-    Outbound,
-    Passage,
-    Role,
-    Summary,
-    ToolCall,
-    ToolRule,
+from enum import Enum
+from typing import (
+    Any,
+    Literal,
+    TypeAliasType,
+    Union,
+    get_args,
+    get_origin,
+    get_type_hints,
 )
+
+from engine.audience import Scope
+from engine.records import JSON
+
+type Convert = Callable[[Any], Any]
 
 
 def encode_datetime(value: datetime) -> str:
@@ -40,320 +49,174 @@ def decode_datetime(text: str) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def _strings(values: Any) -> tuple[str, ...]:
-    return tuple(str(v) for v in values or ())
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """How a record's document departs from its fields."""
+
+    #: Field name -> the key it is stored under.
+    keys: Mapping[str, str] = field(default_factory=dict)
+    #: Fields not in the document (kept elsewhere, such as a separately stored embedding);
+    #: each needs a default, which it takes when read back.
+    left_out: frozenset[str] = frozenset()
+
+
+#: Records whose document is not simply their fields, by type. Add a type here before its
+#: first use; every other dataclass is stored field for field.
+SHAPES: dict[type, Shape] = {}
+
+#: Value types stored as text: type -> (to text, from text).
+_AS_TEXT: dict[type, tuple[Convert, Convert]] = {
+    datetime: (encode_datetime, decode_datetime),
+    Scope: (str, Scope.parse),
+}
+
+
+def encode(record: object) -> JSON:
+    """``record`` (a dataclass) as a JSON-able document."""
+    doc: JSON = {}
+    for name, key, to_doc in _plan(type(record)).encoders:
+        value = getattr(record, name)
+        doc[key] = value if to_doc is None or value is None else to_doc(value)
+    return doc
+
+
+def decode[T](cls: type[T], doc: Mapping[str, Any]) -> T:
+    """The ``cls`` record stored as ``doc``; missing fields take their defaults.
+
+    A KeyError names a field the document lacks and the record cannot do without.
+    """
+    plan = _plan(cls)
+    values: dict[str, Any] = {}
+    for name, key, from_doc, required in plan.decoders:
+        try:
+            value = doc[key]
+        except KeyError:
+            if required:
+                raise KeyError(f"{cls.__name__} document lacks {key!r}") from None
+            continue
+        values[name] = value if from_doc is None or value is None else from_doc(value)
+    return cls(**values)
 
 
 # ---------------------------------------------------------------------------------------------
-# Agents
+# Plans: the per-type work done once, so encoding and decoding only walk a list.
 
 
-def tool_rule_to_doc(rule: ToolRule) -> JSON:
-    return {
-        "kind": rule.kind,
-        "tool": rule.tool,
-        "children": list(rule.children),
-        "outcomes": {k: list(v) for k, v in rule.outcomes.items()},
-        "limit": rule.limit,
-    }
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    #: (field, key, converter or None when the value is stored as it is)
+    encoders: tuple[tuple[str, str, Convert | None], ...]
+    #: (field, key, converter or None, whether the document must have it)
+    decoders: tuple[tuple[str, str, Convert | None, bool], ...]
 
 
-def tool_rule_from_doc(doc: Mapping[str, Any]) -> ToolRule:
-    outcomes: Mapping[str, Any] = doc.get("outcomes") or {}
-    return ToolRule(
-        kind=doc["kind"],
-        tool=doc["tool"],
-        children=_strings(doc.get("children")),
-        outcomes={str(k): _strings(v) for k, v in outcomes.items()},
-        limit=int(doc.get("limit", 0)),
-    )
+_plans: dict[type, _Plan] = {}
 
 
-def agent_to_doc(agent: Agent) -> JSON:
-    return {
-        "id": agent.id,
-        "name": agent.name,
-        "model": agent.model,
-        "system_prompt": agent.system_prompt,
-        "tools": list(agent.tools),
-        "tags": list(agent.tags),
-        "tool_rules": [tool_rule_to_doc(r) for r in agent.tool_rules],
-        "shared_blocks": list(agent.shared_blocks),
-        "context_budget": agent.context_budget,
-        "overflow": agent.overflow,
-        "max_steps": agent.max_steps,
-        "created_at": encode_datetime(agent.created_at),
-        "version": agent.version,
-    }
+def _plan(cls: type) -> _Plan:
+    plan = _plans.get(cls)
+    if plan is None:
+        plan = _plans[cls] = _make_plan(cls)
+    return plan
 
 
-def agent_from_doc(doc: Mapping[str, Any]) -> Agent:
-    return Agent(
-        id=doc["id"],
-        name=doc["name"],
-        model=doc["model"],
-        system_prompt=doc["system_prompt"],
-        tools=_strings(doc.get("tools")),
-        tags=_strings(doc.get("tags")),
-        tool_rules=tuple(tool_rule_from_doc(r) for r in doc.get("tool_rules") or ()),
-        shared_blocks=_strings(doc.get("shared_blocks")),
-        context_budget=int(doc["context_budget"]),
-        overflow=doc["overflow"],
-        max_steps=int(doc["max_steps"]),
-        created_at=decode_datetime(doc["created_at"]),
-        version=int(doc.get("version", 1)),
-    )
+def _make_plan(cls: type) -> _Plan:
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"{cls.__name__} is not a record (a dataclass) the codec can store")
+    shape = SHAPES.get(cls, Shape())
+    hints = get_type_hints(cls)
+    encoders: list[tuple[str, str, Convert | None]] = []
+    decoders: list[tuple[str, str, Convert | None, bool]] = []
+    for f in dataclasses.fields(cls):
+        has_default = (
+            f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+        )
+        if f.name in shape.left_out:
+            if not has_default:
+                raise TypeError(f"{cls.__name__}.{f.name} is left out but has no default")
+            continue
+        key = shape.keys.get(f.name, f.name)
+        to_doc, from_doc = _converters(hints[f.name])
+        encoders.append((f.name, key, to_doc))
+        decoders.append((f.name, key, from_doc, not has_default))
+    return _Plan(tuple(encoders), tuple(decoders))
 
 
-# ---------------------------------------------------------------------------------------------
-# Core memory, recall, archival
+def _converters(hint: Any) -> tuple[Convert | None, Convert | None]:
+    """(to document, from document) for values of type ``hint``; None means as it is.
+
+    Both are called only on values that are not None.
+    """
+    if isinstance(hint, TypeAliasType):
+        return _converters(hint.__value__)
+    origin = get_origin(hint)
+    args = get_args(hint)
+    if origin in (Union, types.UnionType):
+        present = [a for a in args if a is not type(None)]
+        if len(present) != 1:
+            raise TypeError(f"the codec stores X | None, not {hint}")
+        return _converters(present[0])
+    if origin is Literal:
+        return None, None
+    if origin is tuple:
+        if len(set(a for a in args if a is not Ellipsis)) > 1:
+            raise TypeError(f"the codec stores tuples of one type, not {hint}")
+        return _sequence(args[0] if args else Any)
+    if origin is not None and isinstance(origin, type) and issubclass(origin, Mapping):
+        return _mapping(args[1] if len(args) == 2 else Any)
+    if hint is Any or hint is object:
+        return None, None
+    if not isinstance(hint, type):
+        raise TypeError(f"the codec cannot store values of type {hint}")
+    return _scalar(hint)
 
 
-def block_to_doc(block: Block) -> JSON:
-    return {
-        "id": block.id,
-        "owner": block.owner,
-        "workspace": block.workspace,
-        "label": block.label,
-        "subject": block.subject,
-        "scope": str(block.scope),
-        "value": block.value,
-        "limit": block.limit,
-        "version": block.version,
-        "updated_at": encode_datetime(block.updated_at),
-    }
+def _scalar(cls: type) -> tuple[Convert | None, Convert | None]:
+    as_text = _AS_TEXT.get(cls)
+    if as_text is not None:
+        return as_text
+    if issubclass(cls, Enum):
+        members = {member.value: member for member in cls}
+        return _enum_value, lambda value: members[value] if value in members else cls(value)
+    if dataclasses.is_dataclass(cls):
+        return encode, lambda doc: decode(cls, doc)
+    if cls is bool:
+        return None, bool
+    if cls is int:
+        return None, int
+    if cls is float:
+        return float, float
+    if cls is str:
+        return None, str
+    if issubclass(cls, (list, dict)):
+        return None, None
+    raise TypeError(f"the codec cannot store values of type {cls.__name__}")
 
 
-def block_from_doc(doc: Mapping[str, Any]) -> Block:
-    return Block(
-        id=doc["id"],
-        owner=doc["owner"],
-        workspace=doc["workspace"],
-        label=doc["label"],
-        subject=doc["subject"],
-        scope=Scope.parse(doc["scope"]),
-        value=doc["value"],
-        limit=int(doc["limit"]),
-        version=int(doc["version"]),
-        updated_at=decode_datetime(doc["updated_at"]),
-    )
+def _enum_value(member: Enum) -> Any:
+    return member.value
 
 
-def tool_call_to_doc(call: ToolCall) -> JSON:
-    return {"id": call.id, "name": call.name, "arguments": call.arguments}
+def _sequence(item: Any) -> tuple[Convert, Convert]:
+    to_doc, from_doc = _converters(item)
+    if to_doc is None:
+        encoded: Convert = list
+    else:
+        encoded = lambda values: [to_doc(v) for v in values]  # noqa: E731
+    if from_doc is None:
+        decoded: Convert = tuple
+    else:
+        decoded = lambda values: tuple(from_doc(v) for v in values)  # noqa: E731
+    return encoded, decoded
 
 
-def tool_call_from_doc(doc: Mapping[str, Any]) -> ToolCall:
-    return ToolCall(id=doc["id"], name=doc["name"], arguments=doc["arguments"])
+def _mapping(value_type: Any) -> tuple[Convert, Convert]:
+    to_doc, from_doc = _converters(value_type)
 
+    def encoded(values: Mapping[Any, Any]) -> dict[str, Any]:
+        return {str(k): v if to_doc is None else to_doc(v) for k, v in values.items()}
 
-def message_to_doc(message: Message) -> JSON:
-    return {
-        "id": message.id,
-        "agent_id": message.agent_id,
-        "workspace": message.workspace,
-        "channel": message.channel,
-        "thread": message.thread,
-        "scope": str(message.scope),
-        "role": message.role.value,
-        "author": message.author,
-        "author_name": message.author_name,
-        "content": message.content,
-        "seq": message.seq,
-        "created_at": encode_datetime(message.created_at),
-        "tool_calls": [tool_call_to_doc(c) for c in message.tool_calls],
-        "tool_call_id": message.tool_call_id,
-        "platform_ref": message.platform_ref,
-        "turn_id": message.turn_id,
-    }
+    def decoded(values: Mapping[Any, Any]) -> dict[str, Any]:
+        return {str(k): v if from_doc is None else from_doc(v) for k, v in values.items()}
 
-
-def message_from_doc(doc: Mapping[str, Any]) -> Message:
-    return Message(
-        id=doc["id"],
-        agent_id=doc["agent_id"],
-        workspace=doc["workspace"],
-        channel=doc["channel"],
-        thread=doc["thread"],
-        scope=Scope.parse(doc["scope"]),
-        role=Role(doc["role"]),
-        author=doc["author"],
-        author_name=doc["author_name"],
-        content=doc["content"],
-        seq=int(doc["seq"]),
-        created_at=decode_datetime(doc["created_at"]),
-        tool_calls=tuple(tool_call_from_doc(c) for c in doc.get("tool_calls") or ()),
-        tool_call_id=doc.get("tool_call_id", ""),
-        platform_ref=doc.get("platform_ref", ""),
-        turn_id=doc.get("turn_id", ""),
-    )
-
-
-def summary_to_doc(summary: Summary) -> JSON:
-    return {
-        "agent_id": summary.agent_id,
-        "workspace": summary.workspace,
-        "channel": summary.channel,
-        "thread": summary.thread,
-        "scope": str(summary.scope),
-        "text": summary.text,
-        "through_seq": summary.through_seq,
-        "version": summary.version,
-        "updated_at": encode_datetime(summary.updated_at),
-    }
-
-
-def summary_from_doc(doc: Mapping[str, Any]) -> Summary:
-    return Summary(
-        agent_id=doc["agent_id"],
-        workspace=doc["workspace"],
-        channel=doc["channel"],
-        thread=doc["thread"],
-        scope=Scope.parse(doc["scope"]),
-        text=doc["text"],
-        through_seq=int(doc["through_seq"]),
-        version=int(doc["version"]),
-        updated_at=decode_datetime(doc["updated_at"]),
-    )
-
-
-def passage_to_doc(passage: Passage) -> JSON:
-    """The passage with its embedding as a list of floats (or None)."""
-    return {
-        "id": passage.id,
-        "agent_id": passage.agent_id,
-        "workspace": passage.workspace,
-        "scope": str(passage.scope),
-        "text": passage.text,
-        "tags": list(passage.tags),
-        "users": list(passage.users),
-        "created_at": encode_datetime(passage.created_at),
-        "embedding": None if passage.embedding is None else [float(x) for x in passage.embedding],
-    }
-
-
-def passage_from_doc(doc: Mapping[str, Any]) -> Passage:
-    embedding = doc.get("embedding")
-    return Passage(
-        id=doc["id"],
-        agent_id=doc["agent_id"],
-        workspace=doc["workspace"],
-        scope=Scope.parse(doc["scope"]),
-        text=doc["text"],
-        tags=_strings(doc.get("tags")),
-        users=_strings(doc.get("users")),
-        created_at=decode_datetime(doc["created_at"]),
-        embedding=None if embedding is None else tuple(float(x) for x in embedding),
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Inbound and outbound traffic
-
-
-def audience_to_doc(audience: Audience) -> JSON:
-    return {
-        "workspace": audience.workspace,
-        "kind": audience.kind.value,
-        "channel": audience.channel,
-        "user": audience.user,
-    }
-
-
-def audience_from_doc(doc: Mapping[str, Any]) -> Audience:
-    return Audience(
-        workspace=doc["workspace"],
-        kind=AudienceKind(doc["kind"]),
-        channel=doc["channel"],
-        user=doc.get("user"),
-    )
-
-
-def author_to_doc(author: Author) -> JSON:
-    return {
-        "id": author.id,
-        "name": author.name,
-        "is_agent": author.is_agent,
-        "is_bot": author.is_bot,
-    }
-
-
-def author_from_doc(doc: Mapping[str, Any]) -> Author:
-    return Author(
-        id=doc["id"],
-        name=doc["name"],
-        is_agent=bool(doc.get("is_agent", False)),
-        is_bot=bool(doc.get("is_bot", False)),
-    )
-
-
-def inbound_to_doc(inbound: Inbound) -> JSON:
-    return {
-        "platform": inbound.platform,
-        "agent_id": inbound.agent_id,
-        "audience": audience_to_doc(inbound.audience),
-        "thread": inbound.thread,
-        "author": author_to_doc(inbound.author),
-        "text": inbound.text,
-        "event_id": inbound.event_id,
-        "message_ref": inbound.message_ref,
-        "sent_at": encode_datetime(inbound.sent_at),
-        "kind": inbound.kind.value,
-        "respond": inbound.respond,
-        "mentions": list(inbound.mentions),
-        "hops": inbound.hops,
-        "attachments": list(inbound.attachments),
-        "channel_name": inbound.channel_name,
-    }
-
-
-def inbound_from_doc(doc: Mapping[str, Any]) -> Inbound:
-    return Inbound(
-        platform=doc["platform"],
-        agent_id=doc["agent_id"],
-        audience=audience_from_doc(doc["audience"]),
-        thread=doc["thread"],
-        author=author_from_doc(doc["author"]),
-        text=doc["text"],
-        event_id=doc["event_id"],
-        message_ref=doc["message_ref"],
-        sent_at=decode_datetime(doc["sent_at"]),
-        kind=InboundKind(doc.get("kind", InboundKind.MESSAGE.value)),
-        respond=bool(doc.get("respond", True)),
-        mentions=_strings(doc.get("mentions")),
-        hops=int(doc.get("hops", 0)),
-        attachments=_strings(doc.get("attachments")),
-        channel_name=doc.get("channel_name", ""),
-    )
-
-
-def outbound_to_doc(reply: Outbound) -> JSON:
-    return {
-        "id": reply.id,
-        "inbox_id": reply.inbox_id,
-        "platform": reply.platform,
-        "agent_id": reply.agent_id,
-        "workspace": reply.workspace,
-        "channel": reply.channel,
-        "thread": reply.thread,
-        "text": reply.text,
-        "reply_to": reply.reply_to,
-        "index": reply.index,
-        "created_at": encode_datetime(reply.created_at),
-    }
-
-
-def outbound_from_doc(doc: Mapping[str, Any]) -> Outbound:
-    return Outbound(
-        id=doc["id"],
-        inbox_id=doc["inbox_id"],
-        platform=doc["platform"],
-        agent_id=doc["agent_id"],
-        workspace=doc["workspace"],
-        channel=doc["channel"],
-        thread=doc["thread"],
-        text=doc["text"],
-        reply_to=doc.get("reply_to", ""),
-        index=int(doc.get("index", 0)),
-        created_at=decode_datetime(doc["created_at"]),
-    )
+    return encoded, decoded

@@ -16,7 +16,7 @@ from pymongo import ASCENDING, IndexModel
 
 from engine.records import InboundKind
 from engine.store import Store
-from engine.store.codec import inbound_to_doc
+from engine.store.codec import encode
 from engine.store.sqlite import SQLiteStore
 from tests.contract.records import inbox_item
 
@@ -80,7 +80,7 @@ async def test_sqlite_file_from_before_gets_per_agent_dedupe(tmp_path: Path) -> 
                 earlier.inbound.channel,
                 earlier.conversation,
                 earlier.seq,
-                json.dumps(inbound_to_doc(earlier.inbound)),
+                json.dumps(encode(earlier.inbound)),
             ),
         )
     conn.close()

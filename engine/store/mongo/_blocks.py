@@ -14,7 +14,7 @@ from pymongo.errors import DuplicateKeyError
 
 from engine.audience import ALL_WORKSPACES, Scope
 from engine.records import Block, BlockLabel, next_seq, utcnow
-from engine.store.codec import block_from_doc, block_to_doc, encode_datetime
+from engine.store.codec import decode, encode, encode_datetime
 from engine.store.mongo._documents import Collection, Document, keyed, unkeyed
 
 #: Insertion order of parts, the last key of the ``visible`` ordering.
@@ -24,7 +24,7 @@ _ORDER = [("label", ASCENDING), ("subject", ASCENDING), (_CREATED_SEQ, ASCENDING
 
 def _block(doc: Document) -> Block:
     doc.pop(_CREATED_SEQ, None)
-    return block_from_doc(unkeyed(doc))
+    return decode(Block, unkeyed(doc))
 
 
 class MongoBlocks:
@@ -50,7 +50,7 @@ class MongoBlocks:
         return [_block(doc) async for doc in self._blocks.find(query).sort(_ORDER)]
 
     async def create(self, block: Block) -> Block:
-        doc = keyed(block_to_doc(block))
+        doc = keyed(encode(block))
         doc[_CREATED_SEQ] = next_seq()
         try:
             await self._blocks.insert_one(doc)

@@ -14,8 +14,8 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from engine.records import JSON, utcnow
-from engine.store.codec import encode_datetime, inbound_from_doc, inbound_to_doc
+from engine.records import JSON, Inbound, utcnow
+from engine.store.codec import decode, encode, encode_datetime
 from engine.store.mongo._documents import Collection, Document
 from engine.store.protocol import InboxItem, InboxStatus
 
@@ -26,7 +26,7 @@ def _item_document(item: InboxItem) -> Document:
     inbound = item.inbound
     return {
         "_id": item.id,
-        "inbound": inbound_to_doc(inbound),
+        "inbound": encode(inbound),
         "platform": inbound.platform,
         "agent_id": inbound.agent_id,
         "event_id": inbound.event_id,
@@ -44,7 +44,7 @@ def _item_document(item: InboxItem) -> Document:
 def _item(doc: Document) -> InboxItem:
     return InboxItem(
         id=doc["_id"],
-        inbound=inbound_from_doc(doc["inbound"]),
+        inbound=decode(Inbound, doc["inbound"]),
         conversation=doc["conversation"],
         seq=int(doc["seq"]),
         status=InboxStatus(doc["status"]),

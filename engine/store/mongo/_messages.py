@@ -10,12 +10,7 @@ from pymongo import ASCENDING, DESCENDING, UpdateOne
 
 from engine.audience import Scope
 from engine.records import ConversationKey, Message
-from engine.store.codec import (
-    decode_datetime,
-    encode_datetime,
-    message_from_doc,
-    message_to_doc,
-)
+from engine.store.codec import decode, decode_datetime, encode, encode_datetime
 from engine.store.mongo._documents import (
     CREATED_DATE,
     Collection,
@@ -36,7 +31,7 @@ _EXTRA_FIELDS = (CREATED_DATE, "embedding")
 def _message(doc: Document) -> Message:
     for name in _EXTRA_FIELDS:
         doc.pop(name, None)
-    return message_from_doc(unkeyed(doc))
+    return decode(Message, unkeyed(doc))
 
 
 def _conversation_query(conversation: ConversationKey) -> Document:
@@ -58,7 +53,7 @@ class MongoMessages:
         self._vectors = VectorRanking(collection)
 
     async def append(self, messages: Sequence[Message]) -> None:
-        docs = [with_created_date(keyed(message_to_doc(m)), m.created_at) for m in messages]
+        docs = [with_created_date(keyed(encode(m)), m.created_at) for m in messages]
         if docs:
             with ignore_duplicates():
                 await self._messages.insert_many(docs, ordered=False)

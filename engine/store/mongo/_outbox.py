@@ -9,12 +9,7 @@ from datetime import datetime
 from pymongo import ASCENDING
 
 from engine.records import Outbound, next_seq
-from engine.store.codec import (
-    decode_datetime,
-    encode_datetime,
-    outbound_from_doc,
-    outbound_to_doc,
-)
+from engine.store.codec import decode, decode_datetime, encode, encode_datetime
 from engine.store.mongo._documents import Collection, Document
 from engine.store.mongo._queries import ignore_duplicates
 from engine.store.protocol import OutboxEntry, OutboxStatus
@@ -27,7 +22,7 @@ _NOW = ""
 def _entry_document(reply: Outbound) -> Document:
     return {
         "_id": reply.id,
-        "reply": outbound_to_doc(reply),
+        "reply": encode(reply),
         "inbox_id": reply.inbox_id,
         "index": reply.index,
         "seq": next_seq(),
@@ -42,7 +37,7 @@ def _entry_document(reply: Outbound) -> Document:
 def _entry(doc: Document) -> OutboxEntry:
     next_attempt: str = doc.get("next_attempt_at", _NOW)
     return OutboxEntry(
-        reply=outbound_from_doc(doc["reply"]),
+        reply=decode(Outbound, doc["reply"]),
         status=OutboxStatus(doc["status"]),
         attempts=int(doc.get("attempts", 0)),
         next_attempt_at=decode_datetime(next_attempt) if next_attempt else None,

@@ -9,7 +9,7 @@ from pymongo import DESCENDING
 
 from engine.audience import Scope
 from engine.records import Passage, next_seq
-from engine.store.codec import passage_from_doc, passage_to_doc
+from engine.store.codec import decode, encode
 from engine.store.mongo._documents import (
     CREATED_DATE,
     Collection,
@@ -31,7 +31,7 @@ _NEWEST_FIRST = [("created_at", DESCENDING), (_INSERTED_SEQ, DESCENDING)]
 def _passage(doc: Document) -> Passage:
     doc.pop(CREATED_DATE, None)
     doc.pop(_INSERTED_SEQ, None)
-    return passage_from_doc(unkeyed(doc))
+    return decode(Passage, unkeyed(doc))
 
 
 def _visible(where: RecordFilter) -> Document:
@@ -39,7 +39,7 @@ def _visible(where: RecordFilter) -> Document:
 
 
 def _document(passage: Passage) -> Document:
-    doc = with_created_date(keyed(passage_to_doc(passage)), passage.created_at)
+    doc = with_created_date(keyed(encode(passage)), passage.created_at)
     doc[_INSERTED_SEQ] = next_seq()
     if doc["embedding"] is None:
         # Absent rather than null, so the vector index and the fallback skip it alike.

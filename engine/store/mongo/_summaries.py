@@ -6,7 +6,7 @@ from pymongo.errors import DuplicateKeyError
 
 from engine.audience import Scope
 from engine.records import ConversationKey, Summary
-from engine.store.codec import summary_from_doc, summary_to_doc
+from engine.store.codec import decode, encode
 from engine.store.mongo._documents import Collection, Document
 
 
@@ -28,10 +28,10 @@ class MongoSummaries:
             ),
             {"_id": False},
         )
-        return None if doc is None else summary_from_doc(doc)
+        return None if doc is None else decode(Summary, doc)
 
     async def put(self, summary: Summary, expected_version: int) -> bool:
-        doc = summary_to_doc(summary) | {"version": expected_version + 1}
+        doc = encode(summary) | {"version": expected_version + 1}
         if expected_version == 0:
             try:
                 await self._summaries.insert_one(doc)

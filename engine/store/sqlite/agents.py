@@ -6,12 +6,12 @@ import json
 import sqlite3
 
 from engine.records import Agent
-from engine.store.codec import agent_from_doc, agent_to_doc
+from engine.store.codec import decode, encode
 from engine.store.sqlite._database import Database
 
 
 def _agent(row: tuple[str] | None) -> Agent | None:
-    return None if row is None else agent_from_doc(json.loads(row[0]))
+    return None if row is None else decode(Agent, json.loads(row[0]))
 
 
 class SQLiteAgentStore:
@@ -19,7 +19,7 @@ class SQLiteAgentStore:
         self._db = db
 
     async def put(self, agent: Agent) -> None:
-        doc = json.dumps(agent_to_doc(agent))
+        doc = json.dumps(encode(agent))
 
         def put(conn: sqlite3.Connection) -> None:
             conn.execute(
@@ -50,7 +50,7 @@ class SQLiteAgentStore:
         rows = await self._db.run(
             lambda c: c.execute("SELECT doc FROM agents ORDER BY name, id").fetchall()
         )
-        return [agent_from_doc(json.loads(doc)) for (doc,) in rows]
+        return [decode(Agent, json.loads(doc)) for (doc,) in rows]
 
     async def delete(self, agent_id: str) -> bool:
         deleted = await self._db.run(

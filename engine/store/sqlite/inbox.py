@@ -6,8 +6,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from engine.records import JSON, utcnow
-from engine.store.codec import encode_datetime, inbound_from_doc, inbound_to_doc
+from engine.records import JSON, Inbound, utcnow
+from engine.store.codec import decode, encode, encode_datetime
 from engine.store.protocol import InboxItem, InboxStatus
 from engine.store.sqlite._database import Database
 from engine.store.sqlite._time import from_micros, to_micros
@@ -18,7 +18,7 @@ _COLUMNS = "id, inbound, conversation, seq, status, attempts, error"
 def _item(row: Sequence[Any]) -> InboxItem:
     return InboxItem(
         id=row[0],
-        inbound=inbound_from_doc(json.loads(row[1])),
+        inbound=decode(Inbound, json.loads(row[1])),
         conversation=row[2],
         seq=row[3],
         status=InboxStatus(row[4]),
@@ -46,7 +46,7 @@ class SQLiteInboxStore:
             item.status.value,
             item.attempts,
             item.error,
-            json.dumps(inbound_to_doc(inbound)),
+            json.dumps(encode(inbound)),
         )
         inserted = await self._db.run(
             lambda c: (

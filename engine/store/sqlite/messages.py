@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from engine.audience import Scope
-from engine.records import ConversationKey, Message, Role
-from engine.store.codec import tool_call_from_doc, tool_call_to_doc
+from engine.records import ConversationKey, Message, Role, ToolCall
+from engine.store.codec import decode, encode
 from engine.store.protocol import ConversationActivity, RecordFilter, Scored
 from engine.store.sqlite._database import Database, snapshot, write
 from engine.store.sqlite._embeddings import as_blob, take_revs
@@ -50,7 +50,7 @@ def _message(row: Sequence[Any]) -> Message:
         content=row[9],
         seq=row[10],
         created_at=from_micros(row[11]),
-        tool_calls=tuple(tool_call_from_doc(c) for c in json.loads(calls)) if calls else (),
+        tool_calls=tuple(decode(ToolCall, c) for c in json.loads(calls)) if calls else (),
         tool_call_id=row[13],
         platform_ref=row[14],
         turn_id=row[15],
@@ -66,7 +66,7 @@ _LOOKUP_CHUNK = 500
 
 
 def _row(message: Message) -> tuple[object, ...]:
-    calls = [tool_call_to_doc(c) for c in message.tool_calls] if message.tool_calls else None
+    calls = [encode(c) for c in message.tool_calls] if message.tool_calls else None
     return (
         message.id,
         message.agent_id,

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.records import Outbound
-from engine.store.codec import outbound_from_doc, outbound_to_doc
+from engine.store.codec import decode, encode
 from engine.store.protocol import OutboxEntry, OutboxStatus
 from engine.store.sqlite._database import Database, write
 from engine.store.sqlite._time import from_micros, to_micros
@@ -19,7 +19,7 @@ _COLUMNS = "reply, status, attempts, next_attempt_at, platform_ref, error"
 
 def _entry(row: Sequence[Any]) -> OutboxEntry:
     return OutboxEntry(
-        reply=outbound_from_doc(json.loads(row[0])),
+        reply=decode(Outbound, json.loads(row[0])),
         status=OutboxStatus(row[1]),
         attempts=row[2],
         next_attempt_at=None if row[3] is None else from_micros(row[3]),
@@ -34,7 +34,7 @@ class SQLiteOutboxStore:
 
     async def put(self, replies: Sequence[Outbound]) -> None:
         rows = [
-            (r.id, r.inbox_id, r.index, json.dumps(outbound_to_doc(r)), to_micros(r.created_at))
+            (r.id, r.inbox_id, r.index, json.dumps(encode(r)), to_micros(r.created_at))
             for r in replies
         ]
         if not rows:
