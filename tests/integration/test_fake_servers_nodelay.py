@@ -17,6 +17,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import pytest
 
+from tests.e2e.platform_sink import PlatformSink
 from tests.fakes.discord_rest import FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_api import FakeSlackApi
@@ -48,6 +49,12 @@ async def discord_fake() -> AsyncIterator[tuple[int, str]]:
         yield int(discord.base_url.rsplit(":", 1)[1]), "/api/v10/gateway"
 
 
+@asynccontextmanager
+async def platform_sink() -> AsyncIterator[tuple[int, str]]:
+    async with PlatformSink() as sink:
+        yield sink.port, "/"
+
+
 def server_nodelay(server: tuple[str, int], client: tuple[str, int]) -> int | None:
     """TCP_NODELAY on this process's end of the ``client`` -> ``server`` connection."""
     for name in os.listdir("/proc/self/fd"):
@@ -64,7 +71,7 @@ def server_nodelay(server: tuple[str, int], client: tuple[str, int]) -> int | No
     return None
 
 
-@pytest.mark.parametrize("fake", [openai_fake, slack_fake, discord_fake])
+@pytest.mark.parametrize("fake", [openai_fake, slack_fake, discord_fake, platform_sink])
 async def test_accepted_sockets_send_without_nagle_delay(
     fake: Callable[[], AbstractAsyncContextManager[tuple[int, str]]],
 ) -> None:
