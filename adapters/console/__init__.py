@@ -1,5 +1,5 @@
 """Talk to an agent from a terminal, through the same pipeline as Slack and Discord."""
 
-from adapters.console.chat import CONSOLE_WORKSPACE, ConsoleChat, ConsolePort
+from adapters.console.chat import CONSOLE_WORKSPACE, ConsoleChat, ConsolePort, typed_message
 
-__all__ = ["CONSOLE_WORKSPACE", "ConsoleChat", "ConsolePort"]
+__all__ = ["CONSOLE_WORKSPACE", "ConsoleChat", "ConsolePort", "typed_message"]

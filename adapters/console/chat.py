@@ -14,6 +14,7 @@ from engine import (
     AudienceKind,
     Author,
     Inbound,
+    IntakePort,
     Outbound,
     ReceiveOutcome,
     ReceiveResult,
@@ -25,10 +26,38 @@ PLATFORM = "console"
 CONSOLE_WORKSPACE = "console:local"
 
 
-class ConsoleEngine(Protocol):
-    async def receive(self, inbound: Inbound) -> ReceiveResult: ...
+class ConsoleEngine(IntakePort, Protocol):
+    """The engine's intake, and a wait for a message's answer (a terminal waits for it)."""
+
     async def wait_settled(self, inbox_id: str) -> None:
         """Return once the item's turn is done and its replies are delivered."""
+
+
+def typed_message(
+    platform: str,
+    agent_id: str,
+    audience: Audience,
+    author: Author,
+    text: str,
+    *,
+    thread: str = "",
+    channel_name: str = "",
+) -> Inbound:
+    """A line a person typed into a local chat (the terminal, the inspector's playground):
+    addressed to the agent, with a fresh id as both its event id and message ref."""
+    message_id = new_id()
+    return Inbound(
+        platform=platform,
+        agent_id=agent_id,
+        audience=audience,
+        thread=thread,
+        author=author,
+        text=text,
+        event_id=message_id,
+        message_ref=message_id,
+        sent_at=utcnow(),
+        channel_name=channel_name,
+    )
 
 
 class ConsolePort:
@@ -83,21 +112,11 @@ class ConsoleChat:
 
     async def say(self, text: str) -> ReceiveResult:
         """Send one line as the user and wait until the agent has answered (or chose not to)."""
-        message_id = new_id()
-        result = await self._engine.receive(
-            Inbound(
-                platform=PLATFORM,
-                agent_id=self._agent_id,
-                audience=self._audience,
-                thread="",
-                author=Author(self._user, self._user),
-                text=text,
-                event_id=message_id,
-                message_ref=message_id,
-                sent_at=utcnow(),
-                channel_name=self._channel_name,
-            )
+        author = Author(self._user, self._user)
+        line = typed_message(
+            PLATFORM, self._agent_id, self._audience, author, text, channel_name=self._channel_name
         )
+        result = await self._engine.receive(line)
         if result.outcome is ReceiveOutcome.ACCEPTED:
             async with asyncio.timeout(self._timeout):
                 await self._engine.wait_settled(result.inbox_id)

@@ -1,6 +1,6 @@
-"""Discord: gateway messages -> ``engine.Inbound``; ``engine.Outbound`` -> Discord messages."""
+"""Discord: gateway messages -> the intake chain -> the engine; replies -> Discord messages."""
 
-from adapters.discord.adapter import DiscordAdapter, InboundSink, gateway_intents
+from adapters.discord.adapter import DiscordAdapter, gateway_intents
 from adapters.discord.audience import dm_workspace, guild_workspace
 from adapters.discord.config import DiscordConfig
 from adapters.discord.delivery import DiscordDelivery
@@ -11,7 +11,6 @@ __all__ = [
     "DiscordAdapter",
     "DiscordConfig",
     "DiscordDelivery",
-    "InboundSink",
     "dm_workspace",
     "gateway_intents",
     "guild_workspace",

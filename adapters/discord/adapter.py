@@ -1,10 +1,11 @@
-"""The Discord bot: a gateway client whose messages feed the engine and whose replies it posts."""
+"""The Discord bot: a gateway client whose messages go through the intake chain to the engine,
+and whose replies the engine posts."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
+from collections.abc import Callable
 
 import discord
 import yarl
@@ -16,19 +17,14 @@ from adapters.discord.audience import PLATFORM, UnmappableChannel
 from adapters.discord.commands import user_memory_commands
 from adapters.discord.config import DiscordConfig
 from adapters.discord.delivery import DiscordDelivery
-from adapters.discord.inbound import deletion_from_event, edit_from_message, inbound_from_message
-from engine.ports import ReceiveResult, UserMemory
-from engine.records import JSON, Inbound
+from adapters.discord.inbound import arrival_from_message, deletion_from_event, edit_from_message
+from adapters.intake import Arrival, bot_intake
+from engine import JSON, IntakePort, UserMemory
 
 log = logging.getLogger(__name__)
 
-
-class InboundSink(Protocol):
-    """The engine's intake (``Engine.receive`` / ``Engine.reject``)."""
-
-    async def receive(self, inbound: Inbound) -> ReceiveResult: ...
-
-    async def reject(self, platform: str, raw: JSON, error: str) -> object: ...
+#: Reads a gateway message (as seen by the bot user, for an agent) into an arrival.
+type _MessageReader = Callable[[discord.Message, discord.abc.User, str], Arrival | None]
 
 
 def gateway_intents(config: DiscordConfig) -> discord.Intents:
@@ -49,9 +45,9 @@ class DiscordAdapter:
     ``stop()`` disconnects. ``platform_port`` is what the engine delivers replies through.
     """
 
-    def __init__(self, config: DiscordConfig, inbox: InboundSink, memory: UserMemory) -> None:
+    def __init__(self, config: DiscordConfig, inbox: IntakePort, memory: UserMemory) -> None:
         self._config = config
-        self._inbox = inbox
+        self._intake = bot_intake(inbox, config)
         client_type = discord.AutoShardedClient if config.sharded else discord.Client
         self._client = client_type(
             intents=gateway_intents(config),
@@ -122,49 +118,42 @@ class DiscordAdapter:
         self._restore_endpoints()
 
     async def on_message(self, message: discord.Message) -> None:
-        """Hand a message to the engine; what is not for the agent is dropped here."""
-        me = self._client.user
-        if me is None:
-            return
-        try:
-            inbound = inbound_from_message(message, me, self._config)
-        except UnmappableChannel as error:
-            await self._reject(message.id, message.channel.id, message.guild, error, message.author)
-            return
-        if inbound is None:
-            return
-        if self._config.traffic is not None:
-            inbound = self._config.traffic.admit(inbound, self._config.peer_agents)
-        result = await self._inbox.receive(inbound)
-        log.debug("discord message %s: %s", message.id, result.outcome)
+        """Hand a message to the intake chain, which decides whether it is for the agent."""
+        await self._take(message, arrival_from_message, "message")
 
     async def on_raw_message_edit(self, event: discord.RawMessageUpdateEvent) -> None:
         """An edit replaces the stored text of the message (raw: the bot keeps no cache)."""
-        me = self._client.user
-        if me is None:
-            return
-        message = event.message
-        try:
-            inbound = edit_from_message(message, me, self._config)
-        except UnmappableChannel as error:
-            await self._reject(message.id, message.channel.id, message.guild, error, message.author)
-            return
-        if inbound is not None:
-            result = await self._inbox.receive(inbound)
-            log.debug("discord edit of %s: %s", message.id, result.outcome)
+        await self._take(event.message, edit_from_message, "edit of")
 
     async def on_raw_message_delete(self, event: discord.RawMessageDeleteEvent) -> None:
         """A deletion removes the message from recall."""
+        me = self._client.user
         channel = self._client.get_channel(event.channel_id)
         try:
-            inbound = deletion_from_event(event, channel, self._config)
+            arrival = deletion_from_event(
+                event, channel, str(me.id) if me else "", self._config.agent_id
+            )
         except UnmappableChannel as error:
             guild = self._client.get_guild(event.guild_id) if event.guild_id else None
             await self._reject(event.message_id, event.channel_id, guild, error)
             return
-        if inbound is not None:
-            result = await self._inbox.receive(inbound)
-            log.debug("discord deletion of %s: %s", event.message_id, result.outcome)
+        await self._hand_over(arrival, "deletion of", event.message_id)
+
+    async def _take(self, message: discord.Message, read: _MessageReader, what: str) -> None:
+        me = self._client.user
+        if me is None:
+            return
+        try:
+            arrival = read(message, me, self._config.agent_id)
+        except UnmappableChannel as error:
+            await self._reject(message.id, message.channel.id, message.guild, error, message.author)
+            return
+        await self._hand_over(arrival, what, message.id)
+
+    async def _hand_over(self, arrival: Arrival | None, what: str, message_id: int) -> None:
+        if arrival is not None:
+            result = await self._intake.receive(arrival)
+            log.debug("discord %s %s: %s %s", what, message_id, result.outcome, result.reason)
 
     async def _reject(
         self,
@@ -181,7 +170,7 @@ class DiscordAdapter:
             "guild_id": str(guild.id) if guild else None,
             "author_id": str(author.id) if author else None,
         }
-        await self._inbox.reject(PLATFORM, raw, str(error))
+        await self._intake.reject(PLATFORM, raw, str(error))
 
     def _point_at_endpoints(self) -> None:
         """discord.py keeps its REST base and gateway URL on classes; set ours for this run."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from adapters.policy import ChannelPolicy
-from engine.messaging import ChannelTraffic, PeerAgent
+from adapters.intake import ChannelTraffic
+from adapters.policy import ChannelPolicies, ChannelPolicy
+from engine import PeerAgent
 
 #: discord.py's floor for ``max_ratelimit_timeout``.
 MIN_RATE_LIMIT_WAIT = 30.0
@@ -43,6 +44,8 @@ class DiscordConfig:
     #: as messages from an agent, under ``traffic``'s hop, loop and rate limits.
     peer_agents: Mapping[str, PeerAgent] = field(default_factory=dict)
     traffic: ChannelTraffic | None = None
+    #: The channels the agent serves (DMs always); empty: every channel the bot is in.
+    served_channels: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not self.token.strip():
@@ -65,9 +68,7 @@ class DiscordConfig:
                 "or use the mention policy."
             )
 
-    def policy_for(self, channel: str, parent: str | None = None) -> ChannelPolicy:
-        """The policy of a channel, or of a thread (its own entry, else its parent's)."""
-        for key in (channel, parent):
-            if key is not None and key in self.channel_policies:
-                return self.channel_policies[key]
-        return self.default_policy
+    @property
+    def policies(self) -> ChannelPolicies:
+        """Channel policies; a thread without its own entry follows its parent's."""
+        return ChannelPolicies(self.default_policy, self.channel_policies)

@@ -1,15 +1,18 @@
-"""Discord message -> ``Inbound``: what is for the agent, who hears it, whether to answer."""
+"""Discord events -> intake arrivals: who wrote it, where, whether it addresses the bot.
+
+Whether the agent hears a message, and answers it, is the intake chain's call.
+"""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import discord
 
 from adapters.discord.audience import PLATFORM, conversation_of
-from adapters.discord.config import DiscordConfig
-from adapters.policy import ChannelPolicy
-from engine.records import Author, Inbound, InboundKind
+from adapters.intake import Arrival
+from engine import Author, Inbound, InboundKind
 
 #: A user mention and the one space after it, dropped with the bot's own mention.
 _USER_MENTION = re.compile(r"<@!?(\d+)>( ?)")
@@ -17,82 +20,41 @@ _USER_MENTION = re.compile(r"<@!?(\d+)>( ?)")
 _CONVERSATION_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
 
 
-def inbound_from_message(
-    message: discord.Message, me: discord.abc.User, config: DiscordConfig
-) -> Inbound | None:
-    """The ``Inbound`` for ``message``, or None when the agent should not even remember it.
+def arrival_from_message(
+    message: discord.Message, me: discord.abc.User, agent_id: str
+) -> Arrival | None:
+    """The arrival of a new message, or None for a notice (a join, a pin, a boost).
 
     Raises ``UnmappableChannel`` when the message's audience cannot be determined.
     """
-    if not _may_be_heard(message, me, config):
+    if message.type not in _CONVERSATION_TYPES:
         return None
-    audience, thread = conversation_of(message.channel, message.author.id)
-    addressed = isinstance(message.channel, discord.DMChannel) or _addresses(message, me)
-    if addressed:
-        respond = True
-    else:
-        policy = config.policy_for(str(message.channel.id), _parent_id(message.channel))
-        if policy is ChannelPolicy.MENTION:
-            return None
-        respond = policy is ChannelPolicy.OPEN
-    text = _readable_text(message, me)
-    attachments = tuple(attachment.url for attachment in message.attachments)
-    if not text and not attachments:
-        return None
-    message_id = str(message.id)
-    return Inbound(
-        platform=PLATFORM,
-        agent_id=config.agent_id,
-        audience=audience,
-        thread=thread,
-        author=Author(id=str(message.author.id), name=message.author.display_name),
-        text=text,
-        event_id=message_id,
-        message_ref=message_id,
-        sent_at=message.created_at,
-        respond=respond,
-        mentions=tuple(str(user.id) for user in message.mentions),
-        attachments=attachments,
-        channel_name=_channel_name(message.channel),
-    )
+    return _arrival(message, me, agent_id, str(message.id), message.created_at, InboundKind.MESSAGE)
 
 
 def edit_from_message(
-    message: discord.Message, me: discord.abc.User, config: DiscordConfig
-) -> Inbound | None:
-    """The ``Inbound`` that replaces a stored message's text after an edit (MESSAGE_UPDATE),
-    or None when the update is not an edit of something the agent may have heard.
+    message: discord.Message, me: discord.abc.User, agent_id: str
+) -> Arrival | None:
+    """The arrival that replaces a stored message's text after an edit (MESSAGE_UPDATE), or
+    None when the update is not an edit of a message someone wrote.
 
     Discord also sends updates for embeds unfolding; only those with ``edited_timestamp`` are
-    edits. Raises ``UnmappableChannel`` like ``inbound_from_message``.
+    edits. Raises ``UnmappableChannel`` like ``arrival_from_message``.
     """
-    if message.edited_at is None or not _may_be_heard(message, me, config):
+    if message.edited_at is None or message.type not in _CONVERSATION_TYPES:
         return None
-    audience, thread = conversation_of(message.channel, message.author.id)
-    message_id = str(message.id)
-    return Inbound(
-        platform=PLATFORM,
-        agent_id=config.agent_id,
-        audience=audience,
-        thread=thread,
-        author=Author(id=str(message.author.id), name=message.author.display_name),
-        text=_readable_text(message, me),
-        # One event per edit: a message edited twice is two changes.
-        event_id=f"{message_id}:edit:{message.edited_at.isoformat()}",
-        message_ref=message_id,
-        sent_at=message.edited_at,
-        kind=InboundKind.EDIT,
-        respond=False,
-    )
+    # One event per edit: a message edited twice is two changes.
+    event_id = f"{message.id}:edit:{message.edited_at.isoformat()}"
+    return _arrival(message, me, agent_id, event_id, message.edited_at, InboundKind.EDIT)
 
 
 def deletion_from_event(
-    event: discord.RawMessageDeleteEvent, channel: object, config: DiscordConfig
-) -> Inbound | None:
-    """The ``Inbound`` that removes a deleted message from recall (MESSAGE_DELETE), or None
+    event: discord.RawMessageDeleteEvent, channel: object, bot_user: str, agent_id: str
+) -> Arrival | None:
+    """The arrival that removes a deleted message from recall (MESSAGE_DELETE), or None
     when nothing says where it was: an uncached channel, or a DM whose partner is unknown.
 
-    Raises ``UnmappableChannel`` like ``inbound_from_message``.
+    Raises ``UnmappableChannel`` like ``arrival_from_message``.
     """
     if channel is None:
         return None
@@ -104,9 +66,9 @@ def deletion_from_event(
         audience, thread = conversation_of(channel, 0)  # the author only matters in DMs
     author = event.cached_message.author if event.cached_message is not None else None
     message_id = str(event.message_id)
-    return Inbound(
+    inbound = Inbound(
         platform=PLATFORM,
-        agent_id=config.agent_id,
+        agent_id=agent_id,
         audience=audience,
         thread=thread,
         author=Author(id=str(author.id), name=author.display_name) if author else Author("", ""),
@@ -115,18 +77,41 @@ def deletion_from_event(
         message_ref=message_id,
         sent_at=discord.utils.utcnow(),
         kind=InboundKind.DELETE,
-        respond=False,
     )
+    return Arrival(inbound, bot_user=bot_user, from_bot=author is not None and author.bot)
 
 
-def _may_be_heard(message: discord.Message, me: discord.abc.User, config: DiscordConfig) -> bool:
-    """Whether the agent can have heard ``message``: not its own, not an unknown bot's, and
-    conversation rather than a join, pin or boost notice."""
-    if message.author.id == me.id:
-        return False
-    if message.author.bot and str(message.author.id) not in config.peer_agents:
-        return False
-    return message.type in _CONVERSATION_TYPES
+def _arrival(
+    message: discord.Message,
+    me: discord.abc.User,
+    agent_id: str,
+    event_id: str,
+    sent_at: datetime,
+    kind: InboundKind,
+) -> Arrival:
+    audience, thread = conversation_of(message.channel, message.author.id)
+    inbound = Inbound(
+        platform=PLATFORM,
+        agent_id=agent_id,
+        audience=audience,
+        thread=thread,
+        author=Author(id=str(message.author.id), name=message.author.display_name),
+        text=_readable_text(message, me),
+        event_id=event_id,
+        message_ref=str(message.id),
+        sent_at=sent_at,
+        kind=kind,
+        mentions=tuple(str(user.id) for user in message.mentions),
+        attachments=tuple(attachment.url for attachment in message.attachments),
+        channel_name=_channel_name(message.channel),
+    )
+    return Arrival(
+        inbound,
+        bot_user=str(me.id),
+        from_bot=message.author.bot,
+        addressed=_addresses(message, me),
+        places=_places(message),
+    )
 
 
 def _addresses(message: discord.Message, me: discord.abc.User) -> bool:
@@ -144,10 +129,12 @@ def _addresses(message: discord.Message, me: discord.abc.User) -> bool:
     return isinstance(resolved, discord.Message) and resolved.author.id == me.id
 
 
-def _parent_id(channel: object) -> str | None:
+def _places(message: discord.Message) -> tuple[str, ...]:
+    """Where a channel policy for ``message`` may be set: its thread, then the parent."""
+    channel = message.channel
     if isinstance(channel, discord.Thread):
-        return str(channel.parent_id)
-    return None
+        return str(channel.id), str(channel.parent_id)
+    return (str(channel.id),)
 
 
 def _channel_name(channel: object) -> str:

@@ -1,4 +1,4 @@
-"""Slack: events -> ``engine.Inbound``, ``engine.Outbound`` -> messages (slack-bolt, slack_sdk).
+"""Slack: events -> the intake chain -> the engine, replies -> messages (slack-bolt, slack_sdk).
 
 The composition root builds a ``SlackAdapter`` from a ``SlackConfig``, registers its
 ``platform_port`` with the engine, then calls ``start()`` (Socket Mode) and/or ``mount(app)``
@@ -6,13 +6,7 @@ The composition root builds a ``SlackAdapter`` from a ``SlackConfig``, registers
 """
 
 from adapters.policy import ChannelPolicy
-from adapters.slack.adapter import (
-    EVENTS_PATH,
-    INSTALL_PATH,
-    REDIRECT_PATH,
-    EngineInbox,
-    SlackAdapter,
-)
+from adapters.slack.adapter import EVENTS_PATH, INSTALL_PATH, REDIRECT_PATH, SlackAdapter
 from adapters.slack.config import PLATFORM, SlackConfig
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.installations import KeyValueInstallationStore, KeyValueOAuthStateStore
@@ -23,7 +17,6 @@ __all__ = [
     "PLATFORM",
     "REDIRECT_PATH",
     "ChannelPolicy",
-    "EngineInbox",
     "KeyValueInstallationStore",
     "KeyValueOAuthStateStore",
     "SlackAdapter",

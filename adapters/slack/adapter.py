@@ -1,16 +1,17 @@
 """The Slack adapter: slack-bolt's ``AsyncApp`` translating events for the engine.
 
-Events are acknowledged once the engine has stored them (``Engine.receive`` returns at once),
-so a message Slack considers delivered is never lost; everything else happens in the engine's
-workers. Both connection modes run the same app: Socket Mode (``start``/``stop``) and HTTP
-events on the bot's aiohttp server (``mount``).
+Each message event is parsed here and handed to the intake chain, which decides whether it is
+for the agent. Events are acknowledged once the engine has stored them (``Engine.receive``
+returns at once), so a message Slack considers delivered is never lost; everything else happens
+in the engine's workers. Both connection modes run the same app: Socket Mode
+(``start``/``stop``) and HTTP events on the bot's aiohttp server (``mount``).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -20,17 +21,15 @@ from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.policy import ChannelPolicy
+from adapters.intake import bot_intake
 from adapters.slack.clients import WorkspaceClients, build_client
 from adapters.slack.commands import COMMAND, FORGET_CANCEL, FORGET_CONFIRM, UserCommands
 from adapters.slack.config import PLATFORM, SlackConfig
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.directory import SlackDirectory
-from adapters.slack.events import MalformedEvent, build_inbound, parse_event
+from adapters.slack.events import MalformedEvent, arrival_of, parse_event
 from adapters.slack.installations import KeyValueInstallationStore, KeyValueOAuthStateStore
-from engine.ports import ReceiveResult, UserMemory
-from engine.records import JSON, Inbound, InboundKind, utcnow
-from engine.store.protocol import KeyValueStore
+from engine import InboundKind, IntakePort, KeyValueStore, UserMemory, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -40,28 +39,19 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 _ANYTHING = re.compile(".*")
 
 
-class EngineInbox(Protocol):
-    """The engine's intake: ``receive`` stores and dedupes, ``reject`` keeps unparseable
-    events for the operator."""
-
-    async def receive(self, inbound: Inbound) -> ReceiveResult: ...
-
-    async def reject(self, platform: str, raw: JSON, error: str) -> None: ...
-
-
 class SlackAdapter:
     """One Slack app speaking as one agent, in one or many workspaces."""
 
     def __init__(
         self,
         config: SlackConfig,
-        engine: EngineInbox,
+        engine: IntakePort,
         user_memory: UserMemory,
         kv: KeyValueStore,
         directory: SlackDirectory | None = None,
     ) -> None:
         self._config = config
-        self._engine = engine
+        self._intake = bot_intake(engine, config)
         self._directory = directory or SlackDirectory()
         installations = KeyValueInstallationStore(kv) if config.multi_workspace else None
         self._delivery = SlackDelivery(WorkspaceClients(config, installations), kv)
@@ -170,39 +160,29 @@ class SlackAdapter:
         self, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
     ) -> None:
         try:
-            message = parse_event(body, context.bot_user_id or "", self._config.peer_agents)
+            message = parse_event(body, context.bot_user_id or "")
         except MalformedEvent as error:
-            await self._engine.reject(PLATFORM, body, str(error))
+            await self._intake.reject(PLATFORM, body, str(error))
             return
         if message is None:
             return
-        policy = self._config.policy_for(message.channel)
-        in_channel = message.channel_type != "im"
-        if (
-            in_channel
-            and policy is ChannelPolicy.MENTION
-            and message.kind is InboundKind.MESSAGE
-            and not message.mentions_bot
-        ):
-            return
+        where = message.envelope
         channel = await self._directory.channel(
-            client, message.team, message.channel, message.channel_type
+            client, where.team, where.channel, where.channel_type
         )
         author_name = ""
         if message.kind is not InboundKind.DELETE:
-            author_name = await self._directory.user_name(client, message.team, message.user)
-        inbound = build_inbound(
+            author_name = await self._directory.user_name(client, where.team, message.user)
+        arrival = arrival_of(
             message,
             agent_id=self._config.agent_id,
-            policy=policy,
             audience_kind=channel.kind,
             author_name=author_name,
             channel_name=channel.name,
         )
-        if inbound is not None and self._config.traffic is not None:
-            inbound = self._config.traffic.admit(inbound, self._config.peer_agents)
-        if inbound is not None:
-            await self._engine.receive(inbound)
+        if arrival is not None:
+            result = await self._intake.receive(arrival)
+            log.debug("slack event %s: %s %s", where.event_id, result.outcome, result.reason)
 
 
 async def _ack(ack: AsyncAck) -> None:

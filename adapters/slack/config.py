@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from adapters.policy import ChannelPolicy
-from engine.messaging import ChannelTraffic, PeerAgent
+from adapters.intake import ChannelTraffic
+from adapters.policy import ChannelPolicies, ChannelPolicy
+from engine import PeerAgent
 
 PLATFORM = "slack"
 #: Slack's public Web API; tests point the clients at a local fake instead.
@@ -57,6 +58,8 @@ class SlackConfig:
     #: as messages from an agent, under ``traffic``'s hop, loop and rate limits.
     peer_agents: Mapping[str, PeerAgent] = field(default_factory=dict)
     traffic: ChannelTraffic | None = None
+    #: The channels the agent serves (DMs always); empty: every channel the bot is in.
+    served_channels: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not self.agent_id:
@@ -81,5 +84,6 @@ class SlackConfig:
     def socket_mode(self) -> bool:
         return bool(self.app_token)
 
-    def policy_for(self, channel: str) -> ChannelPolicy:
-        return self.channel_policies.get(channel, self.default_policy)
+    @property
+    def policies(self) -> ChannelPolicies:
+        return ChannelPolicies(self.default_policy, self.channel_policies)

@@ -11,14 +11,15 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.slack.events import audience_kind_of
-from engine.audience import AudienceKind
+from engine import AudienceKind
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +78,8 @@ class SlackDirectory:
         cached = self._users.get((team, user))
         if cached is not None:
             return cached
-        try:
-            async with asyncio.timeout(LOOKUP_TIMEOUT_S):
-                response = await client.users_info(user=user)
-        except (SlackClientError, TimeoutError) as error:
-            log.warning("users.info failed for %s: %s", user, _reason(error))
+        response = await _look_up(client.users_info(user=user), "users.info", user)
+        if response is None:
             return user
         found = response.get("user") or {}
         profile = found.get("profile") or {}
@@ -105,15 +103,26 @@ class SlackDirectory:
         cached = self._channels.get((team, channel))
         if cached is not None:
             return cached
-        try:
-            async with asyncio.timeout(LOOKUP_TIMEOUT_S):
-                response = await client.conversations_info(channel=channel)
-        except (SlackClientError, TimeoutError) as error:
-            log.warning("conversations.info failed for %s: %s", channel, _reason(error))
+        response = await _look_up(
+            client.conversations_info(channel=channel), "conversations.info", channel
+        )
+        if response is None:
             return ChannelInfo(audience_kind_of(channel_type) or AudienceKind.PRIVATE, "")
         info = ChannelInfo(*_describe_channel(response.get("channel") or {}))
         self._channels.put((team, channel), info)
         return info
+
+
+async def _look_up(
+    call: Awaitable[AsyncSlackResponse], method: str, subject: str
+) -> AsyncSlackResponse | None:
+    """One Web API look-up within ``LOOKUP_TIMEOUT_S``; None (and a warning) when it fails."""
+    try:
+        async with asyncio.timeout(LOOKUP_TIMEOUT_S):
+            return await call
+    except (SlackClientError, TimeoutError) as error:
+        log.warning("%s failed for %s: %s", method, subject, _reason(error))
+        return None
 
 
 def _describe_channel(channel: dict[str, object]) -> tuple[AudienceKind, str]:

@@ -1,29 +1,28 @@
-"""Slack event payloads -> ``engine.Inbound``: pure functions, no network.
+"""Slack event payloads -> intake arrivals: pure functions, no network.
 
-``parse_event`` reads what a payload says (or decides it is not for us); ``build_inbound``
-adds what the adapter looked up (who wrote it, how private the channel is) and applies the
-channel's policy.
+``parse_event`` reads what a payload says (None when it holds no message someone wrote or
+changed: joins, topic changes, unfurls); ``arrival_of`` adds what the adapter looked up (who
+wrote it, how private the channel is). Whether the agent hears it is the intake chain's call.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from adapters.policy import ChannelPolicy
+from adapters.intake import Arrival
 from adapters.slack.config import PLATFORM
 from adapters.slack.payloads import EventCallback, SlackEvent, SlackFile, SlackMessagePayload
-from engine.audience import Audience, AudienceKind
-from engine.records import Author, Inbound, InboundKind
+from engine import Audience, AudienceKind, Author, Inbound, InboundKind
 
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
-#: Message subtypes that carry something a person said; every other subtype (joins, topic
-#: changes, bot messages ...) is not for the agent.
-_SPOKEN_SUBTYPES = frozenset({"", "file_share", "thread_broadcast", "me_message"})
+#: Message subtypes that carry something someone said; every other subtype (joins, topic
+#: changes ...) is a notice, not conversation.
+_SPOKEN_SUBTYPES = frozenset({"", "file_share", "thread_broadcast", "me_message", "bot_message"})
 
 
 class MalformedEvent(ValueError):
@@ -31,22 +30,33 @@ class MalformedEvent(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class SlackMessage:
-    """What one message event says, before the adapter's look-ups."""
+class SlackEnvelope:
+    """What every message event of a callback says about where it happened."""
 
     team: str
     channel: str
     #: "im", "mpim", "group", "channel", or "" when the event does not say (app_mention).
     channel_type: str
+    event_id: str
+    #: The bot user the event was read for (mentions of it are dropped from the text).
+    bot_user: str
+
+
+@dataclass(frozen=True, slots=True)
+class SlackMessage:
+    """What one message event says, before the adapter's look-ups."""
+
+    envelope: SlackEnvelope
+    kind: InboundKind
     user: str
-    text: str
+    #: Posted by a bot account (an integration, or another agent's bot user).
+    from_bot: bool
     ts: str
     thread_ts: str
-    event_id: str
-    kind: InboundKind
-    mentions_bot: bool
-    mentions: tuple[str, ...]
-    files: tuple[str, ...]
+    text: str = ""
+    mentions_bot: bool = False
+    mentions: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
 
     @property
     def sent_at(self) -> datetime:
@@ -66,12 +76,9 @@ def team_of(workspace: str) -> str:
     return workspace.removeprefix(prefix)
 
 
-def parse_event(
-    body: Mapping[str, Any], bot_user_id: str, peer_bots: Collection[str] = ()
-) -> SlackMessage | None:
-    """Read a ``message`` or ``app_mention`` callback; None when it is not for the agent
-    (our own or another bot's message, a join, an unfurl ...). Messages of ``peer_bots``, the
-    bot users of this deployment's other agents, are kept."""
+def parse_event(body: Mapping[str, Any], bot_user_id: str) -> SlackMessage | None:
+    """Read a ``message`` or ``app_mention`` callback; None when it holds no message someone
+    wrote, edited or deleted (a join, a topic change, an unfurl)."""
     callback = cast(EventCallback, body)
     event = callback.get("event")
     if not isinstance(event, dict):
@@ -81,65 +88,64 @@ def parse_event(
     channel = event.get("channel", "")
     if not (team and event_id and channel):
         raise MalformedEvent("the event lacks its team, event id or channel")
-    if event.get("type") == "app_mention":
-        return _spoken(event, event, team, event_id, bot_user_id, InboundKind.MESSAGE, peer_bots)
-    subtype = event.get("subtype", "")
-    if subtype == "message_changed":
-        return _edited(event, team, event_id, bot_user_id)
-    if subtype == "message_deleted":
-        return _deleted(event, team, event_id, bot_user_id)
-    if subtype not in _SPOKEN_SUBTYPES and not (
-        subtype == "bot_message" and event.get("user") in peer_bots
-    ):
-        return None
-    return _spoken(event, event, team, event_id, bot_user_id, InboundKind.MESSAGE, peer_bots)
+    envelope = SlackEnvelope(team, channel, event.get("channel_type", ""), event_id, bot_user_id)
+    if event.get("type") != "app_mention":
+        subtype = event.get("subtype", "")
+        if subtype == "message_changed":
+            return _edited(envelope, event)
+        if subtype == "message_deleted":
+            return _deleted(envelope, event)
+        if subtype not in _SPOKEN_SUBTYPES:
+            return None
+    return _spoken(envelope, event, InboundKind.MESSAGE)
 
 
-def build_inbound(
+def arrival_of(
     message: SlackMessage,
     *,
     agent_id: str,
-    policy: ChannelPolicy,
     audience_kind: AudienceKind,
     author_name: str,
     channel_name: str = "",
-) -> Inbound | None:
-    """The ``Inbound`` for the engine, or None when the channel's policy ignores it.
+) -> Arrival | None:
+    """The message for the intake chain, or None when nothing says whose DM it was.
 
     In a DM, top-level messages are one conversation (``thread`` ""); everywhere else a thread
     is its own conversation, and a top-level message starts one (``thread`` = its ts), which
     is where the reply goes.
     """
-    workspace = workspace_id(message.team)
     is_dm = audience_kind is AudienceKind.DM
     if is_dm and not message.user:
         # A deletion Slack sent without the deleted message: nothing says whose DM it was.
         return None
+    envelope = message.envelope
     audience = Audience(
-        workspace=workspace,
+        workspace=workspace_id(envelope.team),
         kind=audience_kind,
-        channel=message.channel,
+        channel=envelope.channel,
         user=message.user if is_dm else None,
     )
-    is_message = message.kind is InboundKind.MESSAGE
-    if not is_dm and is_message and policy is ChannelPolicy.MENTION and not message.mentions_bot:
-        return None
-    respond = is_message and (is_dm or message.mentions_bot or policy is ChannelPolicy.OPEN)
-    return Inbound(
+    inbound = Inbound(
         platform=PLATFORM,
         agent_id=agent_id,
         audience=audience,
         thread=message.thread_ts if is_dm else (message.thread_ts or message.ts),
         author=Author(id=message.user, name=author_name),
         text=message.text,
-        event_id=message.event_id,
+        event_id=envelope.event_id,
         message_ref=message.ts,
         sent_at=message.sent_at,
         kind=message.kind,
-        respond=respond,
         mentions=message.mentions,
         attachments=message.files,
         channel_name=channel_name,
+    )
+    return Arrival(
+        inbound,
+        bot_user=envelope.bot_user,
+        from_bot=message.from_bot,
+        addressed=message.mentions_bot,
+        places=(envelope.channel,),
     )
 
 
@@ -156,48 +162,38 @@ def audience_kind_of(channel_type: str) -> AudienceKind | None:
             return None
 
 
-def _is_from_bot(message: SlackEvent | SlackMessagePayload, bot_user_id: str) -> bool:
-    return (
-        bool(message.get("bot_id"))
-        or message.get("subtype") == "bot_message"
-        or (message.get("user") == bot_user_id)
-    )
+def _author(message: SlackMessagePayload) -> tuple[str, bool]:
+    """Who posted ``message``, and whether a bot account did (an integration's message may
+    name only its bot id)."""
+    from_bot = bool(message.get("bot_id")) or message.get("subtype") == "bot_message"
+    return message.get("user", "") or (message.get("bot_id", "") if from_bot else ""), from_bot
 
 
 def _spoken(
-    event: SlackEvent,
-    message: SlackEvent | SlackMessagePayload,
-    team: str,
-    event_id: str,
-    bot_user_id: str,
-    kind: InboundKind,
-    peer_bots: Collection[str] = (),
-) -> SlackMessage | None:
-    user = message.get("user", "")
+    envelope: SlackEnvelope, message: SlackMessagePayload, kind: InboundKind
+) -> SlackMessage:
+    user, from_bot = _author(message)
     ts = message.get("ts", "")
     if not (user and ts):
         raise MalformedEvent("the message lacks its user or ts")
-    if _is_from_bot(message, bot_user_id) and (user == bot_user_id or user not in peer_bots):
-        return None
     raw_text = message.get("text", "")
     mentions = tuple(dict.fromkeys(_MENTION.findall(raw_text)))
+    bot_user = envelope.bot_user
     return SlackMessage(
-        team=team,
-        channel=event.get("channel", ""),
-        channel_type=event.get("channel_type", ""),
-        user=user,
-        text=_plain_text(raw_text, bot_user_id),
-        ts=ts,
+        envelope,
+        kind,
+        user,
+        from_bot,
+        ts,
         thread_ts=message.get("thread_ts", ""),
-        event_id=event_id,
-        kind=kind,
-        mentions_bot=bool(bot_user_id) and bot_user_id in mentions,
+        text=_plain_text(raw_text, bot_user),
+        mentions_bot=bool(bot_user) and bot_user in mentions,
         mentions=mentions,
         files=tuple(_describe_file(f) for f in message.get("files", [])),
     )
 
 
-def _edited(event: SlackEvent, team: str, event_id: str, bot_user_id: str) -> SlackMessage | None:
+def _edited(envelope: SlackEnvelope, event: SlackEvent) -> SlackMessage | None:
     new = event.get("message")
     if new is None:
         raise MalformedEvent("a message_changed event lacks the message")
@@ -205,30 +201,17 @@ def _edited(event: SlackEvent, team: str, event_id: str, bot_user_id: str) -> Sl
     # Slack also sends message_changed for unfurls and new thread replies: text unchanged.
     if "text" in before and before.get("text") == new.get("text"):
         return None
-    return _spoken(event, new, team, event_id, bot_user_id, InboundKind.EDIT)
+    return _spoken(envelope, new, InboundKind.EDIT)
 
 
-def _deleted(event: SlackEvent, team: str, event_id: str, bot_user_id: str) -> SlackMessage | None:
+def _deleted(envelope: SlackEnvelope, event: SlackEvent) -> SlackMessage:
     ts = event.get("deleted_ts", "")
     if not ts:
         raise MalformedEvent("a message_deleted event lacks deleted_ts")
     before = event.get("previous_message", {})
-    if _is_from_bot(before, bot_user_id):
-        return None
-    return SlackMessage(
-        team=team,
-        channel=event.get("channel", ""),
-        channel_type=event.get("channel_type", ""),
-        user=before.get("user", ""),
-        text="",
-        ts=ts,
-        thread_ts=before.get("thread_ts", ""),
-        event_id=event_id,
-        kind=InboundKind.DELETE,
-        mentions_bot=False,
-        mentions=(),
-        files=(),
-    )
+    user, from_bot = _author(before)
+    thread_ts = before.get("thread_ts", "")
+    return SlackMessage(envelope, InboundKind.DELETE, user, from_bot, ts, thread_ts)
 
 
 def _plain_text(text: str, bot_user_id: str) -> str:

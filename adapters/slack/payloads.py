@@ -29,19 +29,12 @@ class SlackMessagePayload(TypedDict, total=False):
     files: list[SlackFile]
 
 
-class SlackEvent(TypedDict, total=False):
-    """The ``event`` of an Events API callback (``message`` and ``app_mention``)."""
+class SlackEvent(SlackMessagePayload, total=False):
+    """The ``event`` of an Events API callback (``message`` and ``app_mention``): a message,
+    with where it was posted and, for edits and deletions, the message before and after."""
 
-    type: str
-    subtype: str
     channel: str
     channel_type: str
-    user: str
-    bot_id: str
-    text: str
-    ts: str
-    thread_ts: str
-    files: list[SlackFile]
     message: SlackMessagePayload
     previous_message: SlackMessagePayload
     deleted_ts: str

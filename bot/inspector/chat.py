@@ -15,10 +15,11 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 from pydantic import Field
 
+from adapters.console import typed_message
 from bot.inspector.api import Endpoint, agent_of, body_of, fail, query_of, reply, services_of
 from bot.inspector.context_routes import INSPECTOR_PLATFORM
 from bot.inspector.conversation import ConversationQuery
-from engine import Author, ConversationKey, Inbound, Outbound, ReceiveOutcome, new_id, utcnow
+from engine import Author, ConversationKey, Inbound, Outbound, ReceiveOutcome
 
 #: Replies kept for the page; older ones are dropped (recall keeps the conversation).
 KEPT_REPLIES = 1000
@@ -77,21 +78,16 @@ async def send_chat(request: web.Request) -> web.Response:
     intake = services_of(request).intake
     port = request.app[INSPECTOR_PORT_KEY]
     mark = port.count
-    event = new_id()
-    result = await intake.receive(
-        Inbound(
-            platform=INSPECTOR_PLATFORM,
-            agent_id=agent.id,
-            audience=message.audience,
-            thread=message.thread,
-            author=Author(message.user, message.speaker_name),
-            text=message.text,
-            event_id=event,
-            message_ref=event,
-            sent_at=utcnow(),
-            channel_name=message.channel_name,
-        )
+    said = typed_message(
+        INSPECTOR_PLATFORM,
+        agent.id,
+        message.audience,
+        Author(message.user, message.speaker_name),
+        message.text,
+        thread=message.thread,
+        channel_name=message.channel_name,
     )
+    result = await intake.receive(said)
     if result.outcome is not ReceiveOutcome.ACCEPTED:
         fail(422, f"the engine did not accept the message: {result.reason}")
     settled = True

@@ -1,7 +1,7 @@
 """Agents talking to each other: by tools through the pipeline, and in shared channels, under
 one traffic policy (hop limit per thread, loop detection, per-pair rate limit)."""
 
-from engine.messaging.channels import ChannelTraffic, PeerAgent
+from engine.messaging.channels import PeerAgent
 from engine.messaging.mail import PLATFORM, AgentMail, AgentsPort, MailMode, MessagingRefused
 from engine.messaging.policy import TrafficLimits, TrafficPolicy, Verdict
 from engine.messaging.tools import MESSAGING_TOOLS, MessagingTools
@@ -11,7 +11,6 @@ __all__ = [
     "PLATFORM",
     "AgentMail",
     "AgentsPort",
-    "ChannelTraffic",
     "MailMode",
     "MessagingRefused",
     "MessagingTools",

@@ -2,7 +2,7 @@
 the traffic policy stops them, through the real engine, pipeline and agent runtime.
 
 ``Room`` stands for the chat platform: what an agent posts is seen by every other agent in the
-room, handed through ``ChannelTraffic.admit`` the way the Slack and Discord adapters do.
+room, handed through each bot's intake chain the way the Slack and Discord adapters do.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from adapters.intake import Arrival, intake_chain
+from adapters.policy import ChannelPolicies
 from engine.messaging.channels import PeerAgent
 from engine.ports import ReceiveOutcome
 from engine.records import Author, ConversationKey, Inbound, Outbound, new_id, utcnow
@@ -70,8 +72,14 @@ class Room:
                 sent_at=utcnow(),
                 mentions=(user,),
             )
-            admitted = self.bot.runtime.channel_traffic.admit(inbound, self.peers)
-            result = await self.bot.runtime.engine.receive(admitted)
+            intake = intake_chain(
+                self.bot.runtime.engine,
+                policies=ChannelPolicies(),
+                peers=self.peers,
+                traffic=self.bot.runtime.channel_traffic,
+            )
+            heard = Arrival(inbound, user, from_bot=author.id in self.peers, addressed=True)
+            result = await intake.receive(heard)
             assert result.outcome is ReceiveOutcome.ACCEPTED, result
 
     async def deliver(self, reply: Outbound) -> str:

@@ -1,22 +1,25 @@
 """The agent-to-agent traffic policy: hop limit, loop detection, pair rate limit, and how
-adapters apply it to agents talking in a channel."""
+adapters hear another agent's bot user talking in a channel (the intake step itself is in
+test_intake_traffic.py)."""
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 from adapters.discord import DiscordConfig
-from adapters.discord.inbound import inbound_from_message
-from adapters.policy import ChannelPolicy
-from adapters.slack.events import build_inbound, parse_event
-from engine.audience import Audience, AudienceKind
-from engine.messaging import ChannelTraffic, TrafficLimits, TrafficPolicy
+from adapters.discord.inbound import arrival_from_message
+from adapters.intake import ChannelTraffic
+from adapters.policy import ChannelPolicies, ChannelPolicy
+from adapters.slack.events import arrival_of, parse_event
+from engine.audience import AudienceKind
+from engine.messaging import TrafficLimits, TrafficPolicy
 from engine.messaging.channels import PeerAgent
 from engine.messaging.mail import agent_thread, thread_peer
 from engine.messaging.policy import similarity
-from engine.records import Author, Inbound, InboundKind, utcnow
+from engine.records import Author, Inbound
 from tests.fakes import discord_payloads
+from tests.unit.intake_doubles import through_intake
 from tests.unit.test_discord_inbound import Gateway
 
 
@@ -67,59 +70,6 @@ def test_agent_thread_names_the_sender_and_the_thread_asked_from() -> None:
     assert thread_peer(agent_thread("A1")) == ("A1", "")
 
 
-def message(author: str, ref: str, *, agent: str = "B", respond: bool = True) -> Inbound:
-    return Inbound(
-        platform="slack",
-        agent_id=agent,
-        audience=Audience("slack:T1", AudienceKind.PUBLIC, "C1"),
-        thread="T1",
-        author=Author(author, author),
-        text=f"message {ref} from {author}",
-        event_id=f"e-{ref}-{agent}",
-        message_ref=ref,
-        sent_at=utcnow(),
-        respond=respond,
-    )
-
-
-PEERS = {"U_A": PeerAgent("A", "alpha"), "U_B": PeerAgent("B", "beta")}
-
-
-def test_message_from_a_peer_bot_becomes_an_agent_message_with_the_thread_hop_count() -> None:
-    traffic = ChannelTraffic(TrafficPolicy(TrafficLimits(max_hops=10)))
-    first = traffic.admit(message("U_A", "1"), PEERS)
-    assert first.author == Author("A", "alpha", is_agent=True, is_bot=True)
-    assert (first.hops, first.respond) == (1, True)
-    # The same message seen by a third agent's adapter counts once.
-    same = traffic.admit(message("U_A", "1", agent="C"), PEERS)
-    assert same.hops == 1
-    second = traffic.admit(message("U_B", "2", agent="A"), PEERS)
-    assert second.hops == 2
-
-
-def test_agents_stop_answering_each_other_at_the_hop_limit_until_a_person_speaks() -> None:
-    traffic = ChannelTraffic(TrafficPolicy(TrafficLimits(max_hops=3)))
-    assert traffic.admit(message("U_A", "1"), PEERS).respond
-    assert traffic.admit(message("U_B", "2", agent="A"), PEERS).respond
-    last = traffic.admit(message("U_A", "3"), PEERS)
-    assert last.hops == 3
-    assert not last.respond  # an answer would be a fourth agent message
-    person = traffic.admit(message("U_PERSON", "4"), PEERS)
-    assert person.respond
-    assert not person.author.is_agent
-    assert person.hops == 0
-    assert traffic.admit(message("U_A", "5"), PEERS).hops == 1
-
-
-def test_messages_that_asked_for_no_answer_and_edits_pass_unchanged_in_intent() -> None:
-    traffic = ChannelTraffic(TrafficPolicy())
-    quiet = traffic.admit(message("U_A", "1", respond=False), PEERS)
-    assert quiet.author.is_agent
-    assert not quiet.respond
-    edit = dataclasses.replace(message("U_A", "1"), kind=InboundKind.EDIT)
-    assert traffic.admit(edit, PEERS) is edit
-
-
 # -- the adapters' side: another agent's bot user is heard, other bots are not ---------------
 
 
@@ -140,28 +90,37 @@ def slack_callback(user: str, text: str, **fields: Any) -> dict[str, Any]:
 SLACK_PEERS = {"UALPHA": PeerAgent("A", "alpha"), "UBETA": PeerAgent("B", "beta")}
 
 
+def slack_intake(
+    body: dict[str, Any],
+    bot_user: str,
+    peers: Mapping[str, PeerAgent] | None = None,
+    traffic: ChannelTraffic | None = None,
+) -> Inbound | None:
+    """What agent B's Slack bot hands the engine for ``body`` in a mention-only channel."""
+    parsed = parse_event(body, bot_user)
+    assert parsed is not None
+    arrival = arrival_of(
+        parsed, agent_id="B", audience_kind=AudienceKind.PUBLIC, author_name="alpha-bot"
+    )
+    policies = ChannelPolicies(ChannelPolicy.MENTION)
+    return through_intake(arrival, policies=policies, peers=peers, traffic=traffic)
+
+
 def test_slack_message_from_a_peer_agents_bot_user_reaches_the_mentioned_agent() -> None:
     body = slack_callback("UALPHA", "<@UBETA> can you check the logs?")
-    assert parse_event(body, "UBETA") is None  # bots are ignored unless they are peer agents
-    parsed = parse_event(body, "UBETA", SLACK_PEERS)
+    assert slack_intake(body, "UBETA") is None  # bots are ignored unless they are peer agents
+    parsed = parse_event(body, "UBETA")
     assert parsed is not None
     assert parsed.mentions_bot
-    inbound = build_inbound(
-        parsed,
-        agent_id="B",
-        policy=ChannelPolicy.MENTION,
-        audience_kind=AudienceKind.PUBLIC,
-        author_name="alpha-bot",
-    )
-    assert inbound is not None
-    admitted = ChannelTraffic(TrafficPolicy()).admit(inbound, SLACK_PEERS)
+    admitted = slack_intake(body, "UBETA", SLACK_PEERS, ChannelTraffic(TrafficPolicy()))
+    assert admitted is not None
     assert admitted.author == Author("A", "alpha", is_agent=True, is_bot=True)
     assert (admitted.hops, admitted.respond, admitted.text) == (1, True, "can you check the logs?")
 
 
 def test_slack_own_messages_stay_ignored_even_when_listed_as_peers() -> None:
-    assert parse_event(slack_callback("UBETA", "<@UALPHA> hi"), "UBETA", SLACK_PEERS) is None
-    assert parse_event(slack_callback("UOTHER", "<@UBETA> hi"), "UBETA", SLACK_PEERS) is None
+    assert slack_intake(slack_callback("UBETA", "<@UALPHA> hi"), "UBETA", SLACK_PEERS) is None
+    assert slack_intake(slack_callback("UOTHER", "<@UBETA> hi"), "UBETA", SLACK_PEERS) is None
 
 
 def test_discord_message_from_a_peer_agents_bot_is_kept_and_other_bots_are_not() -> None:
@@ -180,7 +139,8 @@ def test_discord_message_from_a_peer_agents_bot_is_kept_and_other_bots_are_not()
             guild_id=world.guild_id,
             mentions=[bot],
         )
-        return inbound_from_message(gateway.message(payload), gateway.me, config)
+        arrival = arrival_from_message(gateway.message(payload), gateway.me, config.agent_id)
+        return through_intake(arrival, policies=config.policies, peers=config.peer_agents)
 
     heard = said_by(peer)
     assert heard is not None

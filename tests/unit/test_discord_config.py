@@ -25,9 +25,9 @@ def test_thread_follows_its_parent_unless_it_has_its_own_policy() -> None:
         channel_policies={"parent": ChannelPolicy.OPEN, "quiet-thread": ChannelPolicy.MENTION},
     )
 
-    assert config.policy_for("thread", "parent") is ChannelPolicy.OPEN
-    assert config.policy_for("quiet-thread", "parent") is ChannelPolicy.MENTION
-    assert config.policy_for("elsewhere") is ChannelPolicy.MENTION
+    assert config.policies.policy_of(("thread", "parent")) is ChannelPolicy.OPEN
+    assert config.policies.policy_of(("quiet-thread", "parent")) is ChannelPolicy.MENTION
+    assert config.policies.policy_of(("elsewhere",)) is ChannelPolicy.MENTION
 
 
 def test_message_content_intent_is_only_asked_for_when_enabled() -> None:

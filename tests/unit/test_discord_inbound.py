@@ -1,4 +1,5 @@
-"""Discord message payloads -> ``Inbound``: filtering, channel policies, audiences, text.
+"""Discord message payloads -> what the engine gets through the intake chain: filtering,
+channel policies, audiences, text.
 
 Messages are built by discord.py itself from gateway payload dicts; no network.
 """
@@ -11,12 +12,14 @@ import discord
 import pytest
 
 from adapters.discord import ChannelPolicy, DiscordConfig
-from adapters.discord.inbound import inbound_from_message
+from adapters.discord.inbound import arrival_from_message
 from engine.audience import AudienceKind, Scope
+from engine.pipeline import admit
 from engine.records import Inbound
 from tests.fakes import discord_payloads as p
 from tests.fakes.discord_rest import FakeDiscord
 from tests.fakes.discord_world import DiscordWorld, build_world
+from tests.unit.intake_doubles import through_intake
 
 
 class Gateway:
@@ -42,7 +45,8 @@ class Gateway:
 
     def inbound(self, payload: p.Payload, config: DiscordConfig | None = None) -> Inbound | None:
         config = config or DiscordConfig(token="t", agent_id="agent-1")
-        return inbound_from_message(self.message(payload), self.me, config)
+        arrival = arrival_from_message(self.message(payload), self.me, config.agent_id)
+        return through_intake(arrival, policies=config.policies, peers=config.peer_agents)
 
 
 @pytest.fixture
@@ -259,4 +263,7 @@ def test_code_in_a_message_keeps_its_indentation(gateway: Gateway) -> None:
 
 def test_message_without_text_is_dropped(gateway: Gateway) -> None:
     world = gateway.world
-    assert gateway.inbound(p.message(world.alice_dm["id"], world.alice, "")) is None
+    reached = gateway.inbound(p.message(world.alice_dm["id"], world.alice, ""))
+    # The engine's admission is the one place that refuses an empty message.
+    assert reached is not None
+    assert admit(reached).inbound is None

@@ -1,4 +1,5 @@
-"""Slack event payloads -> Inbound, from payload dicts (no network)."""
+"""Slack event payloads -> what the engine gets through the intake chain, from payload dicts
+(no network)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,18 @@ from typing import Any
 
 import pytest
 
-from adapters.policy import ChannelPolicy
+from adapters.policy import ChannelPolicies, ChannelPolicy
 from adapters.slack.events import (
     MalformedEvent,
+    arrival_of,
     audience_kind_of,
-    build_inbound,
     parse_event,
     team_of,
     workspace_id,
 )
 from engine.audience import AudienceKind, Scope
 from engine.records import Inbound, InboundKind
+from tests.unit.intake_doubles import through_intake
 
 BOT = "UBOT"
 
@@ -44,9 +46,17 @@ def inbound_of(
 ) -> Inbound | None:
     parsed = parse_event(callback(event), BOT)
     assert parsed is not None
-    return build_inbound(
-        parsed, agent_id="a1", policy=policy, audience_kind=kind, author_name="Ann"
-    )
+    arrival = arrival_of(parsed, agent_id="a1", audience_kind=kind, author_name="Ann")
+    return through_intake(arrival, policies=ChannelPolicies(policy))
+
+
+def heard(event: dict[str, Any]) -> Inbound | None:
+    """What the engine gets for ``event`` in a public channel where every message is heard."""
+    parsed = parse_event(callback(event), BOT)
+    if parsed is None:
+        return None
+    arrival = arrival_of(parsed, agent_id="a1", audience_kind=AudienceKind.PUBLIC, author_name="")
+    return through_intake(arrival, policies=ChannelPolicies(ChannelPolicy.OPEN))
 
 
 def test_dm_is_a_dm_audience_and_top_level_dms_are_one_conversation() -> None:
@@ -162,7 +172,7 @@ def test_unfurl_edit_with_unchanged_text_is_ignored() -> None:
         message={"type": "message", "user": "U1", "text": "same", "ts": "9.9"},
         previous_message={"type": "message", "user": "U1", "text": "same", "ts": "9.9"},
     )
-    assert parse_event(callback(event), BOT) is None
+    assert heard(event) is None
 
 
 def test_deletion_becomes_a_delete() -> None:
@@ -200,7 +210,22 @@ def test_files_are_described_as_attachments() -> None:
     ],
 )
 def test_own_bot_and_system_messages_are_ignored(event: dict[str, Any]) -> None:
-    assert parse_event(callback(event), BOT) is None
+    assert heard(event) is None
+
+
+def test_integration_message_naming_only_its_bot_is_ignored_not_malformed() -> None:
+    event = message(subtype="bot_message", bot_id="B7")
+    del event["user"]
+    assert heard(event) is None
+
+
+def test_deleting_the_bots_own_message_is_ignored() -> None:
+    event = message(
+        subtype="message_deleted",
+        deleted_ts="9.9",
+        previous_message={"type": "message", "user": BOT, "bot_id": "B1", "ts": "9.9"},
+    )
+    assert heard(event) is None
 
 
 def test_event_without_channel_is_malformed() -> None:

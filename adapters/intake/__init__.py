@@ -1,0 +1,29 @@
+"""The adapters' one intake chain: small named steps deciding, in order, whether a platform
+event is for the agent and whether it asks for an answer, shared by every platform."""
+
+from adapters.intake.arrival import Arrival, IntakeStep, NextStep, ignored
+from adapters.intake.chain import BotHearing, IntakeChain, bot_intake, intake_chain
+from adapters.intake.steps import (
+    FollowChannelPolicy,
+    IgnoreOtherBots,
+    IgnoreOwnMessages,
+    ServedChannelsOnly,
+)
+from adapters.intake.traffic import ChannelTraffic, PeerAgentTraffic
+
+__all__ = [
+    "Arrival",
+    "BotHearing",
+    "ChannelTraffic",
+    "FollowChannelPolicy",
+    "IgnoreOtherBots",
+    "IgnoreOwnMessages",
+    "IntakeChain",
+    "IntakeStep",
+    "NextStep",
+    "PeerAgentTraffic",
+    "ServedChannelsOnly",
+    "bot_intake",
+    "ignored",
+    "intake_chain",
+]
