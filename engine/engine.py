@@ -21,10 +21,10 @@ from engine.observer import EngineObserver, SilentObserver, Stage
 from engine.pipeline import (
     ConversationWorker,
     Dispatcher,
+    InboxAdmission,
     PipelineSettings,
     ReplyDelivery,
     SettleWatch,
-    admit,
     is_settled,
 )
 from engine.ports import PlatformPort, ReceiveOutcome, ReceiveResult
@@ -68,7 +68,7 @@ class Engine:
         self._store = store
         self._observer = observer or SilentObserver()
         self._ports: dict[str, PlatformPort] = {}
-        self._known_agents: set[str] = set()
+        self._admission = InboxAdmission(store.agents)
         self._settle = SettleWatch()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -112,17 +112,15 @@ class Engine:
         return result
 
     async def _receive(self, inbound: Inbound) -> ReceiveResult:
-        admission = admit(inbound)
+        admission = await self._admission.admit(inbound)
         if admission.inbound is None:
+            if (kept := admission.kept) is not None:
+                await self._store.inbox.put_rejected(kept.platform, encode(kept), admission.reason)
             return ReceiveResult(ReceiveOutcome.REJECTED, reason=admission.reason)
         inbound = admission.inbound
         notes = "; ".join(admission.notes)
         if inbound.kind is not InboundKind.MESSAGE:
             return await self._apply_change(inbound)
-        if not await self._agent_exists(inbound.agent_id):
-            reason = f"there is no agent with id {inbound.agent_id!r}"
-            await self._store.inbox.put_rejected(inbound.platform, encode(inbound), reason)
-            return ReceiveResult(ReceiveOutcome.REJECTED, reason=reason)
         item = InboxItem(
             id=new_id(),
             inbound=inbound,
@@ -202,14 +200,6 @@ class Engine:
                 inbound.workspace, inbound.channel, inbound.message_ref
             )
         return ReceiveResult(ReceiveOutcome.ACCEPTED, reason=f"{changed} stored copies changed")
-
-    async def _agent_exists(self, agent_id: str) -> bool:
-        if agent_id in self._known_agents:
-            return True
-        if await self._store.agents.get(agent_id) is None:
-            return False
-        self._known_agents.add(agent_id)
-        return True
 
     async def _settled_in_store(self, inbox_id: str) -> bool:
         item = await self._store.inbox.get(inbox_id)

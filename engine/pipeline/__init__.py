@@ -3,7 +3,7 @@
 from engine.pipeline.backoff import Backoff
 from engine.pipeline.delivery import ABANDONED_AT, ReplyDelivery, is_settled
 from engine.pipeline.dispatcher import Dispatcher
-from engine.pipeline.intake import MAX_TEXT_BYTES, Admission, admit
+from engine.pipeline.intake import MAX_TEXT_BYTES, Admission, InboxAdmission, admit
 from engine.pipeline.journal import JournalEntry, TurnJournal, TurnOutcome
 from engine.pipeline.leases import HeldLease, LeaseLost
 from engine.pipeline.settings import PipelineSettings
@@ -19,6 +19,7 @@ __all__ = [
     "ConversationWorker",
     "Dispatcher",
     "HeldLease",
+    "InboxAdmission",
     "JournalEntry",
     "LeaseLost",
     "PipelineSettings",

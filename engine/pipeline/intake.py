@@ -1,4 +1,8 @@
-"""What the engine accepts from an adapter, and how it cleans it before storing it."""
+"""What the engine accepts from an adapter into its inbox, and how it cleans it first.
+
+Adapters decide what is for an agent (their intake chain); the engine only refuses what it
+cannot keep or answer: an event without id, an empty message, a message for no known agent.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from engine.records import Inbound, InboundKind
+from engine.store.protocol import AgentStore
 
 #: Longest message text kept, in UTF-8 bytes; longer texts are cut and marked, never dropped.
 MAX_TEXT_BYTES = 100_000
@@ -21,6 +26,8 @@ class Admission:
     inbound: Inbound | None
     reason: str = ""
     notes: tuple[str, ...] = ()
+    #: A refused message worth keeping for the operator, cleaned (one for no known agent).
+    kept: Inbound | None = None
 
 
 def truncation_marker(cut_bytes: int) -> str:
@@ -54,3 +61,29 @@ def admit(inbound: Inbound) -> Admission:
         author = dataclasses.replace(inbound.author, name=author_name)
         inbound = dataclasses.replace(inbound, text=text, author=author)
     return Admission(inbound, notes=notes)
+
+
+class InboxAdmission:
+    """``admit``, then: a message (not an edit or deletion) is for an agent that exists."""
+
+    def __init__(self, agents: AgentStore) -> None:
+        self._agents = agents
+        self._known: set[str] = set()
+
+    async def admit(self, inbound: Inbound) -> Admission:
+        admission = admit(inbound)
+        cleaned = admission.inbound
+        if cleaned is None or cleaned.kind is not InboundKind.MESSAGE:
+            return admission
+        if await self._agent_exists(cleaned.agent_id):
+            return admission
+        reason = f"there is no agent with id {cleaned.agent_id!r}"
+        return Admission(None, reason, admission.notes, kept=cleaned)
+
+    async def _agent_exists(self, agent_id: str) -> bool:
+        if agent_id in self._known:
+            return True
+        if await self._agents.get(agent_id) is None:
+            return False
+        self._known.add(agent_id)
+        return True
