@@ -5,9 +5,14 @@ private to the engine and may change shape without notice. Inside the engine, mo
 each other by their own paths, never through this file.
 """
 
+from engine.agent.builtins import ARCHIVAL_INSERT, BUILTIN_TOOLS
+from engine.agent.context import ContextOverflow
+from engine.agent.loop import ChatModel
 from engine.agent.memory import BlockView, MemoryEditError, TurnMemory, describe_scope
-from engine.agent.runtime import AgentRuntime
+from engine.agent.passes import AgentPass, PassReport, run_pass
+from engine.agent.runtime import AgentRuntime, ToolTrial
 from engine.agent.summarizer import SUMMARY_PROMPT, SUMMARY_WORDS, transcript_line
+from engine.agent.tools import FunctionTool, Tool, ToolContext, ToolError, ToolOutcome
 from engine.agents import AgentExists, create_agent, ensure_agent
 from engine.audience import Audience, AudienceKind, Scope, ScopeKind
 from engine.config import (
@@ -86,6 +91,8 @@ from engine.tools import ToolDefinitionError, ToolRegistry, register_tool
 from engine.user_data import UserDataService, render_report
 
 __all__ = [
+    "ARCHIVAL_INSERT",
+    "BUILTIN_TOOLS",
     "JSON",
     "SUMMARY_PROMPT",
     "SUMMARY_WORDS",
@@ -94,6 +101,7 @@ __all__ = [
     "AgentDefinition",
     "AgentExists",
     "AgentMail",
+    "AgentPass",
     "AgentRuntime",
     "AgentStore",
     "AgentsFile",
@@ -106,7 +114,9 @@ __all__ = [
     "BlockLabel",
     "BlockStore",
     "BlockView",
+    "ChatModel",
     "Completion",
+    "ContextOverflow",
     "ConversationActivity",
     "ConversationKey",
     "DeliveryError",
@@ -114,6 +124,7 @@ __all__ = [
     "EmbeddingError",
     "Engine",
     "EngineObserver",
+    "FunctionTool",
     "HybridSearch",
     "Inbound",
     "InboundKind",
@@ -132,6 +143,7 @@ __all__ = [
     "MongoUnreachableError",
     "OpenAIEmbedder",
     "Outbound",
+    "PassReport",
     "Passage",
     "PassageStore",
     "PeerAgent",
@@ -153,10 +165,15 @@ __all__ = [
     "Store",
     "Summary",
     "TokenCounter",
+    "Tool",
     "ToolCall",
     "ToolChoice",
+    "ToolContext",
     "ToolDefinitionError",
+    "ToolError",
+    "ToolOutcome",
     "ToolRegistry",
+    "ToolTrial",
     "TrafficPolicy",
     "TurnEnd",
     "TurnMemory",
@@ -177,6 +194,7 @@ __all__ = [
     "read_agents_file",
     "register_tool",
     "render_report",
+    "run_pass",
     "transcript_line",
     "utcnow",
 ]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from engine.agent.builtins import DEFAULT_TOOLS
 from engine.agent.memory import base_persona
-from engine.agent.tools import DEFAULT_TOOLS
 from engine.records import Agent, ToolRule, new_id
 from engine.store.protocol import Store
 

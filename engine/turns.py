@@ -1,35 +1,115 @@
-"""The seam between the durable pipeline and the agent runtime."""
+"""The seam between the durable pipeline and the agent runtime: what a turn produces.
+
+A turn never writes recall or the outbox itself: it returns every record it produced, and the
+pipeline journals and applies them, so each record has one writer.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
-from engine.records import Message
+from engine.records import Inbound, Message, Outbound, Role
 from engine.store.protocol import InboxItem
 
 
 @dataclass(frozen=True, slots=True)
 class TurnResult:
-    """What one turn decided: replies to deliver, and the recall messages it produced.
+    """What one turn decided: recall messages to store, and replies to deliver.
 
     The pipeline journals the result before applying it, so a crash after the LLM answered
     never runs the turn again and never posts a reply twice.
     """
 
-    replies: tuple[str, ...]
-    #: Assistant and tool messages of the turn, with ids derived from the inbox item, so
-    #: appending them twice stores them once.
+    #: The items' user messages, then the turn's assistant and tool messages; ids derive from
+    #: the inbox items, so storing them twice stores them once.
     messages: tuple[Message, ...]
+    #: Replies addressed to the conversation, ids ``<head>.r<index>``.
+    replies: tuple[Outbound, ...]
 
 
 class TurnRunner(Protocol):
     async def run(self, items: Sequence[InboxItem]) -> TurnResult:
         """Run one turn for pending items of one conversation (oldest first).
 
-        Stores the items' user messages in recall first (idempotently, id = inbox item id),
-        then loops LLM step -> tools until a terminal tool or the step limit. When no item
-        asks for a reply (``Inbound.respond`` False, the "listen" policy) it only stores them
-        and returns an empty result without calling the model.
+        Loops LLM step -> tools until a terminal tool or the step limit, and returns the
+        items' user messages with everything the turn produced. When no item asks for a reply
+        (``Inbound.respond`` False, the "listen" policy) it returns only the user messages,
+        without calling the model.
         """
+        ...
+
+    async def index_messages(self, messages: Sequence[Message]) -> None:
+        """Make messages the pipeline just stored findable by meaning."""
+        ...
+
+
+def user_message(item: InboxItem) -> Message:
+    """An inbox item as a recall message (id and position are the item's)."""
+    inbound = item.inbound
+    return Message(
+        id=item.id,
+        agent_id=inbound.agent_id,
+        workspace=inbound.workspace,
+        channel=inbound.channel,
+        thread=inbound.thread,
+        scope=inbound.audience.write_scope,
+        role=Role.USER,
+        author=inbound.author.id,
+        author_name=inbound.author.name,
+        content=inbound.text,
+        seq=item.seq,
+        created_at=inbound.sent_at,
+        platform_ref=inbound.message_ref,
+        turn_id=item.id,
+    )
+
+
+class Replies:
+    """The replies of one turn, addressed to the message it answers and numbered in order."""
+
+    def __init__(self, head: str, answered: Inbound, clock: Callable[[], datetime]) -> None:
+        self._head = head
+        self._answered = answered
+        self._clock = clock
+        self._replies: list[Outbound] = []
+
+    @classmethod
+    def for_items(cls, items: Sequence[InboxItem], clock: Callable[[], datetime]) -> Replies:
+        """Replies of a turn over ``items``: they answer the newest item that asked for one."""
+        answered = next(
+            (i.inbound for i in reversed(items) if i.inbound.respond), items[-1].inbound
+        )
+        return cls(items[0].id, answered, clock)
+
+    def add(self, text: str) -> Outbound:
+        answered = self._answered
+        index = len(self._replies)
+        reply = Outbound(
+            id=f"{self._head}.r{index}",
+            inbox_id=self._head,
+            platform=answered.platform,
+            agent_id=answered.agent_id,
+            workspace=answered.workspace,
+            channel=answered.channel,
+            thread=answered.thread,
+            text=text,
+            reply_to=answered.message_ref,
+            index=index,
+            created_at=self._clock(),
+        )
+        self._replies.append(reply)
+        return reply
+
+    def retract(self) -> None:
+        """Take back what was added (a turn that failed midway answers with one notice)."""
+        self._replies.clear()
+
+    @property
+    def sent(self) -> tuple[Outbound, ...]:
+        return tuple(self._replies)
+
+    def __len__(self) -> int:
+        return len(self._replies)

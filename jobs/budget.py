@@ -11,9 +11,9 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
-from engine import Completion, ToolChoice
+from engine import ChatModel, Completion, ToolChoice
 
 #: Rough characters per token, to refuse a call whose prompt alone would break the budget.
 _CHARS_PER_TOKEN = 4
@@ -22,16 +22,6 @@ _QUIET_POLL_S = 0.2
 
 class BudgetExhausted(Exception):
     """The run spent its token budget; it stops and the next slot goes on."""
-
-
-class ChatModel(Protocol):
-    async def complete(
-        self,
-        model: str,
-        messages: Sequence[Mapping[str, Any]],
-        tools: Sequence[Mapping[str, Any]] = (),
-        tool_choice: ToolChoice = "required",
-    ) -> Completion: ...
 
 
 type LiveBacklog = Callable[[], Awaitable[int]]

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from engine import Embedder, Store, utcnow
-from jobs.budget import ChatModel
+from engine import ChatModel, Embedder, Store, utcnow
 from jobs.consolidation import ConsolidationJob
 from jobs.digests import DigestJob
 from jobs.history import RunRecord

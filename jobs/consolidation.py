@@ -11,12 +11,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from engine.audience import AudienceKind
-from engine.embeddings import Embedder
-from engine.records import ConversationKey, Message, Role
-from engine.store.protocol import ConversationActivity, Store
+from engine import (
+    AudienceKind,
+    ConversationActivity,
+    ConversationKey,
+    Embedder,
+    Message,
+    Role,
+    Store,
+    run_pass,
+)
 from jobs.job import RunContext, Target
-from jobs.memory_pass import PassState, run_memory_pass, transcript
+from jobs.memory_pass import MEMORY_WRITES, memory_pass, transcript
 from jobs.settings import JobSettings
 
 CHECKPOINTS = "consolidation"
@@ -80,20 +86,22 @@ class ConsolidationJob:
             lines = transcript(batch, agent.name)
             # The assistant's own replies alone teach nothing new about anyone.
             if any(m.role is Role.USER for m in batch):
-                state = PassState(
-                    store=self._store,
-                    embedder=self._embedder,
-                    agent=agent,
-                    audience=audience,
+                task = await memory_pass(
+                    self._store,
+                    agent,
+                    audience,
                     channel_name=(
                         "direct messages"
                         if audience.kind is AudienceKind.DM
                         else conversation.channel
                     ),
                     people={m.author: m.author_name for m in batch if m.role is Role.USER},
+                    lines=lines,
                     now=ctx.now,
+                    max_steps=self._settings.pass_steps,
                 )
-                writes += await run_memory_pass(state, lines, ctx.model, self._settings.pass_steps)
+                report = await run_pass(self._store, self._embedder, task, ctx.model)
+                writes += report.succeeded(MEMORY_WRITES)
                 passes += 1
             await self._save_checkpoint(activity, batch[-1].seq)
         if not new:

@@ -1,28 +1,38 @@
 """One memory pass: the model reads a conversation's new messages and updates memory.
 
-It has its own prompt and tools (append to or rethink the ``human`` and ``channel`` blocks,
-insert tagged archival passages, finish). Every write goes through ``TurnMemory`` built for
-the conversation's audience, so it lands under the same scope a live turn's would (DESIGN §3).
+It runs on the agent's own tool loop (``engine.run_pass``) with its own prompt and tools:
+append to or rethink the ``human`` block of a person named by user id and the ``channel``
+block, keep archival passages (the built-in insert), finish. Every write goes through
+``TurnMemory`` built for the conversation's audience, so it lands under the same scope a live
+turn's would (DESIGN §3).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
-from engine.agent.context import chat_tool_calls
-from engine.agent.memory import MemoryEditError, TurnMemory
-from engine.agent.tools import clip, function_schema, parse_arguments
-from engine.audience import Audience, AudienceKind
-from engine.embeddings import Embedder
-from engine.records import Agent, BlockLabel, Message, Passage, Role, new_id
-from engine.store.protocol import Store
-from jobs.budget import BudgetedModel
+from engine import (
+    ARCHIVAL_INSERT,
+    BUILTIN_TOOLS,
+    Agent,
+    AgentPass,
+    Audience,
+    AudienceKind,
+    BlockLabel,
+    FunctionTool,
+    Message,
+    Role,
+    Store,
+    Tool,
+    ToolContext,
+    ToolError,
+    TurnMemory,
+)
 
 PASS_PROMPT = """\
 You are the long-term memory of {name}, an assistant on a chat platform. While nobody is \
@@ -45,6 +55,10 @@ archival memory.
 - Call finish_memory_pass when you are done, also when there is nothing to keep."""
 
 FINISH = "finish_memory_pass"
+APPEND = "core_memory_append"
+RETHINK = "memory_rethink"
+#: The pass's tools that write memory; their successful calls are the pass's writes.
+MEMORY_WRITES = frozenset({APPEND, RETHINK, ARCHIVAL_INSERT})
 MemoryLabel = Literal["human", "channel"]
 
 
@@ -60,142 +74,78 @@ class RethinkArgs(BaseModel):
     user: str = Field(default="", description="For human: the person's user id.")
 
 
-class InsertArgs(BaseModel):
-    content: str = Field(description="A self-contained fact or note worth keeping.")
-    tags: list[str] = Field(default_factory=list, description="Short topic tags.")
-
-
 class FinishArgs(BaseModel):
     note: str = Field(default="", description="What you kept, in a few words.")
 
 
-class PassError(Exception):
-    """A tool call the model can correct; returned to it as the tool's result."""
+def _memory(
+    store: Store,
+    agent: Agent,
+    audience: Audience,
+    channel_name: str,
+    people: Mapping[str, str],
+    person: str,
+) -> TurnMemory:
+    return TurnMemory(
+        store.blocks,
+        agent,
+        audience,
+        speaker=person,
+        speaker_name=people.get(person, ""),
+        channel_name=channel_name,
+    )
 
 
-@dataclass(slots=True)
-class PassState:
-    """What one pass may touch: one agent's memory for one conversation's audience."""
-
-    store: Store
-    embedder: Embedder
-    agent: Agent
-    audience: Audience
-    channel_name: str
-    #: People who wrote the messages, by user id.
-    people: Mapping[str, str]
-    now: datetime
-    writes: int = 0
-    _memories: dict[str, TurnMemory] = field(default_factory=dict)
-
-    def memory(self, label: str, user: str) -> TurnMemory:
-        if label == BlockLabel.CHANNEL and self.audience.kind is AudienceKind.DM:
-            raise PassError("direct messages have no channel block; use human.")
-        speaker = self._speaker(user) if label == BlockLabel.HUMAN else ""
-        if speaker not in self._memories:
-            self._memories[speaker] = TurnMemory(
-                self.store.blocks,
-                self.agent,
-                self.audience,
-                speaker=speaker,
-                speaker_name=self.people.get(speaker, ""),
-                channel_name=self.channel_name,
-            )
-        return self._memories[speaker]
-
-    def _speaker(self, user: str) -> str:
-        if self.audience.kind is AudienceKind.DM:
-            assert self.audience.user is not None
-            return self.audience.user
-        wanted = user.strip().lower()
-        if not wanted and len(self.people) == 1:
-            return next(iter(self.people))
-        for person, name in self.people.items():
-            if wanted in (person.lower(), name.lower()):
-                return person
-        raise PassError(
-            "name the person with user=<id>; people in this conversation: "
-            + ", ".join(f"{pid} ({name})" for pid, name in self.people.items())
-        )
+def _block(ctx: ToolContext, label: str, user: str) -> TurnMemory:
+    """The memory holding ``label`` for the person ``user`` names (``ToolError`` if unclear)."""
+    if label == BlockLabel.CHANNEL and ctx.audience.kind is AudienceKind.DM:
+        raise ToolError("direct messages have no channel block; use human.")
+    person = _person(ctx.audience, ctx.people, user) if label == BlockLabel.HUMAN else ""
+    return _memory(ctx.store, ctx.agent, ctx.audience, ctx.memory.channel_name, ctx.people, person)
 
 
-async def _append(state: PassState, args: AppendArgs) -> str:
-    view = await state.memory(args.label, args.user).append(args.label, args.content)
-    state.writes += 1
+def _person(audience: Audience, people: Mapping[str, str], user: str) -> str:
+    if audience.kind is AudienceKind.DM:
+        assert audience.user is not None
+        return audience.user
+    wanted = user.strip().lower()
+    if not wanted and len(people) == 1:
+        return next(iter(people))
+    for person, name in people.items():
+        if wanted in (person.lower(), name.lower()):
+            return person
+    raise ToolError(
+        "name the person with user=<id>; people in this conversation: "
+        + ", ".join(f"{pid} ({name})" for pid, name in people.items())
+    )
+
+
+async def _append(ctx: ToolContext, args: AppendArgs) -> str:
+    view = await _block(ctx, args.label, args.user).append(args.label, args.content)
     return f"Appended to {view.label} ({view.size}/{view.limit} characters)."
 
 
-async def _rethink(state: PassState, args: RethinkArgs) -> str:
-    view = await state.memory(args.label, args.user).rethink(args.label, args.new_memory)
-    state.writes += 1
+async def _rethink(ctx: ToolContext, args: RethinkArgs) -> str:
+    view = await _block(ctx, args.label, args.user).rethink(args.label, args.new_memory)
     return f"Rewrote {view.label} ({view.size}/{view.limit} characters)."
 
 
-async def _insert(state: PassState, args: InsertArgs) -> str:
-    text = args.content.strip()
-    if not text:
-        raise PassError("content is empty.")
-    vectors = await state.embedder.embed([text])
-    await state.store.passages.insert(
-        [
-            Passage(
-                id=new_id(),
-                agent_id=state.agent.id,
-                workspace=state.audience.workspace,
-                scope=state.audience.write_scope,
-                text=text,
-                tags=tuple(sorted({t.strip().lower() for t in args.tags if t.strip()})),
-                users=tuple(state.people),
-                created_at=state.now,
-                embedding=tuple(float(x) for x in vectors[0]),
-            )
-        ]
-    )
-    state.writes += 1
-    return "Stored in archival memory."
-
-
-async def _finish(state: PassState, args: FinishArgs) -> str:
+async def _finish(ctx: ToolContext, args: FinishArgs) -> str:
     return "Done."
 
 
-@dataclass(frozen=True, slots=True)
-class PassTool:
-    name: str
-    description: str
-    arguments: type[BaseModel]
-    run: Callable[[PassState, Any], Awaitable[str]]
-
-    def schema(self) -> dict[str, Any]:
-        return function_schema(self.name, self.description, self.arguments)
-
-    async def invoke(self, state: PassState, raw: str) -> tuple[str, bool]:
-        """The tool's result text and whether the call succeeded."""
-        try:
-            return await self.run(state, self.arguments.model_validate(parse_arguments(raw))), True
-        except ValidationError as exc:
-            return f"Error: invalid arguments for {self.name}: {exc.errors()[0]['msg']}", False
-        except (PassError, MemoryEditError, ValueError) as exc:
-            return f"Error: {exc}", False
-
-
-PASS_TOOLS: dict[str, PassTool] = {
+PASS_TOOLS: Mapping[str, Tool] = {
     tool.name: tool
     for tool in (
-        PassTool("core_memory_append", "Add a line to a memory block.", AppendArgs, _append),
-        PassTool(
-            "memory_rethink",
+        FunctionTool(APPEND, "Add a line to a memory block.", AppendArgs, _append),
+        FunctionTool(
+            RETHINK,
             "Rewrite a memory block completely (to reorganise or shorten it).",
             RethinkArgs,
             _rethink,
         ),
-        PassTool(
-            "archival_memory_insert",
-            "Keep a detail in archival memory (searched by meaning later).",
-            InsertArgs,
-            _insert,
-        ),
-        PassTool(FINISH, "End the memory pass.", FinishArgs, _finish),
+        BUILTIN_TOOLS[ARCHIVAL_INSERT],
+        FunctionTool(FINISH, "End the memory pass.", FinishArgs, _finish, terminal=True),
     )
 }
 
@@ -232,53 +182,42 @@ def _visibility(audience: Audience, people: Mapping[str, str]) -> str:
     return "to everyone in this workspace"
 
 
-async def _render_memory(state: PassState) -> str:
+async def _render_memory(
+    store: Store, agent: Agent, audience: Audience, channel_name: str, people: Mapping[str, str]
+) -> str:
     parts: list[str] = []
-    for person, name in state.people.items():
-        view = await state.memory(BlockLabel.HUMAN, person).view(BlockLabel.HUMAN)
+    for person, name in people.items():
+        memory = _memory(store, agent, audience, channel_name, people, person)
+        view = await memory.view(BlockLabel.HUMAN)
         parts.append(f'<human user="{person}" name="{name}">\n{view.value}\n</human>')
-    if state.audience.kind is not AudienceKind.DM:
-        view = await state.memory(BlockLabel.CHANNEL, "").view(BlockLabel.CHANNEL)
-        parts.append(f'<channel name="{state.channel_name}">\n{view.value}\n</channel>')
+    if audience.kind is not AudienceKind.DM:
+        memory = _memory(store, agent, audience, channel_name, people, "")
+        view = await memory.view(BlockLabel.CHANNEL)
+        parts.append(f'<channel name="{channel_name}">\n{view.value}\n</channel>')
     return "\n".join(parts)
 
 
-async def run_memory_pass(
-    state: PassState, lines: Sequence[str], model: BudgetedModel, max_steps: int
-) -> int:
-    """Let the model update memory from ``lines``; returns the number of memory writes."""
-    system = PASS_PROMPT.format(
-        name=state.agent.name, visibility=_visibility(state.audience, state.people)
+async def memory_pass(
+    store: Store,
+    agent: Agent,
+    audience: Audience,
+    *,
+    channel_name: str,
+    people: Mapping[str, str],
+    lines: Sequence[str],
+    now: datetime,
+    max_steps: int,
+) -> AgentPass:
+    """The pass that lets the model update memory from ``lines`` (what ``people`` said)."""
+    memory = await _render_memory(store, agent, audience, channel_name, people)
+    return AgentPass(
+        agent=agent,
+        audience=audience,
+        prompt=PASS_PROMPT.format(name=agent.name, visibility=_visibility(audience, people)),
+        body=f"Memory now:\n{memory}\n\nNew messages in {channel_name}:\n" + "\n".join(lines),
+        tools=PASS_TOOLS,
+        max_steps=max_steps,
+        people=people,
+        channel_name=channel_name,
+        now=now,
     )
-    body = (
-        f"Memory now:\n{await _render_memory(state)}\n\n"
-        f"New messages in {state.channel_name}:\n" + "\n".join(lines)
-    )
-    messages: list[dict[str, Any]] = [
-        {"role": "system", "content": system},
-        {"role": "user", "content": body},
-    ]
-    schemas = [tool.schema() for tool in PASS_TOOLS.values()]
-    for _ in range(max_steps):
-        completion = await model.complete(state.agent.model, messages, schemas)
-        if not completion.tool_calls:
-            break
-        messages.append(
-            {
-                "role": "assistant",
-                "content": completion.text,
-                "tool_calls": chat_tool_calls(completion.tool_calls),
-            }
-        )
-        finished = False
-        for call in completion.tool_calls:
-            tool = PASS_TOOLS.get(call.name)
-            if tool is None:
-                output, ok = f"Error: no tool {call.name!r}; use {', '.join(PASS_TOOLS)}.", False
-            else:
-                output, ok = await tool.invoke(state, call.arguments)
-            messages.append({"role": "tool", "tool_call_id": call.id, "content": clip(output)})
-            finished = finished or (ok and call.name == FINISH)
-        if finished:
-            break
-    return state.writes

@@ -17,8 +17,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from engine import LLMError, Store, new_id, utcnow
-from jobs.budget import BudgetedModel, BudgetExhausted, ChatModel, LiveBacklog
+from engine import ChatModel, LLMError, Store, new_id, utcnow
+from jobs.budget import BudgetedModel, BudgetExhausted, LiveBacklog
 from jobs.history import SETTLED, Backoff, JobHistory, RunRecord, RunStatus, TargetState
 from jobs.job import Job, RunContext, Target
 from jobs.settings import JobSettings

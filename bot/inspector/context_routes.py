@@ -11,10 +11,7 @@ from pydantic import Field
 
 from bot.inspector.api import Endpoint, agent_of, body_of, fail, query_of, reply, services_of
 from bot.inspector.conversation import ConversationQuery
-from engine.agent.context import ContextOverflow, answer_reserve
-from engine.agent.runtime import offered_tools, rules_for
-from engine.agent.tools import TurnContext
-from engine.records import Author, Inbound, ToolCall, new_id, utcnow
+from engine import Author, ContextOverflow, Inbound, ToolCall, new_id, utcnow
 
 #: Platform name of messages the inspector's chat playground and tool tester speak on.
 INSPECTOR_PLATFORM = "inspector"
@@ -29,20 +26,15 @@ class ToolRun(ConversationQuery):
 async def get_context(request: web.Request) -> web.Response:
     """What the agent would send if this conversation's next turn started now.
 
-    Compiling is what a turn does: when the window is over budget, the oldest messages are
-    folded into the conversation summary first, exactly as the next turn would fold them.
+    A read: nothing is written. Messages the next turn would first fold into the conversation
+    summary are left out of the window, as ``messages_to_fold`` counts.
     """
     agent = await agent_of(request)
     conversation = query_of(request, ConversationQuery)
     services = services_of(request)
-    tools = await services.turns.tools_for(agent)
-    rules = rules_for(agent, tools)
-    offered = offered_tools(agent, tools, rules, (), step=0)
     memory = conversation.memory(services.blocks, agent)
     try:
-        compiled = await services.turns.compile(
-            agent, memory, conversation.key(agent), (), offered, rules.render()
-        )
+        compiled = await services.turns.preview(agent, memory, conversation.key(agent))
     except ContextOverflow as exc:
         fail(409, str(exc))
     return reply(
@@ -56,8 +48,9 @@ async def get_context(request: web.Request) -> web.Response:
             "sections": compiled.sections,
             "total": compiled.total,
             "budget": compiled.budget,
-            "answer_reserve": answer_reserve(compiled.budget),
+            "answer_reserve": compiled.answer_reserve,
             "messages_in_view": len(compiled.in_view),
+            "messages_to_fold": len(compiled.evicted),
         }
     )
 
@@ -82,42 +75,32 @@ async def run_tool(request: web.Request) -> web.Response:
     run = await body_of(request, ToolRun)
     services = services_of(request)
     name = request.match_info["tool"]
-    tool = (await services.turns.tools_for(agent)).get(name)
-    if tool is None:
-        fail(404, f"{agent.name} has no tool called {name!r}")
     speaker = Author(run.user or "inspector", run.speaker_name or "inspector")
-    now = utcnow()
-    ctx = TurnContext(
-        agent=agent,
+    asked = Inbound(
+        platform=INSPECTOR_PLATFORM,
+        agent_id=agent.id,
         audience=run.audience,
-        speaker=speaker,
-        memory=run.memory(services.blocks, agent),
-        store=services.store,
-        search=services.search,
-        embedder=services.embedder,
-        now=now,
-        inbound=Inbound(
-            platform=INSPECTOR_PLATFORM,
-            agent_id=agent.id,
-            audience=run.audience,
-            thread=run.thread,
-            author=speaker,
-            text="",
-            event_id=new_id(),
-            message_ref="",
-            sent_at=now,
-            channel_name=run.channel_name,
-        ),
+        thread=run.thread,
+        author=speaker,
+        text="",
+        event_id=new_id(),
+        message_ref="",
+        sent_at=utcnow(),
+        channel_name=run.channel_name,
     )
     raw = run.arguments if isinstance(run.arguments, str) else json.dumps(run.arguments)
     started = time.perf_counter()
-    outcome = await services.turns.call_tool(tool, ctx, ToolCall(new_id(), name, raw))
+    trial = await services.turns.try_tool(
+        agent, ToolCall(new_id(), name, raw), asked, run.memory(services.blocks, agent)
+    )
+    if trial is None:
+        fail(404, f"{agent.name} has no tool called {name!r}")
     return reply(
         {
-            "output": outcome.output,
-            "error": outcome.error,
-            "terminal": outcome.terminal,
-            "replies": ctx.replies,
+            "output": trial.outcome.output,
+            "error": trial.outcome.error,
+            "terminal": trial.outcome.terminal,
+            "replies": list(trial.replies),
             "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
         }
     )

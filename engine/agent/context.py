@@ -76,6 +76,11 @@ class CompiledContext:
     def total(self) -> int:
         return sum(self.sections.values())
 
+    @property
+    def answer_reserve(self) -> int:
+        """Tokens of the budget kept free for the model's answer."""
+        return answer_reserve(self.budget)
+
 
 def answer_reserve(budget: int) -> int:
     """Tokens kept free for the model's answer."""

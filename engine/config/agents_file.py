@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from engine.agent.tools import BUILTIN_TOOLS, DEFAULT_TOOLS, TERMINAL_TOOLS
+from engine.agent.builtins import BUILTIN_TOOLS, DEFAULT_TOOLS, TERMINAL_TOOLS
 from engine.config._yaml_lines import YamlError, line_of, load_with_lines
 from engine.messaging.policy import TrafficLimits
 from engine.messaging.tools import MESSAGING_TOOLS

@@ -13,8 +13,8 @@ import dataclasses
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
+from engine.agent.builtins import BUILTIN_TOOLS
 from engine.agent.memory import DEFAULT_LIMITS, shared_owner
-from engine.agent.tools import BUILTIN_TOOLS
 from engine.agents import DEFAULT_PERSONA, create_agent
 from engine.audience import ALL_WORKSPACES, Scope
 from engine.config.agents_file import AgentDefinition, AgentsFile

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, Field
 
-from engine.agent.tools import BuiltinTool, Tool, ToolError, TurnContext
+from engine.agent.tools import FunctionTool, Tool, ToolContext, ToolError
 from engine.messaging.mail import AgentMail, MailMode, MessagingRefused
 from engine.records import Agent, Inbound
 from engine.store.protocol import AgentStore
@@ -46,7 +46,7 @@ class SendToTaggedArgs(BaseModel):
     )
 
 
-def _asked_in(ctx: TurnContext) -> Inbound:
+def _asked_in(ctx: ToolContext) -> Inbound:
     if ctx.inbound is None:
         raise ToolError("agent messaging is only available while answering a message.")
     return ctx.inbound
@@ -66,21 +66,21 @@ class MessagingTools:
         self._tools: dict[str, Tool] = {
             tool.name: tool
             for tool in (
-                BuiltinTool(
+                FunctionTool(
                     SEND_ASYNC,
                     "Send a message to another agent and go on at once; its reply arrives later "
                     "as a message in this conversation.",
                     SendAsyncArgs,
                     self._send_async,
                 ),
-                BuiltinTool(
+                FunctionTool(
                     SEND_AND_WAIT,
                     "Send a message to another agent and wait for its reply. If it takes longer "
                     "than the timeout, the reply arrives later as a message.",
                     SendAndWaitArgs,
                     self._send_and_wait,
                 ),
-                BuiltinTool(
+                FunctionTool(
                     SEND_TO_TAGGED,
                     "Send one message to every agent that has all the given tags, in parallel, "
                     "and gather their replies (to split work and combine the results).",
@@ -100,7 +100,7 @@ class MessagingTools:
             raise ToolError(f"there is no agent called {name!r}; agents: {names}.")
         return agent
 
-    async def _send(self, ctx: TurnContext, recipient: Agent, text: str, mode: MailMode) -> str:
+    async def _send(self, ctx: ToolContext, recipient: Agent, text: str, mode: MailMode) -> str:
         if not text.strip():
             raise ToolError("message is empty.")
         try:
@@ -110,18 +110,18 @@ class MessagingTools:
         except MessagingRefused as exc:
             raise ToolError(str(exc)) from None
 
-    async def _send_async(self, ctx: TurnContext, args: SendAsyncArgs) -> str:
+    async def _send_async(self, ctx: ToolContext, args: SendAsyncArgs) -> str:
         recipient = await self._recipient(args.agent_name)
         message_id = await self._send(ctx, recipient, args.message, MailMode.ASYNC)
         return f"Sent to {recipient.name} (receipt {message_id}); the reply will arrive later."
 
-    async def _send_and_wait(self, ctx: TurnContext, args: SendAndWaitArgs) -> str:
+    async def _send_and_wait(self, ctx: ToolContext, args: SendAndWaitArgs) -> str:
         recipient = await self._recipient(args.agent_name)
         message_id = await self._send(ctx, recipient, args.message, MailMode.WAIT)
         reply = await self._mail.wait(message_id, min(args.timeout, self._max_wait))
         return _later(recipient.name) if reply is None else f"{recipient.name} replied: {reply}"
 
-    async def _send_to_tagged(self, ctx: TurnContext, args: SendToTaggedArgs) -> str:
+    async def _send_to_tagged(self, ctx: ToolContext, args: SendToTaggedArgs) -> str:
         wanted = {t.strip().lower() for t in args.tags if t.strip()}
         recipients = [
             agent

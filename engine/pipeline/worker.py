@@ -1,7 +1,8 @@
 """One conversation's worker: pending items in arrival order, one turn at a time, under a lease.
 
 Each turn goes: count the attempt -> run (or find the journal of an earlier run) -> journal
--> apply (recall, outbox, inbox marks) -> deliver. Items that arrive while a turn runs are
+-> apply (recall and its search index, outbox, inbox marks) -> deliver. The turn returns every
+record it produced; the worker is their only writer. Items that arrive while a turn runs are
 taken by the next turn, folded together up to ``batch_limit``.
 """
 
@@ -20,9 +21,9 @@ from engine.pipeline.journal import JournalEntry, TurnJournal, TurnOutcome
 from engine.pipeline.leases import HeldLease
 from engine.pipeline.settings import PipelineSettings
 from engine.ports import PlatformPort
-from engine.records import Inbound, Outbound
+from engine.records import Inbound
 from engine.store.protocol import InboxItem, InboxStatus, Store
-from engine.turns import TurnResult, TurnRunner
+from engine.turns import Replies, TurnResult, TurnRunner, user_message
 
 log = logging.getLogger(__name__)
 
@@ -146,54 +147,41 @@ class ConversationWorker:
             items=tuple(item.id for item in items),
             outcome=TurnOutcome.DONE,
             messages=result.messages,
-            replies=self._replies(items, result.replies),
+            replies=result.replies,
         )
 
     def _failed(self, items: Sequence[InboxItem], error: str) -> JournalEntry:
-        wanted = any(item.inbound.respond for item in items)
+        """A turn given up on: its messages are kept, and whoever asked hears it failed."""
+        replies = Replies.for_items(items, self._clock)
+        if any(item.inbound.respond for item in items):
+            replies.add(FAILED_REPLY)
         return JournalEntry(
             head=items[0].id,
             items=tuple(item.id for item in items),
             outcome=TurnOutcome.FAILED,
-            messages=(),
-            replies=self._replies(items, (FAILED_REPLY,) if wanted else ()),
+            messages=tuple(user_message(item) for item in items),
+            replies=replies.sent,
             error=error,
-        )
-
-    def _replies(self, items: Sequence[InboxItem], texts: Sequence[str]) -> tuple[Outbound, ...]:
-        head = items[0].id
-        answered = next(
-            (i.inbound for i in reversed(items) if i.inbound.respond), items[-1].inbound
-        )
-        now = self._clock()
-        texts = [text for text in texts if text.strip()]
-        return tuple(
-            Outbound(
-                id=f"{head}.r{index}",
-                inbox_id=head,
-                platform=answered.platform,
-                agent_id=answered.agent_id,
-                workspace=answered.workspace,
-                channel=answered.channel,
-                thread=answered.thread,
-                text=text,
-                reply_to=answered.message_ref,
-                index=index,
-                created_at=now,
-            )
-            for index, text in enumerate(texts)
         )
 
     async def _apply(self, entry: JournalEntry) -> None:
         """Idempotent writes; the head is marked last, so a crash midway re-applies all."""
         if entry.messages:
             await self._store.messages.append(entry.messages)
+            await self._index(entry)
         if entry.replies:
             await self._store.outbox.put(entry.replies)
         status = InboxStatus.DONE if entry.outcome is TurnOutcome.DONE else InboxStatus.FAILED
         for item_id in (*entry.items[1:], entry.head):
             await self._store.inbox.mark(item_id, status, entry.error)
         await self._journal.forget([entry.head])
+
+    async def _index(self, entry: JournalEntry) -> None:
+        """Embed the stored messages; when that fails they stay findable by their words."""
+        try:
+            await self._runner.index_messages(entry.messages)
+        except Exception:
+            log.warning("indexing the messages of turn %s failed", entry.head, exc_info=True)
 
     @contextlib.asynccontextmanager
     async def _working(self, items: Sequence[InboxItem]) -> AsyncIterator[None]:

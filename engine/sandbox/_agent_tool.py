@@ -11,16 +11,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from engine.agent.builtins import BUILTIN_TOOLS
 from engine.agent.memory import MemoryEditError
-from engine.agent.tools import (
-    BUILTIN_TOOLS,
-    Tool,
-    ToolError,
-    ToolOutcome,
-    TurnContext,
-    clip,
-    parse_arguments,
-)
+from engine.agent.tools import Tool, ToolContext, ToolError, ToolOutcome, clip, parse_arguments
 from engine.records import Agent
 from engine.sandbox._bridge import MemoryRefused
 from engine.sandbox._limits import SandboxLimits
@@ -33,7 +26,7 @@ _ERROR_PREFIX = "Error: "
 class TurnMemoryBridge:
     """``MemoryBridge`` over one turn's context."""
 
-    def __init__(self, ctx: TurnContext) -> None:
+    def __init__(self, ctx: ToolContext) -> None:
         self._ctx = ctx
 
     async def read(self, label: str) -> str:
@@ -83,7 +76,7 @@ class SandboxedTool:
     def schema(self) -> dict[str, Any]:
         return self._tool.schema()
 
-    async def invoke(self, ctx: TurnContext, raw_arguments: str) -> ToolOutcome:
+    async def invoke(self, ctx: ToolContext, raw_arguments: str) -> ToolOutcome:
         try:
             args = parse_arguments(raw_arguments)
         except ToolError as exc:

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.agent.runtime import user_message
 from engine.audience import Audience, AudienceKind
 from engine.ports import DeliveryError
 from engine.records import Agent, Author, Inbound, Message, Outbound, Role, new_id, next_seq, utcnow
 from engine.store import Store
 from engine.store.protocol import InboxItem
 from engine.store.sqlite import SQLiteStore
-from engine.turns import TurnResult
+from engine.turns import Replies, TurnResult, user_message
 
 AGENT = Agent(id="agent-1", name="mnemo", model="fake", system_prompt="", tools=())
 
@@ -70,31 +69,28 @@ def inbound(
 class RecordingRunner:
     """Answers each turn with "echo: <texts>"; remembers every batch it was given.
 
-    ``fail`` raises for the next that many calls; ``gate``, when set, holds turns until it is
-    opened; ``store`` (when given) keeps user messages in recall as the real runtime does.
+    Like the real runtime it returns the items' user messages with its own, for the pipeline
+    to store. ``fail`` raises for the next that many calls; ``gate``, when set, holds turns
+    until it is opened; ``indexed`` lists the ids of the messages the pipeline had indexed.
     """
 
-    store: Store | None = None
     calls: list[tuple[str, ...]] = field(default_factory=list)
     fail: int = 0
     gate: asyncio.Event | None = None
     started: asyncio.Event = field(default_factory=asyncio.Event)
-    reply: Callable[[Sequence[InboxItem]], tuple[str, ...]] | None = None
+    indexed: list[str] = field(default_factory=list)
 
     async def run(self, items: Sequence[InboxItem]) -> TurnResult:
         self.calls.append(tuple(item.inbound.text for item in items))
         self.started.set()
-        if self.store is not None:
-            await self.store.messages.append([user_message(AGENT, item) for item in items])
         if self.gate is not None:
             await self.gate.wait()
         if self.fail > 0:
             self.fail -= 1
             raise RuntimeError("the model exploded")
+        heard = tuple(user_message(item) for item in items)
         if not any(item.inbound.respond for item in items):
-            return TurnResult((), ())
-        if self.reply is not None:
-            return TurnResult(self.reply(items), ())
+            return TurnResult(heard, ())
         text = "echo: " + " | ".join(item.inbound.text for item in items)
         head = items[0]
         answer = Message(
@@ -112,7 +108,12 @@ class RecordingRunner:
             created_at=utcnow(),
             turn_id=head.id,
         )
-        return TurnResult((text,), (answer,))
+        replies = Replies.for_items(items, utcnow)
+        replies.add(text)
+        return TurnResult((*heard, answer), replies.sent)
+
+    async def index_messages(self, messages: Sequence[Message]) -> None:
+        self.indexed.extend(m.id for m in messages)
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from engine.agent.runtime import LLM_DOWN_REPLY
+from engine.agent.prompts import LLM_DOWN_REPLY
 from engine.tokens import TokenCounter
 from tests.fakes.openai_server import FakeOpenAI, error, tool_call
 from tests.harness import bot_running, dm, private, public, settings_for

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from engine.agent.runtime import (
+from engine.agent.prompts import (
     LLM_DOWN_REPLY,
     LLM_KEY_REFUSED_REPLY,
     LLM_REJECTED_REPLY,

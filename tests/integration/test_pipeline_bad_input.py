@@ -29,7 +29,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 @pytest.fixture
 async def engine(store: Store) -> AsyncIterator[tuple[Engine, DedupingPort]]:
     port = DedupingPort()
-    running = Engine(store, RecordingRunner(store), platforms=[port], settings=FAST)
+    running = Engine(store, RecordingRunner(), platforms=[port], settings=FAST)
     await running.start()
     try:
         yield running, port

@@ -45,7 +45,7 @@ async def test_platform_outage_delays_replies_in_order_without_loss_or_repeats(
     store: Store,
 ) -> None:
     port = DedupingPort(outage=4)
-    engine = Engine(store, RecordingRunner(store), platforms=[port], settings=FAST)
+    engine = Engine(store, RecordingRunner(), platforms=[port], settings=FAST)
     await engine.start()
     try:
         ids = [(await engine.receive(inbound(f"m{n}"))).inbox_id for n in range(3)]
@@ -61,7 +61,7 @@ async def test_platform_outage_delays_replies_in_order_without_loss_or_repeats(
 
 async def test_retry_after_from_the_platform_is_honoured(store: Store) -> None:
     port = DedupingPort(outage=1, retry_after=0.6)
-    engine = Engine(store, RecordingRunner(store), platforms=[port], settings=FAST)
+    engine = Engine(store, RecordingRunner(), platforms=[port], settings=FAST)
     await engine.start()
     try:
         result = await engine.receive(inbound("rate limited"))
@@ -79,7 +79,7 @@ async def test_retry_after_from_the_platform_is_honoured(store: Store) -> None:
 
 async def test_permanent_refusal_is_recorded_and_not_retried(store: Store) -> None:
     port = DedupingPort(outage=100, permanent=True)
-    engine = Engine(store, RecordingRunner(store), platforms=[port], settings=FAST)
+    engine = Engine(store, RecordingRunner(), platforms=[port], settings=FAST)
     await engine.start()
     try:
         result = await engine.receive(inbound("to a deleted channel"))
@@ -110,7 +110,7 @@ async def test_reply_posted_before_a_crash_is_not_posted_twice(store: Store) -> 
     )
     await port.deliver(reply)
     await store.outbox.put([reply])
-    engine = Engine(store, RecordingRunner(store), platforms=[port], settings=FAST)
+    engine = Engine(store, RecordingRunner(), platforms=[port], settings=FAST)
     await engine.start()
     try:
 
@@ -126,7 +126,7 @@ async def test_reply_posted_before_a_crash_is_not_posted_twice(store: Store) -> 
 
 
 async def test_replies_wait_for_their_platform_adapter(store: Store) -> None:
-    engine = Engine(store, RecordingRunner(store), settings=FAST)
+    engine = Engine(store, RecordingRunner(), settings=FAST)
     await engine.start()
     try:
         result = await engine.receive(inbound("hello", platform="late"))
@@ -169,7 +169,7 @@ async def test_two_processes_never_post_one_reply_twice(store: Store) -> None:
     await store.outbox.put(replies)
     settings = replace(FAST, delivery_limit=4)
     engines = [
-        Engine(store, RecordingRunner(store), platforms=[port], settings=settings) for _ in range(2)
+        Engine(store, RecordingRunner(), platforms=[port], settings=settings) for _ in range(2)
     ]
     for engine in engines:
         await engine.start()

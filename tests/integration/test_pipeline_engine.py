@@ -53,7 +53,7 @@ async def settle(engine: Engine, *inbox_ids: str) -> None:
 
 
 async def test_accepted_message_gets_exactly_one_reply(store: Store) -> None:
-    runner, port = RecordingRunner(store), DedupingPort()
+    runner, port = RecordingRunner(), DedupingPort()
     engine = await started(store, runner, port)
     try:
         result = await engine.receive(inbound("hello"))
@@ -71,7 +71,7 @@ async def test_accepted_message_gets_exactly_one_reply(store: Store) -> None:
 
 
 async def test_redelivered_events_collapse_to_one_message(store: Store) -> None:
-    engine = Engine(store, RecordingRunner(store), settings=FAST)
+    engine = Engine(store, RecordingRunner(), settings=FAST)
     first = await engine.receive(inbound("hi", event_id="E1", message_ref="M1"))
     retry = await engine.receive(inbound("hi", event_id="E1", message_ref="M1"))
     other_event_type = await engine.receive(inbound("hi", event_id="E2", message_ref="M1"))
@@ -82,7 +82,7 @@ async def test_redelivered_events_collapse_to_one_message(store: Store) -> None:
 
 
 async def test_messages_during_a_turn_are_answered_next_in_order(store: Store) -> None:
-    runner, port = RecordingRunner(store, gate=asyncio.Event()), DedupingPort()
+    runner, port = RecordingRunner(gate=asyncio.Event()), DedupingPort()
     engine = await started(store, runner, port)
     try:
         first = await engine.receive(inbound("one"))
@@ -99,7 +99,7 @@ async def test_messages_during_a_turn_are_answered_next_in_order(store: Store) -
 
 
 async def test_conversations_run_in_parallel_up_to_the_worker_limit(store: Store) -> None:
-    runner, port = RecordingRunner(store, gate=asyncio.Event()), DedupingPort()
+    runner, port = RecordingRunner(gate=asyncio.Event()), DedupingPort()
     engine = await started(store, runner, port, worker_limit=2)
     try:
         ids = [(await engine.receive(inbound("hi", channel=f"C{n}"))).inbox_id for n in range(3)]
@@ -115,7 +115,7 @@ async def test_conversations_run_in_parallel_up_to_the_worker_limit(store: Store
 
 
 async def test_failed_turn_is_retried_then_answered_once(store: Store) -> None:
-    runner, port = RecordingRunner(store, fail=2), DedupingPort()
+    runner, port = RecordingRunner(fail=2), DedupingPort()
     engine = await started(store, runner, port)
     try:
         result = await engine.receive(inbound("flaky"))
@@ -133,7 +133,7 @@ async def test_failed_turn_is_retried_then_answered_once(store: Store) -> None:
 async def test_turn_failing_every_attempt_is_marked_failed_and_user_told_once(
     store: Store,
 ) -> None:
-    runner, port = RecordingRunner(store, fail=100), DedupingPort()
+    runner, port = RecordingRunner(fail=100), DedupingPort()
     settings = replace(FAST, max_attempts=3)
     engine = await started(store, runner, port, settings=settings)
     try:
@@ -153,7 +153,7 @@ async def test_turn_failing_every_attempt_is_marked_failed_and_user_told_once(
 
 async def test_journaled_turn_is_applied_without_running_again(store: Store) -> None:
     """A crash after the model answered: the journal is applied, the turn never re-run."""
-    runner, port = RecordingRunner(store), DedupingPort()
+    runner, port = RecordingRunner(), DedupingPort()
     engine = Engine(store, runner, platforms=[port], settings=FAST)
     result = await engine.receive(inbound("answered before the crash"))
     item = await store.inbox.get(result.inbox_id)
@@ -182,7 +182,7 @@ async def test_journaled_turn_is_applied_without_running_again(store: Store) -> 
 
 
 async def test_listen_only_message_is_remembered_without_a_reply(store: Store) -> None:
-    runner, port = RecordingRunner(store), DedupingPort()
+    runner, port = RecordingRunner(), DedupingPort()
     engine = await started(store, runner, port)
     try:
         result = await engine.receive(inbound("just chatting", respond=False))
@@ -193,6 +193,10 @@ async def test_listen_only_message_is_remembered_without_a_reply(store: Store) -
         item = await store.inbox.get(result.inbox_id)
         assert item is not None
         assert item.status is InboxStatus.DONE
+        # The pipeline stored the turn's user message in recall, and had it indexed.
+        stored = await store.messages.recent(item.inbound.conversation, 0, 10)
+        assert [(m.id, m.content) for m in stored] == [(item.id, "just chatting")]
+        assert runner.indexed == [item.id]
     finally:
         await engine.stop()
 
@@ -214,7 +218,7 @@ async def test_two_engines_sharing_a_store_answer_each_message_once(store: Store
             finally:
                 busy.discard(key)
 
-    engines = [await started(store, SerialCheck(store), port) for _ in range(2)]
+    engines = [await started(store, SerialCheck(), port) for _ in range(2)]
     try:
         ids = []
         for n in range(40):
@@ -238,7 +242,7 @@ async def test_two_engines_sharing_a_store_answer_each_message_once(store: Store
 async def test_conversation_of_a_crashed_process_is_taken_over_when_its_lease_expires(
     store: Store,
 ) -> None:
-    runner, port = RecordingRunner(store), DedupingPort()
+    runner, port = RecordingRunner(), DedupingPort()
     engine = Engine(store, runner, platforms=[port], settings=FAST)
     result = await engine.receive(inbound("orphaned"))
     item = await store.inbox.get(result.inbox_id)
@@ -255,7 +259,7 @@ async def test_conversation_of_a_crashed_process_is_taken_over_when_its_lease_ex
 
 
 async def test_stop_cancels_a_running_turn_and_releases_its_lease(store: Store) -> None:
-    runner, port = RecordingRunner(store, gate=asyncio.Event()), DedupingPort()
+    runner, port = RecordingRunner(gate=asyncio.Event()), DedupingPort()
     engine = await started(store, runner, port)
     result = await engine.receive(inbound("slow"))
     await asyncio.wait_for(runner.started.wait(), 5)
@@ -266,7 +270,7 @@ async def test_stop_cancels_a_running_turn_and_releases_its_lease(store: Store) 
     assert await store.leases.acquire(lease_name(item.conversation), "next-process", 5)
     await store.leases.release(lease_name(item.conversation), "next-process")
 
-    successor = await started(store, RecordingRunner(store), port)
+    successor = await started(store, RecordingRunner(), port)
     try:
         await settle(successor, result.inbox_id)
         assert port.texts() == ["echo: slow"]
@@ -275,7 +279,7 @@ async def test_stop_cancels_a_running_turn_and_releases_its_lease(store: Store) 
 
 
 async def test_edits_and_deletions_change_recall_without_a_turn(store: Store) -> None:
-    runner, port = RecordingRunner(store), DedupingPort()
+    runner, port = RecordingRunner(), DedupingPort()
     engine = await started(store, runner, port)
     try:
         original = await engine.receive(inbound("typo here", message_ref="M9"))
@@ -299,7 +303,7 @@ def _fields(settings: PipelineSettings) -> dict[str, object]:
 
 
 async def test_turn_whose_lease_is_lost_is_abandoned_and_answered_once(store: Store) -> None:
-    runner, port = RecordingRunner(store, gate=asyncio.Event()), DedupingPort()
+    runner, port = RecordingRunner(gate=asyncio.Event()), DedupingPort()
     engine = await started(store, runner, port)
     try:
         result = await engine.receive(inbound("long turn"))
@@ -324,8 +328,8 @@ async def test_replicas_with_different_platforms_each_deliver_only_their_own(
 ) -> None:
     slack, discord = DedupingPort(platform="slack"), DedupingPort(platform="discord")
     engines = [
-        await started(store, RecordingRunner(store), slack),
-        await started(store, RecordingRunner(store), discord),
+        await started(store, RecordingRunner(), slack),
+        await started(store, RecordingRunner(), discord),
     ]
     try:
         # Each process receives messages of both platforms, so every turn's reply has to

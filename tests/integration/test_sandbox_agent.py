@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from engine.agent.builtins import DEFAULT_TOOLS
 from engine.agent.runtime import AgentRuntime
-from engine.agent.tools import DEFAULT_TOOLS, Tool
+from engine.agent.tools import Tool
 from engine.agents import create_agent
 from engine.audience import Audience, AudienceKind
 from engine.llm import LLMClient, RetryPolicy
@@ -44,7 +45,8 @@ WORKSPACE = "test:W1"
 class Turns:
     """The agent runtime with the custom tool, driven one inbound message at a time."""
 
-    def __init__(self, runtime: AgentRuntime, agent: Agent, llm: FakeOpenAI) -> None:
+    def __init__(self, store: Store, runtime: AgentRuntime, agent: Agent, llm: FakeOpenAI) -> None:
+        self.store = store
         self.runtime = runtime
         self.agent = agent
         self.llm = llm
@@ -66,11 +68,15 @@ class Turns:
             message_id, inbound, str(inbound.conversation), next_seq(), InboxStatus.PENDING
         )
         result = await self.runtime.run([item])
-        return list(result.replies)
+        # What the pipeline does with a turn's result: store its messages.
+        await self.store.messages.append(result.messages)
+        return [reply.text for reply in result.replies]
 
     def tool_results(self) -> list[str]:
+        """Tool results of the last turn (those after its user message)."""
         messages = self.llm.chat_requests[-1]["messages"]
-        return [m["content"] for m in messages if m["role"] == "tool"]
+        last_user = max(i for i, m in enumerate(messages) if m["role"] == "user")
+        return [m["content"] for m in messages[last_user:] if m["role"] == "tool"]
 
 
 @pytest.fixture
@@ -108,7 +114,7 @@ async def turns(store: Store) -> AsyncIterator[Turns]:
             store, "petbot", model="gpt-4o-mini", tools=(*DEFAULT_TOOLS, tool.name)
         )
         try:
-            yield Turns(runtime, agent, llm)
+            yield Turns(store, runtime, agent, llm)
         finally:
             await client.aclose()
 

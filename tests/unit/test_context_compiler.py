@@ -14,7 +14,7 @@ from engine.agent.context import (
     answer_reserve,
 )
 from engine.agent.memory import BlockView
-from engine.agent.tools import BUILTIN_TOOLS
+from engine.agent.builtins import BUILTIN_TOOLS
 from engine.audience import Audience, AudienceKind, Scope
 from engine.records import Block, Message, Role, ToolCall
 from engine.tokens import TokenCounter

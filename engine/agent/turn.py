@@ -1,0 +1,188 @@
+"""One turn: the agent answers pending messages of one conversation on the tool loop.
+
+It never hangs (bounded steps, tool timeouts, the LLM client's bounded retries) and, when the
+model stays down or refuses, answers with one clear sentence. It writes no recall message and
+no reply itself: it returns them for the pipeline to store.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+
+from engine.agent.context import ContextOverflow
+from engine.agent.loop import ChatModel, ChatRequest, ToolLoop, tool_rules
+from engine.agent.memory import TurnMemory
+from engine.agent.prompts import (
+    CONTEXT_TOO_SMALL_REPLY,
+    LLM_DOWN_REPLY,
+    LLM_KEY_REFUSED_REPLY,
+    LLM_REJECTED_REPLY,
+    NO_ANSWER_REPLY,
+    rejection_advice,
+)
+from engine.agent.tools import Searcher, Tool, ToolContext
+from engine.agent.window import ContextWindow
+from engine.audience import AudienceKind
+from engine.embeddings import Embedder
+from engine.llm import LLMRejected, LLMUnavailable
+from engine.records import Agent, Inbound, Message, Role, ToolCall, next_seq
+from engine.store.protocol import InboxItem, Store
+from engine.turns import Replies, TurnResult, user_message
+
+log = logging.getLogger(__name__)
+
+
+def channel_label(inbound: Inbound) -> str:
+    if inbound.audience.kind is AudienceKind.DM:
+        return "direct messages"
+    return inbound.channel_name or inbound.channel
+
+
+def answering(
+    inbound: Inbound,
+    agent: Agent,
+    *,
+    store: Store,
+    search: Searcher,
+    embedder: Embedder,
+    now: datetime,
+    replies: Replies | None,
+) -> ToolContext:
+    """The context of tools run while ``agent`` answers ``inbound``."""
+    speaker = inbound.author
+    return ToolContext(
+        agent=agent,
+        audience=inbound.audience,
+        speaker=speaker,
+        memory=TurnMemory(
+            store.blocks,
+            agent,
+            inbound.audience,
+            speaker=speaker.id,
+            speaker_name=speaker.name,
+            channel_name=channel_label(inbound),
+            shared=agent.shared_blocks,
+        ),
+        store=store,
+        embedder=embedder,
+        now=now,
+        people={speaker.id: speaker.name} if speaker.id and not speaker.is_agent else {},
+        search=search,
+        inbound=inbound,
+        replies=replies,
+    )
+
+
+class Turn:
+    """One turn over ``items``: their user messages, then what the agent's steps produced."""
+
+    def __init__(
+        self,
+        agent: Agent,
+        items: Sequence[InboxItem],
+        ctx: ToolContext,
+        *,
+        model: ChatModel,
+        window: ContextWindow,
+        clock: Callable[[], datetime],
+        tool_timeout: float,
+    ) -> None:
+        self.agent = agent
+        self.inbound = items[-1].inbound
+        self.anchor = items[-1].id
+        self.heard = tuple(user_message(item) for item in items)
+        self._ctx = ctx
+        self._model = model
+        self._window = window
+        self._clock = clock
+        self._tool_timeout = tool_timeout
+        self._produced: list[Message] = []
+        self._made = 0
+
+    def _record(
+        self, role: Role, content: str, tool_calls: tuple[ToolCall, ...], tool_call_id: str
+    ) -> Message:
+        mine = role is Role.ASSISTANT
+        self._made += 1
+        return Message(
+            id=f"{self.anchor}.{self._made:03d}",
+            agent_id=self.agent.id,
+            workspace=self.inbound.workspace,
+            channel=self.inbound.channel,
+            thread=self.inbound.thread,
+            scope=self.inbound.audience.write_scope,
+            role=role,
+            author=self.agent.id if mine else "",
+            author_name=self.agent.name if mine else "",
+            content=content,
+            seq=next_seq(),
+            created_at=self._clock(),
+            tool_calls=tool_calls,
+            tool_call_id=tool_call_id,
+            turn_id=self.anchor,
+        )
+
+    async def run(self, tools: Mapping[str, Tool]) -> TurnResult:
+        replies = self._ctx.replies
+        assert replies is not None, "a turn always has somewhere to reply"
+        try:
+            await self._steps(tools)
+        except LLMUnavailable as exc:
+            log.warning("turn %s: %s", self.anchor, exc)
+            replies.retract()
+            replies.add(LLM_DOWN_REPLY)
+        except LLMRejected as exc:
+            # Asking again would be refused the same way: the user hears now, the operator
+            # gets what to change.
+            log.error("turn %s: agent %s: %s", self.anchor, self.agent.name, rejection_advice(exc))
+            refused_key = exc.status in (401, 403)
+            replies.retract()
+            replies.add(LLM_KEY_REFUSED_REPLY if refused_key else LLM_REJECTED_REPLY)
+        except ContextOverflow as exc:
+            log.error("turn %s: agent %s: %s", self.anchor, self.agent.name, exc)
+            replies.retract()
+            replies.add(CONTEXT_TOO_SMALL_REPLY)
+        return TurnResult((*self.heard, *self._produced), replies.sent)
+
+    async def _steps(self, tools: Mapping[str, Tool]) -> None:
+        ctx, agent = self._ctx, self.agent
+        replies = ctx.replies
+        assert replies is not None
+
+        async def request(
+            offered: Sequence[Tool], rules: str, produced: Sequence[Message]
+        ) -> ChatRequest:
+            compiled = await self._window.compile(
+                agent,
+                ctx.memory,
+                self.inbound.conversation,
+                (*self.heard, *produced),
+                offered,
+                rules,
+            )
+            ctx.in_view = compiled.in_view
+            return compiled.messages, compiled.tools
+
+        loop = ToolLoop(
+            self._model,
+            agent.model,
+            ctx,
+            tools,
+            tool_rules(agent.tool_rules, tools, agent.name),
+            request=request,
+            record=self._record,
+            max_steps=agent.max_steps,
+            tool_timeout=self._tool_timeout,
+            label=f"turn {self.anchor}",
+        )
+        end = await loop.run()
+        # Kept only when the loop completes: a turn that failed midway answers with a notice.
+        self._produced = loop.produced
+        if end.answer:
+            replies.add(end.answer)
+        elif not end.decided and not replies:
+            # The user asked and the model never answered: say so rather than stay mute.
+            log.warning("turn %s: agent %s ended without a reply", self.anchor, agent.name)
+            replies.add(NO_ANSWER_REPLY)

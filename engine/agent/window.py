@@ -1,0 +1,163 @@
+"""Context assembly: the exact request an agent's next step sends, fitted to its budget.
+
+A turn's compile folds the messages that no longer fit into the conversation summary (or
+drops them, when the agent's overflow policy is "truncate") and compiles again; a preview
+compiles the same request and writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from engine.agent.context import (
+    CompiledContext,
+    ContextCompiler,
+    ContextInput,
+    MemoryStats,
+    TokenCount,
+)
+from engine.agent.memory import TurnMemory
+from engine.agent.prompts import DEFAULT_SYSTEM_PROMPT
+from engine.agent.summarizer import Summarizer
+from engine.agent.tools import Tool
+from engine.audience import Audience
+from engine.llm import LLMError
+from engine.records import Agent, ConversationKey, Message, Summary
+from engine.store.protocol import RecordFilter, Store
+
+log = logging.getLogger(__name__)
+
+#: Stored messages loaded to build a window; bounds the cost of a turn whatever the history.
+HISTORY_LOAD = 200
+#: Compiles a turn may fold before it sends what fits.
+_FOLDS = 4
+
+
+class ContextWindow:
+    """Builds the requests of every agent of a store (one compiler per model)."""
+
+    def __init__(
+        self,
+        store: Store,
+        tokens: Callable[[str], TokenCount],
+        summarizer: Summarizer,
+        clock: Callable[[], datetime],
+        history_load: int = HISTORY_LOAD,
+    ) -> None:
+        self._store = store
+        self._tokens = tokens
+        self._summarizer = summarizer
+        self._clock = clock
+        self._history_load = history_load
+        self._compilers: dict[str, ContextCompiler] = {}
+
+    async def compile(
+        self,
+        agent: Agent,
+        memory: TurnMemory,
+        conversation: ConversationKey,
+        current: Sequence[Message],
+        tools: Sequence[Tool],
+        rules: str = "",
+        *,
+        fold: bool = True,
+    ) -> CompiledContext:
+        """The request of the agent's next step; ``current`` are this turn's messages not yet
+        stored. With ``fold`` False nothing is written: what would be folded is left out."""
+        where = RecordFilter.for_audience(agent.id, memory.audience)
+        summaries = self._store.summaries
+        blocks, stats, summary = await asyncio.gather(
+            memory.load(), self._stats(where), summaries.get(conversation)
+        )
+        audience = memory.audience
+        for attempt in range(_FOLDS if fold else 1):
+            if attempt:
+                summary = await summaries.get(conversation)
+            summary = _readable_summary(summary, audience)
+            after = summary.through_seq if summary else 0
+            # A conversation keeps its key when its channel changes audience (a private
+            # channel opened to everyone): only what this audience may read enters the window.
+            history = [
+                m
+                for m in await self._store.messages.recent(conversation, after, self._history_load)
+                if audience.can_read(m.workspace, m.scope)
+            ]
+            # A turn applied before and re-run finds its own messages stored already.
+            stored = {m.id for m in history}
+            compiled = self._compiler(agent.model).compile(
+                ContextInput(
+                    system_prompt=agent.system_prompt
+                    or DEFAULT_SYSTEM_PROMPT.format(name=agent.name),
+                    rules=rules,
+                    audience=audience,
+                    speaker_name=memory.speaker_name,
+                    channel_name=memory.channel_name,
+                    blocks=blocks,
+                    stats=stats,
+                    summary=summary.text if summary else "",
+                    history=history,
+                    current=[m for m in current if m.id not in stored],
+                    tools=[t.schema() for t in tools],
+                    budget=agent.context_budget,
+                    now=self._clock(),
+                )
+            )
+            if not compiled.evicted or not fold:
+                return compiled
+            await self._fold(agent, conversation, audience, summary, compiled.evicted)
+        return compiled
+
+    def _compiler(self, model: str) -> ContextCompiler:
+        compiler = self._compilers.get(model)
+        if compiler is None:
+            compiler = self._compilers[model] = ContextCompiler(self._tokens(model))
+        return compiler
+
+    async def _fold(
+        self,
+        agent: Agent,
+        conversation: ConversationKey,
+        audience: Audience,
+        summary: Summary | None,
+        evicted: Sequence[Message],
+    ) -> None:
+        previous = summary.text if summary else ""
+        text = previous
+        if agent.overflow == "summarize":
+            try:
+                text = await self._summarizer.summarize(agent, previous, evicted)
+            except LLMError as exc:
+                log.warning("summary of %s failed (%s); truncating instead", conversation, exc)
+        updated = Summary(
+            agent_id=conversation.agent_id,
+            workspace=conversation.workspace,
+            channel=conversation.channel,
+            thread=conversation.thread,
+            scope=audience.write_scope,
+            text=text,
+            through_seq=evicted[-1].seq,
+            version=(summary.version + 1) if summary else 1,
+            updated_at=self._clock(),
+        )
+        # Losing this race is fine: the winner folded the same or newer messages.
+        await self._store.summaries.put(updated, summary.version if summary else 0)
+
+    async def _stats(self, where: RecordFilter) -> MemoryStats:
+        messages, passages, tags = await asyncio.gather(
+            self._store.messages.count(where),
+            self._store.passages.count(where),
+            self._store.passages.tag_counts(where),
+        )
+        return MemoryStats(messages, passages, tags)
+
+
+def _readable_summary(summary: Summary | None, audience: Audience) -> Summary | None:
+    """``summary`` with its text left out when it was written for another audience; its
+    version and position stay, so folding more messages into it still compares-and-sets."""
+    if summary is None or audience.can_read(summary.workspace, summary.scope):
+        return summary
+    return replace(summary, text="")
