@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from jobs import JobSettings
+
 ChannelPolicy = Literal["mention", "listen", "open"]
 
 
@@ -19,6 +21,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
     )
+
+    #: The background jobs' settings, from the ``MNEMO_JOBS_*`` variables (``load_settings``).
+    jobs: JobSettings = Field(default_factory=JobSettings, alias="MNEMO_JOBS")
 
     # Model endpoint
     openai_api_key: SecretStr | None = Field(default=None, alias="OPENAI_API_KEY")
@@ -109,13 +114,38 @@ def parse_policies(text: str) -> dict[str, ChannelPolicy]:
     return policies
 
 
+JOB_VARIABLES = "MNEMO_JOBS_"
+
+
+class _JobVariables(BaseSettings, JobSettings):
+    """The jobs' settings as ``MNEMO_JOBS_<FIELD>`` variables (and .env)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=JOB_VARIABLES, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+
 def load_settings() -> Settings:
-    """Read settings from the environment (and .env); a bad value names its variable."""
+    """Read settings, the jobs' too, from the environment (and .env); every bad value is
+    named by its variable."""
+    problems: list[str] = []
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            name = str(error["loc"][0]) if error["loc"] else "settings"
-            problems.append(f"{name}: {error['msg']}")
-        raise SettingsError("Invalid settings: " + "; ".join(problems)) from None
+        problems += _named(exc, prefix="")
+    try:
+        jobs = JobSettings.model_validate(_JobVariables().model_dump())
+    except ValidationError as exc:
+        problems += _named(exc, prefix=JOB_VARIABLES)
+    if problems:
+        raise SettingsError("Invalid settings: " + "; ".join(problems))
+    return settings.model_copy(update={"jobs": jobs})
+
+
+def _named(error: ValidationError, *, prefix: str) -> list[str]:
+    problems = []
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else "settings"
+        name = f"{prefix}{field.upper()}" if prefix else field
+        problems.append(f"{name}: {problem['msg']}")
+    return problems

@@ -44,13 +44,7 @@ from engine import (
     read_agents_file,
     utcnow,
 )
-from jobs import (
-    JobScheduler,
-    JobSettingsError,
-    UserDataWithJobRecords,
-    build_jobs,
-    load_job_settings,
-)
+from jobs import JobScheduler, UserDataWithJobRecords, build_jobs
 
 
 @dataclass(slots=True)
@@ -137,10 +131,6 @@ async def build_runtime(
 ) -> Runtime:
     """Open the store, connect the model, and assemble the engine (not yet started)."""
     settings.require_llm()
-    try:
-        job_settings = load_job_settings()
-    except JobSettingsError as exc:
-        raise SettingsError(str(exc)) from None
     embedder = build_embedder(settings)
     store = await open_store(
         mongodb_uri=settings.mongodb_uri_value,
@@ -185,7 +175,7 @@ async def build_runtime(
         metrics=metrics,
         channel_traffic=ChannelTraffic(traffic),
         jobs=build_jobs(
-            store, llm, embedder, job_settings, clock=clock, on_finished=metrics.job_run
+            store, llm, embedder, settings.jobs, clock=clock, on_finished=metrics.job_run
         ),
         agents_file=agents_file,
         peer_agents=await peer_agents(store.agents, agents_file),

@@ -25,10 +25,9 @@ SHIPPED_ENCODINGS = ("o200k_base", "cl100k_base")
 DEFAULT_ENCODING = "o200k_base"
 
 # OpenAI's documented chat accounting: every message costs 3 tokens of framing, a `name`
-# field 1 more, and every reply is primed with 3 (<|start|>assistant<|message|>).
+# field 1 more.
 TOKENS_PER_MESSAGE = 3
 TOKENS_PER_NAME = 1
-REPLY_PRIMING = 3
 # Framing of one function in the tools section and of one tool call in a message; OpenAI does
 # not publish these, measured values are within a few tokens.
 TOKENS_PER_TOOL = 8
@@ -107,15 +106,6 @@ class TokenCounter:
             lambda text: len(encode(text))
         )
 
-    @staticmethod
-    def for_model(model: str) -> TokenCounter:
-        """The process-wide counter for `model`'s encoding, so its cache is shared."""
-        return _shared_counter(encoding_name_for_model(model))
-
-    @property
-    def encoding_name(self) -> str:
-        return self.encoding.name
-
     def count(self, text: str) -> int:
         """Tokens in `text` (cached: strings in a window are counted once)."""
         return self._count(text) if text else 0
@@ -134,10 +124,6 @@ class TokenCounter:
                     total += TOKENS_PER_NAME
         return total
 
-    def count_messages(self, messages: Iterable[Mapping[str, Any]]) -> int:
-        """Tokens of a message list as sent, with the reply priming."""
-        return sum(self.count_message(m) for m in messages) + REPLY_PRIMING
-
     def count_tools(self, tools: Iterable[Mapping[str, Any]]) -> int:
         """Tokens the tool schemas add to a request."""
         total = 0
@@ -149,12 +135,6 @@ class TokenCounter:
             if parameters:
                 total += self.count(json.dumps(parameters, separators=(",", ":"), sort_keys=True))
         return total
-
-    def count_request(
-        self, messages: Iterable[Mapping[str, Any]], tools: Iterable[Mapping[str, Any]] = ()
-    ) -> int:
-        """Tokens of a whole chat-completions request: messages plus tool schemas."""
-        return self.count_messages(messages) + self.count_tools(tools)
 
     def _count_content(self, content: Any) -> int:
         if isinstance(content, str):
@@ -172,11 +152,3 @@ class TokenCounter:
             + self.count(function.get("name", ""))
             + self.count(function.get("arguments", ""))
         )
-
-
-@cache
-def _shared_counter(encoding: str) -> TokenCounter:
-    return TokenCounter(_MODEL_FOR_ENCODING[encoding])
-
-
-_MODEL_FOR_ENCODING = {"o200k_base": "gpt-4o", "cl100k_base": "gpt-4"}

@@ -11,7 +11,7 @@ from jobs.job import Job, RunContext, Target
 from jobs.retention import RetentionPolicies
 from jobs.runner import JobRunner
 from jobs.scheduler import JobScheduler
-from jobs.settings import JobSettings, JobSettingsError, load_job_settings
+from jobs.settings import JobSettings
 
 __all__ = [
     "Job",
@@ -19,7 +19,6 @@ __all__ = [
     "JobRunner",
     "JobScheduler",
     "JobSettings",
-    "JobSettingsError",
     "RetentionPolicies",
     "RunContext",
     "RunRecord",
@@ -28,5 +27,4 @@ __all__ = [
     "UserDataWithJobRecords",
     "build_jobs",
     "forget_job_records",
-    "load_job_settings",
 ]

@@ -1,15 +1,18 @@
-"""Background job settings, from ``MNEMO_JOBS_*`` environment variables."""
+"""Background job settings: cadences, limits and thresholds, handed in by the bot.
+
+The bot reads them from ``MNEMO_JOBS_*`` variables (``bot.settings``); the jobs never read the
+environment themselves.
+"""
 
 from __future__ import annotations
 
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class JobSettings(BaseSettings):
+class JobSettings(BaseModel):
     """Cadences, limits and thresholds of the scheduled memory jobs."""
 
-    model_config = SettingsConfigDict(env_prefix="MNEMO_JOBS_", extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     #: Whether ``mnemo run`` schedules the jobs at all (``mnemo jobs run`` always works).
     enabled: bool = True
@@ -51,19 +54,3 @@ class JobSettings(BaseSettings):
     max_backoff_s: float = Field(default=3600.0, ge=0)
     #: Run records kept per job.
     history_per_job: int = Field(default=500, ge=1)
-
-
-class JobSettingsError(ValueError):
-    """A ``MNEMO_JOBS_*`` variable is wrong; the message names it."""
-
-
-def load_job_settings() -> JobSettings:
-    """Read the job settings from the environment; a bad value names its variable."""
-    try:
-        return JobSettings()
-    except ValidationError as exc:
-        problems = [
-            f"MNEMO_JOBS_{str(e['loc'][0]).upper() if e['loc'] else 'SETTINGS'}: {e['msg']}"
-            for e in exc.errors()
-        ]
-        raise JobSettingsError("Invalid job settings: " + "; ".join(problems)) from None

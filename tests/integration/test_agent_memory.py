@@ -13,6 +13,7 @@ from engine.agent.prompts import LLM_DOWN_REPLY
 from engine.tokens import TokenCounter
 from tests.fakes.openai_server import FakeOpenAI, error, tool_call
 from tests.harness import bot_running, dm, private, public, settings_for
+from tests.token_accounting import request_tokens
 
 
 @pytest.fixture
@@ -155,9 +156,7 @@ async def test_summaries_keep_a_long_conversation_under_budget(
             await bot.say(dm("gina"), "gina", f"Note {i}: report section {i}: {detail}.")
         requests = llm.chat_requests
         for request in requests:
-            used = counter.count_messages(request["messages"]) + counter.count_tools(
-                request.get("tools", [])
-            )
+            used = request_tokens(counter, request["messages"], request.get("tools", []))
             assert used <= budget
         summaries = [r for r in requests if "tools" not in r]
         assert summaries, "old messages were folded into a summary"

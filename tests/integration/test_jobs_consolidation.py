@@ -13,7 +13,7 @@ from engine.agent.memory import TurnMemory
 from engine.audience import Audience, Scope
 from engine.records import Role
 from engine.store import RecordFilter
-from jobs import RunStatus
+from jobs import JobSettings, RunStatus
 from jobs.consolidation import ConsolidationJob
 from tests.fakes.openai_server import FakeOpenAI, tool_call
 from tests.harness import bot_running, settings_for
@@ -152,25 +152,26 @@ async def test_a_run_over_budget_keeps_its_progress_for_the_next(world: World) -
 
 
 async def test_a_fact_said_to_the_running_bot_reaches_memory_after_consolidation(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv("MNEMO_JOBS_IDLE_MINUTES", "0")
-    async with FakeOpenAI() as llm, bot_running(settings_for(tmp_path, llm), llm) as bot:
-        llm.push(tool_call("send_message", message="Congratulations!"))
-        await bot.say(dm("rita"), "rita", "I just adopted a cat called Miso.")
-        assert "Miso" not in json.dumps(llm.chat_requests[-1]["messages"][0])
+    async with FakeOpenAI() as llm:
+        settings = settings_for(tmp_path, llm, jobs=JobSettings(idle_minutes=0))
+        async with bot_running(settings, llm) as bot:
+            llm.push(tool_call("send_message", message="Congratulations!"))
+            await bot.say(dm("rita"), "rita", "I just adopted a cat called Miso.")
+            assert "Miso" not in json.dumps(llm.chat_requests[-1]["messages"][0])
 
-        llm.push(
-            tool_call("core_memory_append", label="human", content="Has a cat called Miso."),
-            tool_call("finish_memory_pass"),
-        )
-        records = await bot.runtime.jobs.run_now("consolidate")
-        assert [r.status for r in records] == [RunStatus.OK]
+            llm.push(
+                tool_call("core_memory_append", label="human", content="Has a cat called Miso."),
+                tool_call("finish_memory_pass"),
+            )
+            records = await bot.runtime.jobs.run_now("consolidate")
+            assert [r.status for r in records] == [RunStatus.OK]
 
-        llm.push(tool_call("send_message", message="How is Miso?"))
-        await bot.say(dm("rita"), "rita", "Hi again")
-        assert "Has a cat called Miso." in llm.chat_requests[-1]["messages"][0]["content"]
+            llm.push(tool_call("send_message", message="How is Miso?"))
+            await bot.say(dm("rita"), "rita", "Hi again")
+            assert "Has a cat called Miso." in llm.chat_requests[-1]["messages"][0]["content"]
 
-        llm.push(tool_call("send_message", message="Morning!"))
-        await bot.say(public("general"), "rita", "Morning all")
-        assert "Miso" not in json.dumps(llm.chat_requests[-1]["messages"])
+            llm.push(tool_call("send_message", message="Morning!"))
+            await bot.say(public("general"), "rita", "Morning all")
+            assert "Miso" not in json.dumps(llm.chat_requests[-1]["messages"])

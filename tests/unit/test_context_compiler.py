@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from engine.agent.builtins import BUILTIN_TOOLS
 from engine.agent.context import (
     ContextCompiler,
     ContextInput,
@@ -14,10 +15,10 @@ from engine.agent.context import (
     answer_reserve,
 )
 from engine.agent.memory import BlockView
-from engine.agent.builtins import BUILTIN_TOOLS
 from engine.audience import Audience, AudienceKind, Scope
 from engine.records import Block, Message, Role, ToolCall
 from engine.tokens import TokenCounter
+from tests.token_accounting import request_tokens as tokens_of_request
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 AUDIENCE = Audience("slack:T1", AudienceKind.DM, "D1", "U1")
@@ -71,8 +72,7 @@ def compiler() -> ContextCompiler:
 def request_tokens(
     compiled_messages: list[dict[str, object]], tools: list[dict[str, object]]
 ) -> int:
-    counter = TokenCounter("gpt-4o-mini")
-    return counter.count_messages(compiled_messages) + counter.count_tools(tools)
+    return tokens_of_request(TokenCounter("gpt-4o-mini"), compiled_messages, tools)
 
 
 @pytest.mark.parametrize("budget", [1200, 2000, 4000])

@@ -5,15 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from engine.audience import Scope
 from engine.records import Message, Role, ToolCall
 from jobs.consolidation import ConsolidationJob
 from jobs.history import RunRecord, RunStatus, TargetState
 from jobs.memory_pass import transcript
 from jobs.report import format_runs
-from jobs.settings import JobSettings, JobSettingsError, load_job_settings
+from jobs.settings import JobSettings
 
 WHEN = datetime(2026, 3, 3, 9, 30, tzinfo=UTC)
 
@@ -99,12 +97,3 @@ def test_the_runs_table_shows_errors_in_place_of_notes() -> None:
     assert table[2].endswith("model unavailable: 503")
     assert " - " in table[3]
     assert format_runs([]) == "No job runs recorded yet."
-
-
-def test_a_bad_job_setting_names_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MNEMO_JOBS_TOKEN_BUDGET", "5")
-    monkeypatch.setenv("MNEMO_JOBS_IDLE_MINUTES", "2")
-    with pytest.raises(JobSettingsError, match="MNEMO_JOBS_TOKEN_BUDGET: Input should be"):
-        load_job_settings()
-    monkeypatch.setenv("MNEMO_JOBS_TOKEN_BUDGET", "5000")
-    assert (load_job_settings().token_budget, load_job_settings().idle_minutes) == (5000, 2)

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from engine.tokens import (
-    REPLY_PRIMING,
     TOKENS_PER_MESSAGE,
     TOKENS_PER_NAME,
     TokenCounter,
     encoding_name_for_model,
 )
+from tests.token_accounting import REPLY_PRIMING, request_tokens
 
 
 @pytest.mark.parametrize(
@@ -67,13 +67,13 @@ def test_message_count_follows_openais_framing() -> None:
         {"role": "user", "name": "alice", "content": "hello world"},
     ]
 
-    expected = (
+    framed = (
         2 * TOKENS_PER_MESSAGE
-        + REPLY_PRIMING
         + TOKENS_PER_NAME
         + sum(counter.count(v) for m in messages for v in m.values())
     )
-    assert counter.count_messages(messages) == expected
+    assert sum(counter.count_message(m) for m in messages) == framed
+    assert request_tokens(counter, messages) == framed + REPLY_PRIMING
 
 
 def test_tool_call_arguments_and_tool_schemas_are_counted() -> None:
@@ -101,8 +101,8 @@ def test_tool_call_arguments_and_tool_schemas_are_counted() -> None:
 
     assert counter.count_message(call) > counter.count(arguments)
     assert counter.count_tools([tool]) > counter.count("Send a message to the user.")
-    assert counter.count_request([call], [tool]) == (
-        counter.count_messages([call]) + counter.count_tools([tool])
+    assert request_tokens(counter, [call], [tool]) == (
+        counter.count_message(call) + REPLY_PRIMING + counter.count_tools([tool])
     )
 
 
@@ -142,6 +142,6 @@ def test_encodings_load_with_no_network_and_an_empty_cache(tmp_path: Path) -> No
     assert list(tmp_path.iterdir()) == []
 
 
-def test_counters_for_models_of_one_encoding_share_a_cache() -> None:
-    assert TokenCounter.for_model("gpt-4o") is TokenCounter.for_model("gpt-5-mini")
-    assert TokenCounter.for_model("gpt-4").encoding_name == "cl100k_base"
+def test_a_counter_counts_with_its_models_encoding() -> None:
+    assert TokenCounter("gpt-5-mini").encoding.name == "o200k_base"
+    assert TokenCounter("gpt-4").encoding.name == "cl100k_base"
