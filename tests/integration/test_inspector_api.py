@@ -16,8 +16,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.http import build_app
 from bot.inspector import mount_inspector
-from engine.audience import Scope
-from engine.records import new_id, utcnow
+from engine.audience import Audience, AudienceKind, Scope
+from engine.records import ConversationKey, Message, Role, new_id, next_seq, utcnow
 from jobs import JobHistory, RunRecord, RunStatus
 from tests.fakes.openai_server import FakeOpenAI, tool_call
 from tests.harness import Bot, bot_running, settings_for
@@ -173,6 +173,40 @@ async def test_context_window_is_the_next_request_with_counts_and_budget(
     assert request["tools"] == sent["tools"]
 
 
+async def test_context_view_of_an_overfull_window_writes_nothing(inspector: Inspector) -> None:
+    runtime = inspector.bot.runtime
+    agent = runtime.default_agent
+    dm_alice = Audience("test:W1", AudienceKind.DM, "D-alice", "alice")
+    chatter = "we talked about the garden, the tomatoes and the weather again " * 8
+    await runtime.store.messages.append(
+        [
+            Message(
+                id=new_id(),
+                agent_id=agent.id,
+                workspace="test:W1",
+                channel="D-alice",
+                thread="",
+                scope=dm_alice.write_scope,
+                role=Role.USER,
+                author="alice",
+                author_name="Alice",
+                content=f"{n}: {chatter}",
+                seq=next_seq(),
+                created_at=utcnow(),
+            )
+            for n in range(150)
+        ]
+    )
+    window = await inspector.get(f"/agents/{inspector.agent}/context", **DM_ALICE)
+
+    # The next turn would fold the oldest messages into the summary; looking does not.
+    assert window["messages_to_fold"] > 0
+    assert window["total"] <= window["budget"] - window["answer_reserve"]
+    key = ConversationKey(agent.id, "test:W1", "D-alice", "")
+    assert await runtime.store.summaries.get(key) is None
+    assert inspector.llm.chat_requests == []
+
+
 async def test_block_edit_with_a_stale_version_is_a_conflict(inspector: Inspector) -> None:
     agent = inspector.agent
     status, written = await inspector.send(
@@ -237,6 +271,22 @@ async def test_tool_tester_stores_archival_in_the_conversations_scope(
     )
     assert (await deleted.json()) == {"deleted": 1}
     assert (await inspector.get(f"/agents/{agent}/archival", **DM_ALICE))["total"] == 0
+
+
+async def test_tool_tester_returns_a_reply_without_sending_it(inspector: Inspector) -> None:
+    status, result = await inspector.send(
+        "POST",
+        f"/agents/{inspector.agent}/tools/send_message/run",
+        {**DM_ALICE, "arguments": {"message": "Just testing."}},
+    )
+    assert status == 200, result
+    assert (result["replies"], result["terminal"], result["error"]) == (
+        ["Just testing."],
+        True,
+        False,
+    )
+    store = inspector.bot.runtime.store
+    assert await store.outbox.due(utcnow() + timedelta(days=1), 10) == []
 
 
 async def test_tool_tester_reports_bad_arguments_as_the_agent_would_see_them(

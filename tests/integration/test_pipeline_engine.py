@@ -147,6 +147,11 @@ async def test_turn_failing_every_attempt_is_marked_failed_and_user_told_once(
         assert port.texts().count(FAILED_REPLY) == 1
         assert item.inbound.text == "poison"  # kept for the operator
         assert nxt.outcome is ReceiveOutcome.ACCEPTED
+        # The message stays in recall, once, even though no turn answered it.
+        recall = await store.messages.recent(item.inbound.conversation, 0, 10)
+        assert [m.content for m in recall if m.id == item.id] == ["poison"]
+        [failed] = [r for r in port.posted if r.text == FAILED_REPLY]
+        assert (failed.id, failed.inbox_id) == (f"{item.id}.r0", item.id)
     finally:
         await engine.stop()
 
