@@ -81,8 +81,6 @@ class Runtime:
             passages=store.passages,
             search=self.search,
             turns=self.agents,
-            store=store,
-            embedder=self.embedder,
             intake=self.engine,
             register_platform=self.engine.register_platform,
             job_history=self.jobs.runner.history,

@@ -1,5 +1,5 @@
 """What the inspector is given by the composition root: the stores it reads and edits, search,
-the agents' context preview and tool tester, the engine's intake, and the jobs' run history.
+the agents' context preview and tool trial, the engine's intake, and the jobs' run history.
 Nothing else of the running bot is within its reach."""
 
 from __future__ import annotations
@@ -12,14 +12,12 @@ from engine import (
     AgentRuntime,
     AgentStore,
     BlockStore,
-    Embedder,
     HybridSearch,
     Inbound,
     MessageStore,
     PassageStore,
     PlatformPort,
     ReceiveResult,
-    Store,
 )
 from jobs import JobHistory
 
@@ -41,11 +39,8 @@ class InspectorServices:
     messages: MessageStore
     passages: PassageStore
     search: HybridSearch
-    #: Compiles an agent's next context and runs its tools, as a turn would.
+    #: Previews an agent's next request (writing nothing) and tries its tools by hand.
     turns: AgentRuntime
-    #: The store and embedder a tool run by hand works with, as in a turn.
-    store: Store
-    embedder: Embedder
     intake: ChatIntake
     #: Registers the ``inspector`` platform, whose deliveries the chat playground shows.
     register_platform: Callable[[PlatformPort], None]
