@@ -103,14 +103,39 @@ def decode[T](cls: type[T], doc: Mapping[str, Any]) -> T:
 
 
 @dataclass(frozen=True, slots=True)
+class FieldCodec:
+    """How one field of a record is stored, for stores that lay records out themselves."""
+
+    name: str
+    #: The document key (the field name unless its ``Shape`` renames it).
+    key: str
+    #: Field value (not None) -> document value; None when stored as it is.
+    to_doc: Convert | None
+    #: Document value (not None) -> field value; None when read as it is.
+    from_doc: Convert | None
+    #: Whether a document must have it (the field has no default).
+    required: bool
+    #: The field holds a datetime (stored as text here, as a number by SQLite).
+    is_time: bool
+    #: The document value is a list or a dict (tuples, mappings, nested records).
+    is_structured: bool
+
+
+@dataclass(frozen=True, slots=True)
 class _Plan:
-    #: (field, key, converter or None when the value is stored as it is)
+    fields: tuple[FieldCodec, ...]
+    #: (field, key, to_doc): what ``encode`` walks.
     encoders: tuple[tuple[str, str, Convert | None], ...]
-    #: (field, key, converter or None, whether the document must have it)
+    #: (field, key, from_doc, required): what ``decode`` walks.
     decoders: tuple[tuple[str, str, Convert | None, bool], ...]
 
 
 _plans: dict[type, _Plan] = {}
+
+
+def fields(cls: type) -> tuple[FieldCodec, ...]:
+    """The stored fields of ``cls``, in declaration order (left-out fields excluded)."""
+    return _plan(cls).fields
 
 
 def _plan(cls: type) -> _Plan:
@@ -125,8 +150,7 @@ def _make_plan(cls: type) -> _Plan:
         raise TypeError(f"{cls.__name__} is not a record (a dataclass) the codec can store")
     shape = SHAPES.get(cls, Shape())
     hints = get_type_hints(cls)
-    encoders: list[tuple[str, str, Convert | None]] = []
-    decoders: list[tuple[str, str, Convert | None, bool]] = []
+    stored: list[FieldCodec] = []
     for f in dataclasses.fields(cls):
         has_default = (
             f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
@@ -135,11 +159,43 @@ def _make_plan(cls: type) -> _Plan:
             if not has_default:
                 raise TypeError(f"{cls.__name__}.{f.name} is left out but has no default")
             continue
-        key = shape.keys.get(f.name, f.name)
-        to_doc, from_doc = _converters(hints[f.name])
-        encoders.append((f.name, key, to_doc))
-        decoders.append((f.name, key, from_doc, not has_default))
-    return _Plan(tuple(encoders), tuple(decoders))
+        hint = _present(hints[f.name])
+        to_doc, from_doc = _converters(hint)
+        stored.append(
+            FieldCodec(
+                name=f.name,
+                key=shape.keys.get(f.name, f.name),
+                to_doc=to_doc,
+                from_doc=from_doc,
+                required=not has_default,
+                is_time=hint is datetime,
+                is_structured=_is_structured(hint),
+            )
+        )
+    return _Plan(
+        tuple(stored),
+        tuple((f.name, f.key, f.to_doc) for f in stored),
+        tuple((f.name, f.key, f.from_doc, f.required) for f in stored),
+    )
+
+
+def _present(hint: Any) -> Any:
+    """``hint`` without aliases and without ``| None``."""
+    if isinstance(hint, TypeAliasType):
+        return _present(hint.__value__)
+    if get_origin(hint) in (Union, types.UnionType):
+        present = [a for a in get_args(hint) if a is not type(None)]
+        if len(present) != 1:
+            raise TypeError(f"the codec stores X | None, not {hint}")
+        return _present(present[0])
+    return hint
+
+
+def _is_structured(hint: Any) -> bool:
+    origin = get_origin(hint) or hint
+    if not isinstance(origin, type) or origin in _AS_TEXT:
+        return False
+    return issubclass(origin, (tuple, list, Mapping)) or dataclasses.is_dataclass(origin)
 
 
 def _converters(hint: Any) -> tuple[Convert | None, Convert | None]:
@@ -147,15 +203,9 @@ def _converters(hint: Any) -> tuple[Convert | None, Convert | None]:
 
     Both are called only on values that are not None.
     """
-    if isinstance(hint, TypeAliasType):
-        return _converters(hint.__value__)
+    hint = _present(hint)
     origin = get_origin(hint)
     args = get_args(hint)
-    if origin in (Union, types.UnionType):
-        present = [a for a in args if a is not type(None)]
-        if len(present) != 1:
-            raise TypeError(f"the codec stores X | None, not {hint}")
-        return _converters(present[0])
     if origin is Literal:
         return None, None
     if origin is tuple:

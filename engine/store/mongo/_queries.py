@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from pymongo.errors import BulkWriteError
 
 from engine.store.mongo._documents import Collection, Document
+from engine.text import search_words
 
 _DUPLICATE_KEY = 11000
-_WORD = re.compile(r"\w+")
-#: Words too common to help ranking (the embedded store drops the same ones).
-# fmt: off
-_STOPWORDS = frozenset({
-    "a", "an", "and", "are", "as", "at", "be", "but", "by", "did", "do", "does", "for", "from",
-    "had", "has", "have", "he", "her", "his", "how", "i", "if", "in", "is", "it", "its", "me",
-    "my", "no", "not", "of", "on", "or", "our", "she", "so", "that", "the", "their", "them",
-    "they", "this", "to", "was", "we", "were", "what", "when", "where", "which", "who", "why",
-    "will", "with", "you", "your",
-})
-# fmt: on
-#: More words than this only slow the query without changing what ranks first.
-MAX_TERMS = 32
 #: Matches read per result asked for, ranked here (see ``text_ranked``).
 _CANDIDATES_PER_RESULT = 20
 
@@ -55,13 +42,11 @@ async def text_ranked(
 
 
 def search_terms(query: str) -> str:
-    """The distinct words of ``query`` for ``$text``, common words left out when others exist.
+    """The search words of ``query`` for ``$text``.
 
     Real MongoDB drops English stop words itself; mongoeco does not, so they go here.
     """
-    words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))
-    meaningful = [w for w in words if w not in _STOPWORDS]
-    return " ".join((meaningful or words)[:MAX_TERMS])
+    return " ".join(search_words(query))
 
 
 @contextmanager

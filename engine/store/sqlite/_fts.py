@@ -1,30 +1,17 @@
 """Full-text search that tolerates any user text and stays fast as the tables grow.
 
-A question is split into words, each quoted (no character is FTS5 syntax) and joined with OR
-so a natural-language question matches. Words common enough to make ranking slow and to
-barely move BM25 are dropped while rarer ones remain.
+A question is split into its search words (``engine.text``), each quoted (no character is FTS5
+syntax) and joined with OR so a natural-language question matches.
 """
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-_WORD = re.compile(r"\w+")
-#: Words too common to help ranking; dropped unless the query has nothing else.
-# fmt: off
-_STOPWORDS = frozenset({
-    "a", "an", "and", "are", "as", "at", "be", "but", "by", "did", "do", "does", "for", "from",
-    "had", "has", "have", "he", "her", "his", "how", "i", "if", "in", "is", "it", "its", "me",
-    "my", "no", "not", "of", "on", "or", "our", "she", "so", "that", "the", "their", "them",
-    "they", "this", "to", "was", "we", "were", "what", "when", "where", "which", "who", "why",
-    "will", "with", "you", "your",
-})
-# fmt: on
-#: More terms than this only slow the query without changing what ranks first.
-MAX_TERMS = 32
+from engine.text import search_words
+
 #: Counting a term's documents stops here: past it the term is "common" anyway.
 _COUNT_CAP = 20_000
 #: Ranking cost grows with the documents the chosen terms match; rarer terms are kept first
@@ -38,10 +25,8 @@ type Row = tuple[Any, ...]
 
 
 def query_terms(query: str) -> list[str]:
-    """Every word of ``query`` as a quoted FTS5 phrase (so no character is FTS5 syntax)."""
-    words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))
-    meaningful = [w for w in words if w not in _STOPWORDS]
-    return [f'"{word}"' for word in (meaningful or words)[:MAX_TERMS]]
+    """Every search word of ``query`` as a quoted FTS5 phrase (no character is FTS5 syntax)."""
+    return [f'"{word}"' for word in search_words(query)]
 
 
 def _rarest_terms(conn: sqlite3.Connection, fts: str, terms: list[str]) -> list[str]:

@@ -4,31 +4,18 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from typing import Any
 
 from engine.audience import ALL_WORKSPACES, Scope
 from engine.records import Block, BlockLabel, utcnow
+from engine.store.sqlite._columns import Columns
 from engine.store.sqlite._database import Database
 from engine.store.sqlite._filters import placeholders
-from engine.store.sqlite._time import from_micros, to_micros
+from engine.store.sqlite._time import to_micros
 
-_COLUMNS = "id, owner, workspace, label, subject, scope, value, char_limit, version, updated_at"
+#: ``limit`` is an SQL keyword, so its column is ``char_limit``.
+COLUMNS = Columns(Block, renamed={"limit": "char_limit"})
+_COLUMNS = COLUMNS.listed()
 _ORDER = "ORDER BY label, subject, pos"
-
-
-def _block(row: Sequence[Any]) -> Block:
-    return Block(
-        id=row[0],
-        owner=row[1],
-        workspace=row[2],
-        label=row[3],
-        subject=row[4],
-        scope=Scope.parse(row[5]),
-        value=row[6],
-        limit=row[7],
-        version=row[8],
-        updated_at=from_micros(row[9]),
-    )
 
 
 class SQLiteBlockStore:
@@ -53,25 +40,14 @@ class SQLiteBlockStore:
             sql += " AND (label, subject) IN (VALUES " + ",".join(["(?, ?)"] * len(keys)) + ")"
             params.extend(part for key in keys for part in key)
         rows = await self._db.run(lambda c: c.execute(f"{sql} {_ORDER}", params).fetchall())
-        return [_block(row) for row in rows]
+        return [COLUMNS.record(row) for row in rows]
 
     async def create(self, block: Block) -> Block:
         def create(conn: sqlite3.Connection) -> Block:
             row = conn.execute(
-                f"INSERT INTO blocks ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                f"INSERT INTO blocks ({_COLUMNS}) VALUES ({COLUMNS.slots}) "
                 f"ON CONFLICT DO NOTHING RETURNING {_COLUMNS}",
-                (
-                    block.id,
-                    block.owner,
-                    block.workspace,
-                    block.label,
-                    block.subject,
-                    str(block.scope),
-                    block.value,
-                    block.limit,
-                    block.version,
-                    to_micros(block.updated_at),
-                ),
+                COLUMNS.row(block),
             ).fetchone()
             if row is None:
                 row = conn.execute(
@@ -81,7 +57,7 @@ class SQLiteBlockStore:
                 ).fetchone()
             if row is None:
                 raise ValueError(f"block id {block.id!r} is already used by another block")
-            return _block(row)
+            return COLUMNS.record(row)
 
         return await self._db.run(create)
 
@@ -94,7 +70,7 @@ class SQLiteBlockStore:
                 (value, now, block_id, expected_version),
             ).fetchone()
         )
-        return None if row is None else _block(row)
+        return None if row is None else COLUMNS.record(row)
 
     async def get(self, block_id: str) -> Block | None:
         row = await self._db.run(
@@ -102,7 +78,7 @@ class SQLiteBlockStore:
                 f"SELECT {_COLUMNS} FROM blocks WHERE id = ?", (block_id,)
             ).fetchone()
         )
-        return None if row is None else _block(row)
+        return None if row is None else COLUMNS.record(row)
 
     async def list(self, owner: str, workspace: str | None = None) -> list[Block]:
         sql = f"SELECT {_COLUMNS} FROM blocks WHERE owner = ?"
@@ -111,7 +87,7 @@ class SQLiteBlockStore:
             sql += " AND workspace = ?"
             params.append(workspace)
         rows = await self._db.run(lambda c: c.execute(f"{sql} {_ORDER}", params).fetchall())
-        return [_block(row) for row in rows]
+        return [COLUMNS.record(row) for row in rows]
 
     async def delete(self, block_id: str) -> bool:
         deleted = await self._db.run(

@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any
 
-from engine.records import JSON, Inbound, utcnow
-from engine.store.codec import decode, encode, encode_datetime
+from engine.records import JSON, utcnow
+from engine.store.codec import encode_datetime
 from engine.store.protocol import InboxItem, InboxStatus
+from engine.store.sqlite._columns import Columns
 from engine.store.sqlite._database import Database
 from engine.store.sqlite._time import from_micros, to_micros
 
-_COLUMNS = "id, inbound, conversation, seq, status, attempts, error"
-
-
-def _item(row: Sequence[Any]) -> InboxItem:
-    return InboxItem(
-        id=row[0],
-        inbound=decode(Inbound, json.loads(row[1])),
-        conversation=row[2],
-        seq=row[3],
-        status=InboxStatus(row[4]),
-        attempts=row[5],
-        error=row[6],
-    )
+ITEMS = Columns(InboxItem)
+_COLUMNS = ITEMS.listed()
 
 
 class SQLiteInboxStore:
@@ -33,27 +21,21 @@ class SQLiteInboxStore:
 
     async def put(self, item: InboxItem) -> bool:
         inbound = item.inbound
-        params = (
-            item.id,
+        # The inbound's keys again as columns, for the unique indexes that dedupe events.
+        keys = (
             inbound.platform,
             inbound.agent_id,
             inbound.event_id,
             inbound.channel,
             inbound.message_ref,
             inbound.kind.value,
-            item.conversation,
-            item.seq,
-            item.status.value,
-            item.attempts,
-            item.error,
-            json.dumps(encode(inbound)),
         )
+        params = (*ITEMS.row(item), *keys)
         inserted = await self._db.run(
             lambda c: (
                 c.execute(
-                    "INSERT OR IGNORE INTO inbox (id, platform, agent_id, event_id, channel, "
-                    "message_ref, kind, conversation, seq, status, attempts, error, inbound) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT OR IGNORE INTO inbox ({_COLUMNS}, platform, agent_id, event_id, "
+                    f"channel, message_ref, kind) VALUES ({ITEMS.slots}, ?, ?, ?, ?, ?, ?)",
                     params,
                 ).rowcount
             )
@@ -78,7 +60,7 @@ class SQLiteInboxStore:
                 (conversation, limit),
             ).fetchall()
         )
-        return [_item(row) for row in rows]
+        return [ITEMS.record(row) for row in rows]
 
     async def mark(self, item_id: str, status: InboxStatus, error: str = "") -> None:
         await self._db.run(
@@ -101,7 +83,7 @@ class SQLiteInboxStore:
         row = await self._db.run(
             lambda c: c.execute(f"SELECT {_COLUMNS} FROM inbox WHERE id = ?", (item_id,)).fetchone()
         )
-        return None if row is None else _item(row)
+        return None if row is None else ITEMS.record(row)
 
     async def depth(self) -> int:
         depth: int = await self._db.run(

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from engine.records import Outbound
-from engine.store.codec import decode, encode
 from engine.store.protocol import OutboxEntry, OutboxStatus
+from engine.store.sqlite._columns import Columns
 from engine.store.sqlite._database import Database, write
-from engine.store.sqlite._time import from_micros, to_micros
+from engine.store.sqlite._time import to_micros
 
-_COLUMNS = "reply, status, attempts, next_attempt_at, platform_ref, error"
-
-
-def _entry(row: Sequence[Any]) -> OutboxEntry:
-    return OutboxEntry(
-        reply=decode(Outbound, json.loads(row[0])),
-        status=OutboxStatus(row[1]),
-        attempts=row[2],
-        next_attempt_at=None if row[3] is None else from_micros(row[3]),
-        platform_ref=row[4],
-        error=row[5],
-    )
+ENTRIES = Columns(OutboxEntry)
+_COLUMNS = ENTRIES.listed()
 
 
 class SQLiteOutboxStore:
@@ -34,20 +22,26 @@ class SQLiteOutboxStore:
 
     async def put(self, replies: Sequence[Outbound]) -> None:
         rows = [
-            (r.id, r.inbox_id, r.index, json.dumps(encode(r)), to_micros(r.created_at))
+            (
+                *ENTRIES.row(OutboxEntry(r, OutboxStatus.PENDING)),
+                r.id,
+                r.inbox_id,
+                r.index,
+                to_micros(r.created_at),
+            )
             for r in replies
         ]
         if not rows:
             return
+        # The reply's keys and time again as columns, for its unique index and ``due``.
+        sql = (
+            f"INSERT OR IGNORE INTO outbox ({_COLUMNS}, id, inbox_id, idx, created_at) "
+            f"VALUES ({ENTRIES.slots}, ?, ?, ?, ?)"
+        )
 
         def put(conn: sqlite3.Connection) -> None:
             with write(conn):
-                conn.executemany(
-                    "INSERT OR IGNORE INTO outbox (id, inbox_id, idx, reply, created_at, status, "
-                    "attempts, next_attempt_at, platform_ref, error) "
-                    "VALUES (?, ?, ?, ?, ?, 'pending', 0, NULL, '', '')",
-                    rows,
-                )
+                conn.executemany(sql, rows)
 
         await self._db.run(put)
 
@@ -57,7 +51,7 @@ class SQLiteOutboxStore:
                 f"SELECT {_COLUMNS} FROM outbox WHERE inbox_id = ? ORDER BY idx", (inbox_id,)
             ).fetchall()
         )
-        return [_entry(row) for row in rows]
+        return [ENTRIES.record(row) for row in rows]
 
     async def due(self, now: datetime, limit: int) -> list[OutboxEntry]:
         rows = await self._db.run(
@@ -68,7 +62,7 @@ class SQLiteOutboxStore:
                 (to_micros(now), limit),
             ).fetchall()
         )
-        return [_entry(row) for row in rows]
+        return [ENTRIES.record(row) for row in rows]
 
     async def mark_delivered(self, reply_id: str, platform_ref: str) -> None:
         await self._db.run(

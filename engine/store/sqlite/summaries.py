@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from engine.audience import Scope
 from engine.records import ConversationKey, Summary
+from engine.store.sqlite._columns import Columns
 from engine.store.sqlite._database import Database
-from engine.store.sqlite._time import from_micros, to_micros
+
+COLUMNS = Columns(Summary)
+_KEY = "agent_id = ? AND workspace = ? AND channel = ? AND thread = ?"
 
 
 class SQLiteSummaryStore:
@@ -13,56 +18,27 @@ class SQLiteSummaryStore:
         self._db = db
 
     async def get(self, conversation: ConversationKey) -> Summary | None:
-        row = await self._db.run(
-            lambda c: c.execute(
-                "SELECT scope, text, through_seq, version, updated_at FROM summaries "
-                "WHERE agent_id = ? AND workspace = ? AND channel = ? AND thread = ?",
-                (
-                    conversation.agent_id,
-                    conversation.workspace,
-                    conversation.channel,
-                    conversation.thread,
-                ),
-            ).fetchone()
+        sql = f"SELECT {COLUMNS.listed()} FROM summaries WHERE {_KEY}"
+        key = (
+            conversation.agent_id,
+            conversation.workspace,
+            conversation.channel,
+            conversation.thread,
         )
-        if row is None:
-            return None
-        scope, text, through_seq, version, updated_at = row
-        return Summary(
-            agent_id=conversation.agent_id,
-            workspace=conversation.workspace,
-            channel=conversation.channel,
-            thread=conversation.thread,
-            scope=Scope.parse(scope),
-            text=text,
-            through_seq=through_seq,
-            version=version,
-            updated_at=from_micros(updated_at),
-        )
+        row = await self._db.run(lambda c: c.execute(sql, key).fetchone())
+        return None if row is None else COLUMNS.record(row)
 
     async def put(self, summary: Summary, expected_version: int) -> bool:
         """Stored with version ``expected_version + 1`` when the CAS succeeds."""
-        values = (
-            str(summary.scope),
-            summary.text,
-            summary.through_seq,
-            expected_version + 1,
-            to_micros(summary.updated_at),
-        )
-        key = (summary.agent_id, summary.workspace, summary.channel, summary.thread)
+        row = COLUMNS.row(replace(summary, version=expected_version + 1))
         if expected_version == 0:
-            sql = (
-                "INSERT OR IGNORE INTO summaries (scope, text, through_seq, version, updated_at, "
-                "agent_id, workspace, channel, thread) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            )
-            params: tuple[object, ...] = (*values, *key)
+            sql = f"INSERT OR IGNORE INTO summaries ({COLUMNS.listed()}) VALUES ({COLUMNS.slots})"
+            params: tuple[object, ...] = row
         else:
-            sql = (
-                "UPDATE summaries SET scope = ?, text = ?, through_seq = ?, version = ?, "
-                "updated_at = ? WHERE agent_id = ? AND workspace = ? AND channel = ? "
-                "AND thread = ? AND version = ?"
-            )
-            params = (*values, *key, expected_version)
+            assignments = ", ".join(f"{name} = ?" for name in COLUMNS.names)
+            sql = f"UPDATE summaries SET {assignments} WHERE {_KEY} AND version = ?"
+            key = (summary.agent_id, summary.workspace, summary.channel, summary.thread)
+            params = (*row, *key, expected_version)
         changed = await self._db.run(lambda c: c.execute(sql, params).rowcount)
         return changed > 0
 

@@ -1,0 +1,138 @@
+"""The reads recall and archival memory share: filtered lists, counts, text and vector search.
+
+Both tables keep their records under the same visibility columns (agent, workspace, scope,
+time), a ``pos`` rowid, an FTS5 index and embeddings; only the table, its columns and its
+order differ, so one ``MemoryTable`` answers for either.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Literal
+
+from engine.store.protocol import RecordFilter, Scored
+from engine.store.sqlite._columns import Columns
+from engine.store.sqlite._database import Database, write
+from engine.store.sqlite._embeddings import as_blob, take_revs
+from engine.store.sqlite._filters import Params, counted_scopes, placeholders, where_visible
+from engine.store.sqlite._fts import ranked_rows
+from engine.store.sqlite._vectors import VectorIndex, nearest
+
+type Kind = Literal["messages", "passages"]
+
+
+class MemoryTable[T]:
+    """One memory table (``messages`` or ``passages``) read through ``RecordFilter``s."""
+
+    def __init__(self, db: Database, table: Kind, columns: Columns[T], vector_columns: str) -> None:
+        self.db = db
+        self.table = table
+        self.columns = columns
+        #: The alias every condition names the table by.
+        self.alias = table[0]
+        self.selected = columns.listed(self.alias)
+        self._vectors = VectorIndex(table, vector_columns)
+
+    def visible(self, where: RecordFilter) -> tuple[str, Params]:
+        return where_visible(where, self.table, self.alias)
+
+    async def select(self, condition: str, params: Sequence[object], tail: str = "") -> list[T]:
+        """Records matching ``condition`` (naming the table by its alias), then ``tail``."""
+        sql = f"SELECT {self.selected} FROM {self.table} {self.alias} WHERE {condition} {tail}"
+        rows = await self.db.run(lambda c: c.execute(sql, params).fetchall())
+        return [self.columns.record(row) for row in rows]
+
+    async def listed(
+        self,
+        where: RecordFilter,
+        order: str,
+        limit: int,
+        offset: int = 0,
+        also: str = "",
+        also_params: Sequence[object] = (),
+    ) -> list[T]:
+        """Visible records, ``also`` holding, in ``order``, a page of ``limit``."""
+        condition, params = self.visible(where)
+        if also:
+            condition += f" AND {also}"
+            params.extend(also_params)
+        return await self.select(
+            condition, [*params, limit, offset], f"ORDER BY {order} LIMIT ? OFFSET ?"
+        )
+
+    async def count(self, where: RecordFilter) -> int:
+        counted = counted_scopes(where)
+        if counted is not None:
+            condition, params = counted
+            sql = (
+                "SELECT coalesce(sum(n), 0) FROM record_counts "
+                f"WHERE kind = '{self.table}' AND tag = '' AND {condition}"
+            )
+        else:
+            condition, params = self.visible(where)
+            sql = f"SELECT count(*) FROM {self.table} {self.alias} WHERE {condition}"
+        count: int = await self.db.run(lambda c: c.execute(sql, params).fetchone()[0])
+        return count
+
+    async def search_text(self, where: RecordFilter, query: str, limit: int) -> list[Scored[T]]:
+        condition, params = self.visible(where)
+        rows = await self.db.run(
+            lambda c: ranked_rows(
+                c,
+                fts=f"{self.table}_fts",
+                table=self.table,
+                alias=self.alias,
+                columns=self.selected,
+                condition=condition,
+                params=params,
+                query=query,
+                limit=limit,
+            )
+        )
+        return [Scored(self.columns.record(row), -float(row[-1])) for row in rows]
+
+    async def search_vector(
+        self, where: RecordFilter, vector: Sequence[float], limit: int
+    ) -> list[Scored[T]]:
+        condition, params = self.visible(where)
+        alias = self.alias
+
+        def rows(conn: sqlite3.Connection, positions: list[int]) -> dict[int, T]:
+            # NOT INDEXED: lacking statistics, the planner would rather scan the agent's rows
+            # by index than look up these few rowids.
+            found = conn.execute(
+                f"SELECT {alias}.pos, {self.selected} FROM {self.table} {alias} NOT INDEXED "
+                f"WHERE {alias}.pos IN ({placeholders(len(positions))}) AND {condition}",
+                positions + params,
+            ).fetchall()
+            return {row[0]: self.columns.record(row[1:]) for row in found}
+
+        return await nearest(self.db, self._vectors, where, vector, limit, rows)
+
+    async def set_embeddings(self, embeddings: Sequence[tuple[str, Sequence[float]]]) -> None:
+        """Attach each embedding to the record with its id, under a fresh vector revision."""
+        if not embeddings:
+            return
+        blobs = [(record_id, as_blob(vector)) for record_id, vector in embeddings]
+        table = self.table
+
+        def attach(conn: sqlite3.Connection) -> None:
+            with write(conn):
+                revs = take_revs(conn, table, len(blobs))
+                conn.executemany(
+                    f"UPDATE {table} SET embedding = ?, vec_rev = ? WHERE id = ?",
+                    [(blob, rev, rid) for (rid, blob), rev in zip(blobs, revs, strict=True)],
+                )
+
+        await self.db.run(attach)
+
+    async def delete(self, condition: str, params: Sequence[object]) -> int:
+        """Delete the rows matching ``condition`` (naming columns bare); how many went."""
+        table = self.table
+
+        def delete(conn: sqlite3.Connection) -> int:
+            with write(conn):
+                return conn.execute(f"DELETE FROM {table} WHERE {condition}", params).rowcount
+
+        return await self.db.run(delete)
