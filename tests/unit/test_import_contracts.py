@@ -6,6 +6,7 @@ contract's own report: which module imports what, on which line.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tomllib
@@ -27,6 +28,7 @@ def test_import_contract_is_kept(contract: str) -> None:
     checked = subprocess.run(
         [str(LINT_IMPORTS), "--no-cache", "--no-logo", "--contract", contract],
         cwd=ROOT,
+        env=os.environ | {"COLUMNS": "200"},
         capture_output=True,
         text=True,
         timeout=120,
