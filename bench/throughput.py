@@ -14,8 +14,8 @@ The test wire server is pure Python and runs inside this process, so on MongoDB 
 counted as the bot's CPU; use ``--conversations 50`` or so there (1,000 take most of an hour).
 ``--processes N`` runs N bot processes on one SQLite file (how a single machine uses its
 cores), each serving its share of the users. ``--pipeline-only`` replaces the agent runtime
-with a runner that stores the message and echoes it without a model, to show the pipeline's
-own cost per turn.
+with a runner that echoes the message without a model, to show the pipeline's own cost per
+turn.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ async def run_store(
         if pipeline_only:
             await runtime.engine.stop()
             engine = Engine(
-                runtime.store, RecordingRunner(runtime.store), worker_limit=settings.workers
+                runtime.store, RecordingRunner(), worker_limit=settings.workers
             )
             await engine.start()
         engine.register_platform(port)
