@@ -20,7 +20,7 @@ from engine.agent.loop import TOOL_TIMEOUT, call_tool, offered_tools, tool_rules
 from engine.agent.memory import TurnMemory
 from engine.agent.summarizer import Summarizer
 from engine.agent.tools import Searcher, Tool, ToolOutcome
-from engine.agent.turn import Turn, answering
+from engine.agent.turn import Turn, TurnServices
 from engine.agent.window import HISTORY_LOAD, ContextWindow
 from engine.embeddings import Embedder
 from engine.llm import LLMClient
@@ -67,14 +67,15 @@ class AgentRuntime:
         limits: RuntimeLimits | None = None,
     ) -> None:
         self._store = store
-        self._llm = llm
         self._search = search
-        self._embedder = embedder
         self._clock = clock
         self._tool_providers = tuple(tool_providers)
         self._limits = limits or RuntimeLimits()
         self._window = ContextWindow(
             store, tokens, Summarizer(llm, tokens), clock, self._limits.history_load
+        )
+        self._turns = TurnServices(
+            store, search, embedder, llm, self._window, clock, self._limits.tool_timeout
         )
 
     # -- TurnRunner ------------------------------------------------------------------------------
@@ -87,24 +88,7 @@ class AgentRuntime:
             return TurnResult((), ())
         if not any(item.inbound.respond for item in items):
             return TurnResult(tuple(user_message(item) for item in items), ())
-        ctx = answering(
-            last,
-            agent,
-            store=self._store,
-            search=self._search,
-            embedder=self._embedder,
-            now=self._clock(),
-            replies=Replies.for_items(items, self._clock),
-        )
-        turn = Turn(
-            agent,
-            items,
-            ctx,
-            model=self._llm,
-            window=self._window,
-            clock=self._clock,
-            tool_timeout=self._limits.tool_timeout,
-        )
+        turn = Turn(self._turns, agent, items)
         return await turn.run(await self.tools_for(agent))
 
     async def index_messages(self, messages: Sequence[Message]) -> None:
@@ -139,15 +123,7 @@ class AgentRuntime:
         if tool is None:
             return None
         replies = Replies(call.id, inbound, self._clock)
-        ctx = answering(
-            inbound,
-            agent,
-            store=self._store,
-            search=self._search,
-            embedder=self._embedder,
-            now=self._clock(),
-            replies=replies,
-        )
+        ctx = self._turns.context(agent, inbound, replies)
         ctx.memory = memory
         outcome = await call_tool(tool, ctx, call, self._limits.tool_timeout)
         return ToolTrial(outcome, tuple(r.text for r in replies.sent))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from engine.agent.context import ContextOverflow
@@ -40,64 +41,55 @@ def channel_label(inbound: Inbound) -> str:
     return inbound.channel_name or inbound.channel
 
 
-def answering(
-    inbound: Inbound,
-    agent: Agent,
-    *,
-    store: Store,
-    search: Searcher,
-    embedder: Embedder,
-    now: datetime,
-    replies: Replies | None,
-) -> ToolContext:
-    """The context of tools run while ``agent`` answers ``inbound``."""
-    speaker = inbound.author
-    return ToolContext(
-        agent=agent,
-        audience=inbound.audience,
-        speaker=speaker,
-        memory=TurnMemory(
-            store.blocks,
-            agent,
-            inbound.audience,
-            speaker=speaker.id,
-            speaker_name=speaker.name,
-            channel_name=channel_label(inbound),
-            shared=agent.shared_blocks,
-        ),
-        store=store,
-        embedder=embedder,
-        now=now,
-        people={speaker.id: speaker.name} if speaker.id and not speaker.is_agent else {},
-        search=search,
-        inbound=inbound,
-        replies=replies,
-    )
+@dataclass(frozen=True, slots=True)
+class TurnServices:
+    """What every turn of a runtime works with."""
+
+    store: Store
+    search: Searcher
+    embedder: Embedder
+    model: ChatModel
+    window: ContextWindow
+    clock: Callable[[], datetime]
+    tool_timeout: float
+
+    def context(self, agent: Agent, inbound: Inbound, replies: Replies) -> ToolContext:
+        """The context of tools run while ``agent`` answers ``inbound``."""
+        speaker = inbound.author
+        return ToolContext(
+            agent=agent,
+            audience=inbound.audience,
+            speaker=speaker,
+            memory=TurnMemory(
+                self.store.blocks,
+                agent,
+                inbound.audience,
+                speaker=speaker.id,
+                speaker_name=speaker.name,
+                channel_name=channel_label(inbound),
+                shared=agent.shared_blocks,
+            ),
+            store=self.store,
+            embedder=self.embedder,
+            now=self.clock(),
+            people={speaker.id: speaker.name} if speaker.id and not speaker.is_agent else {},
+            search=self.search,
+            inbound=inbound,
+            replies=replies,
+        )
 
 
 class Turn:
     """One turn over ``items``: their user messages, then what the agent's steps produced."""
 
-    def __init__(
-        self,
-        agent: Agent,
-        items: Sequence[InboxItem],
-        ctx: ToolContext,
-        *,
-        model: ChatModel,
-        window: ContextWindow,
-        clock: Callable[[], datetime],
-        tool_timeout: float,
-    ) -> None:
+    def __init__(self, services: TurnServices, agent: Agent, items: Sequence[InboxItem]) -> None:
         self.agent = agent
         self.inbound = items[-1].inbound
         self.anchor = items[-1].id
         self.heard = tuple(user_message(item) for item in items)
-        self._ctx = ctx
-        self._model = model
-        self._window = window
-        self._clock = clock
-        self._tool_timeout = tool_timeout
+        self._services = services
+        self._replies = Replies.for_items(items, services.clock)
+        self._ctx = services.context(agent, self.inbound, self._replies)
         self._produced: list[Message] = []
         self._made = 0
 
@@ -118,15 +110,14 @@ class Turn:
             author_name=self.agent.name if mine else "",
             content=content,
             seq=next_seq(),
-            created_at=self._clock(),
+            created_at=self._services.clock(),
             tool_calls=tool_calls,
             tool_call_id=tool_call_id,
             turn_id=self.anchor,
         )
 
     async def run(self, tools: Mapping[str, Tool]) -> TurnResult:
-        replies = self._ctx.replies
-        assert replies is not None, "a turn always has somewhere to reply"
+        replies = self._replies
         try:
             await self._steps(tools)
         except LLMUnavailable as exc:
@@ -147,14 +138,12 @@ class Turn:
         return TurnResult((*self.heard, *self._produced), replies.sent)
 
     async def _steps(self, tools: Mapping[str, Tool]) -> None:
-        ctx, agent = self._ctx, self.agent
-        replies = ctx.replies
-        assert replies is not None
+        ctx, agent, services = self._ctx, self.agent, self._services
 
         async def request(
             offered: Sequence[Tool], rules: str, produced: Sequence[Message]
         ) -> ChatRequest:
-            compiled = await self._window.compile(
+            compiled = await services.window.compile(
                 agent,
                 ctx.memory,
                 self.inbound.conversation,
@@ -166,7 +155,7 @@ class Turn:
             return compiled.messages, compiled.tools
 
         loop = ToolLoop(
-            self._model,
+            services.model,
             agent.model,
             ctx,
             tools,
@@ -174,15 +163,15 @@ class Turn:
             request=request,
             record=self._record,
             max_steps=agent.max_steps,
-            tool_timeout=self._tool_timeout,
+            tool_timeout=services.tool_timeout,
             label=f"turn {self.anchor}",
         )
         end = await loop.run()
         # Kept only when the loop completes: a turn that failed midway answers with a notice.
         self._produced = loop.produced
         if end.answer:
-            replies.add(end.answer)
-        elif not end.decided and not replies:
+            self._replies.add(end.answer)
+        elif not end.decided and not self._replies:
             # The user asked and the model never answered: say so rather than stay mute.
             log.warning("turn %s: agent %s ended without a reply", self.anchor, agent.name)
-            replies.add(NO_ANSWER_REPLY)
+            self._replies.add(NO_ANSWER_REPLY)
