@@ -7,8 +7,7 @@ import builtins
 from pymongo import ASCENDING
 
 from engine.records import Agent
-from engine.store.codec import decode, encode
-from engine.store.mongo._documents import Collection, keyed, unkeyed
+from engine.store.mongo._documents import Collection, as_document, as_record
 
 
 class MongoAgents:
@@ -16,20 +15,20 @@ class MongoAgents:
         self._agents = collection
 
     async def put(self, agent: Agent) -> None:
-        doc = keyed(encode(agent))
+        doc = as_document(agent)
         await self._agents.replace_one({"_id": agent.id}, doc, upsert=True)
 
     async def get(self, agent_id: str) -> Agent | None:
         doc = await self._agents.find_one({"_id": agent_id})
-        return None if doc is None else decode(Agent, unkeyed(doc))
+        return None if doc is None else as_record(Agent, doc)
 
     async def by_name(self, name: str) -> Agent | None:
         doc = await self._agents.find_one({"name": name}, sort=[("created_at", ASCENDING)])
-        return None if doc is None else decode(Agent, unkeyed(doc))
+        return None if doc is None else as_record(Agent, doc)
 
     async def list(self) -> builtins.list[Agent]:
         docs = self._agents.find().sort([("name", ASCENDING), ("_id", ASCENDING)])
-        return [decode(Agent, unkeyed(doc)) async for doc in docs]
+        return [as_record(Agent, doc) async for doc in docs]
 
     async def delete(self, agent_id: str) -> bool:
         result = await self._agents.delete_one({"_id": agent_id})

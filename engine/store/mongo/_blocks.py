@@ -14,17 +14,12 @@ from pymongo.errors import DuplicateKeyError
 
 from engine.audience import ALL_WORKSPACES, Scope
 from engine.records import Block, BlockLabel, next_seq, utcnow
-from engine.store.codec import decode, encode, encode_datetime
-from engine.store.mongo._documents import Collection, Document, keyed, unkeyed
+from engine.store.codec import encode_datetime
+from engine.store.mongo._documents import Collection, Document, as_document, as_record
 
 #: Insertion order of parts, the last key of the ``visible`` ordering.
 _CREATED_SEQ = "created_seq"
 _ORDER = [("label", ASCENDING), ("subject", ASCENDING), (_CREATED_SEQ, ASCENDING)]
-
-
-def _block(doc: Document) -> Block:
-    doc.pop(_CREATED_SEQ, None)
-    return decode(Block, unkeyed(doc))
 
 
 class MongoBlocks:
@@ -47,10 +42,10 @@ class MongoBlocks:
             if not keys:
                 return []
             query["$or"] = [{"label": label, "subject": subject} for label, subject in keys]
-        return [_block(doc) async for doc in self._blocks.find(query).sort(_ORDER)]
+        return [as_record(Block, doc) async for doc in self._blocks.find(query).sort(_ORDER)]
 
     async def create(self, block: Block) -> Block:
-        doc = keyed(encode(block))
+        doc = as_document(block)
         doc[_CREATED_SEQ] = next_seq()
         try:
             await self._blocks.insert_one(doc)
@@ -60,7 +55,7 @@ class MongoBlocks:
             )
             if existing is None:
                 raise
-            return _block(existing)
+            return as_record(Block, existing)
         return block
 
     async def update(self, block_id: str, expected_version: int, value: str) -> Block | None:
@@ -72,17 +67,17 @@ class MongoBlocks:
             },
             return_document=ReturnDocument.AFTER,
         )
-        return None if doc is None else _block(doc)
+        return None if doc is None else as_record(Block, doc)
 
     async def get(self, block_id: str) -> Block | None:
         doc = await self._blocks.find_one({"_id": block_id})
-        return None if doc is None else _block(doc)
+        return None if doc is None else as_record(Block, doc)
 
     async def list(self, owner: str, workspace: str | None = None) -> builtins.list[Block]:
         query: Document = {"owner": owner}
         if workspace is not None:
             query["workspace"] = workspace
-        return [_block(doc) async for doc in self._blocks.find(query).sort(_ORDER)]
+        return [as_record(Block, doc) async for doc in self._blocks.find(query).sort(_ORDER)]
 
     async def delete(self, block_id: str) -> bool:
         result = await self._blocks.delete_one({"_id": block_id})

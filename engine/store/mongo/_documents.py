@@ -1,8 +1,9 @@
-"""Record documents as MongoDB keeps them: the shared codec shape, keyed by ``_id``.
+"""Record documents as MongoDB keeps them: the codec's shape, keyed by ``_id``.
 
 Timestamps stay the codec's sortable ISO strings, so records round-trip exactly; records that
 are filtered inside ``$vectorSearch`` or expired by TTL also carry a BSON date, because Atlas
-filters and TTL indexes only understand dates.
+filters and TTL indexes only understand dates. Fields a store keeps beside a record (that
+date, insertion order) are ignored when the record is read back.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
+from engine.store.codec import decode, encode
+
 type Document = dict[str, Any]
 type Collection = AsyncCollection[Document]
 
@@ -20,18 +23,18 @@ type Collection = AsyncCollection[Document]
 CREATED_DATE = "created_date"
 
 
-def keyed(doc: Mapping[str, Any]) -> Document:
-    """The codec document with its ``id`` moved to ``_id``."""
-    stored = dict(doc)
-    stored["_id"] = stored.pop("id")
-    return stored
+def as_document(record: object) -> Document:
+    """``record`` (one with an ``id``) as it is stored: its ``id`` is the ``_id``."""
+    doc = encode(record)
+    doc["_id"] = doc.pop("id")
+    return doc
 
 
-def unkeyed(doc: Mapping[str, Any]) -> Document:
-    """A stored document back in the codec's shape (``id`` instead of ``_id``)."""
+def as_record[T](cls: type[T], doc: Mapping[str, Any]) -> T:
+    """The ``cls`` record stored as ``doc`` (one with an ``_id``)."""
     plain = dict(doc)
     plain["id"] = plain.pop("_id")
-    return plain
+    return decode(cls, plain)
 
 
 def with_created_date(doc: Document, created_at: datetime) -> Document:

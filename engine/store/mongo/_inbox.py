@@ -14,9 +14,9 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from engine.records import JSON, Inbound, utcnow
-from engine.store.codec import decode, encode, encode_datetime
-from engine.store.mongo._documents import Collection, Document
+from engine.records import JSON, utcnow
+from engine.store.codec import encode_datetime
+from engine.store.mongo._documents import Collection, Document, as_document, as_record
 from engine.store.protocol import InboxItem, InboxStatus
 
 _PENDING = InboxStatus.PENDING.value
@@ -24,33 +24,15 @@ _PENDING = InboxStatus.PENDING.value
 
 def _item_document(item: InboxItem) -> Document:
     inbound = item.inbound
-    return {
-        "_id": item.id,
-        "inbound": encode(inbound),
+    # The inbound's keys again at the top, for the unique indexes that dedupe events.
+    return as_document(item) | {
         "platform": inbound.platform,
         "agent_id": inbound.agent_id,
         "event_id": inbound.event_id,
         "channel": inbound.channel,
         "message_ref": inbound.message_ref,
         "kind": inbound.kind.value,
-        "conversation": item.conversation,
-        "seq": item.seq,
-        "status": item.status.value,
-        "attempts": item.attempts,
-        "error": item.error,
     }
-
-
-def _item(doc: Document) -> InboxItem:
-    return InboxItem(
-        id=doc["_id"],
-        inbound=decode(Inbound, doc["inbound"]),
-        conversation=doc["conversation"],
-        seq=int(doc["seq"]),
-        status=InboxStatus(doc["status"]),
-        attempts=int(doc.get("attempts", 0)),
-        error=doc.get("error", ""),
-    )
 
 
 class MongoInbox:
@@ -85,7 +67,7 @@ class MongoInbox:
             .sort("seq", ASCENDING)
             .limit(limit)
         )
-        return [_item(doc) async for doc in cursor]
+        return [as_record(InboxItem, doc) async for doc in cursor]
 
     async def mark(self, item_id: str, status: InboxStatus, error: str = "") -> None:
         await self._items.update_one(
@@ -103,7 +85,7 @@ class MongoInbox:
 
     async def get(self, item_id: str) -> InboxItem | None:
         doc = await self._items.find_one({"_id": item_id})
-        return None if doc is None else _item(doc)
+        return None if doc is None else as_record(InboxItem, doc)
 
     async def depth(self) -> int:
         return await self._items.count_documents({"status": _PENDING})

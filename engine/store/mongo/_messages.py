@@ -10,28 +10,12 @@ from pymongo import ASCENDING, DESCENDING, UpdateOne
 
 from engine.audience import Scope
 from engine.records import ConversationKey, Message
-from engine.store.codec import decode, decode_datetime, encode, encode_datetime
-from engine.store.mongo._documents import (
-    CREATED_DATE,
-    Collection,
-    Document,
-    keyed,
-    unkeyed,
-    with_created_date,
-)
-from engine.store.mongo._filters import vector_prefilter, visible_query
-from engine.store.mongo._queries import ignore_duplicates, text_ranked
-from engine.store.mongo._vector import VectorRanking
-from engine.store.protocol import ConversationActivity, RecordFilter, Scored
+from engine.store.codec import decode_datetime, encode_datetime
+from engine.store.mongo._documents import Collection, Document, as_document, with_created_date
+from engine.store.mongo._queries import MemoryCollection
+from engine.store.protocol import ConversationActivity, RecordFilter
 
-#: Fields kept beside the record that the record itself does not have.
-_EXTRA_FIELDS = (CREATED_DATE, "embedding")
-
-
-def _message(doc: Document) -> Message:
-    for name in _EXTRA_FIELDS:
-        doc.pop(name, None)
-    return decode(Message, unkeyed(doc))
+_NEWEST_FIRST = [("seq", DESCENDING)]
 
 
 def _conversation_query(conversation: ConversationKey) -> Document:
@@ -43,20 +27,18 @@ def _conversation_query(conversation: ConversationKey) -> Document:
     }
 
 
-def _visible(where: RecordFilter) -> Document:
-    return visible_query(where, messages=True)
-
-
 class MongoMessages:
     def __init__(self, collection: Collection) -> None:
+        self._memory = MemoryCollection(collection, Message, messages=True)
         self._messages = collection
-        self._vectors = VectorRanking(collection)
+        self.search_text = self._memory.search_text
+        self.search_vector = self._memory.search_vector
+        self.count = self._memory.count
 
     async def append(self, messages: Sequence[Message]) -> None:
-        docs = [with_created_date(keyed(encode(m)), m.created_at) for m in messages]
-        if docs:
-            with ignore_duplicates():
-                await self._messages.insert_many(docs, ordered=False)
+        await self._memory.insert(
+            [with_created_date(as_document(m), m.created_at) for m in messages]
+        )
 
     async def recent(
         self, conversation: ConversationKey, after_seq: int, limit: int
@@ -64,28 +46,14 @@ class MongoMessages:
         if limit <= 0:
             return []
         query = _conversation_query(conversation) | {"seq": {"$gt": after_seq}}
-        cursor = self._messages.find(query).sort("seq", DESCENDING).limit(limit)
-        newest_first = [_message(doc) async for doc in cursor]
+        newest_first = await self._memory.find(query, _NEWEST_FIRST, limit)
         return newest_first[::-1]
 
     async def between(
         self, conversation: ConversationKey, after_seq: int, through_seq: int
     ) -> builtins.list[Message]:
         query = _conversation_query(conversation) | {"seq": {"$gt": after_seq, "$lte": through_seq}}
-        return [_message(doc) async for doc in self._messages.find(query).sort("seq", ASCENDING)]
-
-    async def search_text(
-        self, where: RecordFilter, query: str, limit: int
-    ) -> builtins.list[Scored[Message]]:
-        ranked = await text_ranked(self._messages, _visible(where), query, limit)
-        return [Scored(_message(doc), score) for doc, score in ranked]
-
-    async def search_vector(
-        self, where: RecordFilter, vector: Sequence[float], limit: int
-    ) -> builtins.list[Scored[Message]]:
-        prefilter = vector_prefilter(where, messages=True)
-        ranked = await self._vectors.nearest(prefilter, _visible(where), vector, limit)
-        return [Scored(_message(doc), score) for doc, score in ranked]
+        return await self._memory.find(query, [("seq", ASCENDING)])
 
     async def set_embeddings(self, embeddings: Sequence[tuple[str, Sequence[float]]]) -> None:
         updates = [
@@ -100,14 +68,10 @@ class MongoMessages:
     ) -> builtins.list[Message]:
         if limit <= 0:
             return []
-        query = _visible(where)
+        query = self._memory.visible(where)
         if before_seq is not None:
             query["seq"] = {"$lt": before_seq}
-        cursor = self._messages.find(query).sort("seq", DESCENDING).limit(limit)
-        return [_message(doc) async for doc in cursor]
-
-    async def count(self, where: RecordFilter) -> int:
-        return await self._messages.count_documents(_visible(where))
+        return await self._memory.find(query, _NEWEST_FIRST, limit)
 
     async def edit(self, workspace: str, channel: str, platform_ref: str, content: str) -> int:
         if not platform_ref:
@@ -122,20 +86,17 @@ class MongoMessages:
     async def delete_ref(self, workspace: str, channel: str, platform_ref: str) -> int:
         if not platform_ref:
             return 0
-        result = await self._messages.delete_many(_ref_query(workspace, channel, platform_ref))
-        return result.deleted_count
+        return await self._memory.delete(_ref_query(workspace, channel, platform_ref))
 
     async def delete_user(self, workspace: str, user: str) -> int:
-        result = await self._messages.delete_many(
+        return await self._memory.delete(
             {"workspace": workspace, "$or": [{"author": user}, {"scope": str(Scope.dm(user))}]}
         )
-        return result.deleted_count
 
     async def delete_before(self, workspace: str, before: datetime) -> int:
-        result = await self._messages.delete_many(
+        return await self._memory.delete(
             {"workspace": workspace, "created_at": {"$lt": encode_datetime(before)}}
         )
-        return result.deleted_count
 
     async def conversations_since(
         self, after: datetime, before: datetime | None = None

@@ -1,14 +1,19 @@
-"""Shared query pieces: ``$text`` ranking and idempotent bulk inserts."""
+"""Shared query pieces: the reads of memory collections, ``$text`` ranking, bulk inserts."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from pymongo.errors import BulkWriteError
 
-from engine.store.mongo._documents import Collection, Document
+from engine.store.mongo._documents import Collection, Document, as_record
+from engine.store.mongo._filters import vector_prefilter, visible_query
+from engine.store.mongo._vector import VectorRanking
+from engine.store.protocol import RecordFilter, Scored
 from engine.text import search_words
+
+type Sort = list[tuple[str, int]]
 
 _DUPLICATE_KEY = 11000
 #: Matches read per result asked for, ranked here (see ``text_ranked``).
@@ -60,3 +65,57 @@ def ignore_duplicates() -> Iterator[None]:
             e.get("code") != _DUPLICATE_KEY for e in errors
         ):
             raise
+
+
+class MemoryCollection[T]:
+    """Messages or passages, read through ``RecordFilter``s: the reads both collections share.
+
+    Messages are about their ``author`` and have a channel; passages are about their ``users``
+    and have tags (see ``visible_query``).
+    """
+
+    def __init__(self, collection: Collection, cls: type[T], *, messages: bool) -> None:
+        self.collection = collection
+        self._cls = cls
+        self._messages = messages
+        self._vectors = VectorRanking(collection)
+
+    def record(self, doc: Document) -> T:
+        return as_record(self._cls, doc)
+
+    def visible(self, where: RecordFilter) -> Document:
+        return visible_query(where, messages=self._messages)
+
+    async def insert(self, docs: list[Document]) -> None:
+        """Store ``docs``, skipping those whose key is already stored."""
+        if docs:
+            with ignore_duplicates():
+                await self.collection.insert_many(docs, ordered=False)
+
+    async def find(self, query: Document, sort: Sort, limit: int = 0, skip: int = 0) -> list[T]:
+        cursor = self.collection.find(query).sort(sort).skip(skip).limit(limit)
+        return [self.record(doc) async for doc in cursor]
+
+    async def listed(self, where: RecordFilter, sort: Sort, limit: int, skip: int = 0) -> list[T]:
+        """A page of the visible records in ``sort`` order; nothing for a limit of 0."""
+        if limit <= 0:
+            return []
+        return await self.find(self.visible(where), sort, limit, skip)
+
+    async def count(self, where: RecordFilter) -> int:
+        return await self.collection.count_documents(self.visible(where))
+
+    async def search_text(self, where: RecordFilter, query: str, limit: int) -> list[Scored[T]]:
+        ranked = await text_ranked(self.collection, self.visible(where), query, limit)
+        return [Scored(self.record(doc), score) for doc, score in ranked]
+
+    async def search_vector(
+        self, where: RecordFilter, vector: Sequence[float], limit: int
+    ) -> list[Scored[T]]:
+        prefilter = vector_prefilter(where, messages=self._messages)
+        ranked = await self._vectors.nearest(prefilter, self.visible(where), vector, limit)
+        return [Scored(self.record(doc), score) for doc, score in ranked]
+
+    async def delete(self, query: Document) -> int:
+        result = await self.collection.delete_many(query)
+        return result.deleted_count
