@@ -100,7 +100,7 @@ async def run_tool(request: web.Request) -> web.Response:
             "output": trial.outcome.output,
             "error": trial.outcome.error,
             "terminal": trial.outcome.terminal,
-            "replies": list(trial.replies),
+            "replies": [r.text for r in trial.replies],
             "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
         }
     )

@@ -24,7 +24,7 @@ from engine.agent.turn import Turn, TurnServices
 from engine.agent.window import HISTORY_LOAD, ContextWindow
 from engine.embeddings import Embedder
 from engine.llm import LLMClient
-from engine.records import Agent, ConversationKey, Inbound, Message, ToolCall, utcnow
+from engine.records import Agent, ConversationKey, Inbound, Message, Outbound, ToolCall, utcnow
 from engine.store.protocol import InboxItem, Store
 from engine.turns import Replies, TurnResult, user_message
 
@@ -48,7 +48,7 @@ class ToolTrial:
     """One tool call run outside a turn: its outcome and the replies it would have sent."""
 
     outcome: ToolOutcome
-    replies: tuple[str, ...]
+    replies: tuple[Outbound, ...]
 
 
 class AgentRuntime:
@@ -126,7 +126,7 @@ class AgentRuntime:
         ctx = self._turns.context(agent, inbound, replies)
         ctx.memory = memory
         outcome = await call_tool(tool, ctx, call, self._limits.tool_timeout)
-        return ToolTrial(outcome, tuple(r.text for r in replies.sent))
+        return ToolTrial(outcome, replies.sent)
 
     # -- context ---------------------------------------------------------------------------------
 
