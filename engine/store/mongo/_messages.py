@@ -12,48 +12,34 @@ from engine.audience import Scope
 from engine.records import ConversationKey, Message
 from engine.store.codec import decode_datetime, encode_datetime
 from engine.store.mongo._documents import Collection, Document, as_document, with_created_date
+from engine.store.mongo._filters import conversation_query
 from engine.store.mongo._queries import MemoryCollection
 from engine.store.protocol import ConversationActivity, RecordFilter
 
 _NEWEST_FIRST = [("seq", DESCENDING)]
 
 
-def _conversation_query(conversation: ConversationKey) -> Document:
-    return {
-        "agent_id": conversation.agent_id,
-        "workspace": conversation.workspace,
-        "channel": conversation.channel,
-        "thread": conversation.thread,
-    }
-
-
-class MongoMessages:
+class MongoMessages(MemoryCollection[Message]):
     def __init__(self, collection: Collection) -> None:
-        self._memory = MemoryCollection(collection, Message, messages=True)
-        self._messages = collection
-        self.search_text = self._memory.search_text
-        self.search_vector = self._memory.search_vector
-        self.count = self._memory.count
+        super().__init__(collection, Message, messages=True)
 
     async def append(self, messages: Sequence[Message]) -> None:
-        await self._memory.insert(
-            [with_created_date(as_document(m), m.created_at) for m in messages]
-        )
+        await self.insert_new([with_created_date(as_document(m), m.created_at) for m in messages])
 
     async def recent(
         self, conversation: ConversationKey, after_seq: int, limit: int
     ) -> builtins.list[Message]:
         if limit <= 0:
             return []
-        query = _conversation_query(conversation) | {"seq": {"$gt": after_seq}}
-        newest_first = await self._memory.find(query, _NEWEST_FIRST, limit)
+        query = conversation_query(conversation) | {"seq": {"$gt": after_seq}}
+        newest_first = await self.find(query, _NEWEST_FIRST, limit)
         return newest_first[::-1]
 
     async def between(
         self, conversation: ConversationKey, after_seq: int, through_seq: int
     ) -> builtins.list[Message]:
-        query = _conversation_query(conversation) | {"seq": {"$gt": after_seq, "$lte": through_seq}}
-        return await self._memory.find(query, [("seq", ASCENDING)])
+        query = conversation_query(conversation) | {"seq": {"$gt": after_seq, "$lte": through_seq}}
+        return await self.find(query, [("seq", ASCENDING)])
 
     async def set_embeddings(self, embeddings: Sequence[tuple[str, Sequence[float]]]) -> None:
         updates = [
@@ -61,23 +47,23 @@ class MongoMessages:
             for message_id, vector in embeddings
         ]
         if updates:
-            await self._messages.bulk_write(updates, ordered=False)
+            await self.collection.bulk_write(updates, ordered=False)
 
     async def list(
         self, where: RecordFilter, limit: int, before_seq: int | None = None
     ) -> builtins.list[Message]:
         if limit <= 0:
             return []
-        query = self._memory.visible(where)
+        query = self.visible(where)
         if before_seq is not None:
             query["seq"] = {"$lt": before_seq}
-        return await self._memory.find(query, _NEWEST_FIRST, limit)
+        return await self.find(query, _NEWEST_FIRST, limit)
 
     async def edit(self, workspace: str, channel: str, platform_ref: str, content: str) -> int:
         if not platform_ref:
             return 0
         # The old embedding described the old text; it is dropped rather than left stale.
-        result = await self._messages.update_many(
+        result = await self.collection.update_many(
             _ref_query(workspace, channel, platform_ref),
             {"$set": {"content": content}, "$unset": {"embedding": ""}},
         )
@@ -86,15 +72,15 @@ class MongoMessages:
     async def delete_ref(self, workspace: str, channel: str, platform_ref: str) -> int:
         if not platform_ref:
             return 0
-        return await self._memory.delete(_ref_query(workspace, channel, platform_ref))
+        return await self.delete_where(_ref_query(workspace, channel, platform_ref))
 
     async def delete_user(self, workspace: str, user: str) -> int:
-        return await self._memory.delete(
+        return await self.delete_where(
             {"workspace": workspace, "$or": [{"author": user}, {"scope": str(Scope.dm(user))}]}
         )
 
     async def delete_before(self, workspace: str, before: datetime) -> int:
-        return await self._memory.delete(
+        return await self.delete_where(
             {"workspace": workspace, "created_at": {"$lt": encode_datetime(before)}}
         )
 
@@ -121,7 +107,7 @@ class MongoMessages:
                 }
             },
         ]
-        cursor = await self._messages.aggregate(pipeline)
+        cursor = await self.collection.aggregate(pipeline)
         return [
             ConversationActivity(
                 ConversationKey(

@@ -27,41 +27,37 @@ def _document(passage: Passage) -> Document:
     return doc
 
 
-class MongoPassages:
+class MongoPassages(MemoryCollection[Passage]):
     def __init__(self, collection: Collection) -> None:
-        self._memory = MemoryCollection(collection, Passage, messages=False)
-        self._passages = collection
-        self.search_text = self._memory.search_text
-        self.search_vector = self._memory.search_vector
-        self.count = self._memory.count
+        super().__init__(collection, Passage, messages=False)
 
     async def insert(self, passages: Sequence[Passage]) -> None:
-        await self._memory.insert([_document(p) for p in passages])
+        await self.insert_new([_document(p) for p in passages])
 
     async def list(
         self, where: RecordFilter, limit: int, offset: int = 0
     ) -> builtins.list[Passage]:
-        return await self._memory.listed(where, _NEWEST_FIRST, limit, offset)
+        return await self.listed(where, _NEWEST_FIRST, limit, offset)
 
     async def tag_counts(self, where: RecordFilter) -> dict[str, int]:
         pipeline: builtins.list[Document] = [
-            {"$match": self._memory.visible(where)},
+            {"$match": self.visible(where)},
             {"$unwind": "$tags"},
             {"$group": {"_id": "$tags", "count": {"$sum": 1}}},
         ]
-        cursor = await self._passages.aggregate(pipeline)
+        cursor = await self.collection.aggregate(pipeline)
         return {str(doc["_id"]): int(doc["count"]) async for doc in cursor}
 
     async def get(self, passage_id: str) -> Passage | None:
-        doc = await self._passages.find_one({"_id": passage_id})
-        return None if doc is None else self._memory.record(doc)
+        doc = await self.collection.find_one({"_id": passage_id})
+        return None if doc is None else self.record(doc)
 
     async def delete(self, passage_ids: Sequence[str]) -> int:
         if not passage_ids:
             return 0
-        return await self._memory.delete({"_id": {"$in": list(passage_ids)}})
+        return await self.delete_where({"_id": {"$in": list(passage_ids)}})
 
     async def delete_user(self, workspace: str, user: str) -> int:
-        return await self._memory.delete(
+        return await self.delete_where(
             {"workspace": workspace, "$or": [{"users": user}, {"scope": str(Scope.dm(user))}]}
         )

@@ -71,7 +71,8 @@ class MemoryCollection[T]:
     """Messages or passages, read through ``RecordFilter``s: the reads both collections share.
 
     Messages are about their ``author`` and have a channel; passages are about their ``users``
-    and have tags (see ``visible_query``).
+    and have tags (see ``visible_query``). The message and passage stores are memory
+    collections with their own writes and reads added.
     """
 
     def __init__(self, collection: Collection, cls: type[T], *, messages: bool) -> None:
@@ -86,7 +87,7 @@ class MemoryCollection[T]:
     def visible(self, where: RecordFilter) -> Document:
         return visible_query(where, messages=self._messages)
 
-    async def insert(self, docs: list[Document]) -> None:
+    async def insert_new(self, docs: list[Document]) -> None:
         """Store ``docs``, skipping those whose key is already stored."""
         if docs:
             with ignore_duplicates():
@@ -116,6 +117,6 @@ class MemoryCollection[T]:
         ranked = await self._vectors.nearest(prefilter, self.visible(where), vector, limit)
         return [Scored(self.record(doc), score) for doc, score in ranked]
 
-    async def delete(self, query: Document) -> int:
+    async def delete_where(self, query: Document) -> int:
         result = await self.collection.delete_many(query)
         return result.deleted_count

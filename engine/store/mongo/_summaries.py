@@ -7,11 +7,8 @@ from pymongo.errors import DuplicateKeyError
 from engine.audience import Scope
 from engine.records import ConversationKey, Summary
 from engine.store.codec import decode, encode
-from engine.store.mongo._documents import Collection, Document
-
-
-def _conversation_query(agent_id: str, workspace: str, channel: str, thread: str) -> Document:
-    return {"agent_id": agent_id, "workspace": workspace, "channel": channel, "thread": thread}
+from engine.store.mongo._documents import Collection
+from engine.store.mongo._filters import conversation_query
 
 
 class MongoSummaries:
@@ -20,12 +17,7 @@ class MongoSummaries:
 
     async def get(self, conversation: ConversationKey) -> Summary | None:
         doc = await self._summaries.find_one(
-            _conversation_query(
-                conversation.agent_id,
-                conversation.workspace,
-                conversation.channel,
-                conversation.thread,
-            ),
+            conversation_query(conversation),
             {"_id": False},
         )
         return None if doc is None else decode(Summary, doc)
@@ -38,8 +30,8 @@ class MongoSummaries:
             except DuplicateKeyError:
                 return False
             return True
-        key = _conversation_query(
-            summary.agent_id, summary.workspace, summary.channel, summary.thread
+        key = conversation_query(
+            ConversationKey(summary.agent_id, summary.workspace, summary.channel, summary.thread)
         )
         result = await self._summaries.update_one(
             key | {"version": expected_version}, {"$set": doc}

@@ -23,10 +23,13 @@ type Kind = Literal["messages", "passages"]
 
 
 class MemoryTable[T]:
-    """One memory table (``messages`` or ``passages``) read through ``RecordFilter``s."""
+    """One memory table (``messages`` or ``passages``) read through ``RecordFilter``s.
+
+    The message and passage stores are memory tables with their own writes and reads added.
+    """
 
     def __init__(self, db: Database, table: Kind, columns: Columns[T], vector_columns: str) -> None:
-        self.db = db
+        self._db = db
         self.table = table
         self.columns = columns
         #: The alias every condition names the table by.
@@ -40,7 +43,7 @@ class MemoryTable[T]:
     async def select(self, condition: str, params: Sequence[object], tail: str = "") -> list[T]:
         """Records matching ``condition`` (naming the table by its alias), then ``tail``."""
         sql = f"SELECT {self.selected} FROM {self.table} {self.alias} WHERE {condition} {tail}"
-        rows = await self.db.run(lambda c: c.execute(sql, params).fetchall())
+        rows = await self._db.run(lambda c: c.execute(sql, params).fetchall())
         return [self.columns.record(row) for row in rows]
 
     async def listed(
@@ -72,12 +75,12 @@ class MemoryTable[T]:
         else:
             condition, params = self.visible(where)
             sql = f"SELECT count(*) FROM {self.table} {self.alias} WHERE {condition}"
-        count: int = await self.db.run(lambda c: c.execute(sql, params).fetchone()[0])
+        count: int = await self._db.run(lambda c: c.execute(sql, params).fetchone()[0])
         return count
 
     async def search_text(self, where: RecordFilter, query: str, limit: int) -> list[Scored[T]]:
         condition, params = self.visible(where)
-        rows = await self.db.run(
+        rows = await self._db.run(
             lambda c: ranked_rows(
                 c,
                 fts=f"{self.table}_fts",
@@ -108,7 +111,7 @@ class MemoryTable[T]:
             ).fetchall()
             return {row[0]: self.columns.record(row[1:]) for row in found}
 
-        return await nearest(self.db, self._vectors, where, vector, limit, rows)
+        return await nearest(self._db, self._vectors, where, vector, limit, rows)
 
     async def set_embeddings(self, embeddings: Sequence[tuple[str, Sequence[float]]]) -> None:
         """Attach each embedding to the record with its id, under a fresh vector revision."""
@@ -125,9 +128,9 @@ class MemoryTable[T]:
                     [(blob, rev, rid) for (rid, blob), rev in zip(blobs, revs, strict=True)],
                 )
 
-        await self.db.run(attach)
+        await self._db.run(attach)
 
-    async def delete(self, condition: str, params: Sequence[object]) -> int:
+    async def delete_where(self, condition: str, params: Sequence[object]) -> int:
         """Delete the rows matching ``condition`` (naming columns bare); how many went."""
         table = self.table
 
@@ -135,4 +138,4 @@ class MemoryTable[T]:
             with write(conn):
                 return conn.execute(f"DELETE FROM {table} WHERE {condition}", params).rowcount
 
-        return await self.db.run(delete)
+        return await self._db.run(delete)

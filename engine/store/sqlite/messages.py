@@ -82,15 +82,10 @@ class DecodedMessages:
         return [found[pos] for pos in positions]
 
 
-class SQLiteMessageStore:
+class SQLiteMessageStore(MemoryTable[Message]):
     def __init__(self, db: Database) -> None:
-        self._db = db
-        self._table = MemoryTable(db, "messages", COLUMNS, VECTOR_COLUMNS)
+        super().__init__(db, "messages", COLUMNS, VECTOR_COLUMNS)
         self._decoded = DecodedMessages()
-        self.search_text = self._table.search_text
-        self.search_vector = self._table.search_vector
-        self.set_embeddings = self._table.set_embeddings
-        self.count = self._table.count
 
     async def append(self, messages: Sequence[Message]) -> None:
         if not messages:
@@ -126,7 +121,7 @@ class SQLiteMessageStore:
     async def between(
         self, conversation: ConversationKey, after_seq: int, through_seq: int
     ) -> list[Message]:
-        return await self._table.select(
+        return await self.select(
             f"{_CONVERSATION} AND m.seq > ? AND m.seq <= ?",
             (*_key(conversation), after_seq, through_seq),
             "ORDER BY m.seq",
@@ -136,7 +131,7 @@ class SQLiteMessageStore:
         self, where: RecordFilter, limit: int, before_seq: int | None = None
     ) -> list[Message]:
         also, params = ("m.seq < ?", (before_seq,)) if before_seq is not None else ("", ())
-        return await self._table.listed(where, "m.seq DESC", limit, also=also, also_params=params)
+        return await self.listed(where, "m.seq DESC", limit, also=also, also_params=params)
 
     async def edit(self, workspace: str, channel: str, platform_ref: str, content: str) -> int:
         if not platform_ref:
@@ -154,18 +149,18 @@ class SQLiteMessageStore:
     async def delete_ref(self, workspace: str, channel: str, platform_ref: str) -> int:
         if not platform_ref:
             return 0
-        return await self._table.delete(
+        return await self.delete_where(
             "workspace = ? AND channel = ? AND platform_ref = ?",
             (workspace, channel, platform_ref),
         )
 
     async def delete_user(self, workspace: str, user: str) -> int:
-        return await self._table.delete(
+        return await self.delete_where(
             "workspace = ? AND (author = ? OR scope = ?)", (workspace, user, str(Scope.dm(user)))
         )
 
     async def delete_before(self, workspace: str, before: datetime) -> int:
-        return await self._table.delete(
+        return await self.delete_where(
             "workspace = ? AND created_at < ?", (workspace, to_micros(before))
         )
 

@@ -26,13 +26,9 @@ _INSERT = (
 )
 
 
-class SQLitePassageStore:
+class SQLitePassageStore(MemoryTable[Passage]):
     def __init__(self, db: Database) -> None:
-        self._db = db
-        self._table = MemoryTable(db, "passages", COLUMNS, VECTOR_COLUMNS)
-        self.search_text = self._table.search_text
-        self.search_vector = self._table.search_vector
-        self.count = self._table.count
+        super().__init__(db, "passages", COLUMNS, VECTOR_COLUMNS)
 
     async def insert(self, passages: Sequence[Passage]) -> None:
         if not passages:
@@ -53,7 +49,7 @@ class SQLitePassageStore:
         await self._db.run(insert)
 
     async def list(self, where: RecordFilter, limit: int, offset: int = 0) -> list[Passage]:
-        return await self._table.listed(where, "p.created_at DESC, p.pos DESC", limit, offset)
+        return await self.listed(where, "p.created_at DESC, p.pos DESC", limit, offset)
 
     async def tag_counts(self, where: RecordFilter) -> dict[str, int]:
         counted = counted_scopes(where)
@@ -64,7 +60,7 @@ class SQLitePassageStore:
                 f"AND {condition} GROUP BY tag HAVING total > 0 ORDER BY total DESC, tag"
             )
         else:
-            condition, params = self._table.visible(where)
+            condition, params = self.visible(where)
             sql = (
                 "SELECT t.value, count(DISTINCT p.pos) AS total "
                 "FROM passages p, json_each(p.tags) t "
@@ -87,12 +83,12 @@ class SQLitePassageStore:
     async def delete(self, passage_ids: Sequence[str]) -> int:
         if not passage_ids:
             return 0
-        return await self._table.delete(
+        return await self.delete_where(
             f"id IN ({placeholders(len(passage_ids))})", list(passage_ids)
         )
 
     async def delete_user(self, workspace: str, user: str) -> int:
-        return await self._table.delete(
+        return await self.delete_where(
             "workspace = ? AND (scope = ? OR EXISTS "
             "(SELECT 1 FROM json_each(passages.users) u WHERE u.value = ?))",
             (workspace, str(Scope.dm(user)), user),
