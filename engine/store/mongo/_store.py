@@ -25,17 +25,7 @@ from engine.store.mongo._search_indexes import (
     ensure_vector_indexes,
 )
 from engine.store.mongo._summaries import MongoSummaries
-from engine.store.protocol import (
-    AgentStore,
-    BlockStore,
-    InboxStore,
-    KeyValueStore,
-    LeaseStore,
-    MessageStore,
-    OutboxStore,
-    PassageStore,
-    SummaryStore,
-)
+from engine.store.protocol import Store
 
 log = logging.getLogger(__name__)
 
@@ -47,18 +37,8 @@ class MongoUnreachableError(ConnectionError):
     """The configured MongoDB server did not answer."""
 
 
-class MongoStore:
+class MongoStore(Store):
     """Every kind of record in one MongoDB database; see ``engine.store.protocol``."""
-
-    agents: AgentStore
-    blocks: BlockStore
-    messages: MessageStore
-    passages: PassageStore
-    summaries: SummaryStore
-    inbox: InboxStore
-    outbox: OutboxStore
-    leases: LeaseStore
-    kv: KeyValueStore
 
     def __init__(
         self,

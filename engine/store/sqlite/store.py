@@ -4,17 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.store.protocol import (
-    AgentStore,
-    BlockStore,
-    InboxStore,
-    KeyValueStore,
-    LeaseStore,
-    MessageStore,
-    OutboxStore,
-    PassageStore,
-    SummaryStore,
-)
+from engine.store.protocol import Store
 from engine.store.sqlite._database import Database
 from engine.store.sqlite.agents import SQLiteAgentStore
 from engine.store.sqlite.blocks import SQLiteBlockStore
@@ -27,18 +17,8 @@ from engine.store.sqlite.passages import SQLitePassageStore
 from engine.store.sqlite.summaries import SQLiteSummaryStore
 
 
-class SQLiteStore:
+class SQLiteStore(Store):
     """``engine.store.Store`` on one SQLite file (WAL mode), shareable by several processes."""
-
-    agents: AgentStore
-    blocks: BlockStore
-    messages: MessageStore
-    passages: PassageStore
-    summaries: SummaryStore
-    inbox: InboxStore
-    outbox: OutboxStore
-    leases: LeaseStore
-    kv: KeyValueStore
 
     def __init__(self, path: Path) -> None:
         self.path = path
