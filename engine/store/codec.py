@@ -6,9 +6,11 @@ as in time; tuples become lists; enums become their values; nested dataclasses b
 ``Scope`` becomes its text. Reading back coerces each value to its field's type, and a field
 missing from an older document takes the field's default.
 
-MongoDB keeps every record in this shape (see ``engine.store.mongo._documents``). SQLite keeps
-agents, inbound events, replies and tool calls as these documents in a JSON column, and the
-other records in typed columns (times as integer microseconds) that its queries filter on.
+MongoDB keeps every record in this shape, its ``id`` as ``_id`` (``engine.store.mongo.
+_documents``). SQLite lays the same fields out as table columns (``engine.store.sqlite.
+_columns``): a column holds its field's document value, except times, kept as integer
+microseconds for its range filters, and lists and nested records, kept as JSON text; agents
+are kept whole, as one JSON document per row.
 
 A record whose document differs from its fields says so once, in ``SHAPES`` below.
 """
