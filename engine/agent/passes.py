@@ -41,9 +41,11 @@ class AgentPass:
 
 @dataclass(frozen=True, slots=True)
 class PassReport:
-    """Every call the pass made, in order, with its outcome."""
+    """What the pass did: every call, in order, with its outcome, and the transcript of its
+    steps (assistant calls and tool results; never stored)."""
 
     calls: tuple[tuple[ToolCall, ToolOutcome], ...]
+    messages: tuple[Message, ...]
 
     def succeeded(self, names: Collection[str]) -> int:
         """How many calls of tools in ``names`` succeeded."""
@@ -115,7 +117,7 @@ async def run_pass(
         record=record,
         max_steps=task.max_steps,
         tool_timeout=tool_timeout,
-        label=f"memory pass of {agent.name}",
+        label=f"pass of {agent.name}",
     )
     await loop.run()
-    return PassReport(tuple(loop.calls))
+    return PassReport(tuple(loop.calls), tuple(loop.produced))

@@ -20,6 +20,7 @@ from engine import (
     Completion,
     FunctionTool,
     RecordFilter,
+    Role,
     Store,
     Tool,
     ToolCall,
@@ -116,6 +117,7 @@ async def test_a_pass_runs_on_the_tool_loop_and_reports_its_calls(store: Store) 
         "finish",
     ]
     assert report.succeeded({ARCHIVAL_INSERT}) == 1
+    assert [m.role for m in report.messages] == [Role.ASSISTANT, Role.TOOL] * 4
     # Tool errors come back to the model as the results it reads next.
     first, opening = model.requests[1][0][-1], model.requests[0][0]
     assert first == {"role": "tool", "tool_call_id": "call-1", "content": "Error: not now"}
