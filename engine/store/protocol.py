@@ -113,7 +113,22 @@ class BlockStore(Protocol):
         """Remove ``human`` parts about ``user`` and every part learned in a DM with them."""
 
 
-class MessageStore(Protocol):
+class MemoryReads[T](Protocol):
+    """The audience-filtered reads recall (messages) and archival (passages) memory share."""
+
+    async def search_text(self, where: RecordFilter, query: str, limit: int) -> list[Scored[T]]:
+        """Full-text search (FTS5 / $text); higher score is better."""
+
+    async def search_vector(
+        self, where: RecordFilter, vector: Sequence[float], limit: int
+    ) -> list[Scored[T]]:
+        """Nearest records by cosine similarity among those that carry an embedding
+        ($vectorSearch on MongoDB)."""
+
+    async def count(self, where: RecordFilter) -> int: ...
+
+
+class MessageStore(MemoryReads[Message], Protocol):
     async def append(self, messages: Sequence[Message]) -> None:
         """Store messages; a message whose id is already stored is left as it is."""
 
@@ -128,16 +143,6 @@ class MessageStore(Protocol):
     ) -> list[Message]:
         """Messages with ``after_seq < seq <= through_seq``, oldest first (for summaries)."""
 
-    async def search_text(
-        self, where: RecordFilter, query: str, limit: int
-    ) -> list[Scored[Message]]:
-        """Full-text search (FTS5 / $text); higher score is better."""
-
-    async def search_vector(
-        self, where: RecordFilter, vector: Sequence[float], limit: int
-    ) -> list[Scored[Message]]:
-        """Nearest messages by cosine similarity among those that carry an embedding."""
-
     async def set_embeddings(self, embeddings: Sequence[tuple[str, Sequence[float]]]) -> None:
         """Attach embeddings to stored messages (by message id)."""
 
@@ -145,8 +150,6 @@ class MessageStore(Protocol):
         self, where: RecordFilter, limit: int, before_seq: int | None = None
     ) -> list[Message]:
         """Browse visible messages newest first."""
-
-    async def count(self, where: RecordFilter) -> int: ...
 
     async def edit(self, workspace: str, channel: str, platform_ref: str, content: str) -> int:
         """Apply a platform edit to every stored copy of that message (one per agent)."""
@@ -167,22 +170,11 @@ class MessageStore(Protocol):
         with how many and its newest one in that window (no audience filter: jobs only)."""
 
 
-class PassageStore(Protocol):
+class PassageStore(MemoryReads[Passage], Protocol):
     async def insert(self, passages: Sequence[Passage]) -> None: ...
-
-    async def search_vector(
-        self, where: RecordFilter, vector: Sequence[float], limit: int
-    ) -> list[Scored[Passage]]:
-        """Nearest passages by cosine similarity ($vectorSearch on MongoDB)."""
-
-    async def search_text(
-        self, where: RecordFilter, query: str, limit: int
-    ) -> list[Scored[Passage]]: ...
 
     async def list(self, where: RecordFilter, limit: int, offset: int = 0) -> list[Passage]:
         """Browse visible passages newest first."""
-
-    async def count(self, where: RecordFilter) -> int: ...
 
     async def tag_counts(self, where: RecordFilter) -> dict[str, int]: ...
 
