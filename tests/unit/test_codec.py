@@ -26,7 +26,7 @@ from engine.records import (
     ToolCall,
     ToolRule,
 )
-from engine.store import codec
+from engine.store import OutboxEntry, OutboxStatus, codec
 
 WHEN = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
 
@@ -161,6 +161,12 @@ def test_every_record_and_value_type_round_trips() -> None:
         Block("b1", "a1", "T1", BlockLabel.HUMAN, "U1", Scope.private("G1"), "", 10),
         Summary("a1", "T1", "C1", "", Scope.dm("U1"), "", 0),
         Passage("p3", "a1", "T1", Scope.agent(), "", embedding=()),
+        OutboxEntry(
+            Outbound("o1", "i1", "slack", "a1", "T1", "C1", "", "Hi!", created_at=WHEN),
+            OutboxStatus.PENDING,
+            attempts=2,
+            next_attempt_at=WHEN,
+        ),
     ]
     for record in records:
         assert _through_json(record) == record
