@@ -11,10 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from engine.audience import Scope
-from engine.records import JSON
-from engine.store.codec import decode_datetime, encode_datetime
-from engine.store.protocol import KeyValueStore
+from engine import JSON, KeyValueStore, Scope, decode_datetime, encode_datetime
 
 RUNS = "job_runs"
 STATES = "job_state"
