@@ -64,7 +64,7 @@ _PERMANENT_ERRORS = frozenset(
 
 
 class SlackDelivery:
-    """``engine.ports.PlatformPort`` for Slack."""
+    """``engine.PlatformPort`` for Slack."""
 
     def __init__(
         self, clients: WorkspaceClients, kv: KeyValueStore, text_limit: int = SLACK_TEXT_LIMIT
