@@ -27,6 +27,13 @@ from engine.records import (
     Passage,
     Summary,
 )
+from engine.store.state import (
+    DeliveryLedgerStore,
+    JobStateStore,
+    MailStore,
+    ToolRegistryStore,
+    TurnJournalStore,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +256,8 @@ class InboxStore(Protocol):
 class OutboxStatus(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
+    #: Refused for good by the platform: kept with its error, never attempted again.
+    UNDELIVERABLE = "undeliverable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +283,9 @@ class OutboxStore(Protocol):
 
     async def retry_later(self, reply_id: str, at: datetime, error: str) -> None: ...
 
+    async def mark_undeliverable(self, reply_id: str, error: str) -> None:
+        """The platform refused a pending reply for good: settle it as ``UNDELIVERABLE``."""
+
     async def redact(self, inbox_ids: Sequence[str]) -> int:
         """``forget``: blank the text of delivered replies to these items; returns how many."""
 
@@ -289,7 +301,8 @@ class LeaseStore(Protocol):
 
 
 class KeyValueStore(Protocol):
-    """Small documents by namespace and key: Slack installations, OAuth state, settings."""
+    """Small settings by namespace and key (Slack installations, OAuth state, retention
+    policies); records with a shape of their own have a store of their own."""
 
     async def get(self, namespace: str, key: str) -> JSON | None: ...
     async def put(self, namespace: str, key: str, value: JSON) -> None: ...
@@ -306,6 +319,11 @@ class Store(Protocol):
     inbox: InboxStore
     outbox: OutboxStore
     leases: LeaseStore
+    journal: TurnJournalStore
+    mail: MailStore
+    tools: ToolRegistryStore
+    jobs: JobStateStore
+    deliveries: DeliveryLedgerStore
     kv: KeyValueStore
 
     async def setup(self) -> None:

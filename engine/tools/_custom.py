@@ -24,6 +24,8 @@ class CustomTool:
     origin: str = ""
     #: Parameters annotated with an Enum class: name -> class name (converted in the sandbox).
     enums: Mapping[str, str] = field(default_factory=dict)
+    #: Bumped by the registry at every write (compare-and-set); 0 until registered.
+    version: int = 0
 
     def schema(self) -> dict[str, Any]:
         """The OpenAI-style function schema the model sees."""
@@ -35,26 +37,3 @@ class CustomTool:
                 "parameters": dict(self.parameters),
             },
         }
-
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "description": self.description,
-            "parameters": dict(self.parameters),
-            "source": self.source,
-            "function": self.function,
-            "origin": self.origin,
-            "enums": dict(self.enums),
-        }
-
-    @classmethod
-    def from_document(cls, doc: Mapping[str, Any]) -> CustomTool:
-        return cls(
-            name=str(doc["name"]),
-            description=str(doc["description"]),
-            parameters=dict(doc["parameters"]),
-            source=str(doc["source"]),
-            function=str(doc["function"]),
-            origin=str(doc.get("origin", "")),
-            enums={str(k): str(v) for k, v in (doc.get("enums") or {}).items()},
-        )

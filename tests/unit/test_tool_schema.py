@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from engine.store.codec import decode, encode
 from engine.tools import (
     CustomTool,
     ToolDefinitionError,
@@ -180,7 +181,7 @@ def test_tool_spec_splits_file_and_function() -> None:
 
 def test_tool_survives_a_round_trip_through_its_document() -> None:
     tool = tool_from_source(GOOGLE, "forecast", origin="weather.py")
-    assert CustomTool.from_document(tool.to_document()) == tool
+    assert decode(CustomTool, encode(tool)) == tool
 
 
 def test_arguments_are_checked_against_the_schema() -> None:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
 
 from engine.store.codec import decode, encode
 
@@ -40,3 +41,14 @@ def as_record[T](cls: type[T], doc: Mapping[str, Any]) -> T:
 def with_created_date(doc: Document, created_at: datetime) -> Document:
     doc[CREATED_DATE] = created_at
     return doc
+
+
+async def replace_or_insert(collection: Collection, where: Document, doc: Document) -> None:
+    """Replace the document matching ``where`` with ``doc``, inserting it when there is none.
+
+    Two first writers can race on a unique key; the loser's retry then replaces.
+    """
+    try:
+        await collection.replace_one(where, doc, upsert=True)
+    except DuplicateKeyError:
+        await collection.replace_one(where, doc, upsert=True)

@@ -128,6 +128,25 @@ INDEXES: dict[str, list[IndexModel]] = {
             name="due_order",
         ),
     ],
+    "job_runs": [
+        IndexModel([("job", ASCENDING), ("_id", DESCENDING)], name="by_job"),
+        IndexModel([("started_at", DESCENDING)], name="newest_first"),
+        IndexModel([("workspace", ASCENDING), ("scope", ASCENDING)], name="by_scope"),
+    ],
+    "job_targets": [
+        IndexModel([("job", ASCENDING), ("target", ASCENDING)], name="target", unique=True),
+        IndexModel([("workspace", ASCENDING), ("scope", ASCENDING)], name="by_scope"),
+    ],
+    "job_checkpoints": [
+        IndexModel([("job", ASCENDING), ("key", ASCENDING)], name="checkpoint", unique=True),
+        IndexModel([("workspace", ASCENDING), ("scope", ASCENDING)], name="by_scope"),
+    ],
+    "agent_mail": [
+        IndexModel(
+            [("audience.workspace", ASCENDING), ("audience.user", ASCENDING)], name="by_user"
+        ),
+    ],
+    "delivery_ledger": [IndexModel([("created_at", ASCENDING)], name="by_created")],
     "kv": [
         IndexModel(
             [("namespace", ASCENDING), ("key", ASCENDING)], name="namespace_key", unique=True

@@ -96,3 +96,12 @@ class MongoOutbox:
                 "$inc": {"attempts": 1},
             },
         )
+
+    async def mark_undeliverable(self, reply_id: str, error: str) -> None:
+        await self._entries.update_one(
+            {"_id": reply_id, "status": _PENDING},
+            {
+                "$set": {"status": OutboxStatus.UNDELIVERABLE.value, "error": error},
+                "$inc": {"attempts": 1},
+            },
+        )

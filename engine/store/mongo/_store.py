@@ -11,11 +11,15 @@ from pymongo.errors import ConfigurationError, ConnectionFailure, PyMongoError
 
 from engine.store.mongo._agents import MongoAgents
 from engine.store.mongo._blocks import MongoBlocks
+from engine.store.mongo._deliveries import MongoDeliveryLedgers
 from engine.store.mongo._documents import Document
 from engine.store.mongo._inbox import MongoInbox
 from engine.store.mongo._indexes import ensure_indexes
+from engine.store.mongo._jobs import MongoJobState
+from engine.store.mongo._journal import MongoTurnJournal
 from engine.store.mongo._kv import MongoKeyValues
 from engine.store.mongo._leases import MongoLeases
+from engine.store.mongo._mail import MongoMail
 from engine.store.mongo._messages import MongoMessages
 from engine.store.mongo._outbox import MongoOutbox
 from engine.store.mongo._passages import MongoPassages
@@ -25,6 +29,7 @@ from engine.store.mongo._search_indexes import (
     ensure_vector_indexes,
 )
 from engine.store.mongo._summaries import MongoSummaries
+from engine.store.mongo._tools import MongoToolRegistry
 from engine.store.protocol import Store
 
 log = logging.getLogger(__name__)
@@ -61,6 +66,11 @@ class MongoStore(Store):
         self.inbox = MongoInbox(db["inbox"], db["inbox_rejected"])
         self.outbox = MongoOutbox(db["outbox"])
         self.leases = MongoLeases(db["leases"])
+        self.journal = MongoTurnJournal(db["turn_journal"])
+        self.mail = MongoMail(db["agent_mail"])
+        self.tools = MongoToolRegistry(db["custom_tools"])
+        self.jobs = MongoJobState(db)
+        self.deliveries = MongoDeliveryLedgers(db["delivery_ledger"])
         self.kv = MongoKeyValues(db["kv"])
 
     @classmethod

@@ -242,4 +242,97 @@ CREATE TABLE IF NOT EXISTS kv (
     value TEXT NOT NULL,
     PRIMARY KEY (namespace, key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS turn_journal (
+    head TEXT PRIMARY KEY,
+    items TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    messages TEXT NOT NULL,
+    replies TEXT NOT NULL,
+    error TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS agent_mail (
+    id TEXT PRIMARY KEY,
+    sender TEXT NOT NULL,
+    sender_name TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    audience TEXT NOT NULL,
+    hops INTEGER NOT NULL,
+    mode TEXT NOT NULL,
+    origin TEXT,
+    answered_by TEXT NOT NULL,
+    -- The audience's workspace and DM user again, for ``forget``.
+    workspace TEXT NOT NULL,
+    dm_user TEXT
+);
+CREATE INDEX IF NOT EXISTS agent_mail_dm ON agent_mail (workspace, dm_user)
+    WHERE dm_user IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS custom_tools (
+    name TEXT PRIMARY KEY,
+    description TEXT NOT NULL,
+    parameters TEXT NOT NULL,
+    source TEXT NOT NULL,
+    function TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    enums TEXT NOT NULL,
+    version INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS job_runs (
+    key TEXT PRIMARY KEY,
+    id TEXT NOT NULL,
+    job TEXT NOT NULL,
+    target TEXT NOT NULL,
+    workspace TEXT NOT NULL,
+    scope TEXT,
+    holder TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    ended_at INTEGER,
+    tokens INTEGER NOT NULL,
+    detail TEXT NOT NULL,
+    error TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS job_runs_started ON job_runs (started_at);
+CREATE INDEX IF NOT EXISTS job_runs_scope ON job_runs (workspace, scope);
+
+CREATE TABLE IF NOT EXISTS job_targets (
+    job TEXT NOT NULL,
+    target TEXT NOT NULL,
+    slot INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    run_key TEXT NOT NULL,
+    workspace TEXT NOT NULL,
+    scope TEXT,
+    retry_at INTEGER,
+    PRIMARY KEY (job, target)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS job_backoffs (
+    job TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    retry_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS job_checkpoints (
+    job TEXT NOT NULL,
+    key TEXT NOT NULL,
+    workspace TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at INTEGER,
+    PRIMARY KEY (job, key)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS delivery_ledger (
+    reply_id TEXT PRIMARY KEY,
+    platform TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    posted TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS delivery_ledger_created ON delivery_ledger (created_at);
 """

@@ -91,3 +91,12 @@ class SQLiteOutboxStore:
                 (to_micros(at), error, reply_id),
             )
         )
+
+    async def mark_undeliverable(self, reply_id: str, error: str) -> None:
+        await self._db.run(
+            lambda c: c.execute(
+                "UPDATE outbox SET status = 'undeliverable', attempts = attempts + 1, error = ? "
+                "WHERE id = ? AND status = 'pending'",
+                (error, reply_id),
+            )
+        )

@@ -8,13 +8,18 @@ from engine.store.protocol import Store
 from engine.store.sqlite._database import Database
 from engine.store.sqlite.agents import SQLiteAgentStore
 from engine.store.sqlite.blocks import SQLiteBlockStore
+from engine.store.sqlite.deliveries import SQLiteDeliveryLedgers
 from engine.store.sqlite.inbox import SQLiteInboxStore
+from engine.store.sqlite.jobs import SQLiteJobState
+from engine.store.sqlite.journal import SQLiteTurnJournal
 from engine.store.sqlite.kv import SQLiteKeyValueStore
 from engine.store.sqlite.leases import SQLiteLeaseStore
+from engine.store.sqlite.mail import SQLiteMailStore
 from engine.store.sqlite.messages import SQLiteMessageStore
 from engine.store.sqlite.outbox import SQLiteOutboxStore
 from engine.store.sqlite.passages import SQLitePassageStore
 from engine.store.sqlite.summaries import SQLiteSummaryStore
+from engine.store.sqlite.tools import SQLiteToolRegistry
 
 
 class SQLiteStore(Store):
@@ -31,6 +36,11 @@ class SQLiteStore(Store):
         self.inbox = SQLiteInboxStore(self._db)
         self.outbox = SQLiteOutboxStore(self._db)
         self.leases = SQLiteLeaseStore(self._db)
+        self.journal = SQLiteTurnJournal(self._db)
+        self.mail = SQLiteMailStore(self._db)
+        self.tools = SQLiteToolRegistry(self._db)
+        self.jobs = SQLiteJobState(self._db)
+        self.deliveries = SQLiteDeliveryLedgers(self._db)
         self.kv = SQLiteKeyValueStore(self._db)
 
     async def setup(self) -> None:

@@ -1,0 +1,25 @@
+"""Delivery ledgers in ``delivery_ledger``, keyed by reply id."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from engine.store.codec import decode, encode, encode_datetime
+from engine.store.mongo._documents import Collection, replace_or_insert
+from engine.store.state import DeliveryLedger
+
+
+class MongoDeliveryLedgers:
+    def __init__(self, collection: Collection) -> None:
+        self._ledgers = collection
+
+    async def get(self, reply_id: str) -> DeliveryLedger | None:
+        doc = await self._ledgers.find_one({"_id": reply_id}, {"_id": False})
+        return None if doc is None else decode(DeliveryLedger, doc)
+
+    async def put(self, ledger: DeliveryLedger) -> None:
+        await replace_or_insert(self._ledgers, {"_id": ledger.reply_id}, encode(ledger))
+
+    async def prune(self, before: datetime) -> int:
+        result = await self._ledgers.delete_many({"created_at": {"$lt": encode_datetime(before)}})
+        return result.deleted_count
