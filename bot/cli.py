@@ -222,10 +222,10 @@ def _confirmed(question: str) -> bool:
 
 async def _tools(settings: Settings, args: argparse.Namespace) -> int:
     async with _store(settings) as store:
-        registry = ToolRegistry(store.kv)
+        registry = ToolRegistry(store.tools)
         if args.tools_command == "add":
             try:
-                tool = await register_tool(store.kv, args.spec)
+                tool = await register_tool(store.tools, args.spec)
             except ToolDefinitionError as exc:
                 print(f"mnemo: {exc}", file=sys.stderr)
                 return 1
@@ -270,7 +270,7 @@ async def _jobs(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     async with _store(settings) as store:
         if args.jobs_command == "list":
-            print(format_runs(await JobHistory(store.kv).runs(args.job, args.limit)))
+            print(format_runs(await JobHistory(store.jobs).runs(args.job, args.limit)))
         elif args.days < 0:
             print("mnemo: days must be 0 (keep everything) or more", file=sys.stderr)
             return 2

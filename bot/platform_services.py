@@ -1,5 +1,6 @@
 """What the Slack and Discord bots are given by the composition root: the engine's intake and
-platform registry, the user-data service, the Slack ledger, and the agents they speak as."""
+platform registry, the user-data service, the Slack app's settings and delivery ledgers, and
+the agents they speak as."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from adapters.intake import ChannelTraffic
 from engine import (
     Agent,
     AgentsFile,
+    DeliveryLedgerStore,
     IntakePort,
     KeyValueStore,
     PeerAgent,
@@ -26,8 +28,10 @@ class PlatformServices:
     #: Registers a platform's delivery side with the engine.
     register_platform: Callable[[PlatformPort], None]
     user_data: UserMemory
-    #: Where the Slack app keeps its workspace installations and delivered replies.
+    #: Where the Slack app keeps its workspace installations and OAuth state.
     ledger: KeyValueStore
+    #: Which platform messages each delivered reply became (so none is posted twice).
+    deliveries: DeliveryLedgerStore
     #: The agent the SLACK_* and DISCORD_* settings speak as.
     default_agent: Agent
     agents_file: AgentsFile | None

@@ -249,7 +249,9 @@ class _Builder:
     def _slack(self, config: SlackConfig, spec: PlatformSpec | None) -> SlackAdapter:
         services = self.services
         config = replace(config, served_channels=_served(spec))
-        adapter = SlackAdapter(config, services.intake, services.user_data, services.ledger)
+        adapter = SlackAdapter(
+            config, services.intake, services.user_data, services.ledger, services.deliveries
+        )
         self._add("slack", config.agent_id, adapter.platform_port)
         return adapter
 

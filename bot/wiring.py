@@ -93,6 +93,7 @@ class Runtime:
             register_platform=self.engine.register_platform,
             user_data=self.user_data,
             ledger=self.store.kv,
+            deliveries=self.store.deliveries,
             default_agent=self.default_agent,
             agents_file=self.agents_file,
             peer_agents=self.peer_agents,
@@ -143,10 +144,12 @@ async def build_runtime(
     )
     tokens = functools.cache(TokenCounter)
     search = HybridSearch(store, embedder, clock=clock)
-    custom_tools = RegisteredTools(ToolRegistry(store.kv), build_sandbox(settings), SandboxLimits())
+    custom_tools = RegisteredTools(
+        ToolRegistry(store.tools), build_sandbox(settings), SandboxLimits()
+    )
     agents_file = await apply_configured_agents(settings, store)
     traffic = TrafficPolicy(agents_file.traffic if agents_file else None)
-    mail = AgentMail(store.agents, store.kv, traffic)
+    mail = AgentMail(store.agents, store.mail, traffic)
     messaging = MessagingTools(mail, store.agents)
     agents = AgentRuntime(
         store, llm, tokens, search, embedder, clock=clock, tool_providers=[custom_tools, messaging]

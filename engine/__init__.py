@@ -86,6 +86,17 @@ from engine.store import (
 from engine.store.codec import decode_datetime, encode_datetime
 from engine.store.mongo import MongoUnreachableError
 from engine.store.protocol import ConversationActivity
+from engine.store.state import (
+    SETTLED,
+    DeliveryLedger,
+    DeliveryLedgerStore,
+    JobBackoff,
+    JobCheckpoint,
+    JobStateStore,
+    RunRecord,
+    RunStatus,
+    TargetState,
+)
 from engine.tokens import TokenCounter
 from engine.tools import ToolDefinitionError, ToolRegistry, register_tool
 from engine.user_data import UserDataService, render_report
@@ -94,6 +105,7 @@ __all__ = [
     "ARCHIVAL_INSERT",
     "BUILTIN_TOOLS",
     "JSON",
+    "SETTLED",
     "SUMMARY_PROMPT",
     "SUMMARY_WORDS",
     "Agent",
@@ -120,6 +132,8 @@ __all__ = [
     "ConversationActivity",
     "ConversationKey",
     "DeliveryError",
+    "DeliveryLedger",
+    "DeliveryLedgerStore",
     "Embedder",
     "EmbeddingError",
     "Engine",
@@ -130,6 +144,9 @@ __all__ = [
     "InboundKind",
     "InboxStore",
     "IntakePort",
+    "JobBackoff",
+    "JobCheckpoint",
+    "JobStateStore",
     "KeyValueStore",
     "LLMClient",
     "LLMError",
@@ -156,6 +173,8 @@ __all__ = [
     "RegisteredTools",
     "RetryPolicy",
     "Role",
+    "RunRecord",
+    "RunStatus",
     "Sandbox",
     "SandboxLimits",
     "Scope",
@@ -164,6 +183,7 @@ __all__ = [
     "Stage",
     "Store",
     "Summary",
+    "TargetState",
     "TokenCounter",
     "Tool",
     "ToolCall",

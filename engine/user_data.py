@@ -49,6 +49,8 @@ class UserDataService:
             store.messages.delete_user(workspace, user),
             store.passages.delete_user(workspace, user),
             store.summaries.delete_user(workspace, user),
+            # Agent-to-agent messages asked on behalf of their DMs.
+            store.mail.delete_user(workspace, user),
         )
         # The pipeline's copies: their words as received, and the replies to them.
         redacted = await store.inbox.redact_user(workspace, user)

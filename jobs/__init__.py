@@ -5,7 +5,7 @@ happen once across them.
 """
 
 from jobs.build import build_jobs
-from jobs.forget import UserDataWithJobRecords, forget_job_records
+from jobs.forget import UserDataWithJobRecords
 from jobs.history import JobHistory, RunRecord, RunStatus
 from jobs.job import Job, RunContext, Target
 from jobs.retention import RetentionPolicies
@@ -26,5 +26,4 @@ __all__ = [
     "Target",
     "UserDataWithJobRecords",
     "build_jobs",
-    "forget_job_records",
 ]

@@ -16,6 +16,7 @@ from engine import (
     ConversationActivity,
     ConversationKey,
     Embedder,
+    JobCheckpoint,
     Message,
     Role,
     Store,
@@ -25,7 +26,6 @@ from jobs.job import RunContext, Target
 from jobs.memory_pass import MEMORY_WRITES, memory_pass, transcript
 from jobs.settings import JobSettings
 
-CHECKPOINTS = "consolidation"
 #: Characters of transcript one pass reads at most (about 6k tokens).
 _PASS_CHARS = 24_000
 
@@ -57,18 +57,15 @@ class ConsolidationJob:
 
     async def checkpoint(self, conversation: ConversationKey) -> int:
         """The seq of the last message consolidated (0: none yet)."""
-        doc = await self._store.kv.get(CHECKPOINTS, str(conversation))
-        return int(doc["seq"]) if doc else 0
+        saved = await self._store.jobs.checkpoint(self.name, str(conversation))
+        return saved.seq if saved else 0
 
     async def _save_checkpoint(self, activity: ConversationActivity, seq: int) -> None:
-        await self._store.kv.put(
-            CHECKPOINTS,
-            str(activity.conversation),
-            {
-                "seq": seq,
-                "workspace": activity.conversation.workspace,
-                "scope": str(activity.scope),
-            },
+        conversation = activity.conversation
+        await self._store.jobs.save_checkpoint(
+            self.name,
+            str(conversation),
+            JobCheckpoint(conversation.workspace, activity.scope, seq=seq),
         )
 
     async def run(self, activity: ConversationActivity, ctx: RunContext) -> str:

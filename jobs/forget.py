@@ -6,22 +6,7 @@ scope, so ``UserDataService.forget_user`` removes it; this removes the jobs' own
 
 from __future__ import annotations
 
-from engine.audience import Scope
-from engine.store.protocol import KeyValueStore, Store
-from engine.user_data import UserDataService
-from jobs import consolidation, hygiene
-from jobs.history import JobHistory
-
-
-async def forget_job_records(kv: KeyValueStore, workspace: str, user: str) -> int:
-    """Delete job records and checkpoints about ``user``'s DMs; returns how many."""
-    removed = await JobHistory(kv).forget_user(workspace, user)
-    private = str(Scope.dm(user))
-    for namespace in (consolidation.CHECKPOINTS, hygiene.CHECKPOINTS):
-        for key, doc in await kv.list(namespace):
-            if doc.get("workspace") == workspace and doc.get("scope") == private:
-                removed += await kv.delete(namespace, key)
-    return removed
+from engine import Store, UserDataService
 
 
 class UserDataWithJobRecords(UserDataService):
@@ -29,8 +14,9 @@ class UserDataWithJobRecords(UserDataService):
 
     def __init__(self, store: Store) -> None:
         super().__init__(store)
-        self._kv = store.kv
+        self._jobs = store.jobs
 
     async def forget_user(self, workspace: str, user: str) -> int:
         removed = await super().forget_user(workspace, user)
-        return removed + await forget_job_records(self._kv, workspace, user)
+        # Run records, target states and checkpoints of the user's DMs.
+        return removed + await self._jobs.forget_user(workspace, user)

@@ -13,15 +13,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from engine.audience import Scope
-from engine.embeddings import Embedder
-from engine.records import Passage, new_id
-from engine.store.codec import decode_datetime, encode_datetime
-from engine.store.protocol import RecordFilter, Store
+from engine import (
+    Embedder,
+    JobCheckpoint,
+    Passage,
+    RecordFilter,
+    Scope,
+    Store,
+    new_id,
+)
 from jobs.job import RunContext, Target
 from jobs.settings import JobSettings
 
-CHECKPOINTS = "hygiene"
 DIGEST_TAG = "digest"
 #: Passages examined per run, newest first; the rest wait for the next run.
 _PER_RUN = 500
@@ -66,21 +69,15 @@ class HygieneJob:
 
     async def run(self, group: ArchivalScope, ctx: RunContext) -> str:
         key = f"{group.agent_id}/{group.workspace}/{group.scope}"
-        checked = await self._store.kv.get(CHECKPOINTS, key)
-        since = decode_datetime(checked["at"]) - _OVERLAP if checked else None
+        checked = await self._store.jobs.checkpoint(self.name, key)
+        since = checked.at - _OVERLAP if checked and checked.at else None
         fresh = await self._store.passages.list(replace(group.where, start=since), _PER_RUN)
         removed: set[str] = set()
         for passage in fresh:  # newest first: each one wins over its older duplicates
             if passage.id not in removed and DIGEST_TAG not in passage.tags:
                 removed |= await self._merge_duplicates(group, passage, removed)
-        await self._store.kv.put(
-            CHECKPOINTS,
-            key,
-            {
-                "at": encode_datetime(ctx.now),
-                "workspace": group.workspace,
-                "scope": str(group.scope),
-            },
+        await self._store.jobs.save_checkpoint(
+            self.name, key, JobCheckpoint(group.workspace, group.scope, at=ctx.now)
         )
         return f"{len(fresh)} passages checked; {len(removed)} duplicates removed"
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from engine import ChatModel, LLMError, Store, new_id, utcnow
 from jobs.budget import BudgetedModel, BudgetExhausted, LiveBacklog
-from jobs.history import SETTLED, Backoff, JobHistory, RunRecord, RunStatus, TargetState
+from jobs.history import SETTLED, JobBackoff, JobHistory, RunRecord, RunStatus, TargetState
 from jobs.job import Job, RunContext, Target
 from jobs.settings import JobSettings
 
@@ -52,7 +52,7 @@ class JobRunner:
         self.holder = holder or new_id()
         self._clock = clock
         self._backlog = backlog
-        self.history = JobHistory(store.kv)
+        self.history = JobHistory(store.jobs)
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._running: set[str] = set()
 
@@ -116,9 +116,6 @@ class JobRunner:
         attempt = self._attempt(state, slot, now, force=force)
         if attempt is None:
             return None
-        if state is not None and state.status is RunStatus.RUNNING:
-            # We hold the lease, so the run that left this state lost its own: it crashed.
-            await self.history.mark_crashed(state, now)
         record = RunRecord(
             id=new_id(),
             job=job.name,
@@ -129,14 +126,12 @@ class JobRunner:
             attempt=attempt,
             started_at=now,
         )
+        if not await self.history.claim(record, slot, state):
+            return None  # another run claimed the target since its state was read
+        if state is not None and state.status is RunStatus.RUNNING:
+            # We hold the lease, so the run that left this state lost its own: it crashed.
+            await self.history.mark_crashed(state, now)
         await self.history.save_run(record)
-        await self.history.save_state(
-            job.name,
-            target.key,
-            TargetState(
-                slot, RunStatus.RUNNING, attempt, record.key, target.workspace, target.scope
-            ),
-        )
         model = BudgetedModel(
             self._llm,
             self._settings.token_budget,
@@ -182,13 +177,13 @@ class JobRunner:
         await self.history.save_run(done)
         if self._on_finished is not None:
             self._on_finished(done)
-        await self.history.save_state(
-            record.job,
-            record.target,
-            TargetState(
-                slot, status, record.attempt, record.key, record.workspace, record.scope, retry_at
-            ),
+        settled = TargetState(
+            slot, status, record.attempt, record.key, record.workspace, record.scope, retry_at
         )
+        if not await self.history.settle(record, settled):
+            log.warning(
+                "job %s: target %s was taken over by another run", record.job, record.target
+            )
         return done
 
     def _attempt(
@@ -220,7 +215,7 @@ class JobRunner:
             failures = (previous.failures if previous else 0) + 1
             retry_at = self._clock() + self._backoff(failures)
             log.warning("job %s: the model is failing; next try after %s", job, retry_at)
-            await self.history.set_backoff(job, Backoff(failures, retry_at))
+            await self.history.set_backoff(job, JobBackoff(failures, retry_at))
         elif any(r.status in SETTLED for r in records):
             await self.history.clear_backoff(job)
 

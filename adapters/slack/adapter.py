@@ -29,7 +29,14 @@ from adapters.slack.delivery import SlackDelivery
 from adapters.slack.directory import SlackDirectory
 from adapters.slack.events import MalformedEvent, arrival_of, parse_event
 from adapters.slack.installations import KeyValueInstallationStore, KeyValueOAuthStateStore
-from engine import InboundKind, IntakePort, KeyValueStore, UserMemory, utcnow
+from engine import (
+    DeliveryLedgerStore,
+    InboundKind,
+    IntakePort,
+    KeyValueStore,
+    UserMemory,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +55,14 @@ class SlackAdapter:
         engine: IntakePort,
         user_memory: UserMemory,
         kv: KeyValueStore,
+        deliveries: DeliveryLedgerStore,
         directory: SlackDirectory | None = None,
     ) -> None:
         self._config = config
         self._intake = bot_intake(engine, config)
         self._directory = directory or SlackDirectory()
         installations = KeyValueInstallationStore(kv) if config.multi_workspace else None
-        self._delivery = SlackDelivery(WorkspaceClients(config, installations), kv)
+        self._delivery = SlackDelivery(WorkspaceClients(config, installations), deliveries)
         self._commands = UserCommands(user_memory)
         self.bolt = self._build_app(installations, kv)
         self._register_listeners()

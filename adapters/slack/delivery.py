@@ -1,9 +1,9 @@
 """Replies -> Slack messages: split to Slack's limit, in the thread, posted at most once.
 
-Idempotency: before posting, a ledger entry for the reply is written to the key-value store,
-and after each part the ts Slack returned is added to it. When ``deliver`` is called again for
-a reply whose entry exists but is incomplete (a crash between posting and recording), the
-thread's recent history is searched for parts carrying the reply's id in their message
+Idempotency: before posting, a ledger entry for the reply is written to the store's delivery
+ledgers, and after each part the ts Slack returned is added to it. When ``deliver`` is called
+again for a reply whose entry exists but is incomplete (a crash between posting and recording),
+the thread's recent history is searched for parts carrying the reply's id in their message
 metadata before anything is posted again. The residual window: a part posted by a process
 that crashed before recording it, and which Slack's history does not show yet (or which fell
 outside the searched page), is posted a second time.
@@ -26,20 +26,17 @@ from adapters.slack.clients import WorkspaceClients
 from adapters.slack.config import PLATFORM
 from adapters.slack.events import team_of
 from adapters.slack.formatting import to_mrkdwn
-from engine import DeliveryError, Inbound, KeyValueStore, Outbound
+from engine import DeliveryError, DeliveryLedger, DeliveryLedgerStore, Inbound, Outbound
 
 log = logging.getLogger(__name__)
 
 #: Slack truncates ``text`` past 40,000 characters and recommends at most 4,000 per message.
 SLACK_TEXT_LIMIT = 4_000
 METADATA_EVENT = "mnemo_reply"
-DELIVERIES = "slack.deliveries"
 STATUS_TIMEOUT_S = 2.0
 THINKING = "is thinking..."
 #: Ledger entries are kept this long: far beyond the outbox's last retry of a reply.
 LEDGER_DAYS = 7
-#: How far back ``prune`` looks for days not yet pruned.
-_PRUNE_SPAN_DAYS = 30
 #: How far back (from the reply's creation) the history is searched on a retry.
 _HISTORY_MARGIN = timedelta(minutes=2)
 _HISTORY_PAGE = 200
@@ -67,10 +64,13 @@ class SlackDelivery:
     """``engine.PlatformPort`` for Slack."""
 
     def __init__(
-        self, clients: WorkspaceClients, kv: KeyValueStore, text_limit: int = SLACK_TEXT_LIMIT
+        self,
+        clients: WorkspaceClients,
+        ledgers: DeliveryLedgerStore,
+        text_limit: int = SLACK_TEXT_LIMIT,
     ) -> None:
         self._clients = clients
-        self._kv = kv
+        self._ledgers = ledgers
         self._limit = text_limit
         #: Channels where assistant.threads.setStatus was refused: not asked again.
         self._no_status: set[tuple[str, str]] = set()
@@ -84,8 +84,8 @@ class SlackDelivery:
         if not parts:
             raise DeliveryError("the reply is empty; Slack refuses empty messages", permanent=True)
         client = await self._clients.for_team(team_of(reply.workspace))
-        ledger = await self._kv.get(DELIVERIES, _ledger_key(reply))
-        posted: list[str] = list(ledger.get("posted", [])) if ledger else []
+        ledger = await self._ledgers.get(reply.id)
+        posted = list(ledger.posted) if ledger else []
         if ledger is None:
             await self._record(reply, posted)
         elif len(posted) < len(parts):
@@ -125,16 +125,11 @@ class SlackDelivery:
 
     async def prune(self, now: datetime) -> int:
         """Drop ledger entries of replies created more than ``LEDGER_DAYS`` before ``now``."""
-        dropped = 0
-        for age in range(LEDGER_DAYS + 1, LEDGER_DAYS + 1 + _PRUNE_SPAN_DAYS):
-            day = f"{(now - timedelta(days=age)):%Y-%m-%d}/"
-            for key, _ in await self._kv.list(DELIVERIES, prefix=day):
-                dropped += await self._kv.delete(DELIVERIES, key)
-        return dropped
+        return await self._ledgers.prune(now - timedelta(days=LEDGER_DAYS))
 
     async def _record(self, reply: Outbound, posted: Sequence[str]) -> None:
-        await self._kv.put(
-            DELIVERIES, _ledger_key(reply), {"posted": list(posted), "channel": reply.channel}
+        await self._ledgers.put(
+            DeliveryLedger(reply.id, PLATFORM, reply.channel, tuple(posted), reply.created_at)
         )
 
     async def _find_posted(
@@ -189,11 +184,6 @@ class SlackDelivery:
             log.debug("assistant status skipped: %r", error)
             return False
         return True
-
-
-def _ledger_key(reply: Outbound) -> str:
-    """Keys start with the reply's day, so old entries are found by prefix."""
-    return f"{reply.created_at:%Y-%m-%d}/{reply.id}"
 
 
 def _parts_in(messages: Sequence[dict[str, Any]], reply_id: str) -> dict[int, str]:

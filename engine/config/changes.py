@@ -73,7 +73,7 @@ async def attach_tool(
     store: Store, agent_name: str, tool: str, *, expected_version: int | None = None
 ) -> Agent:
     """Give the agent ``tool`` (built-in, messaging or registered custom) from its next turn on."""
-    custom = {t.name for t in await ToolRegistry(store.kv).all()}
+    custom = {t.name for t in await store.tools.list()}
     known = {*BUILTIN_TOOLS, *MESSAGING_TOOLS, *custom}
     if tool not in known:
         raise AgentChangeError(
@@ -110,11 +110,10 @@ async def apply_agents_file(
     store: Store, agents_file: AgentsFile, *, default_model: str, default_budget: int
 ) -> ApplyReport:
     """Create or update every agent of the file by name; applying twice changes nothing."""
-    registry = ToolRegistry(store.kv)
+    registry = ToolRegistry(store.tools)
     for definition in agents_file.agents:
         for tool in definition.custom_tools:
-            if await registry.get(tool.name) != tool:
-                await registry.add(tool)
+            await registry.add(tool)
     for name, block in agents_file.shared_blocks.items():
         await _set_base_part(store, shared_owner(name), name, block.value, block.limit)
     outcomes: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}

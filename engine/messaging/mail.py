@@ -17,95 +17,23 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any
 
-from engine.audience import Audience
 from engine.messaging.policy import TrafficPolicy
 from engine.ports import DeliveryError, ReceiveOutcome, ReceiveResult
 from engine.records import Agent, Author, Inbound, Outbound, new_id, utcnow
-from engine.store.codec import decode, encode
-from engine.store.protocol import AgentStore, KeyValueStore
+from engine.store.protocol import AgentStore
+from engine.store.state import MailMode, MailRecord, MailStore, Origin
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "agents"
-#: Key-value namespace of every agent-to-agent message, keyed by its ``message_ref``.
-NAMESPACE = "agent_mail"
 THREAD_PREFIX = "agent:"
 
 type Receive = Callable[[Inbound], Awaitable[ReceiveResult]]
 
 
-class MailMode(StrEnum):
-    #: A request whose sender waits for the reply (it still arrives as a message if the wait ends).
-    WAIT = "wait"
-    #: A request whose reply arrives as a message in the sender's conversation.
-    ASYNC = "async"
-    #: A message that continues an agent-to-agent conversation.
-    MESSAGE = "message"
-
-
 class MessagingRefused(Exception):
     """A message that may not be sent; the text says why, for the agent."""
-
-
-@dataclass(frozen=True, slots=True)
-class Origin:
-    """Where the sender was when it asked: its reply comes back there."""
-
-    platform: str
-    thread: str
-    channel_name: str
-
-
-@dataclass(frozen=True, slots=True)
-class MailRecord:
-    """One agent-to-agent message, kept so its replies can be routed and counted."""
-
-    id: str
-    sender: str
-    sender_name: str
-    recipient: str
-    audience: Audience
-    hops: int
-    mode: MailMode
-    origin: Origin | None = None
-
-    def to_document(self) -> dict[str, Any]:
-        origin = self.origin
-        return {
-            "sender": self.sender,
-            "sender_name": self.sender_name,
-            "recipient": self.recipient,
-            "audience": encode(self.audience),
-            "hops": self.hops,
-            "mode": self.mode.value,
-            "origin": None
-            if origin is None
-            else {
-                "platform": origin.platform,
-                "thread": origin.thread,
-                "channel_name": origin.channel_name,
-            },
-        }
-
-    @classmethod
-    def from_document(cls, key: str, doc: dict[str, Any]) -> MailRecord:
-        origin = doc.get("origin")
-        return cls(
-            id=key,
-            sender=str(doc["sender"]),
-            sender_name=str(doc.get("sender_name", "")),
-            recipient=str(doc["recipient"]),
-            audience=decode(Audience, doc["audience"]),
-            hops=int(doc["hops"]),
-            mode=MailMode(doc["mode"]),
-            origin=None
-            if origin is None
-            else Origin(str(origin["platform"]), str(origin["thread"]), origin["channel_name"]),
-        )
 
 
 def agent_thread(sender_id: str, origin_thread: str = "") -> str:
@@ -125,9 +53,9 @@ def thread_peer(thread: str) -> tuple[str, str]:
 class AgentMail:
     """Sends agent-to-agent messages into the engine and routes their replies."""
 
-    def __init__(self, agents: AgentStore, kv: KeyValueStore, policy: TrafficPolicy) -> None:
+    def __init__(self, agents: AgentStore, mail: MailStore, policy: TrafficPolicy) -> None:
         self._agents = agents
-        self._kv = kv
+        self._mail = mail
         self.policy = policy
         self._receive: Receive | None = None
         self._waiting: dict[str, asyncio.Future[str]] = {}
@@ -195,13 +123,17 @@ class AgentMail:
             peer, _ = thread_peer(reply.thread)
         except ValueError as exc:
             raise DeliveryError(str(exc), permanent=True) from None
-        doc = await self._kv.get(NAMESPACE, reply.reply_to) if reply.reply_to else None
-        if doc is None:
+        answered = await self._mail.get(reply.reply_to) if reply.reply_to else None
+        if answered is None:
             raise DeliveryError(f"reply {reply.id} answers no known agent message", permanent=True)
-        answered = MailRecord.from_document(reply.reply_to, doc)
+        if answered.answered_by == reply.id:
+            # Handed to the sender's waiting call by an earlier delivery of this reply.
+            return f"{PLATFORM}:{answered.id}"
         waiter = self._waiting.pop(answered.id, None) if answered.sender == peer else None
         if waiter is not None and not waiter.done():
             waiter.set_result(reply.text)
+            # Recorded, so delivering this reply again does not also send it as a message.
+            await self._mail.answer(answered.id, reply.id)
             return f"{PLATFORM}:{answered.id}"
         await self._forward(reply, peer, answered)
         return f"{PLATFORM}:{reply.id}"
@@ -257,7 +189,7 @@ class AgentMail:
             raise RuntimeError("AgentMail.connect(engine.receive) was not called")
         on_agents = platform == PLATFORM
         if on_agents:
-            await self._kv.put(NAMESPACE, record.id, record.to_document())
+            await self._mail.put(record)
         inbound = Inbound(
             platform=platform,
             agent_id=record.recipient,

@@ -1,17 +1,16 @@
 """The durable message pipeline (DESIGN §2): inbox, per-conversation workers, outbox."""
 
 from engine.pipeline.backoff import Backoff
-from engine.pipeline.delivery import ABANDONED_AT, ReplyDelivery, is_settled
+from engine.pipeline.delivery import ReplyDelivery, is_settled
 from engine.pipeline.dispatcher import Dispatcher
 from engine.pipeline.intake import MAX_TEXT_BYTES, Admission, InboxAdmission, admit
-from engine.pipeline.journal import JournalEntry, TurnJournal, TurnOutcome
 from engine.pipeline.leases import HeldLease, LeaseLost
 from engine.pipeline.settings import PipelineSettings
 from engine.pipeline.settle import SettleWatch
 from engine.pipeline.worker import FAILED_REPLY, ConversationWorker
+from engine.store.state import JournalEntry, TurnOutcome
 
 __all__ = [
-    "ABANDONED_AT",
     "FAILED_REPLY",
     "MAX_TEXT_BYTES",
     "Admission",
@@ -25,7 +24,6 @@ __all__ = [
     "PipelineSettings",
     "ReplyDelivery",
     "SettleWatch",
-    "TurnJournal",
     "TurnOutcome",
     "admit",
     "is_settled",

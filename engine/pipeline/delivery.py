@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from engine.pipeline.settings import PipelineSettings
 from engine.ports import DeliveryError, PlatformPort
@@ -22,8 +22,6 @@ from engine.store.protocol import OutboxEntry, OutboxStatus, Store
 
 log = logging.getLogger(__name__)
 
-#: ``next_attempt_at`` of a reply the platform refused for good: kept with its error, never due.
-ABANDONED_AT = datetime(9999, 1, 1, tzinfo=UTC)
 #: Replies listed per sweep of the outbox.
 SWEEP_LIMIT = 200
 
@@ -34,9 +32,7 @@ def conversation_of(reply: Outbound) -> str:
 
 def is_settled(entry: OutboxEntry) -> bool:
     """Delivered, or refused for good (nothing more will happen to it)."""
-    if entry.status is OutboxStatus.DELIVERED:
-        return True
-    return entry.next_attempt_at is not None and entry.next_attempt_at >= ABANDONED_AT
+    return entry.status is not OutboxStatus.PENDING
 
 
 class ReplyDelivery:
@@ -149,7 +145,7 @@ class ReplyDelivery:
         except DeliveryError as exc:
             if exc.permanent:
                 log.warning("reply %s refused for good by %s: %s", reply.id, reply.platform, exc)
-                await self._store.outbox.retry_later(reply.id, ABANDONED_AT, f"permanent: {exc}")
+                await self._store.outbox.mark_undeliverable(reply.id, f"permanent: {exc}")
                 self._on_settled(reply)
                 return True
             await self._retry(reply, entry.attempts + 1, str(exc), exc.retry_after)

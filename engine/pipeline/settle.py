@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
-from engine.pipeline.journal import JournalEntry
 from engine.records import Outbound
+from engine.store.state import JournalEntry
 
 
 class SettleWatch:

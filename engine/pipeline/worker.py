@@ -17,12 +17,12 @@ from datetime import datetime
 
 from engine.observer import EngineObserver, SilentObserver, Stage, TurnEnd
 from engine.pipeline.delivery import ReplyDelivery
-from engine.pipeline.journal import JournalEntry, TurnJournal, TurnOutcome
 from engine.pipeline.leases import HeldLease
 from engine.pipeline.settings import PipelineSettings
 from engine.ports import PlatformPort
 from engine.records import Inbound
 from engine.store.protocol import InboxItem, InboxStatus, Store
+from engine.store.state import JournalEntry, TurnOutcome
 from engine.turns import Replies, TurnResult, TurnRunner, user_message
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class ConversationWorker:
         self._settings = settings
         self._holder = holder
         self._clock = clock
-        self._journal = TurnJournal(store.kv)
+        self._journal = store.journal
         self._on_applied = on_applied
         self._observer = observer or SilentObserver()
 

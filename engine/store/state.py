@@ -132,7 +132,7 @@ class TargetState:
 
 
 @dataclass(frozen=True, slots=True)
-class Backoff:
+class JobBackoff:
     """The wait a whole job observes after the model failed ``failures`` times running."""
 
     failures: int
@@ -163,7 +163,14 @@ class DeliveryLedger:
 
 
 class TurnJournalStore(Protocol):
-    """Turn outcomes written before they are applied, one per batch (by its first item)."""
+    """Turn outcomes, written before they are applied so each is applied once.
+
+    A crash after the model answered must neither run the turn again (a second, different
+    answer) nor lose it. The worker journals the outcome under the batch's first inbox item
+    (the oldest pending item of the conversation, so it stays first until the batch is
+    applied), then applies it with idempotent writes; a retry that finds a journal re-applies
+    it instead of re-running.
+    """
 
     async def record(self, entry: JournalEntry) -> JournalEntry:
         """Insert ``entry`` unless its batch has one already: returns the one that counts
@@ -232,8 +239,8 @@ class JobStateStore(Protocol):
         """Compare-and-set: store ``state`` if the stored state's ``run_key`` is
         ``expected_run`` (None: no state stored). False when another run got there first."""
 
-    async def backoff(self, job: str) -> Backoff | None: ...
-    async def set_backoff(self, job: str, backoff: Backoff) -> None: ...
+    async def backoff(self, job: str) -> JobBackoff | None: ...
+    async def set_backoff(self, job: str, backoff: JobBackoff) -> None: ...
     async def clear_backoff(self, job: str) -> None: ...
 
     async def checkpoint(self, job: str, key: str) -> JobCheckpoint | None: ...

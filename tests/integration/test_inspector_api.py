@@ -323,7 +323,7 @@ async def test_conversations_and_job_runs_are_listed(inspector: Inspector) -> No
     } == {("public", "C-general")}
 
     started = utcnow() - timedelta(minutes=1)
-    await JobHistory(inspector.bot.runtime.store.kv).save_run(
+    await JobHistory(inspector.bot.runtime.store.jobs).save_run(
         RunRecord(
             id=new_id(),
             job="consolidation",

@@ -75,6 +75,6 @@ async def test_jobs_run_consolidates_and_list_shows_the_run(
     )
     assert "Allergic to peanuts." in (await memory.view("human")).value
     assert await RetentionPolicies(store.kv, 0).days("test:W1") == 30
-    runs = await JobHistory(store.kv).runs()
+    runs = await JobHistory(store.jobs).runs()
     assert [(r.job, r.status.value) for r in runs] == [("consolidate", "ok")]
     await store.close()

@@ -77,7 +77,7 @@ async def test_two_processes_consolidate_each_conversation_once(world: World) ->
         results = [await replica.communicate() for replica in replicas]
     assert [r.returncode for r in replicas] == [0, 0], [err.decode()[-2000:] for _, err in results]
 
-    runs = await JobHistory(world.store.kv).runs("consolidate")
+    runs = await JobHistory(world.store.jobs).runs("consolidate")
     targets = [r.target.split("/")[2] for r in runs]
     assert sorted(targets) == ["D-uma", "general", "random"]
     assert {r.status for r in runs} == {RunStatus.OK}

@@ -13,7 +13,7 @@ from engine.records import Message
 from engine.store import RecordFilter
 from engine.store.protocol import ConversationActivity
 from jobs import RunContext, RunStatus, Target, UserDataWithJobRecords
-from jobs.consolidation import CHECKPOINTS, ConsolidationJob
+from jobs.consolidation import ConsolidationJob
 from jobs.digests import DigestJob
 from jobs.retention import RetentionJob
 from tests.fakes.openai_server import text, tool_call
@@ -106,6 +106,12 @@ async def test_forget_removes_what_the_jobs_learned_about_a_user(world: World) -
     digests = DigestJob(world.store, world.embedder, world.settings(digest_min_messages=5))
     assert [r.status for r in await runner.run_job(digests)] == [RunStatus.OK]
 
+    since = world.clock.now - 30 * DAY
+    dms = {
+        a.conversation.channel: a.conversation
+        for a in await world.store.messages.conversations_since(since)
+    }
+    assert await consolidation.checkpoint(dms["D-olga"]) > 0
     assert await UserDataWithJobRecords(world.store).forget_user("test:W1", "olga") > 0
 
     everywhere = RecordFilter(
@@ -117,8 +123,11 @@ async def test_forget_removes_what_the_jobs_learned_about_a_user(world: World) -
     assert runs
     assert all("olga" not in str(r.scope) for r in runs)
     assert {r.scope for r in runs} >= {Scope.dm("pat")}
-    checkpoints = await world.store.kv.list(CHECKPOINTS)
-    assert [doc["scope"] for _, doc in checkpoints] == ["dm:pat"]
+    assert await consolidation.checkpoint(dms["D-olga"]) == 0
+    kept = await world.store.jobs.checkpoint(consolidation.name, str(dms["D-pat"]))
+    assert kept is not None
+    assert kept.scope == Scope.dm("pat")
+    assert kept.seq > 0
 
 
 class _only:  # noqa: N801 - reads as a phrase at the call site

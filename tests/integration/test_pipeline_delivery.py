@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from engine.engine import Engine
-from engine.pipeline import ABANDONED_AT, Backoff, PipelineSettings
-from engine.records import Outbound
+from engine.pipeline import Backoff, PipelineSettings
+from engine.records import Outbound, utcnow
 from engine.store import Store
 from engine.store.protocol import OutboxStatus
 from tests.e2e.pipeline_doubles import DedupingPort, RecordingRunner, inbound, open_test_store
@@ -88,9 +89,10 @@ async def test_permanent_refusal_is_recorded_and_not_retried(store: Store) -> No
         await asyncio.sleep(0.3)
         assert port.attempts == 1
         [entry] = await store.outbox.for_inbox(result.inbox_id)
-        assert entry.status is OutboxStatus.PENDING
+        assert entry.status is OutboxStatus.UNDELIVERABLE
         assert entry.error.startswith("permanent: platform down")
-        assert entry.next_attempt_at == ABANDONED_AT
+        assert entry.attempts == 1
+        assert await store.outbox.due(utcnow() + timedelta(days=365 * 100), 10) == []
     finally:
         await engine.stop()
 

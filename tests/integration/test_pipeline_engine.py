@@ -12,8 +12,7 @@ import pytest
 
 from engine.audience import Audience, AudienceKind
 from engine.engine import Engine
-from engine.pipeline import FAILED_REPLY, Backoff, JournalEntry, PipelineSettings, TurnJournal
-from engine.pipeline.journal import TurnOutcome
+from engine.pipeline import FAILED_REPLY, Backoff, JournalEntry, PipelineSettings, TurnOutcome
 from engine.pipeline.worker import lease_name
 from engine.ports import ReceiveOutcome
 from engine.records import InboundKind, Outbound
@@ -173,15 +172,13 @@ async def test_journaled_turn_is_applied_without_running_again(store: Store) -> 
         thread="",
         text="the journaled answer",
     )
-    await TurnJournal(store.kv).record(
-        JournalEntry(item.id, (item.id,), TurnOutcome.DONE, (), (reply,))
-    )
+    await store.journal.record(JournalEntry(item.id, (item.id,), TurnOutcome.DONE, (), (reply,)))
     await engine.start()
     try:
         await settle(engine, item.id)
         assert runner.calls == []
         assert port.texts() == ["the journaled answer"]
-        assert await TurnJournal(store.kv).find(item.id) is None
+        assert await store.journal.find(item.id) is None
     finally:
         await engine.stop()
 

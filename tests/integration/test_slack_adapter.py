@@ -10,7 +10,7 @@ import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
@@ -19,10 +19,10 @@ import pytest
 from aiohttp import web
 
 from adapters.slack import ChannelPolicy, SlackAdapter, SlackConfig
-from adapters.slack.delivery import DELIVERIES
 from engine.audience import AudienceKind, Scope
 from engine.ports import DeliveryError, ReceiveOutcome, ReceiveResult, UserMemoryReport
 from engine.records import JSON, Inbound, InboundKind, Outbound, new_id, utcnow
+from engine.store.state import DeliveryLedger
 from tests.fakes.slack_api import FakeSlackApi, signed_headers
 from tests.fakes.slack_socket import FakeSocketMode
 
@@ -76,6 +76,23 @@ class MemoryKeyValues:
         )
 
 
+class MemoryLedgers:
+    def __init__(self) -> None:
+        self.data: dict[str, DeliveryLedger] = {}
+
+    async def get(self, reply_id: str) -> DeliveryLedger | None:
+        return self.data.get(reply_id)
+
+    async def put(self, ledger: DeliveryLedger) -> None:
+        self.data[ledger.reply_id] = ledger
+
+    async def prune(self, before: datetime) -> int:
+        old = [key for key, ledger in self.data.items() if ledger.created_at < before]
+        for key in old:
+            del self.data[key]
+        return len(old)
+
+
 @dataclass
 class Rig:
     api: FakeSlackApi
@@ -83,6 +100,7 @@ class Rig:
     inbox: RecordingInbox
     memory: RecordingMemory
     kv: MemoryKeyValues
+    ledgers: MemoryLedgers
     http: aiohttp.ClientSession
     base: str
 
@@ -149,8 +167,13 @@ async def make_rig(api: FakeSlackApi, **config: Any) -> AsyncIterator[Rig]:
         "api_base_url": api.base_url,
     }
     settings.update(config)
-    inbox, memory, kv = RecordingInbox(), RecordingMemory(), MemoryKeyValues()
-    adapter = SlackAdapter(SlackConfig(**settings), inbox, memory, kv)
+    inbox, memory, kv, ledgers = (
+        RecordingInbox(),
+        RecordingMemory(),
+        MemoryKeyValues(),
+        MemoryLedgers(),
+    )
+    adapter = SlackAdapter(SlackConfig(**settings), inbox, memory, kv, ledgers)
     app = web.Application()
     adapter.mount(app)
     runner = web.AppRunner(app)
@@ -159,7 +182,7 @@ async def make_rig(api: FakeSlackApi, **config: Any) -> AsyncIterator[Rig]:
     await site.start()
     port = runner.addresses[0][1]
     async with aiohttp.ClientSession() as http:
-        yield Rig(api, adapter, inbox, memory, kv, http, f"http://127.0.0.1:{port}")
+        yield Rig(api, adapter, inbox, memory, kv, ledgers, http, f"http://127.0.0.1:{port}")
     await adapter.stop()
     await runner.cleanup()
 
@@ -394,10 +417,11 @@ async def test_crash_after_posting_before_recording_is_recovered_from_history(ri
     posted = len(rig.api.posted())
     assert posted >= 2
     # The process died after Slack took every part but before the ledger recorded them.
-    [key] = [k for n, k in rig.kv.data if n == DELIVERIES]
-    ledger = rig.kv.data[(DELIVERIES, key)]
-    rig.kv.data[(DELIVERIES, key)] = {**ledger, "posted": ledger["posted"][:1]}
-    assert await rig.adapter.platform_port.deliver(reply) == ledger["posted"][0]
+    [ledger] = rig.ledgers.data.values()
+    assert len(ledger.posted) == posted
+    rig.ledgers.data[reply.id] = dataclasses.replace(ledger, posted=ledger.posted[:1])
+    assert await rig.adapter.platform_port.deliver(reply) == ledger.posted[0]
+    assert rig.ledgers.data[reply.id].posted == ledger.posted
     assert len(rig.api.posted()) == posted
     assert len(rig.api.calls_of("conversations.replies")) == 1
 
@@ -409,7 +433,7 @@ async def test_old_delivery_records_are_pruned_and_recent_ones_kept(rig: Rig) ->
     await port.deliver(old)
     await port.deliver(recent)
     assert await port.prune(utcnow()) == 1
-    assert [k.endswith(recent.id) for n, k in rig.kv.data if n == DELIVERIES] == [True]
+    assert list(rig.ledgers.data) == [recent.id]
 
 
 async def test_thinking_status_is_shown_and_cleared_or_skipped(rig: Rig) -> None:

@@ -111,7 +111,9 @@ async def slack_bot(
             signing_secret=SECRET,
             api_base_url=api.base_url,
         )
-        adapter = SlackAdapter(config, runtime.engine, runtime.user_data, runtime.store.kv)
+        adapter = SlackAdapter(
+            config, runtime.engine, runtime.user_data, runtime.store.kv, runtime.store.deliveries
+        )
         runtime.engine.register_platform(adapter.platform_port)
         app = web.Application()
         adapter.mount(app)

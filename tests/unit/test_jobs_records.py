@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from engine.audience import Scope
 from engine.records import Message, Role, ToolCall
+from engine.store.codec import decode, encode
 from jobs.consolidation import ConsolidationJob
 from jobs.history import RunRecord, RunStatus, TargetState
 from jobs.memory_pass import transcript
@@ -73,14 +74,14 @@ def test_run_records_and_states_round_trip_through_documents() -> None:
         "r1", "consolidate", "a/W1/C1/", "W1", Scope.workspace(), "h", 2, WHEN,
         RunStatus.OK, WHEN + timedelta(seconds=3), 120, "2 passes", "",
     )  # fmt: skip
-    assert RunRecord.from_doc(record.to_doc()) == record
+    assert decode(RunRecord, encode(record)) == record
     assert record.key.startswith("consolidate/")
     state = TargetState(7, RunStatus.FAILED, 2, record.key, "W1", Scope.dm("u1"), WHEN)
-    assert TargetState.from_doc(state.to_doc()) == state
-    assert (record.to_doc()["scope"], state.to_doc()["scope"]) == ("workspace", "dm:u1")
+    assert decode(TargetState, encode(state)) == state
+    assert (encode(record)["scope"], encode(state)["scope"]) == ("workspace", "dm:u1")
     whole_workspace = replace(state, scope=None)
-    assert whole_workspace.to_doc()["scope"] == ""
-    assert TargetState.from_doc(whole_workspace.to_doc()) == whole_workspace
+    assert encode(whole_workspace)["scope"] is None
+    assert decode(TargetState, encode(whole_workspace)) == whole_workspace
 
 
 def test_the_runs_table_shows_errors_in_place_of_notes() -> None:

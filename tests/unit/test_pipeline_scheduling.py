@@ -7,6 +7,7 @@ import asyncio
 from engine.audience import Scope
 from engine.pipeline import Backoff, Dispatcher, JournalEntry, SettleWatch, TurnOutcome
 from engine.records import Message, Outbound, Role, utcnow
+from engine.store.codec import decode, encode
 
 
 def test_backoff_doubles_up_to_its_ceiling() -> None:
@@ -46,7 +47,7 @@ def test_journal_entry_survives_its_document_form() -> None:
         created_at=utcnow(),
     )
     entry = JournalEntry("h", ("h", "i2"), TurnOutcome.DONE, (message,), (_reply(0), _reply(1)))
-    assert JournalEntry.from_doc("h", entry.to_doc()) == entry
+    assert decode(JournalEntry, encode(entry)) == entry
 
 
 class ListedInbox:
