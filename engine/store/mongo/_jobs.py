@@ -12,7 +12,7 @@ from pymongo.errors import DuplicateKeyError
 from engine.audience import Scope
 from engine.store.codec import decode, encode
 from engine.store.mongo._documents import Document, replace_or_insert
-from engine.store.state import Backoff, JobCheckpoint, RunRecord, TargetState
+from engine.store.state import JobBackoff, JobCheckpoint, RunRecord, TargetState
 
 _NO_ID = {"_id": False}
 
@@ -68,11 +68,11 @@ class MongoJobState:
         result = await self._targets.replace_one(key | {"run_key": expected_run}, doc)
         return result.matched_count == 1
 
-    async def backoff(self, job: str) -> Backoff | None:
+    async def backoff(self, job: str) -> JobBackoff | None:
         doc = await self._backoffs.find_one({"_id": job}, _NO_ID)
-        return None if doc is None else decode(Backoff, doc)
+        return None if doc is None else decode(JobBackoff, doc)
 
-    async def set_backoff(self, job: str, backoff: Backoff) -> None:
+    async def set_backoff(self, job: str, backoff: JobBackoff) -> None:
         await replace_or_insert(self._backoffs, {"_id": job}, encode(backoff))
 
     async def clear_backoff(self, job: str) -> None:

@@ -9,11 +9,11 @@ import sqlite3
 from engine.audience import Scope
 from engine.store.sqlite._columns import Columns
 from engine.store.sqlite._database import Database, write
-from engine.store.state import Backoff, JobCheckpoint, RunRecord, TargetState
+from engine.store.state import JobBackoff, JobCheckpoint, RunRecord, TargetState
 
 RUNS = Columns(RunRecord)
 STATES = Columns(TargetState)
-BACKOFFS = Columns(Backoff)
+BACKOFFS = Columns(JobBackoff)
 CHECKPOINTS = Columns(JobCheckpoint)
 
 
@@ -74,12 +74,12 @@ class SQLiteJobState:
         changed: int = await self._db.run(lambda c: c.execute(sql, params).rowcount)
         return changed > 0
 
-    async def backoff(self, job: str) -> Backoff | None:
+    async def backoff(self, job: str) -> JobBackoff | None:
         sql = f"SELECT {BACKOFFS.listed()} FROM job_backoffs WHERE job = ?"
         row = await self._db.run(lambda c: c.execute(sql, (job,)).fetchone())
         return None if row is None else BACKOFFS.record(row)
 
-    async def set_backoff(self, job: str, backoff: Backoff) -> None:
+    async def set_backoff(self, job: str, backoff: JobBackoff) -> None:
         row = (*BACKOFFS.row(backoff), job)
         sql = (
             f"INSERT OR REPLACE INTO job_backoffs ({BACKOFFS.listed()}, job) "
