@@ -112,11 +112,10 @@ async def test_a_crashed_run_is_retried_once_its_lease_expires(world: World) -> 
     crashed = RunRecord(
         new_id(), "count", "t1", "test:W1", Scope.workspace(), "dead", 1, world.clock.now
     )
+    assert await runner.history.claim(crashed, slot, None)
     await runner.history.save_run(crashed)
-    await runner.history.save_state(
-        "count",
-        "t1",
-        TargetState(slot, RunStatus.RUNNING, 1, crashed.key, "test:W1", Scope.workspace()),
+    assert await runner.history.state("count", "t1") == TargetState(
+        slot, RunStatus.RUNNING, 1, crashed.key, "test:W1", Scope.workspace()
     )
     assert await world.store.leases.acquire("job:count:t1", "dead", 0.4)
 
