@@ -29,7 +29,7 @@ class PlatformServices:
     register_platform: Callable[[PlatformPort], None]
     user_data: UserMemory
     #: Where the Slack app keeps its workspace installations and OAuth state.
-    ledger: KeyValueStore
+    slack_installations: KeyValueStore
     #: Which platform messages each delivered reply became (so none is posted twice).
     deliveries: DeliveryLedgerStore
     #: The agent the SLACK_* and DISCORD_* settings speak as.

@@ -250,7 +250,11 @@ class _Builder:
         services = self.services
         config = replace(config, served_channels=_served(spec))
         adapter = SlackAdapter(
-            config, services.intake, services.user_data, services.ledger, services.deliveries
+            config,
+            services.intake,
+            services.user_data,
+            services.slack_installations,
+            services.deliveries,
         )
         self._add("slack", config.agent_id, adapter.platform_port)
         return adapter

@@ -92,7 +92,7 @@ class Runtime:
             intake=self.engine,
             register_platform=self.engine.register_platform,
             user_data=self.user_data,
-            ledger=self.store.kv,
+            slack_installations=self.store.kv,
             deliveries=self.store.deliveries,
             default_agent=self.default_agent,
             agents_file=self.agents_file,
