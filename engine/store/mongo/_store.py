@@ -9,6 +9,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConfigurationError, ConnectionFailure, PyMongoError
 
+from engine.store.kv_moves import move_state_from_kv
 from engine.store.mongo._agents import MongoAgents
 from engine.store.mongo._blocks import MongoBlocks
 from engine.store.mongo._deliveries import MongoDeliveryLedgers
@@ -117,8 +118,11 @@ class MongoStore(Store):
         return self._database
 
     async def setup(self) -> None:
-        """Create every index, then the vector search indexes where the server has search."""
+        """Create every index, move state an earlier version kept as key-value documents
+        into its collections, then create the vector search indexes where the server has
+        search."""
         await ensure_indexes(self._database)
+        await move_state_from_kv(self)
         if self._vector_dimensions is None:
             log.warning("no embedding size configured: MongoDB vector indexes are not created")
             return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.store.kv_moves import move_state_from_kv
 from engine.store.protocol import Store
 from engine.store.sqlite._database import Database
 from engine.store.sqlite.agents import SQLiteAgentStore
@@ -44,8 +45,10 @@ class SQLiteStore(Store):
         self.kv = SQLiteKeyValueStore(self._db)
 
     async def setup(self) -> None:
-        """Open the file, creating it and its tables when missing."""
+        """Open the file, creating it and its tables when missing (and moving state an
+        earlier version kept as key-value documents into its tables)."""
         await self._db.open()
+        await move_state_from_kv(self)
 
     async def ping(self) -> None:
         await self._db.run(lambda c: c.execute("SELECT 1").fetchone())
