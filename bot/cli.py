@@ -11,8 +11,7 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
-from adapters.console import CONSOLE_WORKSPACE, ConsoleChat, ConsolePort
-from adapters.console.chat import stdin_lines
+from adapters.console import CONSOLE_WORKSPACE, ConsoleChat, ConsolePort, stdin_lines
 from bot.logging import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 from bot.wiring import Runtime, build_runtime, build_sandbox, running
@@ -35,8 +34,7 @@ from engine import (
     register_tool,
     render_report,
 )
-from jobs import JobHistory, RetentionPolicies, UserDataWithJobRecords
-from jobs.report import format_runs
+from jobs import JobHistory, RetentionPolicies, UserDataWithJobRecords, format_runs
 
 
 @contextlib.asynccontextmanager

@@ -15,8 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from engine import Engine, InboxStore, LLMClient, Stage, TurnEnd
-from jobs.history import RunRecord
+from engine import Engine, InboxStore, LLMClient, RunRecord, Stage, TurnEnd
 
 log = logging.getLogger(__name__)
 

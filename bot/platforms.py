@@ -20,8 +20,7 @@ from pydantic import SecretStr
 
 from adapters.discord import DiscordAdapter, DiscordConfig
 from adapters.policy import ChannelPolicy
-from adapters.slack import SlackAdapter, SlackConfig
-from adapters.slack.config import SLACK_API_URL
+from adapters.slack import SLACK_API_URL, SlackAdapter, SlackConfig
 from bot.platform_services import PlatformServices
 from bot.settings import Settings, SettingsError, parse_policies
 from engine import (

@@ -16,8 +16,7 @@ import sys
 
 from aiohttp import web
 
-from adapters.console import ConsoleChat, ConsolePort
-from adapters.console.chat import stdin_lines
+from adapters.console import ConsoleChat, ConsolePort, stdin_lines
 from bot.http import STOPPING_KEY, build_app
 from bot.logging import configure_logging
 from bot.platforms import build_platforms

@@ -8,6 +8,7 @@ from jobs.build import build_jobs
 from jobs.forget import UserDataWithJobRecords
 from jobs.history import JobHistory, RunRecord, RunStatus
 from jobs.job import Job, RunContext, Target
+from jobs.report import format_runs
 from jobs.retention import RetentionPolicies
 from jobs.runner import JobRunner
 from jobs.scheduler import JobScheduler
@@ -26,4 +27,5 @@ __all__ = [
     "Target",
     "UserDataWithJobRecords",
     "build_jobs",
+    "format_runs",
 ]

@@ -1,5 +1,11 @@
 """Talk to an agent from a terminal, through the same pipeline as Slack and Discord."""
 
-from adapters.console.chat import CONSOLE_WORKSPACE, ConsoleChat, ConsolePort, typed_message
+from adapters.console.chat import (
+    CONSOLE_WORKSPACE,
+    ConsoleChat,
+    ConsolePort,
+    stdin_lines,
+    typed_message,
+)
 
-__all__ = ["CONSOLE_WORKSPACE", "ConsoleChat", "ConsolePort", "typed_message"]
+__all__ = ["CONSOLE_WORKSPACE", "ConsoleChat", "ConsolePort", "stdin_lines", "typed_message"]

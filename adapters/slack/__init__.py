@@ -7,7 +7,7 @@ The composition root builds a ``SlackAdapter`` from a ``SlackConfig``, registers
 
 from adapters.policy import ChannelPolicy
 from adapters.slack.adapter import EVENTS_PATH, INSTALL_PATH, REDIRECT_PATH, SlackAdapter
-from adapters.slack.config import PLATFORM, SlackConfig
+from adapters.slack.config import PLATFORM, SLACK_API_URL, SlackConfig
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.installations import KeyValueInstallationStore, KeyValueOAuthStateStore
 
@@ -16,6 +16,7 @@ __all__ = [
     "INSTALL_PATH",
     "PLATFORM",
     "REDIRECT_PATH",
+    "SLACK_API_URL",
     "ChannelPolicy",
     "KeyValueInstallationStore",
     "KeyValueOAuthStateStore",
