@@ -8,6 +8,7 @@ from dataclasses import replace
 from engine.audience import Audience
 from engine.store import Store
 from engine.store.state import MailMode, MailRecord, Origin
+from engine.user_data import UserDataService
 from tests.contract.conftest import OpenReplica
 from tests.contract.records import DM_ALICE, DM_BOB, OTHER_WS, PUBLIC
 
@@ -75,3 +76,11 @@ async def test_forgetting_a_user_drops_mail_sent_from_their_dms(store: Store) ->
     assert await store.mail.get("m-alice") is None
     for kept in ("m-bob", "m-public", "m-elsewhere"):
         assert await store.mail.get(kept) is not None
+
+
+async def test_forget_reaches_agent_mail(store: Store) -> None:
+    await store.mail.put(mail("m-alice", DM_ALICE))
+    await store.mail.put(mail("m-public", PUBLIC))
+    assert await UserDataService(store).forget_user(DM_ALICE.workspace, "alice") >= 1
+    assert await store.mail.get("m-alice") is None
+    assert await store.mail.get("m-public") is not None
