@@ -13,10 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from engine.audience import Scope
-from engine.embeddings import Embedder
-from engine.records import Passage, Role
-from engine.store.protocol import RecordFilter, Store
+from engine import Embedder, Passage, RecordFilter, Role, Scope, Store
 from jobs.hygiene import DIGEST_TAG
 from jobs.job import RunContext, Target
 from jobs.memory_pass import transcript

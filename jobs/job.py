@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from engine.audience import Scope
+from engine import Scope
 from jobs.budget import BudgetedModel
 
 

@@ -12,9 +12,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from engine.agent.summarizer import SUMMARY_PROMPT, SUMMARY_WORDS, transcript_line
-from engine.records import Agent, Message, Summary
-from engine.store.protocol import ConversationActivity, KeyValueStore, Store
+from engine import (
+    SUMMARY_PROMPT,
+    SUMMARY_WORDS,
+    Agent,
+    ConversationActivity,
+    KeyValueStore,
+    Message,
+    Store,
+    Summary,
+    transcript_line,
+)
 from jobs.job import RunContext, Target
 from jobs.settings import JobSettings
 
