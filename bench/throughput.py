@@ -96,9 +96,7 @@ async def run_store(
         engine = runtime.engine
         if pipeline_only:
             await runtime.engine.stop()
-            engine = Engine(
-                runtime.store, RecordingRunner(), worker_limit=settings.workers
-            )
+            engine = Engine(runtime.store, RecordingRunner(), worker_limit=settings.workers)
             await engine.start()
         engine.register_platform(port)
         agent_id = runtime.default_agent.id
