@@ -174,7 +174,7 @@ async def test_forget_really_deletes(scene: Scene) -> None:
     await scene.replies(world.alice_dm)
     workspace = dm_workspace(int(world.alice["id"]))
     before = await scene.runtime.user_data.about_user(workspace, world.alice["id"])
-    assert "Miso" in json.dumps([before.blocks, before.passages])
+    assert "Miso" in json.dumps([before.blocks, before.passages], default=str)
 
     command = p.slash_command(
         scene.discord.application_id,
