@@ -15,28 +15,20 @@ from engine import (
     AudienceKind,
     ConversationActivity,
     ConversationKey,
-    Embedder,
     JobCheckpoint,
     Message,
     Role,
-    Store,
     run_pass,
 )
-from jobs.job import RunContext, Target
+from jobs.job import MemoryJob, RunContext, Target
 from jobs.memory_pass import MEMORY_WRITES, memory_pass, transcript
-from jobs.settings import JobSettings
 
 #: Characters of transcript one pass reads at most (about 6k tokens).
 _PASS_CHARS = 24_000
 
 
-class ConsolidationJob:
+class ConsolidationJob(MemoryJob):
     name = "consolidate"
-
-    def __init__(self, store: Store, embedder: Embedder, settings: JobSettings) -> None:
-        self._store = store
-        self._embedder = embedder
-        self._settings = settings
 
     @property
     def cadence_s(self) -> float:

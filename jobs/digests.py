@@ -13,11 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from engine import Embedder, Passage, RecordFilter, Role, Scope, Store
+from engine import Passage, RecordFilter, Role, Scope
 from jobs.hygiene import DIGEST_TAG
-from jobs.job import RunContext, Target
+from jobs.job import MemoryJob, RunContext, Target
 from jobs.memory_pass import transcript
-from jobs.settings import JobSettings
 
 DIGEST_PROMPT = """\
 You write the daily digest of a chat channel for {name}, an assistant who is a member of it. \
@@ -50,13 +49,8 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-class DigestJob:
+class DigestJob(MemoryJob):
     name = "digest"
-
-    def __init__(self, store: Store, embedder: Embedder, settings: JobSettings) -> None:
-        self._store = store
-        self._embedder = embedder
-        self._settings = settings
 
     @property
     def cadence_s(self) -> float:

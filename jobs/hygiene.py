@@ -14,16 +14,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from engine import (
-    Embedder,
     JobCheckpoint,
     Passage,
     RecordFilter,
     Scope,
-    Store,
     new_id,
 )
-from jobs.job import RunContext, Target
-from jobs.settings import JobSettings
+from jobs.job import MemoryJob, RunContext, Target
 
 DIGEST_TAG = "digest"
 #: Passages examined per run, newest first; the rest wait for the next run.
@@ -44,13 +41,8 @@ class ArchivalScope:
         return RecordFilter(self.agent_id, self.workspace, (self.scope,))
 
 
-class HygieneJob:
+class HygieneJob(MemoryJob):
     name = "hygiene"
-
-    def __init__(self, store: Store, embedder: Embedder, settings: JobSettings) -> None:
-        self._store = store
-        self._embedder = embedder
-        self._settings = settings
 
     @property
     def cadence_s(self) -> float:

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from engine import Scope
+from engine import Embedder, Scope, Store
 from jobs.budget import BudgetedModel
+from jobs.settings import JobSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,3 +48,13 @@ class Job[T](Protocol):
     async def run(self, target: T, ctx: RunContext) -> str:
         """Do one target's work; returns a short note for the run record."""
         ...
+
+
+class MemoryJob:
+    """The common ground of the memory jobs: the store they read and write, the embedder for
+    the passages they keep, and the job settings that hold their cadences and limits."""
+
+    def __init__(self, store: Store, embedder: Embedder, settings: JobSettings) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._settings = settings
