@@ -73,12 +73,7 @@ class SQLiteBlockStore:
         return None if row is None else COLUMNS.record(row)
 
     async def get(self, block_id: str) -> Block | None:
-        row = await self._db.run(
-            lambda c: c.execute(
-                f"SELECT {_COLUMNS} FROM blocks WHERE id = ?", (block_id,)
-            ).fetchone()
-        )
-        return None if row is None else COLUMNS.record(row)
+        return await self._db.run(lambda c: COLUMNS.fetch_one(c, "blocks", "id", block_id))
 
     async def list(self, owner: str, workspace: str | None = None) -> list[Block]:
         sql = f"SELECT {_COLUMNS} FROM blocks WHERE owner = ?"

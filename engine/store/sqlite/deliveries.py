@@ -18,12 +18,9 @@ class SQLiteDeliveryLedgers:
         self._db = db
 
     async def get(self, reply_id: str) -> DeliveryLedger | None:
-        row = await self._db.run(
-            lambda c: c.execute(
-                f"SELECT {_COLUMNS} FROM delivery_ledger WHERE reply_id = ?", (reply_id,)
-            ).fetchone()
+        return await self._db.run(
+            lambda c: LEDGERS.fetch_one(c, "delivery_ledger", "reply_id", reply_id)
         )
-        return None if row is None else LEDGERS.record(row)
 
     async def put(self, ledger: DeliveryLedger) -> None:
         row = LEDGERS.row(ledger)

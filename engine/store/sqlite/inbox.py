@@ -80,10 +80,7 @@ class SQLiteInboxStore:
         return 0 if row is None else int(row[0])
 
     async def get(self, item_id: str) -> InboxItem | None:
-        row = await self._db.run(
-            lambda c: c.execute(f"SELECT {_COLUMNS} FROM inbox WHERE id = ?", (item_id,)).fetchone()
-        )
-        return None if row is None else ITEMS.record(row)
+        return await self._db.run(lambda c: ITEMS.fetch_one(c, "inbox", "id", item_id))
 
     async def depth(self) -> int:
         depth: int = await self._db.run(

@@ -26,20 +26,14 @@ class SQLiteTurnJournal:
                     f"INSERT OR IGNORE INTO turn_journal ({_COLUMNS}) VALUES ({ENTRIES.slots})",
                     row,
                 )
-                stored = conn.execute(
-                    f"SELECT {_COLUMNS} FROM turn_journal WHERE head = ?", (entry.head,)
-                ).fetchone()
-            return ENTRIES.record(stored)
+                stored = ENTRIES.fetch_one(conn, "turn_journal", "head", entry.head)
+            assert stored is not None  # inserted or already there, inside this transaction
+            return stored
 
         return await self._db.run(record)
 
     async def find(self, head: str) -> JournalEntry | None:
-        row = await self._db.run(
-            lambda c: c.execute(
-                f"SELECT {_COLUMNS} FROM turn_journal WHERE head = ?", (head,)
-            ).fetchone()
-        )
-        return None if row is None else ENTRIES.record(row)
+        return await self._db.run(lambda c: ENTRIES.fetch_one(c, "turn_journal", "head", head))
 
     async def forget(self, heads: Sequence[str]) -> None:
         rows = [(head,) for head in heads]

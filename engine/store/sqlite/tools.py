@@ -18,12 +18,7 @@ class SQLiteToolRegistry:
         self._db = db
 
     async def get(self, name: str) -> CustomTool | None:
-        row = await self._db.run(
-            lambda c: c.execute(
-                f"SELECT {_COLUMNS} FROM custom_tools WHERE name = ?", (name,)
-            ).fetchone()
-        )
-        return None if row is None else TOOLS.record(row)
+        return await self._db.run(lambda c: TOOLS.fetch_one(c, "custom_tools", "name", name))
 
     async def list(self) -> builtins.list[CustomTool]:
         rows = await self._db.run(
