@@ -38,8 +38,8 @@ from pathlib import Path
 from bot.settings import Settings
 from bot.wiring import running
 from engine.audience import Audience, AudienceKind
+from engine.core import Engine
 from engine.embeddings import LocalEmbedder
-from engine.engine import Engine
 from engine.ports import ReceiveOutcome
 from engine.records import Author, Inbound, Outbound, new_id, utcnow
 from tests.e2e.pipeline_doubles import RecordingRunner

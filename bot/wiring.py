@@ -35,7 +35,7 @@ from engine import (
     Store,
     TokenCounter,
     ToolRegistry,
-    TrafficPolicy,
+    TrafficGuard,
     UserDataService,
     apply_agents_file,
     ensure_agent,
@@ -148,7 +148,7 @@ async def build_runtime(
         ToolRegistry(store.tools), build_sandbox(settings), SandboxLimits()
     )
     agents_file = await apply_configured_agents(settings, store)
-    traffic = TrafficPolicy(agents_file.traffic if agents_file else None)
+    traffic = TrafficGuard(agents_file.traffic if agents_file else None)
     mail = AgentMail(store.agents, store.mail, traffic)
     messaging = MessagingTools(mail, store.agents)
     agents = AgentRuntime(

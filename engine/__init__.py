@@ -5,15 +5,13 @@ private to the engine and may change shape without notice. Inside the engine, mo
 each other by their own paths, never through this file.
 """
 
-from engine.agent.builtins import ARCHIVAL_INSERT, BUILTIN_TOOLS
 from engine.agent.context import ContextOverflow
+from engine.agent.creation import AgentExists, create_agent, ensure_agent
 from engine.agent.loop import ChatModel
 from engine.agent.memory import BlockView, MemoryEditError, TurnMemory, describe_scope
 from engine.agent.passes import AgentPass, PassReport, run_pass
 from engine.agent.runtime import AgentRuntime, ToolTrial
 from engine.agent.summarizer import SUMMARY_PROMPT, SUMMARY_WORDS, transcript_line
-from engine.agent.tools import FunctionTool, Tool, ToolContext, ToolError, ToolOutcome
-from engine.agents import AgentExists, create_agent, ensure_agent
 from engine.audience import Audience, AudienceKind, Scope, ScopeKind
 from engine.config import (
     AgentChangeError,
@@ -28,8 +26,8 @@ from engine.config import (
     peer_agents,
     read_agents_file,
 )
+from engine.core import Engine
 from engine.embeddings import Embedder, EmbeddingError, LocalEmbedder, OpenAIEmbedder
-from engine.engine import Engine
 from engine.llm import (
     Completion,
     LLMClient,
@@ -39,7 +37,7 @@ from engine.llm import (
     RetryPolicy,
     ToolChoice,
 )
-from engine.messaging import AgentMail, MessagingTools, PeerAgent, TrafficPolicy
+from engine.messaging import AgentMail, MessagingTools, PeerAgent, TrafficGuard
 from engine.observer import EngineObserver, Stage, TurnEnd
 from engine.pipeline import PipelineSettings
 from engine.ports import (
@@ -69,7 +67,6 @@ from engine.records import (
     new_id,
     utcnow,
 )
-from engine.sandbox import RegisteredTools, Sandbox, SandboxLimits
 from engine.search import HybridSearch
 from engine.store import (
     AgentStore,
@@ -98,7 +95,10 @@ from engine.store.state import (
     TargetState,
 )
 from engine.tokens import TokenCounter
-from engine.tools import ToolDefinitionError, ToolRegistry, register_tool
+from engine.tools.base import FunctionTool, Tool, ToolContext, ToolError, ToolOutcome
+from engine.tools.builtin import ARCHIVAL_INSERT, BUILTIN_TOOLS
+from engine.tools.custom import ToolDefinitionError, ToolRegistry, register_tool
+from engine.tools.sandbox import RegisteredTools, Sandbox, SandboxLimits
 from engine.user_data import UserDataService, render_report
 
 __all__ = [
@@ -194,7 +194,7 @@ __all__ = [
     "ToolOutcome",
     "ToolRegistry",
     "ToolTrial",
-    "TrafficPolicy",
+    "TrafficGuard",
     "TurnEnd",
     "TurnMemory",
     "UserDataService",

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Mapping
 
 from adapters.intake.arrival import Arrival, NextStep
-from engine import Author, InboundKind, PeerAgent, ReceiveResult, TrafficPolicy
+from engine import Author, InboundKind, PeerAgent, ReceiveResult, TrafficGuard
 
 #: Agent messages remembered per thread (for counting each once, whichever adapter sees it).
 _SEEN_PER_THREAD = 256
@@ -24,7 +24,7 @@ class ChannelTraffic:
     """One per process, shared by every agent's adapters, so each agent message counts once
     whichever agent's bot hears it; ``policy`` says when agents must stop answering."""
 
-    def __init__(self, policy: TrafficPolicy, *, remembered_threads: int = 10_000) -> None:
+    def __init__(self, policy: TrafficGuard, *, remembered_threads: int = 10_000) -> None:
         self.policy = policy
         self._threads: dict[ThreadKey, dict[str, None]] = {}
         self._bound = remembered_threads

@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from engine.agent.tools import Tool, ToolContext, ToolOutcome
 from engine.llm import Completion, LLMError, ToolChoice
 from engine.records import Message, Role, ToolCall, ToolRule
-from engine.tool_rules import ToolRuleError, ToolRuleSet
+from engine.tools.base import Tool, ToolContext, ToolOutcome
+from engine.tools.rules import ToolRuleError, ToolRuleSet
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ from datetime import datetime
 from engine.agent.context import to_chat
 from engine.agent.loop import TOOL_TIMEOUT, ChatModel, ChatRequest, ToolLoop, tool_rules
 from engine.agent.memory import TurnMemory
-from engine.agent.tools import Tool, ToolContext, ToolOutcome
 from engine.audience import Audience
 from engine.embeddings import Embedder
 from engine.records import Agent, Author, Message, Role, ToolCall, new_id
 from engine.store.protocol import Store
+from engine.tools.base import Tool, ToolContext, ToolOutcome
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,18 +14,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from engine.agent.builtins import BUILTIN_TOOLS, TERMINAL_TOOLS
 from engine.agent.context import CompiledContext, TokenCount
 from engine.agent.loop import TOOL_TIMEOUT, call_tool, offered_tools, tool_rules
 from engine.agent.memory import TurnMemory
 from engine.agent.summarizer import Summarizer
-from engine.agent.tools import Searcher, Tool, ToolOutcome
 from engine.agent.turn import Turn, TurnServices
 from engine.agent.window import HISTORY_LOAD, ContextWindow
 from engine.embeddings import Embedder
 from engine.llm import LLMClient
 from engine.records import Agent, ConversationKey, Inbound, Message, Outbound, ToolCall, utcnow
 from engine.store.protocol import InboxItem, Store
+from engine.tools.base import Searcher, Tool, ToolOutcome
+from engine.tools.builtin import BUILTIN_TOOLS, TERMINAL_TOOLS
 from engine.turns import Replies, TurnResult, user_message
 
 log = logging.getLogger(__name__)

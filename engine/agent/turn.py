@@ -23,13 +23,13 @@ from engine.agent.prompts import (
     NO_ANSWER_REPLY,
     rejection_advice,
 )
-from engine.agent.tools import Searcher, Tool, ToolContext
 from engine.agent.window import ContextWindow
 from engine.audience import AudienceKind
 from engine.embeddings import Embedder
 from engine.llm import LLMRejected, LLMUnavailable
 from engine.records import Agent, Inbound, Message, Role, ToolCall, next_seq
 from engine.store.protocol import InboxItem, Store
+from engine.tools.base import Searcher, Tool, ToolContext
 from engine.turns import Replies, TurnResult, user_message
 
 log = logging.getLogger(__name__)

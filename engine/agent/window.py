@@ -23,11 +23,11 @@ from engine.agent.context import (
 from engine.agent.memory import TurnMemory
 from engine.agent.prompts import DEFAULT_SYSTEM_PROMPT
 from engine.agent.summarizer import Summarizer
-from engine.agent.tools import Tool
 from engine.audience import Audience
 from engine.llm import LLMError
 from engine.records import Agent, ConversationKey, Message, Summary
 from engine.store.protocol import RecordFilter, Store
+from engine.tools.base import Tool
 
 log = logging.getLogger(__name__)
 

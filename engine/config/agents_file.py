@@ -28,13 +28,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from engine.agent.builtins import BUILTIN_TOOLS, DEFAULT_TOOLS, TERMINAL_TOOLS
 from engine.config._yaml_lines import YamlError, line_of, load_with_lines
-from engine.messaging.policy import TrafficLimits
-from engine.messaging.tools import MESSAGING_TOOLS
+from engine.messaging.guard import TrafficLimits
 from engine.records import ToolRule
-from engine.tool_rules import ToolRuleError, parse_tool_rules
-from engine.tools import CustomTool, ToolDefinitionError, load_tool
+from engine.tools.builtin import BUILTIN_TOOLS, DEFAULT_TOOLS, TERMINAL_TOOLS
+from engine.tools.custom import CustomTool, ToolDefinitionError, load_tool
+from engine.tools.messaging import MESSAGING_TOOLS
+from engine.tools.rules import ToolRuleError, parse_tool_rules
 
 PLATFORMS = ("slack", "discord")
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"

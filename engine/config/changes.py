@@ -13,15 +13,15 @@ import dataclasses
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from engine.agent.builtins import BUILTIN_TOOLS
+from engine.agent.creation import DEFAULT_PERSONA, create_agent
 from engine.agent.memory import DEFAULT_LIMITS, shared_owner
-from engine.agents import DEFAULT_PERSONA, create_agent
 from engine.audience import ALL_WORKSPACES, Scope
 from engine.config.agents_file import AgentDefinition, AgentsFile
-from engine.messaging.tools import MESSAGING_TOOLS
 from engine.records import Agent, Block, BlockLabel, new_id
 from engine.store.protocol import Store
-from engine.tools import ToolRegistry
+from engine.tools.builtin import BUILTIN_TOOLS
+from engine.tools.custom import ToolRegistry
+from engine.tools.messaging import MESSAGING_TOOLS
 
 #: Seconds a configuration change may hold an agent's lease.
 CHANGE_TTL = 30.0

@@ -2,10 +2,10 @@
 one traffic policy (hop limit per thread, loop detection, per-pair rate limit)."""
 
 from engine.messaging.channels import PeerAgent
+from engine.messaging.guard import TrafficGuard, TrafficLimits, Verdict
 from engine.messaging.mail import PLATFORM, AgentMail, AgentsPort, MessagingRefused
-from engine.messaging.policy import TrafficLimits, TrafficPolicy, Verdict
-from engine.messaging.tools import MESSAGING_TOOLS, MessagingTools
 from engine.store.state import MailMode
+from engine.tools.messaging import MESSAGING_TOOLS, MessagingTools
 
 __all__ = [
     "MESSAGING_TOOLS",
@@ -16,7 +16,7 @@ __all__ = [
     "MessagingRefused",
     "MessagingTools",
     "PeerAgent",
+    "TrafficGuard",
     "TrafficLimits",
-    "TrafficPolicy",
     "Verdict",
 ]

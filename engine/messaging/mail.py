@@ -18,7 +18,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from engine.messaging.policy import TrafficPolicy
+from engine.messaging.guard import TrafficGuard
 from engine.ports import DeliveryError, ReceiveOutcome, ReceiveResult
 from engine.records import Agent, Author, Inbound, Outbound, new_id, utcnow
 from engine.store.protocol import AgentStore
@@ -53,7 +53,7 @@ def thread_peer(thread: str) -> tuple[str, str]:
 class AgentMail:
     """Sends agent-to-agent messages into the engine and routes their replies."""
 
-    def __init__(self, agents: AgentStore, mail: MailStore, policy: TrafficPolicy) -> None:
+    def __init__(self, agents: AgentStore, mail: MailStore, policy: TrafficGuard) -> None:
         self._agents = agents
         self._mail = mail
         self.policy = policy

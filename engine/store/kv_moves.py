@@ -23,7 +23,7 @@ from engine.store.state import (
     RunRecord,
     TargetState,
 )
-from engine.tools._custom import CustomTool
+from engine.tools.custom._custom import CustomTool
 
 type Move = Callable[[Store, str, JSON], Awaitable[Any]]
 

@@ -19,7 +19,7 @@ from engine.audience import Audience, Scope
 from engine.records import Message, Outbound
 
 if TYPE_CHECKING:
-    from engine.tools._custom import CustomTool
+    from engine.tools.custom._custom import CustomTool
 
 
 class TurnOutcome(StrEnum):

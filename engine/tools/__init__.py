@@ -1,18 +1,3 @@
-"""Custom tools: Python functions read (never run) here, offered to the model by their schema,
-and executed only inside ``engine.sandbox``."""
-
-from engine.tools._arguments import argument_problems
-from engine.tools._custom import CustomTool
-from engine.tools._loading import ToolDefinitionError, load_tool, split_tool_spec, tool_from_source
-from engine.tools._registry import ToolRegistry, register_tool
-
-__all__ = [
-    "CustomTool",
-    "ToolDefinitionError",
-    "ToolRegistry",
-    "argument_problems",
-    "load_tool",
-    "register_tool",
-    "split_tool_spec",
-    "tool_from_source",
-]
+"""Everything an agent can call: the tool type and its context (``base``), the built-in memory
+tools (``builtin``), agent messaging (``messaging``), the rules that order calls (``rules``), and
+operators' own Python tools (``custom``), which run only inside ``sandbox``."""

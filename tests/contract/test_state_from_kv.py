@@ -22,7 +22,7 @@ from engine.store.state import (
     TargetState,
     TurnOutcome,
 )
-from engine.tools import CustomTool
+from engine.tools.custom import CustomTool
 from tests.contract.records import reply
 
 WHEN = datetime(2026, 3, 3, 9, 30, 15, 123456, tzinfo=UTC)

@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import replace
 
 from engine.store import Store
-from engine.tools import CustomTool, ToolRegistry
+from engine.tools.custom import CustomTool, ToolRegistry
 from tests.contract.conftest import OpenReplica
 
 

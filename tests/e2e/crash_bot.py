@@ -19,7 +19,7 @@ from aiohttp import web
 from bot.settings import load_settings
 from bot.wiring import build_runtime
 from engine.audience import Audience, AudienceKind
-from engine.engine import Engine
+from engine.core import Engine
 from engine.pipeline import Backoff, PipelineSettings
 from engine.records import Author, Inbound, utcnow
 from tests.e2e.platform_sink import SinkPort

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.messaging import AgentMail, TrafficPolicy
+from engine.messaging import AgentMail, TrafficGuard
 from engine.ports import ReceiveOutcome, ReceiveResult
 from engine.records import Agent, Inbound, Outbound, new_id, utcnow
 from engine.store import Store
@@ -56,7 +56,7 @@ def answer_to(question: Inbound, text: str) -> Outbound:
 
 
 async def test_a_reply_handed_to_the_waiting_call_is_delivered_once(store: Store) -> None:
-    mail, intake = AgentMail(store.agents, store.mail, TrafficPolicy()), Intake()
+    mail, intake = AgentMail(store.agents, store.mail, TrafficGuard()), Intake()
     mail.connect(intake)
     message_id = await mail.send(
         AGENT, PEER, "what is 2 + 2?", asked_in=inbound("hi"), mode=MailMode.WAIT

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from engine.agent.creation import create_agent
 from engine.agent.memory import TurnMemory
-from engine.agents import create_agent
 from engine.records import Message, Role, new_id, next_seq, utcnow
 from engine.store import SQLITE_FILE_NAME
 from engine.store.sqlite import SQLiteStore

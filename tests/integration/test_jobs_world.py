@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from engine.agents import create_agent
+from engine.agent.creation import create_agent
 from engine.audience import Audience, AudienceKind
 from engine.llm import LLMClient, RetryPolicy
 from engine.records import Agent, Message, Role, new_id, next_seq, utcnow

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.audience import Scope
-from engine.engine import Engine
+from engine.core import Engine
 from engine.pipeline import Backoff, PipelineSettings
 from engine.ports import ReceiveOutcome
 from engine.records import Block, new_id

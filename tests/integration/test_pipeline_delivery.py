@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.engine import Engine
+from engine.core import Engine
 from engine.pipeline import Backoff, PipelineSettings
 from engine.records import Outbound, utcnow
 from engine.store import Store

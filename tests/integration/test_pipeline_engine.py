@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.audience import Audience, AudienceKind
-from engine.engine import Engine
+from engine.core import Engine
 from engine.pipeline import FAILED_REPLY, Backoff, JournalEntry, PipelineSettings, TurnOutcome
 from engine.pipeline.worker import lease_name
 from engine.ports import ReceiveOutcome

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.sandbox import Sandbox, SandboxLimits, SandboxOutcome
-from engine.tools import tool_from_source
+from engine.tools.custom import tool_from_source
+from engine.tools.sandbox import Sandbox, SandboxLimits, SandboxOutcome
 
 LIMITS = SandboxLimits(wall_seconds=3.0, cpu_seconds=2, memory_bytes=192 * 2**20)
 

@@ -10,18 +10,18 @@ from typing import Any
 
 import pytest
 
-from engine.agent.builtins import DEFAULT_TOOLS
+from engine.agent.creation import create_agent
 from engine.agent.runtime import AgentRuntime
-from engine.agent.tools import Tool
-from engine.agents import create_agent
 from engine.audience import Audience, AudienceKind
 from engine.llm import LLMClient, RetryPolicy
 from engine.records import Agent, Author, Inbound, new_id, next_seq, utcnow
-from engine.sandbox import Sandbox, SandboxedTool, SandboxLimits
 from engine.search import HybridSearch
 from engine.store import InboxItem, InboxStatus, Store, open_store
 from engine.tokens import TokenCounter
-from engine.tools import tool_from_source
+from engine.tools.base import Tool
+from engine.tools.builtin import DEFAULT_TOOLS
+from engine.tools.custom import tool_from_source
+from engine.tools.sandbox import Sandbox, SandboxedTool, SandboxLimits
 from tests.fakes.embedder import HashEmbedder
 from tests.fakes.openai_server import FakeOpenAI, tool_call
 

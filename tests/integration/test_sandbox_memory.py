@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
-from engine.sandbox import MemoryBridge, MemoryRefused, Sandbox, SandboxLimits, SandboxOutcome
-from engine.tools import tool_from_source
+from engine.tools.custom import tool_from_source
+from engine.tools.sandbox import MemoryBridge, MemoryRefused, Sandbox, SandboxLimits, SandboxOutcome
 
 LIMITS = SandboxLimits(wall_seconds=3.0)
 

@@ -13,10 +13,10 @@ from adapters.intake import ChannelTraffic
 from adapters.policy import ChannelPolicies, ChannelPolicy
 from adapters.slack.events import arrival_of, parse_event
 from engine.audience import AudienceKind
-from engine.messaging import TrafficLimits, TrafficPolicy
+from engine.messaging import TrafficGuard, TrafficLimits
 from engine.messaging.channels import PeerAgent
+from engine.messaging.guard import similarity
 from engine.messaging.mail import agent_thread, thread_peer
-from engine.messaging.policy import similarity
 from engine.records import Author, Inbound
 from tests.fakes import discord_payloads
 from tests.unit.intake_doubles import through_intake
@@ -32,7 +32,7 @@ class Clock:
 
 
 def test_hop_limit_refuses_the_message_past_it() -> None:
-    policy = TrafficPolicy(TrafficLimits(max_hops=3))
+    policy = TrafficGuard(TrafficLimits(max_hops=3))
     assert policy.check("a", "b", "t", 3, "third").allowed
     verdict = policy.check("b", "a", "t", 4, "fourth")
     assert not verdict.allowed
@@ -41,7 +41,7 @@ def test_hop_limit_refuses_the_message_past_it() -> None:
 
 def test_pair_rate_limit_counts_both_directions_and_recovers() -> None:
     clock = Clock()
-    policy = TrafficPolicy(TrafficLimits(pair_rate=2, rate_window=10), clock=clock)
+    policy = TrafficGuard(TrafficLimits(pair_rate=2, rate_window=10), clock=clock)
     assert policy.check("a", "b", "t1", 1, "one").allowed
     assert policy.check("b", "a", "t2", 1, "two").allowed
     assert not policy.check("a", "b", "t3", 1, "three").allowed
@@ -51,7 +51,7 @@ def test_pair_rate_limit_counts_both_directions_and_recovers() -> None:
 
 
 def test_repeating_a_recent_message_to_the_same_agent_is_a_loop() -> None:
-    policy = TrafficPolicy()
+    policy = TrafficGuard()
     assert policy.check("a", "b", "t", 1, "Thanks! Anything else I can do?").allowed
     assert policy.check("a", "b", "t", 2, "Something different entirely").allowed
     verdict = policy.check("a", "b", "t", 3, "thanks, anything else I can do")
@@ -112,7 +112,7 @@ def test_slack_message_from_a_peer_agents_bot_user_reaches_the_mentioned_agent()
     parsed = parse_event(body, "UBETA")
     assert parsed is not None
     assert parsed.mentions_bot
-    admitted = slack_intake(body, "UBETA", SLACK_PEERS, ChannelTraffic(TrafficPolicy()))
+    admitted = slack_intake(body, "UBETA", SLACK_PEERS, ChannelTraffic(TrafficGuard()))
     assert admitted is not None
     assert admitted.author == Author("A", "alpha", is_agent=True, is_bot=True)
     assert (admitted.hops, admitted.respond, admitted.text) == (1, True, "can you check the logs?")

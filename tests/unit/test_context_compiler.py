@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from engine.agent.builtins import BUILTIN_TOOLS
 from engine.agent.context import (
     ContextCompiler,
     ContextInput,
@@ -18,6 +17,7 @@ from engine.agent.memory import BlockView
 from engine.audience import Audience, AudienceKind, Scope
 from engine.records import Block, Message, Role, ToolCall
 from engine.tokens import TokenCounter
+from engine.tools.builtin import BUILTIN_TOOLS
 from tests.token_accounting import request_tokens as tokens_of_request
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ import dataclasses
 
 from adapters.intake import Arrival, ChannelTraffic, PeerAgentTraffic
 from engine.audience import Audience, AudienceKind
-from engine.messaging import TrafficLimits, TrafficPolicy
+from engine.messaging import TrafficGuard, TrafficLimits
 from engine.messaging.channels import PeerAgent
 from engine.records import Author, Inbound, InboundKind, utcnow
 from tests.unit.intake_doubles import RecordingNext
@@ -42,7 +42,7 @@ PEERS = {"U_A": PeerAgent("A", "alpha"), "U_B": PeerAgent("B", "beta")}
 
 
 def test_message_from_a_peer_bot_becomes_an_agent_message_with_the_thread_hop_count() -> None:
-    traffic = ChannelTraffic(TrafficPolicy(TrafficLimits(max_hops=10)))
+    traffic = ChannelTraffic(TrafficGuard(TrafficLimits(max_hops=10)))
     first = admit(traffic, message("U_A", "1"))
     assert first.author == Author("A", "alpha", is_agent=True, is_bot=True)
     assert (first.hops, first.respond) == (1, True)
@@ -54,7 +54,7 @@ def test_message_from_a_peer_bot_becomes_an_agent_message_with_the_thread_hop_co
 
 
 def test_agents_stop_answering_each_other_at_the_hop_limit_until_a_person_speaks() -> None:
-    traffic = ChannelTraffic(TrafficPolicy(TrafficLimits(max_hops=3)))
+    traffic = ChannelTraffic(TrafficGuard(TrafficLimits(max_hops=3)))
     assert admit(traffic, message("U_A", "1")).respond
     assert admit(traffic, message("U_B", "2", agent="A")).respond
     last = admit(traffic, message("U_A", "3"))
@@ -68,7 +68,7 @@ def test_agents_stop_answering_each_other_at_the_hop_limit_until_a_person_speaks
 
 
 def test_messages_that_asked_for_no_answer_and_edits_pass_unchanged_in_intent() -> None:
-    traffic = ChannelTraffic(TrafficPolicy())
+    traffic = ChannelTraffic(TrafficGuard())
     quiet = admit(traffic, message("U_A", "1", respond=False))
     assert quiet.author.is_agent
     assert not quiet.respond
@@ -77,7 +77,7 @@ def test_messages_that_asked_for_no_answer_and_edits_pass_unchanged_in_intent() 
 
 
 def test_threads_are_counted_apart_and_the_oldest_are_forgotten_past_the_bound() -> None:
-    traffic = ChannelTraffic(TrafficPolicy(), remembered_threads=1)
+    traffic = ChannelTraffic(TrafficGuard(), remembered_threads=1)
     assert admit(traffic, message("U_A", "1")).hops == 1
     other = dataclasses.replace(message("U_A", "2"), thread="T2")
     assert admit(traffic, other).hops == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.records import ToolRule
-from engine.tool_rules import ToolRuleError, ToolRuleSet, parse_tool_rules
+from engine.tools.rules import ToolRuleError, ToolRuleSet, parse_tool_rules
 
 TOOLS = ("send_message", "no_reply", "search", "lookup", "weather", "core_memory_append")
 ENDING = ("send_message", "no_reply")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from engine.store.codec import decode, encode
-from engine.tools import (
+from engine.tools.custom import (
     CustomTool,
     ToolDefinitionError,
     argument_problems,

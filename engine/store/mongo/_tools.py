@@ -10,7 +10,7 @@ from pymongo.errors import DuplicateKeyError
 
 from engine.store.codec import decode, encode
 from engine.store.mongo._documents import Collection
-from engine.tools._custom import CustomTool
+from engine.tools.custom._custom import CustomTool
 
 
 class MongoToolRegistry:

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from engine.store.sqlite._columns import Columns
 from engine.store.sqlite._database import Database
-from engine.tools._custom import CustomTool
+from engine.tools.custom._custom import CustomTool
 
 TOOLS = Columns(CustomTool)
 _COLUMNS = TOOLS.listed()

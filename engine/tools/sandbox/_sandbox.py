@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.sandbox._bridge import MemoryBridge, MemoryRefused, answer_memory_call
-from engine.sandbox._limits import SandboxLimits
-from engine.sandbox._privileges import RunAs, unprivileged_user
-from engine.tools import CustomTool, argument_problems
+from engine.tools.custom import CustomTool, argument_problems
+from engine.tools.sandbox._bridge import MemoryBridge, MemoryRefused, answer_memory_call
+from engine.tools.sandbox._limits import SandboxLimits
+from engine.tools.sandbox._privileges import RunAs, unprivileged_user
 
 log = logging.getLogger(__name__)
 

@@ -11,14 +11,14 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from engine.agent.builtins import BUILTIN_TOOLS
 from engine.agent.memory import MemoryEditError
-from engine.agent.tools import Tool, ToolContext, ToolError, ToolOutcome, clip, parse_arguments
 from engine.records import Agent
-from engine.sandbox._bridge import MemoryRefused
-from engine.sandbox._limits import SandboxLimits
-from engine.sandbox._sandbox import Sandbox
-from engine.tools import CustomTool, ToolRegistry
+from engine.tools.base import Tool, ToolContext, ToolError, ToolOutcome, clip, parse_arguments
+from engine.tools.builtin import BUILTIN_TOOLS
+from engine.tools.custom import CustomTool, ToolRegistry
+from engine.tools.sandbox._bridge import MemoryRefused
+from engine.tools.sandbox._limits import SandboxLimits
+from engine.tools.sandbox._sandbox import Sandbox
 
 _ERROR_PREFIX = "Error: "
 
@@ -58,7 +58,7 @@ class TurnMemoryBridge:
 
 
 class SandboxedTool:
-    """A custom tool as the agent loop sees it (``engine.agent.tools.Tool``)."""
+    """A custom tool as the agent loop sees it (``engine.tools.base.Tool``)."""
 
     terminal = False
 

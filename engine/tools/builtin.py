@@ -10,9 +10,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import BaseModel, Field
 
-from engine.agent.tools import FunctionTool, Searcher, ToolContext, ToolError
 from engine.records import Passage, new_id
 from engine.store.protocol import RecordFilter
+from engine.tools.base import FunctionTool, Searcher, ToolContext, ToolError
 
 #: How many more results a recall search asks for, to make up for those already in view.
 IN_VIEW_SLACK = 50

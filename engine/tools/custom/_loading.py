@@ -8,9 +8,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from engine.tools._custom import CustomTool
-from engine.tools._docstring import parse_docstring
-from engine.tools._schema import UnsupportedAnnotation, annotation_schema, enum_members
+from engine.tools.custom._custom import CustomTool
+from engine.tools.custom._docstring import parse_docstring
+from engine.tools.custom._schema import UnsupportedAnnotation, annotation_schema, enum_members
 
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 

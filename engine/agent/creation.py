@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from engine.agent.builtins import DEFAULT_TOOLS
 from engine.agent.memory import base_persona
 from engine.records import Agent, ToolRule, new_id
 from engine.store.protocol import Store
+from engine.tools.builtin import DEFAULT_TOOLS
 
 DEFAULT_PERSONA = (
     "I am {name}, a friendly, concise assistant with a long memory. I remember what people "

@@ -13,11 +13,11 @@ from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, Field
 
-from engine.agent.tools import FunctionTool, Tool, ToolContext, ToolError
 from engine.messaging.mail import AgentMail, MessagingRefused
 from engine.records import Agent, Inbound
 from engine.store.protocol import AgentStore
 from engine.store.state import MailMode
+from engine.tools.base import FunctionTool, Tool, ToolContext, ToolError
 
 SEND_ASYNC = "send_message_to_agent_async"
 SEND_AND_WAIT = "send_message_to_agent_and_wait_for_reply"

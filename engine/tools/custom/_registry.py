@@ -7,8 +7,8 @@ import asyncio
 from dataclasses import replace
 
 from engine.store.state import ToolRegistryStore
-from engine.tools._custom import CustomTool
-from engine.tools._loading import load_tool, split_tool_spec
+from engine.tools.custom._custom import CustomTool
+from engine.tools.custom._loading import load_tool, split_tool_spec
 
 #: Compare-and-set tries before a registration gives up to a stream of concurrent writers.
 _WRITE_ATTEMPTS = 5

@@ -1,7 +1,7 @@
 """When one agent may message another: a hop limit per thread, loop detection, a pair rate limit.
 
 Agents that answer each other (by tool or in a channel) could talk forever. Every agent-to-agent
-message passes ``TrafficPolicy.check`` first, whichever way it travels, so the same three limits
+message passes ``TrafficGuard.check`` first, whichever way it travels, so the same three limits
 hold for the messaging tools and for agents mentioning each other in Slack or Discord.
 """
 
@@ -50,7 +50,7 @@ def similarity(a: str, b: str) -> float:
     return len(left & right) / len(left | right)
 
 
-class TrafficPolicy:
+class TrafficGuard:
     """Per-process memory of recent agent-to-agent traffic; the hop count travels with messages.
 
     Hops are durable (``Inbound.hops``); the rate and loop windows are kept in this process,
