@@ -1,0 +1,82 @@
+"""Lineage: which messages (and records) every derived memory came from.
+
+A derived record (a block line, an archival passage, a summary, a digest, agent mail, the agent's
+own messages) is linked to the ids it was derived from: always the root messages, flattened at
+write time, and also the derived records it was built on (a passage a search returned), so that
+"everything derived from X" is one index lookup whether X is a message or a memory. Forgetting a
+person, deleting one memory, or a platform deleting a message all follow these links.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+
+class Derived(StrEnum):
+    """The kinds of record that carry lineage, and how a forget treats each."""
+
+    #: One line of a core-memory block (``record_id`` = ``block_line_id(block_id, line)``):
+    #: the line is removed.
+    BLOCK_LINE = "block_line"
+    #: An archival passage: deleted.
+    PASSAGE = "passage"
+    #: The agent's own message or tool call/result in recall: redacted in place.
+    MESSAGE = "message"
+    #: A conversation summary (``record_id`` = the conversation key): dropped and refolded.
+    SUMMARY = "summary"
+    #: A channel digest: deleted (the job writes it again from what remains).
+    DIGEST = "digest"
+    #: Agent-to-agent mail: deleted.
+    MAIL = "mail"
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """``record_id`` of kind ``kind`` in ``workspace`` was derived from ``source``."""
+
+    kind: Derived
+    record_id: str
+    source: str
+    workspace: str
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedRecord:
+    """One record found by a lineage lookup."""
+
+    kind: Derived
+    record_id: str
+
+
+def links(kind: Derived, record_id: str, sources: Iterable[str], workspace: str) -> list[Link]:
+    """The links of one derived record to each of its (distinct, non-empty) sources."""
+    return [Link(kind, record_id, source, workspace) for source in sorted(set(sources)) if source]
+
+
+def block_line_id(block_id: str, line: str) -> str:
+    """The lineage id of one line of a block: the block and the line's text, whitespace folded."""
+    digest = hashlib.sha1(" ".join(line.split()).encode(), usedforsecurity=False).hexdigest()
+    return f"{block_id}#{digest[:16]}"
+
+
+class LineageStore(Protocol):
+    """The lineage index, on both backends: a lookup by source is an index, never a scan."""
+
+    async def link(self, links: Sequence[Link]) -> None:
+        """Record links; recording the same link twice keeps one."""
+
+    async def derived_from(self, sources: Sequence[str]) -> list[DerivedRecord]:
+        """Every record derived from any of ``sources`` (distinct, in no particular order)."""
+
+    async def sources_of(self, kind: Derived, record_ids: Sequence[str]) -> dict[str, list[str]]:
+        """The sources of each record (records without lineage are absent)."""
+
+    async def unlink_records(self, kind: Derived, record_ids: Sequence[str]) -> int:
+        """Forget the lineage of records that are gone; returns the links removed."""
+
+    async def unlink_sources(self, sources: Sequence[str]) -> int:
+        """Forget every link from ``sources`` (they are gone); returns the links removed."""
