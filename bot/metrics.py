@@ -77,54 +77,48 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self._turns = Counter(
-            "mnemo_turns", "Turn attempts, by how they ended", ["outcome"], registry=self.registry
-        )
-        self._turn_seconds = Histogram(
+        self._turns = self._counter("mnemo_turns", "Turn attempts, by how they ended", "outcome")
+        self._turn_seconds = self._histogram(
             "mnemo_turn_duration_seconds",
             "Seconds from taking a conversation's items to delivering the replies",
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
         )
-        self._stage_seconds = Histogram(
+        self._stage_seconds = self._histogram(
             "mnemo_stage_duration_seconds",
             "Seconds per pipeline stage (receive, turn, apply, deliver)",
-            ["stage"],
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
+            "stage",
         )
-        self._job_runs = Counter(
-            "mnemo_job_runs",
-            "Scheduled job runs, by outcome",
-            ["job", "outcome"],
-            registry=self.registry,
+        self._job_runs = self._counter(
+            "mnemo_job_runs", "Scheduled job runs, by outcome", "job", "outcome"
         )
-        self._job_seconds = Histogram(
-            "mnemo_job_duration_seconds",
-            "Seconds per scheduled job run",
-            ["job"],
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
+        self._job_seconds = self._histogram(
+            "mnemo_job_duration_seconds", "Seconds per scheduled job run", "job"
         )
-        self._inbox_pending = Gauge(
+        self._inbox_pending = self._gauge(
             "mnemo_inbox_pending",
             "Messages waiting for a turn, across every process sharing the store",
-            registry=self.registry,
         )
-        self._running = Gauge(
-            "mnemo_conversations_running",
-            "Conversations this process is serving",
-            registry=self.registry,
+        self._running = self._gauge(
+            "mnemo_conversations_running", "Conversations this process is serving"
         )
-        self._waiting = Gauge(
+        self._waiting = self._gauge(
             "mnemo_conversations_waiting",
             "Conversations with work waiting for a free worker in this process",
-            registry=self.registry,
         )
         for stage in Stage:
             self._stage_seconds.labels(stage.value)
         for end in TurnEnd:
             self._turns.labels(end.value)
+
+    # -- the metric families, each in this process's registry ------------------------------------
+
+    def _counter(self, name: str, doc: str, *labels: str) -> Counter:
+        return Counter(name, doc, labels, registry=self.registry)
+
+    def _histogram(self, name: str, doc: str, *labels: str) -> Histogram:
+        return Histogram(name, doc, labels, buckets=LATENCY_BUCKETS, registry=self.registry)
+
+    def _gauge(self, name: str, doc: str) -> Gauge:
+        return Gauge(name, doc, registry=self.registry)
 
     # -- what the engine and jobs report ----------------------------------------------------------
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from engine import Embedder, Scope, Store
+from engine import Embedder, RunRecord, Scope, Store, new_id
 from jobs.budget import BudgetedModel
 from jobs.settings import JobSettings
 
@@ -22,6 +22,10 @@ class Target[T]:
     #: None for work over a whole workspace.
     scope: Scope | None
     value: T
+
+    def new_run(self, job: str, holder: str, attempt: int, now: datetime) -> RunRecord:
+        """The record of a run of ``job`` over this target, starting ``now``."""
+        return RunRecord(new_id(), job, self.key, self.workspace, self.scope, holder, attempt, now)
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,16 +116,7 @@ class JobRunner:
         attempt = self._attempt(state, slot, now, force=force)
         if attempt is None:
             return None
-        record = RunRecord(
-            id=new_id(),
-            job=job.name,
-            target=target.key,
-            workspace=target.workspace,
-            scope=target.scope,
-            holder=self.holder,
-            attempt=attempt,
-            started_at=now,
-        )
+        record = target.new_run(job.name, self.holder, attempt, now)
         if not await self.history.claim(record, slot, state):
             return None  # another run claimed the target since its state was read
         if state is not None and state.status is RunStatus.RUNNING:

@@ -3,6 +3,7 @@ of the chosen conversation, so the page shows exactly what that audience may see
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 from aiohttp import web
@@ -18,24 +19,25 @@ from bot.inspector.views import (
     passage_view,
     scored_view,
 )
-from engine import JSON, MemoryEditError, RecordFilter, utcnow
+from engine import JSON, MemoryEditError, RecordFilter, Scored, utcnow
 
 
 class ConversationsQuery(BaseModel):
     days: int = Field(default=30, ge=1, le=3650, description="How far back to look.")
 
 
-class RecallQuery(ConversationQuery):
+class SearchQuery(ConversationQuery):
     q: str = Field(default="", description="Search text; empty browses newest first.")
     limit: int = Field(default=20, ge=1, le=200)
+
+
+class RecallQuery(SearchQuery):
     before_seq: int | None = Field(default=None, description="Browse messages older than this.")
     this_channel: bool = Field(default=False, description="Only this channel's messages.")
 
 
-class ArchivalQuery(ConversationQuery):
-    q: str = Field(default="", description="Search text; empty browses newest first.")
+class ArchivalQuery(SearchQuery):
     tags: str = Field(default="", description="Comma-separated tags; any of them matches.")
-    limit: int = Field(default=20, ge=1, le=200)
     offset: int = Field(default=0, ge=0)
 
 
@@ -144,27 +146,46 @@ async def get_recall(request: web.Request) -> web.Response:
     query = query_of(request, RecallQuery)
     services = services_of(request)
     where = query.where(agent, this_channel=query.this_channel)
-    total = await services.messages.count(where)
-    if query.q:
-        found = await services.search.messages(where, query.q, query.limit)
-        return reply({"total": total, "messages": [scored_view(m, message_view) for m in found]})
-    messages = await services.messages.list(where, query.limit, query.before_seq)
-    return reply({"total": total, "messages": [message_view(m) for m in messages]})
+    return await _search_or_browse(
+        "messages",
+        message_view,
+        await services.messages.count(where),
+        query.q,
+        lambda text: services.search.messages(where, text, query.limit),
+        lambda: services.messages.list(where, query.limit, query.before_seq),
+    )
 
 
 async def get_archival(request: web.Request) -> web.Response:
     agent = await agent_of(request)
     query = query_of(request, ArchivalQuery)
-    services = services_of(request)
+    passages = services_of(request).passages
     base = query.where(agent)
     tags = tuple(t.strip() for t in query.tags.split(",") if t.strip())
     where = RecordFilter(base.agent_id, base.workspace, base.scopes, tags=tags)
-    total = await services.passages.count(where)
-    if query.q:
-        found = await services.search.passages(where, query.q, query.limit)
-        return reply({"total": total, "passages": [scored_view(p, passage_view) for p in found]})
-    passages = await services.passages.list(where, query.limit, query.offset)
-    return reply({"total": total, "passages": [passage_view(p) for p in passages]})
+    return await _search_or_browse(
+        "passages",
+        passage_view,
+        await passages.count(where),
+        query.q,
+        lambda text: services_of(request).search.passages(where, text, query.limit),
+        lambda: passages.list(where, query.limit, query.offset),
+    )
+
+
+async def _search_or_browse[T](
+    key: str,
+    view: Callable[[T], JSON],
+    total: int,
+    text: str,
+    search: Callable[[str], Awaitable[Sequence[Scored[T]]]],
+    browse: Callable[[], Awaitable[Sequence[T]]],
+) -> web.Response:
+    """What a search for ``text`` finds, best first with scores, or the newest records when
+    ``text`` is empty; ``total`` counts every record the audience may see."""
+    if text:
+        return reply({"total": total, key: [scored_view(r, view) for r in await search(text)]})
+    return reply({"total": total, key: [view(r) for r in await browse()]})
 
 
 async def delete_passage(request: web.Request) -> web.Response:
