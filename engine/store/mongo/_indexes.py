@@ -6,6 +6,8 @@ dedupe, outbox replies, summaries); the others match one query each.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pymongo import ASCENDING, DESCENDING, TEXT, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -18,140 +20,85 @@ REJECTED_TTL_SECONDS = 30 * 24 * 3600
 
 _NON_EMPTY = {"$gt": ""}
 
+
+def _index(name: str, *keys: str, **options: Any) -> IndexModel:
+    """An index named ``name`` on ``keys`` in order: each ascending, or descending when
+    written ``-key``; ``options`` as ``create_indexes`` takes them (``unique``, ...)."""
+    spec = [(key[1:], DESCENDING) if key.startswith("-") else (key, ASCENDING) for key in keys]
+    return IndexModel(spec, name=name, **options)
+
+
+def _text_index(name: str, key: str) -> IndexModel:
+    return IndexModel([(key, TEXT)], name=name)
+
+
 INDEXES: dict[str, list[IndexModel]] = {
-    "agents": [IndexModel([("name", ASCENDING)], name="by_name")],
+    "agents": [_index("by_name", "name")],
     "blocks": [
-        IndexModel(
-            [
-                ("owner", ASCENDING),
-                ("workspace", ASCENDING),
-                ("label", ASCENDING),
-                ("subject", ASCENDING),
-                ("scope", ASCENDING),
-            ],
-            name="part_identity",
-            unique=True,
-        ),
-        IndexModel([("workspace", ASCENDING), ("subject", ASCENDING)], name="by_subject"),
-        IndexModel([("workspace", ASCENDING), ("scope", ASCENDING)], name="by_scope"),
+        _index("part_identity", "owner", "workspace", "label", "subject", "scope", unique=True),
+        _index("by_subject", "workspace", "subject"),
+        _index("by_scope", "workspace", "scope"),
     ],
     "messages": [
-        IndexModel(
-            [
-                ("agent_id", ASCENDING),
-                ("workspace", ASCENDING),
-                ("channel", ASCENDING),
-                ("thread", ASCENDING),
-                ("seq", DESCENDING),
-            ],
-            name="conversation_order",
-        ),
-        IndexModel(
-            [
-                ("agent_id", ASCENDING),
-                ("workspace", ASCENDING),
-                ("scope", ASCENDING),
-                ("seq", DESCENDING),
-            ],
-            name="visible_order",
-        ),
-        IndexModel(
-            [("workspace", ASCENDING), ("channel", ASCENDING), ("platform_ref", ASCENDING)],
-            name="platform_ref",
-        ),
-        IndexModel([("workspace", ASCENDING), ("author", ASCENDING)], name="by_author"),
-        IndexModel([("workspace", ASCENDING), ("created_at", ASCENDING)], name="by_age"),
-        IndexModel([("content", TEXT)], name="content_text"),
+        _index("conversation_order", "agent_id", "workspace", "channel", "thread", "-seq"),
+        _index("visible_order", "agent_id", "workspace", "scope", "-seq"),
+        _index("platform_ref", "workspace", "channel", "platform_ref"),
+        _index("by_author", "workspace", "author"),
+        _index("by_age", "workspace", "created_at"),
+        _text_index("content_text", "content"),
     ],
     "passages": [
-        IndexModel(
-            [
-                ("agent_id", ASCENDING),
-                ("workspace", ASCENDING),
-                ("scope", ASCENDING),
-                ("created_at", DESCENDING),
-            ],
-            name="visible_order",
-        ),
-        IndexModel([("workspace", ASCENDING), ("users", ASCENDING)], name="by_user"),
-        IndexModel([("text", TEXT)], name="text_text"),
+        _index("visible_order", "agent_id", "workspace", "scope", "-created_at"),
+        _index("by_user", "workspace", "users"),
+        _text_index("text_text", "text"),
     ],
     "summaries": [
-        IndexModel(
-            [
-                ("agent_id", ASCENDING),
-                ("workspace", ASCENDING),
-                ("channel", ASCENDING),
-                ("thread", ASCENDING),
-            ],
-            name="conversation",
-            unique=True,
-        ),
+        _index("conversation", "agent_id", "workspace", "channel", "thread", unique=True),
     ],
     "inbox": [
-        IndexModel(
-            [("platform", ASCENDING), ("agent_id", ASCENDING), ("event_id", ASCENDING)],
-            name="agent_event_identity",
+        _index(
+            "agent_event_identity",
+            "platform",
+            "agent_id",
+            "event_id",
             unique=True,
             partialFilterExpression={"event_id": _NON_EMPTY},
         ),
-        IndexModel(
-            [
-                ("platform", ASCENDING),
-                ("agent_id", ASCENDING),
-                ("channel", ASCENDING),
-                ("message_ref", ASCENDING),
-                ("kind", ASCENDING),
-            ],
-            name="agent_message_identity",
+        _index(
+            "agent_message_identity",
+            "platform",
+            "agent_id",
+            "channel",
+            "message_ref",
+            "kind",
             unique=True,
             partialFilterExpression={"message_ref": _NON_EMPTY},
         ),
-        IndexModel(
-            [("status", ASCENDING), ("conversation", ASCENDING), ("seq", ASCENDING)],
-            name="pending_order",
-        ),
+        _index("pending_order", "status", "conversation", "seq"),
     ],
     "inbox_rejected": [
-        IndexModel(
-            [("received_date", ASCENDING)],
-            name="expiry",
-            expireAfterSeconds=REJECTED_TTL_SECONDS,
-        ),
+        _index("expiry", "received_date", expireAfterSeconds=REJECTED_TTL_SECONDS),
     ],
     "outbox": [
-        IndexModel(
-            [("inbox_id", ASCENDING), ("index", ASCENDING)], name="reply_identity", unique=True
-        ),
-        IndexModel(
-            [("status", ASCENDING), ("next_attempt_at", ASCENDING), ("seq", ASCENDING)],
-            name="due_order",
-        ),
+        _index("reply_identity", "inbox_id", "index", unique=True),
+        _index("due_order", "status", "next_attempt_at", "seq"),
     ],
     "job_runs": [
-        IndexModel([("job", ASCENDING), ("_id", DESCENDING)], name="by_job"),
-        IndexModel([("started_at", DESCENDING)], name="newest_first"),
-        IndexModel([("workspace", ASCENDING), ("scope", ASCENDING)], name="by_scope"),
+        _index("by_job", "job", "-_id"),
+        _index("newest_first", "-started_at"),
+        _index("by_scope", "workspace", "scope"),
     ],
     "job_targets": [
-        IndexModel([("job", ASCENDING), ("target", ASCENDING)], name="target", unique=True),
-        IndexModel([("workspace", ASCENDING), ("scope", ASCENDING)], name="by_scope"),
+        _index("target", "job", "target", unique=True),
+        _index("by_scope", "workspace", "scope"),
     ],
     "job_checkpoints": [
-        IndexModel([("job", ASCENDING), ("key", ASCENDING)], name="checkpoint", unique=True),
-        IndexModel([("workspace", ASCENDING), ("scope", ASCENDING)], name="by_scope"),
+        _index("checkpoint", "job", "key", unique=True),
+        _index("by_scope", "workspace", "scope"),
     ],
-    "agent_mail": [
-        IndexModel(
-            [("audience.workspace", ASCENDING), ("audience.user", ASCENDING)], name="by_user"
-        ),
-    ],
-    "delivery_ledger": [IndexModel([("created_at", ASCENDING)], name="by_created")],
-    "kv": [
-        IndexModel(
-            [("namespace", ASCENDING), ("key", ASCENDING)], name="namespace_key", unique=True
-        ),
-    ],
+    "agent_mail": [_index("by_user", "audience.workspace", "audience.user")],
+    "delivery_ledger": [_index("by_created", "created_at")],
+    "kv": [_index("namespace_key", "namespace", "key", unique=True)],
 }
 
 
