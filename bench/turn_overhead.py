@@ -17,13 +17,12 @@ import resource
 import statistics
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from engine.audience import Scope
-from engine.llm import Completion, LLMClient
+from engine.llm import ChatRequest, Completion, LLMClient
 from engine.records import Message, Role, Summary, utcnow
 from tests.fakes.openai_server import FakeOpenAI
 from tests.harness import bot_running, dm, settings_for
@@ -37,16 +36,10 @@ class TimedLLM(LLMClient):
 
     waited = 0.0
 
-    async def complete(
-        self,
-        model: str,
-        messages: Sequence[Mapping[str, Any]],
-        tools: Sequence[Mapping[str, Any]] = (),
-        tool_choice: Any = "required",
-    ) -> Completion:
+    async def complete(self, request: ChatRequest) -> Completion:
         started = time.perf_counter()
         try:
-            return await super().complete(model, messages, tools, tool_choice)
+            return await super().complete(request)
         finally:
             TimedLLM.waited += time.perf_counter() - started
 

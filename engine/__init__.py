@@ -7,12 +7,12 @@ each other by their own paths, never through this file.
 
 from engine.agent.context import ContextOverflow
 from engine.agent.creation import AgentExists, create_agent, ensure_agent
-from engine.agent.loop import ChatModel
 from engine.agent.memory import BlockView, MemoryEditError, TurnMemory, describe_scope
 from engine.agent.passes import AgentPass, PassReport, run_pass
 from engine.agent.runtime import AgentRuntime, ToolTrial
 from engine.agent.summarizer import SUMMARY_PROMPT, SUMMARY_WORDS, transcript_line
 from engine.audience import Audience, AudienceKind, Scope, ScopeKind
+from engine.backoff import Backoff
 from engine.config import (
     AgentChangeError,
     AgentDefinition,
@@ -29,6 +29,8 @@ from engine.config import (
 from engine.core import Engine
 from engine.embeddings import Embedder, EmbeddingError, LocalEmbedder, OpenAIEmbedder
 from engine.llm import (
+    ChatModel,
+    ChatRequest,
     Completion,
     LLMClient,
     LLMError,
@@ -122,11 +124,13 @@ __all__ = [
     "Audience",
     "AudienceKind",
     "Author",
+    "Backoff",
     "Block",
     "BlockLabel",
     "BlockStore",
     "BlockView",
     "ChatModel",
+    "ChatRequest",
     "Completion",
     "ContextOverflow",
     "ConversationActivity",

@@ -12,13 +12,14 @@ import logging
 import random
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 import openai
 from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletion
 
+from engine.backoff import Backoff
 from engine.records import ToolCall
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,24 @@ class LLMRejected(LLMError):
 
 
 @dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """One step asked of a model: the conversation so far and the tools it may call."""
+
+    model: str
+    messages: Sequence[Mapping[str, Any]]
+    tools: Sequence[Mapping[str, Any]] = ()
+    tool_choice: ToolChoice = "required"
+
+    def body(self) -> dict[str, Any]:
+        """The chat-completions request body."""
+        body: dict[str, Any] = {"model": self.model, "messages": list(self.messages)}
+        if self.tools:
+            body["tools"] = list(self.tools)
+            body["tool_choice"] = self.tool_choice
+        return body
+
+
+@dataclass(frozen=True, slots=True)
 class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -66,19 +85,20 @@ class Completion:
     model: str
 
 
+class ChatModel(Protocol):
+    """One chat completion: the LLM client, or a wrapper that counts a job's budget."""
+
+    async def complete(self, request: ChatRequest) -> Completion: ...
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """How long and how hard to retry one step before giving up."""
 
     total_seconds: float = 60.0  # wall-clock budget for the step, retries and waits included
     request_timeout: float = 30.0  # one HTTP attempt
-    initial_backoff: float = 0.5
-    max_backoff: float = 8.0
-
-    def backoff(self, attempt: int, rng: random.Random) -> float:
-        """Exponential backoff for retry number `attempt` (0-based), with 50-100% jitter."""
-        base = min(self.initial_backoff * 2.0**attempt, self.max_backoff)
-        return base * rng.uniform(0.5, 1.0)
+    #: Waits between attempts (jittered) when the server does not say how long.
+    backoff: Backoff = field(default_factory=lambda: Backoff(base=0.5, ceiling=8.0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,27 +144,22 @@ class LLMClient:
     async def aclose(self) -> None:
         await self._client.close()
 
-    async def complete(
-        self,
-        model: str,
-        messages: Sequence[Mapping[str, Any]],
-        tools: Sequence[Mapping[str, Any]] = (),
-        tool_choice: ToolChoice = "required",
-    ) -> Completion:
+    async def complete(self, request: ChatRequest) -> Completion:
         """Run one chat completion; raise `LLMUnavailable` or `LLMRejected` on failure."""
-        if tool_choice == "required" and model in self._auto_only_models:
-            tool_choice = "auto"
+        model = request.model
+        if request.tool_choice == "required" and model in self._auto_only_models:
+            request = replace(request, tool_choice="auto")
         deadline = time.monotonic() + self._retry.total_seconds
         attempt = 0
         while True:
             remaining = deadline - time.monotonic()
             try:
-                return await self._request(model, messages, tools, tool_choice, remaining)
+                return await self._request(request, remaining)
             except openai.BadRequestError as exc:
-                if tool_choice == "required" and _mentions_tool_choice(exc):
+                if request.tool_choice == "required" and _mentions_tool_choice(exc):
                     log.warning("model %s rejects tool_choice=required; using auto", model)
                     self._auto_only_models.add(model)
-                    tool_choice = "auto"
+                    request = replace(request, tool_choice="auto")
                     continue
                 raise self._rejected(exc) from exc
             except openai.APIStatusError as exc:
@@ -157,7 +172,7 @@ class LLMClient:
                 # Which server did not answer tells the operator whether OPENAI_BASE_URL is right.
                 reason = f"{type(exc).__name__} from {self._client.base_url}"
             if wait is None:
-                wait = self._retry.backoff(attempt, self._rng)
+                wait = self._retry.backoff.delay(attempt + 1, jitter=self._rng)
             remaining = deadline - time.monotonic()
             if wait >= remaining:
                 self._failures += 1
@@ -170,24 +185,16 @@ class LLMClient:
             attempt += 1
             await asyncio.sleep(wait)
 
-    async def _request(
-        self,
-        model: str,
-        messages: Sequence[Mapping[str, Any]],
-        tools: Sequence[Mapping[str, Any]],
-        tool_choice: ToolChoice,
-        remaining: float,
-    ) -> Completion:
+    async def _request(self, request: ChatRequest, remaining: float) -> Completion:
         self._requests += 1
         timeout = max(0.05, min(self._retry.request_timeout, remaining))
-        body: dict[str, Any] = {"model": model, "messages": list(messages)}
-        if tools:
-            body["tools"] = list(tools)
-            body["tool_choice"] = tool_choice
         # The request is posted as built: the SDK's per-field transform of `create()` costs
         # ~150 ms of CPU for a few hundred messages, more than the rest of a turn together.
         response = await self._client.post(
-            "/chat/completions", cast_to=ChatCompletion, body=body, options={"timeout": timeout}
+            "/chat/completions",
+            cast_to=ChatCompletion,
+            body=request.body(),
+            options={"timeout": timeout},
         )
         usage = (
             Usage(response.usage.prompt_tokens, response.usage.completion_tokens)

@@ -10,10 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable
 
-from engine import ChatModel, Completion, ToolChoice
+from engine import ChatModel, ChatRequest, Completion
 
 #: Rough characters per token, to refuse a call whose prompt alone would break the budget.
 _CHARS_PER_TOKEN = 4
@@ -59,20 +58,14 @@ class BudgetedModel:
     def left(self) -> int:
         return max(0, self.budget - self.used)
 
-    async def complete(
-        self,
-        model: str,
-        messages: Sequence[Mapping[str, Any]],
-        tools: Sequence[Mapping[str, Any]] = (),
-        tool_choice: ToolChoice = "required",
-    ) -> Completion:
-        estimate = len(json.dumps([*messages, *tools])) // _CHARS_PER_TOKEN
+    async def complete(self, request: ChatRequest) -> Completion:
+        estimate = len(json.dumps([*request.messages, *request.tools])) // _CHARS_PER_TOKEN
         if self.used + estimate > self.budget:
             raise BudgetExhausted(
                 f"spent {self.used} of {self.budget} tokens; the next call needs ~{estimate}"
             )
         await yield_to_live(self._backlog, self._yield_s)
-        completion = await self._llm.complete(model, messages, tools, tool_choice)
+        completion = await self._llm.complete(request)
         usage = completion.usage
         spent = usage.prompt_tokens + usage.completion_tokens
         self.used += spent or estimate

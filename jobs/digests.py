@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from engine import Passage, RecordFilter, Role, Scope
+from engine import ChatRequest, Passage, RecordFilter, Role, Scope
 from jobs.hygiene import DIGEST_TAG
 from jobs.job import MemoryJob, RunContext, Target
 from jobs.memory_pass import transcript
+from jobs.settings import DigestSettings
 
 DIGEST_PROMPT = """\
 You write the daily digest of a chat channel for {name}, an assistant who is a member of it. \
@@ -49,12 +50,8 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-class DigestJob(MemoryJob):
+class DigestJob(MemoryJob[DigestSettings]):
     name = "digest"
-
-    @property
-    def cadence_s(self) -> float:
-        return self._settings.digest_every_s
 
     async def targets(self, now: datetime) -> Sequence[Target[ChannelDay]]:
         """Channels of yesterday (UTC) busy enough and not yet digested."""
@@ -98,18 +95,20 @@ class DigestJob(MemoryJob):
         while sum(len(line) for line in lines) > _DIGEST_CHARS:
             lines = lines[len(lines) // 4 :]
         completion = await ctx.model.complete(
-            agent.model,
-            [
-                {
-                    "role": "system",
-                    "content": DIGEST_PROMPT.format(name=agent.name, words=DIGEST_WORDS),
-                },
-                {
-                    "role": "user",
-                    "content": f"Messages of {target.channel} on {target.day}:\n"
-                    + "\n".join(lines),
-                },
-            ],
+            ChatRequest(
+                agent.model,
+                [
+                    {
+                        "role": "system",
+                        "content": DIGEST_PROMPT.format(name=agent.name, words=DIGEST_WORDS),
+                    },
+                    {
+                        "role": "user",
+                        "content": f"Messages of {target.channel} on {target.day}:\n"
+                        + "\n".join(lines),
+                    },
+                ],
+            )
         )
         summary = (completion.text or "").strip()
         if not summary:

@@ -16,6 +16,7 @@ from engine import (
     SUMMARY_PROMPT,
     SUMMARY_WORDS,
     Agent,
+    ChatRequest,
     ConversationActivity,
     KeyValueStore,
     Message,
@@ -24,7 +25,6 @@ from engine import (
     transcript_line,
 )
 from jobs.job import RunContext, Target
-from jobs.settings import JobSettings
 
 POLICIES = "retention"
 _BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
@@ -62,14 +62,10 @@ class WorkspaceRetention:
 class RetentionJob:
     name = "retention"
 
-    def __init__(self, store: Store, settings: JobSettings) -> None:
+    def __init__(self, store: Store, default_days: int, cadence_s: float) -> None:
         self._store = store
-        self._settings = settings
-        self.policies = RetentionPolicies(store.kv, settings.recall_days)
-
-    @property
-    def cadence_s(self) -> float:
-        return self._settings.retention_every_s
+        self.policies = RetentionPolicies(store.kv, default_days)
+        self.cadence_s = cadence_s
 
     async def targets(self, now: datetime) -> Sequence[Target[WorkspaceRetention]]:
         days = await self.policies.explicit()
@@ -150,13 +146,15 @@ async def _fold_lines(agent: Agent, summary: str, lines: Sequence[str], ctx: Run
         "Messages to fold in:\n" + "\n".join(lines)
     )
     completion = await ctx.model.complete(
-        agent.model,
-        [
-            {
-                "role": "system",
-                "content": SUMMARY_PROMPT.format(name=agent.name, words=SUMMARY_WORDS),
-            },
-            {"role": "user", "content": body},
-        ],
+        ChatRequest(
+            agent.model,
+            [
+                {
+                    "role": "system",
+                    "content": SUMMARY_PROMPT.format(name=agent.name, words=SUMMARY_WORDS),
+                },
+                {"role": "user", "content": body},
+            ],
+        )
     )
     return (completion.text or summary).strip()

@@ -13,9 +13,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
 
-from engine.llm import Completion, LLMError, ToolChoice
+from engine.llm import ChatModel, ChatRequest, LLMError
 from engine.records import Message, Role, ToolCall, ToolRule
 from engine.tools.base import Tool, ToolContext, ToolOutcome
 from engine.tools.rules import ToolRuleError, ToolRuleSet
@@ -24,26 +23,13 @@ log = logging.getLogger(__name__)
 
 TOOL_TIMEOUT = 30.0
 
-type ChatRequest = tuple[list[dict[str, Any]], list[dict[str, Any]]]
-#: The (messages, tool schemas) a step sends, given the tools it offers, the rules in words
-#: and the messages the run produced so far.
+#: The request a step sends, given the tools it offers, the rules in words and the messages
+#: the run produced so far.
 type RequestBuilder = Callable[[Sequence[Tool], str, Sequence[Message]], Awaitable[ChatRequest]]
 #: Makes one produced message: role, content, tool calls, the tool call it answers.
 type Recorder = Callable[[Role, str, tuple[ToolCall, ...], str], Message]
 #: A call that ran (refused calls don't count for the rules): its tool and output.
 type RanCall = tuple[str, str]
-
-
-class ChatModel(Protocol):
-    """One chat completion: the LLM client, or a wrapper that counts a job's budget."""
-
-    async def complete(
-        self,
-        model: str,
-        messages: Sequence[Mapping[str, Any]],
-        tools: Sequence[Mapping[str, Any]] = (),
-        tool_choice: ToolChoice = "required",
-    ) -> Completion: ...
 
 
 def tool_rules(
@@ -90,74 +76,70 @@ async def call_tool(tool: Tool, ctx: ToolContext, call: ToolCall, limit_s: float
 
 @dataclass(frozen=True, slots=True)
 class LoopEnd:
+    """What one run did and how it ended."""
+
     #: Whether the agent ended the run itself (a terminal tool or a text answer).
     decided: bool
+    #: The messages the run produced (assistant steps and tool results), in order.
+    produced: tuple[Message, ...]
+    #: Every call the model made, with its outcome.
+    calls: tuple[tuple[ToolCall, ToolOutcome], ...]
     #: The model's plain-text answer, when it gave one instead of a tool call.
     answer: str = ""
 
 
+@dataclass(frozen=True, slots=True)
 class ToolLoop:
-    """One run of the loop; ``produced`` and ``calls`` are what it did, in order."""
+    """The agent's tool loop over one set of tools; each ``run`` is independent."""
 
-    def __init__(
-        self,
-        model: ChatModel,
-        model_name: str,
-        ctx: ToolContext,
-        tools: Mapping[str, Tool],
-        rules: ToolRuleSet,
-        *,
-        request: RequestBuilder,
-        record: Recorder,
-        max_steps: int,
-        tool_timeout: float = TOOL_TIMEOUT,
-        label: str = "",
-    ) -> None:
-        self._model = model
-        self._model_name = model_name
-        self._ctx = ctx
-        self._tools = tools
-        self._rules = rules
-        self._request = request
-        self._record = record
-        self._max_steps = max_steps
-        self._tool_timeout = tool_timeout
-        self._label = label
-        self.produced: list[Message] = []
-        #: Every call the model made, with its outcome.
-        self.calls: list[tuple[ToolCall, ToolOutcome]] = []
-
-    def _add(
-        self, role: Role, content: str, tool_calls: tuple[ToolCall, ...] = (), answers: str = ""
-    ) -> None:
-        self.produced.append(self._record(role, content, tool_calls, answers))
+    model: ChatModel
+    ctx: ToolContext
+    tools: Mapping[str, Tool]
+    rules: ToolRuleSet
+    request: RequestBuilder
+    record: Recorder
+    max_steps: int
+    tool_timeout: float = TOOL_TIMEOUT
+    label: str = ""
 
     async def run(self) -> LoopEnd:
-        rules = self._rules
+        rules = self.rules
+        produced: list[Message] = []
+        calls: list[tuple[ToolCall, ToolOutcome]] = []
         ran: list[RanCall] = []
         empty_answers = 0
-        for step in range(self._max_steps):
-            offered = offered_tools(self._tools, rules, ran, step, self._max_steps)
-            messages, schemas = await self._request(offered, rules.render(), self.produced)
-            completion = await self._model.complete(self._model_name, messages, schemas)
+
+        def add(
+            role: Role, content: str, tool_calls: tuple[ToolCall, ...] = (), answers: str = ""
+        ) -> None:
+            produced.append(self.record(role, content, tool_calls, answers))
+
+        def end(decided: bool, answer: str = "") -> LoopEnd:
+            return LoopEnd(decided, tuple(produced), tuple(calls), answer)
+
+        for step in range(self.max_steps):
+            offered = offered_tools(self.tools, rules, ran, step, self.max_steps)
+            completion = await self.model.complete(
+                await self.request(offered, rules.render(), produced)
+            )
             if not completion.tool_calls:
                 text = (completion.text or "").strip()
                 # A server that ignored tool_choice answered in plain text: that is the answer.
                 if text:
-                    self._add(Role.ASSISTANT, text)
-                    return LoopEnd(decided=True, answer=text)
+                    add(Role.ASSISTANT, text)
+                    return end(decided=True, answer=text)
                 # No choice, or neither text nor a tool call: ask once more, then give up.
                 empty_answers += 1
-                log.warning("%s: the model gave an empty answer", self._label)
+                log.warning("%s: the model gave an empty answer", self.label)
                 if empty_answers > 1:
-                    return LoopEnd(decided=False)
+                    return end(decided=False)
                 continue
-            self._add(Role.ASSISTANT, completion.text or "", completion.tool_calls)
+            add(Role.ASSISTANT, completion.text or "", completion.tool_calls)
             finished = False
             for call in completion.tool_calls:
                 outcome, did_run = await self._call(call, ran)
-                self.calls.append((call, outcome))
-                self._add(Role.TOOL, outcome.output, answers=call.id)
+                calls.append((call, outcome))
+                add(Role.TOOL, outcome.output, answers=call.id)
                 ended = not outcome.error and rules.is_terminal(call.name)
                 # A terminal tool that failed (bad arguments) did not end the run: the model
                 # may call it again, so it stays out of what the rules see as done.
@@ -165,18 +147,18 @@ class ToolLoop:
                     ran.append((call.name, outcome.output))
                 finished = finished or ended
             if finished:
-                return LoopEnd(decided=True)
-        log.info("%s reached the step limit of %d", self._label, self._max_steps)
-        return LoopEnd(decided=False)
+                return end(decided=True)
+        log.info("%s reached the step limit of %d", self.label, self.max_steps)
+        return end(decided=False)
 
     async def _call(self, call: ToolCall, ran: Sequence[RanCall]) -> tuple[ToolOutcome, bool]:
         """The call's outcome, and whether it ran."""
-        tool = self._tools.get(call.name)
+        tool = self.tools.get(call.name)
         if tool is None:
-            available = ", ".join(sorted(self._tools))
+            available = ", ".join(sorted(self.tools))
             unknown = f"Error: there is no tool called {call.name!r}; available: {available}."
             return ToolOutcome(unknown, error=True), False
-        refusal = self._rules.check(call.name, ran)
+        refusal = self.rules.check(call.name, ran)
         if refusal is not None:
             return ToolOutcome(refusal, error=True), False
-        return await call_tool(tool, self._ctx, call, self._tool_timeout), True
+        return await call_tool(tool, self.ctx, call, self.tool_timeout), True

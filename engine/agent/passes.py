@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from engine.agent.context import to_chat
-from engine.agent.loop import TOOL_TIMEOUT, ChatModel, ChatRequest, ToolLoop, tool_rules
+from engine.agent.loop import TOOL_TIMEOUT, ToolLoop, tool_rules
 from engine.agent.memory import TurnMemory
 from engine.audience import Audience
 from engine.embeddings import Embedder
+from engine.llm import ChatModel, ChatRequest
 from engine.records import Agent, Author, Message, Role, ToolCall, new_id
 from engine.store.protocol import Store
 from engine.tools.base import Tool, ToolContext, ToolOutcome
@@ -87,7 +88,8 @@ async def run_pass(
     async def request(
         offered: Sequence[Tool], rules: str, produced: Sequence[Message]
     ) -> ChatRequest:
-        return [*opening, *(to_chat(m) for m in produced)], [t.schema() for t in offered]
+        messages = [*opening, *(to_chat(m) for m in produced)]
+        return ChatRequest(agent.model, messages, [t.schema() for t in offered])
 
     def record(role: Role, content: str, calls: tuple[ToolCall, ...], answers: str) -> Message:
         return Message(
@@ -109,7 +111,6 @@ async def run_pass(
 
     loop = ToolLoop(
         model,
-        agent.model,
         ctx,
         task.tools,
         tool_rules((), task.tools, agent.name),
@@ -119,5 +120,5 @@ async def run_pass(
         tool_timeout=tool_timeout,
         label=f"pass of {agent.name}",
     )
-    await loop.run()
-    return PassReport(tuple(loop.calls), tuple(loop.produced))
+    end = await loop.run()
+    return PassReport(end.calls, end.produced)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from engine.agent.context import TokenCount, answer_reserve
-from engine.llm import LLMClient
+from engine.llm import ChatRequest, LLMClient
 from engine.records import Agent, Message, Role
 
 SUMMARY_PROMPT = """\
@@ -69,8 +69,6 @@ class Summarizer:
         body = (f"Summary so far:\n{summary}\n\n" if summary else "") + (
             "Messages to fold in:\n" + "\n".join(lines)
         )
-        completion = await self._llm.complete(
-            agent.model,
-            [{"role": "system", "content": system}, {"role": "user", "content": body}],
-        )
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": body}]
+        completion = await self._llm.complete(ChatRequest(agent.model, messages))
         return (completion.text or summary).strip()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from engine.agent.context import ContextOverflow
-from engine.agent.loop import ChatModel, ChatRequest, ToolLoop, tool_rules
+from engine.agent.loop import ToolLoop, tool_rules
 from engine.agent.memory import TurnMemory
 from engine.agent.prompts import (
     CONTEXT_TOO_SMALL_REPLY,
@@ -26,7 +26,7 @@ from engine.agent.prompts import (
 from engine.agent.window import ContextWindow
 from engine.audience import AudienceKind
 from engine.embeddings import Embedder
-from engine.llm import LLMRejected, LLMUnavailable
+from engine.llm import ChatModel, ChatRequest, LLMRejected, LLMUnavailable
 from engine.records import Agent, Inbound, Message, Role, ToolCall, next_seq
 from engine.store.protocol import InboxItem, Store
 from engine.tools.base import Searcher, Tool, ToolContext
@@ -90,7 +90,7 @@ class Turn:
         self._services = services
         self._replies = Replies.for_items(items, services.clock)
         self._ctx = services.context(agent, self.inbound, self._replies)
-        self._produced: list[Message] = []
+        self._produced: tuple[Message, ...] = ()
         self._made = 0
 
     def _record(
@@ -152,11 +152,10 @@ class Turn:
                 rules,
             )
             ctx.in_view = compiled.in_view
-            return compiled.messages, compiled.tools
+            return ChatRequest(agent.model, compiled.messages, compiled.tools)
 
         loop = ToolLoop(
             services.model,
-            agent.model,
             ctx,
             tools,
             tool_rules(agent.tool_rules, tools, agent.name),
@@ -168,7 +167,7 @@ class Turn:
         )
         end = await loop.run()
         # Kept only when the loop completes: a turn that failed midway answers with a notice.
-        self._produced = loop.produced
+        self._produced = end.produced
         if end.answer:
             self._replies.add(end.answer)
         elif not end.decided and not self._replies:

@@ -1,6 +1,6 @@
 """The durable message pipeline (DESIGN §2): inbox, per-conversation workers, outbox."""
 
-from engine.pipeline.backoff import Backoff
+from engine.backoff import Backoff
 from engine.pipeline.delivery import ReplyDelivery, is_settled
 from engine.pipeline.dispatcher import Dispatcher
 from engine.pipeline.intake import MAX_TEXT_BYTES, Admission, InboxAdmission, admit

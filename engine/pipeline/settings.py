@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engine.pipeline.backoff import Backoff
+from engine.backoff import Backoff
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from engine import (
     AgentPass,
     Audience,
     AudienceKind,
+    ChatRequest,
     Completion,
     FunctionTool,
     RecordFilter,
@@ -24,7 +25,6 @@ from engine import (
     Store,
     Tool,
     ToolCall,
-    ToolChoice,
     ToolContext,
     ToolError,
     create_agent,
@@ -45,17 +45,12 @@ class ScriptedModel:
         self._calls = list(calls)
         self.requests: list[tuple[list[Mapping[str, Any]], list[str]]] = []
 
-    async def complete(
-        self,
-        model: str,
-        messages: Sequence[Mapping[str, Any]],
-        tools: Sequence[Mapping[str, Any]] = (),
-        tool_choice: ToolChoice = "required",
-    ) -> Completion:
-        self.requests.append((list(messages), [t["function"]["name"] for t in tools]))
+    async def complete(self, request: ChatRequest) -> Completion:
+        names = [t["function"]["name"] for t in request.tools]
+        self.requests.append((list(request.messages), names))
         name, arguments = self._calls.pop(0)
         call = ToolCall(f"call-{len(self.requests)}", name, json.dumps(arguments))
-        return Completion((call,), None, Usage(10, 5), model)
+        return Completion((call,), None, Usage(10, 5), request.model)
 
 
 class NoArgs(BaseModel):

@@ -13,6 +13,7 @@ from typing import Any
 
 from engine.agent.creation import create_agent
 from engine.audience import Audience, AudienceKind
+from engine.backoff import Backoff
 from engine.llm import LLMClient, RetryPolicy
 from engine.records import Agent, Message, Role, new_id, next_seq, utcnow
 from engine.store import Store
@@ -132,7 +133,7 @@ async def open_world(backend: str, tmp_path: Path) -> AsyncIterator[World]:
         client = LLMClient(
             base_url=llm.base_url,
             api_key="test",
-            retry=RetryPolicy(total_seconds=1.0, initial_backoff=0.05, max_backoff=0.1),
+            retry=RetryPolicy(total_seconds=1.0, backoff=Backoff(0.05, 0.1)),
         )
         stack.push_async_callback(client.aclose)
         store: Store

@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from engine.llm import LLMClient, LLMRejected, LLMUnavailable, RetryPolicy
+from engine.backoff import Backoff
+from engine.llm import ChatRequest, LLMClient, LLMRejected, LLMUnavailable, RetryPolicy
 from tests.fakes.openai_server import (
     FakeOpenAI,
     FakeOpenAIProcess,
@@ -33,7 +34,9 @@ SEND_MESSAGE = {
     },
 }
 MESSAGES = [{"role": "system", "content": "You are Mnemo."}, {"role": "user", "content": "hi"}]
-FAST = RetryPolicy(total_seconds=3.0, request_timeout=1.0, initial_backoff=0.05, max_backoff=0.2)
+#: One step asking gpt-4o to reply through its tool.
+ASK_GPT4O = ChatRequest("gpt-4o", MESSAGES, [SEND_MESSAGE])
+FAST = RetryPolicy(total_seconds=3.0, request_timeout=1.0, backoff=Backoff(0.05, 0.2))
 
 
 @pytest.fixture
@@ -57,7 +60,7 @@ async def test_tool_calls_are_parsed_with_raw_arguments(llm: FakeOpenAI, client:
         )
     )
 
-    completion = await client.complete("gpt-4o", MESSAGES, [SEND_MESSAGE])
+    completion = await client.complete(ASK_GPT4O)
 
     assert [c.name for c in completion.tool_calls] == ["core_memory_append", "send_message"]
     assert json.loads(completion.tool_calls[1].arguments) == {"message": "noted"}
@@ -68,7 +71,7 @@ async def test_tool_calls_are_parsed_with_raw_arguments(llm: FakeOpenAI, client:
 
 
 async def test_default_responder_echoes_last_user_message(client: LLMClient) -> None:
-    completion = await client.complete("gpt-4o", MESSAGES, [SEND_MESSAGE])
+    completion = await client.complete(ASK_GPT4O)
 
     assert completion.tool_calls[0].name == "send_message"
     assert json.loads(completion.tool_calls[0].arguments) == {"message": "echo: hi"}
@@ -77,7 +80,7 @@ async def test_default_responder_echoes_last_user_message(client: LLMClient) -> 
 async def test_plain_text_without_tools(llm: FakeOpenAI, client: LLMClient) -> None:
     llm.push(text("a summary"))
 
-    completion = await client.complete("gpt-4o", MESSAGES)
+    completion = await client.complete(ChatRequest("gpt-4o", MESSAGES))
 
     assert completion.text == "a summary"
     assert completion.tool_calls == ()
@@ -90,7 +93,7 @@ async def test_rate_limit_is_retried_after_the_servers_retry_after(
     llm.push(error(429, "slow down", retry_after=0.6), tool_call("send_message", message="ok"))
 
     started = time.monotonic()
-    completion = await client.complete("gpt-4o", MESSAGES, [SEND_MESSAGE])
+    completion = await client.complete(ASK_GPT4O)
 
     assert time.monotonic() - started >= 0.55  # waited what the server asked, not the 50 ms backoff
     assert json.loads(completion.tool_calls[0].arguments) == {"message": "ok"}
@@ -101,7 +104,7 @@ async def test_rate_limit_is_retried_after_the_servers_retry_after(
 async def test_server_errors_are_retried(llm: FakeOpenAI, client: LLMClient) -> None:
     llm.push(error(500), error(503), tool_call("send_message", message="back"))
 
-    completion = await client.complete("gpt-4o", MESSAGES, [SEND_MESSAGE])
+    completion = await client.complete(ASK_GPT4O)
 
     assert completion.tool_calls[0].name == "send_message"
     assert len(llm.requests) == 3
@@ -109,14 +112,12 @@ async def test_server_errors_are_retried(llm: FakeOpenAI, client: LLMClient) -> 
 
 async def test_persistent_failure_raises_unavailable_within_the_budget(llm: FakeOpenAI) -> None:
     llm.responder = lambda body: error(500, "down")
-    budget = RetryPolicy(
-        total_seconds=1.0, request_timeout=0.5, initial_backoff=0.05, max_backoff=0.2
-    )
+    budget = RetryPolicy(total_seconds=1.0, request_timeout=0.5, backoff=Backoff(0.05, 0.2))
     client = LLMClient(base_url=llm.base_url, api_key="test", retry=budget)
 
     started = time.monotonic()
     with pytest.raises(LLMUnavailable, match="HTTP 500"):
-        await client.complete("gpt-4o", MESSAGES, [SEND_MESSAGE])
+        await client.complete(ASK_GPT4O)
     await client.aclose()
 
     assert time.monotonic() - started < 3.0  # bounded by the 1 s budget, with slack for load
@@ -131,7 +132,7 @@ async def test_retry_after_beyond_the_budget_gives_up_at_once(
 
     started = time.monotonic()
     with pytest.raises(LLMUnavailable, match="HTTP 429"):
-        await client.complete("gpt-4o", MESSAGES, [SEND_MESSAGE])
+        await client.complete(ASK_GPT4O)
 
     assert time.monotonic() - started < 2.0  # not the 30 s the server asked for
     assert len(llm.requests) == 1
@@ -140,7 +141,7 @@ async def test_retry_after_beyond_the_budget_gives_up_at_once(
 async def test_timeout_is_retried(llm: FakeOpenAI, client: LLMClient) -> None:
     llm.push(delay(5.0), tool_call("send_message", message="second try"))
 
-    completion = await client.complete("gpt-4o", MESSAGES, [SEND_MESSAGE])
+    completion = await client.complete(ASK_GPT4O)
 
     assert json.loads(completion.tool_calls[0].arguments) == {"message": "second try"}
     assert len(llm.chat_requests) == 2
@@ -149,11 +150,11 @@ async def test_timeout_is_retried(llm: FakeOpenAI, client: LLMClient) -> None:
 async def test_connection_refused_raises_unavailable() -> None:
     async with FakeOpenAI() as server:
         base_url = server.base_url  # closed on exit: nothing listens there any more
-    budget = RetryPolicy(total_seconds=0.5, request_timeout=0.2, initial_backoff=0.05)
+    budget = RetryPolicy(total_seconds=0.5, request_timeout=0.2, backoff=Backoff(0.05, 8.0))
     client = LLMClient(base_url=base_url, api_key="test", retry=budget)
 
     with pytest.raises(LLMUnavailable, match="APIConnectionError"):
-        await client.complete("gpt-4o", MESSAGES, [SEND_MESSAGE])
+        await client.complete(ASK_GPT4O)
     await client.aclose()
 
 
@@ -162,9 +163,9 @@ async def test_rejected_required_tool_choice_falls_back_to_auto_and_is_remembere
 ) -> None:
     llm.push(error(400, "tool_choice 'required' is not supported by this model"))
 
-    first = await client.complete("local-llama", MESSAGES, [SEND_MESSAGE])
-    second = await client.complete("local-llama", MESSAGES, [SEND_MESSAGE])
-    other = await client.complete("gpt-4o", MESSAGES, [SEND_MESSAGE])
+    first = await client.complete(ChatRequest("local-llama", MESSAGES, [SEND_MESSAGE]))
+    second = await client.complete(ChatRequest("local-llama", MESSAGES, [SEND_MESSAGE]))
+    other = await client.complete(ASK_GPT4O)
 
     assert [len(c.tool_calls) for c in (first, second, other)] == [1, 1, 1]
     assert [r["tool_choice"] for r in llm.requests] == ["required", "auto", "auto", "required"]
@@ -176,15 +177,15 @@ async def test_other_bad_requests_are_rejected_without_retry(
     llm.push(error(400, "messages: too long"))
 
     with pytest.raises(LLMRejected) as raised:
-        await client.complete("gpt-4o", MESSAGES, [SEND_MESSAGE])
+        await client.complete(ASK_GPT4O)
 
     assert raised.value.status == 400
     assert len(llm.requests) == 1
 
 
 async def test_usage_totals_accumulate_for_metrics(llm: FakeOpenAI, client: LLMClient) -> None:
-    first = await client.complete("gpt-4o", MESSAGES, [SEND_MESSAGE])
-    second = await client.complete("gpt-4o", MESSAGES, [SEND_MESSAGE])
+    first = await client.complete(ASK_GPT4O)
+    second = await client.complete(ASK_GPT4O)
 
     totals = client.totals
     assert totals.requests == 2
@@ -198,7 +199,7 @@ async def test_fake_server_in_its_own_process_is_scripted_over_http() -> None:
         await llm.block()
         client = LLMClient(base_url=llm.base_url, api_key="test", retry=FAST)
 
-        pending = asyncio.create_task(client.complete("gpt-4o", MESSAGES, [SEND_MESSAGE]))
+        pending = asyncio.create_task(client.complete(ASK_GPT4O))
         async with asyncio.timeout(5):
             await llm.wait_for_in_flight(1)
         assert not pending.done()

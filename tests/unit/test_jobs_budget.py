@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
 
 import pytest
 
-from engine.llm import Completion, ToolChoice, Usage
+from engine.llm import ChatRequest, Completion, Usage
 from jobs.budget import BudgetedModel, BudgetExhausted
 
 
@@ -18,15 +16,9 @@ class ScriptedModel:
         self.usage = usage
         self.calls = 0
 
-    async def complete(
-        self,
-        model: str,
-        messages: Sequence[Mapping[str, Any]],
-        tools: Sequence[Mapping[str, Any]] = (),
-        tool_choice: ToolChoice = "required",
-    ) -> Completion:
+    async def complete(self, request: ChatRequest) -> Completion:
         self.calls += 1
-        return Completion((), "ok", self.usage, model)
+        return Completion((), "ok", self.usage, request.model)
 
 
 MESSAGES = [{"role": "user", "content": "x" * 400}]  # about 100 tokens by estimate
@@ -35,16 +27,16 @@ MESSAGES = [{"role": "user", "content": "x" * 400}]  # about 100 tokens by estim
 async def test_tokens_are_counted_and_a_call_past_the_budget_is_refused() -> None:
     llm = ScriptedModel(Usage(prompt_tokens=300, completion_tokens=50))
     model = BudgetedModel(llm, budget=500)
-    await model.complete("m", MESSAGES)
+    await model.complete(ChatRequest("m", MESSAGES))
     assert (model.used, model.left) == (350, 150)
     with pytest.raises(BudgetExhausted, match="spent 350 of 500"):
-        await model.complete("m", [{"role": "user", "content": "x" * 800}])
+        await model.complete(ChatRequest("m", [{"role": "user", "content": "x" * 800}]))
     assert llm.calls == 1
 
 
 async def test_a_server_that_reports_no_usage_is_charged_the_estimate() -> None:
     model = BudgetedModel(ScriptedModel(Usage()), budget=1000)
-    await model.complete("m", MESSAGES)
+    await model.complete(ChatRequest("m", MESSAGES))
     assert 90 < model.used < 130
 
 
@@ -58,7 +50,7 @@ async def test_calls_wait_while_live_messages_are_pending() -> None:
     llm = ScriptedModel(Usage(10, 1))
     model = BudgetedModel(llm, budget=1000, backlog=backlog, yield_s=5)
     started = time.monotonic()
-    await model.complete("m", MESSAGES)
+    await model.complete(ChatRequest("m", MESSAGES))
     assert llm.calls == 1
     assert pending == [0]
     assert time.monotonic() - started >= 0.15  # waited at least one poll for the backlog
@@ -71,5 +63,5 @@ async def test_waiting_for_live_traffic_is_bounded() -> None:
     llm = ScriptedModel(Usage(10, 1))
     model = BudgetedModel(llm, budget=1000, backlog=always_busy, yield_s=0.3)
     async with asyncio.timeout(3):
-        await model.complete("m", MESSAGES)
+        await model.complete(ChatRequest("m", MESSAGES))
     assert llm.calls == 1

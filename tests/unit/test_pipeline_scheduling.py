@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 
 from engine.audience import Scope
 from engine.pipeline import Backoff, Dispatcher, JournalEntry, SettleWatch, TurnOutcome
@@ -14,6 +15,15 @@ def test_backoff_doubles_up_to_its_ceiling() -> None:
     backoff = Backoff(base=0.5, ceiling=3.0)
     assert [backoff.delay(n) for n in range(6)] == [0.0, 0.5, 1.0, 2.0, 3.0, 3.0]
     assert backoff.delay(10_000) == 3.0
+
+
+def test_jittered_backoff_waits_between_half_and_all_of_the_plain_wait() -> None:
+    backoff = Backoff(base=0.5, ceiling=3.0)
+    jitter = random.Random(7)
+    waits = [backoff.delay(3, jitter) for _ in range(200)]
+    assert all(1.0 <= wait <= 2.0 for wait in waits)
+    assert len(set(waits)) > 100  # clients that failed together spread out
+    assert backoff.delay(0, jitter) == 0.0
 
 
 def _reply(n: int) -> Outbound:
