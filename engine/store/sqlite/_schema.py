@@ -8,7 +8,56 @@ Rows that carry an embedding get a ``vec_rev`` from ``vectors_meta``; deleting o
 deleting a message bumps ``message_changes`` likewise, for the messages a process keeps decoded.
 """
 
-SCHEMA = """
+#: The per-tag counts a memory table with a ``tags`` column keeps besides its per-scope ones.
+_COUNT_TAGS_INSERT = """
+    INSERT INTO record_counts
+        SELECT DISTINCT 'tags', new.agent_id, new.workspace, new.scope, value, 1
+        FROM json_each(new.tags) WHERE true
+        ON CONFLICT DO UPDATE SET n = n + 1;"""
+_COUNT_TAGS_DELETE = """
+    UPDATE record_counts SET n = n - 1 WHERE kind = 'tags' AND agent_id = old.agent_id
+        AND workspace = old.workspace AND scope = old.scope
+        AND tag IN (SELECT value FROM json_each(old.tags));"""
+
+
+def _memory_triggers(table: str, text: str, *, tags: bool = False) -> str:
+    """What keeps a memory table's derived data in step with it: the FTS5 index on its
+    ``text`` column, its per-scope record counts (and per-tag counts for a table with
+    ``tags``), and the deletion count its in-memory vector copies watch."""
+    fts = f"{table}_fts"
+    count_tags_insert = _COUNT_TAGS_INSERT if tags else ""
+    count_tags_delete = _COUNT_TAGS_DELETE if tags else ""
+    return f"""
+CREATE VIRTUAL TABLE IF NOT EXISTS {fts} USING fts5 (
+    {text}, content='{table}', content_rowid='pos',
+    tokenize='porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS {fts}_insert AFTER INSERT ON {table} BEGIN
+    INSERT INTO {fts} (rowid, {text}) VALUES (new.pos, new.{text});
+END;
+CREATE TRIGGER IF NOT EXISTS {fts}_delete AFTER DELETE ON {table} BEGIN
+    INSERT INTO {fts} ({fts}, rowid, {text}) VALUES ('delete', old.pos, old.{text});
+END;
+CREATE TRIGGER IF NOT EXISTS {fts}_update AFTER UPDATE OF {text} ON {table} BEGIN
+    INSERT INTO {fts} ({fts}, rowid, {text}) VALUES ('delete', old.pos, old.{text});
+    INSERT INTO {fts} (rowid, {text}) VALUES (new.pos, new.{text});
+END;
+CREATE TRIGGER IF NOT EXISTS {table}_count_insert AFTER INSERT ON {table} BEGIN
+    INSERT INTO record_counts VALUES ('{table}', new.agent_id, new.workspace, new.scope, '', 1)
+        ON CONFLICT DO UPDATE SET n = n + 1;{count_tags_insert}
+END;
+CREATE TRIGGER IF NOT EXISTS {table}_count_delete AFTER DELETE ON {table} BEGIN
+    UPDATE record_counts SET n = n - 1 WHERE kind = '{table}' AND agent_id = old.agent_id
+        AND workspace = old.workspace AND scope = old.scope AND tag = '';{count_tags_delete}
+END;
+CREATE TRIGGER IF NOT EXISTS {table}_vec_delete AFTER DELETE ON {table}
+    WHEN old.vec_rev IS NOT NULL BEGIN
+    UPDATE vectors_meta SET deletes = deletes + 1 WHERE tbl = '{table}';
+END;
+"""
+
+
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS agents (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -78,34 +127,7 @@ CREATE INDEX IF NOT EXISTS messages_ref
     ON messages (workspace, channel, platform_ref) WHERE platform_ref != '';
 CREATE INDEX IF NOT EXISTS messages_vec ON messages (vec_rev) WHERE vec_rev IS NOT NULL;
 
-CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5 (
-    content, content='messages', content_rowid='pos',
-    tokenize='porter unicode61 remove_diacritics 2'
-);
-CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages BEGIN
-    INSERT INTO messages_fts (rowid, content) VALUES (new.pos, new.content);
-END;
-CREATE TRIGGER IF NOT EXISTS messages_fts_delete AFTER DELETE ON messages BEGIN
-    INSERT INTO messages_fts (messages_fts, rowid, content)
-        VALUES ('delete', old.pos, old.content);
-END;
-CREATE TRIGGER IF NOT EXISTS messages_fts_update AFTER UPDATE OF content ON messages BEGIN
-    INSERT INTO messages_fts (messages_fts, rowid, content)
-        VALUES ('delete', old.pos, old.content);
-    INSERT INTO messages_fts (rowid, content) VALUES (new.pos, new.content);
-END;
-CREATE TRIGGER IF NOT EXISTS messages_count_insert AFTER INSERT ON messages BEGIN
-    INSERT INTO record_counts VALUES ('messages', new.agent_id, new.workspace, new.scope, '', 1)
-        ON CONFLICT DO UPDATE SET n = n + 1;
-END;
-CREATE TRIGGER IF NOT EXISTS messages_count_delete AFTER DELETE ON messages BEGIN
-    UPDATE record_counts SET n = n - 1 WHERE kind = 'messages' AND agent_id = old.agent_id
-        AND workspace = old.workspace AND scope = old.scope AND tag = '';
-END;
-CREATE TRIGGER IF NOT EXISTS messages_vec_delete AFTER DELETE ON messages
-    WHEN old.vec_rev IS NOT NULL BEGIN
-    UPDATE vectors_meta SET deletes = deletes + 1 WHERE tbl = 'messages';
-END;
+{_memory_triggers("messages", "content")}
 CREATE TABLE IF NOT EXISTS message_changes (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     n INTEGER NOT NULL
@@ -137,36 +159,7 @@ CREATE INDEX IF NOT EXISTS passages_visible ON passages (agent_id, workspace, cr
 CREATE INDEX IF NOT EXISTS passages_scope ON passages (workspace, scope);
 CREATE INDEX IF NOT EXISTS passages_vec ON passages (vec_rev) WHERE vec_rev IS NOT NULL;
 
-CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5 (
-    text, content='passages', content_rowid='pos',
-    tokenize='porter unicode61 remove_diacritics 2'
-);
-CREATE TRIGGER IF NOT EXISTS passages_fts_insert AFTER INSERT ON passages BEGIN
-    INSERT INTO passages_fts (rowid, text) VALUES (new.pos, new.text);
-END;
-CREATE TRIGGER IF NOT EXISTS passages_fts_delete AFTER DELETE ON passages BEGIN
-    INSERT INTO passages_fts (passages_fts, rowid, text) VALUES ('delete', old.pos, old.text);
-END;
-CREATE TRIGGER IF NOT EXISTS passages_count_insert AFTER INSERT ON passages BEGIN
-    INSERT INTO record_counts VALUES ('passages', new.agent_id, new.workspace, new.scope, '', 1)
-        ON CONFLICT DO UPDATE SET n = n + 1;
-    INSERT INTO record_counts
-        SELECT DISTINCT 'tags', new.agent_id, new.workspace, new.scope, value, 1
-        FROM json_each(new.tags) WHERE true
-        ON CONFLICT DO UPDATE SET n = n + 1;
-END;
-CREATE TRIGGER IF NOT EXISTS passages_count_delete AFTER DELETE ON passages BEGIN
-    UPDATE record_counts SET n = n - 1 WHERE kind = 'passages' AND agent_id = old.agent_id
-        AND workspace = old.workspace AND scope = old.scope AND tag = '';
-    UPDATE record_counts SET n = n - 1 WHERE kind = 'tags' AND agent_id = old.agent_id
-        AND workspace = old.workspace AND scope = old.scope
-        AND tag IN (SELECT value FROM json_each(old.tags));
-END;
-CREATE TRIGGER IF NOT EXISTS passages_vec_delete AFTER DELETE ON passages
-    WHEN old.vec_rev IS NOT NULL BEGIN
-    UPDATE vectors_meta SET deletes = deletes + 1 WHERE tbl = 'passages';
-END;
-
+{_memory_triggers("passages", "text", tags=True)}
 CREATE TABLE IF NOT EXISTS summaries (
     agent_id TEXT NOT NULL,
     workspace TEXT NOT NULL,
