@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from jobs import JobSettings
 
 ChannelPolicy = Literal["mention", "listen", "open"]
+
+
+_MONGODB_SCHEMES = ("mongodb://", "mongodb+srv://")
+_HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class SettingsError(Exception):
@@ -19,18 +26,28 @@ class SettingsError(Exception):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        # MNEMO_JOBS_TOKEN_BUDGET is jobs.token_budget: after a nested setting's name and one
+        # "_", the rest of the variable's name is its field's name, whole.
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
     )
 
-    #: The background jobs' settings, from the ``MNEMO_JOBS_*`` variables (``load_settings``).
-    jobs: JobSettings = Field(default_factory=JobSettings, alias="MNEMO_JOBS")
+    #: The background jobs' settings, one ``MNEMO_JOBS_<FIELD>`` variable each (``NoDecode``:
+    #: never one JSON value).
+    jobs: Annotated[JobSettings, NoDecode] = Field(default_factory=JobSettings, alias="MNEMO_JOBS")
 
     # Model endpoint
     openai_api_key: SecretStr | None = Field(default=None, alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(default=None, alias="OPENAI_BASE_URL")
     model: str = Field(default="gpt-4o-mini", alias="MNEMO_MODEL")
     #: "local" (the embedded model) or an embeddings model name served by the endpoint.
-    embedding_model: str = Field(default="local", alias="MNEMO_EMBEDDING_MODEL")
+    embedding_model: str = Field(default="local", min_length=1, alias="MNEMO_EMBEDDING_MODEL")
+    #: The endpoint model's vector size; unset, it is known (OpenAI's) or asked of the server.
+    embedding_dimensions: int | None = Field(default=None, gt=0, alias="MNEMO_EMBEDDING_DIMENSIONS")
     llm_timeout: float = Field(default=60.0, gt=0, alias="MNEMO_LLM_TIMEOUT")
 
     # Storage
@@ -72,10 +89,69 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = Field(default="text", alias="MNEMO_LOG_FORMAT")
     log_level: str = Field(default="INFO", alias="MNEMO_LOG_LEVEL")
 
-    @field_validator("openai_base_url", "mongodb_uri", mode="before")
+    @field_validator("openai_base_url", "mongodb_uri", "embedding_dimensions", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("openai_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError(
+                f"{value!r} is not an http(s) URL: set it like http://localhost:11434/v1"
+            )
+        return value
+
+    @field_validator("mongodb_uri")
+    @classmethod
+    def _mongodb_uri(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(_MONGODB_SCHEMES):
+            raise ValueError(
+                "not a MongoDB URI (it starts with mongodb:// or mongodb+srv://): set it like "
+                "mongodb://localhost:27017, or unset it to use the embedded store"
+            )
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _usable_data_dir(cls, value: Path, info: ValidationInfo) -> Path:
+        if info.data.get("mongodb_uri") is None:  # the embedded store lives there
+            try:
+                value.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ValueError(
+                    f"{str(value)!r} cannot be used as a directory ({exc.strerror}): "
+                    "set it to a writable directory"
+                ) from None
+        return value
+
+    @field_validator("agent_name", "model", "mongodb_database")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("is empty: set a name, or unset it for the default")
+        return value.strip()
+
+    @field_validator("http_host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            if re.fullmatch(r"[\d.]+|.*:.*", value) or not _HOST_NAME.fullmatch(value):
+                raise ValueError(
+                    f"{value!r} is not an IP address or host name: set it to 127.0.0.1 "
+                    "(this machine only) or 0.0.0.0 (every interface)"
+                ) from None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.upper() not in _LOG_LEVELS:
+            raise ValueError(f"{value!r} is not a log level: set one of {', '.join(_LOG_LEVELS)}")
+        return value.upper()
 
     @field_validator("slack_channel_policies", "discord_channel_policies")
     @classmethod
@@ -114,38 +190,17 @@ def parse_policies(text: str) -> dict[str, ChannelPolicy]:
     return policies
 
 
-JOB_VARIABLES = "MNEMO_JOBS_"
-
-
-class _JobVariables(BaseSettings, JobSettings):
-    """The jobs' settings as ``MNEMO_JOBS_<FIELD>`` variables (and .env)."""
-
-    model_config = SettingsConfigDict(
-        env_prefix=JOB_VARIABLES, env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
-
-
 def load_settings() -> Settings:
     """Read settings, the jobs' too, from the environment (and .env); every bad value is
     named by its variable."""
-    problems: list[str] = []
     try:
-        settings = Settings()
+        return Settings()
     except ValidationError as exc:
-        problems += _named(exc, prefix="")
-    try:
-        jobs = JobSettings.model_validate(_JobVariables().model_dump())
-    except ValidationError as exc:
-        problems += _named(exc, prefix=JOB_VARIABLES)
-    if problems:
-        raise SettingsError("Invalid settings: " + "; ".join(problems))
-    return settings.model_copy(update={"jobs": jobs})
+        problems = [f"{_variable(p['loc'])}: {p['msg']}" for p in exc.errors()]
+        raise SettingsError("Invalid settings: " + "; ".join(problems)) from None
 
 
-def _named(error: ValidationError, *, prefix: str) -> list[str]:
-    problems = []
-    for problem in error.errors():
-        field = str(problem["loc"][0]) if problem["loc"] else "settings"
-        name = f"{prefix}{field.upper()}" if prefix else field
-        problems.append(f"{name}: {problem['msg']}")
-    return problems
+def _variable(loc: tuple[int | str, ...]) -> str:
+    """The variable a validation error is about: ("MNEMO_JOBS", "lease_s") is
+    MNEMO_JOBS_LEASE_S."""
+    return "_".join(str(part) for part in loc).upper() if loc else "settings"
