@@ -23,6 +23,7 @@ from engine import (
     AgentPass,
     Audience,
     AudienceKind,
+    Author,
     BlockLabel,
     FunctionTool,
     Message,
@@ -90,8 +91,7 @@ def _memory(
         store.blocks,
         agent,
         audience,
-        speaker=person,
-        speaker_name=people.get(person, ""),
+        speaker=Author(person, people.get(person, "")),
         channel_name=channel_name,
     )
 

@@ -8,6 +8,7 @@ from engine import (
     Agent,
     Audience,
     AudienceKind,
+    Author,
     BlockStore,
     ConversationKey,
     RecordFilter,
@@ -64,8 +65,7 @@ class ConversationQuery(BaseModel):
             blocks,
             agent,
             self.audience,
-            speaker=self.user,
-            speaker_name=self.speaker_name,
+            speaker=Author(self.user, self.speaker_name),
             channel_name=self.channel_label,
             shared=agent.shared_blocks,
         )

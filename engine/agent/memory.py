@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from engine.audience import ALL_WORKSPACES, Audience, Scope, ScopeKind
-from engine.records import Agent, Block, BlockLabel, new_id
+from engine.records import Agent, Author, Block, BlockLabel, new_id
 from engine.store.protocol import BlockStore
 
 DEFAULT_LIMITS: dict[str, int] = {
@@ -75,8 +75,7 @@ class TurnMemory:
         agent: Agent,
         audience: Audience,
         *,
-        speaker: str,
-        speaker_name: str,
+        speaker: Author,
         channel_name: str,
         shared: Sequence[str] = (),
     ) -> None:
@@ -84,7 +83,6 @@ class TurnMemory:
         self.agent = agent
         self.audience = audience
         self.speaker = speaker
-        self.speaker_name = speaker_name
         self.channel_name = channel_name
         self._shared = tuple(shared)
         self._views: dict[str, BlockView] = {}
@@ -94,7 +92,7 @@ class TurnMemory:
     def _target(self, label: str) -> tuple[str, str, str]:
         """(owner, subject, subject name) that a label means in this turn."""
         if label == BlockLabel.HUMAN:
-            return self.agent.id, self.speaker, self.speaker_name
+            return self.agent.id, self.speaker.id, self.speaker.name
         if label == BlockLabel.CHANNEL:
             return self.agent.id, self.audience.channel, self.channel_name
         if label == BlockLabel.PERSONA:

@@ -63,17 +63,13 @@ async def run_pass(
 ) -> PassReport:
     """Run ``task`` on the agent's tool loop until it finishes or reaches its step limit."""
     agent, audience = task.agent, task.audience
+    nobody = Author("", "")
     ctx = ToolContext(
         agent=agent,
         audience=audience,
-        speaker=Author("", ""),
+        speaker=nobody,
         memory=TurnMemory(
-            store.blocks,
-            agent,
-            audience,
-            speaker="",
-            speaker_name="",
-            channel_name=task.channel_name,
+            store.blocks, agent, audience, speaker=nobody, channel_name=task.channel_name
         ),
         store=store,
         embedder=embedder,

@@ -94,7 +94,7 @@ class ContextWindow:
                     or DEFAULT_SYSTEM_PROMPT.format(name=agent.name),
                     rules=rules,
                     audience=audience,
-                    speaker_name=memory.speaker_name,
+                    speaker_name=memory.speaker.name,
                     channel_name=memory.channel_name,
                     blocks=blocks,
                     stats=stats,

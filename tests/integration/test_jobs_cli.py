@@ -11,7 +11,7 @@ import pytest
 from bot.cli import main
 from engine.agent.creation import create_agent
 from engine.agent.memory import TurnMemory
-from engine.records import Message, Role, new_id, next_seq, utcnow
+from engine.records import Author, Message, Role, new_id, next_seq, utcnow
 from engine.store import SQLITE_FILE_NAME
 from engine.store.sqlite import SQLiteStore
 from jobs import JobHistory, RetentionPolicies
@@ -71,7 +71,7 @@ async def test_jobs_run_consolidates_and_list_shows_the_run(
         assert await asyncio.to_thread(main, ["jobs", "retention", "test:W1", "-1"]) == 2
 
     memory = TurnMemory(
-        store.blocks, agent, audience, speaker="quinn", speaker_name="Quinn", channel_name=""
+        store.blocks, agent, audience, speaker=Author("quinn", "Quinn"), channel_name=""
     )
     assert "Allergic to peanuts." in (await memory.view("human")).value
     assert await RetentionPolicies(store.kv, 0).days("test:W1") == 30

@@ -11,13 +11,21 @@ import pytest
 
 from engine.agent.memory import TurnMemory
 from engine.audience import Audience, Scope
-from engine.records import Role
+from engine.records import Author, Role
 from engine.store import RecordFilter
 from jobs import JobSettings, RunStatus
 from jobs.consolidation import ConsolidationJob
 from tests.fakes.openai_server import FakeOpenAI, tool_call
 from tests.harness import bot_running, settings_for
-from tests.integration.test_jobs_world import BACKENDS, World, dm, open_world, private, public
+from tests.integration.test_jobs_world import (
+    BACKENDS,
+    EVERY_S,
+    World,
+    dm,
+    open_world,
+    private,
+    public,
+)
 
 DAY = timedelta(days=1)
 
@@ -29,7 +37,7 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 
 def consolidation(world: World, **settings: object) -> ConsolidationJob:
-    return ConsolidationJob(world.store, world.embedder, world.settings(**settings))
+    return ConsolidationJob(world.store, world.embedder, world.settings(**settings), EVERY_S)
 
 
 async def block_text(world: World, audience: Audience, label: str, user: str) -> str:
@@ -37,8 +45,7 @@ async def block_text(world: World, audience: Audience, label: str, user: str) ->
         world.store.blocks,
         world.agent,
         audience,
-        speaker=user,
-        speaker_name=user,
+        speaker=Author(user, user),
         channel_name=audience.channel,
     )
     return (await memory.view(label)).value

@@ -107,8 +107,7 @@ async def team_block(bot: Bot, name: str, audience: Audience) -> str:
         bot.runtime.store.blocks,
         await agent(bot, name),
         audience,
-        speaker="",
-        speaker_name="",
+        speaker=Author("", ""),
         channel_name="",
         shared=("team",),
     )
@@ -141,8 +140,7 @@ async def test_many_concurrent_edits_from_stale_views_are_all_kept(bot: Bot) -> 
             bot.runtime.store.blocks,
             (alpha, beta)[i % 2],
             public("C1"),
-            speaker="dana",
-            speaker_name="Dana",
+            speaker=Author("dana", "Dana"),
             channel_name="#c1",
             shared=("team",),
         )
