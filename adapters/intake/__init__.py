@@ -3,6 +3,7 @@ event is for the agent and whether it asks for an answer, shared by every platfo
 
 from adapters.intake.arrival import Arrival, IntakeStep, NextStep, ignored
 from adapters.intake.chain import BotHearing, IntakeChain, bot_intake, intake_chain
+from adapters.intake.evidence import evidence_of
 from adapters.intake.steps import (
     FollowChannelPolicy,
     IgnoreOtherBots,
@@ -24,6 +25,7 @@ __all__ = [
     "PeerAgentTraffic",
     "ServedChannelsOnly",
     "bot_intake",
+    "evidence_of",
     "ignored",
     "intake_chain",
 ]

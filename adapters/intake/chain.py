@@ -6,6 +6,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Protocol
 
 from adapters.intake.arrival import Arrival, IntakeStep
+from adapters.intake.evidence import evidence_of
 from adapters.intake.steps import (
     FollowChannelPolicy,
     IgnoreOtherBots,
@@ -29,8 +30,9 @@ class IntakeChain:
         return await self._run(0, arrival)
 
     async def reject(self, platform: str, raw: JSON, error: str) -> None:
-        """Keep an event the adapter could not parse, for the operator."""
-        await self._port.reject(platform, raw, error)
+        """Keep an event the adapter could not parse, for the operator (bounded in size and
+        depth, so even a hostile payload can be kept)."""
+        await self._port.reject(platform, evidence_of(raw), error)
 
     async def _run(self, index: int, arrival: Arrival) -> ReceiveResult:
         if index == len(self._steps):

@@ -15,7 +15,6 @@ from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
@@ -27,9 +26,11 @@ from adapters.slack.commands import COMMAND, FORGET_CANCEL, FORGET_CONFIRM, User
 from adapters.slack.config import PLATFORM, SlackConfig
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.directory import SlackDirectory
+from adapters.slack.edge import ScreenedSocketModeHandler, SlackEdge
 from adapters.slack.events import MalformedEvent, arrival_of, parse_event
 from adapters.slack.installations import KeyValueInstallationStore, KeyValueOAuthStateStore
 from engine import (
+    JSON,
     DeliveryLedgerStore,
     InboundKind,
     IntakePort,
@@ -63,10 +64,11 @@ class SlackAdapter:
         self._directory = directory or SlackDirectory()
         installations = KeyValueInstallationStore(kv) if config.multi_workspace else None
         self._delivery = SlackDelivery(WorkspaceClients(config, installations), deliveries)
-        self._commands = UserCommands(user_memory)
+        self._commands = UserCommands(user_memory, self._reject)
         self.bolt = self._build_app(installations, kv)
+        self._edge = SlackEdge(self.bolt, self._reject, config.signing_secret)
         self._register_listeners()
-        self._socket: AsyncSocketModeHandler | None = None
+        self._socket: ScreenedSocketModeHandler | None = None
 
     @property
     def platform_port(self) -> SlackDelivery:
@@ -77,8 +79,8 @@ class SlackAdapter:
         await self._delivery.prune(utcnow())
         if not self._config.socket_mode or self._socket is not None:
             return
-        self._socket = AsyncSocketModeHandler(
-            self.bolt, self._config.app_token, web_client=build_client(self._config)
+        self._socket = ScreenedSocketModeHandler(
+            self._edge, self.bolt, self._config.app_token, web_client=build_client(self._config)
         )
         await self._socket.connect_async()  # type: ignore[no-untyped-call]
         log.info("Slack Socket Mode connected")
@@ -92,16 +94,12 @@ class SlackAdapter:
         """Serve Slack's HTTP requests on the bot's server: events (HTTP mode) and the
         install pages (multi-workspace mode)."""
         if self._config.signing_secret:
-            app.router.add_post(EVENTS_PATH, self._handle_events)
+            app.router.add_post(EVENTS_PATH, self._edge.handle_http)
         if self._config.multi_workspace:
             app.router.add_get(INSTALL_PATH, self._handle_install)
             app.router.add_get(REDIRECT_PATH, self._handle_oauth_redirect)
 
     # -- HTTP ---------------------------------------------------------------------------------
-
-    async def _handle_events(self, request: web.Request) -> web.Response:
-        response = await self.bolt.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(response)
 
     async def _handle_install(self, request: web.Request) -> web.Response:
         flow = self._oauth_flow()
@@ -158,9 +156,11 @@ class SlackAdapter:
         app.action(FORGET_CONFIRM)(ack=_ack, lazy=[self._commands.forget])
         app.action(FORGET_CANCEL)(ack=_ack, lazy=[self._commands.cancel])
         # Whatever else Slack sends gets a 200, so it never retries or flags the app.
+        app.command(_ANYTHING)(self._commands.unknown)
         app.event(_ANYTHING)(_ignore)
         app.action(_ANYTHING)(_ack)
         app.view(_ANYTHING)(_ack)
+        app.view_closed(_ANYTHING)(_ack)
         app.shortcut(_ANYTHING)(_ack)
         app.options(_ANYTHING)(_ack)
 
@@ -170,13 +170,13 @@ class SlackAdapter:
         try:
             message = parse_event(body, context.bot_user_id or "")
         except MalformedEvent as error:
-            await self._intake.reject(PLATFORM, body, str(error))
+            await self._reject(body, str(error))
             return
         if message is None:
             return
         where = message.envelope
         channel = await self._directory.channel(
-            client, where.team, where.channel, where.channel_type
+            client, where.team, where.channel, where.channel_type, shared=where.shared
         )
         author_name = ""
         if message.kind is not InboundKind.DELETE:
@@ -191,6 +191,10 @@ class SlackAdapter:
         if arrival is not None:
             result = await self._intake.receive(arrival)
             log.debug("slack event %s: %s %s", where.event_id, result.outcome, result.reason)
+
+    async def _reject(self, raw: JSON, reason: str) -> None:
+        """Keep a payload that does not fit Slack's shape, for the operator."""
+        await self._intake.reject(PLATFORM, raw, reason)
 
 
 async def _ack(ack: AsyncAck) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncRespond
@@ -12,7 +13,14 @@ from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.events import workspace_id
-from engine import UserMemory, UserMemoryReport
+from adapters.slack.payloads import (
+    BlockAction,
+    MalformedEvent,
+    SlashCommand,
+    read_block_action,
+    read_command,
+)
+from engine import JSON, UserMemory, UserMemoryReport
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +39,21 @@ USAGE = (
 
 
 class UserCommands:
-    """The ``/mnemo`` command and the buttons of its answers."""
+    """The ``/mnemo`` command and the buttons of its answers; ``reject`` keeps a payload that
+    does not fit Slack's shape, for the operator."""
 
-    def __init__(self, memory: UserMemory) -> None:
+    def __init__(self, memory: UserMemory, reject: Callable[[JSON, str], Awaitable[None]]) -> None:
         self._memory = memory
+        self._reject = reject
 
     async def acknowledge(self, ack: AsyncAck, command: dict[str, Any]) -> None:
         """Answer at once: the report, the forget confirmation, or that the export is coming."""
-        workspace, user = workspace_id(command["team_id"]), command["user_id"]
-        match _subcommand(command):
+        read = await self._read(command, read_command)
+        if read is None:
+            await ack(text="I could not read this command; please try again.")
+            return
+        workspace, user = workspace_id(read["team_id"]), read["user_id"]
+        match _subcommand(read):
             case "memory":
                 try:
                     async with asyncio.timeout(REPORT_TIMEOUT_S):
@@ -68,9 +82,10 @@ class UserCommands:
         self, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         """Upload the user's export to their DM (after the command was acknowledged)."""
-        if _subcommand(command) != "export":
+        read = await self._read(command, read_command, quiet=True)
+        if read is None or _subcommand(read) != "export":
             return
-        workspace, user = workspace_id(command["team_id"]), command["user_id"]
+        workspace, user = workspace_id(read["team_id"]), read["user_id"]
         try:
             document = await self._memory.export_user(workspace, user)
             opened = await client.conversations_open(users=user)
@@ -86,7 +101,12 @@ class UserCommands:
 
     async def forget(self, body: dict[str, Any], respond: AsyncRespond) -> None:
         """Delete everything kept about the user who pressed the confirm button."""
-        workspace, user = workspace_id(body["team"]["id"]), body["user"]["id"]
+        action = await self._read(body, read_block_action)
+        team = _team_of(action) if action is not None else ""
+        if action is None or not team:
+            await respond(text="I could not read this request; nothing was deleted.")
+            return
+        workspace, user = workspace_id(team), action["user"]["id"]
         deleted = await self._memory.forget_user(workspace, user)
         log.info("forgot user %s in %s: %d records", user, workspace, deleted)
         await respond(
@@ -96,6 +116,22 @@ class UserCommands:
 
     async def cancel(self, respond: AsyncRespond) -> None:
         await respond(replace_original=True, text="Nothing was deleted.")
+
+    async def unknown(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+        """Another app's command routed here by mistake: say so instead of failing."""
+        await ack(text=f"I only know `{COMMAND}`.", response_type="ephemeral")
+
+    async def _read[P](
+        self, body: dict[str, Any], reader: Callable[[object], P], *, quiet: bool = False
+    ) -> P | None:
+        """``body`` through ``reader``; None (and, unless ``quiet``, a rejection) when it
+        does not fit."""
+        try:
+            return reader(body)
+        except MalformedEvent as error:
+            if not quiet:
+                await self._reject(body, str(error))
+            return None
 
 
 def render_report(report: UserMemoryReport) -> str:
@@ -116,8 +152,14 @@ def render_report(report: UserMemoryReport) -> str:
     return text
 
 
-def _subcommand(command: dict[str, Any]) -> str:
-    words = str(command.get("text", "")).split()
+def _team_of(action: BlockAction) -> str:
+    """The workspace a button was pressed in (org-wide installs send no ``team``)."""
+    team = action.get("team")
+    return (team["id"] if team else "") or action["user"].get("team_id") or ""
+
+
+def _subcommand(command: SlashCommand) -> str:
+    words = command.get("text", "").split()
     return words[0].lower() if words else ""
 
 

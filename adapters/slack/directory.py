@@ -2,7 +2,7 @@
 
 Look-ups run while Slack waits for its ack, so each one is bounded by a timeout and falls back
 to a safe answer (the user id as name; "private" when a channel's privacy is unknown, since a
-private audience reads and writes the narrowest memory).
+private audience reads and writes the narrowest memory: failing private).
 """
 
 from __future__ import annotations
@@ -94,23 +94,36 @@ class SlackDirectory:
         return name
 
     async def channel(
-        self, client: AsyncWebClient, team: str, channel: str, channel_type: str
+        self,
+        client: AsyncWebClient,
+        team: str,
+        channel: str,
+        channel_type: str,
+        *,
+        shared: bool = False,
     ) -> ChannelInfo:
-        """How private ``channel`` is; a channel shared with other organisations counts as
-        private, since people outside the workspace read it."""
+        """How private ``channel`` is: the most private of what ``conversations.info`` says
+        and what the event says (``channel_type``, ``shared`` for Slack Connect). A channel
+        shared with another organisation is never public, since people outside the
+        workspace read it; when the look-up fails, every channel but a DM counts as private."""
         if channel_type == "im":
             return ChannelInfo(AudienceKind.DM, "")
-        cached = self._channels.get((team, channel))
-        if cached is not None:
-            return cached
-        response = await _look_up(
-            client.conversations_info(channel=channel), "conversations.info", channel
-        )
-        if response is None:
-            return ChannelInfo(audience_kind_of(channel_type) or AudienceKind.PRIVATE, "")
-        info = ChannelInfo(*_describe_channel(response.get("channel") or {}))
-        self._channels.put((team, channel), info)
-        return info
+        found = self._channels.get((team, channel))
+        if found is None:
+            response = await _look_up(
+                client.conversations_info(channel=channel), "conversations.info", channel
+            )
+            if response is None:
+                return ChannelInfo(AudienceKind.PRIVATE, "")
+            said_by_slack = response.get("channel")
+            if not isinstance(said_by_slack, dict):
+                said_by_slack = {}
+            found = ChannelInfo(*_describe_channel(said_by_slack))
+            self._channels.put((team, channel), found)
+        said = AudienceKind.PRIVATE if shared else audience_kind_of(channel_type)
+        if found.kind is AudienceKind.PUBLIC and said not in (None, AudienceKind.PUBLIC):
+            return ChannelInfo(AudienceKind.PRIVATE, found.name)
+        return found
 
 
 async def _look_up(
@@ -129,7 +142,10 @@ def _describe_channel(channel: dict[str, object]) -> tuple[AudienceKind, str]:
     name = str(channel.get("name") or "")
     if channel.get("is_im"):
         return AudienceKind.DM, ""
-    shared = channel.get("is_ext_shared") or channel.get("is_org_shared")
+    shared = any(
+        channel.get(flag)
+        for flag in ("is_ext_shared", "is_org_shared", "is_shared", "is_pending_ext_shared")
+    )
     if channel.get("is_private") or channel.get("is_mpim") or channel.get("is_group") or shared:
         return AudienceKind.PRIVATE, f"#{name}" if name else ""
     return AudienceKind.PUBLIC, f"#{name}" if name else ""

@@ -7,39 +7,53 @@ wrote it, how private the channel is). Whether the agent hears it is the intake 
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, cast
+from datetime import datetime
+from typing import Any
 
 from adapters.intake import Arrival
 from adapters.slack.config import PLATFORM
-from adapters.slack.payloads import EventCallback, SlackEvent, SlackFile, SlackMessagePayload
-from engine import Audience, AudienceKind, Author, Inbound, InboundKind
+from adapters.slack.content import describe_file, mentions_in, plain_text, text_of
+from adapters.slack.payloads import MalformedEvent, SlackEvent, SlackMessagePayload, read_callback
+from adapters.slack.routing import Receiver, receiver_of
+from adapters.slack.timestamps import sent_at_of
+from engine import Audience, AudienceKind, Author, Inbound, InboundKind, utcnow
 
-_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+__all__ = [
+    "MalformedEvent",
+    "SlackEnvelope",
+    "SlackMessage",
+    "arrival_of",
+    "audience_kind_of",
+    "parse_event",
+    "team_of",
+    "workspace_id",
+]
+
 #: Message subtypes that carry something someone said; every other subtype (joins, topic
 #: changes ...) is a notice, not conversation.
 _SPOKEN_SUBTYPES = frozenset({"", "file_share", "thread_broadcast", "me_message", "bot_message"})
-
-
-class MalformedEvent(ValueError):
-    """A payload that lacks what every Slack message event has."""
 
 
 @dataclass(frozen=True, slots=True)
 class SlackEnvelope:
     """What every message event of a callback says about where it happened."""
 
-    team: str
+    #: The installation that received the event; its ``team`` keys the memory.
+    receiver: Receiver
     channel: str
     #: "im", "mpim", "group", "channel", or "" when the event does not say (app_mention).
     channel_type: str
     event_id: str
     #: The bot user the event was read for (mentions of it are dropped from the text).
     bot_user: str
+    #: The channel is shared with another organisation (Slack Connect).
+    shared: bool = False
+
+    @property
+    def team(self) -> str:
+        return self.receiver.team
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,14 +67,11 @@ class SlackMessage:
     from_bot: bool
     ts: str
     thread_ts: str
+    sent_at: datetime
     text: str = ""
     mentions_bot: bool = False
     mentions: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
-
-    @property
-    def sent_at(self) -> datetime:
-        return datetime.fromtimestamp(float(self.ts), UTC)
 
 
 def workspace_id(team: str) -> str:
@@ -76,28 +87,35 @@ def team_of(workspace: str) -> str:
     return workspace.removeprefix(prefix)
 
 
-def parse_event(body: Mapping[str, Any], bot_user_id: str) -> SlackMessage | None:
+def parse_event(
+    body: Mapping[str, Any], bot_user_id: str, received_at: datetime | None = None
+) -> SlackMessage | None:
     """Read a ``message`` or ``app_mention`` callback; None when it holds no message someone
-    wrote, edited or deleted (a join, a topic change, an unfurl)."""
-    callback = cast(EventCallback, body)
-    event = callback.get("event")
-    if not isinstance(event, dict):
-        raise MalformedEvent("the callback has no event")
-    team = callback.get("team_id") or callback.get("enterprise_id") or ""
-    event_id = callback.get("event_id", "")
+    wrote, edited or deleted (a join, a topic change, an unfurl). ``MalformedEvent`` when the
+    body does not fit Slack's shape."""
+    callback = read_callback(body)
+    event = callback["event"]
     channel = event.get("channel", "")
-    if not (team and event_id and channel):
-        raise MalformedEvent("the event lacks its team, event id or channel")
-    envelope = SlackEnvelope(team, channel, event.get("channel_type", ""), event_id, bot_user_id)
+    if not channel:
+        raise MalformedEvent("the event lacks its channel")
+    envelope = SlackEnvelope(
+        receiver_of(callback),
+        channel,
+        event.get("channel_type", ""),
+        callback["event_id"],
+        bot_user_id,
+        shared=bool(callback.get("is_ext_shared_channel")),
+    )
+    read = _Reader(envelope, received_at or utcnow())
     if event.get("type") != "app_mention":
         subtype = event.get("subtype", "")
         if subtype == "message_changed":
-            return _edited(envelope, event)
+            return read.edited(event)
         if subtype == "message_deleted":
-            return _deleted(envelope, event)
+            return read.deleted(event.get("deleted_ts", ""), event.get("previous_message", {}))
         if subtype not in _SPOKEN_SUBTYPES:
             return None
-    return _spoken(envelope, event, InboundKind.MESSAGE)
+    return read.spoken(event, InboundKind.MESSAGE)
 
 
 def arrival_of(
@@ -119,22 +137,18 @@ def arrival_of(
         # A deletion Slack sent without the deleted message: nothing says whose DM it was.
         return None
     envelope = message.envelope
-    audience = Audience(
-        workspace=workspace_id(envelope.team),
-        kind=audience_kind,
-        channel=envelope.channel,
-        user=message.user if is_dm else None,
-    )
+    dm_user = message.user if is_dm else None
+    audience = Audience(workspace_id(envelope.team), audience_kind, envelope.channel, dm_user)
     inbound = Inbound(
-        platform=PLATFORM,
-        agent_id=agent_id,
-        audience=audience,
-        thread=message.thread_ts if is_dm else (message.thread_ts or message.ts),
-        author=Author(id=message.user, name=author_name),
-        text=message.text,
-        event_id=envelope.event_id,
-        message_ref=message.ts,
-        sent_at=message.sent_at,
+        PLATFORM,
+        agent_id,
+        audience,
+        message.thread_ts if is_dm else (message.thread_ts or message.ts),
+        Author(id=message.user, name=author_name),
+        message.text,
+        envelope.event_id,
+        message.ts,
+        message.sent_at,
         kind=message.kind,
         mentions=message.mentions,
         attachments=message.files,
@@ -169,59 +183,59 @@ def _author(message: SlackMessagePayload) -> tuple[str, bool]:
     return message.get("user", "") or (message.get("bot_id", "") if from_bot else ""), from_bot
 
 
-def _spoken(
-    envelope: SlackEnvelope, message: SlackMessagePayload, kind: InboundKind
-) -> SlackMessage:
-    user, from_bot = _author(message)
-    ts = message.get("ts", "")
-    if not (user and ts):
-        raise MalformedEvent("the message lacks its user or ts")
-    raw_text = message.get("text", "")
-    mentions = tuple(dict.fromkeys(_MENTION.findall(raw_text)))
-    bot_user = envelope.bot_user
-    return SlackMessage(
-        envelope,
-        kind,
-        user,
-        from_bot,
-        ts,
-        thread_ts=message.get("thread_ts", ""),
-        text=_plain_text(raw_text, bot_user),
-        mentions_bot=bool(bot_user) and bot_user in mentions,
-        mentions=mentions,
-        files=tuple(_describe_file(f) for f in message.get("files", [])),
-    )
+@dataclass(frozen=True, slots=True)
+class _Reader:
+    """Reads the messages of one callback received at ``received_at``."""
 
+    envelope: SlackEnvelope
+    received_at: datetime
 
-def _edited(envelope: SlackEnvelope, event: SlackEvent) -> SlackMessage | None:
-    new = event.get("message")
-    if new is None:
-        raise MalformedEvent("a message_changed event lacks the message")
-    before = event.get("previous_message", {})
-    # Slack also sends message_changed for unfurls and new thread replies: text unchanged.
-    if "text" in before and before.get("text") == new.get("text"):
-        return None
-    return _spoken(envelope, new, InboundKind.EDIT)
+    def spoken(self, message: SlackMessagePayload, kind: InboundKind) -> SlackMessage:
+        user, from_bot = _author(message)
+        ts = message.get("ts", "")
+        if not (user and ts):
+            raise MalformedEvent("the message lacks its user or ts")
+        raw_text = text_of(message)
+        mentions = mentions_in(raw_text)
+        bot_user = self.envelope.bot_user
+        return SlackMessage(
+            self.envelope,
+            kind,
+            user,
+            from_bot,
+            ts,
+            message.get("thread_ts", ""),
+            sent_at_of(ts, self.received_at),
+            text=plain_text(raw_text, bot_user),
+            mentions_bot=bool(bot_user) and bot_user in mentions,
+            mentions=mentions,
+            files=tuple(describe_file(f) for f in message.get("files", [])),
+        )
 
+    def edited(self, event: SlackEvent) -> SlackMessage | None:
+        new = event.get("message")
+        if new is None:
+            raise MalformedEvent("a message_changed event lacks the message")
+        before = event.get("previous_message", {})
+        if new.get("subtype") == "tombstone":
+            # A deleted message that had thread replies stays as a "This message was
+            # deleted." placeholder: for memory it is gone.
+            return self.deleted(new.get("ts", ""), before or new)
+        # Slack also sends message_changed for unfurls and new thread replies: text unchanged.
+        if before and text_of(before) == text_of(new):
+            return None
+        return self.spoken(new, InboundKind.EDIT)
 
-def _deleted(envelope: SlackEnvelope, event: SlackEvent) -> SlackMessage:
-    ts = event.get("deleted_ts", "")
-    if not ts:
-        raise MalformedEvent("a message_deleted event lacks deleted_ts")
-    before = event.get("previous_message", {})
-    user, from_bot = _author(before)
-    thread_ts = before.get("thread_ts", "")
-    return SlackMessage(envelope, InboundKind.DELETE, user, from_bot, ts, thread_ts)
-
-
-def _plain_text(text: str, bot_user_id: str) -> str:
-    """Slack's escaped mrkdwn as people typed it, without the mention that addressed us."""
-    if bot_user_id:
-        text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", "", text)
-    return html.unescape(text).strip()
-
-
-def _describe_file(file: SlackFile) -> str:
-    name = file.get("name") or file.get("title") or file.get("id", "file")
-    link = file.get("permalink", "")
-    return f"{name} ({link})" if link else name
+    def deleted(self, ts: str, before: SlackMessagePayload) -> SlackMessage:
+        if not ts:
+            raise MalformedEvent("a deletion lacks the ts of the deleted message")
+        user, from_bot = _author(before)
+        return SlackMessage(
+            self.envelope,
+            InboundKind.DELETE,
+            user,
+            from_bot,
+            ts,
+            before.get("thread_ts", ""),
+            sent_at_of(ts, self.received_at),
+        )

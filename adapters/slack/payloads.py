@@ -1,11 +1,25 @@
-"""The Slack wire payloads the adapter reads, as ``TypedDict``s in one place.
+"""The Slack wire payloads the adapter reads, as ``TypedDict``s in one place, and their readers.
 
-Only the fields Mnemo uses are listed; Slack sends many more.
+Only the fields Mnemo uses are listed; Slack sends many more. ``read_callback`` and the other
+readers check a raw body against these shapes at the edge (pydantic validates the TypedDicts),
+so the code past them can trust every field's type; a body that does not fit raises
+``MalformedEvent`` with a reason that names the field, never its value.
 """
 
 from __future__ import annotations
 
-from typing import NotRequired, TypedDict
+from typing import Annotated, Any, NotRequired, TypedDict
+
+from pydantic import StringConstraints, TypeAdapter, ValidationError
+
+#: Slack's ids (teams, orgs, users, bots, channels, events): short, plain ASCII.
+type SlackId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
+#: A message ts: seconds since the epoch with a sequence fraction, "1700000000.000100".
+type Timestamp = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,16}(\.[0-9]{1,9})?$")]
+
+
+class MalformedEvent(ValueError):
+    """A payload that lacks what every such Slack payload has, or has it with a wrong type."""
 
 
 class SlackFile(TypedDict, total=False):
@@ -16,36 +30,133 @@ class SlackFile(TypedDict, total=False):
     permalink: str
 
 
+class LegacyAttachment(TypedDict, total=False):
+    """A message attachment (link unfurls, shares by integrations): text lives here."""
+
+    fallback: str
+    pretext: str
+    title: str
+    title_link: str
+    text: str
+    from_url: str
+
+
 class SlackMessagePayload(TypedDict, total=False):
     """A message as Slack nests it inside edit and delete events."""
 
     type: str
     subtype: str
-    user: str
-    bot_id: str
+    user: SlackId
+    bot_id: SlackId
     text: str
-    ts: str
-    thread_ts: str
+    ts: Timestamp
+    thread_ts: Timestamp
     files: list[SlackFile]
+    #: Block Kit layout; rich_text blocks hold what the person typed when ``text`` is empty.
+    blocks: list[dict[str, Any]]
+    attachments: list[LegacyAttachment]
+    #: The workspace of the author (in Slack Connect, maybe another organisation's).
+    team: SlackId
+    user_team: SlackId
 
 
 class SlackEvent(SlackMessagePayload, total=False):
     """The ``event`` of an Events API callback (``message`` and ``app_mention``): a message,
     with where it was posted and, for edits and deletions, the message before and after."""
 
-    channel: str
+    channel: SlackId
     channel_type: str
     message: SlackMessagePayload
     previous_message: SlackMessagePayload
-    deleted_ts: str
+    deleted_ts: Timestamp
+
+
+class Authorization(TypedDict, total=False):
+    """One installation of the app the event was dispatched to (Slack lists one)."""
+
+    enterprise_id: SlackId | None
+    team_id: SlackId | None
+    user_id: SlackId
+    is_bot: bool
+    is_enterprise_install: bool
 
 
 class EventCallback(TypedDict):
     """The body Slack posts to ``/slack/events`` (and wraps in Socket Mode envelopes)."""
 
     type: str
-    team_id: str
-    event_id: str
-    event_time: NotRequired[int]
+    event_id: SlackId
     event: SlackEvent
-    enterprise_id: NotRequired[str]
+    #: The workspace where the event happened: in Slack Connect, maybe the partner's.
+    team_id: NotRequired[SlackId | None]
+    enterprise_id: NotRequired[SlackId | None]
+    #: The workspace and org the event was seen in, for the installation it was sent to.
+    context_team_id: NotRequired[SlackId | None]
+    context_enterprise_id: NotRequired[SlackId | None]
+    #: The channel is shared with another organisation (Slack Connect).
+    is_ext_shared_channel: NotRequired[bool]
+    authorizations: NotRequired[list[Authorization]]
+
+
+class SlashCommand(TypedDict):
+    """The form Slack posts for ``/mnemo``."""
+
+    command: str
+    team_id: SlackId
+    user_id: SlackId
+    text: NotRequired[str]
+    enterprise_id: NotRequired[SlackId | None]
+
+
+class Actor(TypedDict):
+    id: SlackId
+    team_id: NotRequired[SlackId | None]
+
+
+class ActionTeam(TypedDict):
+    id: SlackId
+
+
+class BlockAction(TypedDict):
+    """A button press on one of Mnemo's messages (``block_actions``)."""
+
+    user: Actor
+    #: None in org-wide installs: the user's ``team_id`` names the workspace then.
+    team: NotRequired[ActionTeam | None]
+
+
+_CALLBACK = TypeAdapter(EventCallback)
+_COMMAND = TypeAdapter(SlashCommand)
+_ACTION = TypeAdapter(BlockAction)
+
+
+def read_callback(body: object) -> EventCallback:
+    """``body`` as an Events API callback, or ``MalformedEvent`` naming what is wrong."""
+    return _read(_CALLBACK, body, "event callback")
+
+
+def read_command(body: object) -> SlashCommand:
+    return _read(_COMMAND, body, "slash command")
+
+
+def read_block_action(body: object) -> BlockAction:
+    return _read(_ACTION, body, "block action")
+
+
+def _read[T](adapter: TypeAdapter[T], body: object, what: str) -> T:
+    try:
+        return adapter.validate_python(body)
+    except ValidationError as error:
+        raise MalformedEvent(f"the {what} does not fit Slack's shape: {_problems(error)}") from None
+    except RecursionError:
+        raise MalformedEvent(f"the {what} is nested too deeply") from None
+
+
+def _problems(error: ValidationError, most: int = 3) -> str:
+    """Where and what, never the offending value (it may be anything a user typed)."""
+    found = [
+        f"{'.'.join(str(part) for part in e['loc']) or 'body'}: {e['msg']}"
+        for e in error.errors(include_url=False, include_input=False)[:most]
+    ]
+    more = error.error_count() - len(found)
+    return "; ".join(found) + (f" (and {more} more)" if more > 0 else "")

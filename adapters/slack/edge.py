@@ -1,0 +1,180 @@
+"""Slack's requests checked before slack-bolt reads them, so Slack never sees a 404 or a 500
+for what it sent and never retries it.
+
+slack-bolt trusts the payload's types: a wrong-typed ``authorizations``, ``event``, ``team`` or
+``channel`` raises while it builds its request, a non-string ``type`` or ``action_id`` raises
+while it matches listeners, and a payload no listener takes is answered 404. Here such a
+payload, once its signature checks out, is recorded as rejected (with the reason, for the
+operator) and acknowledged with 200; everything else goes to bolt as it came.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from time import time
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.adapter.socket_mode.async_internals import send_async_response
+from slack_bolt.adapter.socket_mode.internals import build_headers
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+
+from engine import JSON
+
+log = logging.getLogger(__name__)
+
+type Rejection = Callable[[JSON, str], Awaitable[None]]
+type Path = tuple[str | int, ...]
+
+#: Fields slack-bolt matches listeners on, with the type it assumes them to have.
+_ROUTING_FIELDS: tuple[tuple[Path, type], ...] = (
+    (("type",), str),
+    (("command",), str),
+    (("callback_id",), str),
+    (("event",), dict),
+    (("event", "type"), str),
+    (("event", "subtype"), str),
+    (("event", "channel_type"), str),
+    (("actions",), list),
+    (("actions", 0), dict),
+    (("actions", 0, "action_id"), str),
+    (("actions", 0, "block_id"), str),
+    (("view",), dict),
+    (("view", "callback_id"), str),
+    (("view", "type"), str),
+)
+_VIEW = (("view", "callback_id"), ("view", "type"))
+#: Fields a payload of a ``type`` cannot be routed without.
+_REQUIRED: Mapping[str, tuple[Path, ...]] = {
+    "event_callback": (("event", "type"),),
+    "block_actions": (("actions", 0),),
+    "interactive_message": (("actions", 0),),
+    "view_submission": _VIEW,
+    "view_closed": _VIEW,
+}
+_MISSING = object()
+#: What building bolt's request raises on a payload it cannot read.
+_UNREADABLE = (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError)
+
+
+def screen(body: Mapping[str, Any]) -> str | None:
+    """Why slack-bolt could not route ``body``, or None when it can."""
+    for path, expected in _ROUTING_FIELDS:
+        found = _at(body, path)
+        if found is not _MISSING and not isinstance(found, expected):
+            return f"{_dotted(path)} is not a {expected.__name__}"
+    kind = body.get("type")
+    for path in _REQUIRED.get(kind, ()) if isinstance(kind, str) else ():
+        if _at(body, path) is _MISSING:
+            return f"a {kind} payload without {_dotted(path)}"
+    return None
+
+
+class SlackEdge:
+    """The door every Slack request passes, over HTTP or Socket Mode, before bolt."""
+
+    def __init__(self, bolt: AsyncApp, reject: Rejection, signing_secret: str = "") -> None:
+        self._bolt = bolt
+        self._reject = reject
+        self._verifier = SignatureVerifier(signing_secret) if signing_secret else None
+
+    async def handle_http(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=raw.decode("utf-8"),
+                query=request.query_string,
+                headers=dict(request.headers),
+            )
+        except (UnicodeDecodeError, *_UNREADABLE) as error:
+            if not self._signed(raw, request.headers):
+                return web.json_response({"error": "invalid request"}, status=401)
+            await self.refuse({"body": raw.decode("utf-8", "replace")}, _unreadable(error))
+            return web.Response(status=200)
+        return await to_aiohttp_response(await self.dispatch(bolt_request))
+
+    async def dispatch(self, request: AsyncBoltRequest) -> BoltResponse:
+        """Bolt's answer to ``request``; 200 where bolt would raise or find no listener."""
+        problem = screen(request.body)
+        if problem is not None:
+            if request.mode == "http" and not self._signed(request.raw_body, request.headers):
+                return BoltResponse(status=401, body='{"error": "invalid request"}')
+            await self.refuse(request.body, problem)
+            return BoltResponse(status=200, body="")
+        response = await self._bolt.async_dispatch(request)
+        if response.status == 404:
+            kind = request.body.get("type") or ("command" if "command" in request.body else "")
+            await self.refuse(request.body, f"no listener takes a {kind or 'typeless'} payload")
+            return BoltResponse(status=200, body="")
+        return response
+
+    async def refuse(self, body: JSON, reason: str) -> None:
+        """Record ``body`` as rejected for ``reason`` (Slack still gets its 200)."""
+        log.info("slack payload refused: %s", reason)
+        await self._reject(body, reason)
+
+    def _signed(self, body: str | bytes, headers: Mapping[str, Any]) -> bool:
+        if self._verifier is None:
+            return True
+        return self._verifier.is_valid(
+            body=body,
+            timestamp=_header(headers, "X-Slack-Request-Timestamp"),
+            signature=_header(headers, "X-Slack-Signature"),
+        )
+
+
+class ScreenedSocketModeHandler(AsyncSocketModeHandler):
+    """Socket Mode through the ``SlackEdge``: every envelope is acknowledged unless the
+    engine could not take it (bolt's 500), which Slack then redelivers."""
+
+    def __init__(self, edge: SlackEdge, app: AsyncApp, app_token: str, **kwargs: Any) -> None:
+        super().__init__(app, app_token, **kwargs)
+        self._edge = edge
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        started = time()
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=req.payload, mode="socket_mode", headers=build_headers(req)
+            )
+        except _UNREADABLE as error:
+            await self._edge.refuse({"payload": req.payload}, _unreadable(error))
+            response = BoltResponse(status=200, body="")
+        else:
+            response = await self._edge.dispatch(bolt_request)
+        await send_async_response(client, req, response, started)
+
+
+def _at(body: object, path: Path) -> object:
+    found: object = body
+    for step in path:
+        if isinstance(step, int):
+            if not isinstance(found, list) or len(found) <= step:
+                return _MISSING
+            found = found[step]
+        elif isinstance(found, Mapping) and step in found:
+            found = found[step]
+        else:
+            return _MISSING
+    return found
+
+
+def _dotted(path: Path) -> str:
+    return ".".join(str(step) for step in path)
+
+
+def _header(headers: Mapping[str, Any], name: str) -> str:
+    value = headers.get(name) or headers.get(name.lower()) or ""
+    return str(value[0] if isinstance(value, list | tuple) and value else value)
+
+
+def _unreadable(error: BaseException) -> str:
+    return f"the payload cannot be read ({type(error).__name__})"
