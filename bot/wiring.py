@@ -21,6 +21,7 @@ from engine import (
     AgentsFile,
     AgentsFileError,
     Embedder,
+    EmbeddingError,
     Engine,
     HybridSearch,
     LLMClient,
@@ -107,14 +108,24 @@ class Runtime:
         await self.store.close()
 
 
-def build_embedder(settings: Settings) -> Embedder:
+async def build_embedder(settings: Settings) -> Embedder:
+    """The configured embedding model; an endpoint model's size is asked of the server when
+    neither MNEMO_EMBEDDING_DIMENSIONS nor the model's name tells it."""
     if settings.embedding_model == "local":
         return LocalEmbedder()
-    return OpenAIEmbedder(
-        model=settings.embedding_model,
-        base_url=settings.openai_base_url,
-        api_key=settings.openai_api_key_value,
-    )
+    try:
+        return await OpenAIEmbedder.connect(
+            model=settings.embedding_model,
+            dimensions=settings.embedding_dimensions,
+            base_url=settings.openai_base_url,
+            api_key=settings.openai_api_key_value,
+        )
+    except EmbeddingError as exc:
+        raise SettingsError(
+            f"MNEMO_EMBEDDING_MODEL: {exc}: check OPENAI_BASE_URL and the model name, "
+            "set MNEMO_EMBEDDING_DIMENSIONS to the model's vector size, "
+            "or unset MNEMO_EMBEDDING_MODEL to use the embedded model"
+        ) from None
 
 
 def build_sandbox(settings: Settings) -> Sandbox:
@@ -130,7 +141,7 @@ async def build_runtime(
 ) -> Runtime:
     """Open the store, connect the model, and assemble the engine (not yet started)."""
     settings.require_llm()
-    embedder = build_embedder(settings)
+    embedder = await build_embedder(settings)
     store = await open_store(
         mongodb_uri=settings.mongodb_uri_value,
         data_dir=settings.data_dir,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Self
 
 import numpy as np
 import openai
@@ -17,6 +18,10 @@ KNOWN_DIMENSIONS = {
 }
 # The endpoint accepts up to 2048 inputs per request; smaller batches keep each request quick.
 DEFAULT_BATCH_SIZE = 256
+# Asking a server for its model's size is one short request, not retried: at start a wrong URL
+# or model should be reported at once.
+PROBE_TIMEOUT = 10.0
+_PROBE_TEXT = "How many dimensions do your vectors have?"
 
 
 class OpenAIEmbedder:
@@ -46,6 +51,22 @@ class OpenAIEmbedder:
         self._client = AsyncOpenAI(
             base_url=base_url, api_key=api_key or "unset", timeout=timeout, max_retries=max_retries
         )
+
+    @classmethod
+    async def connect(
+        cls,
+        *,
+        model: str,
+        dimensions: int | None = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
+    ) -> Self:
+        """An embedder for ``model``; when its size is neither given nor known (any model of
+        vLLM, Ollama, llama.cpp...), the server embeds one probe text and the vector's length
+        is the size. Raises ``EmbeddingError`` saying why when the server cannot answer."""
+        if dimensions is None and model not in KNOWN_DIMENSIONS:
+            dimensions = await _probe_dimensions(model, base_url, api_key)
+        return cls(model=model, dimensions=dimensions, base_url=base_url, api_key=api_key)
 
     @property
     def name(self) -> str:
@@ -87,3 +108,24 @@ class OpenAIEmbedder:
                 f"({len(batch)}, {self._dimensions}): set the embedding dimensions to match"
             )
         return vectors
+
+
+async def _probe_dimensions(model: str, base_url: str | None, api_key: str | None) -> int:
+    where = base_url or "the OpenAI API"
+    async with AsyncOpenAI(
+        base_url=base_url, api_key=api_key or "unset", timeout=PROBE_TIMEOUT, max_retries=0
+    ) as client:
+        try:
+            response = await client.embeddings.create(model=model, input=[_PROBE_TEXT])
+        except openai.APIStatusError as exc:
+            raise EmbeddingError(
+                f"{where} refused to embed with {model!r} (HTTP {exc.status_code})"
+            ) from exc
+        except openai.APIError as exc:
+            cause = exc.__cause__ or exc
+            raise EmbeddingError(
+                f"{where} could not be reached to embed with {model!r} ({cause})"
+            ) from exc
+    if not response.data or not response.data[0].embedding:
+        raise EmbeddingError(f"{where} returned no vector for {model!r}")
+    return len(response.data[0].embedding)

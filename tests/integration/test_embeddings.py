@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from bot.settings import SettingsError
+from bot.wiring import build_embedder
 from engine.embeddings import EmbeddingError, LocalEmbedder, OpenAIEmbedder
 from engine.embeddings.local import INLINE_CHARS
 from tests.fakes.openai_server import FakeOpenAI
+from tests.harness import settings_for
 
 
 @pytest.fixture(scope="module")
@@ -142,3 +146,47 @@ async def test_openai_embedder_empty_input_makes_no_request(llm: FakeOpenAI) -> 
 def test_unknown_openai_model_needs_its_dimensions() -> None:
     with pytest.raises(EmbeddingError, match="set its dimensions"):
         OpenAIEmbedder(model="mystery-embed", base_url="http://127.0.0.1:9/v1")
+
+
+async def test_an_unknown_model_s_size_is_asked_of_the_server_once(llm: FakeOpenAI) -> None:
+    embedder = await OpenAIEmbedder.connect(model="nomic-embed-text", base_url=llm.base_url)
+
+    vectors = await embedder.embed(["green tea", "black coffee"])
+    await embedder.aclose()
+
+    assert embedder.dimensions == 32
+    assert vectors.shape == (2, 32)
+    assert [len(r["input"]) for r in llm.requests] == [1, 2]  # the probe, then the texts
+
+
+async def test_the_embedding_dimensions_setting_spares_the_probe(
+    llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    settings = settings_for(
+        tmp_path,
+        llm,
+        MNEMO_EMBEDDING_MODEL="nomic-embed-text",
+        MNEMO_EMBEDDING_DIMENSIONS=32,
+    )
+
+    embedder = await build_embedder(settings)
+
+    assert (embedder.name, llm.requests) == ("openai:nomic-embed-text:32", [])
+
+
+async def test_a_server_that_cannot_answer_the_probe_is_one_line_naming_the_settings(
+    tmp_path: Path,
+) -> None:
+    async with FakeOpenAI() as server:
+        settings = settings_for(tmp_path, server, MNEMO_EMBEDDING_MODEL="nomic-embed-text")
+    # The server has stopped: its port refuses connections.
+
+    with pytest.raises(SettingsError) as raised:
+        async with asyncio.timeout(5):
+            await build_embedder(settings)
+
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith("MNEMO_EMBEDDING_MODEL: ")
+    assert "could not be reached" in message
+    assert "MNEMO_EMBEDDING_DIMENSIONS" in message
