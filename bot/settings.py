@@ -89,6 +89,15 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = Field(default="text", alias="MNEMO_LOG_FORMAT")
     log_level: str = Field(default="INFO", alias="MNEMO_LOG_LEVEL")
 
+    @field_validator("jobs", mode="before")
+    @classmethod
+    def _one_variable_per_job_setting(cls, value: object) -> object:
+        if isinstance(value, str):
+            raise ValueError(
+                "set each job setting as its own variable, e.g. MNEMO_JOBS_TOKEN_BUDGET=5000"
+            )
+        return value
+
     @field_validator("openai_base_url", "mongodb_uri", "embedding_dimensions", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -201,6 +210,9 @@ def load_settings() -> Settings:
 
 
 def _variable(loc: tuple[int | str, ...]) -> str:
-    """The variable a validation error is about: ("MNEMO_JOBS", "lease_s") is
-    MNEMO_JOBS_LEASE_S."""
-    return "_".join(str(part) for part in loc).upper() if loc else "settings"
+    """The variable a validation error is about: ("jobs", "lease_s") is MNEMO_JOBS_LEASE_S."""
+    if not loc:
+        return "settings"
+    field = Settings.model_fields.get(str(loc[0]))
+    head = field.alias if field is not None and field.alias else str(loc[0])
+    return "_".join([head, *map(str, loc[1:])]).upper()

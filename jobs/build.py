@@ -40,9 +40,9 @@ def build_jobs(
     return JobScheduler(
         runner,
         [
-            ConsolidationJob(store, embedder, settings),
-            HygieneJob(store, embedder, settings),
-            DigestJob(store, embedder, settings),
-            RetentionJob(store, settings),
+            ConsolidationJob(store, embedder, settings, settings.consolidate_every_s),
+            HygieneJob(store, embedder, settings, settings.hygiene_every_s),
+            DigestJob(store, embedder, settings, settings.digest_every_s),
+            RetentionJob(store, settings.recall_days, settings.retention_every_s),
         ],
     )

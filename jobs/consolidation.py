@@ -22,17 +22,14 @@ from engine import (
 )
 from jobs.job import MemoryJob, RunContext, Target
 from jobs.memory_pass import MEMORY_WRITES, memory_pass, transcript
+from jobs.settings import ConsolidationSettings
 
 #: Characters of transcript one pass reads at most (about 6k tokens).
 _PASS_CHARS = 24_000
 
 
-class ConsolidationJob(MemoryJob):
+class ConsolidationJob(MemoryJob[ConsolidationSettings]):
     name = "consolidate"
-
-    @property
-    def cadence_s(self) -> float:
-        return self._settings.consolidate_every_s
 
     async def targets(self, now: datetime) -> Sequence[Target[ConversationActivity]]:
         since = now - timedelta(hours=self._settings.lookback_hours)

@@ -21,6 +21,7 @@ from engine import (
     new_id,
 )
 from jobs.job import MemoryJob, RunContext, Target
+from jobs.settings import HygieneSettings
 
 DIGEST_TAG = "digest"
 #: Passages examined per run, newest first; the rest wait for the next run.
@@ -41,12 +42,8 @@ class ArchivalScope:
         return RecordFilter(self.agent_id, self.workspace, (self.scope,))
 
 
-class HygieneJob(MemoryJob):
+class HygieneJob(MemoryJob[HygieneSettings]):
     name = "hygiene"
-
-    @property
-    def cadence_s(self) -> float:
-        return self._settings.hygiene_every_s
 
     async def targets(self, now: datetime) -> Sequence[Target[ArchivalScope]]:
         since = now - timedelta(hours=self._settings.lookback_hours)

@@ -9,7 +9,6 @@ from typing import Protocol
 
 from engine import Embedder, RunRecord, Scope, Store, new_id
 from jobs.budget import BudgetedModel
-from jobs.settings import JobSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +53,13 @@ class Job[T](Protocol):
         ...
 
 
-class MemoryJob:
+class MemoryJob[S]:
     """The common ground of the memory jobs: the store they read and write, the embedder for
-    the passages they keep, and the job settings that hold their cadences and limits."""
+    the passages they keep, their own settings, and how often they run."""
 
-    def __init__(self, store: Store, embedder: Embedder, settings: JobSettings) -> None:
+    def __init__(self, store: Store, embedder: Embedder, settings: S, cadence_s: float) -> None:
         self._store = store
         self._embedder = embedder
         self._settings = settings
+        #: Seconds between runs; replicas share the slots this cuts time into.
+        self.cadence_s = cadence_s

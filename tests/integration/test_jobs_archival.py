@@ -20,6 +20,7 @@ from jobs.hygiene import HygieneJob
 from tests.fakes.openai_server import text
 from tests.integration.test_jobs_world import (
     BACKENDS,
+    EVERY_S,
     World,
     dm,
     open_world,
@@ -108,7 +109,7 @@ async def test_near_duplicates_merge_and_the_newer_fact_wins(world: World) -> No
     )
     secret = await keep(world, angles, dm("ivy"), "Standup is at 9:30.", 0.0, ago=timedelta(days=1))
 
-    job = HygieneJob(world.store, angles, world.settings(duplicate_similarity=0.95))
+    job = HygieneJob(world.store, angles, world.settings(duplicate_similarity=0.95), EVERY_S)
     records = await world.runner().run_job(job)
     assert {r.status for r in records} == {RunStatus.OK}
 
@@ -143,7 +144,7 @@ async def test_a_busy_channels_day_gets_one_digest_for_its_audience(world: World
     await world.said(private("launch"), "kim", "today's message", ago=timedelta(hours=1))
 
     world.llm.push(text("The team listed six launch items; Kim and Jo split them."))
-    job = DigestJob(world.store, world.embedder, world.settings(digest_min_messages=5))
+    job = DigestJob(world.store, world.embedder, world.settings(digest_min_messages=5), EVERY_S)
     records = await world.runner().run_job(job)
     assert [(r.target.split("/")[2:], r.status) for r in records] == [
         (["launch", "2026-03-03"], RunStatus.OK)

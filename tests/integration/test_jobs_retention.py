@@ -17,7 +17,7 @@ from jobs.consolidation import ConsolidationJob
 from jobs.digests import DigestJob
 from jobs.retention import RetentionJob
 from tests.fakes.openai_server import text, tool_call
-from tests.integration.test_jobs_world import BACKENDS, World, dm, open_world, public
+from tests.integration.test_jobs_world import BACKENDS, EVERY_S, World, dm, open_world, public
 
 DAY = timedelta(days=1)
 
@@ -44,7 +44,7 @@ async def test_retention_deletes_old_recall_per_workspace_and_keeps_a_summary(
     old_reply = await world.said(general, "lee", "noted", ago=39 * DAY)
     recent = await world.said(general, "lee", "Billing launched.", ago=10 * DAY)
     other_old = await world.said(elsewhere, "max", "ancient history", ago=40 * DAY)
-    job = RetentionJob(world.store, world.settings())
+    job = RetentionJob(world.store, 0, EVERY_S)
     await job.policies.set("test:W1", 30)
 
     world.llm.push(text("Lee said billing runs on Postgres."))
@@ -75,7 +75,7 @@ async def test_retention_deletes_old_recall_per_workspace_and_keeps_a_summary(
 async def test_default_policy_covers_workspaces_without_their_own(world: World) -> None:
     kept = await world.said(public("a"), "ned", "keep me", ago=90 * DAY)
     dropped = await world.said(public("a", "test:W2"), "ned", "drop me", ago=90 * DAY)
-    job = RetentionJob(world.store, world.settings(recall_days=60))
+    job = RetentionJob(world.store, 60, EVERY_S)
     await job.policies.set("test:W1", 0)  # this workspace keeps everything
     world.llm.push(text("Ned asked to be dropped."))
     records = await world.runner().run_job(job)
@@ -91,7 +91,7 @@ async def test_forget_removes_what_the_jobs_learned_about_a_user(world: World) -
         await world.said(public("general"), "olga", f"olga says {i}", ago=20 * timedelta(hours=1))
         await world.said(public("general"), "pat", f"pat says {i}", ago=20 * timedelta(hours=1))
     runner = world.runner(world.settings(concurrency=1))
-    consolidation = ConsolidationJob(world.store, world.embedder, world.settings())
+    consolidation = ConsolidationJob(world.store, world.embedder, world.settings(), EVERY_S)
     world.llm.push(
         tool_call("archival_memory_insert", content="Olga is moving to Lisbon."),
         tool_call("finish_memory_pass"),
@@ -103,7 +103,7 @@ async def test_forget_removes_what_the_jobs_learned_about_a_user(world: World) -
     )
     await runner.run_job(_only(consolidation, "D-pat"))
     world.llm.push(text("Olga and Pat chatted."))
-    digests = DigestJob(world.store, world.embedder, world.settings(digest_min_messages=5))
+    digests = DigestJob(world.store, world.embedder, world.settings(digest_min_messages=5), EVERY_S)
     assert [r.status for r in await runner.run_job(digests)] == [RunStatus.OK]
 
     since = world.clock.now - 30 * DAY

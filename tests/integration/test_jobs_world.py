@@ -25,6 +25,9 @@ from tests.fakes.openai_server import FakeOpenAI
 BACKENDS = ["sqlite", "mongo"]
 WORKSPACE = "test:W1"
 
+#: The cadence of the jobs under test: their runs fall in quarter-hour slots.
+EVERY_S = 900.0
+
 
 def dm(user: str, workspace: str = WORKSPACE) -> Audience:
     return Audience(workspace, AudienceKind.DM, f"D-{user}", user)

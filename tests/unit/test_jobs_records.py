@@ -60,7 +60,7 @@ def test_transcript_keeps_what_people_and_the_assistant_said() -> None:
 
 
 def test_backlogs_are_read_in_batches_within_the_limits() -> None:
-    job = ConsolidationJob(None, None, JobSettings(batch_messages=3))  # type: ignore[arg-type]
+    job = ConsolidationJob(None, None, JobSettings(batch_messages=3), 900)  # type: ignore[arg-type]
     messages = [message(f"m{i}", seq=i) for i in range(7)]
     sizes = [len(b) for b in job._batches(messages)]
     assert sizes == [3, 3, 1]

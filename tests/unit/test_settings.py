@@ -56,3 +56,15 @@ def test_the_cli_exits_2_naming_a_bad_job_variable(
     monkeypatch.setenv("MNEMO_JOBS_LEASE_S", "-1")
     assert main(["jobs", "list"]) == 2
     assert "MNEMO_JOBS_LEASE_S" in capsys.readouterr().err
+
+
+def test_job_settings_are_never_read_as_one_json_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MNEMO_JOBS", '{"token_budget": 5000}')
+    with pytest.raises(SettingsError, match=r"MNEMO_JOBS: .*MNEMO_JOBS_TOKEN_BUDGET=5000"):
+        load_settings()
+
+
+def test_a_misspelt_job_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MNEMO_JOBS_TOKEN_BUDGT", "5000")
+    with pytest.raises(SettingsError, match="MNEMO_JOBS_TOKEN_BUDGT: Extra inputs"):
+        load_settings()
