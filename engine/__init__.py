@@ -82,7 +82,6 @@ from engine.store import (
     Store,
     open_store,
 )
-from engine.store.codec import decode_datetime, encode_datetime
 from engine.store.mongo import MongoUnreachableError
 from engine.store.protocol import ConversationActivity
 from engine.store.state import (
@@ -207,10 +206,8 @@ __all__ = [
     "apply_agents_file",
     "attach_tool",
     "create_agent",
-    "decode_datetime",
     "describe_scope",
     "detach_tool",
-    "encode_datetime",
     "ensure_agent",
     "new_id",
     "open_store",
