@@ -10,7 +10,7 @@ from engine.agent.creation import AgentExists, create_agent, ensure_agent
 from engine.agent.memory import BlockView, MemoryEditError, TurnMemory, describe_scope
 from engine.agent.passes import AgentPass, PassReport, run_pass
 from engine.agent.runtime import AgentRuntime, ToolTrial
-from engine.agent.summarizer import SUMMARY_PROMPT, SUMMARY_WORDS, transcript_line
+from engine.agent.summarizer import Summarizer
 from engine.audience import Audience, AudienceKind, Scope, ScopeKind
 from engine.backoff import Backoff
 from engine.config import (
@@ -107,8 +107,6 @@ __all__ = [
     "BUILTIN_TOOLS",
     "JSON",
     "SETTLED",
-    "SUMMARY_PROMPT",
-    "SUMMARY_WORDS",
     "Agent",
     "AgentChangeError",
     "AgentDefinition",
@@ -185,6 +183,7 @@ __all__ = [
     "Scored",
     "Stage",
     "Store",
+    "Summarizer",
     "Summary",
     "TargetState",
     "TokenCounter",
@@ -216,6 +215,5 @@ __all__ = [
     "register_tool",
     "render_report",
     "run_pass",
-    "transcript_line",
     "utcnow",
 ]

@@ -8,27 +8,23 @@ default comes from ``MNEMO_JOBS_RECALL_DAYS`` (0: keep everything).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from engine import (
-    SUMMARY_PROMPT,
-    SUMMARY_WORDS,
-    Agent,
-    ChatRequest,
     ConversationActivity,
     KeyValueStore,
-    Message,
     Store,
+    Summarizer,
     Summary,
-    transcript_line,
+    TokenCounter,
 )
 from jobs.job import RunContext, Target
 
 POLICIES = "retention"
 _BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
-_FOLD_CHARS = 24_000
 _CAS_ATTEMPTS = 3
 
 
@@ -65,6 +61,7 @@ class RetentionJob:
     def __init__(self, store: Store, default_days: int, cadence_s: float) -> None:
         self._store = store
         self.policies = RetentionPolicies(store.kv, default_days)
+        self._tokens = functools.cache(TokenCounter)
         self.cadence_s = cadence_s
 
     async def targets(self, now: datetime) -> Sequence[Target[WorkspaceRetention]]:
@@ -106,7 +103,8 @@ class RetentionJob:
             messages = await self._store.messages.between(
                 activity.conversation, through, activity.last_seq
             )
-            text = await _summarize(agent, summary.text if summary else "", messages, ctx)
+            summarizer = Summarizer(ctx.model, self._tokens)
+            text = await summarizer.summarize(agent, summary.text if summary else "", messages)
             updated = Summary(
                 agent_id=agent.id,
                 workspace=activity.conversation.workspace,
@@ -121,40 +119,3 @@ class RetentionJob:
             if await self._store.summaries.put(updated, summary.version if summary else 0):
                 return len(messages)
         raise RuntimeError(f"the summary of {activity.conversation} kept changing; retry later")
-
-
-async def _summarize(
-    agent: Agent, previous: str, messages: Sequence[Message], ctx: RunContext
-) -> str:
-    summary = previous
-    chunk: list[str] = []
-    size = 0
-    for message in messages:
-        line = transcript_line(message)[:_FOLD_CHARS]
-        if chunk and size + len(line) > _FOLD_CHARS:
-            summary = await _fold_lines(agent, summary, chunk, ctx)
-            chunk, size = [], 0
-        chunk.append(line)
-        size += len(line)
-    if chunk:
-        summary = await _fold_lines(agent, summary, chunk, ctx)
-    return summary
-
-
-async def _fold_lines(agent: Agent, summary: str, lines: Sequence[str], ctx: RunContext) -> str:
-    body = (f"Summary so far:\n{summary}\n\n" if summary else "") + (
-        "Messages to fold in:\n" + "\n".join(lines)
-    )
-    completion = await ctx.model.complete(
-        ChatRequest(
-            agent.model,
-            [
-                {
-                    "role": "system",
-                    "content": SUMMARY_PROMPT.format(name=agent.name, words=SUMMARY_WORDS),
-                },
-                {"role": "user", "content": body},
-            ],
-        )
-    )
-    return (completion.text or summary).strip()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from engine.agent.context import TokenCount, answer_reserve
-from engine.llm import ChatRequest, LLMClient
+from engine.llm import ChatModel, ChatRequest
 from engine.records import Agent, Message, Role
 
 SUMMARY_PROMPT = """\
@@ -42,7 +42,7 @@ def transcript_line(message: Message) -> str:
 class Summarizer:
     """Folds evicted messages into the previous summary, in chunks that fit the budget."""
 
-    def __init__(self, llm: LLMClient, tokens: Callable[[str], TokenCount]) -> None:
+    def __init__(self, llm: ChatModel, tokens: Callable[[str], TokenCount]) -> None:
         self._llm = llm
         self._tokens_for = tokens
 
