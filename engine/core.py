@@ -22,6 +22,7 @@ from engine.pipeline import (
     ConversationWorker,
     Dispatcher,
     InboxAdmission,
+    PipelineContext,
     PipelineSettings,
     ReplyDelivery,
     SettleWatch,
@@ -72,19 +73,10 @@ class Engine:
         self._settle = SettleWatch()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._delivery = ReplyDelivery(
-            store, self._ports, self.holder, settings, clock, self._settle.reply_settled
-        )
+        pipeline = PipelineContext(store, self._ports, self.holder, settings, clock)
+        self._delivery = ReplyDelivery(pipeline, self._settle.reply_settled)
         self._worker = ConversationWorker(
-            store,
-            runner,
-            self._delivery,
-            self._ports,
-            settings,
-            self.holder,
-            clock,
-            self._settle.applied,
-            self._observer,
+            pipeline, runner, self._delivery, self._settle.applied, self._observer
         )
         self._dispatcher = Dispatcher(
             store.inbox,

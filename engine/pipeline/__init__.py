@@ -1,6 +1,7 @@
 """The durable message pipeline (DESIGN §2): inbox, per-conversation workers, outbox."""
 
 from engine.backoff import Backoff
+from engine.pipeline.context import PipelineContext
 from engine.pipeline.delivery import ReplyDelivery, is_settled
 from engine.pipeline.dispatcher import Dispatcher
 from engine.pipeline.intake import MAX_TEXT_BYTES, Admission, InboxAdmission, admit
@@ -21,6 +22,7 @@ __all__ = [
     "InboxAdmission",
     "JournalEntry",
     "LeaseLost",
+    "PipelineContext",
     "PipelineSettings",
     "ReplyDelivery",
     "SettleWatch",

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from engine.pipeline.settings import PipelineSettings
-from engine.ports import DeliveryError, PlatformPort
-from engine.records import ConversationKey, Outbound
-from engine.store.protocol import OutboxEntry, OutboxStatus, Store
+from engine.pipeline.context import PipelineContext
+from engine.ports import DeliveryError
+from engine.records import Outbound
+from engine.store.protocol import OutboxEntry, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -26,37 +27,25 @@ log = logging.getLogger(__name__)
 SWEEP_LIMIT = 200
 
 
-def conversation_of(reply: Outbound) -> str:
-    return str(ConversationKey(reply.agent_id, reply.workspace, reply.channel, reply.thread))
-
-
 def is_settled(entry: OutboxEntry) -> bool:
     """Delivered, or refused for good (nothing more will happen to it)."""
     return entry.status is not OutboxStatus.PENDING
 
 
+@dataclass(eq=False)
 class ReplyDelivery:
-    def __init__(
-        self,
-        store: Store,
-        ports: Mapping[str, PlatformPort],
-        holder: str,
-        settings: PipelineSettings,
-        clock: Callable[[], datetime],
-        on_settled: Callable[[Outbound], None],
-    ) -> None:
-        self._store = store
-        self._ports = ports
-        self._holder = holder
-        self._settings = settings
-        self._clock = clock
-        self._on_settled = on_settled
-        #: Conversations with a reply waiting for a retry: later replies wait behind it.
-        self._blocked: dict[str, datetime] = {}
-        #: Replies this process is delivering right now (the reply lease is re-entrant).
-        self._claimed: set[str] = set()
-        self._wake = asyncio.Event()
-        self._slots = asyncio.Semaphore(settings.delivery_limit)
+    pipeline: PipelineContext
+    #: Told of each reply that reached its platform or was refused for good.
+    on_settled: Callable[[Outbound], None]
+    #: Conversations with a reply waiting for a retry: later replies wait behind it.
+    _blocked: dict[str, datetime] = field(init=False, default_factory=dict)
+    #: Replies this process is delivering right now (the reply lease is re-entrant).
+    _claimed: set[str] = field(init=False, default_factory=set)
+    _wake: asyncio.Event = field(init=False, default_factory=asyncio.Event)
+    _slots: asyncio.Semaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._slots = asyncio.Semaphore(self.pipeline.settings.delivery_limit)
 
     def wake(self) -> None:
         self._wake.set()
@@ -74,13 +63,13 @@ class ReplyDelivery:
         while True:
             self._wake.clear()
             try:
-                due = await self._store.outbox.due(self._clock(), SWEEP_LIMIT)
+                due = await self.pipeline.store.outbox.due(self.pipeline.clock(), SWEEP_LIMIT)
             except Exception:
                 log.exception("listing due replies failed; retrying")
                 due = []
             queues: dict[str, list[Outbound]] = {}
             for entry in due:
-                queues.setdefault(conversation_of(entry.reply), []).append(entry.reply)
+                queues.setdefault(str(entry.reply.conversation), []).append(entry.reply)
             progressed = False
             if queues:
                 async with asyncio.TaskGroup() as group:
@@ -88,7 +77,7 @@ class ReplyDelivery:
                 progressed = any(task.result() for task in tasks)
             if len(due) < SWEEP_LIMIT or not progressed:
                 try:
-                    async with asyncio.timeout(self._settings.poll_interval):
+                    async with asyncio.timeout(self.pipeline.settings.poll_interval):
                         await self._wake.wait()
                 except TimeoutError:
                     pass
@@ -98,18 +87,18 @@ class ReplyDelivery:
             try:
                 return await self.deliver_in_order(replies)
             except Exception:
-                log.exception("delivering replies of %s failed", conversation_of(replies[0]))
+                log.exception("delivering replies of %s failed", replies[0].conversation)
                 return False
 
     async def _deliver(self, reply: Outbound) -> bool:
-        if reply.platform not in self._ports:
+        if reply.platform not in self.pipeline.ports:
             # Another process serves this platform (replicas may run different adapters):
             # leave the reply untouched for it, neither claimed nor pushed back.
             return False
-        conversation = conversation_of(reply)
+        conversation = str(reply.conversation)
         blocked_until = self._blocked.get(conversation)
         if blocked_until is not None:
-            if self._clock() < blocked_until:
+            if self.pipeline.clock() < blocked_until:
                 return False
             del self._blocked[conversation]
         if reply.id in self._claimed:
@@ -117,15 +106,15 @@ class ReplyDelivery:
         claim = f"reply:{reply.id}"
         # The platform call is bounded by delivery_timeout; the writes around it get a lease's
         # worth. After a crash mid-delivery, the reply is retried once this expires.
-        ttl = self._settings.delivery_timeout + self._settings.lease_ttl
+        ttl = self.pipeline.settings.delivery_timeout + self.pipeline.settings.lease_ttl
         self._claimed.add(reply.id)
         try:
-            if not await self._store.leases.acquire(claim, self._holder, ttl):
+            if not await self.pipeline.store.leases.acquire(claim, self.pipeline.holder, ttl):
                 return False  # another process is delivering it
             try:
                 return await self._deliver_claimed(reply)
             finally:
-                await self._store.leases.release(claim, self._holder)
+                await self.pipeline.store.leases.release(claim, self.pipeline.holder)
         finally:
             self._claimed.discard(reply.id)
 
@@ -133,20 +122,20 @@ class ReplyDelivery:
         entry = await self._current(reply)
         if entry is None or is_settled(entry):
             if entry is not None:
-                self._on_settled(reply)
+                self.on_settled(reply)
             return entry is not None
-        now = self._clock()
+        now = self.pipeline.clock()
         if entry.next_attempt_at is not None and entry.next_attempt_at > now:
             return False
-        port = self._ports[reply.platform]
+        port = self.pipeline.ports[reply.platform]
         try:
-            async with asyncio.timeout(self._settings.delivery_timeout):
+            async with asyncio.timeout(self.pipeline.settings.delivery_timeout):
                 platform_ref = await port.deliver(reply)
         except DeliveryError as exc:
             if exc.permanent:
                 log.warning("reply %s refused for good by %s: %s", reply.id, reply.platform, exc)
-                await self._store.outbox.mark_undeliverable(reply.id, f"permanent: {exc}")
-                self._on_settled(reply)
+                await self.pipeline.store.outbox.mark_undeliverable(reply.id, f"permanent: {exc}")
+                self.on_settled(reply)
                 return True
             await self._retry(reply, entry.attempts + 1, str(exc), exc.retry_after)
             return False
@@ -157,12 +146,12 @@ class ReplyDelivery:
             log.exception("delivering reply %s failed", reply.id)
             await self._retry(reply, entry.attempts + 1, f"{type(exc).__name__}: {exc}", None)
             return False
-        await self._store.outbox.mark_delivered(reply.id, platform_ref)
-        self._on_settled(reply)
+        await self.pipeline.store.outbox.mark_delivered(reply.id, platform_ref)
+        self.on_settled(reply)
         return True
 
     async def _current(self, reply: Outbound) -> OutboxEntry | None:
-        for entry in await self._store.outbox.for_inbox(reply.inbox_id):
+        for entry in await self.pipeline.store.outbox.for_inbox(reply.inbox_id):
             if entry.reply.id == reply.id:
                 return entry
         return None
@@ -170,10 +159,10 @@ class ReplyDelivery:
     async def _retry(
         self, reply: Outbound, failures: int, error: str, retry_after: float | None
     ) -> None:
-        delay = self._settings.delivery_retry.delay(failures)
+        delay = self.pipeline.settings.delivery_retry.delay(failures)
         if retry_after is not None:
             delay = max(delay, retry_after)
-        at = self._clock() + timedelta(seconds=delay)
+        at = self.pipeline.clock() + timedelta(seconds=delay)
         log.info("reply %s not delivered (%s); next attempt in %.1f s", reply.id, error, delay)
-        self._blocked[conversation_of(reply)] = at
-        await self._store.outbox.retry_later(reply.id, at, error)
+        self._blocked[str(reply.conversation)] = at
+        await self.pipeline.store.outbox.retry_later(reply.id, at, error)

@@ -12,6 +12,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Coroutine
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from engine.store.protocol import InboxStore
@@ -22,26 +23,21 @@ log = logging.getLogger(__name__)
 POLL_BREADTH = 4
 
 
+@dataclass(eq=False)
 class Dispatcher:
-    def __init__(
-        self,
-        inbox: InboxStore,
-        serve: Callable[[str], Coroutine[Any, Any, bool]],
-        *,
-        worker_limit: int,
-        poll_interval: float,
-    ) -> None:
-        self._inbox = inbox
-        self._serve = serve
-        self._limit = worker_limit
-        self._poll_interval = poll_interval
-        #: Conversations to look at, oldest request first (a dict as an ordered set).
-        self._wanted: dict[str, None] = {}
-        #: Conversations notified while their worker was running: look again when it ends.
-        self._again: set[str] = set()
-        self._running: dict[str, asyncio.Task[bool]] = {}
-        self._wake = asyncio.Event()
-        self._accepting = True
+    inbox: InboxStore
+    #: Serves one conversation; True when it should be served again.
+    serve: Callable[[str], Coroutine[Any, Any, bool]]
+    _: KW_ONLY
+    worker_limit: int
+    poll_interval: float
+    #: Conversations to look at, oldest request first (a dict as an ordered set).
+    _wanted: dict[str, None] = field(init=False, default_factory=dict)
+    #: Conversations notified while their worker was running: look again when it ends.
+    _again: set[str] = field(init=False, default_factory=set)
+    _running: dict[str, asyncio.Task[bool]] = field(init=False, default_factory=dict)
+    _wake: asyncio.Event = field(init=False, default_factory=asyncio.Event)
+    _accepting: bool = field(init=False, default=True)
 
     @property
     def running(self) -> int:
@@ -67,7 +63,7 @@ class Dispatcher:
             self._wake.clear()
             if time.monotonic() >= next_poll:
                 await self._poll()
-                next_poll = time.monotonic() + self._poll_interval
+                next_poll = time.monotonic() + self.poll_interval
             self._start_wanted()
             try:
                 async with asyncio.timeout(max(0.0, next_poll - time.monotonic())):
@@ -91,7 +87,7 @@ class Dispatcher:
 
     async def _poll(self) -> None:
         try:
-            conversations = await self._inbox.pending_conversations(self._limit * POLL_BREADTH)
+            conversations = await self.inbox.pending_conversations(self.worker_limit * POLL_BREADTH)
         except Exception:
             log.exception("polling the inbox failed; retrying")
             return
@@ -101,13 +97,13 @@ class Dispatcher:
 
     def _start_wanted(self) -> None:
         for conversation in list(self._wanted):
-            if len(self._running) >= self._limit or not self._accepting:
+            if len(self._running) >= self.worker_limit or not self._accepting:
                 return
             del self._wanted[conversation]
             if conversation in self._running:
                 self._again.add(conversation)
                 continue
-            task = asyncio.create_task(self._serve(conversation), name=f"serve {conversation}")
+            task = asyncio.create_task(self.serve(conversation), name=f"serve {conversation}")
             self._running[conversation] = task
             task.add_done_callback(functools.partial(self._finished, conversation))
 

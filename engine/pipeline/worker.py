@@ -12,16 +12,15 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 
 from engine.observer import EngineObserver, SilentObserver, Stage, TurnEnd
+from engine.pipeline.context import PipelineContext
 from engine.pipeline.delivery import ReplyDelivery
 from engine.pipeline.leases import HeldLease
-from engine.pipeline.settings import PipelineSettings
-from engine.ports import PlatformPort
 from engine.records import Inbound
-from engine.store.protocol import InboxItem, InboxStatus, Store
+from engine.store.protocol import InboxItem, InboxStatus
 from engine.store.state import JournalEntry, TurnOutcome
 from engine.turns import Replies, TurnResult, TurnRunner, user_message
 
@@ -45,43 +44,29 @@ class TurnDeferred(Exception):
         self.delay = delay
 
 
+@dataclass(eq=False)
 class ConversationWorker:
-    def __init__(
-        self,
-        store: Store,
-        runner: TurnRunner,
-        delivery: ReplyDelivery,
-        ports: Mapping[str, PlatformPort],
-        settings: PipelineSettings,
-        holder: str,
-        clock: Callable[[], datetime],
-        on_applied: Callable[[JournalEntry, bool], None],
-        observer: EngineObserver | None = None,
-    ) -> None:
-        self._store = store
-        self._runner = runner
-        self._delivery = delivery
-        self._ports = ports
-        self._settings = settings
-        self._holder = holder
-        self._clock = clock
-        self._journal = store.journal
-        self._on_applied = on_applied
-        self._observer = observer or SilentObserver()
+    pipeline: PipelineContext
+    runner: TurnRunner
+    delivery: ReplyDelivery
+    #: Told of each turn applied, and whether all its replies were delivered.
+    on_applied: Callable[[JournalEntry, bool], None]
+    observer: EngineObserver = field(default_factory=SilentObserver)
 
     async def serve(
         self, conversation: str, stopping: asyncio.Event, others_waiting: Callable[[], bool]
     ) -> bool:
         """Run the conversation's pending turns until none is left, the engine stops, or other
         conversations wait for a worker (fairness). True when it should be served again."""
+        store, settings = self.pipeline.store, self.pipeline.settings
         lease = HeldLease(
-            self._store.leases, lease_name(conversation), self._holder, self._settings.lease_ttl
+            store.leases, lease_name(conversation), self.pipeline.holder, settings.lease_ttl
         )
         if not await lease.acquire():
             return False  # another process serves it; the inbox poll looks again
         async with lease:
             while not stopping.is_set():
-                items = await self._store.inbox.pending(conversation, self._settings.batch_limit)
+                items = await store.inbox.pending(conversation, settings.batch_limit)
                 if not items:
                     return False
                 try:
@@ -98,47 +83,48 @@ class ConversationWorker:
         started = time.perf_counter()
         end = TurnEnd.INTERRUPTED
         try:
-            entry = await self._journal.find(items[0].id)
+            entry = await self.pipeline.store.journal.find(items[0].id)
             if entry is None:
                 with self._timed(Stage.TURN):
                     entry = await self._run(items)
                 await lease.confirm()
-                entry = await self._journal.record(entry)
+                entry = await self.pipeline.store.journal.record(entry)
             with self._timed(Stage.APPLY):
                 await self._apply(entry)
             end = TurnEnd.DONE if entry.outcome is TurnOutcome.DONE else TurnEnd.FAILED
             with self._timed(Stage.DELIVER):
-                delivered = await self._delivery.deliver_in_order(entry.replies)
-            self._on_applied(entry, delivered)
+                delivered = await self.delivery.deliver_in_order(entry.replies)
+            self.on_applied(entry, delivered)
         except TurnDeferred:
             end = TurnEnd.RETRIED
             raise
         finally:
-            self._observer.turn_finished(end, time.perf_counter() - started)
+            self.observer.turn_finished(end, time.perf_counter() - started)
 
     @contextlib.contextmanager
     def _timed(self, stage: Stage) -> Iterator[None]:
         started = time.perf_counter()
         yield
-        self._observer.stage_finished(stage, time.perf_counter() - started)
+        self.observer.stage_finished(stage, time.perf_counter() - started)
 
     async def _run(self, items: Sequence[InboxItem]) -> JournalEntry:
         head = items[0]
-        attempts = await self._store.inbox.record_attempt(head.id)
-        if attempts > self._settings.max_attempts:
+        store, settings = self.pipeline.store, self.pipeline.settings
+        attempts = await store.inbox.record_attempt(head.id)
+        if attempts > settings.max_attempts:
             error = head.error or f"gave up after {attempts - 1} attempts"
             return self._failed(items, error)
         try:
-            async with asyncio.timeout(self._settings.turn_timeout):
+            async with asyncio.timeout(settings.turn_timeout):
                 async with self._working(items):
-                    result = await self._runner.run(items)
+                    result = await self.runner.run(items)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             log.exception("turn for %s failed (attempt %d)", head.id, attempts)
-            if attempts >= self._settings.max_attempts:
+            if attempts >= settings.max_attempts:
                 return self._failed(items, error)
-            await self._store.inbox.mark(head.id, InboxStatus.PENDING, error)
-            raise TurnDeferred(self._settings.turn_retry.delay(attempts)) from exc
+            await store.inbox.mark(head.id, InboxStatus.PENDING, error)
+            raise TurnDeferred(settings.turn_retry.delay(attempts)) from exc
         return self._done(items, result)
 
     def _done(self, items: Sequence[InboxItem], result: TurnResult) -> JournalEntry:
@@ -152,7 +138,7 @@ class ConversationWorker:
 
     def _failed(self, items: Sequence[InboxItem], error: str) -> JournalEntry:
         """A turn given up on: its messages are kept, and whoever asked hears it failed."""
-        replies = Replies.for_items(items, self._clock)
+        replies = Replies.for_items(items, self.pipeline.clock)
         if any(item.inbound.respond for item in items):
             replies.add(FAILED_REPLY)
         return JournalEntry(
@@ -166,20 +152,21 @@ class ConversationWorker:
 
     async def _apply(self, entry: JournalEntry) -> None:
         """Idempotent writes; the head is marked last, so a crash midway re-applies all."""
+        store = self.pipeline.store
         if entry.messages:
-            await self._store.messages.append(entry.messages)
+            await store.messages.append(entry.messages)
             await self._index(entry)
         if entry.replies:
-            await self._store.outbox.put(entry.replies)
+            await store.outbox.put(entry.replies)
         status = InboxStatus.DONE if entry.outcome is TurnOutcome.DONE else InboxStatus.FAILED
         for item_id in (*entry.items[1:], entry.head):
-            await self._store.inbox.mark(item_id, status, entry.error)
-        await self._journal.forget([entry.head])
+            await store.inbox.mark(item_id, status, entry.error)
+        await store.journal.forget([entry.head])
 
     async def _index(self, entry: JournalEntry) -> None:
         """Embed the stored messages; when that fails they stay findable by their words."""
         try:
-            await self._runner.index_messages(entry.messages)
+            await self.runner.index_messages(entry.messages)
         except Exception:
             log.warning("indexing the messages of turn %s failed", entry.head, exc_info=True)
 
@@ -187,7 +174,7 @@ class ConversationWorker:
     async def _working(self, items: Sequence[InboxItem]) -> AsyncIterator[None]:
         """The platform's "working" sign while the turn runs; its failures never fail a turn."""
         inbound: Inbound = items[-1].inbound
-        port = self._ports.get(inbound.platform)
+        port = self.pipeline.ports.get(inbound.platform)
         if port is None or not any(item.inbound.respond for item in items):
             yield
             return
