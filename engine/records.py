@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from engine.audience import Audience, Scope
 
@@ -145,8 +145,30 @@ class ConversationKey:
         return f"{self.agent_id}/{self.workspace}/{self.channel}/{self.thread}"
 
 
+class _ConversationFields(Protocol):
+    @property
+    def agent_id(self) -> str: ...
+    @property
+    def workspace(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def thread(self) -> str: ...
+
+
+class InConversation:
+    """A record that belongs to one conversation: it names the agent, workspace, channel and
+    thread, and ``conversation`` is their key."""
+
+    __slots__ = ()
+
+    @property
+    def conversation(self: _ConversationFields) -> ConversationKey:
+        return ConversationKey(self.agent_id, self.workspace, self.channel, self.thread)
+
+
 @dataclass(frozen=True, slots=True)
-class Message:
+class Message(InConversation):
     """One message of recall memory; never edited except by the platform (edit/delete events)."""
 
     id: str
@@ -167,13 +189,9 @@ class Message:
     platform_ref: str = ""
     turn_id: str = ""
 
-    @property
-    def conversation(self) -> ConversationKey:
-        return ConversationKey(self.agent_id, self.workspace, self.channel, self.thread)
-
 
 @dataclass(frozen=True, slots=True)
-class Summary:
+class Summary(InConversation):
     """The recursive summary of a conversation's messages evicted from the context window."""
 
     agent_id: str
@@ -227,7 +245,7 @@ class Author:
 
 
 @dataclass(frozen=True, slots=True)
-class Inbound:
+class Inbound(InConversation):
     """A platform event, translated by an adapter, for the engine."""
 
     platform: str
@@ -261,13 +279,9 @@ class Inbound:
     def channel(self) -> str:
         return self.audience.channel
 
-    @property
-    def conversation(self) -> ConversationKey:
-        return ConversationKey(self.agent_id, self.workspace, self.channel, self.thread)
-
 
 @dataclass(frozen=True, slots=True)
-class Outbound:
+class Outbound(InConversation):
     """A reply the engine decided on, kept in the outbox until the platform has it."""
 
     id: str

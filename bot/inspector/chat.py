@@ -52,9 +52,7 @@ class InspectorPort:
         return [
             reply.text
             for n, reply in self._delivered
-            if n > mark
-            and ConversationKey(reply.agent_id, reply.workspace, reply.channel, reply.thread)
-            == conversation
+            if n > mark and reply.conversation == conversation
         ]
 
 

@@ -9,7 +9,7 @@ that user's private part and never reaches a channel.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 
 from engine.audience import ALL_WORKSPACES, Audience, Scope, ScopeKind
 from engine.records import Agent, Author, Block, BlockLabel, new_id
@@ -66,26 +66,21 @@ def describe_scope(scope: Scope, subject_name: str) -> str:
             return "only in this private channel"
 
 
+@dataclass(eq=False, slots=True)
 class TurnMemory:
     """The core memory of one agent for one turn's audience."""
 
-    def __init__(
-        self,
-        blocks: BlockStore,
-        agent: Agent,
-        audience: Audience,
-        *,
-        speaker: Author,
-        channel_name: str,
-        shared: Sequence[str] = (),
-    ) -> None:
-        self._blocks = blocks
-        self.agent = agent
-        self.audience = audience
-        self.speaker = speaker
-        self.channel_name = channel_name
-        self._shared = tuple(shared)
-        self._views: dict[str, BlockView] = {}
+    blocks: BlockStore
+    agent: Agent
+    audience: Audience
+    _: KW_ONLY
+    #: Whose ``human`` block the turn sees and edits.
+    speaker: Author
+    #: How the turn names its channel (the ``channel`` block's subject name).
+    channel_name: str
+    #: Names of the shared blocks the turn sees besides the agent's own.
+    shared: tuple[str, ...] = ()
+    _views: dict[str, BlockView] = field(default_factory=dict, init=False, repr=False)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -97,7 +92,7 @@ class TurnMemory:
             return self.agent.id, self.audience.channel, self.channel_name
         if label == BlockLabel.PERSONA:
             return self.agent.id, "", self.agent.name
-        if label in self._shared:
+        if label in self.shared:
             return shared_owner(label), "", label
         raise MemoryEditError(
             f"There is no memory block called {label!r}; your blocks are: {', '.join(self.labels)}."
@@ -108,13 +103,13 @@ class TurnMemory:
         fixed: tuple[str, ...] = (BlockLabel.PERSONA, BlockLabel.HUMAN)
         if self.audience.kind != "dm":
             fixed += (BlockLabel.CHANNEL,)
-        return fixed + self._shared
+        return fixed + self.shared
 
     async def load(self) -> tuple[BlockView, ...]:
         """Read every visible block of this turn in one store query."""
         keys = [(label, self._target(label)[1]) for label in self.labels]
         owners = sorted({self._target(label)[0] for label in self.labels})
-        parts = await self._blocks.visible(
+        parts = await self.blocks.visible(
             owners, self.audience.workspace, self.audience.readable_scopes, keys
         )
         self._views = {label: self._view(label, parts) for label in self.labels}
@@ -205,10 +200,10 @@ class TurnMemory:
                     "to essentials: move details to archival memory with archival_memory_insert, "
                     "or rewrite the block shorter with memory_rethink."
                 )
-            updated = await self._blocks.update(part.id, part.version, new_value)
+            updated = await self.blocks.update(part.id, part.version, new_value)
             if updated is not None:
                 return await self._refresh(label, updated)
-            fresh = await self._blocks.get(part.id)
+            fresh = await self.blocks.get(part.id)
             if fresh is None:
                 part = await self._writable_part(view)
             else:
@@ -220,7 +215,7 @@ class TurnMemory:
         for part in view.parts:
             if part.scope == scope and part.workspace == self.audience.workspace:
                 return part
-        return await self._blocks.create(
+        return await self.blocks.create(
             Block(
                 id=new_id(),
                 owner=view.owner,

@@ -30,9 +30,7 @@ class MongoSummaries:
             except DuplicateKeyError:
                 return False
             return True
-        key = conversation_query(
-            ConversationKey(summary.agent_id, summary.workspace, summary.channel, summary.thread)
-        )
+        key = conversation_query(summary.conversation)
         result = await self._summaries.update_one(
             key | {"version": expected_version}, {"$set": doc}
         )
