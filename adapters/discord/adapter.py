@@ -23,6 +23,11 @@ from engine import JSON, IntakePort, UserMemory
 
 log = logging.getLogger(__name__)
 
+# The bots never join voice, so discord.py's start-up warnings about missing voice packages
+# (PyNaCl, davey) only alarm operators.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
+
 #: Reads a gateway message (as seen by the bot user, for an agent) into an arrival.
 type _MessageReader = Callable[[discord.Message, discord.abc.User, str], Arrival | None]
 
