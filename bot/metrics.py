@@ -104,6 +104,11 @@ class Metrics:
             "mnemo_conversations_waiting",
             "Conversations with work waiting for a free worker in this process",
         )
+        self._rejected = self._counter(
+            "mnemo_events_rejected",
+            "Platform events an adapter could not read (kept for the inspector), by platform",
+            "platform",
+        )
         for stage in Stage:
             self._stage_seconds.labels(stage.value)
         for end in TurnEnd:
@@ -129,6 +134,10 @@ class Metrics:
         self._turns.labels(end.value).inc()
         if end is TurnEnd.DONE or end is TurnEnd.FAILED:
             self._turn_seconds.observe(seconds)
+
+    def event_rejected(self, platform: str, reason: str) -> None:
+        # The reason is free text: it goes to the inspector, not into a label.
+        self._rejected.labels(platform).inc()
 
     def job_run(self, run: RunRecord) -> None:
         """A background job run was recorded (jobs' ``on_finished`` hook)."""

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from adapters.intake import ChannelTraffic
+from bot.http import HttpServices
 from bot.inspector.services import InspectorServices
 from bot.metrics import Metrics
 from bot.platform_services import PlatformServices
@@ -51,7 +52,8 @@ from jobs import JobScheduler, UserDataWithJobRecords, build_jobs
 @dataclass(slots=True)
 class Runtime:
     """Everything a running Mnemo process holds. Its parts get only the ports they use
-    (``inspector_services``, ``platform_services``), never the runtime itself."""
+    (``inspector_services``, ``platform_services``, ``http_services``,
+    ``console_services``), never the runtime itself."""
 
     settings: Settings
     store: Store
@@ -86,6 +88,7 @@ class Runtime:
             register_platform=self.engine.register_platform,
             job_history=self.jobs.runner.history,
             job_names=tuple(sorted(self.jobs.jobs)),
+            rejected_events=store.inbox,
         )
 
     def platform_services(self) -> PlatformServices:
@@ -99,6 +102,14 @@ class Runtime:
             agents_file=self.agents_file,
             peer_agents=self.peer_agents,
             channel_traffic=self.channel_traffic,
+        )
+
+    def http_services(self) -> HttpServices:
+        return HttpServices(
+            ping_store=self.store.ping,
+            llm_configured=self.settings.llm_configured,
+            metrics_text=functools.partial(self.metrics.exposition, self.engine, self.store.inbox),
+            inspector=self.inspector_services(),
         )
 
     async def aclose(self) -> None:

@@ -129,6 +129,7 @@ class Engine:
         """Keep an event the adapter could not parse, with its error, for the operator."""
         log.warning("rejected %s event: %s", platform, error)
         await self._store.inbox.put_rejected(platform, raw, error)
+        self._observer.event_rejected(platform, error)
 
     async def wait_settled(self, inbox_id: str) -> None:
         """Return once the message's turn is applied and its replies delivered (or refused for

@@ -46,6 +46,10 @@ class EngineObserver(Protocol):
         """A turn attempt ended after ``seconds``, from taking its items to delivery."""
         ...
 
+    def event_rejected(self, platform: str, reason: str) -> None:
+        """An adapter could not read a platform event; it was kept for the operator."""
+        ...
+
 
 class SilentObserver:
     """Reports nowhere: the default when nobody keeps metrics."""
@@ -54,4 +58,7 @@ class SilentObserver:
         pass
 
     def turn_finished(self, end: TurnEnd, seconds: float) -> None:
+        pass
+
+    def event_rejected(self, platform: str, reason: str) -> None:
         pass

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
 from aiohttp import web
 
-from bot.inspector import chat, context_routes, jobs_routes, memory_routes
+from bot.inspector import chat, context_routes, jobs_routes, memory_routes, rejections_routes
 from bot.inspector.api import SERVICES_KEY, Endpoint, reply
 from bot.inspector.auth import bearer_auth, inspector_token
 from bot.inspector.chat import INSPECTOR_PORT_KEY, InspectorPort
@@ -19,9 +18,15 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 PREFIX = "/inspector"
+#: The page's path with its generated token; printed once the server listens.
+_LINK_KEY = web.AppKey("inspector_link", str)
 STATIC = Path(__file__).parent / "static"
 ENDPOINTS: tuple[Endpoint, ...] = (
-    memory_routes.ENDPOINTS + context_routes.ENDPOINTS + chat.ENDPOINTS + jobs_routes.ENDPOINTS
+    memory_routes.ENDPOINTS
+    + context_routes.ENDPOINTS
+    + chat.ENDPOINTS
+    + jobs_routes.ENDPOINTS
+    + rejections_routes.ENDPOINTS
 )
 
 
@@ -71,12 +76,13 @@ def mount_inspector(
     app.router.add_get(PREFIX, _to_page)  # before the sub-application, which would claim it
     app.add_subapp(PREFIX, build_inspector(services, token))
     if generated:
-        # The token goes to the terminal only, never to the logs; the fragment keeps it out
-        # of request lines. Port 0 means the port is picked at start (logged as "serving").
-        port = settings.http_port or "PORT"
-        print(
-            f"Inspector: http://{settings.http_host}:{port}{PREFIX}/#token={token}",
-            file=sys.stdout,
-            flush=True,
-        )
+        # The fragment keeps the token out of request lines.
+        app[_LINK_KEY] = f"{PREFIX}/#token={token}"
     return token
+
+
+def inspector_link(app: web.Application, host: str, port: int) -> str | None:
+    """The page's address with its generated token, to print once the server listens on
+    ``host:port``; None when the token is configured (the operator knows it) or it is off."""
+    path = app.get(_LINK_KEY)
+    return None if path is None else f"http://{host}:{port}{path}"

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from engine import (
+    JSON,
     AgentRuntime,
     AgentStore,
     BlockStore,
@@ -30,6 +31,12 @@ class ChatIntake(Protocol):
     async def wait_settled(self, inbox_id: str) -> None: ...
 
 
+class RejectedEvents(Protocol):
+    """Platform events the adapters could not read, newest first (the store's inbox)."""
+
+    async def rejected(self, limit: int) -> list[JSON]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class InspectorServices:
     """The inspector's ports, built by ``bot.wiring``."""
@@ -46,3 +53,4 @@ class InspectorServices:
     register_platform: Callable[[PlatformPort], None]
     job_history: JobHistory
     job_names: tuple[str, ...]
+    rejected_events: RejectedEvents

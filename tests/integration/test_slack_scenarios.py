@@ -3,79 +3,16 @@ fake OpenAI server), replies out through slack_sdk to the fake Slack Web API."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
-import aiohttp
 import pytest
-from aiohttp import web
 
-from adapters.slack import SlackAdapter, SlackConfig
-from bot.wiring import Runtime, running
 from tests.fakes.openai_server import FakeOpenAI, tool_call
-from tests.fakes.slack_api import FakeSlackApi, signed_headers
-from tests.harness import settings_for
-
-SECRET = "scenario-signing-secret"
-TEAM = "T0001"
-#: Long enough for a turn on a busy machine; each wait ends as soon as its condition holds.
-TURN_S = 30.0
-
-
-@dataclass
-class SlackWorld:
-    api: FakeSlackApi
-    llm: FakeOpenAI
-    runtime: Runtime
-    http: aiohttp.ClientSession
-    base: str
-    _events: int = 0
-
-    async def send(
-        self, event: dict[str, Any], *, event_id: str = "", secret: str = SECRET, retry: int = 0
-    ) -> int:
-        if not event_id:
-            self._events += 1
-            event_id = f"Ev{self._events}"
-        body = {
-            "type": "event_callback",
-            "team_id": TEAM,
-            "api_app_id": "A1",
-            "event_id": event_id,
-            "event": event,
-        }
-        raw = json.dumps(body)
-        headers = {"Content-Type": "application/json", **signed_headers(secret, raw)}
-        if retry:
-            headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
-        async with self.http.post(f"{self.base}/slack/events", data=raw, headers=headers) as r:
-            return r.status
-
-    async def interact(self, form: dict[str, str]) -> dict[str, Any]:
-        raw = urlencode(form)
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            **signed_headers(SECRET, raw),
-        }
-        async with self.http.post(f"{self.base}/slack/events", data=raw, headers=headers) as r:
-            assert r.status == 200
-            text = await r.text()
-            return json.loads(text) if text else {}
-
-    async def replies(self, count: int, channel: str | None = None) -> list[dict[str, Any]]:
-        """Wait until ``count`` messages were posted (to ``channel``), then return them."""
-        await self.api.wait_until(lambda: len(self.api.posted(channel)) >= count, within=TURN_S)
-        return self.api.posted(channel)
-
-    async def quiet(self, seconds: float = 0.5) -> None:
-        """Let anything still in flight land, so a test can assert nothing more happened."""
-        await asyncio.sleep(seconds)
+from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.slack_world import TEAM, TURN_S, SlackWorld, slack_bot
 
 
 @pytest.fixture
@@ -98,34 +35,6 @@ async def api() -> AsyncIterator[FakeSlackApi]:
     await fake.start()
     yield fake
     await fake.stop()
-
-
-@asynccontextmanager
-async def slack_bot(
-    tmp_path: Path, llm: FakeOpenAI, api: FakeSlackApi
-) -> AsyncIterator[SlackWorld]:
-    async with running(settings_for(tmp_path, llm)) as runtime:
-        config = SlackConfig(
-            agent_id=runtime.default_agent.id,
-            bot_token="xoxb-scenario",
-            signing_secret=SECRET,
-            api_base_url=api.base_url,
-        )
-        adapter = SlackAdapter(
-            config, runtime.engine, runtime.user_data, runtime.store.kv, runtime.store.deliveries
-        )
-        runtime.engine.register_platform(adapter.platform_port)
-        app = web.Application()
-        adapter.mount(app)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        base = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        try:
-            async with aiohttp.ClientSession() as http:
-                yield SlackWorld(api, llm, runtime, http, base)
-        finally:
-            await runner.cleanup()
 
 
 @pytest.fixture

@@ -1,0 +1,166 @@
+"""The production Slack app end to end, for scenario and fuzz tests: a whole runtime (the real
+engine and store), the Slack adapter on a local HTTP server receiving signed requests, the fake
+Slack Web API, and a recording of what crossed the engine's intake."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+
+from adapters.slack import SlackAdapter, SlackConfig
+from bot.wiring import Runtime, build_runtime
+from engine.ports import IntakePort, ReceiveResult
+from engine.records import JSON, Inbound
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.slack_api import FakeSlackApi, signed_headers
+from tests.harness import settings_for
+
+SECRET = "scenario-signing-secret"
+TEAM = "T0001"
+#: Long enough for a turn on a busy machine; each wait ends as soon as its condition holds.
+TURN_S = 30.0
+
+
+@dataclass
+class IntakeRecording:
+    """The engine's intake, passed through, keeping what the adapter handed it."""
+
+    port: IntakePort
+    received: list[tuple[Inbound, ReceiveResult]] = field(default_factory=list)
+    rejected: list[tuple[str, JSON, str]] = field(default_factory=list)
+
+    async def receive(self, inbound: Inbound) -> ReceiveResult:
+        result = await self.port.receive(inbound)
+        self.received.append((inbound, result))
+        return result
+
+    async def reject(self, platform: str, raw: JSON, error: str) -> None:
+        await self.port.reject(platform, raw, error)
+        self.rejected.append((platform, raw, error))
+
+    @property
+    def inbounds(self) -> list[Inbound]:
+        return [inbound for inbound, _ in self.received]
+
+
+@dataclass
+class SlackWorld:
+    api: FakeSlackApi
+    llm: FakeOpenAI
+    runtime: Runtime
+    http: aiohttp.ClientSession
+    base: str
+    intake: IntakeRecording
+    _events: int = 0
+
+    async def post(self, body: JSON, *, secret: str = SECRET, retry: int = 0) -> int:
+        """POST an Events API body, signed as Slack signs it; the HTTP status."""
+        return await self.post_raw(json.dumps(body), "application/json", secret=secret, retry=retry)
+
+    async def post_raw(
+        self, raw: str, content_type: str, *, secret: str = SECRET, retry: int = 0
+    ) -> int:
+        headers = {"Content-Type": content_type, **signed_headers(secret, raw)}
+        if retry:
+            headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+        async with self.http.post(f"{self.base}/slack/events", data=raw, headers=headers) as r:
+            await r.read()
+            return r.status
+
+    async def send(
+        self,
+        event: dict[str, Any],
+        *,
+        event_id: str = "",
+        secret: str = SECRET,
+        retry: int = 0,
+        **envelope: Any,
+    ) -> int:
+        """Send ``event`` in a callback of ``TEAM`` (``envelope`` adds or replaces fields)."""
+        if not event_id:
+            self._events += 1
+            event_id = f"Ev{self._events}"
+        body = {
+            "type": "event_callback",
+            "team_id": TEAM,
+            "api_app_id": "A1",
+            "event_id": event_id,
+            "event": event,
+            **envelope,
+        }
+        return await self.post(body, secret=secret, retry=retry)
+
+    async def submit(self, form: dict[str, str]) -> tuple[int, str]:
+        """POST a form (a slash command, or an interactive ``payload``), signed."""
+        raw = urlencode(form)
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            **signed_headers(SECRET, raw),
+        }
+        async with self.http.post(f"{self.base}/slack/events", data=raw, headers=headers) as r:
+            return r.status, await r.text()
+
+    async def interact(self, form: dict[str, str]) -> dict[str, Any]:
+        status, text = await self.submit(form)
+        assert status == 200
+        return json.loads(text) if text else {}
+
+    async def replies(self, count: int, channel: str | None = None) -> list[dict[str, Any]]:
+        """Wait until ``count`` messages were posted (to ``channel``), then return them."""
+        await self.api.wait_until(lambda: len(self.api.posted(channel)) >= count, within=TURN_S)
+        return self.api.posted(channel)
+
+    async def quiet(self, seconds: float = 0.5) -> None:
+        """Let anything still in flight land, so a test can assert nothing more happened."""
+        await asyncio.sleep(seconds)
+
+
+@asynccontextmanager
+async def slack_bot(
+    tmp_path: Path, llm: FakeOpenAI, api: FakeSlackApi, *, turns: bool = True, **config: Any
+) -> AsyncIterator[SlackWorld]:
+    """The Slack app of a runtime; without ``turns`` the engine stores messages but runs no
+    turn (what the intake kept is all a test looks at)."""
+    runtime = await build_runtime(settings_for(tmp_path, llm))
+    try:
+        if turns:
+            await runtime.engine.start()
+        intake = IntakeRecording(runtime.engine)
+        settings: dict[str, Any] = {
+            "agent_id": runtime.default_agent.id,
+            "bot_token": "xoxb-scenario",
+            "signing_secret": SECRET,
+            "api_base_url": api.base_url,
+            **config,
+        }
+        adapter = SlackAdapter(
+            SlackConfig(**settings),
+            intake,
+            runtime.user_data,
+            runtime.store.kv,
+            runtime.store.deliveries,
+        )
+        runtime.engine.register_platform(adapter.platform_port)
+        app = web.Application()
+        adapter.mount(app)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        try:
+            async with aiohttp.ClientSession() as http:
+                yield SlackWorld(api, llm, runtime, http, base, intake)
+        finally:
+            await adapter.stop()
+            await runner.cleanup()
+    finally:
+        await runtime.aclose()
