@@ -7,8 +7,10 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Protocol, TextIO
 
+from adapters.console.terminal import enable_line_editing
 from engine import (
     Audience,
     AudienceKind,
@@ -80,46 +82,41 @@ class ConsolePort:
         yield
 
 
+@dataclass(eq=False)
 class ConsoleChat:
     """One person chatting with one agent, in a DM or a named channel."""
 
-    def __init__(
-        self,
-        engine: ConsoleEngine,
-        agent_id: str,
-        *,
-        user: str,
-        channel: str | None,
-        workspace: str = CONSOLE_WORKSPACE,
-        reply_timeout: float = 180.0,
-    ) -> None:
-        self._engine = engine
-        self._agent_id = agent_id
-        self._user = user
-        self._workspace = workspace
-        self._timeout = reply_timeout
-        if channel is None:
-            self._audience = Audience(workspace, AudienceKind.DM, f"dm-{user}", user)
-            self._channel_name = "direct messages"
-        else:
-            name = channel.lstrip("#")
-            self._audience = Audience(workspace, AudienceKind.PUBLIC, name)
-            self._channel_name = f"#{name}"
+    engine: ConsoleEngine
+    agent_id: str
+    _: KW_ONLY
+    user: str
+    #: The channel's name, or None for direct messages.
+    channel: str | None
+    workspace: str = CONSOLE_WORKSPACE
+    reply_timeout: float = 180.0
+    audience: Audience = field(init=False)
+    #: Where the chat happens, as the agent hears it named ("direct messages", "#general").
+    where: str = field(init=False)
 
-    @property
-    def where(self) -> str:
-        return self._channel_name
+    def __post_init__(self) -> None:
+        if self.channel is None:
+            self.audience = Audience(self.workspace, AudienceKind.DM, f"dm-{self.user}", self.user)
+            self.where = "direct messages"
+        else:
+            name = self.channel.lstrip("#")
+            self.audience = Audience(self.workspace, AudienceKind.PUBLIC, name)
+            self.where = f"#{name}"
 
     async def say(self, text: str) -> ReceiveResult:
         """Send one line as the user and wait until the agent has answered (or chose not to)."""
-        author = Author(self._user, self._user)
+        author = Author(self.user, self.user)
         line = typed_message(
-            PLATFORM, self._agent_id, self._audience, author, text, channel_name=self._channel_name
+            PLATFORM, self.agent_id, self.audience, author, text, channel_name=self.where
         )
-        result = await self._engine.receive(line)
+        result = await self.engine.receive(line)
         if result.outcome is ReceiveOutcome.ACCEPTED:
-            async with asyncio.timeout(self._timeout):
-                await self._engine.wait_settled(result.inbox_id)
+            async with asyncio.timeout(self.reply_timeout):
+                await self.engine.wait_settled(result.inbox_id)
         return result
 
     async def run(self, read_line: Callable[[], Awaitable[str | None]], out: TextIO) -> None:
@@ -138,8 +135,10 @@ class ConsoleChat:
 async def stdin_lines(prompt: str) -> str | None:
     """One line from the terminal without blocking the event loop; None at end of input.
 
-    Reads on a daemon thread, so a shutdown never waits for the user to press Enter.
+    Reads on a daemon thread, so a shutdown never waits for the user to press Enter; a long
+    or multi-line paste arrives whole (``enable_line_editing``).
     """
+    enable_line_editing()
     loop = asyncio.get_running_loop()
     line: asyncio.Future[str | None] = loop.create_future()
 

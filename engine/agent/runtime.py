@@ -66,23 +66,16 @@ class AgentRuntime:
         tool_providers: Sequence[ToolProvider] = (),
         limits: RuntimeLimits | None = None,
     ) -> None:
-        self._store = store
-        self._search = search
-        self._clock = clock
+        limits = limits or RuntimeLimits()
+        window = ContextWindow(store, tokens, Summarizer(llm, tokens), clock, limits.history_load)
+        self._turns = TurnServices(store, search, embedder, llm, window, clock, limits.tool_timeout)
         self._tool_providers = tuple(tool_providers)
-        self._limits = limits or RuntimeLimits()
-        self._window = ContextWindow(
-            store, tokens, Summarizer(llm, tokens), clock, self._limits.history_load
-        )
-        self._turns = TurnServices(
-            store, search, embedder, llm, self._window, clock, self._limits.tool_timeout
-        )
 
     # -- TurnRunner ------------------------------------------------------------------------------
 
     async def run(self, items: Sequence[InboxItem]) -> TurnResult:
         last = items[-1].inbound
-        agent = await self._store.agents.get(last.agent_id)
+        agent = await self._turns.store.agents.get(last.agent_id)
         if agent is None:
             log.warning("inbox items for unknown agent %s skipped", last.agent_id)
             return TurnResult((), ())
@@ -92,7 +85,7 @@ class AgentRuntime:
         return await turn.run(await self.tools_for(agent))
 
     async def index_messages(self, messages: Sequence[Message]) -> None:
-        await self._search.index_messages(messages)
+        await self._turns.search.index_messages(messages)
 
     # -- tools -----------------------------------------------------------------------------------
 
@@ -122,10 +115,10 @@ class AgentRuntime:
         tool = (await self.tools_for(agent)).get(call.name)
         if tool is None:
             return None
-        replies = Replies(call.id, inbound, self._clock)
+        replies = Replies(call.id, inbound, self._turns.clock)
         ctx = self._turns.context(agent, inbound, replies)
         ctx.memory = memory
-        outcome = await call_tool(tool, ctx, call, self._limits.tool_timeout)
+        outcome = await call_tool(tool, ctx, call, self._turns.tool_timeout)
         return ToolTrial(outcome, replies.sent)
 
     # -- context ---------------------------------------------------------------------------------
@@ -136,7 +129,7 @@ class AgentRuntime:
         """The request the conversation's next turn would send first, compiled without
         writing anything (messages it would fold into the summary are left out)."""
         offered, rules = await self.first_step_tools(agent)
-        return await self._window.compile(
+        return await self._turns.window.compile(
             agent, memory, conversation, (), offered, rules, fold=False
         )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from engine.agent.context import (
@@ -37,23 +37,16 @@ HISTORY_LOAD = 200
 _FOLDS = 4
 
 
+@dataclass(eq=False)
 class ContextWindow:
     """Builds the requests of every agent of a store (one compiler per model)."""
 
-    def __init__(
-        self,
-        store: Store,
-        tokens: Callable[[str], TokenCount],
-        summarizer: Summarizer,
-        clock: Callable[[], datetime],
-        history_load: int = HISTORY_LOAD,
-    ) -> None:
-        self._store = store
-        self._tokens = tokens
-        self._summarizer = summarizer
-        self._clock = clock
-        self._history_load = history_load
-        self._compilers: dict[str, ContextCompiler] = {}
+    store: Store
+    tokens: Callable[[str], TokenCount]
+    summarizer: Summarizer
+    clock: Callable[[], datetime]
+    history_load: int = HISTORY_LOAD
+    _compilers: dict[str, ContextCompiler] = field(init=False, default_factory=dict)
 
     async def compile(
         self,
@@ -69,7 +62,7 @@ class ContextWindow:
         """The request of the agent's next step; ``current`` are this turn's messages not yet
         stored. With ``fold`` False nothing is written: what would be folded is left out."""
         where = RecordFilter.for_audience(agent.id, memory.audience)
-        summaries = self._store.summaries
+        summaries = self.store.summaries
         blocks, stats, summary = await asyncio.gather(
             memory.load(), self._stats(where), summaries.get(conversation)
         )
@@ -83,7 +76,7 @@ class ContextWindow:
             # channel opened to everyone): only what this audience may read enters the window.
             history = [
                 m
-                for m in await self._store.messages.recent(conversation, after, self._history_load)
+                for m in await self.store.messages.recent(conversation, after, self.history_load)
                 if audience.can_read(m.workspace, m.scope)
             ]
             # A turn applied before and re-run finds its own messages stored already.
@@ -103,7 +96,7 @@ class ContextWindow:
                     current=[m for m in current if m.id not in stored],
                     tools=[t.schema() for t in tools],
                     budget=agent.context_budget,
-                    now=self._clock(),
+                    now=self.clock(),
                 )
             )
             if not compiled.evicted or not fold:
@@ -114,7 +107,7 @@ class ContextWindow:
     def _compiler(self, model: str) -> ContextCompiler:
         compiler = self._compilers.get(model)
         if compiler is None:
-            compiler = self._compilers[model] = ContextCompiler(self._tokens(model))
+            compiler = self._compilers[model] = ContextCompiler(self.tokens(model))
         return compiler
 
     async def _fold(
@@ -129,7 +122,7 @@ class ContextWindow:
         text = previous
         if agent.overflow == "summarize":
             try:
-                text = await self._summarizer.summarize(agent, previous, evicted)
+                text = await self.summarizer.summarize(agent, previous, evicted)
             except LLMError as exc:
                 log.warning("summary of %s failed (%s); truncating instead", conversation, exc)
         updated = Summary(
@@ -141,16 +134,16 @@ class ContextWindow:
             text=text,
             through_seq=evicted[-1].seq,
             version=(summary.version + 1) if summary else 1,
-            updated_at=self._clock(),
+            updated_at=self.clock(),
         )
         # Losing this race is fine: the winner folded the same or newer messages.
-        await self._store.summaries.put(updated, summary.version if summary else 0)
+        await self.store.summaries.put(updated, summary.version if summary else 0)
 
     async def _stats(self, where: RecordFilter) -> MemoryStats:
         messages, passages, tags = await asyncio.gather(
-            self._store.messages.count(where),
-            self._store.passages.count(where),
-            self._store.passages.tag_counts(where),
+            self.store.messages.count(where),
+            self.store.passages.count(where),
+            self.store.passages.tag_counts(where),
         )
         return MemoryStats(messages, passages, tags)
 

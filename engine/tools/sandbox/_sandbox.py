@@ -16,7 +16,7 @@ import signal
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -96,25 +96,18 @@ def _make_scratch(user: RunAs | None) -> str:
     return path
 
 
+@dataclass(eq=False, slots=True)
 class _Call:
     """One process: the request, the conversation over its pipes, and its end."""
 
-    def __init__(
-        self,
-        tool: CustomTool,
-        args: Mapping[str, Any],
-        memory: MemoryBridge | None,
-        limits: SandboxLimits,
-        scratch: str,
-    ) -> None:
-        self.tool = tool
-        self.args = args
-        self.memory = memory
-        self.limits = limits
-        self.scratch = scratch
-        self.printed = bytearray()
-        self.printed_total = 0
-        self.isolation = ""
+    tool: CustomTool
+    args: Mapping[str, Any]
+    memory: MemoryBridge | None
+    limits: SandboxLimits
+    scratch: str
+    printed: bytearray = field(init=False, default_factory=bytearray)
+    printed_total: int = field(init=False, default=0)
+    isolation: str = field(init=False, default="")
 
     def _request(self, user: RunAs | None, hidden: Sequence[str]) -> dict[str, Any]:
         limits = self.limits
