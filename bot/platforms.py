@@ -61,6 +61,16 @@ class Platforms:
     def count(self) -> int:
         return len(self.all)
 
+    @property
+    def problems(self) -> list[str]:
+        """Why some bot hears nothing now (its gateway connection is down); empty if none."""
+        return [p for a in self.all if isinstance(a, DiscordAdapter) and (p := a.problem)]
+
+    @property
+    def gateway_restarts(self) -> int:
+        """Discord gateway connections restarted after errors discord.py does not handle."""
+        return sum(a.gateway_restarts for a in self.all if isinstance(a, DiscordAdapter))
+
     async def start(self) -> None:
         for adapter in self.all:
             await adapter.start()

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import reprlib
+from collections.abc import Callable, Collection, Iterable, Mapping
 
 import discord
 import yarl
 from discord import app_commands
+from discord.backoff import ExponentialBackoff
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
@@ -17,11 +19,19 @@ from adapters.discord.audience import PLATFORM, UnmappableChannel
 from adapters.discord.commands import user_memory_commands
 from adapters.discord.config import DiscordConfig
 from adapters.discord.delivery import DiscordDelivery
-from adapters.discord.inbound import arrival_from_message, deletion_from_event, edit_from_message
+from adapters.discord.gateway_watch import GatewayWatch
+from adapters.discord.inbound import arrival_from_message, deletion_of, edit_from_message
 from adapters.intake import Arrival, bot_intake
 from engine import JSON, IntakePort, UserMemory
 
 log = logging.getLogger(__name__)
+
+#: Seconds to look up a channel the client has not cached (a DM after a restart).
+CHANNEL_LOOKUP_TIMEOUT = 5.0
+#: Seconds ``stop()`` waits for refused events still being recorded.
+REFUSALS_TIMEOUT = 5.0
+#: A refused event is kept for the operator as a bounded preview, never whole.
+_PREVIEW = reprlib.Repr(maxlevel=4, maxdict=20, maxlist=10, maxstring=400, maxother=100)
 
 # The bots never join voice, so discord.py's start-up warnings about missing voice packages
 # (PyNaCl, davey) only alarm operators.
@@ -67,8 +77,15 @@ class DiscordAdapter:
         self._client.event(self.on_message)
         self._client.event(self.on_raw_message_edit)
         self._client.event(self.on_raw_message_delete)
+        self._client.event(self.on_raw_bulk_message_delete)
         self._delivery = DiscordDelivery(self._client)
+        self._watch = GatewayWatch(self._refused)
+        self._watch.guard(self._client._connection.parsers, self._websockets)
+        self._refusals: set[asyncio.Task[None]] = set()
         self._connection: asyncio.Task[None] | None = None
+        self._stopping = False
+        #: The gateway was ready once: errors from now on restart it instead of failing start.
+        self._listening = False
         self._endpoints: tuple[str, yarl.URL] | None = None
 
     @property
@@ -78,6 +95,18 @@ class DiscordAdapter:
     @property
     def client(self) -> discord.Client:
         return self._client
+
+    @property
+    def problem(self) -> str | None:
+        """Why the bot hears nothing now (its gateway connection is down), or None."""
+        if self._connection is not None and self._connection.done() and not self._stopping:
+            return "discord gateway connection ended"
+        return self._watch.problem
+
+    @property
+    def gateway_restarts(self) -> int:
+        """Times the gateway connection was restarted after an error discord.py does not handle."""
+        return self._watch.restarts
 
     async def start(self) -> None:
         self._point_at_endpoints()
@@ -91,7 +120,8 @@ class DiscordAdapter:
             ) from error
         if self._config.sync_commands:
             await self._tree.sync()
-        self._connection = asyncio.create_task(self._client.connect(), name="discord-gateway")
+        self._stopping = False
+        self._connection = asyncio.create_task(self._run_gateway(), name="discord-gateway")
         ready = asyncio.create_task(self._client.wait_until_ready())
         done, _ = await asyncio.wait(
             {self._connection, ready},
@@ -99,6 +129,7 @@ class DiscordAdapter:
             return_when=asyncio.FIRST_COMPLETED,
         )
         if ready in done:
+            self._listening = True
             log.info(
                 "discord bot %s connected for agent %s", self._client.user, self._config.agent_id
             )
@@ -113,6 +144,7 @@ class DiscordAdapter:
         )
 
     async def stop(self) -> None:
+        self._stopping = True
         await self._client.close()
         if self._connection is not None:
             try:
@@ -120,7 +152,56 @@ class DiscordAdapter:
             except (discord.DiscordException, TimeoutError) as error:
                 log.info("discord gateway closed: %r", error)
             self._connection = None
+        if self._refusals:
+            await asyncio.wait(set(self._refusals), timeout=REFUSALS_TIMEOUT)
         self._restore_endpoints()
+
+    async def _run_gateway(self) -> None:
+        """``Client.connect()``, started again whenever it ends with an error once the bot
+        has been ready (before that, ``start()`` reports the error)."""
+        backoff: ExponentialBackoff[bool] = ExponentialBackoff()
+        while True:
+            try:
+                await self._client.connect()
+                return
+            except Exception as error:
+                if self._stopping or not self._listening:
+                    raise
+                self._watch.failed(error, "connection ended")
+            await asyncio.sleep(backoff.delay())
+            if self._stopping:
+                return
+            if self._client.is_closed():
+                self._client.clear()
+                await self._client.login(self._config.token)
+
+    def _websockets(self) -> Iterable[DiscordWebSocket | None]:
+        """The client's gateway connections: one, or one per shard."""
+        client = self._client
+        if isinstance(client, discord.AutoShardedClient):
+            return [client._get_websocket(shard_id=shard) for shard in client.shards]
+        return [client.ws]
+
+    def _refused(self, event: str, data: object, reason: str) -> None:
+        """Keep a gateway event discord.py could not read, with why, for the operator."""
+        fields = data if isinstance(data, Mapping) else {}
+        raw: JSON = {
+            "event": event,
+            **{
+                key: _PREVIEW.repr(fields[key])
+                for key in ("id", "channel_id", "guild_id")
+                if key in fields
+            },
+            "payload": _PREVIEW.repr(data),
+        }
+        task = asyncio.create_task(self._intake.reject(PLATFORM, raw, reason))
+        self._refusals.add(task)
+        task.add_done_callback(self._refusal_recorded)
+
+    def _refusal_recorded(self, task: asyncio.Task[None]) -> None:
+        self._refusals.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("recording a refused discord event failed: %r", error)
 
     async def on_message(self, message: discord.Message) -> None:
         """Hand a message to the intake chain, which decides whether it is for the agent."""
@@ -132,17 +213,48 @@ class DiscordAdapter:
 
     async def on_raw_message_delete(self, event: discord.RawMessageDeleteEvent) -> None:
         """A deletion removes the message from recall."""
+        cached = event.cached_message
+        author = cached.author if cached is not None else None
+        await self._delete((event.message_id,), event.channel_id, event.guild_id, author)
+
+    async def on_raw_bulk_message_delete(self, event: discord.RawBulkMessageDeleteEvent) -> None:
+        """A moderator's purge removes every message of it, as single deletions do."""
+        await self._delete(sorted(event.message_ids), event.channel_id, event.guild_id, None)
+
+    async def _delete(
+        self,
+        message_ids: Collection[int],
+        channel_id: int,
+        guild_id: int | None,
+        author: discord.abc.User | None,
+    ) -> None:
         me = self._client.user
-        channel = self._client.get_channel(event.channel_id)
+        channel = await self._channel(channel_id)
+        guild = self._client.get_guild(guild_id) if guild_id else None
+        for message_id in message_ids:
+            try:
+                arrival = deletion_of(
+                    message_id, channel, author, str(me.id) if me else "", self._config.agent_id
+                )
+            except UnmappableChannel as error:
+                await self._reject(message_id, channel_id, guild, error)
+                continue
+            await self._hand_over(arrival, "deletion of", message_id)
+
+    async def _channel(self, channel_id: int) -> object:
+        """The channel from the client's cache, or asked of Discord: DM channels are cached
+        only once a message arrived in them since the bot started."""
+        channel = self._client.get_channel(channel_id)
+        if channel is not None and not (
+            isinstance(channel, discord.DMChannel) and channel.recipient is None
+        ):
+            return channel
         try:
-            arrival = deletion_from_event(
-                event, channel, str(me.id) if me else "", self._config.agent_id
-            )
-        except UnmappableChannel as error:
-            guild = self._client.get_guild(event.guild_id) if event.guild_id else None
-            await self._reject(event.message_id, event.channel_id, guild, error)
-            return
-        await self._hand_over(arrival, "deletion of", event.message_id)
+            async with asyncio.timeout(CHANNEL_LOOKUP_TIMEOUT):
+                return await self._client.fetch_channel(channel_id)
+        except (discord.HTTPException, discord.InvalidData, TimeoutError) as error:
+            log.info("discord channel %s could not be looked up: %r", channel_id, error)
+            return channel
 
     async def _take(self, message: discord.Message, read: _MessageReader, what: str) -> None:
         me = self._client.user
@@ -151,6 +263,10 @@ class DiscordAdapter:
         try:
             arrival = read(message, me, self._config.agent_id)
         except UnmappableChannel as error:
+            await self._reject(message.id, message.channel.id, message.guild, error, message.author)
+            return
+        except Exception as error:  # an odd message must cost that message, never the handler
+            log.exception("discord %s %s could not be read", what, message.id)
             await self._reject(message.id, message.channel.id, message.guild, error, message.author)
             return
         await self._hand_over(arrival, what, message.id)

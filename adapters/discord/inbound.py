@@ -5,19 +5,24 @@ Whether the agent hears a message, and answers it, is the intake chain's call.
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
+import logging
+from datetime import UTC, datetime, timedelta
 
 import discord
 
-from adapters.discord.audience import PLATFORM, conversation_of
+from adapters.discord.audience import PLATFORM, UnmappableChannel, conversation_of
+from adapters.discord.content import attachment_urls, readable_text
 from adapters.intake import Arrival
 from engine import Author, Inbound, InboundKind
 
-#: A user mention and the one space after it, dropped with the bot's own mention.
-_USER_MENTION = re.compile(r"<@!?(\d+)>( ?)")
+log = logging.getLogger(__name__)
+
 #: Regular messages and replies; joins, pins, boosts and the like are not conversation.
 _CONVERSATION_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
+#: How far ahead of the receiving clock a message may be dated before it is re-dated.
+_FUTURE_SLACK = timedelta(days=1)
+#: Discord's epoch: no message is older than Discord.
+DISCORD_EPOCH = datetime(2015, 1, 1, tzinfo=UTC)
 
 
 def arrival_from_message(
@@ -48,24 +53,24 @@ def edit_from_message(
     return _arrival(message, me, agent_id, event_id, message.edited_at, InboundKind.EDIT)
 
 
-def deletion_from_event(
-    event: discord.RawMessageDeleteEvent, channel: object, bot_user: str, agent_id: str
-) -> Arrival | None:
-    """The arrival that removes a deleted message from recall (MESSAGE_DELETE), or None
-    when nothing says where it was: an uncached channel, or a DM whose partner is unknown.
+def deletion_of(
+    message_id: int,
+    channel: object,
+    author: discord.abc.User | None,
+    bot_user: str,
+    agent_id: str,
+) -> Arrival:
+    """The arrival that removes a deleted message from recall (MESSAGE_DELETE, and each
+    message of a MESSAGE_DELETE_BULK); ``author`` when the client had the message cached.
 
-    Raises ``UnmappableChannel`` like ``arrival_from_message``.
+    Raises ``UnmappableChannel`` when the channel, or the partner of a DM, is unknown.
     """
-    if channel is None:
-        return None
     if isinstance(channel, discord.DMChannel):
         if channel.recipient is None:
-            return None
+            raise UnmappableChannel(f"DM channel {channel.id} has no known recipient")
         audience, thread = conversation_of(channel, channel.recipient.id)
     else:
         audience, thread = conversation_of(channel, 0)  # the author only matters in DMs
-    author = event.cached_message.author if event.cached_message is not None else None
-    message_id = str(event.message_id)
     inbound = Inbound(
         platform=PLATFORM,
         agent_id=agent_id,
@@ -74,11 +79,24 @@ def deletion_from_event(
         author=Author(id=str(author.id), name=author.display_name) if author else Author("", ""),
         text="",
         event_id=f"{message_id}:delete",
-        message_ref=message_id,
+        message_ref=str(message_id),
         sent_at=discord.utils.utcnow(),
         kind=InboundKind.DELETE,
     )
     return Arrival(inbound, bot_user=bot_user, from_bot=author is not None and author.bot)
+
+
+def sane_time(sent_at: datetime, what: str) -> datetime:
+    """``sent_at``, or the time of receipt when it is more than a day ahead (a wrong clock
+    would otherwise sort it after everything said later); times before Discord are kept,
+    with a warning."""
+    now = discord.utils.utcnow()
+    if sent_at > now + _FUTURE_SLACK:
+        log.warning("discord %s is dated %s, in the future: dated now", what, sent_at.isoformat())
+        return now
+    if sent_at < DISCORD_EPOCH:
+        log.warning("discord %s is dated %s, before Discord existed", what, sent_at.isoformat())
+    return sent_at
 
 
 def _arrival(
@@ -90,27 +108,39 @@ def _arrival(
     kind: InboundKind,
 ) -> Arrival:
     audience, thread = conversation_of(message.channel, message.author.id)
+    what = f"{kind.value} {message.id}"
     inbound = Inbound(
         platform=PLATFORM,
         agent_id=agent_id,
         audience=audience,
         thread=thread,
         author=Author(id=str(message.author.id), name=message.author.display_name),
-        text=_readable_text(message, me),
+        text=readable_text(message, me),
         event_id=event_id,
         message_ref=str(message.id),
-        sent_at=sent_at,
+        sent_at=sane_time(sent_at, what),
         kind=kind,
         mentions=tuple(str(user.id) for user in message.mentions),
-        attachments=tuple(attachment.url for attachment in message.attachments),
+        attachments=attachment_urls(message),
         channel_name=_channel_name(message.channel),
     )
     return Arrival(
         inbound,
         bot_user=str(me.id),
-        from_bot=message.author.bot,
+        from_bot=_from_integration(message),
         addressed=_addresses(message, me),
         places=_places(message),
+    )
+
+
+def _from_integration(message: discord.Message) -> bool:
+    """Posted by a bot account, a webhook, an application, or in answer to an interaction:
+    not a person, so heard only when it is one of this deployment's agents."""
+    return (
+        message.author.bot
+        or message.webhook_id is not None
+        or message.application_id is not None
+        or message.interaction_metadata is not None
     )
 
 
@@ -145,17 +175,3 @@ def _channel_name(channel: object) -> str:
     if isinstance(channel, discord.abc.GuildChannel):
         return f"#{channel.name}"
     return ""
-
-
-def _readable_text(message: discord.Message, me: discord.abc.User) -> str:
-    """The content with the bot's own mention dropped and other users' mentions as @names."""
-    names = {user.id: user.display_name for user in message.mentions}
-
-    def rewrite(match: re.Match[str]) -> str:
-        user_id = int(match.group(1))
-        if user_id == me.id:
-            return ""
-        name = names.get(user_id)
-        return f"@{name}{match.group(2)}" if name is not None else match.group(0)
-
-    return _USER_MENTION.sub(rewrite, message.content).strip()
