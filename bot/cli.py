@@ -11,12 +11,11 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
-from adapters.console import CONSOLE_WORKSPACE, ConsoleChat, ConsolePort, stdin_lines
+from adapters.console import CONSOLE_WORKSPACE, stdin_lines
 from bot.logging import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
-from bot.wiring import Runtime, build_runtime, build_sandbox, running
+from bot.wiring import build_runtime, build_sandbox, running
 from engine import (
-    Agent,
     AgentChangeError,
     AgentExists,
     AgentsFileError,
@@ -117,23 +116,12 @@ async def _chat(settings: Settings, args: argparse.Namespace) -> int:
     root = logging.getLogger()
     root.setLevel(max(root.level, logging.WARNING))
     async with running(settings) as runtime:
-        agent = await _agent(runtime, args.agent)
-        runtime.engine.register_platform(ConsolePort(agent_names={agent.id: agent.name}))
-        chat = ConsoleChat(runtime.engine, agent.id, user=args.user, channel=args.channel)
+        console = runtime.console_services()
+        agent = await console.agent(args.agent)
+        chat = console.chat(agent, user=args.user, channel=args.channel)
         print(f"Talking to {agent.name} as {args.user} in {chat.where}. /quit to leave.")
         await chat.run(lambda: stdin_lines(f"{args.user}> "), sys.stdout)
     return 0
-
-
-async def _agent(runtime: Runtime, name: str | None) -> Agent:
-    if name is None:
-        return runtime.default_agent
-    agent = await runtime.store.agents.by_name(name)
-    if agent is None:
-        raise SettingsError(
-            f"There is no agent called {name!r}: create it with `mnemo agents create {name}`."
-        )
-    return agent
 
 
 async def _agents(settings: Settings, args: argparse.Namespace) -> int:

@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from aiohttp import web
 
-from bot.inspector import mount_inspector
+from bot.inspector import InspectorServices, mount_inspector
 from bot.metrics import CONTENT_TYPE
-from bot.wiring import Runtime
+from bot.settings import Settings
 
-RUNTIME_KEY = web.AppKey("runtime", Runtime)
+
+@dataclass(frozen=True, slots=True)
+class HttpServices:
+    """What the HTTP server answers from, built by ``bot.wiring``."""
+
+    #: Raises when the store does not answer.
+    ping_store: Callable[[], Awaitable[None]]
+    llm_configured: bool
+    #: The Prometheus text of this process, with the queue gauges read now.
+    metrics_text: Callable[[], Awaitable[bytes]]
+    inspector: InspectorServices
+
+
+SERVICES_KEY = web.AppKey("services", HttpServices)
 #: Set when the process starts shutting down: readiness fails so load balancers move away.
 STOPPING_KEY = web.AppKey("stopping", asyncio.Event)
 #: Seconds readiness waits for the store; probes usually give up after a few seconds.
@@ -24,16 +39,16 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     """Ready: the store answers and a model endpoint is configured."""
-    runtime = request.app[RUNTIME_KEY]
+    services = request.app[SERVICES_KEY]
     if request.app[STOPPING_KEY].is_set():
         return web.json_response({"status": "stopping"}, status=503)
     problems: list[str] = []
     try:
         async with asyncio.timeout(READY_PING_TIMEOUT):
-            await runtime.store.ping()
+            await services.ping_store()
     except Exception as exc:
         problems.append(f"store unreachable: {type(exc).__name__}")
-    if not runtime.settings.llm_configured:
+    if not services.llm_configured:
         problems.append("no model endpoint configured")
     if problems:
         return web.json_response({"status": "unready", "problems": problems}, status=503)
@@ -42,17 +57,16 @@ async def readyz(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus metrics: turns, stage latencies, LLM tokens and errors, queue depth, jobs."""
-    runtime = request.app[RUNTIME_KEY]
-    body = await runtime.metrics.exposition(runtime.engine, runtime.store.inbox)
+    body = await request.app[SERVICES_KEY].metrics_text()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
-def build_app(runtime: Runtime) -> web.Application:
+def build_app(services: HttpServices, settings: Settings) -> web.Application:
     app = web.Application(client_max_size=2 * 1024 * 1024)
-    app[RUNTIME_KEY] = runtime
+    app[SERVICES_KEY] = services
     app[STOPPING_KEY] = asyncio.Event()
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
-    mount_inspector(app, runtime.inspector_services(), runtime.settings)
+    mount_inspector(app, services.inspector, settings)
     return app

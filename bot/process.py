@@ -16,7 +16,7 @@ import sys
 
 from aiohttp import web
 
-from adapters.console import ConsoleChat, ConsolePort, stdin_lines
+from adapters.console import stdin_lines
 from bot.http import STOPPING_KEY, build_app
 from bot.logging import configure_logging
 from bot.platforms import build_platforms
@@ -30,7 +30,7 @@ async def serve(settings: Settings) -> int:
     configure_logging(settings)
     async with running(settings) as runtime:
         platforms = build_platforms(settings, runtime.platform_services())
-        app = build_app(runtime)
+        app = build_app(runtime.http_services(), settings)
         if platforms.slack is not None:
             platforms.slack.mount(app)
         runner = web.AppRunner(app, handle_signals=False)
@@ -49,9 +49,9 @@ async def serve(settings: Settings) -> int:
             if runtime.jobs.runner.settings.enabled:
                 runtime.jobs.start()
             if platforms.count == 0 and sys.stdin.isatty():
-                agent = runtime.default_agent
-                runtime.engine.register_platform(ConsolePort(agent_names={agent.id: agent.name}))
-                chat = ConsoleChat(runtime.engine, agent.id, user="you", channel=None)
+                console = runtime.console_services()
+                agent = console.default_agent
+                chat = console.chat(agent, user="you", channel=None)
                 print(
                     f"Mnemo is running (http://{settings.http_host}:{settings.http_port}). "
                     f"No Slack or Discord token is set, so you can talk to {agent.name} here. "

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from adapters.intake import ChannelTraffic
+from bot.console import ConsoleServices
 from bot.http import HttpServices
 from bot.inspector.services import InspectorServices
 from bot.metrics import Metrics
@@ -102,6 +103,11 @@ class Runtime:
             agents_file=self.agents_file,
             peer_agents=self.peer_agents,
             channel_traffic=self.channel_traffic,
+        )
+
+    def console_services(self) -> ConsoleServices:
+        return ConsoleServices(
+            self.engine, self.engine.register_platform, self.store.agents, self.default_agent
         )
 
     def http_services(self) -> HttpServices:

@@ -3,9 +3,17 @@
 from adapters.console.chat import (
     CONSOLE_WORKSPACE,
     ConsoleChat,
+    ConsoleEngine,
     ConsolePort,
     stdin_lines,
     typed_message,
 )
 
-__all__ = ["CONSOLE_WORKSPACE", "ConsoleChat", "ConsolePort", "stdin_lines", "typed_message"]
+__all__ = [
+    "CONSOLE_WORKSPACE",
+    "ConsoleChat",
+    "ConsoleEngine",
+    "ConsolePort",
+    "stdin_lines",
+    "typed_message",
+]

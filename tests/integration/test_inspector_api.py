@@ -72,7 +72,9 @@ async def inspector(tmp_path: Path) -> AsyncIterator[Inspector]:
         settings = settings_for(tmp_path, llm, MNEMO_INSPECTOR_TOKEN=TOKEN)
         async with (
             bot_running(settings, llm) as bot,
-            TestClient(TestServer(build_app(bot.runtime))) as client,
+            TestClient(
+                TestServer(build_app(bot.runtime.http_services(), bot.runtime.settings))
+            ) as client,
         ):
             yield Inspector(bot, client, llm)
 
