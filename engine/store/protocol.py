@@ -27,6 +27,7 @@ from engine.records import (
     Passage,
     Summary,
 )
+from engine.store.block_selection import BlockSelection
 from engine.store.state import (
     DeliveryLedgerStore,
     JobStateStore,
@@ -87,6 +88,9 @@ class AgentStore(Protocol):
 
 
 class BlockStore(Protocol):
+    """Scoped core-memory parts. Backends subclass it and answer ``select``; ``visible``
+    reads a turn's request into a ``BlockSelection`` once for both."""
+
     async def visible(
         self,
         owners: Sequence[str],
@@ -98,6 +102,11 @@ class BlockStore(Protocol):
 
         ``keys`` restricts to (label, subject) pairs. Ordered by label, subject, then creation.
         """
+        selection = BlockSelection.of(owners, workspace, scopes, keys)
+        return [] if selection.matches_nothing else await self.select(selection)
+
+    async def select(self, selection: BlockSelection) -> list[Block]:
+        """The parts ``selection`` names, in ``visible``'s order."""
 
     async def create(self, block: Block) -> Block:
         """Insert a part; when one with the same owner, workspace, label, subject and scope

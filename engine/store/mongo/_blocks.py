@@ -7,41 +7,37 @@ creators agree on one part; edits are compare-and-set on ``version``.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from engine.audience import ALL_WORKSPACES, Scope
+from engine.audience import Scope
 from engine.records import Block, BlockLabel, next_seq, utcnow
+from engine.store.block_selection import BlockSelection
 from engine.store.codec import encode_datetime
-from engine.store.mongo._documents import Collection, Document, as_document, as_record
+from engine.store.mongo._documents import Collection, Document, as_document, as_record, matching
+from engine.store.mongo._indexes import BLOCK_IDENTITY
+from engine.store.protocol import BlockStore
 
 #: Insertion order of parts, the last key of the ``visible`` ordering.
 _CREATED_SEQ = "created_seq"
 _ORDER = [("label", ASCENDING), ("subject", ASCENDING), (_CREATED_SEQ, ASCENDING)]
 
 
-class MongoBlocks:
+class MongoBlocks(BlockStore):
     def __init__(self, collection: Collection) -> None:
         self._blocks = collection
 
-    async def visible(
-        self,
-        owners: Sequence[str],
-        workspace: str,
-        scopes: Sequence[Scope],
-        keys: Sequence[tuple[str, str]] | None = None,
-    ) -> builtins.list[Block]:
+    async def select(self, selection: BlockSelection) -> builtins.list[Block]:
         query: Document = {
-            "owner": {"$in": list(owners)},
-            "workspace": {"$in": [workspace, ALL_WORKSPACES]},
-            "scope": {"$in": [str(s) for s in scopes]},
+            "owner": {"$in": list(selection.owners)},
+            "workspace": {"$in": list(selection.workspaces)},
+            "scope": {"$in": selection.stored_scopes},
         }
-        if keys is not None:
-            if not keys:
-                return []
-            query["$or"] = [{"label": label, "subject": subject} for label, subject in keys]
+        if selection.keys is not None:
+            query["$or"] = [
+                {"label": label, "subject": subject} for label, subject in selection.keys
+            ]
         return [as_record(Block, doc) async for doc in self._blocks.find(query).sort(_ORDER)]
 
     async def create(self, block: Block) -> Block:
@@ -50,9 +46,9 @@ class MongoBlocks:
         try:
             await self._blocks.insert_one(doc)
         except DuplicateKeyError:
-            existing = await self._blocks.find_one(_identity(block)) or await self._blocks.find_one(
-                {"_id": block.id}
-            )
+            existing = await self._blocks.find_one(matching(doc, BLOCK_IDENTITY))
+            if existing is None:
+                existing = await self._blocks.find_one({"_id": block.id})
             if existing is None:
                 raise
             return as_record(Block, existing)
@@ -94,13 +90,3 @@ class MongoBlocks:
             }
         )
         return result.deleted_count
-
-
-def _identity(block: Block) -> Document:
-    return {
-        "owner": block.owner,
-        "workspace": block.workspace,
-        "label": block.label,
-        "subject": block.subject,
-        "scope": str(block.scope),
-    }

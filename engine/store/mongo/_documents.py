@@ -8,7 +8,7 @@ date, insertion order) are ignored when the record is read back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +36,12 @@ def as_record[T](cls: type[T], doc: Mapping[str, Any]) -> T:
     plain = dict(doc)
     plain["id"] = plain.pop("_id")
     return decode(cls, plain)
+
+
+def matching(doc: Document, keys: Sequence[str]) -> Document:
+    """The filter for the stored document with ``doc``'s values under ``keys`` (an identity
+    a unique index keeps)."""
+    return {key: doc[key] for key in keys}
 
 
 def with_created_date(doc: Document, created_at: datetime) -> Document:

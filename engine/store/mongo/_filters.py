@@ -10,19 +10,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from engine.records import ConversationKey
-from engine.store.codec import encode_datetime
+from engine.store.codec import encode, encode_datetime
 from engine.store.mongo._documents import CREATED_DATE, Document
 from engine.store.protocol import RecordFilter
 
 
 def conversation_query(conversation: ConversationKey) -> Document:
-    """The filter for the records of one conversation (messages, its summary)."""
-    return {
-        "agent_id": conversation.agent_id,
-        "workspace": conversation.workspace,
-        "channel": conversation.channel,
-        "thread": conversation.thread,
-    }
+    """The filter for the records of one conversation (messages, its summary): records keep
+    the key's fields under the same names."""
+    return encode(conversation)
 
 
 def visible_query(where: RecordFilter, *, messages: bool) -> Document:

@@ -20,6 +20,11 @@ REJECTED_TTL_SECONDS = 30 * 24 * 3600
 
 _NON_EMPTY = {"$gt": ""}
 
+#: What makes a core-memory part one part: racing creators of it agree on the first.
+BLOCK_IDENTITY = ("owner", "workspace", "label", "subject", "scope")
+#: What makes a conversation one conversation (its summary is unique on it).
+CONVERSATION = ("agent_id", "workspace", "channel", "thread")
+
 
 def _index(name: str, *keys: str, **options: Any) -> IndexModel:
     """An index named ``name`` on ``keys`` in order: each ascending, or descending when
@@ -35,12 +40,12 @@ def _text_index(name: str, key: str) -> IndexModel:
 INDEXES: dict[str, list[IndexModel]] = {
     "agents": [_index("by_name", "name")],
     "blocks": [
-        _index("part_identity", "owner", "workspace", "label", "subject", "scope", unique=True),
+        _index("part_identity", *BLOCK_IDENTITY, unique=True),
         _index("by_subject", "workspace", "subject"),
         _index("by_scope", "workspace", "scope"),
     ],
     "messages": [
-        _index("conversation_order", "agent_id", "workspace", "channel", "thread", "-seq"),
+        _index("conversation_order", *CONVERSATION, "-seq"),
         _index("visible_order", "agent_id", "workspace", "scope", "-seq"),
         _index("platform_ref", "workspace", "channel", "platform_ref"),
         _index("by_author", "workspace", "author"),
@@ -53,7 +58,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         _text_index("text_text", "text"),
     ],
     "summaries": [
-        _index("conversation", "agent_id", "workspace", "channel", "thread", unique=True),
+        _index("conversation", *CONVERSATION, unique=True),
     ],
     "inbox": [
         _index(

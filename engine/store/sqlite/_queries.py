@@ -17,34 +17,26 @@ from engine.store.sqlite._database import Database, write
 from engine.store.sqlite._embeddings import as_blob, take_revs
 from engine.store.sqlite._filters import Params, counted_scopes, placeholders, where_visible
 from engine.store.sqlite._fts import ranked_rows
+from engine.store.sqlite._table import RecordTable
 from engine.store.sqlite._vectors import VectorIndex, nearest
 
 type Kind = Literal["messages", "passages"]
 
 
-class MemoryTable[T]:
+class MemoryTable[T](RecordTable[T]):
     """One memory table (``messages`` or ``passages``) read through ``RecordFilter``s.
 
     The message and passage stores are memory tables with their own writes and reads added.
     """
 
     def __init__(self, db: Database, table: Kind, columns: Columns[T], vector_columns: str) -> None:
-        self._db = db
-        self.table = table
-        self.columns = columns
-        #: The alias every condition names the table by.
-        self.alias = table[0]
-        self.selected = columns.listed(self.alias)
+        #: Every condition names the table by its initial.
+        super().__init__(db, table, columns, alias=table[0])
+        self._kind: Kind = table
         self._vectors = VectorIndex(table, vector_columns)
 
     def visible(self, where: RecordFilter) -> tuple[str, Params]:
-        return where_visible(where, self.table, self.alias)
-
-    async def select(self, condition: str, params: Sequence[object], tail: str = "") -> list[T]:
-        """Records matching ``condition`` (naming the table by its alias), then ``tail``."""
-        sql = f"SELECT {self.selected} FROM {self.table} {self.alias} WHERE {condition} {tail}"
-        rows = await self._db.run(lambda c: c.execute(sql, params).fetchall())
-        return [self.columns.record(row) for row in rows]
+        return where_visible(where, self._kind, self.alias)
 
     async def listed(
         self,
@@ -60,7 +52,7 @@ class MemoryTable[T]:
         if also:
             condition += f" AND {also}"
             params.extend(also_params)
-        return await self.select(
+        return await self.fetch_all(
             condition, [*params, limit, offset], f"ORDER BY {order} LIMIT ? OFFSET ?"
         )
 
@@ -129,13 +121,3 @@ class MemoryTable[T]:
                 )
 
         await self._db.run(attach)
-
-    async def delete_where(self, condition: str, params: Sequence[object]) -> int:
-        """Delete the rows matching ``condition`` (naming columns bare); how many went."""
-        table = self.table
-
-        def delete(conn: sqlite3.Connection) -> int:
-            with write(conn):
-                return conn.execute(f"DELETE FROM {table} WHERE {condition}", params).rowcount
-
-        return await self._db.run(delete)

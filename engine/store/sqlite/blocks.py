@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
 
-from engine.audience import ALL_WORKSPACES, Scope
+from engine.audience import Scope
 from engine.records import Block, BlockLabel, utcnow
+from engine.store.block_selection import BlockSelection
+from engine.store.protocol import BlockStore
 from engine.store.sqlite._columns import Columns
 from engine.store.sqlite._database import Database
 from engine.store.sqlite._filters import placeholders
@@ -18,27 +19,21 @@ _COLUMNS = COLUMNS.listed()
 _ORDER = "ORDER BY label, subject, pos"
 
 
-class SQLiteBlockStore:
+class SQLiteBlockStore(BlockStore):
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def visible(
-        self,
-        owners: Sequence[str],
-        workspace: str,
-        scopes: Sequence[Scope],
-        keys: Sequence[tuple[str, str]] | None = None,
-    ) -> list[Block]:
-        if not owners or not scopes or (keys is not None and not keys):
-            return []
+    async def select(self, selection: BlockSelection) -> list[Block]:
+        owners, scopes = placeholders(len(selection.owners)), placeholders(len(selection.scopes))
         sql = (
-            f"SELECT {_COLUMNS} FROM blocks WHERE owner IN ({placeholders(len(owners))}) "
-            f"AND workspace IN (?, ?) AND scope IN ({placeholders(len(scopes))})"
+            f"SELECT {_COLUMNS} FROM blocks WHERE owner IN ({owners}) "
+            f"AND workspace IN (?, ?) AND scope IN ({scopes})"
         )
-        params: list[object] = [*owners, workspace, ALL_WORKSPACES, *map(str, scopes)]
-        if keys is not None:
-            sql += " AND (label, subject) IN (VALUES " + ",".join(["(?, ?)"] * len(keys)) + ")"
-            params.extend(part for key in keys for part in key)
+        params = [*selection.owners, *selection.workspaces, *selection.stored_scopes]
+        if selection.keys is not None:
+            pairs = ",".join(["(?, ?)"] * len(selection.keys))
+            sql += f" AND (label, subject) IN (VALUES {pairs})"
+            params.extend(part for key in selection.keys for part in key)
         rows = await self._db.run(lambda c: c.execute(f"{sql} {_ORDER}", params).fetchall())
         return [COLUMNS.record(row) for row in rows]
 

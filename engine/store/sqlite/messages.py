@@ -121,7 +121,7 @@ class SQLiteMessageStore(MemoryTable[Message]):
     async def between(
         self, conversation: ConversationKey, after_seq: int, through_seq: int
     ) -> list[Message]:
-        return await self.select(
+        return await self.fetch_all(
             f"{_CONVERSATION} AND m.seq > ? AND m.seq <= ?",
             (*_key(conversation), after_seq, through_seq),
             "ORDER BY m.seq",
