@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, Metric
@@ -45,6 +46,44 @@ LATENCY_BUCKETS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Family:
+    """One metric family of this process: its name, what it measures, and its labels."""
+
+    name: str
+    doc: str
+    labels: tuple[str, ...] = ()
+
+
+TURNS = Family("mnemo_turns", "Turn attempts, by how they ended", ("outcome",))
+TURN_SECONDS = Family(
+    "mnemo_turn_duration_seconds",
+    "Seconds from taking a conversation's items to delivering the replies",
+)
+STAGE_SECONDS = Family(
+    "mnemo_stage_duration_seconds",
+    "Seconds per pipeline stage (receive, turn, apply, deliver)",
+    ("stage",),
+)
+JOB_RUNS = Family("mnemo_job_runs", "Scheduled job runs, by outcome", ("job", "outcome"))
+JOB_SECONDS = Family("mnemo_job_duration_seconds", "Seconds per scheduled job run", ("job",))
+INBOX_PENDING = Family(
+    "mnemo_inbox_pending", "Messages waiting for a turn, across every process sharing the store"
+)
+CONVERSATIONS_RUNNING = Family(
+    "mnemo_conversations_running", "Conversations this process is serving"
+)
+CONVERSATIONS_WAITING = Family(
+    "mnemo_conversations_waiting",
+    "Conversations with work waiting for a free worker in this process",
+)
+EVENTS_REJECTED = Family(
+    "mnemo_events_rejected",
+    "Platform events an adapter could not read (kept for the inspector), by platform",
+    ("platform",),
+)
+
+
 class LLMCollector(Collector):
     """The LLM client's own counters (requests, retries, failures, tokens), read per scrape."""
 
@@ -77,38 +116,15 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self._turns = self._counter("mnemo_turns", "Turn attempts, by how they ended", "outcome")
-        self._turn_seconds = self._histogram(
-            "mnemo_turn_duration_seconds",
-            "Seconds from taking a conversation's items to delivering the replies",
-        )
-        self._stage_seconds = self._histogram(
-            "mnemo_stage_duration_seconds",
-            "Seconds per pipeline stage (receive, turn, apply, deliver)",
-            "stage",
-        )
-        self._job_runs = self._counter(
-            "mnemo_job_runs", "Scheduled job runs, by outcome", "job", "outcome"
-        )
-        self._job_seconds = self._histogram(
-            "mnemo_job_duration_seconds", "Seconds per scheduled job run", "job"
-        )
-        self._inbox_pending = self._gauge(
-            "mnemo_inbox_pending",
-            "Messages waiting for a turn, across every process sharing the store",
-        )
-        self._running = self._gauge(
-            "mnemo_conversations_running", "Conversations this process is serving"
-        )
-        self._waiting = self._gauge(
-            "mnemo_conversations_waiting",
-            "Conversations with work waiting for a free worker in this process",
-        )
-        self._rejected = self._counter(
-            "mnemo_events_rejected",
-            "Platform events an adapter could not read (kept for the inspector), by platform",
-            "platform",
-        )
+        self._turns = self._counter(TURNS)
+        self._turn_seconds = self._histogram(TURN_SECONDS)
+        self._stage_seconds = self._histogram(STAGE_SECONDS)
+        self._job_runs = self._counter(JOB_RUNS)
+        self._job_seconds = self._histogram(JOB_SECONDS)
+        self._inbox_pending = self._gauge(INBOX_PENDING)
+        self._running = self._gauge(CONVERSATIONS_RUNNING)
+        self._waiting = self._gauge(CONVERSATIONS_WAITING)
+        self._rejected = self._counter(EVENTS_REJECTED)
         for stage in Stage:
             self._stage_seconds.labels(stage.value)
         for end in TurnEnd:
@@ -116,14 +132,16 @@ class Metrics:
 
     # -- the metric families, each in this process's registry ------------------------------------
 
-    def _counter(self, name: str, doc: str, *labels: str) -> Counter:
-        return Counter(name, doc, labels, registry=self.registry)
+    def _counter(self, family: Family) -> Counter:
+        return Counter(family.name, family.doc, family.labels, registry=self.registry)
 
-    def _histogram(self, name: str, doc: str, *labels: str) -> Histogram:
-        return Histogram(name, doc, labels, buckets=LATENCY_BUCKETS, registry=self.registry)
+    def _histogram(self, family: Family) -> Histogram:
+        return Histogram(
+            family.name, family.doc, family.labels, buckets=LATENCY_BUCKETS, registry=self.registry
+        )
 
-    def _gauge(self, name: str, doc: str) -> Gauge:
-        return Gauge(name, doc, registry=self.registry)
+    def _gauge(self, family: Family) -> Gauge:
+        return Gauge(family.name, family.doc, family.labels, registry=self.registry)
 
     # -- what the engine and jobs report ----------------------------------------------------------
 
