@@ -103,7 +103,7 @@ class Block:
     """
 
     id: str
-    owner: str  # agent id, or "shared:<name>" for a block attached to several agents
+    owner: str  # agent id, or ``shared_owner(name)`` for a block attached to several agents
     workspace: str  # "" (ALL_WORKSPACES) for agent-wide parts such as the base persona
     label: str
     subject: str  # user id for "human", channel id for "channel", "" otherwise
@@ -112,6 +112,11 @@ class Block:
     limit: int
     version: int = 1
     updated_at: datetime = field(default_factory=utcnow)
+
+
+def shared_owner(name: str) -> str:
+    """The ``Block.owner`` of the shared block ``name``, which several agents see and edit."""
+    return f"shared:{name}"
 
 
 # ---------------------------------------------------------------------------------------------

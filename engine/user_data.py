@@ -8,10 +8,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from engine.agent.memory import shared_owner
 from engine.audience import Scope
 from engine.ports import UserMemoryReport
-from engine.records import Block, BlockLabel, Message, Passage
+from engine.records import Block, BlockLabel, Message, Passage, shared_owner
 from engine.store.codec import encode_datetime
 from engine.store.protocol import RecordFilter, Store
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 
 from engine.audience import ALL_WORKSPACES, Audience, Scope, ScopeKind
-from engine.records import Agent, Author, Block, BlockLabel, new_id
+from engine.records import Agent, Author, Block, BlockLabel, new_id, shared_owner
 from engine.store.protocol import BlockStore
 
 DEFAULT_LIMITS: dict[str, int] = {
@@ -26,11 +26,6 @@ _CAS_ATTEMPTS = 8
 
 class MemoryEditError(Exception):
     """An edit the agent asked for that cannot be made; the message is for the agent."""
-
-
-def shared_owner(name: str) -> str:
-    """Owner id of a block attached to several agents."""
-    return f"shared:{name}"
 
 
 @dataclass(frozen=True, slots=True)

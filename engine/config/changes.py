@@ -14,10 +14,10 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from engine.agent.creation import DEFAULT_PERSONA, create_agent
-from engine.agent.memory import DEFAULT_LIMITS, shared_owner
+from engine.agent.memory import DEFAULT_LIMITS
 from engine.audience import ALL_WORKSPACES, Scope
 from engine.config.agents_file import AgentDefinition, AgentsFile
-from engine.records import Agent, Block, BlockLabel, new_id
+from engine.records import Agent, Block, BlockLabel, new_id, shared_owner
 from engine.store.protocol import Store
 from engine.tools.builtin import BUILTIN_TOOLS
 from engine.tools.custom import ToolRegistry

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from engine.agent.memory import shared_owner
 from engine.config import (
     AgentChangeError,
     apply_agents_file,
@@ -21,6 +20,7 @@ from engine.config import (
     read_agents_file,
 )
 from engine.messaging import PeerAgent
+from engine.records import shared_owner
 from engine.store import Store, open_store
 
 FILE = """\
