@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from adapters.console import ConsoleChat, ConsoleEngine, ConsolePort
 from bot.settings import SettingsError
 from engine import Agent, AgentStore, PlatformPort
 
 
+class TerminalEngine(ConsoleEngine, Protocol):
+    """The engine as a terminal chat uses it: intake, and a place for the terminal's
+    delivery side among the platforms."""
+
+    def register_platform(self, port: PlatformPort) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ConsoleServices:
     """What a terminal conversation is given, built by ``bot.wiring``."""
 
-    intake: ConsoleEngine
-    #: Registers the terminal's delivery side with the engine.
-    register_platform: Callable[[PlatformPort], None]
+    engine: TerminalEngine
     agents: AgentStore
     #: The agent a chat talks to when none is named (MNEMO_AGENT).
     default_agent: Agent
@@ -36,5 +41,5 @@ class ConsoleServices:
     def chat(self, agent: Agent, *, user: str, channel: str | None) -> ConsoleChat:
         """A chat of ``user`` with ``agent`` in ``channel`` (None: direct messages), whose
         replies the terminal receives."""
-        self.register_platform(ConsolePort(agent_names={agent.id: agent.name}))
-        return ConsoleChat(self.intake, agent.id, user=user, channel=channel)
+        self.engine.register_platform(ConsolePort(agent_names={agent.id: agent.name}))
+        return ConsoleChat(self.engine, agent.id, user=user, channel=channel)

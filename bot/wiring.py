@@ -106,9 +106,7 @@ class Runtime:
         )
 
     def console_services(self) -> ConsoleServices:
-        return ConsoleServices(
-            self.engine, self.engine.register_platform, self.store.agents, self.default_agent
-        )
+        return ConsoleServices(self.engine, self.store.agents, self.default_agent)
 
     def http_services(self) -> HttpServices:
         return HttpServices(
