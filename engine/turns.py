@@ -7,7 +7,7 @@ pipeline journals and applies them, so each record has one writer.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -67,14 +67,15 @@ def user_message(item: InboxItem) -> Message:
     )
 
 
+@dataclass(eq=False)
 class Replies:
     """The replies of one turn, addressed to the message it answers and numbered in order."""
 
-    def __init__(self, head: str, answered: Inbound, clock: Callable[[], datetime]) -> None:
-        self._head = head
-        self._answered = answered
-        self._clock = clock
-        self._replies: list[Outbound] = []
+    #: The id of the turn's first item: replies are numbered after it.
+    head: str
+    answered: Inbound
+    clock: Callable[[], datetime]
+    _replies: list[Outbound] = field(init=False, default_factory=list)
 
     @classmethod
     def for_items(cls, items: Sequence[InboxItem], clock: Callable[[], datetime]) -> Replies:
@@ -85,20 +86,17 @@ class Replies:
         return cls(items[0].id, answered, clock)
 
     def add(self, text: str) -> Outbound:
-        answered = self._answered
+        answered = self.answered
         index = len(self._replies)
         reply = Outbound(
-            id=f"{self._head}.r{index}",
-            inbox_id=self._head,
+            **asdict(answered.conversation),
+            id=f"{self.head}.r{index}",
+            inbox_id=self.head,
             platform=answered.platform,
-            agent_id=answered.agent_id,
-            workspace=answered.workspace,
-            channel=answered.channel,
-            thread=answered.thread,
             text=text,
             reply_to=answered.message_ref,
             index=index,
-            created_at=self._clock(),
+            created_at=self.clock(),
         )
         self._replies.append(reply)
         return reply

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 
 from engine.agent.context import (
@@ -126,10 +126,7 @@ class ContextWindow:
             except LLMError as exc:
                 log.warning("summary of %s failed (%s); truncating instead", conversation, exc)
         updated = Summary(
-            agent_id=conversation.agent_id,
-            workspace=conversation.workspace,
-            channel=conversation.channel,
-            thread=conversation.thread,
+            **asdict(conversation),
             scope=audience.write_scope,
             text=text,
             through_seq=evicted[-1].seq,
