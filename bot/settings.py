@@ -205,7 +205,9 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        problems = [f"{_variable(p['loc'])}: {p['msg']}" for p in exc.errors()]
+        problems = [
+            f"{_variable(p['loc'])}: {p['msg'].removeprefix('Value error, ')}" for p in exc.errors()
+        ]
         raise SettingsError("Invalid settings: " + "; ".join(problems)) from None
 
 
