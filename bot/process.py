@@ -10,42 +10,56 @@ retries see a live process while it drains.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import os
 import signal
 import sys
 
+import aiohttp
 from aiohttp import web
 
 from adapters.console import stdin_lines
 from bot.http import STOPPING_KEY, build_app
+from bot.inspector import inspector_link
 from bot.logging import configure_logging
-from bot.platforms import build_platforms
-from bot.settings import Settings
+from bot.platforms import Endpoints, Platforms, build_platforms
+from bot.settings import Settings, SettingsError
 from bot.wiring import running
 
 log = logging.getLogger(__name__)
 
 
-async def serve(settings: Settings) -> int:
+async def serve(settings: Settings, *, endpoints: Endpoints | None = None) -> int:
+    """Serve until SIGTERM; ``endpoints`` stand in for the public Slack and Discord APIs."""
     configure_logging(settings)
     async with running(settings) as runtime:
-        platforms = build_platforms(settings, runtime.platform_services())
+        platforms = build_platforms(
+            settings, runtime.platform_services(), endpoints=endpoints or Endpoints()
+        )
         app = build_app(runtime.http_services(), settings)
         if platforms.slack is not None:
             platforms.slack.mount(app)
         runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
-        site = web.TCPSite(runner, settings.http_host, settings.http_port)
-        await site.start()
+        try:
+            await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise _unservable(settings, exc) from None
         host, port = runner.addresses[0][:2]  # the bound port, when MNEMO_HTTP_PORT is 0
         log.info("serving http://%s:%d", host, port, extra={"port": port})
+        link = inspector_link(app, host, port)
+        if link is not None:
+            # The token goes to the terminal only, never to the logs.
+            print(f"Inspector: {link}", flush=True)
 
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            await platforms.start()
+            await _start(platforms)
             if runtime.jobs.runner.settings.enabled:
                 runtime.jobs.start()
             if platforms.count == 0 and sys.stdin.isatty():
@@ -53,7 +67,7 @@ async def serve(settings: Settings) -> int:
                 agent = console.default_agent
                 chat = console.chat(agent, user="you", channel=None)
                 print(
-                    f"Mnemo is running (http://{settings.http_host}:{settings.http_port}). "
+                    f"Mnemo is running (http://{host}:{port}). "
                     f"No Slack or Discord token is set, so you can talk to {agent.name} here. "
                     "/quit to stop."
                 )
@@ -70,3 +84,30 @@ async def serve(settings: Settings) -> int:
             await runner.cleanup()
             log.info("stopped")
     return 0
+
+
+def _unservable(settings: Settings, error: OSError) -> SettingsError:
+    """Why the HTTP server cannot listen, naming the setting to change."""
+    where = f"{settings.http_host}:{settings.http_port}"
+    reason = os.strerror(error.errno) if error.errno else str(error)
+    if error.errno in (errno.EADDRINUSE, errno.EACCES):
+        return SettingsError(
+            f"MNEMO_HTTP_PORT: cannot listen on {where} ({reason}): stop the server using it "
+            "or set MNEMO_HTTP_PORT to a free port (0 picks one)"
+        )
+    return SettingsError(
+        f"MNEMO_HTTP_HOST: cannot listen on {where} ({reason}): set it to an address of this "
+        "machine, e.g. 127.0.0.1 or 0.0.0.0"
+    )
+
+
+async def _start(platforms: Platforms) -> None:
+    """Connect every bot; a platform that cannot be reached or refuses its token stops the
+    start with one line, instead of a bot that never answers."""
+    try:
+        await platforms.start()
+    except (OSError, TimeoutError, RuntimeError, aiohttp.ClientError) as exc:
+        raise SettingsError(
+            f"A Slack or Discord bot could not connect ({exc}): check the network and the "
+            "tokens (SLACK_*, DISCORD_TOKEN, or the agents file), or unset them to chat here"
+        ) from None
