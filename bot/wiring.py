@@ -77,19 +77,13 @@ class Runtime:
     peer_agents: dict[str, dict[str, PeerAgent]] = field(default_factory=dict)
 
     def inspector_services(self) -> InspectorServices:
-        store = self.store
         return InspectorServices(
-            agents=store.agents,
-            blocks=store.blocks,
-            messages=store.messages,
-            passages=store.passages,
+            stores=self.store,
             search=self.search,
             turns=self.agents,
             intake=self.engine,
-            register_platform=self.engine.register_platform,
-            job_history=self.jobs.runner.history,
-            job_names=tuple(sorted(self.jobs.jobs)),
-            rejected_events=store.inbox,
+            jobs=self.jobs,
+            rejected_events=self.store.inbox,
         )
 
     def platform_services(self) -> PlatformServices:

@@ -16,7 +16,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from jobs.history import RunRecord
+from jobs.history import JobHistory, RunRecord
 from jobs.job import Job
 from jobs.runner import JobRunner
 
@@ -35,6 +35,16 @@ class JobScheduler:
         self.jobs = {job.name: job for job in jobs}
         self._scheduler: AsyncIOScheduler | None = None
         self._ticks: dict[str, asyncio.Task[list[RunRecord]]] = {}
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The scheduled jobs' names, sorted."""
+        return tuple(sorted(self.jobs))
+
+    @property
+    def history(self) -> JobHistory:
+        """Every job's recorded runs."""
+        return self.runner.history
 
     @property
     def running(self) -> bool:

@@ -77,7 +77,7 @@ def services_of(request: web.Request) -> InspectorServices:
 
 async def agent_of(request: web.Request) -> Agent:
     """The agent named by the ``{agent_id}`` path parameter (its id or its name)."""
-    store = services_of(request).agents
+    store = services_of(request).stores.agents
     key = request.match_info["agent_id"]
     agent = await store.get(key) or await store.by_name(key)
     if agent is None:

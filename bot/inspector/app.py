@@ -41,7 +41,7 @@ async def _to_page(request: web.Request) -> web.Response:
 def build_inspector(services: InspectorServices, token: str) -> web.Application:
     """The inspector's routes, behind ``token``; registers the ``inspector`` platform."""
     port = InspectorPort()
-    services.register_platform(port)
+    services.intake.register_platform(port)
     inspector = web.Application(middlewares=[bearer_auth(token)])
     inspector[SERVICES_KEY] = services
     inspector[INSPECTOR_PORT_KEY] = port

@@ -32,7 +32,7 @@ async def get_context(request: web.Request) -> web.Response:
     agent = await agent_of(request)
     conversation = query_of(request, ConversationQuery)
     services = services_of(request)
-    memory = conversation.memory(services.blocks, agent)
+    memory = conversation.memory(services.stores.blocks, agent)
     try:
         compiled = await services.turns.preview(agent, memory, conversation.key(agent))
     except ContextOverflow as exc:
@@ -91,7 +91,7 @@ async def run_tool(request: web.Request) -> web.Response:
     raw = run.arguments if isinstance(run.arguments, str) else json.dumps(run.arguments)
     started = time.perf_counter()
     trial = await services.turns.try_tool(
-        agent, ToolCall(new_id(), name, raw), asked, run.memory(services.blocks, agent)
+        agent, ToolCall(new_id(), name, raw), asked, run.memory(services.stores.blocks, agent)
     )
     if trial is None:
         fail(404, f"{agent.name} has no tool called {name!r}")

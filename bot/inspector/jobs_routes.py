@@ -17,8 +17,8 @@ class RunsQuery(BaseModel):
 async def list_runs(request: web.Request) -> web.Response:
     query = query_of(request, RunsQuery)
     services = services_of(request)
-    runs = await services.job_history.runs(query.job or None, query.limit)
-    return reply({"jobs": list(services.job_names), "runs": [run_view(r) for r in runs]})
+    runs = await services.jobs.history.runs(query.job or None, query.limit)
+    return reply({"jobs": list(services.jobs.names), "runs": [run_view(r) for r in runs]})
 
 
 ENDPOINTS = (

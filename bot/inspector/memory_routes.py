@@ -51,7 +51,7 @@ class OwnPartWrite(ConversationQuery):
 
 
 async def list_agents(request: web.Request) -> web.Response:
-    agents = await services_of(request).agents.list()
+    agents = await services_of(request).stores.agents.list()
     return reply({"agents": [agent_view(a) for a in sorted(agents, key=lambda a: a.name)]})
 
 
@@ -62,7 +62,7 @@ async def get_agent(request: web.Request) -> web.Response:
 async def list_conversations(request: web.Request) -> web.Response:
     """Recent conversations, with the audience each one reads through (a picker for the page)."""
     days = query_of(request, ConversationsQuery).days
-    activity = await services_of(request).messages.conversations_since(
+    activity = await services_of(request).stores.messages.conversations_since(
         utcnow() - timedelta(days=days)
     )
     found: list[JSON] = []
@@ -90,7 +90,7 @@ async def list_conversations(request: web.Request) -> web.Response:
 async def get_blocks(request: web.Request) -> web.Response:
     agent = await agent_of(request)
     conversation = query_of(request, ConversationQuery)
-    views = await conversation.memory(services_of(request).blocks, agent).load()
+    views = await conversation.memory(services_of(request).stores.blocks, agent).load()
     audience = conversation.audience
     return reply(
         {
@@ -107,7 +107,7 @@ async def edit_part(request: web.Request) -> web.Response:
     instead of overwriting it. The block's limit holds as it does for the agent's edits."""
     agent = await agent_of(request)
     edit = await body_of(request, PartEdit)
-    blocks = services_of(request).blocks
+    blocks = services_of(request).stores.blocks
     audience = edit.audience
     part_id = request.match_info["block_id"]
     views = await edit.memory(blocks, agent).load()
@@ -133,7 +133,7 @@ async def write_own_part(request: web.Request) -> web.Response:
     as the agent's memory_rethink would."""
     agent = await agent_of(request)
     write = await body_of(request, OwnPartWrite)
-    memory = write.memory(services_of(request).blocks, agent)
+    memory = write.memory(services_of(request).stores.blocks, agent)
     try:
         view = await memory.rethink(request.match_info["label"], write.value)
     except MemoryEditError as exc:
@@ -149,17 +149,17 @@ async def get_recall(request: web.Request) -> web.Response:
     return await _search_or_browse(
         "messages",
         message_view,
-        await services.messages.count(where),
+        await services.stores.messages.count(where),
         query.q,
         lambda text: services.search.messages(where, text, query.limit),
-        lambda: services.messages.list(where, query.limit, query.before_seq),
+        lambda: services.stores.messages.list(where, query.limit, query.before_seq),
     )
 
 
 async def get_archival(request: web.Request) -> web.Response:
     agent = await agent_of(request)
     query = query_of(request, ArchivalQuery)
-    passages = services_of(request).passages
+    passages = services_of(request).stores.passages
     base = query.where(agent)
     tags = tuple(t.strip() for t in query.tags.split(",") if t.strip())
     where = RecordFilter(base.agent_id, base.workspace, base.scopes, tags=tags)
@@ -191,7 +191,7 @@ async def _search_or_browse[T](
 async def delete_passage(request: web.Request) -> web.Response:
     agent = await agent_of(request)
     audience = query_of(request, ConversationQuery).audience
-    passages = services_of(request).passages
+    passages = services_of(request).stores.passages
     passage = await passages.get(request.match_info["passage_id"])
     if (
         passage is None

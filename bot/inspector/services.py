@@ -4,7 +4,7 @@ Nothing else of the running bot is within its reach."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -23,12 +23,41 @@ from engine import (
 from jobs import JobHistory
 
 
+class InspectorStores(Protocol):
+    """The records the inspector reads and edits: agents, their blocks, recall and archival."""
+
+    @property
+    def agents(self) -> AgentStore: ...
+
+    @property
+    def blocks(self) -> BlockStore: ...
+
+    @property
+    def messages(self) -> MessageStore: ...
+
+    @property
+    def passages(self) -> PassageStore: ...
+
+
 class ChatIntake(Protocol):
-    """The engine as the chat playground speaks to it: hand in a message, wait for its turn."""
+    """The engine as the chat playground speaks to it: hand in a message, wait for its turn;
+    the ``inspector`` platform, whose deliveries the playground shows, is registered with it."""
 
     async def receive(self, inbound: Inbound) -> ReceiveResult: ...
 
     async def wait_settled(self, inbox_id: str) -> None: ...
+
+    def register_platform(self, port: PlatformPort) -> None: ...
+
+
+class JobRuns(Protocol):
+    """The jobs as the inspector lists them: their names and their recorded runs."""
+
+    @property
+    def names(self) -> Sequence[str]: ...
+
+    @property
+    def history(self) -> JobHistory: ...
 
 
 class RejectedEvents(Protocol):
@@ -41,16 +70,10 @@ class RejectedEvents(Protocol):
 class InspectorServices:
     """The inspector's ports, built by ``bot.wiring``."""
 
-    agents: AgentStore
-    blocks: BlockStore
-    messages: MessageStore
-    passages: PassageStore
+    stores: InspectorStores
     search: HybridSearch
     #: Previews an agent's next request (writing nothing) and tries its tools by hand.
     turns: AgentRuntime
     intake: ChatIntake
-    #: Registers the ``inspector`` platform, whose deliveries the chat playground shows.
-    register_platform: Callable[[PlatformPort], None]
-    job_history: JobHistory
-    job_names: tuple[str, ...]
+    jobs: JobRuns
     rejected_events: RejectedEvents
