@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.http import build_app
-from bot.inspector import mount_inspector
+from bot.inspector import inspector_link, mount_inspector
 from engine.audience import Audience, AudienceKind, Scope
 from engine.records import ConversationKey, Message, Role, new_id, next_seq, utcnow
 from jobs import JobHistory, RunRecord, RunStatus
@@ -347,7 +347,7 @@ async def test_conversations_and_job_runs_are_listed(inspector: Inspector) -> No
 
 
 async def test_without_a_token_the_inspector_serves_only_on_localhost(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
 ) -> None:
     async with FakeOpenAI() as llm:
         exposed = settings_for(tmp_path, llm, MNEMO_HTTP_HOST="0.0.0.0")
@@ -356,6 +356,8 @@ async def test_without_a_token_the_inspector_serves_only_on_localhost(
             assert mount_inspector(web.Application(), services, exposed) is None
         local = settings_for(tmp_path, llm, MNEMO_HTTP_HOST="127.0.0.1", MNEMO_HTTP_PORT=8123)
         async with bot_running(local, llm) as bot:
-            token = mount_inspector(web.Application(), bot.runtime.inspector_services(), local)
+            app = web.Application()
+            token = mount_inspector(app, bot.runtime.inspector_services(), local)
     assert token
-    assert f"http://127.0.0.1:8123/inspector/#token={token}" in capsys.readouterr().out
+    link = inspector_link(app, "127.0.0.1", 8123)
+    assert link == f"http://127.0.0.1:8123/inspector/#token={token}"
