@@ -50,11 +50,8 @@ def user_message(item: InboxItem) -> Message:
     """An inbox item as a recall message (id and position are the item's)."""
     inbound = item.inbound
     return Message(
+        **asdict(inbound.conversation),
         id=item.id,
-        agent_id=inbound.agent_id,
-        workspace=inbound.workspace,
-        channel=inbound.channel,
-        thread=inbound.thread,
         scope=inbound.audience.write_scope,
         role=Role.USER,
         author=inbound.author.id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from engine.agent.context import ContextOverflow
@@ -98,11 +98,8 @@ class Turn:
         mine = role is Role.ASSISTANT
         self._made += 1
         return Message(
+            **asdict(self.inbound.conversation),
             id=f"{self.anchor}.{self._made:03d}",
-            agent_id=self.agent.id,
-            workspace=self.inbound.workspace,
-            channel=self.inbound.channel,
-            thread=self.inbound.thread,
             scope=self.inbound.audience.write_scope,
             role=role,
             author=self.agent.id if mine else "",
