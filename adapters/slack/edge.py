@@ -22,6 +22,7 @@ from slack_bolt.adapter.socket_mode.async_internals import send_async_response
 from slack_bolt.adapter.socket_mode.internals import build_headers
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.internals import parse_body
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
@@ -34,22 +35,29 @@ log = logging.getLogger(__name__)
 type Rejection = Callable[[JSON, str], Awaitable[None]]
 type Path = tuple[str | int, ...]
 
-#: Fields slack-bolt matches listeners on, with the type it assumes them to have.
-_ROUTING_FIELDS: tuple[tuple[Path, type], ...] = (
-    (("type",), str),
-    (("command",), str),
-    (("callback_id",), str),
-    (("event",), dict),
-    (("event", "type"), str),
-    (("event", "subtype"), str),
-    (("event", "channel_type"), str),
-    (("actions",), list),
-    (("actions", 0), dict),
-    (("actions", 0, "action_id"), str),
-    (("actions", 0, "block_id"), str),
-    (("view",), dict),
-    (("view", "callback_id"), str),
-    (("view", "type"), str),
+_ID_OR_OBJECT = (str, dict, type(None))
+#: Fields slack-bolt reads its context from (who, where) or matches listeners on, with the
+#: types it assumes them to have.
+_ROUTING_FIELDS: tuple[tuple[Path, tuple[type, ...]], ...] = (
+    *(((field,), _ID_OR_OBJECT) for field in ("enterprise", "team", "user", "channel")),
+    (("authorizations",), (list, type(None))),
+    (("authorizations", 0), (dict,)),
+    (("type",), (str,)),
+    (("command",), (str,)),
+    (("callback_id",), (str,)),
+    (("event",), (dict,)),
+    *((("event", field), _ID_OR_OBJECT) for field in ("enterprise", "team", "user", "channel")),
+    (("event", "authorizations"), (list, type(None))),
+    (("event", "type"), (str,)),
+    (("event", "subtype"), (str,)),
+    (("event", "channel_type"), (str,)),
+    (("actions",), (list,)),
+    (("actions", 0), (dict,)),
+    (("actions", 0, "action_id"), (str,)),
+    (("actions", 0, "block_id"), (str,)),
+    (("view",), (dict,)),
+    (("view", "callback_id"), (str,)),
+    (("view", "type"), (str,)),
 )
 _VIEW = (("view", "callback_id"), ("view", "type"))
 #: Fields a payload of a ``type`` cannot be routed without.
@@ -70,7 +78,7 @@ def screen(body: Mapping[str, Any]) -> str | None:
     for path, expected in _ROUTING_FIELDS:
         found = _at(body, path)
         if found is not _MISSING and not isinstance(found, expected):
-            return f"{_dotted(path)} is not a {expected.__name__}"
+            return f"{_dotted(path)} is a {type(found).__name__}, not a {expected[0].__name__}"
     kind = body.get("type")
     for path in _REQUIRED.get(kind, ()) if isinstance(kind, str) else ():
         if _at(body, path) is _MISSING:
@@ -88,27 +96,30 @@ class SlackEdge:
 
     async def handle_http(self, request: web.Request) -> web.Response:
         raw = await request.read()
+        problem: str | None
         try:
-            bolt_request = AsyncBoltRequest(
-                body=raw.decode("utf-8"),
-                query=request.query_string,
-                headers=dict(request.headers),
-            )
+            text = raw.decode("utf-8")
+            body = parse_body(text, request.content_type)
         except (UnicodeDecodeError, *_UNREADABLE) as error:
-            if not self._signed(raw, request.headers):
-                return web.json_response({"error": "invalid request"}, status=401)
-            await self.refuse({"body": raw.decode("utf-8", "replace")}, _unreadable(error))
-            return web.Response(status=200)
-        return await to_aiohttp_response(await self.dispatch(bolt_request))
+            body, problem = {"body": raw.decode("utf-8", "replace")}, _unreadable(error)
+        else:
+            problem = screen(body) if isinstance(body, dict) else "the body is not an object"
+        if problem is None:
+            bolt_request = _bolt_request(
+                lambda: AsyncBoltRequest(
+                    body=text, query=request.query_string, headers=dict(request.headers)
+                )
+            )
+            if isinstance(bolt_request, AsyncBoltRequest):
+                return await to_aiohttp_response(await self.dispatch(bolt_request))
+            problem = bolt_request
+        if not self._signed(raw, request.headers):
+            return web.json_response({"error": "invalid request"}, status=401)
+        await self.refuse(body if isinstance(body, dict) else {"body": body}, problem)
+        return web.Response(status=200)
 
     async def dispatch(self, request: AsyncBoltRequest) -> BoltResponse:
-        """Bolt's answer to ``request``; 200 where bolt would raise or find no listener."""
-        problem = screen(request.body)
-        if problem is not None:
-            if request.mode == "http" and not self._signed(request.raw_body, request.headers):
-                return BoltResponse(status=401, body='{"error": "invalid request"}')
-            await self.refuse(request.body, problem)
-            return BoltResponse(status=200, body="")
+        """Bolt's answer to a screened ``request``; 200 where it finds no listener."""
         response = await self._bolt.async_dispatch(request)
         if response.status == 404:
             kind = request.body.get("type") or ("command" if "command" in request.body else "")
@@ -141,16 +152,31 @@ class ScreenedSocketModeHandler(AsyncSocketModeHandler):
 
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         started = time()
-        try:
-            bolt_request = AsyncBoltRequest(
-                body=req.payload, mode="socket_mode", headers=build_headers(req)
+        body: object = req.payload
+        if not isinstance(body, dict):
+            await self._edge.refuse({"payload": body}, "the payload is not an object")
+            await send_async_response(client, req, BoltResponse(status=200, body=""), started)
+            return
+        problem = screen(body)
+        if problem is None:
+            bolt_request = _bolt_request(
+                lambda: AsyncBoltRequest(body=body, mode="socket_mode", headers=build_headers(req))
             )
-        except _UNREADABLE as error:
-            await self._edge.refuse({"payload": req.payload}, _unreadable(error))
-            response = BoltResponse(status=200, body="")
-        else:
-            response = await self._edge.dispatch(bolt_request)
-        await send_async_response(client, req, response, started)
+            if isinstance(bolt_request, AsyncBoltRequest):
+                response = await self._edge.dispatch(bolt_request)
+                await send_async_response(client, req, response, started)
+                return
+            problem = bolt_request
+        await self._edge.refuse(body, problem)
+        await send_async_response(client, req, BoltResponse(status=200, body=""), started)
+
+
+def _bolt_request(build: Callable[[], AsyncBoltRequest]) -> AsyncBoltRequest | str:
+    """Bolt's request, or why bolt cannot read the payload."""
+    try:
+        return build()
+    except _UNREADABLE as error:
+        return _unreadable(error)
 
 
 def _at(body: object, path: Path) -> object:

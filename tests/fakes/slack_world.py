@@ -60,6 +60,7 @@ class SlackWorld:
     http: aiohttp.ClientSession
     base: str
     intake: IntakeRecording
+    adapter: SlackAdapter
     _events: int = 0
 
     async def post(self, body: JSON, *, secret: str = SECRET, retry: int = 0) -> int:
@@ -158,7 +159,7 @@ async def slack_bot(
         base = f"http://127.0.0.1:{runner.addresses[0][1]}"
         try:
             async with aiohttp.ClientSession() as http:
-                yield SlackWorld(api, llm, runtime, http, base, intake)
+                yield SlackWorld(api, llm, runtime, http, base, intake, adapter)
         finally:
             await adapter.stop()
             await runner.cleanup()
