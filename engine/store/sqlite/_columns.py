@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sqlite3
 from collections.abc import Callable, Collection, Mapping, Sequence
 from operator import attrgetter
 from typing import Any, cast
@@ -69,13 +68,6 @@ class Columns[T]:
                 for write, value in zip(self._writers, self._values(record), strict=True)
             ]
         )
-
-    def fetch_one(self, conn: sqlite3.Connection, table: str, key: str, value: object) -> T | None:
-        """The record of ``table`` whose ``key`` column holds ``value``, if there is one."""
-        row = conn.execute(
-            f"SELECT {self.listed()} FROM {table} WHERE {key} = ?", (value,)
-        ).fetchone()
-        return None if row is None else self.record(row)
 
     def record(self, row: Sequence[Any]) -> T:
         """The record in ``row``, whose first columns are ``names`` in order."""

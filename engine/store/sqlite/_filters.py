@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from engine.records import ConversationKey
 from engine.store.protocol import RecordFilter
 from engine.store.sqlite._time import to_micros
 
@@ -12,6 +13,17 @@ type Params = list[object]
 
 def placeholders(count: int) -> str:
     return ",".join("?" * count)
+
+
+def conversation_params(conversation: ConversationKey) -> tuple[str, str, str, str]:
+    """The values a conversation's rows (messages, its summary) are keyed by, in order:
+    agent, workspace, channel, thread."""
+    return (
+        conversation.agent_id,
+        conversation.workspace,
+        conversation.channel,
+        conversation.thread,
+    )
 
 
 def where_visible(

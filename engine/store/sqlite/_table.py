@@ -27,10 +27,21 @@ class RecordTable[T]:
         #: What conditions call the table ("" for its own name).
         self.alias = alias
         self.selected = columns.listed(alias)
+        self._fetch_sql = f"SELECT {columns.listed()} FROM {table} WHERE {key} = ?"
 
     async def fetch(self, value: object) -> T | None:
         """The record whose ``key`` column holds ``value``, if there is one."""
-        return await self._db.run(lambda c: self.columns.fetch_one(c, self.table, self.key, value))
+        return await self._db.run(lambda c: self.fetch_on(c, value))
+
+    async def fetch_where(self, condition: str, params: Sequence[object]) -> T | None:
+        """The record ``condition`` picks (one keyed by several columns), if there is one."""
+        found = await self.fetch_all(condition, params, "LIMIT 1")
+        return found[0] if found else None
+
+    def fetch_on(self, conn: sqlite3.Connection, value: object) -> T | None:
+        """``fetch`` on the database's thread, inside a transaction already begun."""
+        row = conn.execute(self._fetch_sql, (value,)).fetchone()
+        return None if row is None else self.columns.record(row)
 
     async def fetch_all(
         self, condition: str, params: Sequence[object] = (), tail: str = ""

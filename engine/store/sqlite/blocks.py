@@ -11,6 +11,7 @@ from engine.store.protocol import BlockStore
 from engine.store.sqlite._columns import Columns
 from engine.store.sqlite._database import Database
 from engine.store.sqlite._filters import placeholders
+from engine.store.sqlite._table import RecordTable
 from engine.store.sqlite._time import to_micros
 
 #: ``limit`` is an SQL keyword, so its column is ``char_limit``.
@@ -19,23 +20,19 @@ _COLUMNS = COLUMNS.listed()
 _ORDER = "ORDER BY label, subject, pos"
 
 
-class SQLiteBlockStore(BlockStore):
+class SQLiteBlockStore(RecordTable[Block], BlockStore):
     def __init__(self, db: Database) -> None:
-        self._db = db
+        super().__init__(db, "blocks", COLUMNS)
 
     async def select(self, selection: BlockSelection) -> list[Block]:
         owners, scopes = placeholders(len(selection.owners)), placeholders(len(selection.scopes))
-        sql = (
-            f"SELECT {_COLUMNS} FROM blocks WHERE owner IN ({owners}) "
-            f"AND workspace IN (?, ?) AND scope IN ({scopes})"
-        )
+        condition = f"owner IN ({owners}) AND workspace IN (?, ?) AND scope IN ({scopes})"
         params = [*selection.owners, *selection.workspaces, *selection.stored_scopes]
         if selection.keys is not None:
             pairs = ",".join(["(?, ?)"] * len(selection.keys))
-            sql += f" AND (label, subject) IN (VALUES {pairs})"
+            condition += f" AND (label, subject) IN (VALUES {pairs})"
             params.extend(part for key in selection.keys for part in key)
-        rows = await self._db.run(lambda c: c.execute(f"{sql} {_ORDER}", params).fetchall())
-        return [COLUMNS.record(row) for row in rows]
+        return await self.fetch_all(condition, params, _ORDER)
 
     async def create(self, block: Block) -> Block:
         def create(conn: sqlite3.Connection) -> Block:
@@ -68,30 +65,18 @@ class SQLiteBlockStore(BlockStore):
         return None if row is None else COLUMNS.record(row)
 
     async def get(self, block_id: str) -> Block | None:
-        return await self._db.run(lambda c: COLUMNS.fetch_one(c, "blocks", "id", block_id))
+        return await self.fetch(block_id)
 
     async def list(self, owner: str, workspace: str | None = None) -> list[Block]:
-        sql = f"SELECT {_COLUMNS} FROM blocks WHERE owner = ?"
-        params: list[object] = [owner]
-        if workspace is not None:
-            sql += " AND workspace = ?"
-            params.append(workspace)
-        rows = await self._db.run(lambda c: c.execute(f"{sql} {_ORDER}", params).fetchall())
-        return [COLUMNS.record(row) for row in rows]
+        if workspace is None:
+            return await self.fetch_all("owner = ?", (owner,), _ORDER)
+        return await self.fetch_all("owner = ? AND workspace = ?", (owner, workspace), _ORDER)
 
     async def delete(self, block_id: str) -> bool:
-        deleted = await self._db.run(
-            lambda c: c.execute("DELETE FROM blocks WHERE id = ?", (block_id,)).rowcount
-        )
-        return deleted > 0
+        return await self.delete_where("id = ?", (block_id,)) > 0
 
     async def delete_user(self, workspace: str, user: str) -> int:
-        return await self._db.run(
-            lambda c: (
-                c.execute(
-                    "DELETE FROM blocks WHERE workspace = ? "
-                    "AND ((label = ? AND subject = ?) OR scope = ?)",
-                    (workspace, BlockLabel.HUMAN.value, user, str(Scope.dm(user))),
-                ).rowcount
-            )
+        return await self.delete_where(
+            "workspace = ? AND ((label = ? AND subject = ?) OR scope = ?)",
+            (workspace, BlockLabel.HUMAN.value, user, str(Scope.dm(user))),
         )

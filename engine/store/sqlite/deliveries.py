@@ -6,37 +6,20 @@ from datetime import datetime
 
 from engine.store.sqlite._columns import Columns
 from engine.store.sqlite._database import Database
+from engine.store.sqlite._table import RecordTable
 from engine.store.sqlite._time import to_micros
 from engine.store.state import DeliveryLedger
 
-LEDGERS = Columns(DeliveryLedger)
-_COLUMNS = LEDGERS.listed()
 
-
-class SQLiteDeliveryLedgers:
+class SQLiteDeliveryLedgers(RecordTable[DeliveryLedger]):
     def __init__(self, db: Database) -> None:
-        self._db = db
+        super().__init__(db, "delivery_ledger", Columns(DeliveryLedger), key="reply_id")
 
     async def get(self, reply_id: str) -> DeliveryLedger | None:
-        return await self._db.run(
-            lambda c: LEDGERS.fetch_one(c, "delivery_ledger", "reply_id", reply_id)
-        )
+        return await self.fetch(reply_id)
 
     async def put(self, ledger: DeliveryLedger) -> None:
-        row = LEDGERS.row(ledger)
-        await self._db.run(
-            lambda c: c.execute(
-                f"INSERT OR REPLACE INTO delivery_ledger ({_COLUMNS}) VALUES ({LEDGERS.slots})",
-                row,
-            )
-        )
+        await self.add(ledger, replace=True)
 
     async def prune(self, before: datetime) -> int:
-        dropped: int = await self._db.run(
-            lambda c: (
-                c.execute(
-                    "DELETE FROM delivery_ledger WHERE created_at < ?", (to_micros(before),)
-                ).rowcount
-            )
-        )
-        return dropped
+        return await self.delete_where("created_at < ?", (to_micros(before),))

@@ -9,38 +9,26 @@ from engine.store.codec import encode_datetime
 from engine.store.protocol import InboxItem, InboxStatus
 from engine.store.sqlite._columns import Columns
 from engine.store.sqlite._database import Database
+from engine.store.sqlite._table import RecordTable
 from engine.store.sqlite._time import from_micros, to_micros
 
-ITEMS = Columns(InboxItem)
-_COLUMNS = ITEMS.listed()
 
-
-class SQLiteInboxStore:
+class SQLiteInboxStore(RecordTable[InboxItem]):
     def __init__(self, db: Database) -> None:
-        self._db = db
+        super().__init__(db, "inbox", Columns(InboxItem))
 
     async def put(self, item: InboxItem) -> bool:
         inbound = item.inbound
         # The inbound's keys again as columns, for the unique indexes that dedupe events.
-        keys = (
-            inbound.platform,
-            inbound.agent_id,
-            inbound.event_id,
-            inbound.channel,
-            inbound.message_ref,
-            inbound.kind.value,
-        )
-        params = (*ITEMS.row(item), *keys)
-        inserted = await self._db.run(
-            lambda c: (
-                c.execute(
-                    f"INSERT OR IGNORE INTO inbox ({_COLUMNS}, platform, agent_id, event_id, "
-                    f"channel, message_ref, kind) VALUES ({ITEMS.slots}, ?, ?, ?, ?, ?, ?)",
-                    params,
-                ).rowcount
-            )
-        )
-        return inserted > 0
+        keys = {
+            "platform": inbound.platform,
+            "agent_id": inbound.agent_id,
+            "event_id": inbound.event_id,
+            "channel": inbound.channel,
+            "message_ref": inbound.message_ref,
+            "kind": inbound.kind.value,
+        }
+        return await self.add(item, keys)
 
     async def pending_conversations(self, limit: int) -> list[str]:
         rows = await self._db.run(
@@ -53,14 +41,11 @@ class SQLiteInboxStore:
         return [conversation for (conversation,) in rows]
 
     async def pending(self, conversation: str, limit: int) -> list[InboxItem]:
-        rows = await self._db.run(
-            lambda c: c.execute(
-                f"SELECT {_COLUMNS} FROM inbox WHERE conversation = ? AND status = 'pending' "
-                "ORDER BY seq, pos LIMIT ?",
-                (conversation, limit),
-            ).fetchall()
+        return await self.fetch_all(
+            "conversation = ? AND status = 'pending'",
+            (conversation, limit),
+            "ORDER BY seq, pos LIMIT ?",
         )
-        return [ITEMS.record(row) for row in rows]
 
     async def mark(self, item_id: str, status: InboxStatus, error: str = "") -> None:
         await self._db.run(
@@ -80,7 +65,7 @@ class SQLiteInboxStore:
         return 0 if row is None else int(row[0])
 
     async def get(self, item_id: str) -> InboxItem | None:
-        return await self._db.run(lambda c: ITEMS.fetch_one(c, "inbox", "id", item_id))
+        return await self.fetch(item_id)
 
     async def depth(self) -> int:
         depth: int = await self._db.run(

@@ -12,7 +12,7 @@ from engine.records import ConversationKey, Message
 from engine.store.protocol import ConversationActivity, RecordFilter
 from engine.store.sqlite._columns import Columns
 from engine.store.sqlite._database import Database, snapshot, write
-from engine.store.sqlite._filters import placeholders
+from engine.store.sqlite._filters import conversation_params, placeholders
 from engine.store.sqlite._queries import MemoryTable
 from engine.store.sqlite._time import from_micros, to_micros
 
@@ -29,15 +29,6 @@ DECODED_LIMIT = 8192
 DECODED_CHARS = 8_000_000
 #: Positions looked up per statement, well under SQLite's limit on bound variables.
 _LOOKUP_CHUNK = 500
-
-
-def _key(conversation: ConversationKey) -> tuple[str, str, str, str]:
-    return (
-        conversation.agent_id,
-        conversation.workspace,
-        conversation.channel,
-        conversation.thread,
-    )
 
 
 class DecodedMessages:
@@ -107,7 +98,7 @@ class SQLiteMessageStore(MemoryTable[Message]):
             f"SELECT m.pos FROM messages m WHERE {_CONVERSATION} "
             "AND m.seq > ? ORDER BY m.seq DESC LIMIT ?"
         )
-        params = (*_key(conversation), after_seq, limit)
+        params = (*conversation_params(conversation), after_seq, limit)
 
         def read(conn: sqlite3.Connection) -> list[Message]:
             with snapshot(conn):
@@ -123,7 +114,7 @@ class SQLiteMessageStore(MemoryTable[Message]):
     ) -> list[Message]:
         return await self.fetch_all(
             f"{_CONVERSATION} AND m.seq > ? AND m.seq <= ?",
-            (*_key(conversation), after_seq, through_seq),
+            (*conversation_params(conversation), after_seq, through_seq),
             "ORDER BY m.seq",
         )
 

@@ -10,20 +10,22 @@ from engine.records import Outbound
 from engine.store.protocol import OutboxEntry, OutboxStatus
 from engine.store.sqlite._columns import Columns
 from engine.store.sqlite._database import Database, write
+from engine.store.sqlite._table import RecordTable
 from engine.store.sqlite._time import to_micros
 
-ENTRIES = Columns(OutboxEntry)
-_COLUMNS = ENTRIES.listed()
+#: The reply's keys and time again as columns, for its unique index and ``due``.
+_REPLY_COLUMNS = ("id", "inbox_id", "idx", "created_at")
 
 
-class SQLiteOutboxStore:
+class SQLiteOutboxStore(RecordTable[OutboxEntry]):
     def __init__(self, db: Database) -> None:
-        self._db = db
+        super().__init__(db, "outbox", Columns(OutboxEntry))
+        self._insert = self.insert_sql(_REPLY_COLUMNS)
 
     async def put(self, replies: Sequence[Outbound]) -> None:
         rows = [
             (
-                *ENTRIES.row(OutboxEntry(r, OutboxStatus.PENDING)),
+                *self.columns.row(OutboxEntry(r, OutboxStatus.PENDING)),
                 r.id,
                 r.inbox_id,
                 r.index,
@@ -33,11 +35,7 @@ class SQLiteOutboxStore:
         ]
         if not rows:
             return
-        # The reply's keys and time again as columns, for its unique index and ``due``.
-        sql = (
-            f"INSERT OR IGNORE INTO outbox ({_COLUMNS}, id, inbox_id, idx, created_at) "
-            f"VALUES ({ENTRIES.slots}, ?, ?, ?, ?)"
-        )
+        sql = self._insert
 
         def put(conn: sqlite3.Connection) -> None:
             with write(conn):
@@ -46,23 +44,14 @@ class SQLiteOutboxStore:
         await self._db.run(put)
 
     async def for_inbox(self, inbox_id: str) -> list[OutboxEntry]:
-        rows = await self._db.run(
-            lambda c: c.execute(
-                f"SELECT {_COLUMNS} FROM outbox WHERE inbox_id = ? ORDER BY idx", (inbox_id,)
-            ).fetchall()
-        )
-        return [ENTRIES.record(row) for row in rows]
+        return await self.fetch_all("inbox_id = ?", (inbox_id,), "ORDER BY idx")
 
     async def due(self, now: datetime, limit: int) -> list[OutboxEntry]:
-        rows = await self._db.run(
-            lambda c: c.execute(
-                f"SELECT {_COLUMNS} FROM outbox WHERE status = 'pending' "
-                "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
-                "ORDER BY created_at, pos LIMIT ?",
-                (to_micros(now), limit),
-            ).fetchall()
+        return await self.fetch_all(
+            "status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
+            (to_micros(now), limit),
+            "ORDER BY created_at, pos LIMIT ?",
         )
-        return [ENTRIES.record(row) for row in rows]
 
     async def mark_delivered(self, reply_id: str, platform_ref: str) -> None:
         await self._db.run(

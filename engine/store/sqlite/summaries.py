@@ -8,46 +8,26 @@ from engine.audience import Scope
 from engine.records import ConversationKey, Summary
 from engine.store.sqlite._columns import Columns
 from engine.store.sqlite._database import Database
+from engine.store.sqlite._filters import conversation_params
+from engine.store.sqlite._table import RecordTable
 
-COLUMNS = Columns(Summary)
 _KEY = "agent_id = ? AND workspace = ? AND channel = ? AND thread = ?"
 
 
-class SQLiteSummaryStore:
+class SQLiteSummaryStore(RecordTable[Summary]):
     def __init__(self, db: Database) -> None:
-        self._db = db
+        super().__init__(db, "summaries", Columns(Summary))
 
     async def get(self, conversation: ConversationKey) -> Summary | None:
-        sql = f"SELECT {COLUMNS.listed()} FROM summaries WHERE {_KEY}"
-        key = (
-            conversation.agent_id,
-            conversation.workspace,
-            conversation.channel,
-            conversation.thread,
-        )
-        row = await self._db.run(lambda c: c.execute(sql, key).fetchone())
-        return None if row is None else COLUMNS.record(row)
+        return await self.fetch_where(_KEY, conversation_params(conversation))
 
     async def put(self, summary: Summary, expected_version: int) -> bool:
         """Stored with version ``expected_version + 1`` when the CAS succeeds."""
-        row = COLUMNS.row(replace(summary, version=expected_version + 1))
-        if expected_version == 0:
-            sql = f"INSERT OR IGNORE INTO summaries ({COLUMNS.listed()}) VALUES ({COLUMNS.slots})"
-            params: tuple[object, ...] = row
-        else:
-            assignments = ", ".join(f"{name} = ?" for name in COLUMNS.names)
-            sql = f"UPDATE summaries SET {assignments} WHERE {_KEY} AND version = ?"
-            key = (summary.agent_id, summary.workspace, summary.channel, summary.thread)
-            params = (*row, *key, expected_version)
-        changed = await self._db.run(lambda c: c.execute(sql, params).rowcount)
-        return changed > 0
+        stored = replace(summary, version=expected_version + 1)
+        key = conversation_params(summary.conversation)
+        return await self.put_version(stored, expected_version, _KEY, key)
 
     async def delete_user(self, workspace: str, user: str) -> int:
-        return await self._db.run(
-            lambda c: (
-                c.execute(
-                    "DELETE FROM summaries WHERE workspace = ? AND scope = ?",
-                    (workspace, str(Scope.dm(user))),
-                ).rowcount
-            )
+        return await self.delete_where(
+            "workspace = ? AND scope = ?", (workspace, str(Scope.dm(user)))
         )
