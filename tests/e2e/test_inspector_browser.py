@@ -104,6 +104,15 @@ async def test_chat_changes_a_block_and_the_context_window(page: Page, llm: Fake
     await expect(page.locator("#context-messages")).to_contain_text("Loves sailing on weekends.")
     assert await messages_tokens(page) > before
 
+    # What was said is in this conversation's recall, found by the recall panel's search.
+    await page.click('[data-panel="recall"]')
+    await page.check("#recall-channel")
+    await page.fill("#recall-query", "sailing every weekend")
+    await page.click("#recall-form button[type=submit]")
+    await expect(page.locator("#recall-results li").first).to_contain_text("sailing")
+    await expect(page.locator("#recall-total")).to_contain_text("messages visible")
+    await page.click('[data-panel="context"]')
+
     # The same user in a public channel: the DM's memory is not in view there.
     await page.select_option("#kind", "public")
     await expect(page.locator("#audience")).to_contain_text("writes to workspace")

@@ -285,6 +285,23 @@ function messageText(message) {
 
 // -- recall and archival ----------------------------------------------------------------------
 
+/** Fill the panel `name` with the shared search form (its ids `${name}-form`, `-query`,
+ * `-total`, `-results`), the panel's own filter inside the form, searching with `load`. */
+function mountSearchPanel(name, load) {
+  const panel = $(`panel-${name}`);
+  const filters = [...panel.children];
+  panel.append($("search-panel").content.cloneNode(true));
+  const form = panel.querySelector("form");
+  const query = form.querySelector("input");
+  form.id = `${name}-form`;
+  query.id = `${name}-query`;
+  query.placeholder = `Search ${name} (empty: newest)`;
+  query.after(...filters);
+  panel.querySelector("p").id = `${name}-total`;
+  panel.querySelector("ol").id = `${name}-results`;
+  form.addEventListener("submit", (e) => { e.preventDefault(); guarded(load); });
+}
+
 async function loadRecall() {
   const data = await api("GET", agentPath("/recall"), {
     params: {
@@ -463,8 +480,8 @@ function start() {
   });
   $("chat-form").addEventListener("submit", sendChat);
   $("context-refresh").addEventListener("click", () => guarded(loadContext));
-  $("recall-form").addEventListener("submit", (e) => { e.preventDefault(); guarded(loadRecall); });
-  $("archival-form").addEventListener("submit", (e) => { e.preventDefault(); guarded(loadArchival); });
+  mountSearchPanel("recall", loadRecall);
+  mountSearchPanel("archival", loadArchival);
   $("tool-name").addEventListener("change", showToolSchema);
   $("tool-form").addEventListener("submit", runTool);
   $("jobs-refresh").addEventListener("click", () => guarded(loadJobs));
