@@ -16,23 +16,11 @@ from pymongo.errors import DuplicateKeyError
 
 from engine.records import JSON, utcnow
 from engine.store.codec import encode_datetime
+from engine.store.inbox_keys import dedupe_keys
 from engine.store.mongo._documents import Collection, Document, as_document, as_record
 from engine.store.protocol import InboxItem, InboxStatus
 
 _PENDING = InboxStatus.PENDING.value
-
-
-def _item_document(item: InboxItem) -> Document:
-    inbound = item.inbound
-    # The inbound's keys again at the top, for the unique indexes that dedupe events.
-    return as_document(item) | {
-        "platform": inbound.platform,
-        "agent_id": inbound.agent_id,
-        "event_id": inbound.event_id,
-        "channel": inbound.channel,
-        "message_ref": inbound.message_ref,
-        "kind": inbound.kind.value,
-    }
 
 
 class MongoInbox:
@@ -42,7 +30,7 @@ class MongoInbox:
 
     async def put(self, item: InboxItem) -> bool:
         try:
-            await self._items.insert_one(_item_document(item))
+            await self._items.insert_one(as_document(item) | dedupe_keys(item.inbound))
         except DuplicateKeyError:
             return False
         return True

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
@@ -95,6 +95,14 @@ class Database:
         if conn is None:
             raise RuntimeError("the SQLite store is not open: call setup() first")
         return await self._call(partial(operation, conn))
+
+    async def query(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
+        """The rows ``sql`` selects."""
+        return await self.run(lambda c: c.execute(sql, params).fetchall())
+
+    async def execute(self, sql: str, params: Sequence[object] = ()) -> int:
+        """Run one writing statement; how many rows it changed."""
+        return await self.run(lambda c: c.execute(sql, params).rowcount)
 
     async def close(self) -> None:
         thread, self._thread = self._thread, None

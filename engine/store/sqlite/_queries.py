@@ -67,8 +67,8 @@ class MemoryTable[T](RecordTable[T]):
         else:
             condition, params = self.visible(where)
             sql = f"SELECT count(*) FROM {self.table} {self.alias} WHERE {condition}"
-        count: int = await self._db.run(lambda c: c.execute(sql, params).fetchone()[0])
-        return count
+        [(count,)] = await self._db.query(sql, params)
+        return int(count)
 
     async def search_text(self, where: RecordFilter, query: str, limit: int) -> list[Scored[T]]:
         condition, params = self.visible(where)

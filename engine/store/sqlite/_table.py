@@ -48,8 +48,7 @@ class RecordTable[T]:
     ) -> list[T]:
         """Records matching ``condition`` (naming the table by its alias), then ``tail``."""
         sql = f"SELECT {self.selected} FROM {self.table} {self.alias} WHERE {condition} {tail}"
-        rows = await self._db.run(lambda c: c.execute(sql, params).fetchall())
-        return [self.columns.record(row) for row in rows]
+        return [self.columns.record(row) for row in await self._db.query(sql, params)]
 
     def insert_sql(self, also: Sequence[str] = (), *, replace: bool = False) -> str:
         """The INSERT of a record's row and then the ``also`` columns; a row whose unique key
@@ -66,13 +65,13 @@ class RecordTable[T]:
         also = also or {}
         sql = self.insert_sql(tuple(also), replace=replace)
         params = (*self.columns.row(record), *also.values())
-        return await self._changed(sql, params)
+        return await self._db.execute(sql, params) > 0
 
     async def overwrite(self, record: T, condition: str, params: Sequence[object]) -> bool:
         """Write ``record`` over the row ``condition`` picks; False when none matched."""
         assignments = ", ".join(f"{name} = ?" for name in self.columns.names)
         sql = f"UPDATE {self.table} SET {assignments} WHERE {condition}"
-        return await self._changed(sql, (*self.columns.row(record), *params))
+        return await self._db.execute(sql, (*self.columns.row(record), *params)) > 0
 
     async def put_version(
         self, record: T, expected_version: int, condition: str, params: Sequence[object]
@@ -95,7 +94,3 @@ class RecordTable[T]:
                 return conn.execute(sql, params).rowcount
 
         return await self._db.run(delete)
-
-    async def _changed(self, sql: str, params: Sequence[object]) -> bool:
-        changed: int = await self._db.run(lambda c: c.execute(sql, params).rowcount)
-        return changed > 0

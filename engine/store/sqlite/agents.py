@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
+import builtins
 import json
-import sqlite3
+from collections.abc import Sequence
 
 from engine.records import Agent
 from engine.store.codec import decode, encode
 from engine.store.sqlite._database import Database
-
-
-def _agent(row: tuple[str] | None) -> Agent | None:
-    return None if row is None else decode(Agent, json.loads(row[0]))
 
 
 class SQLiteAgentStore:
@@ -19,41 +16,28 @@ class SQLiteAgentStore:
         self._db = db
 
     async def put(self, agent: Agent) -> None:
-        doc = json.dumps(encode(agent))
-
-        def put(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT INTO agents (id, name, doc) VALUES (?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET name = excluded.name, doc = excluded.doc",
-                (agent.id, agent.name, doc),
-            )
-
-        await self._db.run(put)
+        await self._db.execute(
+            "INSERT INTO agents (id, name, doc) VALUES (?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET name = excluded.name, doc = excluded.doc",
+            (agent.id, agent.name, json.dumps(encode(agent))),
+        )
 
     async def get(self, agent_id: str) -> Agent | None:
-        return _agent(
-            await self._db.run(
-                lambda c: c.execute("SELECT doc FROM agents WHERE id = ?", (agent_id,)).fetchone()
-            )
-        )
+        return await self._first("WHERE id = ?", (agent_id,))
 
     async def by_name(self, name: str) -> Agent | None:
-        return _agent(
-            await self._db.run(
-                lambda c: c.execute(
-                    "SELECT doc FROM agents WHERE name = ? ORDER BY id LIMIT 1", (name,)
-                ).fetchone()
-            )
-        )
+        return await self._first("WHERE name = ? ORDER BY id", (name,))
 
     async def list(self) -> list[Agent]:
-        rows = await self._db.run(
-            lambda c: c.execute("SELECT doc FROM agents ORDER BY name, id").fetchall()
-        )
-        return [decode(Agent, json.loads(doc)) for (doc,) in rows]
+        return await self._select("ORDER BY name, id")
 
     async def delete(self, agent_id: str) -> bool:
-        deleted = await self._db.run(
-            lambda c: c.execute("DELETE FROM agents WHERE id = ?", (agent_id,)).rowcount
-        )
-        return deleted > 0
+        return await self._db.execute("DELETE FROM agents WHERE id = ?", (agent_id,)) > 0
+
+    async def _select(self, tail: str, params: Sequence[object] = ()) -> builtins.list[Agent]:
+        rows = await self._db.query(f"SELECT doc FROM agents {tail}", params)
+        return [decode(Agent, json.loads(doc)) for (doc,) in rows]
+
+    async def _first(self, tail: str, params: Sequence[object]) -> Agent | None:
+        found = await self._select(f"{tail} LIMIT 1", params)
+        return found[0] if found else None

@@ -16,42 +16,30 @@ class SQLiteKeyValueStore:
         self._db = db
 
     async def get(self, namespace: str, key: str) -> JSON | None:
-        row = await self._db.run(
-            lambda c: c.execute(
-                "SELECT value FROM kv WHERE namespace = ? AND key = ?", (namespace, key)
-            ).fetchone()
+        rows = await self._db.query(
+            "SELECT value FROM kv WHERE namespace = ? AND key = ?", (namespace, key)
         )
-        if row is None:
+        if not rows:
             return None
-        value: JSON = json.loads(row[0])
+        value: JSON = json.loads(rows[0][0])
         return value
 
     async def put(self, namespace: str, key: str, value: JSON) -> None:
-        text = json.dumps(value)
-        await self._db.run(
-            lambda c: c.execute(
-                "INSERT INTO kv (namespace, key, value) VALUES (?, ?, ?) "
-                "ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value",
-                (namespace, key, text),
-            )
+        await self._db.execute(
+            "INSERT INTO kv (namespace, key, value) VALUES (?, ?, ?) "
+            "ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value",
+            (namespace, key, json.dumps(value)),
         )
 
     async def delete(self, namespace: str, key: str) -> bool:
-        deleted = await self._db.run(
-            lambda c: (
-                c.execute(
-                    "DELETE FROM kv WHERE namespace = ? AND key = ?", (namespace, key)
-                ).rowcount
-            )
+        deleted = await self._db.execute(
+            "DELETE FROM kv WHERE namespace = ? AND key = ?", (namespace, key)
         )
         return deleted > 0
 
     async def list(self, namespace: str, prefix: str = "") -> list[tuple[str, JSON]]:
-        rows = await self._db.run(
-            lambda c: c.execute(
-                "SELECT key, value FROM kv WHERE namespace = ? AND key >= ? AND key < ? "
-                "ORDER BY key",
-                (namespace, prefix, prefix + _LAST),
-            ).fetchall()
+        rows = await self._db.query(
+            "SELECT key, value FROM kv WHERE namespace = ? AND key >= ? AND key < ? ORDER BY key",
+            (namespace, prefix, prefix + _LAST),
         )
         return [(key, json.loads(value)) for key, value in rows]

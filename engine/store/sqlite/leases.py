@@ -30,17 +30,11 @@ class SQLiteLeaseStore:
         return await self._db.run(acquire) > 0
 
     async def renew(self, name: str, holder: str, ttl: float) -> bool:
-        renewed = await self._db.run(
-            lambda c: (
-                c.execute(
-                    "UPDATE leases SET expires = ? WHERE name = ? AND holder = ?",
-                    (time.time() + ttl, name, holder),
-                ).rowcount
-            )
+        renewed = await self._db.execute(
+            "UPDATE leases SET expires = ? WHERE name = ? AND holder = ?",
+            (time.time() + ttl, name, holder),
         )
         return renewed > 0
 
     async def release(self, name: str, holder: str) -> None:
-        await self._db.run(
-            lambda c: c.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
-        )
+        await self._db.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))

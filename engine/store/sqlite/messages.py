@@ -165,7 +165,7 @@ class SQLiteMessageStore(MemoryTable[Message]):
         )
         upper = to_micros(before) if before is not None else 2**62
         params = (to_micros(after), upper)
-        rows = await self._db.run(lambda c: c.execute(sql, params).fetchall())
+        rows = await self._db.query(sql, params)
         return [
             ConversationActivity(
                 ConversationKey(row[0], row[1], row[2], row[3]),

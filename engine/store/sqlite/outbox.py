@@ -10,6 +10,7 @@ from engine.records import Outbound
 from engine.store.protocol import OutboxEntry, OutboxStatus
 from engine.store.sqlite._columns import Columns
 from engine.store.sqlite._database import Database, write
+from engine.store.sqlite._filters import placeholders
 from engine.store.sqlite._table import RecordTable
 from engine.store.sqlite._time import to_micros
 
@@ -54,38 +55,30 @@ class SQLiteOutboxStore(RecordTable[OutboxEntry]):
         )
 
     async def mark_delivered(self, reply_id: str, platform_ref: str) -> None:
-        await self._db.run(
-            lambda c: c.execute(
-                "UPDATE outbox SET status = 'delivered', platform_ref = ?, error = '' WHERE id = ?",
-                (platform_ref, reply_id),
-            )
+        await self._db.execute(
+            "UPDATE outbox SET status = 'delivered', platform_ref = ?, error = '' WHERE id = ?",
+            (platform_ref, reply_id),
         )
 
     async def redact(self, inbox_ids: Sequence[str]) -> int:
         if not inbox_ids:
             return 0
-        sql = (
+        return await self._db.execute(
             "UPDATE outbox SET reply = json_set(reply, '$.text', '') WHERE status = 'delivered' "
-            f"AND inbox_id IN ({','.join('?' * len(inbox_ids))})"
+            f"AND inbox_id IN ({placeholders(len(inbox_ids))})",
+            inbox_ids,
         )
-        ids = tuple(inbox_ids)
-        changed: int = await self._db.run(lambda c: c.execute(sql, ids).rowcount)
-        return changed
 
     async def retry_later(self, reply_id: str, at: datetime, error: str) -> None:
-        await self._db.run(
-            lambda c: c.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, error = ? "
-                "WHERE id = ? AND status = 'pending'",
-                (to_micros(at), error, reply_id),
-            )
+        await self._db.execute(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, error = ? "
+            "WHERE id = ? AND status = 'pending'",
+            (to_micros(at), error, reply_id),
         )
 
     async def mark_undeliverable(self, reply_id: str, error: str) -> None:
-        await self._db.run(
-            lambda c: c.execute(
-                "UPDATE outbox SET status = 'undeliverable', attempts = attempts + 1, error = ? "
-                "WHERE id = ? AND status = 'pending'",
-                (error, reply_id),
-            )
+        await self._db.execute(
+            "UPDATE outbox SET status = 'undeliverable', attempts = attempts + 1, error = ? "
+            "WHERE id = ? AND status = 'pending'",
+            (error, reply_id),
         )

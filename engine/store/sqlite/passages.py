@@ -66,7 +66,7 @@ class SQLitePassageStore(MemoryTable[Passage]):
                 "FROM passages p, json_each(p.tags) t "
                 f"WHERE {condition} GROUP BY t.value ORDER BY total DESC, t.value"
             )
-        rows = await self._db.run(lambda c: c.execute(sql, params).fetchall())
+        rows = await self._db.query(sql, params)
         return {str(tag): int(count) for tag, count in rows}
 
     async def get(self, passage_id: str) -> Passage | None:
