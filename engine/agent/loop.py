@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 from engine.llm import ChatModel, ChatRequest, LLMError
 from engine.records import Message, Role, ToolCall, ToolRule
@@ -96,6 +96,7 @@ class ToolLoop:
     ctx: ToolContext
     tools: Mapping[str, Tool]
     rules: ToolRuleSet
+    _: KW_ONLY
     request: RequestBuilder
     record: Recorder
     max_steps: int
