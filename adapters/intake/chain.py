@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Protocol
 
 from adapters.intake.arrival import Arrival, IntakeStep
-from adapters.intake.evidence import evidence_of
+from adapters.intake.evidence import evidence_of, storable_text
 from adapters.intake.steps import (
     FollowChannelPolicy,
     IgnoreOtherBots,
@@ -32,7 +32,7 @@ class IntakeChain:
     async def reject(self, platform: str, raw: JSON, error: str) -> None:
         """Keep an event the adapter could not parse, for the operator (bounded in size and
         depth, so even a hostile payload can be kept)."""
-        await self._port.reject(platform, evidence_of(raw), error)
+        await self._port.reject(platform, evidence_of(raw), storable_text(error))
 
     async def _run(self, index: int, arrival: Arrival) -> ReceiveResult:
         if index == len(self._steps):

@@ -17,16 +17,23 @@ def evidence_of(raw: object) -> JSON:
     return kept if isinstance(kept, dict) else {"payload": kept}
 
 
+def storable_text(text: str) -> str:
+    """``text`` cut to ``MAX_TEXT`` and without lone surrogates, which no store can encode."""
+    if len(text) > MAX_TEXT:
+        text = text[:MAX_TEXT] + f"… ({len(text)} chars)"
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def _bounded(value: object, depth: int) -> object:
     if isinstance(value, str):
-        return value if len(value) <= MAX_TEXT else value[:MAX_TEXT] + f"… ({len(value)} chars)"
+        return storable_text(value)
     if value is None or isinstance(value, bool | int | float):
         return value
     if depth >= MAX_DEPTH:
         return f"… ({type(value).__name__} nested too deeply)"
     if isinstance(value, dict):
         items = list(value.items())
-        kept = {str(k)[:MAX_TEXT]: _bounded(v, depth + 1) for k, v in items[:MAX_ITEMS]}
+        kept = {storable_text(str(k)): _bounded(v, depth + 1) for k, v in items[:MAX_ITEMS]}
         if len(items) > MAX_ITEMS:
             kept["…"] = f"{len(items) - MAX_ITEMS} more fields"
         return kept
@@ -35,4 +42,4 @@ def _bounded(value: object, depth: int) -> object:
         if len(value) > MAX_ITEMS:
             listed.append(f"… {len(value) - MAX_ITEMS} more items")
         return listed
-    return repr(value)[:MAX_TEXT]
+    return storable_text(repr(value))

@@ -97,25 +97,30 @@ class UserCommands:
             )
         except SlackClientError as error:
             log.warning("export upload failed for %s/%s: %r", workspace, user, error)
-            await respond(text="I couldn't send your export; please try again.")
+            if _answerable(command):
+                await respond(text="I couldn't send your export; please try again.")
 
     async def forget(self, body: dict[str, Any], respond: AsyncRespond) -> None:
         """Delete everything kept about the user who pressed the confirm button."""
         action = await self._read(body, read_block_action)
         team = _team_of(action) if action is not None else ""
         if action is None or not team:
-            await respond(text="I could not read this request; nothing was deleted.")
+            if _answerable(body):
+                await respond(text="I could not read this request; nothing was deleted.")
             return
         workspace, user = workspace_id(team), action["user"]["id"]
         deleted = await self._memory.forget_user(workspace, user)
         log.info("forgot user %s in %s: %d records", user, workspace, deleted)
+        if not _answerable(body):
+            return
         await respond(
             replace_original=True,
             text=f"Done: I deleted everything I kept about you ({deleted} records).",
         )
 
-    async def cancel(self, respond: AsyncRespond) -> None:
-        await respond(replace_original=True, text="Nothing was deleted.")
+    async def cancel(self, body: dict[str, Any], respond: AsyncRespond) -> None:
+        if _answerable(body):
+            await respond(replace_original=True, text="Nothing was deleted.")
 
     async def unknown(self, ack: AsyncAck, command: dict[str, Any]) -> None:
         """Another app's command routed here by mistake: say so instead of failing."""
@@ -150,6 +155,19 @@ def render_report(report: UserMemoryReport) -> str:
     if len(text) > _REPORT_LIMIT:
         text = text[:_REPORT_LIMIT] + "\n… (`/mnemo export` has everything)"
     return text
+
+
+def _answerable(body: dict[str, Any]) -> bool:
+    """Whether ``body`` carries a ``response_url`` an answer can be posted to."""
+    url = body.get("response_url")
+    return (
+        isinstance(url, str)
+        and len(url) < 2_000
+        and url.startswith(("https://", "http://"))
+        and url.isascii()
+        and url.isprintable()
+        and " " not in url
+    )
 
 
 def _team_of(action: BlockAction) -> str:

@@ -63,11 +63,14 @@ _VIEW = (("view", "callback_id"), ("view", "type"))
 #: Fields a payload of a ``type`` cannot be routed without.
 _REQUIRED: Mapping[str, tuple[Path, ...]] = {
     "event_callback": (("event", "type"),),
-    "block_actions": (("actions", 0),),
+    "block_actions": (("actions", 0, "action_id"),),
     "interactive_message": (("actions", 0),),
     "view_submission": _VIEW,
     "view_closed": _VIEW,
 }
+#: Slack's deepest payloads (rich text in a message in an edit) stay far below this; bolt
+#: copies payloads recursively, so a deeper one would exhaust the stack.
+MAX_NESTING = 64
 _MISSING = object()
 #: What building bolt's request raises on a payload it cannot read.
 _UNREADABLE = (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError)
@@ -75,6 +78,8 @@ _UNREADABLE = (ValueError, TypeError, AttributeError, KeyError, IndexError, Recu
 
 def screen(body: Mapping[str, Any]) -> str | None:
     """Why slack-bolt could not route ``body``, or None when it can."""
+    if _nested_deeper(body, MAX_NESTING):
+        return f"the payload is nested more than {MAX_NESTING} levels deep"
     for path, expected in _ROUTING_FIELDS:
         found = _at(body, path)
         if found is not _MISSING and not isinstance(found, expected):
@@ -122,8 +127,8 @@ class SlackEdge:
         """Bolt's answer to a screened ``request``; 200 where it finds no listener."""
         response = await self._bolt.async_dispatch(request)
         if response.status == 404:
-            kind = request.body.get("type") or ("command" if "command" in request.body else "")
-            await self.refuse(request.body, f"no listener takes a {kind or 'typeless'} payload")
+            kind = request.body.get("type") or request.body.get("command") or ""
+            await self.refuse(request.body, f"no listener takes a payload of type {kind!a}")
             return BoltResponse(status=200, body="")
         return response
 
@@ -191,6 +196,27 @@ def _at(body: object, path: Path) -> object:
         else:
             return _MISSING
     return found
+
+
+def _nested_deeper(body: object, limit: int) -> bool:
+    """Whether ``body`` nests objects or lists more than ``limit`` deep (without recursing)."""
+    level: list[object] = [body]
+    for _ in range(limit):
+        level = [
+            child
+            for value in level
+            for child in (
+                value.values()
+                if isinstance(value, dict)
+                else value
+                if isinstance(value, list)
+                else ()
+            )
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return False
+    return True
 
 
 def _dotted(path: Path) -> str:

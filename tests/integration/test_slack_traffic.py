@@ -187,7 +187,7 @@ def _malformed_events() -> list[tuple[str, dict[str, Any]]]:
         ("ts an object", p.callback(dm | {"ts": {"a": 1}})),
         ("text not a string", p.callback(dm | {"text": ["hi"]})),
         ("user unhashable", p.callback(dm | {"user": {"id": "UANN"}})),
-        ("event id not a string", p.callback(dm, event_id=12)),
+        ("event id not a string", p.callback(dm) | {"event_id": 12}),
         ("event type not a string", p.callback(dm | {"type": ["message"]})),
     ]
 
