@@ -23,7 +23,7 @@ test: $(STAMP) lint typecheck chromium
 
 # The inspector's browser tests drive Debian's Chromium (nothing downloads a browser).
 chromium:
-	command -v chromium || (apt-get update -qq && apt-get install -y -qq chromium) || echo "chromium could not be installed: the browser tests will be skipped"
+	command -v chromium || (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium) || echo "chromium could not be installed: the browser tests will be skipped"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

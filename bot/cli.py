@@ -14,6 +14,7 @@ from pathlib import Path
 from adapters.console import CONSOLE_WORKSPACE, stdin_lines
 from bot.logging import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
+from bot.terminal_text import agents_table, forget_summary, memory_report_text, nothing_due
 from bot.wiring import build_runtime, build_sandbox, running
 from engine import (
     AgentChangeError,
@@ -31,7 +32,6 @@ from engine import (
     open_store,
     read_agents_file,
     register_tool,
-    render_report,
 )
 from jobs import JobHistory, RetentionPolicies, UserDataWithJobRecords, format_runs
 
@@ -49,31 +49,60 @@ async def _store(settings: Settings) -> AsyncIterator[Store]:
         await store.close()
 
 
+#: Who the person at the terminal is (``mnemo run`` calls them the same).
+TERMINAL_USER = "you"
+_DESCRIPTION = (
+    "Mnemo: stateful LLM agents for Slack and Discord. Run the bot, chat with an agent in "
+    "this terminal, manage agents, tools and background jobs, and see or delete what is kept "
+    "about a user. Settings come from environment variables (or .env)."
+)
+_RUN = (
+    "Run the bot: every platform whose token is set (SLACK_*, DISCORD_TOKEN), the HTTP server "
+    "(health, readiness, metrics, the inspector) and the background jobs, until SIGTERM or "
+    "Ctrl-C. With no platform token set, talk to the default agent in this terminal."
+)
+
+
+type _Commands = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def _command(
+    commands: _Commands, name: str, summary: str, description: str = ""
+) -> argparse.ArgumentParser:
+    """A command whose ``--help`` opens with what it does: ``description``, or the summary
+    that ``mnemo --help`` lists."""
+    return commands.add_parser(
+        name, help=summary, description=description or f"{summary[0].upper()}{summary[1:]}."
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mnemo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="mnemo", description=_DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    commands.add_parser("run", help="run the bot with every configured platform")
+    _command(commands, "run", "run the bot with every configured platform", _RUN)
 
-    chat = commands.add_parser("chat", help="talk to an agent in this terminal")
-    chat.add_argument("--user", default="you", help="who you are (default: you)")
+    chat = _command(commands, "chat", "talk to an agent in this terminal")
+    chat.add_argument(
+        "--user", default=TERMINAL_USER, help=f"who you are (default: {TERMINAL_USER})"
+    )
     where = chat.add_mutually_exclusive_group()
     where.add_argument("--channel", help="talk in this public channel")
     where.add_argument("--dm", action="store_true", help="talk in a direct message (default)")
     chat.add_argument("--agent", help="agent name (default: MNEMO_AGENT)")
 
-    agents = commands.add_parser("agents", help="create and list agents")
+    agents = _command(commands, "agents", "create and list agents")
     agent_commands = agents.add_subparsers(dest="agents_command", required=True)
-    create = agent_commands.add_parser("create", help="create an agent")
+    create = _command(agent_commands, "create", "create an agent")
     create.add_argument("name")
     create.add_argument("--persona", help="who the agent is, in its own words")
     create.add_argument("--model", help="model name (default: MNEMO_MODEL)")
-    agent_commands.add_parser("list", help="list agents")
-    validate = agent_commands.add_parser("validate", help="check an agents file")
+    _command(agent_commands, "list", "list agents: name, version (for --if-version), model")
+    validate = _command(agent_commands, "validate", "check an agents file")
     validate.add_argument("file", type=Path)
-    apply = agent_commands.add_parser("apply", help="create or update the agents of a file")
+    apply = _command(agent_commands, "apply", "create or update the agents of a file")
     apply.add_argument("file", type=Path)
-    agent_tools = agent_commands.add_parser("tools", help="attach or detach one agent's tool")
+    agent_tools = _command(agent_commands, "tools", "attach or detach one agent's tool")
     agent_tools.add_argument("action", choices=["attach", "detach"])
     agent_tools.add_argument("agent")
     agent_tools.add_argument("tool")
@@ -81,30 +110,34 @@ def build_parser() -> argparse.ArgumentParser:
         "--if-version", type=int, help="refuse unless the agent is still at this version"
     )
 
-    tools = commands.add_parser("tools", help="custom tools run in the sandbox")
+    tools = _command(commands, "tools", "custom tools run in the sandbox")
     tool_commands = tools.add_subparsers(dest="tools_command", required=True)
-    add = tool_commands.add_parser("add", help="register a tool from FILE[:FUNCTION]")
+    add = _command(tool_commands, "add", "register a tool from FILE[:FUNCTION]")
     add.add_argument("spec", metavar="FILE[:FUNCTION]")
-    tool_commands.add_parser("list", help="list registered tools")
-    run = tool_commands.add_parser("run", help="run a tool in the sandbox, as an agent would")
+    _command(tool_commands, "list", "list registered tools")
+    run = _command(tool_commands, "run", "run a tool in the sandbox, as an agent would")
     run.add_argument("name")
     run.add_argument("--args", default="{}", help="arguments as a JSON object")
 
-    memory = commands.add_parser("memory", help="what Mnemo keeps about a user")
+    memory = _command(commands, "memory", "what Mnemo keeps about a user")
     memory.add_argument("action", choices=["show", "export", "forget"])
-    memory.add_argument("--user", required=True)
+    memory.add_argument(
+        "--user",
+        default=TERMINAL_USER,
+        help=f"whose memory (default: {TERMINAL_USER}, the person at this terminal)",
+    )
     memory.add_argument("--workspace", default=CONSOLE_WORKSPACE)
     memory.add_argument("--out", type=Path, help="export: file to write (default: stdout)")
     memory.add_argument("--yes", action="store_true", help="forget: do not ask to confirm")
 
-    jobs = commands.add_parser("jobs", help="background memory jobs and their recorded runs")
+    jobs = _command(commands, "jobs", "background memory jobs and their recorded runs")
     job_commands = jobs.add_subparsers(dest="jobs_command", required=True)
-    listing = job_commands.add_parser("list", help="recorded runs, newest first")
+    listing = _command(job_commands, "list", "recorded runs, newest first")
     listing.add_argument("--job", help="only this job's runs")
     listing.add_argument("--limit", type=int, default=30)
-    run_job = job_commands.add_parser("run", help="run a job now, even if it ran this slot")
+    run_job = _command(job_commands, "run", "run a job now, even if it ran this slot")
     run_job.add_argument("name", choices=["consolidate", "hygiene", "digest", "retention"])
-    retention = job_commands.add_parser("retention", help="days of recall a workspace keeps")
+    retention = _command(job_commands, "retention", "days of recall a workspace keeps")
     retention.add_argument("workspace")
     retention.add_argument("days", type=int, help="0 keeps everything")
     return parser
@@ -137,8 +170,7 @@ async def _agents(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     async with _store(settings) as store:
         if args.agents_command == "list":
-            for agent in await store.agents.list():
-                print(f"{agent.name}\t{agent.id}\t{agent.model}\t{','.join(agent.tags)}")
+            print(agents_table(await store.agents.list()))
             return 0
         if agents_file is not None:
             report = await apply_agents_file(
@@ -178,7 +210,7 @@ async def _memory(settings: Settings, args: argparse.Namespace) -> int:
     async with _store(settings) as store:
         data = UserDataWithJobRecords(store)
         if args.action == "show":
-            print(render_report(await data.about_user(args.workspace, args.user)))
+            print(memory_report_text(await data.about_user(args.workspace, args.user)))
         elif args.action == "export":
             document = await data.export_user(args.workspace, args.user)
             if args.out:
@@ -192,7 +224,7 @@ async def _memory(settings: Settings, args: argparse.Namespace) -> int:
                 print("nothing deleted (pass --yes to delete without asking)")
                 return 1
             removed = await data.forget_user(args.workspace, args.user)
-            print(json.dumps({"user": args.user, "records_deleted": removed}))
+            print(forget_summary(args.user, args.workspace, removed))
     return 0
 
 
@@ -249,8 +281,7 @@ async def _jobs(settings: Settings, args: argparse.Namespace) -> int:
         runtime = await build_runtime(settings)
         try:
             runs = await runtime.jobs.run_now(args.name)
-            # Conversations still active, or nothing new since the last run: nothing is due.
-            print(format_runs(runs) if runs else f"{args.name}: nothing to do now")
+            print(format_runs(runs) if runs else nothing_due(args.name, settings.jobs))
         finally:
             await runtime.aclose()
         return 0
