@@ -7,7 +7,7 @@ import builtins
 from pymongo import ASCENDING
 
 from engine.records import Agent
-from engine.store.mongo._documents import Collection, as_document, as_record
+from engine.store.mongo._documents import Collection, as_document, as_record, find_by_id
 
 
 class MongoAgents:
@@ -19,8 +19,7 @@ class MongoAgents:
         await self._agents.replace_one({"_id": agent.id}, doc, upsert=True)
 
     async def get(self, agent_id: str) -> Agent | None:
-        doc = await self._agents.find_one({"_id": agent_id})
-        return None if doc is None else as_record(Agent, doc)
+        return await find_by_id(self._agents, Agent, agent_id)
 
     async def by_name(self, name: str) -> Agent | None:
         doc = await self._agents.find_one({"name": name}, sort=[("created_at", ASCENDING)])

@@ -15,7 +15,14 @@ from engine.audience import Scope
 from engine.records import Block, BlockLabel, next_seq, utcnow
 from engine.store.block_selection import BlockSelection
 from engine.store.codec import encode_datetime
-from engine.store.mongo._documents import Collection, Document, as_document, as_record, matching
+from engine.store.mongo._documents import (
+    Collection,
+    Document,
+    as_document,
+    as_record,
+    find_by_id,
+    matching,
+)
 from engine.store.mongo._indexes import BLOCK_IDENTITY
 from engine.store.protocol import BlockStore
 
@@ -66,8 +73,7 @@ class MongoBlocks(BlockStore):
         return None if doc is None else as_record(Block, doc)
 
     async def get(self, block_id: str) -> Block | None:
-        doc = await self._blocks.find_one({"_id": block_id})
-        return None if doc is None else as_record(Block, doc)
+        return await find_by_id(self._blocks, Block, block_id)
 
     async def list(self, owner: str, workspace: str | None = None) -> builtins.list[Block]:
         query: Document = {"owner": owner}

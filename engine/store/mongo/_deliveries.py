@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from engine.store.codec import decode, encode, encode_datetime
-from engine.store.mongo._documents import Collection, replace_or_insert
+from engine.store.codec import encode, encode_datetime
+from engine.store.mongo._documents import Collection, find_record, replace_or_insert
 from engine.store.state import DeliveryLedger
 
 
@@ -14,8 +14,7 @@ class MongoDeliveryLedgers:
         self._ledgers = collection
 
     async def get(self, reply_id: str) -> DeliveryLedger | None:
-        doc = await self._ledgers.find_one({"_id": reply_id}, {"_id": False})
-        return None if doc is None else decode(DeliveryLedger, doc)
+        return await find_record(self._ledgers, DeliveryLedger, {"_id": reply_id})
 
     async def put(self, ledger: DeliveryLedger) -> None:
         await replace_or_insert(self._ledgers, {"_id": ledger.reply_id}, encode(ledger))

@@ -38,6 +38,19 @@ def as_record[T](cls: type[T], doc: Mapping[str, Any]) -> T:
     return decode(cls, plain)
 
 
+async def find_by_id[T](collection: Collection, cls: type[T], record_id: str) -> T | None:
+    """The ``cls`` record stored (by ``as_document``) under ``record_id``, if there is one."""
+    doc = await collection.find_one({"_id": record_id})
+    return None if doc is None else as_record(cls, doc)
+
+
+async def find_record[T](collection: Collection, cls: type[T], query: Document) -> T | None:
+    """The ``cls`` record kept whole (``encode``) in the document ``query`` matches, if any;
+    such a document's ``_id`` is the store's key for it, not one of the record's fields."""
+    doc = await collection.find_one(query, {"_id": False})
+    return None if doc is None else decode(cls, doc)
+
+
 def matching(doc: Document, keys: Sequence[str]) -> Document:
     """The filter for the stored document with ``doc``'s values under ``keys`` (an identity
     a unique index keeps)."""

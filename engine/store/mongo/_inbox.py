@@ -17,7 +17,13 @@ from pymongo.errors import DuplicateKeyError
 from engine.records import JSON, utcnow
 from engine.store.codec import encode_datetime
 from engine.store.inbox_keys import dedupe_keys
-from engine.store.mongo._documents import Collection, Document, as_document, as_record
+from engine.store.mongo._documents import (
+    Collection,
+    Document,
+    as_document,
+    as_record,
+    find_by_id,
+)
 from engine.store.protocol import InboxItem, InboxStatus
 
 _PENDING = InboxStatus.PENDING.value
@@ -72,8 +78,7 @@ class MongoInbox:
         return 0 if doc is None else int(doc["attempts"])
 
     async def get(self, item_id: str) -> InboxItem | None:
-        doc = await self._items.find_one({"_id": item_id})
-        return None if doc is None else as_record(InboxItem, doc)
+        return await find_by_id(self._items, InboxItem, item_id)
 
     async def depth(self) -> int:
         return await self._items.count_documents({"status": _PENDING})

@@ -11,7 +11,7 @@ from pymongo.errors import DuplicateKeyError
 
 from engine.audience import Scope
 from engine.store.codec import decode, encode
-from engine.store.mongo._documents import Document, replace_or_insert
+from engine.store.mongo._documents import Document, find_record, replace_or_insert
 from engine.store.state import JobBackoff, JobCheckpoint, RunRecord, TargetState
 
 _NO_ID = {"_id": False}
@@ -28,8 +28,7 @@ class MongoJobState:
         await replace_or_insert(self._runs, {"_id": record.key}, encode(record))
 
     async def run(self, key: str) -> RunRecord | None:
-        doc = await self._runs.find_one({"_id": key}, _NO_ID)
-        return None if doc is None else decode(RunRecord, doc)
+        return await find_record(self._runs, RunRecord, {"_id": key})
 
     async def runs(self, job: str | None, limit: int) -> builtins.list[RunRecord]:
         if limit <= 0:
@@ -51,8 +50,7 @@ class MongoJobState:
         return result.deleted_count
 
     async def state(self, job: str, target: str) -> TargetState | None:
-        doc = await self._targets.find_one({"job": job, "target": target}, _NO_ID)
-        return None if doc is None else decode(TargetState, doc)
+        return await find_record(self._targets, TargetState, {"job": job, "target": target})
 
     async def put_state(
         self, job: str, target: str, state: TargetState, expected_run: str | None
@@ -69,8 +67,7 @@ class MongoJobState:
         return result.matched_count == 1
 
     async def backoff(self, job: str) -> JobBackoff | None:
-        doc = await self._backoffs.find_one({"_id": job}, _NO_ID)
-        return None if doc is None else decode(JobBackoff, doc)
+        return await find_record(self._backoffs, JobBackoff, {"_id": job})
 
     async def set_backoff(self, job: str, backoff: JobBackoff) -> None:
         await replace_or_insert(self._backoffs, {"_id": job}, encode(backoff))
@@ -79,8 +76,7 @@ class MongoJobState:
         await self._backoffs.delete_one({"_id": job})
 
     async def checkpoint(self, job: str, key: str) -> JobCheckpoint | None:
-        doc = await self._checkpoints.find_one({"job": job, "key": key}, {"_id": False})
-        return None if doc is None else decode(JobCheckpoint, doc)
+        return await find_record(self._checkpoints, JobCheckpoint, {"job": job, "key": key})
 
     async def save_checkpoint(self, job: str, key: str, checkpoint: JobCheckpoint) -> None:
         where = {"job": job, "key": key}

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from pymongo.errors import DuplicateKeyError
 
-from engine.store.codec import decode, encode
-from engine.store.mongo._documents import Collection
+from engine.store.codec import encode
+from engine.store.mongo._documents import Collection, find_record
 from engine.store.state import JournalEntry
 
 
@@ -26,8 +26,7 @@ class MongoTurnJournal:
         return entry
 
     async def find(self, head: str) -> JournalEntry | None:
-        doc = await self._entries.find_one({"_id": head}, {"_id": False})
-        return None if doc is None else decode(JournalEntry, doc)
+        return await find_record(self._entries, JournalEntry, {"_id": head})
 
     async def forget(self, heads: Sequence[str]) -> None:
         if heads:

@@ -8,7 +8,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from engine.audience import AudienceKind
-from engine.store.mongo._documents import Collection, as_document, as_record
+from engine.store.mongo._documents import Collection, as_document, as_record, find_by_id
 from engine.store.state import MailRecord
 
 
@@ -21,8 +21,7 @@ class MongoMail:
             await self._records.insert_one(as_document(record))
 
     async def get(self, message_id: str) -> MailRecord | None:
-        doc = await self._records.find_one({"_id": message_id})
-        return None if doc is None else as_record(MailRecord, doc)
+        return await find_by_id(self._records, MailRecord, message_id)
 
     async def answer(self, message_id: str, reply_id: str) -> MailRecord | None:
         doc = await self._records.find_one_and_update(

@@ -6,8 +6,8 @@ from pymongo.errors import DuplicateKeyError
 
 from engine.audience import Scope
 from engine.records import ConversationKey, Summary
-from engine.store.codec import decode, encode
-from engine.store.mongo._documents import Collection
+from engine.store.codec import encode
+from engine.store.mongo._documents import Collection, find_record
 from engine.store.mongo._filters import conversation_query
 
 
@@ -16,11 +16,7 @@ class MongoSummaries:
         self._summaries = collection
 
     async def get(self, conversation: ConversationKey) -> Summary | None:
-        doc = await self._summaries.find_one(
-            conversation_query(conversation),
-            {"_id": False},
-        )
-        return None if doc is None else decode(Summary, doc)
+        return await find_record(self._summaries, Summary, conversation_query(conversation))
 
     async def put(self, summary: Summary, expected_version: int) -> bool:
         doc = encode(summary) | {"version": expected_version + 1}

@@ -9,7 +9,7 @@ from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from engine.store.codec import decode, encode
-from engine.store.mongo._documents import Collection
+from engine.store.mongo._documents import Collection, find_record
 from engine.tools.custom._custom import CustomTool
 
 
@@ -18,8 +18,7 @@ class MongoToolRegistry:
         self._tools = collection
 
     async def get(self, name: str) -> CustomTool | None:
-        doc = await self._tools.find_one({"_id": name}, {"_id": False})
-        return None if doc is None else decode(CustomTool, doc)
+        return await find_record(self._tools, CustomTool, {"_id": name})
 
     async def list(self) -> builtins.list[CustomTool]:
         cursor = self._tools.find({}, {"_id": False}).sort("_id", ASCENDING)
