@@ -309,3 +309,11 @@ def test_compose_publishes_the_bot_port_and_holds_no_literal_secret() -> None:
     assert "${MONGODB_PASSWORD" in userinfo
     for name in secret_setting_names() - {"MONGODB_URI"}:
         assert name not in bot["environment"], f"{name} belongs in .env, not in the compose file"
+
+
+def test_every_apt_install_skips_recommended_packages() -> None:
+    makefile = (REPO / "Makefile").read_text()
+    installs = re.findall(r"apt-get install[^)\n]*", makefile + (REPO / "Dockerfile").read_text())
+    assert installs
+    for install in installs:
+        assert "--no-install-recommends" in install, install
