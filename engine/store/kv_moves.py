@@ -7,6 +7,7 @@ processes starting together may both run it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +27,12 @@ from engine.store.state import (
 from engine.tools.custom._custom import CustomTool
 
 type Move = Callable[[Store, str, JSON], Awaitable[Any]]
+
+log = logging.getLogger(__name__)
+
+#: What reading a document of the wrong shape as its record raises (a missing field, a
+#: value of the wrong type, a value its type does not accept).
+_MALFORMED = (KeyError, TypeError, ValueError, AttributeError)
 
 
 def _job_record(doc: JSON) -> JSON:
@@ -89,10 +96,24 @@ MOVES: dict[str, Move] = {
 
 
 async def move_state_from_kv(store: Store) -> int:
-    """Move every document of a former namespace into its store; returns how many moved."""
+    """Move every document of a former namespace into its store; returns how many moved.
+
+    A document that does not read as its record is logged and left where it is, so one bad
+    leftover neither stops the store from starting nor is lost.
+    """
     moved = 0
     for namespace, move in MOVES.items():
         for key, doc in await store.kv.list(namespace):
-            await move(store, key, doc)
+            try:
+                await move(store, key, doc)
+            except _MALFORMED as error:
+                log.warning(
+                    "key-value document %s/%s could not be moved into its store (%r); it is "
+                    "left in place: correct it or delete it",
+                    namespace,
+                    key,
+                    error,
+                )
+                continue
             moved += await store.kv.delete(namespace, key)
     return moved
