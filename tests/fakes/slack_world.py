@@ -20,6 +20,7 @@ from adapters.slack import SlackAdapter, SlackConfig
 from bot.wiring import Runtime, build_runtime
 from engine.ports import IntakePort, ReceiveResult
 from engine.records import JSON, Inbound
+from tests.fakes import slack_payloads
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_api import FakeSlackApi, signed_headers
 from tests.harness import settings_for
@@ -123,6 +124,22 @@ class SlackWorld:
     async def quiet(self, seconds: float = 0.5) -> None:
         """Let anything still in flight land, so a test can assert nothing more happened."""
         await asyncio.sleep(seconds)
+
+
+@asynccontextmanager
+async def collection_api() -> AsyncIterator[FakeSlackApi]:
+    """The fake Web API knowing the users and channels of ``tests.fakes.slack_payloads``."""
+    fake = FakeSlackApi(
+        team_id=slack_payloads.TEAM,
+        users=slack_payloads.USERS,
+        channels=slack_payloads.CHANNELS,
+        assistant_threads=False,
+    )
+    await fake.start()
+    try:
+        yield fake
+    finally:
+        await fake.stop()
 
 
 @asynccontextmanager

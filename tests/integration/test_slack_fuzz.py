@@ -13,7 +13,7 @@ import copy
 import json
 import logging
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,8 +24,7 @@ from engine.audience import AudienceKind
 from engine.ports import ReceiveOutcome
 from tests.fakes import slack_payloads as p
 from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.slack_api import FakeSlackApi
-from tests.fakes.slack_world import SlackWorld, slack_bot
+from tests.fakes.slack_world import SlackWorld, collection_api, slack_bot
 
 SEED = 16
 MUTATIONS_PER_PAYLOAD = 48
@@ -96,20 +95,6 @@ def encoded(payload: Any) -> str:
     return json.dumps(payload).replace(json.dumps(_DEEP), _DEEP_JSON)
 
 
-@pytest.fixture
-async def llm() -> AsyncIterator[FakeOpenAI]:
-    async with FakeOpenAI() as server:
-        yield server
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeSlackApi]:
-    fake = FakeSlackApi(team_id=p.TEAM, users=p.USERS, channels=p.CHANNELS, assistant_threads=False)
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
 class Fuzzer:
     """Sends payloads to the app and keeps the counts and the audiences it saw."""
 
@@ -158,14 +143,15 @@ def collection(world: SlackWorld) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 async def test_mutated_slack_payloads_never_fail_slack_or_widen_an_audience(
-    tmp_path: Path,
-    llm: FakeOpenAI,
-    api: FakeSlackApi,
-    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     rng = random.Random(SEED)
     with caplog.at_level(logging.ERROR):
-        async with slack_bot(tmp_path, llm, api, turns=False) as world:
+        async with (
+            FakeOpenAI() as llm,
+            collection_api() as api,
+            slack_bot(tmp_path, llm, api, turns=False) as world,
+        ):
             fuzzer = Fuzzer(world)
             for kind, name, payload in collection(world):
                 if kind == "event":

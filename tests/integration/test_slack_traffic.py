@@ -22,7 +22,7 @@ from tests.fakes import slack_payloads as p
 from tests.fakes.openai_server import FakeOpenAI, tool_call
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.slack_socket import FakeSocketMode
-from tests.fakes.slack_world import SlackWorld, slack_bot
+from tests.fakes.slack_world import SlackWorld, collection_api, slack_bot
 
 INSPECTOR_TOKEN = "traffic-inspector-token"
 
@@ -35,10 +35,8 @@ async def llm() -> AsyncIterator[FakeOpenAI]:
 
 @pytest.fixture
 async def api() -> AsyncIterator[FakeSlackApi]:
-    fake = FakeSlackApi(team_id=p.TEAM, users=p.USERS, channels=p.CHANNELS, assistant_threads=False)
-    await fake.start()
-    yield fake
-    await fake.stop()
+    async with collection_api() as fake:
+        yield fake
 
 
 @pytest.fixture
