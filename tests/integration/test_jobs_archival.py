@@ -144,7 +144,7 @@ async def test_a_busy_channels_day_gets_one_digest_for_its_audience(world: World
     await world.said(private("launch"), "kim", "today's message", ago=timedelta(hours=1))
 
     world.llm.push(text("The team listed six launch items; Kim and Jo split them."))
-    job = DigestJob(world.store, world.embedder, world.settings(digest_min_messages=5), EVERY_S)
+    job = world.memory_job(DigestJob, digest_min_messages=5)
     records = await world.runner().run_job(job)
     assert [(r.target.split("/")[2:], r.status) for r in records] == [
         (["launch", "2026-03-03"], RunStatus.OK)

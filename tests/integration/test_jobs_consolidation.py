@@ -19,7 +19,6 @@ from tests.fakes.openai_server import FakeOpenAI, tool_call
 from tests.harness import bot_running, settings_for
 from tests.integration.test_jobs_world import (
     BACKENDS,
-    EVERY_S,
     World,
     dm,
     open_world,
@@ -37,7 +36,7 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 
 def consolidation(world: World, **settings: object) -> ConsolidationJob:
-    return ConsolidationJob(world.store, world.embedder, world.settings(**settings), EVERY_S)
+    return world.memory_job(ConsolidationJob, **settings)
 
 
 async def block_text(world: World, audience: Audience, label: str, user: str) -> str:

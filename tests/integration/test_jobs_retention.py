@@ -91,7 +91,7 @@ async def test_forget_removes_what_the_jobs_learned_about_a_user(world: World) -
         await world.said(public("general"), "olga", f"olga says {i}", ago=20 * timedelta(hours=1))
         await world.said(public("general"), "pat", f"pat says {i}", ago=20 * timedelta(hours=1))
     runner = world.runner(world.settings(concurrency=1))
-    consolidation = ConsolidationJob(world.store, world.embedder, world.settings(), EVERY_S)
+    consolidation = world.memory_job(ConsolidationJob)
     world.llm.push(
         tool_call("archival_memory_insert", content="Olga is moving to Lisbon."),
         tool_call("finish_memory_pass"),
@@ -103,7 +103,7 @@ async def test_forget_removes_what_the_jobs_learned_about_a_user(world: World) -
     )
     await runner.run_job(_only(consolidation, "D-pat"))
     world.llm.push(text("Olga and Pat chatted."))
-    digests = DigestJob(world.store, world.embedder, world.settings(digest_min_messages=5), EVERY_S)
+    digests = world.memory_job(DigestJob, digest_min_messages=5)
     assert [r.status for r in await runner.run_job(digests)] == [RunStatus.OK]
 
     since = world.clock.now - 30 * DAY

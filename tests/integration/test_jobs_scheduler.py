@@ -15,7 +15,7 @@ from jobs import JobScheduler, RunContext, RunRecord, RunStatus, Target
 from jobs.consolidation import ConsolidationJob
 from jobs.history import TargetState
 from tests.fakes.openai_server import error
-from tests.integration.test_jobs_world import BACKENDS, EVERY_S, World, dm, open_world, public
+from tests.integration.test_jobs_world import BACKENDS, World, dm, open_world, public
 
 
 @pytest.fixture(params=BACKENDS)
@@ -132,7 +132,7 @@ async def test_model_failure_backs_off_the_job_then_recovers(world: World) -> No
     await world.said(public("general"), "hal", "remember that I like chess")
     world.llm.push(*[error(503) for _ in range(40)])
     runner = world.runner(world.settings(backoff_s=120))
-    job = ConsolidationJob(world.store, world.embedder, world.settings(), EVERY_S)
+    job = world.memory_job(ConsolidationJob)
 
     failed = await runner.run_job(job)
     assert [r.status for r in failed] == [RunStatus.FAILED]

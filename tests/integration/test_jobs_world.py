@@ -4,7 +4,7 @@ process would."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -14,6 +14,7 @@ from typing import Any
 from engine.agent.creation import create_agent
 from engine.audience import Audience, AudienceKind
 from engine.backoff import Backoff
+from engine.embeddings import Embedder
 from engine.llm import LLMClient, RetryPolicy
 from engine.records import Agent, Message, Role, new_id, next_seq, utcnow
 from engine.store import Store
@@ -88,6 +89,13 @@ class World:
         values: dict[str, Any] = {"idle_minutes": 5, "backoff_s": 60, "yield_to_live_s": 0}
         values.update(overrides)
         return JobSettings(**values)
+
+    def memory_job[J](
+        self, kind: Callable[[Store, Embedder, JobSettings, float], J], **overrides: Any
+    ) -> J:
+        """A memory job (consolidation, hygiene, digests) over this world's store and
+        embedder, with these settings overridden, running every ``EVERY_S``."""
+        return kind(self.store, self.embedder, self.settings(**overrides), EVERY_S)
 
     def runner(
         self, settings: JobSettings | None = None, *, store: Store | None = None, holder: str = ""

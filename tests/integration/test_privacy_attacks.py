@@ -22,7 +22,7 @@ from jobs.consolidation import ConsolidationJob
 from jobs.digests import DigestJob
 from tests.fakes.openai_server import FakeOpenAI, text, tool_call
 from tests.harness import bot_running, dm, private, public, settings_for
-from tests.integration.test_jobs_world import EVERY_S, open_world
+from tests.integration.test_jobs_world import open_world
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ async def test_consolidation_keeps_each_audiences_messages_under_its_own_scope(
             tool_call("core_memory_append", label="channel", content="Layoffs in March."),
             tool_call("finish_memory_pass"),
         )
-        job = ConsolidationJob(world.store, world.embedder, world.settings(), EVERY_S)
+        job = world.memory_job(ConsolidationJob)
         await world.runner().run_job(job)
 
         def memory(audience: Audience) -> TurnMemory:
@@ -168,7 +168,7 @@ async def test_a_digest_of_a_channel_made_private_midday_holds_only_its_public_m
             await world.said(public("launch"), "jo", f"party item {i}", ago=yesterday)
             await world.said(private("launch"), "kim", f"layoff item {i}", ago=yesterday)
         world.llm.push(text("Party planning."), text("Party planning."))
-        job = DigestJob(world.store, world.embedder, world.settings(digest_min_messages=5), EVERY_S)
+        job = world.memory_job(DigestJob, digest_min_messages=5)
         await world.runner().run_job(job)
         assert world.llm.chat_requests, "the day was digested"
         for request in world.llm.chat_requests:
