@@ -26,17 +26,10 @@ from jobs import JobHistory
 class InspectorStores(Protocol):
     """The records the inspector reads and edits: agents, their blocks, recall and archival."""
 
-    @property
-    def agents(self) -> AgentStore: ...
-
-    @property
-    def blocks(self) -> BlockStore: ...
-
-    @property
-    def messages(self) -> MessageStore: ...
-
-    @property
-    def passages(self) -> PassageStore: ...
+    agents: AgentStore
+    blocks: BlockStore
+    messages: MessageStore
+    passages: PassageStore
 
 
 class ChatIntake(Protocol):
