@@ -84,6 +84,7 @@ class Runtime:
             intake=self.engine,
             jobs=self.jobs,
             rejected_events=self.store.inbox,
+            default_agent_id=self.default_agent.id,
         )
 
     def platform_services(self) -> PlatformServices:

@@ -51,8 +51,15 @@ class OwnPartWrite(ConversationQuery):
 
 
 async def list_agents(request: web.Request) -> web.Response:
-    agents = await services_of(request).stores.agents.list()
-    return reply({"agents": [agent_view(a) for a in sorted(agents, key=lambda a: a.name)]})
+    """Agents by name, and which is the default one (the page opens on it)."""
+    services = services_of(request)
+    agents = await services.stores.agents.list()
+    return reply(
+        {
+            "agents": [agent_view(a) for a in sorted(agents, key=lambda a: a.name)],
+            "default_agent_id": services.default_agent_id,
+        }
+    )
 
 
 async def get_agent(request: web.Request) -> web.Response:

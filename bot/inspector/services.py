@@ -70,3 +70,5 @@ class InspectorServices:
     intake: ChatIntake
     jobs: JobRuns
     rejected_events: RejectedEvents
+    #: The agent the page opens on (MNEMO_AGENT), the one a terminal chat talks to.
+    default_agent_id: str

@@ -7,11 +7,16 @@ from __future__ import annotations
 import secrets
 import shutil
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 
+from engine.agent.creation import create_agent, ensure_agent
+from engine.audience import Audience, AudienceKind
+from engine.records import Message, Role, new_id, next_seq, utcnow
+from engine.store import open_store
 from tests.e2e.mnemo_process import MnemoProcess, bot_environment
 from tests.fakes.openai_server import FakeOpenAI, tool_call
 
@@ -53,24 +58,31 @@ async def llm() -> AsyncIterator[FakeOpenAI]:
         yield server
 
 
-@pytest.fixture
-async def page(browser: Browser, llm: FakeOpenAI, tmp_path: Path) -> AsyncIterator[Page]:
+@asynccontextmanager
+async def inspector_page(browser: Browser, llm: FakeOpenAI, workdir: Path) -> AsyncIterator[Page]:
+    """The inspector page of a ``mnemo run`` whose store is under ``workdir``."""
     token = secrets.token_urlsafe(16)
     env = bot_environment(
         OPENAI_API_KEY="sk-inspector-e2e",
         OPENAI_BASE_URL=llm.base_url,
-        MNEMO_DATA_DIR=str(tmp_path / "data"),
+        MNEMO_DATA_DIR=str(workdir / "data"),
         MNEMO_HTTP_HOST="127.0.0.1",
         MNEMO_HTTP_PORT="0",
         MNEMO_LOG_FORMAT="json",
         MNEMO_INSPECTOR_TOKEN=token,
     )
-    async with MnemoProcess(env, tmp_path, "inspector") as bot:
+    async with MnemoProcess(env, workdir, "inspector") as bot:
         opened = await browser.new_page()
         opened.set_default_timeout(SHOWN)
         await opened.goto(f"http://127.0.0.1:{bot.port}/inspector/#token={token}")
         yield opened
         await opened.close()
+
+
+@pytest.fixture
+async def page(browser: Browser, llm: FakeOpenAI, tmp_path: Path) -> AsyncIterator[Page]:
+    async with inspector_page(browser, llm, tmp_path) as opened:
+        yield opened
 
 
 def block(page: Page, label: str) -> Locator:
@@ -151,3 +163,35 @@ async def test_tool_tester_stores_a_passage_found_by_search_and_deleted(page: Pa
         "0 passages visible to this audience"
     )
     await expect(results).to_have_count(0)
+
+
+async def test_the_page_opens_on_the_default_agent_in_its_latest_conversation(
+    browser: Browser, llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    # A terminal chat of the default agent, and another agent whose name sorts first.
+    store = await open_store(mongodb_uri=None, data_dir=tmp_path / "data")
+    agent = await ensure_agent(store, "mnemo", model="fake-model", context_budget=16_000)
+    await create_agent(store, "aardvark", model="fake-model")
+    terminal = Audience("console:local", AudienceKind.DM, "dm-you", "you")
+    said = Message(
+        id=new_id(),
+        agent_id=agent.id,
+        workspace=terminal.workspace,
+        channel=terminal.channel,
+        thread="",
+        scope=terminal.write_scope,
+        role=Role.USER,
+        author="you",
+        author_name="you",
+        content="I keep bees on the roof.",
+        seq=next_seq(),
+        created_at=utcnow(),
+    )
+    await store.messages.append([said])
+    await store.close()
+
+    async with inspector_page(browser, llm, tmp_path) as page:
+        await expect(page.locator("#agent option:checked")).to_have_text("mnemo")
+        await expect(page.locator("#workspace")).to_have_value("console:local")
+        await expect(page.locator("#channel")).to_have_value("dm-you")
+        await expect(page.locator("#context-messages")).to_contain_text("I keep bees on the roof.")

@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.http import build_app
 from bot.inspector import inspector_link, mount_inspector
+from engine.agent.creation import create_agent
 from engine.audience import Audience, AudienceKind, Scope
 from engine.records import ConversationKey, Message, Role, new_id, next_seq, utcnow
 from jobs import JobHistory, RunRecord, RunStatus
@@ -88,6 +89,16 @@ async def test_api_refuses_requests_without_the_right_token(inspector: Inspector
     ok = await client.get("/inspector/api/agents", headers=AUTH)
     assert ok.status == 200
     assert [a["name"] for a in (await ok.json())["agents"]] == ["mnemo"]
+
+
+async def test_agents_name_the_default_one_the_page_opens_on(inspector: Inspector) -> None:
+    store = inspector.bot.runtime.store
+    await create_agent(store, "aardvark", model="fake-model")
+
+    listed = await inspector.get("/agents")
+
+    assert [a["name"] for a in listed["agents"]] == ["aardvark", "mnemo"]
+    assert listed["default_agent_id"] == inspector.agent
 
 
 async def test_openapi_document_lists_every_api_route(inspector: Inspector) -> None:

@@ -97,12 +97,17 @@ async function guarded(action) {
 
 // -- agents and conversations ------------------------------------------------------------------
 
+// The page opens on the default agent, in its latest conversation.
 async function loadAgents() {
-  const { agents } = await api("GET", "/agents");
+  const { agents, default_agent_id } = await api("GET", "/agents");
   state.agents = agents;
   const select = $("agent");
   select.replaceChildren(...agents.map((a) => el("option", { value: a.id }, a.name)));
-  if (agents.length) selectAgent(agents[0].id);
+  const first = agents.find((a) => a.id === default_agent_id) || agents[0];
+  if (first) {
+    select.value = first.id;
+    await selectAgent(first.id);
+  }
 }
 
 async function selectAgent(id) {
@@ -110,7 +115,16 @@ async function selectAgent(id) {
   const a = state.agent;
   $("agent-info").textContent =
     `${a.model} · budget ${a.context_budget} tokens · ${a.tools.length} tools · max ${a.max_steps} steps`;
-  await Promise.all([loadRecent(), loadTools(), refreshAll()]);
+  await loadRecent();
+  await Promise.all([loadTools(), refreshAll()]);
+}
+
+function showConversation(c) {
+  $("workspace").value = c.workspace;
+  $("kind").value = c.kind;
+  $("channel").value = c.channel;
+  $("thread").value = c.thread;
+  if (c.user) $("user").value = c.user;
 }
 
 async function loadRecent() {
@@ -129,13 +143,13 @@ async function loadRecent() {
   $("recent").onchange = () => {
     const c = mine[Number($("recent").value)];
     if (!c) return;
-    $("workspace").value = c.workspace;
-    $("kind").value = c.kind;
-    $("channel").value = c.channel;
-    $("thread").value = c.thread;
-    if (c.user) $("user").value = c.user;
+    showConversation(c);
     guarded(refreshAll);
   };
+  if (mine.length) {
+    $("recent").value = "0"; // newest first
+    showConversation(mine[0]);
+  }
 }
 
 async function refreshAll() {
