@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -277,6 +278,13 @@ def signed_headers(signing_secret: str, body: str, timestamp: int | None = None)
         "X-Slack-Request-Timestamp": stamp,
         "X-Slack-Signature": f"v0={digest}",
     }
+
+
+def signed_form(signing_secret: str, form: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """A form body (slash command, interactivity) and the signed headers Slack sends with it."""
+    raw = urlencode(form)
+    content_type = {"Content-Type": "application/x-www-form-urlencoded"}
+    return raw, content_type | signed_headers(signing_secret, raw)
 
 
 #: Web API method -> the fake's handler; other methods answer ``{"ok": true}``.

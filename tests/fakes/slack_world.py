@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
@@ -22,7 +21,7 @@ from engine.ports import IntakePort, ReceiveResult
 from engine.records import JSON, Inbound
 from tests.fakes import slack_payloads
 from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.slack_api import FakeSlackApi, signed_headers
+from tests.fakes.slack_api import FakeSlackApi, signed_form, signed_headers
 from tests.harness import settings_for
 
 SECRET = "scenario-signing-secret"
@@ -103,11 +102,7 @@ class SlackWorld:
 
     async def submit(self, form: dict[str, str]) -> tuple[int, str]:
         """POST a form (a slash command, or an interactive ``payload``), signed."""
-        raw = urlencode(form)
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            **signed_headers(SECRET, raw),
-        }
+        raw, headers = signed_form(SECRET, form)
         async with self.http.post(f"{self.base}/slack/events", data=raw, headers=headers) as r:
             return r.status, await r.text()
 

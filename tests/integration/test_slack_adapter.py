@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import parse_qs, urlparse
 
 import aiohttp
 import pytest
@@ -23,7 +23,7 @@ from engine.audience import AudienceKind, Scope
 from engine.ports import DeliveryError, ReceiveOutcome, ReceiveResult, UserMemoryReport
 from engine.records import JSON, Inbound, InboundKind, Outbound, new_id, utcnow
 from engine.store.state import DeliveryLedger
-from tests.fakes.slack_api import FakeSlackApi, signed_headers
+from tests.fakes.slack_api import FakeSlackApi, signed_form, signed_headers
 from tests.fakes.slack_socket import FakeSocketMode
 
 SECRET = "test-signing-secret"
@@ -114,11 +114,7 @@ class Rig:
             return r
 
     async def post_form(self, form: dict[str, str]) -> tuple[int, str]:
-        raw = urlencode(form)
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            **signed_headers(SECRET, raw),
-        }
+        raw, headers = signed_form(SECRET, form)
         async with self.http.post(f"{self.base}/slack/events", data=raw, headers=headers) as r:
             return r.status, await r.text()
 
