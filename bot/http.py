@@ -10,6 +10,7 @@ from aiohttp import web
 
 from bot.inspector import InspectorServices, mount_inspector
 from bot.metrics import CONTENT_TYPE
+from bot.platforms import Platforms
 from bot.settings import Settings
 
 
@@ -26,6 +27,8 @@ class HttpServices:
 
 
 SERVICES_KEY = web.AppKey("services", HttpServices)
+#: The bots, once built: one whose gateway connection is down makes the process unready.
+PLATFORMS_KEY = web.AppKey("platforms", Platforms)
 #: Set when the process starts shutting down: readiness fails so load balancers move away.
 STOPPING_KEY = web.AppKey("stopping", asyncio.Event)
 #: Seconds readiness waits for the store; probes usually give up after a few seconds.
@@ -50,6 +53,8 @@ async def readyz(request: web.Request) -> web.Response:
         problems.append(f"store unreachable: {type(exc).__name__}")
     if not services.llm_configured:
         problems.append("no model endpoint configured")
+    if (platforms := request.app.get(PLATFORMS_KEY)) is not None:
+        problems.extend(platforms.problems)
     if problems:
         return web.json_response({"status": "unready", "problems": problems}, status=503)
     return web.json_response({"status": "ready"})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -111,6 +111,20 @@ class LLMCollector(Collector):
         yield tokens
 
 
+class GatewayRestartCollector(Collector):
+    """Discord gateway connections restarted after errors discord.py does not handle."""
+
+    def __init__(self, restarts: Callable[[], int]) -> None:
+        self._restarts = restarts
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "mnemo_gateway_restarts",
+            "Discord gateway connections restarted after an unexpected error",
+            value=self._restarts(),
+        )
+
+
 class Metrics:
     """Receives the engine's and the jobs' reports and exposes them with the queue depth."""
 
@@ -169,6 +183,10 @@ class Metrics:
 
     def watch_llm(self, llm: LLMClient) -> None:
         self.registry.register(LLMCollector(llm))
+
+    def watch_gateway_restarts(self, restarts: Callable[[], int]) -> None:
+        """Count the bots' gateway restarts after errors, read from the bots per scrape."""
+        self.registry.register(GatewayRestartCollector(restarts))
 
     async def exposition(self, engine: Engine, inbox: InboxStore) -> bytes:
         """The text ``/metrics`` serves, with the queue gauges read now."""

@@ -20,7 +20,7 @@ import aiohttp
 from aiohttp import web
 
 from adapters.console import stdin_lines
-from bot.http import STOPPING_KEY, build_app
+from bot.http import PLATFORMS_KEY, STOPPING_KEY, build_app
 from bot.inspector import inspector_link
 from bot.logging import configure_logging
 from bot.platforms import Endpoints, Platforms, build_platforms
@@ -38,6 +38,8 @@ async def serve(settings: Settings, *, endpoints: Endpoints | None = None) -> in
             settings, runtime.platform_services(), endpoints=endpoints or Endpoints()
         )
         app = build_app(runtime.http_services(), settings)
+        app[PLATFORMS_KEY] = platforms
+        runtime.metrics.watch_gateway_restarts(lambda: platforms.gateway_restarts)
         if platforms.slack is not None:
             platforms.slack.mount(app)
         runner = web.AppRunner(app, handle_signals=False)

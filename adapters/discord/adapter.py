@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.backoff import ExponentialBackoff
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
+from discord.utils import MISSING
 
 from adapters.discord.audience import PLATFORM, UnmappableChannel
 from adapters.discord.commands import user_memory_commands
@@ -162,6 +163,8 @@ class DiscordAdapter:
         backoff: ExponentialBackoff[bool] = ExponentialBackoff()
         while True:
             try:
+                if self._client.is_closed():
+                    await self._reopen()
                 await self._client.connect()
                 return
             except Exception as error:
@@ -171,9 +174,15 @@ class DiscordAdapter:
             await asyncio.sleep(backoff.delay())
             if self._stopping:
                 return
-            if self._client.is_closed():
-                self._client.clear()
-                await self._client.login(self._config.token)
+
+    async def _reopen(self) -> None:
+        """discord.py closes the client after a close code it does not resume from (and its
+        HTTP session with it): open both again, as a new session."""
+        client = self._client
+        client.clear()
+        client.http.connector = MISSING  # closed with the old HTTP session
+        await client._async_setup_hook()  # close() dropped the event loop it had bound
+        await client.login(self._config.token)
 
     def _websockets(self) -> Iterable[DiscordWebSocket | None]:
         """The client's gateway connections: one, or one per shard."""

@@ -76,6 +76,9 @@ class FakeGateway:
         self.resumes = 0
         self.heartbeats = 0
         self.invalidate_next_resume = False
+        #: Cleared, RESUME requests wait until it is set again (to watch a bot while it is down).
+        self.answer_resumes = asyncio.Event()
+        self.answer_resumes.set()
         self.connected = asyncio.Condition()
 
     # -- test controls --------------------------------------------------------------------
@@ -111,6 +114,20 @@ class FakeGateway:
         if "guild_id" in message:
             deleted["guild_id"] = message["guild_id"]
         await self.dispatch("MESSAGE_DELETE", deleted)
+
+    async def bulk_delete(self, messages: list[p.Payload]) -> None:
+        """Dispatch MESSAGE_DELETE_BULK, as Discord does when a moderator purges a channel."""
+        first = messages[0]
+        deleted = {"ids": [m["id"] for m in messages], "channel_id": first["channel_id"]}
+        if "guild_id" in first:
+            deleted["guild_id"] = first["guild_id"]
+        await self.dispatch("MESSAGE_DELETE_BULK", deleted)
+
+    async def send_frame(self, op: int, data: Any) -> None:
+        """Send a bare frame on every live connection (a protocol fault, for robustness tests)."""
+        for session in self.sessions:
+            if session.socket is not None and not session.socket.closed:
+                await _send(session.socket, op, data)
 
     async def disconnect(self, *, code: int = CLOSE_UNKNOWN_ERROR) -> None:
         """Cut every live connection the way a network blip or a Discord restart does."""
@@ -172,6 +189,7 @@ class FakeGateway:
     async def _resume(
         self, socket: web.WebSocketResponse, data: p.Payload
     ) -> GatewaySession | None:
+        await self.answer_resumes.wait()
         known = next((s for s in self.sessions if s.session_id == data.get("session_id")), None)
         if self.invalidate_next_resume or known is None or data.get("token") != self._token:
             self.invalidate_next_resume = False

@@ -204,6 +204,50 @@ def message(
     return data
 
 
+def snowflake_at(when: datetime) -> str:
+    """A Discord id minted at ``when`` (a clock far off, for timestamp tests)."""
+    millis = int(when.timestamp() * 1000) - DISCORD_EPOCH_MS
+    return str((millis << 22) | (next(_increment) % (1 << 22)))
+
+
+def webhook_message(channel_id: str, guild_id: str, content: str, **extra: Any) -> Payload:
+    """A post made through a channel webhook: its author is the webhook, not a person's account."""
+    webhook_id = snowflake()
+    data = message(channel_id, user(webhook_id, "Deploy Notifier"), content, guild_id=guild_id)
+    del data["member"]  # webhooks are not guild members
+    return {**data, "webhook_id": webhook_id, **extra}
+
+
+def forward(
+    channel_id: str,
+    author: Payload,
+    original: Payload,
+    *,
+    guild_id: str | None = None,
+    content: str = "",
+    mentions: list[Payload] | None = None,
+) -> Payload:
+    """A forward of ``original``: a snapshot of the forwarded message, and usually no
+    content of its own."""
+    data = message(channel_id, author, content, guild_id=guild_id, mentions=mentions)
+    reference: Payload = {
+        "type": 1,
+        "message_id": original["id"],
+        "channel_id": original["channel_id"],
+    }
+    if "guild_id" in original:
+        reference["guild_id"] = original["guild_id"]
+    snapshot = {
+        key: original[key]
+        for key in ("type", "content", "embeds", "attachments", "timestamp", "edited_timestamp")
+    }
+    return {**data, "message_reference": reference, "message_snapshots": [{"message": snapshot}]}
+
+
+def embed(title: str, description: str) -> Payload:
+    return {"type": "rich", "title": title, "description": description}
+
+
 def mention(user_payload: Payload) -> str:
     return f"<@{user_payload['id']}>"
 
