@@ -4,8 +4,10 @@ rules keep a DM's memory out of a public channel."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import shutil
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,10 +15,6 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 
-from engine.agent.creation import create_agent, ensure_agent
-from engine.audience import Audience, AudienceKind
-from engine.records import Message, Role, new_id, next_seq, utcnow
-from engine.store import open_store
 from tests.e2e.mnemo_process import MnemoProcess, bot_environment
 from tests.fakes.openai_server import FakeOpenAI, tool_call
 
@@ -58,14 +56,40 @@ async def llm() -> AsyncIterator[FakeOpenAI]:
         yield server
 
 
+def mnemo_environment(llm: FakeOpenAI, workdir: Path, **settings: str) -> dict[str, str]:
+    """Settings of every ``mnemo`` command a test runs: one store under ``workdir``."""
+    return bot_environment(
+        OPENAI_API_KEY="sk-inspector-e2e",
+        OPENAI_BASE_URL=llm.base_url,
+        MNEMO_DATA_DIR=str(workdir / "data"),
+        **settings,
+    )
+
+
+async def mnemo(llm: FakeOpenAI, workdir: Path, *command: str, typed: str = "") -> None:
+    """Run one ``mnemo`` command to its end, ``typed`` on its standard input."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        *command,
+        cwd=workdir,
+        env=mnemo_environment(llm, workdir),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(process.communicate(typed.encode()), timeout=SHOWN / 1000)
+    assert process.returncode == 0, err.decode()
+
+
 @asynccontextmanager
 async def inspector_page(browser: Browser, llm: FakeOpenAI, workdir: Path) -> AsyncIterator[Page]:
     """The inspector page of a ``mnemo run`` whose store is under ``workdir``."""
     token = secrets.token_urlsafe(16)
-    env = bot_environment(
-        OPENAI_API_KEY="sk-inspector-e2e",
-        OPENAI_BASE_URL=llm.base_url,
-        MNEMO_DATA_DIR=str(workdir / "data"),
+    env = mnemo_environment(
+        llm,
+        workdir,
         MNEMO_HTTP_HOST="127.0.0.1",
         MNEMO_HTTP_PORT="0",
         MNEMO_LOG_FORMAT="json",
@@ -168,27 +192,10 @@ async def test_tool_tester_stores_a_passage_found_by_search_and_deleted(page: Pa
 async def test_the_page_opens_on_the_default_agent_in_its_latest_conversation(
     browser: Browser, llm: FakeOpenAI, tmp_path: Path
 ) -> None:
-    # A terminal chat of the default agent, and another agent whose name sorts first.
-    store = await open_store(mongodb_uri=None, data_dir=tmp_path / "data")
-    agent = await ensure_agent(store, "mnemo", model="fake-model", context_budget=16_000)
-    await create_agent(store, "aardvark", model="fake-model")
-    terminal = Audience("console:local", AudienceKind.DM, "dm-you", "you")
-    said = Message(
-        id=new_id(),
-        agent_id=agent.id,
-        workspace=terminal.workspace,
-        channel=terminal.channel,
-        thread="",
-        scope=terminal.write_scope,
-        role=Role.USER,
-        author="you",
-        author_name="you",
-        content="I keep bees on the roof.",
-        seq=next_seq(),
-        created_at=utcnow(),
-    )
-    await store.messages.append([said])
-    await store.close()
+    # Another agent whose name sorts first, and a terminal chat with the default agent.
+    await mnemo(llm, tmp_path, "agents", "create", "aardvark")
+    llm.push(tool_call("send_message", message="Bees! How lovely."))
+    await mnemo(llm, tmp_path, "chat", typed="I keep bees on the roof.\n")
 
     async with inspector_page(browser, llm, tmp_path) as page:
         await expect(page.locator("#agent option:checked")).to_have_text("mnemo")
