@@ -10,7 +10,8 @@ from engine.store.sqlite._database import Database, write
 
 
 class RecordTable[T]:
-    """``T`` records laid out by ``columns`` in ``table``, each found by its ``key`` column.
+    """``T`` records laid out by ``columns`` in ``table``; ``fetch`` finds one by its ``key``
+    column (tables keyed by several columns use ``fetch_where``).
 
     A typed store is one (or holds several) and adds the statements only it needs. A store
     may keep ``also`` columns beside a record's own: values the record holds deeper down, or
