@@ -63,6 +63,7 @@ class SlackAdapter:
         self._intake = bot_intake(engine, config)
         self._directory = directory or SlackDirectory()
         installations = KeyValueInstallationStore(kv) if config.multi_workspace else None
+        self._installations = installations
         self._delivery = SlackDelivery(WorkspaceClients(config, installations), deliveries)
         self._commands = UserCommands(user_memory, self._reject)
         self.bolt = self._build_app(installations, kv)
@@ -175,6 +176,9 @@ class SlackAdapter:
         if message is None:
             return
         where = message.envelope
+        receiver = where.receiver
+        if receiver.org_wide and self._installations is not None:
+            await self._installations.note_org_workspace(receiver.team, receiver.enterprise)
         channel = await self._directory.channel(
             client, where.team, where.channel, where.channel_type, shared=where.shared
         )

@@ -7,10 +7,10 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
-from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.config import SlackConfig
+from adapters.slack.installations import KeyValueInstallationStore
 from engine import DeliveryError
 
 CLIENT_TIMEOUT_S = 15
@@ -31,7 +31,7 @@ class WorkspaceClients:
     """The bot's client for a Slack team: the configured token, or the team's installation."""
 
     def __init__(
-        self, config: SlackConfig, installations: AsyncInstallationStore | None = None
+        self, config: SlackConfig, installations: KeyValueInstallationStore | None = None
     ) -> None:
         self._config = config
         self._installations = installations
@@ -40,7 +40,7 @@ class WorkspaceClients:
     async def for_team(self, team: str) -> AsyncWebClient:
         token = self._config.bot_token
         if self._installations is not None:
-            bot = await self._installations.async_find_bot(enterprise_id=None, team_id=team)
+            bot = await self._installations.find_workspace_bot(team)
             if bot is None:
                 raise DeliveryError(
                     f"Slack workspace {team} has no installation: the app was uninstalled",

@@ -39,10 +39,36 @@ class KeyValueInstallationStore(AsyncInstallationStore):
 
     def __init__(self, kv: KeyValueStore) -> None:
         self._kv = kv
+        #: Workspaces already noted as served by an org-wide install (by this process).
+        self._noted: set[tuple[str, str]] = set()
 
     @property
     def logger(self) -> logging.Logger:
         return log
+
+    async def note_org_workspace(self, team: str, enterprise: str) -> None:
+        """Remember that ``team`` is served by ``enterprise``'s org-wide install, so replies
+        to that workspace find the org's token (Mnemo's workspace ids name the workspace)."""
+        if (team, enterprise) in self._noted or team == enterprise:
+            return
+        await self._kv.put(INSTALLATIONS, f"org-of:{team}", {"enterprise_id": enterprise})
+        self._noted.add((team, enterprise))
+
+    async def find_workspace_bot(self, team: str) -> Bot | None:
+        """The bot serving workspace ``team``: its own install, else its org's org-wide one
+        (``team`` may also be the org itself, for events no workspace could be told of)."""
+        bot = await self.async_find_bot(enterprise_id=None, team_id=team)
+        if bot is not None:
+            return bot
+        org: object = team
+        if not team.startswith("E"):
+            noted = await self._kv.get(INSTALLATIONS, f"org-of:{team}")
+            org = noted.get("enterprise_id") if noted is not None else None
+        if not isinstance(org, str) or not org:
+            return None
+        return await self.async_find_bot(
+            enterprise_id=org, team_id=None, is_enterprise_install=True
+        )
 
     async def async_save(self, installation: Installation) -> None:
         team = _team_key(

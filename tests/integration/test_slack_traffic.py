@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from slack_sdk.oauth.installation_store.models.installation import Installation
 
+from adapters.slack import KeyValueInstallationStore
 from bot.inspector.app import build_inspector
 from engine.audience import AudienceKind
 from engine.records import Inbound, InboundKind, utcnow
@@ -265,3 +267,32 @@ async def test_socket_mode_acknowledges_a_payload_bolt_cannot_read(
             assert len(world.intake.rejected) == 1
     finally:
         await socket.stop()
+
+
+async def test_reply_in_a_grid_workspace_uses_the_org_wide_install(
+    tmp_path: Path, llm: FakeOpenAI, api: FakeSlackApi
+) -> None:
+    llm.push(tool_call("send_message", message="Hello, grid."))
+    async with slack_bot(
+        tmp_path, llm, api, bot_token="", client_id="111.222", client_secret="s3"
+    ) as world:
+        await KeyValueInstallationStore(world.runtime.store.kv).async_save(
+            Installation(
+                app_id="A1",
+                enterprise_id=p.ORG,
+                team_id=None,
+                user_id="UINSTALLER",
+                bot_token="xoxb-org-wide",
+                bot_id="BBOT",
+                bot_user_id=p.BOT_USER,
+                is_enterprise_install=True,
+            )
+        )
+        body = p.grid_callback(p.message("<@UBOT> hi", channel="GSECRET"), "TGRIDA")
+        body["team_id"] = p.ORG
+        assert await world.post(body) == 200
+        [reply] = await world.replies(1, "GSECRET")
+    assert reply["text"] == "Hello, grid."
+    [post] = api.calls_of("chat.postMessage")
+    assert post.token == "xoxb-org-wide"
+    assert only(world).workspace == "slack:TGRIDA"
