@@ -39,6 +39,9 @@ BAD_VALUES = [
     ("MNEMO_WORKERS", "many", "valid integer"),
     ("MNEMO_LOG_FORMAT", "xml", "'json' or 'text'"),
     ("SLACK_CHANNEL_POLICY", "loud", "'mention', 'listen' or 'open'"),
+    ("MNEMO_JOBS_ENABLED", "maybe", "valid boolean"),
+    ("MNEMO_JOBS_CONSOLIDATE_EVERY_S", "0", "greater than 0"),
+    ("MNEMO_JOBS_LOOKBACK_HOURS", "-1", "greater than 0"),
 ]
 
 
