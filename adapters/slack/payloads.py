@@ -14,8 +14,9 @@ from pydantic import StringConstraints, TypeAdapter, ValidationError
 
 #: Slack's ids (teams, orgs, users, bots, channels, events): short, plain ASCII.
 type SlackId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
-#: A message ts: seconds since the epoch with a sequence fraction, "1700000000.000100".
-type Timestamp = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,16}(\.[0-9]{1,9})?$")]
+#: A message ts: seconds since the epoch with a sequence fraction, "1700000000.000100" (a
+#: negative one is nonsense, but kept: ``timestamps.sent_at_of`` flags it).
+type Timestamp = Annotated[str, StringConstraints(pattern=r"^-?[0-9]{1,16}(\.[0-9]{1,9})?$")]
 
 
 class MalformedEvent(ValueError):

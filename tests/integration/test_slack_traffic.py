@@ -161,13 +161,14 @@ async def test_timestamp_far_in_the_future_is_clamped_to_receipt(world: SlackWor
     assert inbound.message_ref == "99999999999.000100"
 
 
+@pytest.mark.parametrize(("ts", "year"), [("86400.000100", 1970), ("-86400.000100", 1969)])
 async def test_timestamp_before_slack_existed_is_kept_and_flagged(
-    world: SlackWorld, caplog: pytest.LogCaptureFixture
+    world: SlackWorld, caplog: pytest.LogCaptureFixture, ts: str, year: int
 ) -> None:
-    event = p.message("hello", channel="DUANN", channel_type="im", ts="86400.000100")
+    event = p.message("hello", channel="DUANN", channel_type="im", ts=ts)
     with caplog.at_level(logging.WARNING):
         assert await world.post(p.callback(event)) == 200
-    assert only(world).sent_at.year == 1970
+    assert only(world).sent_at.year == year
     assert any("before Slack existed" in r.getMessage() for r in caplog.records)
 
 

@@ -141,6 +141,8 @@ def test_timestamps_in_the_future_are_clamped_and_old_ones_kept() -> None:
     assert sent_at_of(f"{tomorrow_and_more:.6f}", RECEIVED) == RECEIVED
     assert sent_at_of("99999999999999.000100", RECEIVED) == RECEIVED
     assert sent_at_of("86400.000100", RECEIVED).year == 1970
+    assert sent_at_of("-86400.000100", RECEIVED).year == 1969
+    assert sent_at_of("-9999999999999999.1", RECEIVED).year == 1900
     skewed = (RECEIVED + timedelta(hours=2)).timestamp()
     assert sent_at_of(f"{skewed:.6f}", RECEIVED) > RECEIVED
 
