@@ -34,6 +34,12 @@ class Derived(StrEnum):
     MAIL = "mail"
 
 
+def block_line_id(block_id: str, line: str) -> str:
+    """The lineage id of one line of a block: the block and the line's text, whitespace folded."""
+    digest = hashlib.sha1(" ".join(line.split()).encode(), usedforsecurity=False).hexdigest()
+    return f"{block_id}#{digest[:16]}"
+
+
 @dataclass(frozen=True, slots=True)
 class Link:
     """``record_id`` of kind ``kind`` in ``workspace`` was derived from ``source``."""
@@ -55,12 +61,6 @@ class DerivedRecord:
 def links(kind: Derived, record_id: str, sources: Iterable[str], workspace: str) -> list[Link]:
     """The links of one derived record to each of its (distinct, non-empty) sources."""
     return [Link(kind, record_id, source, workspace) for source in sorted(set(sources)) if source]
-
-
-def block_line_id(block_id: str, line: str) -> str:
-    """The lineage id of one line of a block: the block and the line's text, whitespace folded."""
-    digest = hashlib.sha1(" ".join(line.split()).encode(), usedforsecurity=False).hexdigest()
-    return f"{block_id}#{digest[:16]}"
 
 
 class LineageStore(Protocol):
