@@ -109,7 +109,16 @@ async def _start(platforms: Platforms) -> None:
     try:
         await platforms.start()
     except (OSError, TimeoutError, RuntimeError, aiohttp.ClientError) as exc:
+        tokens = [
+            name
+            for name, configured in (
+                ("SLACK_BOT_TOKEN", platforms.slack),
+                ("DISCORD_TOKEN", platforms.discord),
+                ("the agents file's token variables", platforms.agent_bots),
+            )
+            if configured
+        ]
         raise SettingsError(
-            f"A Slack or Discord bot could not connect ({exc}): check the network and the "
-            "tokens (SLACK_*, DISCORD_TOKEN, or the agents file), or unset them to chat here"
+            f"A bot could not connect ({exc}): check the network and {' and '.join(tokens)}, "
+            f"or unset {'it' if len(tokens) == 1 else 'them'} to chat in this terminal"
         ) from None
