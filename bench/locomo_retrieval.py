@@ -36,11 +36,9 @@ import numpy as np
 import numpy.typing as npt
 import Stemmer
 
-from engine.audience import Scope
-from engine.embeddings import Embedder, LocalEmbedder
+from engine import Embedder, LocalEmbedder, RecordFilter, Scope, Store, open_store
 from engine.records import Message, Passage, Role, next_seq
 from engine.search import HybridSearch, SearchTuning
-from engine.store import RecordFilter, Store, open_store
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "locomo" / "locomo-dev.json"
 WORKSPACE = "locomo"

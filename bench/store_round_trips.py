@@ -41,8 +41,7 @@ from typing import Any
 from pymongo import AsyncMongoClient, monitoring
 
 from bot.settings import Settings
-from engine.llm import Completion, LLMClient
-from engine.observer import Stage
+from engine import Completion, LLMClient, Stage
 from tests.fakes.openai_server import FakeOpenAI
 from tests.harness import Bot, bot_running, dm, settings_for
 

@@ -19,9 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.audience import Audience, AudienceKind, Scope
-from engine.records import Message, Passage, Role, new_id
-from engine.store import RecordFilter
+from engine import Audience, AudienceKind, Message, Passage, RecordFilter, Role, Scope, new_id
 from engine.store.sqlite import SQLiteStore
 
 DIM = 384

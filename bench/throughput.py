@@ -37,11 +37,18 @@ from pathlib import Path
 
 from bot.settings import Settings
 from bot.wiring import running
-from engine.audience import Audience, AudienceKind
-from engine.core import Engine
-from engine.embeddings import LocalEmbedder
-from engine.ports import ReceiveOutcome
-from engine.records import Author, Inbound, Outbound, new_id, utcnow
+from engine import (
+    Audience,
+    AudienceKind,
+    Author,
+    Engine,
+    Inbound,
+    LocalEmbedder,
+    Outbound,
+    ReceiveOutcome,
+    new_id,
+    utcnow,
+)
 from tests.e2e.pipeline_doubles import RecordingRunner
 from tests.fakes.openai_server import FakeOpenAIProcess
 

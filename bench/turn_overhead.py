@@ -21,9 +21,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from engine.audience import Scope
-from engine.llm import ChatRequest, Completion, LLMClient
-from engine.records import Message, Role, Summary, utcnow
+from engine import ChatRequest, Completion, LLMClient, Message, Role, Scope, Summary, utcnow
 from tests.fakes.openai_server import FakeOpenAI
 from tests.harness import bot_running, dm, settings_for
 
