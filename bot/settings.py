@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -128,6 +130,8 @@ class Settings(BaseSettings):
         if info.data.get("mongodb_uri") is None:  # the embedded store lives there
             try:
                 value.mkdir(parents=True, exist_ok=True)
+                if not os.access(value, os.W_OK | os.X_OK):
+                    raise PermissionError(errno.EACCES, "not writable")
             except OSError as exc:
                 raise ValueError(
                     f"{str(value)!r} cannot be used as a directory ({exc.strerror}): "
