@@ -14,6 +14,7 @@ import errno
 import logging
 import os
 import signal
+import socket
 import sys
 
 import aiohttp
@@ -91,7 +92,10 @@ async def serve(settings: Settings, *, endpoints: Endpoints | None = None) -> in
 def _unservable(settings: Settings, error: OSError) -> SettingsError:
     """Why the HTTP server cannot listen, naming the setting to change."""
     where = f"{settings.http_host}:{settings.http_port}"
-    reason = os.strerror(error.errno) if error.errno else str(error)
+    if isinstance(error, socket.gaierror) or not error.errno:
+        reason = str(error)  # a host name that does not resolve: no OS error number
+    else:
+        reason = os.strerror(error.errno)
     if error.errno in (errno.EADDRINUSE, errno.EACCES):
         return SettingsError(
             f"MNEMO_HTTP_PORT: cannot listen on {where} ({reason}): stop the server using it "
