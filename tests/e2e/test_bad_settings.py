@@ -74,3 +74,13 @@ def test_discord_out_of_reach_is_one_line_without_voice_warnings(tmp_path: Path)
     problem = _the_one_problem(err)
     assert "DISCORD_TOKEN" in problem
     assert "voice" not in err.lower()
+
+
+def test_a_host_that_is_not_this_machine_s_is_named(tmp_path: Path) -> None:
+    # 192.0.2.1 is reserved for documentation (RFC 5737): no machine has it.
+    code, _, err = _mnemo_run(tmp_path, MNEMO_HTTP_HOST="192.0.2.1", MNEMO_INSPECTOR_TOKEN="t")
+
+    assert code == 2
+    problem = _the_one_problem(err)
+    assert problem.startswith("mnemo: MNEMO_HTTP_HOST: cannot listen on 192.0.2.1:")
+    assert "an address of this machine" in problem
