@@ -301,6 +301,51 @@ def event_payloads() -> dict[str, Payload]:
                 "event_ts": "1700000004.000100",
             }
         ),
+        **_more_events(dm),
+    }
+
+
+def _more_events(dm: Payload) -> dict[str, Payload]:
+    """Notices and shapes Mnemo passes by, which must still be acknowledged."""
+    return {
+        "me_message": callback(message("waves", subtype="me_message", **dm)),
+        "bot_message": callback(
+            message("build passed", subtype="bot_message", bot_id="B9", username="ci")
+        ),
+        "channel_join": callback(
+            message("<@UBEN> has joined the channel", subtype="channel_join", user="UBEN")
+        ),
+        "connect_dm": callback(
+            message("hi from outside", user="UPARTNER", user_team=PARTNER, **dm),
+            team_id=PARTNER,
+            is_ext_shared_channel=True,
+        ),
+        "member_joined": callback(
+            {
+                "type": "member_joined_channel",
+                "user": "UBEN",
+                "channel": "CGEN",
+                "channel_type": "C",
+                "team": TEAM,
+                "event_ts": "1700000005.000100",
+            }
+        ),
+        "app_home_opened": callback(
+            {
+                "type": "app_home_opened",
+                "user": "UANN",
+                "channel": "DUANN",
+                "tab": "home",
+                "event_ts": "1700000006.000100",
+            }
+        ),
+        "channel_created": callback(
+            {
+                "type": "channel_created",
+                "channel": {"id": "CNEW", "name": "new", "created": 1_700_000_000},
+                "event_ts": "1700000007.000100",
+            }
+        ),
     }
 
 
@@ -308,10 +353,44 @@ def interactive_payloads() -> dict[str, Payload]:
     """Every interactivity body (sent as the ``payload`` form field), by name."""
     return {
         "block_action": block_action(),
+        "forget_confirm_elsewhere": block_action("unknown_button"),
         "view_submission": view("view_submission"),
         "view_closed": view("view_closed"),
+        "global_shortcut": {
+            "type": "shortcut",
+            "token": "verification",
+            "action_ts": "1700000008.000100",
+            "team": {"id": TEAM, "domain": "fake"},
+            "user": {"id": "UANN", "team_id": TEAM},
+            "callback_id": "remember_this",
+            "trigger_id": "t3",
+        },
+        "message_shortcut": {
+            "type": "message_action",
+            "callback_id": "remember_message",
+            "trigger_id": "t4",
+            "team": {"id": TEAM, "domain": "fake"},
+            "user": {"id": "UANN", "team_id": TEAM},
+            "channel": {"id": "CGEN", "name": "general"},
+            "message": {"type": "message", "user": "UBEN", "text": "hi", "ts": "1700000001.000100"},
+            "response_url": "http://127.0.0.1:9/response/shortcut",
+        },
+        "block_suggestion": {
+            "type": "block_suggestion",
+            "user": {"id": "UANN", "team_id": TEAM},
+            "team": {"id": TEAM, "domain": "fake"},
+            "action_id": "pick",
+            "block_id": "b1",
+            "value": "ab",
+            "view": {"id": "V1", "type": "modal", "callback_id": "feedback"},
+        },
     }
 
 
 def command_payloads() -> dict[str, dict[str, str]]:
-    return {"mnemo_memory": slash_command(), "unknown_command": slash_command("", "/other")}
+    return {
+        "mnemo_memory": slash_command(),
+        "mnemo_forget": slash_command("forget"),
+        "mnemo_help": slash_command(""),
+        "unknown_command": slash_command("", "/other"),
+    }

@@ -1,6 +1,7 @@
 """A seeded, bounded fuzz run of the production Slack app: every payload of the collection
-(``tests/fakes/slack_payloads.py``) sent as Slack sends it, then mutated a few dozen ways
-(dropped fields, nulls, wrong types, huge strings, control characters, deep nesting).
+(``tests/fakes/slack_payloads.py``) sent as Slack sends it, then mutated 60 ways, each
+variant with one to three fields dropped or replaced (nulls, wrong types, huge strings,
+control characters, deep nesting).
 
 Whatever arrives, Slack gets a 200 (never a 404 or 5xx it would retry), no handler raises
 (nothing is logged at ERROR), and nothing is kept with a less private audience than the
@@ -24,10 +25,13 @@ from engine.audience import AudienceKind
 from engine.ports import ReceiveOutcome
 from tests.fakes import slack_payloads as p
 from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.slack_socket import FakeSocketMode
 from tests.fakes.slack_world import SlackWorld, collection_api, slack_bot
 
 SEED = 16
-MUTATIONS_PER_PAYLOAD = 48
+MUTATIONS_PER_PAYLOAD = 60
+#: Socket Mode shares bolt and the listeners with HTTP: fewer variants check its own door.
+SOCKET_MUTATIONS = 12
 #: Stands for a value nested deeper than any JSON parser's recursion limit.
 _DEEP = "\x00deep\x00"
 _DEEP_JSON = "[" * 3_000 + "]" * 3_000
@@ -76,8 +80,16 @@ def leaf_paths(value: Any, prefix: tuple[Step, ...] = ()) -> list[tuple[Step, ..
 
 
 def mutated(payload: dict[str, Any], rng: random.Random) -> tuple[dict[str, Any], str]:
-    """A copy of ``payload`` with one field dropped or replaced; what was done, in words."""
-    copied = copy.deepcopy(payload)
+    """A copy of ``payload`` with one to three fields dropped or replaced; what was done."""
+    copied, done = copy.deepcopy(payload), []
+    for _ in range(rng.choice((1, 1, 2, 3))):
+        if not leaf_paths(copied):
+            break
+        done.append(_mutate_one(copied, rng))
+    return copied, "; ".join(done)
+
+
+def _mutate_one(copied: dict[str, Any], rng: random.Random) -> str:
     path = rng.choice(leaf_paths(copied))
     parent: Any = copied
     for step in path[:-1]:
@@ -85,10 +97,10 @@ def mutated(payload: dict[str, Any], rng: random.Random) -> tuple[dict[str, Any]
     last = path[-1]
     if isinstance(parent, dict) and rng.random() < 0.25:
         del parent[last]
-        return copied, f"dropped {path}"
+        return f"dropped {path}"
     name, replace = rng.choice(_REPLACEMENTS)
     parent[last] = replace(parent[last])
-    return copied, f"{name} at {path}"
+    return f"{name} at {path}"
 
 
 def encoded(payload: Any) -> str:
@@ -183,3 +195,39 @@ async def test_mutated_slack_payloads_never_fail_slack_or_widen_an_audience(
 def _openness(kind: AudienceKind) -> int:
     """How many people an audience can include: a public channel is the widest."""
     return 1 if kind is AudienceKind.PUBLIC else 0
+
+
+async def test_mutated_events_over_socket_mode_are_all_acknowledged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    rng = random.Random(SEED)
+    socket = FakeSocketMode()
+    await socket.start()
+    try:
+        with caplog.at_level(logging.ERROR):
+            async with (
+                FakeOpenAI() as llm,
+                collection_api() as api,
+            ):
+                api.socket_url = socket.url
+                async with slack_bot(
+                    tmp_path, llm, api, turns=False, app_token="xapp-fuzz", signing_secret=""
+                ) as world:
+                    await world.adapter.start()
+                    await socket.wait_connected()
+                    sent = 0
+                    for name, body in p.event_payloads().items():
+                        for i in range(SOCKET_MUTATIONS):
+                            variant, _ = mutated(body | {"event_id": f"Ev-{name}-{i}"}, rng)
+                            await socket.wait_acked(await socket.send_event(variant))
+                            sent += 1
+        rejected = len(world.intake.rejected)
+        print(
+            f"\nslack socket fuzz: {sent} envelopes, {len(socket.acks)} acknowledged, {rejected} rejected"
+        )
+        errors = [r.getMessage()[:200] for r in caplog.records if r.levelno >= logging.ERROR]
+        assert errors == []
+        assert len(socket.acks) == sent
+        assert world.intake.rejected
+    finally:
+        await socket.stop()
