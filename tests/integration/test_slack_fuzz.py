@@ -223,7 +223,8 @@ async def test_mutated_events_over_socket_mode_are_all_acknowledged(
                             sent += 1
         rejected = len(world.intake.rejected)
         print(
-            f"\nslack socket fuzz: {sent} envelopes, {len(socket.acks)} acknowledged, {rejected} rejected"
+            f"\nslack socket fuzz: {sent} envelopes, {len(socket.acks)} acknowledged, "
+            f"{rejected} rejected"
         )
         errors = [r.getMessage()[:200] for r in caplog.records if r.levelno >= logging.ERROR]
         assert errors == []
