@@ -271,12 +271,11 @@ class DiscordAdapter:
             return
         try:
             arrival = read(message, me, self._config.agent_id)
-        except UnmappableChannel as error:
-            await self._reject(message.id, message.channel.id, message.guild, error, message.author)
-            return
         except Exception as error:  # an odd message must cost that message, never the handler
-            log.exception("discord %s %s could not be read", what, message.id)
-            await self._reject(message.id, message.channel.id, message.guild, error, message.author)
+            if not isinstance(error, UnmappableChannel):
+                log.exception("discord %s %s could not be read", what, message.id)
+            author = getattr(message, "author", None)  # discord.py skips an unreadable author
+            await self._reject(message.id, message.channel.id, message.guild, error, author)
             return
         await self._hand_over(arrival, what, message.id)
 
@@ -300,7 +299,7 @@ class DiscordAdapter:
             "guild_id": str(guild.id) if guild else None,
             "author_id": str(author.id) if author else None,
         }
-        await self._intake.reject(PLATFORM, raw, str(error))
+        await self._intake.reject(PLATFORM, raw, str(error) or repr(error))
 
     def _point_at_endpoints(self) -> None:
         """discord.py keeps its REST base and gateway URL on classes; set ours for this run."""

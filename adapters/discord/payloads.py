@@ -18,6 +18,9 @@ _MAX_SNOWFLAKE = 2**64 - 1
 _THREAD_TYPES = frozenset({10, 11, 12})
 #: Channel types without permission overwrites: DMs and group DMs.
 _PRIVATE_TYPES = frozenset({1, 3})
+#: Interactions naming a command (slash or autocomplete), and those of a component or modal.
+_COMMAND_INTERACTIONS = frozenset({2, 4})
+_COMPONENT_INTERACTIONS = frozenset({3, 5})
 
 
 class MalformedEvent(Exception):
@@ -90,6 +93,11 @@ def _string(data: Mapping[str, object], key: str, *, required: bool = True) -> N
         raise MalformedEvent(f"{key} is {_kind(data.get(key))}, not a string")
 
 
+def _nullable_string(data: Mapping[str, object], key: str, *, required: bool = True) -> None:
+    if data.get(key) is not None or (key not in data and required):
+        _string(data, key)
+
+
 def _integer(data: Mapping[str, object], key: str, *, required: bool = True) -> None:
     if key not in data and not required:
         return
@@ -126,10 +134,22 @@ def _kind(value: object) -> str:
 
 
 def _user(user: Mapping[str, object]) -> None:
+    """The fields discord.py reads of a user (a missing one silently drops the author)."""
     _snowflake(user, "id")
     _string(user, "username")
+    _string(user, "discriminator")
+    _nullable_string(user, "global_name", required=False)
+    _nullable_string(user, "avatar")
     if user.get("bot") is not None and not isinstance(user.get("bot"), bool):
         raise MalformedEvent("author.bot is not a boolean")
+    if user.get("member") is not None:
+        _member(_object(user["member"], "member"))
+
+
+def _member(member: Mapping[str, object]) -> None:
+    _nullable_string(member, "nick", required=False)
+    for role in _list(member, "roles"):
+        _snowflake({"roles": role}, "roles")
 
 
 def _message_body(message: Mapping[str, object]) -> None:
@@ -152,6 +172,8 @@ def _message(message: Mapping[str, object]) -> None:
     _snowflake(message, "channel_id")
     _snowflake(message, "guild_id", required=False)
     _user(_object(message.get("author"), "author"))
+    if message.get("member") is not None:
+        _member(_object(message["member"], "member"))
     _message_body(message)
     for user in _objects(message, "mentions"):
         _user(user)
@@ -226,8 +248,13 @@ def _interaction(interaction: Mapping[str, object]) -> None:
     _string(interaction, "token")
     _optional_snowflake(interaction, "channel_id")
     _optional_snowflake(interaction, "guild_id")
-    if interaction.get("data") is not None:
-        _object(interaction["data"], "data")
+    kind = interaction["type"]
+    if kind in _COMMAND_INTERACTIONS:
+        data = _object(interaction.get("data"), "data")
+        _string(data, "name")
+        _objects(data, "options", required=False)
+    elif kind in _COMPONENT_INTERACTIONS:
+        _string(_object(interaction.get("data"), "data"), "custom_id")
     author = interaction.get("member") or {}
     user = _object(author, "member").get("user") or interaction.get("user")
     _user(_object(user, "the invoking user"))

@@ -83,12 +83,13 @@ class FakeGateway:
 
     # -- test controls --------------------------------------------------------------------
 
-    def session_for(self, guild_id: str | None) -> GatewaySession:
+    def session_for(self, guild_id: object) -> GatewaySession:
         """The latest session of the shard that owns ``guild_id`` (DMs go to shard 0)."""
         if not self.sessions:
             raise AssertionError("no bot has identified on the fake gateway")
         shard_count = self.sessions[-1].shard[1]
-        shard_id = shard_of(guild_id, shard_count) if guild_id else 0
+        routable = isinstance(guild_id, str) and guild_id.isdigit()  # a malformed one: shard 0
+        shard_id = shard_of(guild_id, shard_count) if isinstance(guild_id, str) and routable else 0
         for session in reversed(self.sessions):
             if session.shard[0] == shard_id:
                 return session
