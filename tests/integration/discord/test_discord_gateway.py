@@ -12,6 +12,7 @@ import discord
 import pytest
 
 from adapters.discord import DiscordAdapter
+from engine import PeerAgent
 from engine.ports import ReceiveOutcome, ReceiveResult
 from engine.records import JSON, Inbound
 from tests.fakes import discord_payloads as p
@@ -153,3 +154,28 @@ async def test_message_in_an_unknown_channel_is_rejected_with_its_ids(
     assert raw["channel_id"] == unknown_channel
     assert error
     assert inbox.received == []
+
+
+async def test_a_peer_agents_application_post_is_heard_but_a_webhook_post_is_not(
+    fake: FakeDiscord, world: DiscordWorld, inbox: RecordingInbox
+) -> None:
+    peer = world.other_bot
+    config = bot_config(fake, peer_agents={peer["id"]: PeerAgent("agent-2", "Helper")})
+    adapter = DiscordAdapter(config, inbox, NoMemory())
+    await adapter.start()
+    try:
+        text = f"{p.mention(fake.bot)} status?"
+        general, guild = world.general["id"], world.guild_id
+        webhook = p.webhook_message(general, guild, text, mentions=[fake.bot])
+        by_peer = p.message(general, peer, text, guild_id=guild, mentions=[fake.bot])
+        await fake.gateway.dispatch("MESSAGE_CREATE", webhook)
+        await fake.gateway.dispatch(
+            "MESSAGE_CREATE", {**by_peer, "application_id": fake.application_id}
+        )
+
+        await fake.gateway.dispatch("MESSAGE_CREATE", dm_from(world, "after them"))
+
+        await eventually(lambda: len(inbox.received) >= 2, "the peer's post and the DM")
+        assert [inbound.author.id for inbound in inbox.received] == [peer["id"], world.alice["id"]]
+    finally:
+        await adapter.stop()
