@@ -224,14 +224,22 @@ def block_action(action_id: str = "mnemo_forget_cancel") -> Payload:
     }
 
 
-def view(kind: str) -> Payload:
-    """A ``view_submission`` or ``view_closed`` of some modal."""
+def by_ann(kind: str, **fields: Any) -> Payload:
+    """An interactivity payload of ``kind`` from Ann, in the app's workspace."""
     return {
         "type": kind,
         "team": {"id": TEAM, "domain": "fake"},
         "user": {"id": "UANN", "team_id": TEAM},
         "api_app_id": "A1",
-        "view": {
+        **fields,
+    }
+
+
+def view(kind: str) -> Payload:
+    """A ``view_submission`` or ``view_closed`` of some modal."""
+    return by_ann(
+        kind,
+        view={
             "id": "V1",
             "team_id": TEAM,
             "type": "modal",
@@ -240,8 +248,8 @@ def view(kind: str) -> Payload:
             "hash": "h",
             "private_metadata": "",
         },
-        "is_cleared": False,
-    }
+        is_cleared=False,
+    )
 
 
 def event_payloads() -> dict[str, Payload]:
@@ -356,34 +364,24 @@ def interactive_payloads() -> dict[str, Payload]:
         "forget_confirm_elsewhere": block_action("unknown_button"),
         "view_submission": view("view_submission"),
         "view_closed": view("view_closed"),
-        "global_shortcut": {
-            "type": "shortcut",
-            "token": "verification",
-            "action_ts": "1700000008.000100",
-            "team": {"id": TEAM, "domain": "fake"},
-            "user": {"id": "UANN", "team_id": TEAM},
-            "callback_id": "remember_this",
-            "trigger_id": "t3",
-        },
-        "message_shortcut": {
-            "type": "message_action",
-            "callback_id": "remember_message",
-            "trigger_id": "t4",
-            "team": {"id": TEAM, "domain": "fake"},
-            "user": {"id": "UANN", "team_id": TEAM},
-            "channel": {"id": "CGEN", "name": "general"},
-            "message": {"type": "message", "user": "UBEN", "text": "hi", "ts": "1700000001.000100"},
-            "response_url": "http://127.0.0.1:9/response/shortcut",
-        },
-        "block_suggestion": {
-            "type": "block_suggestion",
-            "user": {"id": "UANN", "team_id": TEAM},
-            "team": {"id": TEAM, "domain": "fake"},
-            "action_id": "pick",
-            "block_id": "b1",
-            "value": "ab",
-            "view": {"id": "V1", "type": "modal", "callback_id": "feedback"},
-        },
+        "global_shortcut": by_ann(
+            "shortcut", action_ts="1700000008.000100", callback_id="remember", trigger_id="t3"
+        ),
+        "message_shortcut": by_ann(
+            "message_action",
+            callback_id="remember_message",
+            trigger_id="t4",
+            channel={"id": "CGEN", "name": "general"},
+            message={"type": "message", "user": "UBEN", "text": "hi", "ts": "1700000001.000100"},
+            response_url="http://127.0.0.1:9/response/shortcut",
+        ),
+        "block_suggestion": by_ann(
+            "block_suggestion",
+            action_id="pick",
+            block_id="b1",
+            value="ab",
+            view={"id": "V1", "type": "modal", "callback_id": "feedback"},
+        ),
     }
 
 

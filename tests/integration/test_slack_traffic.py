@@ -30,15 +30,16 @@ INSPECTOR_TOKEN = "traffic-inspector-token"
 
 
 @pytest.fixture
-async def llm() -> AsyncIterator[FakeOpenAI]:
-    async with FakeOpenAI() as server:
-        yield server
+async def api() -> AsyncIterator[FakeSlackApi]:
+    """The Web API knowing the collection's users and channels."""
+    async with collection_api() as fake:
+        yield fake
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[FakeSlackApi]:
-    async with collection_api() as fake:
-        yield fake
+async def llm() -> AsyncIterator[FakeOpenAI]:
+    async with FakeOpenAI() as server:
+        yield server
 
 
 @pytest.fixture
