@@ -298,3 +298,31 @@ async def test_reply_in_a_grid_workspace_uses_the_org_wide_install(
     [post] = api.calls_of("chat.postMessage")
     assert post.token == "xoxb-org-wide"
     assert only(world).workspace == "slack:TGRIDA"
+
+
+async def test_workspaces_of_one_grid_org_never_read_each_others_memory(
+    tmp_path: Path, llm: FakeOpenAI, api: FakeSlackApi
+) -> None:
+    secret = "the Q3 layoffs list"
+    llm.push(
+        tool_call("archival_memory_insert", content=f"Ann is drafting {secret}."),
+        tool_call("send_message", message="Noted."),
+    )
+    async with slack_bot(tmp_path, llm, api) as world:
+        dm = p.message(f"I'm drafting {secret}", channel="DUANN", channel_type="im")
+        told = p.grid_callback(dm, "TGRIDA", "EvTold") | {"team_id": p.ORG}
+        assert await world.post(told) == 200
+        await world.replies(1, "DUANN")
+        before = len(llm.chat_requests)
+        llm.push(
+            tool_call("archival_memory_search", query="Ann drafting"),
+            tool_call("conversation_search", query="drafting"),
+        )
+        asked = p.message("what am I drafting?", channel="DUANN", channel_type="im")
+        asked["ts"] = "1700000009.000100"
+        other = p.grid_callback(asked, "TGRIDB", "EvAsked") | {"team_id": p.ORG}
+        assert await world.post(other) == 200
+        await world.replies(2, "DUANN")
+    later = llm.chat_requests[before:]
+    assert len(later) >= 3
+    assert all("layoffs" not in json.dumps(r["messages"]) for r in later)
