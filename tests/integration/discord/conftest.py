@@ -74,6 +74,10 @@ class Scene:
         )
         return self.discord.posted(channel["id"])
 
+    async def quiet(self) -> None:
+        """Let anything still in flight land, so a test can assert nothing more happened."""
+        await asyncio.sleep(0.5)
+
     async def recalled(self, workspace: str, channel: str, thread: str = "") -> list[str]:
         """What the agent remembers people saying in a conversation."""
         key = ConversationKey(self.runtime.default_agent.id, workspace, channel, thread)

@@ -205,12 +205,22 @@ async def test_integration_posts_are_not_answered(scene: Scene, integration: p.P
     assert "deploy finished" not in prompt
 
 
-async def test_forwarded_message_keeps_its_content_and_origin(scene: Scene) -> None:
-    world = scene.world
+@pytest.mark.parametrize(
+    ("origin", "named", "unnamed"),
+    [
+        ("general", "forwarded from #general", None),
+        ("staff", "forwarded from another channel", "staff"),
+    ],
+    ids=["public origin named", "private origin not named"],
+)
+async def test_forwarded_message_keeps_its_content_and_origin(
+    scene: Scene, origin: str, named: str, unnamed: str | None
+) -> None:
+    world, bot = scene.world, scene.discord.bot
+    channel = world.general if origin == "general" else world.staff
     original = p.message(
-        world.general["id"], world.bob, "the offsite is in Lisbon", guild_id=world.guild_id
+        channel["id"], world.bob, "the offsite is in Lisbon", guild_id=world.guild_id
     )
-    bot = scene.discord.bot
     forward = p.forward(
         world.general["id"],
         world.alice,
@@ -225,29 +235,8 @@ async def test_forwarded_message_keeps_its_content_and_origin(scene: Scene) -> N
     await scene.replies(world.general)
     prompt = json.dumps(scene.llm.chat_requests[-1]["messages"])
     assert "the offsite is in Lisbon" in prompt
-    assert "forwarded from #general" in prompt
-
-
-async def test_forward_from_a_private_channel_does_not_name_it(scene: Scene) -> None:
-    world = scene.world
-    original = p.message(world.staff["id"], world.bob, "budget is tight", guild_id=world.guild_id)
-    bot = scene.discord.bot
-    forward = p.forward(
-        world.general["id"],
-        world.alice,
-        original,
-        guild_id=world.guild_id,
-        content=p.mention(bot),
-        mentions=[bot],
-    )
-
-    await scene.say(forward)
-
-    await scene.replies(world.general)
-    prompt = json.dumps(scene.llm.chat_requests[-1]["messages"])
-    assert "budget is tight" in prompt
-    assert "forwarded from another channel" in prompt
-    assert "staff" not in prompt
+    assert named in prompt
+    assert unnamed is None or unnamed not in prompt
 
 
 async def test_bare_mention_is_answered(scene: Scene) -> None:

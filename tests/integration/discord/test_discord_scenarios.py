@@ -6,81 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
-
-import pytest
 
 from adapters.chunking import split_message
-from adapters.discord import DiscordAdapter, dm_workspace
+from adapters.discord import dm_workspace
 from adapters.discord.delivery import MESSAGE_LIMIT
-from bot.wiring import Runtime, running
 from tests.fakes import discord_payloads as p
-from tests.fakes.discord_rest import FakeDiscord, PostedMessage
-from tests.fakes.discord_world import DiscordWorld, bot_config, build_world, eventually
-from tests.fakes.openai_server import FakeOpenAI, tool_call
-from tests.harness import settings_for
-
-
-@dataclass
-class Scene:
-    discord: FakeDiscord
-    world: DiscordWorld
-    llm: FakeOpenAI
-    runtime: Runtime
-    adapter: DiscordAdapter
-
-    async def say(self, payload: p.Payload) -> p.Payload:
-        await self.discord.gateway.dispatch("MESSAGE_CREATE", payload)
-        return payload
-
-    async def dm(self, text: str) -> p.Payload:
-        return await self.say(p.message(self.world.alice_dm["id"], self.world.alice, text))
-
-    async def mention(self, channel: p.Payload, text: str) -> p.Payload:
-        bot = self.discord.bot
-        return await self.say(
-            p.message(
-                channel["id"],
-                self.world.alice,
-                f"{p.mention(bot)} {text}",
-                guild_id=self.world.guild_id,
-                mentions=[bot],
-            )
-        )
-
-    async def replies(self, channel: p.Payload, count: int = 1) -> list[PostedMessage]:
-        await eventually(
-            lambda: len(self.discord.posted(channel["id"])) >= count,
-            f"{count} replies in {channel['id']}",
-        )
-        return self.discord.posted(channel["id"])
-
-    async def quiet(self) -> None:
-        """Let anything still in flight land, so a test can assert nothing more happened."""
-        await asyncio.sleep(0.5)
-
-
-@pytest.fixture
-async def llm() -> AsyncIterator[FakeOpenAI]:
-    async with FakeOpenAI() as server:
-        yield server
-
-
-@pytest.fixture
-async def scene(tmp_path: Path, llm: FakeOpenAI) -> AsyncIterator[Scene]:
-    fake = FakeDiscord()
-    world = build_world(fake)
-    async with fake.running(), running(settings_for(tmp_path, llm)) as runtime:
-        config = bot_config(fake, agent_id=runtime.default_agent.id)
-        adapter = DiscordAdapter(config, runtime.engine, runtime.user_data)
-        runtime.engine.register_platform(adapter.platform_port)
-        await adapter.start()
-        try:
-            yield Scene(fake, world, llm, runtime, adapter)
-        finally:
-            await adapter.stop()
+from tests.fakes.discord_world import eventually
+from tests.fakes.openai_server import tool_call
+from tests.integration.discord.conftest import Scene
 
 
 async def test_dm_is_answered_in_the_dm_with_typing_shown(scene: Scene) -> None:
