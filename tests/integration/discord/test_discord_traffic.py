@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.discord import dm_workspace, guild_workspace
+from adapters.discord.audience import conversation_of
 from bot.http import PLATFORMS_KEY, build_app
 from bot.platforms import Platforms
+from engine import AudienceKind
 from engine.records import ConversationKey, Role, utcnow
 from tests.fakes import discord_payloads as p
 from tests.fakes.discord_gateway import OP_HELLO
@@ -304,3 +307,30 @@ async def test_edit_dated_before_discord_is_kept_and_flagged(
 
     await until(edited_in_recall, "the edit in recall")
     assert "before Discord existed" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("name", "place", "damage"),
+    [
+        ("CHANNEL_UPDATE", "staff", lambda c: c.pop("permission_overwrites")),
+        ("CHANNEL_UPDATE", "staff", lambda c: c.update(permission_overwrites=None)),
+        ("THREAD_UPDATE", "private_thread", lambda c: c.update(type=None)),
+        ("THREAD_UPDATE", "private_thread", lambda c: c.update(type="12")),
+    ],
+    ids=["overwrites dropped", "overwrites null", "thread type null", "thread type a string"],
+)
+async def test_a_damaged_channel_event_never_makes_a_private_place_public(
+    scene: Scene, name: str, place: str, damage: Callable[[p.Payload], object]
+) -> None:
+    channel: p.Payload = json.loads(json.dumps(getattr(scene.world, place)))
+    damage(channel)
+
+    await scene.discord.gateway.dispatch(name, channel)
+    await scene.mention(getattr(scene.world, place), "is this still private?")
+
+    await scene.replies(getattr(scene.world, place))
+    [refused] = await scene.rejected()
+    assert name in str(refused["error"])
+    cached = scene.adapter.client.get_channel(int(channel["id"]))
+    audience, _ = conversation_of(cached, 0)
+    assert audience.kind is AudienceKind.PRIVATE
