@@ -10,7 +10,7 @@ person, deleting one memory, or a platform deleting a message all follow these l
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -56,6 +56,24 @@ class DerivedRecord:
 
     kind: Derived
     record_id: str
+
+
+#: Ids looked up per statement: under SQLite's limit on bound variables, and a modest ``$in``.
+BATCH = 500
+
+#: What a redacted message says instead of its text (and its tool calls' arguments).
+REDACTED = "[forgotten]"
+
+
+def batches[T](items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
+    """``items`` in consecutive slices of at most ``size``."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def redacted_calls(calls: Sequence[dict[str, object]]) -> list[dict[str, object]]:
+    """Stored tool calls (``{"id", "name", "arguments"}``) with their arguments redacted."""
+    return [call | {"arguments": REDACTED} for call in calls]
 
 
 def links(kind: Derived, record_id: str, sources: Iterable[str], workspace: str) -> list[Link]:

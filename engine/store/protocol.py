@@ -28,6 +28,7 @@ from engine.records import (
     Summary,
 )
 from engine.store.block_selection import BlockSelection
+from engine.store.lineage import LineageStore
 from engine.store.state import (
     DeliveryLedgerStore,
     JobStateStore,
@@ -175,6 +176,19 @@ class MessageStore(MemoryReads[Message], Protocol):
 
     async def delete_user(self, workspace: str, user: str) -> int:
         """Remove messages written by ``user`` and every message of DMs with them."""
+
+    async def ids_of_user(self, workspace: str, user: str) -> builtins.list[str]:
+        """Ids of the messages ``delete_user`` would remove (what was derived from them is
+        found by these ids)."""
+
+    async def ids_of_ref(
+        self, workspace: str, channel: str, platform_ref: str
+    ) -> builtins.list[str]:
+        """Ids of every stored copy of one platform message (one per agent)."""
+
+    async def redact(self, message_ids: Sequence[str]) -> int:
+        """Replace the text and tool-call arguments of these messages by ``REDACTED`` and drop
+        their embeddings (search indexes follow); the messages stay in their conversation."""
 
     async def delete_before(self, workspace: str, before: datetime) -> int:
         """Retention: remove the workspace's messages older than ``before``."""
@@ -334,6 +348,12 @@ class Store(Protocol):
     jobs: JobStateStore
     deliveries: DeliveryLedgerStore
     kv: KeyValueStore
+    lineage: LineageStore
+
+    async def settle_forget(self) -> None:
+        """After a forget: leave no deleted text in the store's files (SQLite merges its
+        full-text indexes, drops emptied counts and checkpoints its log; MongoDB has nothing
+        to do, its documents are deleted)."""
 
     async def setup(self) -> None:
         """Create tables or collections and indexes; idempotent, safe at every start."""

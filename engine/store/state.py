@@ -200,6 +200,9 @@ class MailStore(Protocol):
     async def delete_user(self, workspace: str, user: str) -> int:
         """Remove messages sent on behalf of a DM with ``user``."""
 
+    async def delete(self, message_ids: Sequence[str]) -> int:
+        """Remove these messages (their text was derived from forgotten words)."""
+
 
 class ToolRegistryStore(Protocol):
     """Custom tools by name, versioned so concurrent registrations never silently collide."""

@@ -104,6 +104,10 @@ INDEXES: dict[str, list[IndexModel]] = {
     "agent_mail": [_index("by_user", "audience.workspace", "audience.user")],
     "delivery_ledger": [_index("by_created", "created_at")],
     "kv": [_index("namespace_key", "namespace", "key", unique=True)],
+    "lineage": [
+        _index("link_identity", "kind", "record_id", "source", unique=True),
+        _index("by_source", "source"),
+    ],
 }
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from engine.audience import AudienceKind
+from engine.store.lineage import batches
 from engine.store.mongo._documents import Collection, as_document, as_record, find_by_id
 from engine.store.state import MailRecord
 
@@ -42,3 +44,11 @@ class MongoMail:
             }
         )
         return result.deleted_count
+
+    async def delete(self, message_ids: Sequence[str]) -> int:
+        removed = 0
+        for batch in batches(message_ids):
+            removed += (
+                await self._records.delete_many({"_id": {"$in": list(batch)}})
+            ).deleted_count
+        return removed

@@ -11,6 +11,7 @@ from pymongo import ASCENDING, DESCENDING, UpdateOne
 from engine.audience import Scope
 from engine.records import ConversationKey, Message
 from engine.store.codec import decode_datetime, encode_datetime
+from engine.store.lineage import REDACTED, batches, redacted_calls
 from engine.store.mongo._documents import Collection, Document, as_document, with_created_date
 from engine.store.mongo._filters import conversation_query
 from engine.store.mongo._queries import MemoryCollection
@@ -75,9 +76,39 @@ class MongoMessages(MemoryCollection[Message]):
         return await self.delete_where(_ref_query(workspace, channel, platform_ref))
 
     async def delete_user(self, workspace: str, user: str) -> int:
-        return await self.delete_where(
-            {"workspace": workspace, "$or": [{"author": user}, {"scope": str(Scope.dm(user))}]}
-        )
+        return await self.delete_where(_of_user(workspace, user))
+
+    async def ids_of_user(self, workspace: str, user: str) -> builtins.list[str]:
+        return await self._ids(_of_user(workspace, user))
+
+    async def ids_of_ref(
+        self, workspace: str, channel: str, platform_ref: str
+    ) -> builtins.list[str]:
+        return await self._ids(_ref_query(workspace, channel, platform_ref)) if platform_ref else []
+
+    async def _ids(self, query: Document) -> builtins.list[str]:
+        return [str(doc["_id"]) async for doc in self.collection.find(query, {"_id": True})]
+
+    async def redact(self, message_ids: Sequence[str]) -> int:
+        redacted = 0
+        for batch in batches(sorted(set(message_ids))):
+            query = {"_id": {"$in": list(batch)}}
+            updates = [
+                UpdateOne(
+                    {"_id": doc["_id"]},
+                    {
+                        "$set": {
+                            "content": REDACTED,
+                            "tool_calls": redacted_calls(doc.get("tool_calls") or []),
+                        },
+                        "$unset": {"embedding": ""},
+                    },
+                )
+                async for doc in self.collection.find(query, {"tool_calls": True})
+            ]
+            if updates:
+                redacted += (await self.collection.bulk_write(updates, ordered=False)).matched_count
+        return redacted
 
     async def delete_before(self, workspace: str, before: datetime) -> int:
         return await self.delete_where(
@@ -123,6 +154,10 @@ class MongoMessages(MemoryCollection[Message]):
             )
             async for doc in cursor
         ]
+
+
+def _of_user(workspace: str, user: str) -> Document:
+    return {"workspace": workspace, "$or": [{"author": user}, {"scope": str(Scope.dm(user))}]}
 
 
 def _ref_query(workspace: str, channel: str, platform_ref: str) -> Document:

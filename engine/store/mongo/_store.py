@@ -20,6 +20,7 @@ from engine.store.mongo._jobs import MongoJobState
 from engine.store.mongo._journal import MongoTurnJournal
 from engine.store.mongo._kv import MongoKeyValues
 from engine.store.mongo._leases import MongoLeases
+from engine.store.mongo._lineage import MongoLineage
 from engine.store.mongo._mail import MongoMail
 from engine.store.mongo._messages import MongoMessages
 from engine.store.mongo._outbox import MongoOutbox
@@ -73,6 +74,7 @@ class MongoStore(Store):
         self.jobs = MongoJobState(db)
         self.deliveries = MongoDeliveryLedgers(db["delivery_ledger"])
         self.kv = MongoKeyValues(db["kv"])
+        self.lineage = MongoLineage(db["lineage"])
 
     @classmethod
     async def connect(
@@ -127,6 +129,9 @@ class MongoStore(Store):
             log.warning("no embedding size configured: MongoDB vector indexes are not created")
             return
         await ensure_vector_indexes(self._search_indexes, self._vector_dimensions)
+
+    async def settle_forget(self) -> None:
+        """Nothing to settle: forgotten documents are deleted, never marked."""
 
     async def ping(self) -> None:
         try:

@@ -62,6 +62,8 @@ class Database:
             if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
+            # Deleted and overwritten content is zeroed in the file, not left in free space.
+            conn.execute("PRAGMA secure_delete = ON")
             with write(conn):
                 upgrade(conn)
             # One script, one transaction: processes starting together create the schema once.

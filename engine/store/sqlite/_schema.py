@@ -328,4 +328,14 @@ CREATE TABLE IF NOT EXISTS delivery_ledger (
     created_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS delivery_ledger_created ON delivery_ledger (created_at);
+
+-- Lineage: record ``record_id`` of ``kind`` was derived from ``source`` (see engine.store.lineage).
+CREATE TABLE IF NOT EXISTS lineage (
+    kind TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    workspace TEXT NOT NULL,
+    PRIMARY KEY (kind, record_id, source)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS lineage_source ON lineage (source);
 """

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 from engine.audience import AudienceKind
+from engine.store.lineage import batches
 from engine.store.sqlite._columns import Columns
 from engine.store.sqlite._database import Database, write
+from engine.store.sqlite._filters import placeholders
 from engine.store.sqlite._table import RecordTable
 from engine.store.state import MailRecord
 
@@ -36,3 +39,9 @@ class SQLiteMailStore(RecordTable[MailRecord]):
 
     async def delete_user(self, workspace: str, user: str) -> int:
         return await self.delete_where("workspace = ? AND dm_user = ?", (workspace, user))
+
+    async def delete(self, message_ids: Sequence[str]) -> int:
+        removed = 0
+        for batch in batches(message_ids):
+            removed += await self.delete_where(f"id IN ({placeholders(len(batch))})", batch)
+        return removed

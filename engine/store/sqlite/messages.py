@@ -14,11 +14,14 @@ from engine.store.sqlite._columns import Columns
 from engine.store.sqlite._database import Database, snapshot, write
 from engine.store.sqlite._filters import conversation_params, placeholders
 from engine.store.sqlite._queries import MemoryTable
+from engine.store.sqlite._redaction import redact_rows
 from engine.store.sqlite._time import from_micros, to_micros
 
 COLUMNS = Columns(Message)
 _SELECTED = COLUMNS.listed("m")
 _CONVERSATION = "m.agent_id = ? AND m.workspace = ? AND m.channel = ? AND m.thread = ?"
+_REF = "workspace = ? AND channel = ? AND platform_ref = ?"
+_OF_USER = "workspace = ? AND (author = ? OR scope = ?)"
 VECTOR_COLUMNS = (
     "pos, vec_rev, agent_id, workspace, scope, channel, author, NULL, NULL, created_at, embedding"
 )
@@ -140,15 +143,25 @@ class SQLiteMessageStore(MemoryTable[Message]):
     async def delete_ref(self, workspace: str, channel: str, platform_ref: str) -> int:
         if not platform_ref:
             return 0
-        return await self.delete_where(
-            "workspace = ? AND channel = ? AND platform_ref = ?",
-            (workspace, channel, platform_ref),
-        )
+        return await self.delete_where(_REF, (workspace, channel, platform_ref))
 
     async def delete_user(self, workspace: str, user: str) -> int:
-        return await self.delete_where(
-            "workspace = ? AND (author = ? OR scope = ?)", (workspace, user, str(Scope.dm(user)))
-        )
+        return await self.delete_where(_OF_USER, (workspace, user, str(Scope.dm(user))))
+
+    async def ids_of_user(self, workspace: str, user: str) -> builtins.list[str]:
+        return await self._ids(_OF_USER, (workspace, user, str(Scope.dm(user))))
+
+    async def ids_of_ref(
+        self, workspace: str, channel: str, platform_ref: str
+    ) -> builtins.list[str]:
+        return await self._ids(_REF, (workspace, channel, platform_ref)) if platform_ref else []
+
+    async def _ids(self, condition: str, params: Sequence[object]) -> builtins.list[str]:
+        rows = await self._db.query(f"SELECT id FROM messages WHERE {condition}", params)
+        return [row[0] for row in rows]
+
+    async def redact(self, message_ids: Sequence[str]) -> int:
+        return await self._db.run(lambda c: redact_rows(c, message_ids))
 
     async def delete_before(self, workspace: str, before: datetime) -> int:
         return await self.delete_where(

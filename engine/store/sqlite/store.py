@@ -7,6 +7,7 @@ from pathlib import Path
 from engine.store.kv_moves import move_state_from_kv
 from engine.store.protocol import Store
 from engine.store.sqlite._database import Database
+from engine.store.sqlite._redaction import settle_forget
 from engine.store.sqlite.agents import SQLiteAgentStore
 from engine.store.sqlite.blocks import SQLiteBlockStore
 from engine.store.sqlite.deliveries import SQLiteDeliveryLedgers
@@ -15,6 +16,7 @@ from engine.store.sqlite.jobs import SQLiteJobState
 from engine.store.sqlite.journal import SQLiteTurnJournal
 from engine.store.sqlite.kv import SQLiteKeyValueStore
 from engine.store.sqlite.leases import SQLiteLeaseStore
+from engine.store.sqlite.lineage import SQLiteLineage
 from engine.store.sqlite.mail import SQLiteMailStore
 from engine.store.sqlite.messages import SQLiteMessageStore
 from engine.store.sqlite.outbox import SQLiteOutboxStore
@@ -43,12 +45,16 @@ class SQLiteStore(Store):
         self.jobs = SQLiteJobState(self._db)
         self.deliveries = SQLiteDeliveryLedgers(self._db)
         self.kv = SQLiteKeyValueStore(self._db)
+        self.lineage = SQLiteLineage(self._db)
 
     async def setup(self) -> None:
         """Open the file, creating it and its tables when missing (and moving state an
         earlier version kept as key-value documents into its tables)."""
         await self._db.open()
         await move_state_from_kv(self)
+
+    async def settle_forget(self) -> None:
+        await self._db.run(settle_forget)
 
     async def ping(self) -> None:
         await self._db.run(lambda c: c.execute("SELECT 1").fetchone())

@@ -1,0 +1,50 @@
+"""Redacting messages in place: their text, tool-call arguments and embeddings go."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+
+from engine.store.lineage import REDACTED, batches, redacted_calls
+from engine.store.sqlite._database import write
+from engine.store.sqlite._filters import placeholders
+
+_UPDATE = (
+    "UPDATE messages SET content = ?, tool_calls = ?, embedding = NULL, vec_rev = NULL WHERE id = ?"
+)
+
+
+def redact_rows(conn: sqlite3.Connection, message_ids: Sequence[str]) -> int:
+    """Redact these messages (the FTS triggers re-index the marker); how many were found."""
+    redacted = 0
+    with write(conn):
+        for batch in batches(sorted(set(message_ids))):
+            rows = conn.execute(
+                "SELECT id, tool_calls, vec_rev FROM messages "
+                f"WHERE id IN ({placeholders(len(batch))})",
+                batch,
+            ).fetchall()
+            conn.executemany(
+                _UPDATE,
+                [
+                    (REDACTED, calls and json.dumps(redacted_calls(json.loads(calls))), rid)
+                    for rid, calls, _ in rows
+                ],
+            )
+            if any(rev is not None for _, _, rev in rows):
+                # In-memory vector copies watch this count, and drop the old embeddings.
+                conn.execute("UPDATE vectors_meta SET deletes = deletes + 1 WHERE tbl = 'messages'")
+            redacted += len(rows)
+    return redacted
+
+
+def settle_forget(conn: sqlite3.Connection) -> None:
+    """Leave no forgotten text in the file: emptied count rows (tags) go, the full-text
+    indexes are merged so no deleted term stays in an old segment, and the log is
+    checkpointed and truncated (``secure_delete`` zeroes the freed pages)."""
+    with write(conn):
+        conn.execute("DELETE FROM record_counts WHERE n <= 0")
+        for fts in ("messages_fts", "passages_fts"):
+            conn.execute(f"INSERT INTO {fts} ({fts}) VALUES ('optimize')")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
