@@ -161,7 +161,7 @@ class DiscordAdapter:
         """``Client.connect()``, started again whenever it ends with an error once the bot
         has been ready (before that, ``start()`` reports the error)."""
         backoff: ExponentialBackoff[bool] = ExponentialBackoff()
-        while True:
+        while not self._stopping:
             try:
                 if self._client.is_closed():
                     await self._reopen()
@@ -172,8 +172,6 @@ class DiscordAdapter:
                     raise
                 self._watch.failed(error, "connection ended")
             await asyncio.sleep(backoff.delay())
-            if self._stopping:
-                return
 
     async def _reopen(self) -> None:
         """discord.py closes the client after a close code it does not resume from (and its
@@ -197,7 +195,7 @@ class DiscordAdapter:
         raw: JSON = {
             "event": event,
             **{
-                key: _PREVIEW.repr(fields[key])
+                key: _bounded(fields[key])
                 for key in ("id", "channel_id", "guild_id")
                 if key in fields
             },
@@ -242,6 +240,10 @@ class DiscordAdapter:
         guild = self._client.get_guild(guild_id) if guild_id else None
         for message_id in message_ids:
             try:
+                if channel is None:
+                    raise UnmappableChannel(
+                        f"channel {channel_id} is unknown to the bot and Discord"
+                    )
                 arrival = deletion_of(
                     message_id, channel, author, str(me.id) if me else "", self._config.agent_id
                 )
@@ -316,3 +318,8 @@ class DiscordAdapter:
         if self._endpoints is not None:
             Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = self._endpoints
             self._endpoints = None
+
+
+def _bounded(value: object) -> str:
+    """An event's field as the operator reads it, cut to a sensible length."""
+    return value[: _PREVIEW.maxstring] if isinstance(value, str) else _PREVIEW.repr(value)

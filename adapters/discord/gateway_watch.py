@@ -37,7 +37,7 @@ _RECONNECTS = (
 _CLOSE_RESUMABLE = 4000
 
 type Parser = Callable[[Any], None]
-#: (event name, its data, why it was refused)
+#: (event name, its data, why it was refused): records and logs the refusal, once.
 type RefusalHook = Callable[[str, object, str], None]
 
 
@@ -76,17 +76,13 @@ class GatewayWatch:
                 check_event(name, data)
                 parse(data)
             except MalformedEvent as error:
-                self._refuse(name, data, f"malformed {name}: {error}")
+                self._on_refused(name, data, f"malformed {name}: {error}")
             except Exception as error:  # discord.py's parser choked: cost this event only
-                self._refuse(name, data, f"discord.py could not parse {name}: {error!r}")
+                self._on_refused(name, data, f"discord.py could not parse {name}: {error!r}")
             if name in ("READY", "RESUMED"):
                 self._connected()
 
         return parse_checked
-
-    def _refuse(self, name: str, data: object, reason: str) -> None:
-        log.warning("discord %s event refused: %s", name, reason)
-        self._on_refused(name, data, reason)
 
     def _connected(self) -> None:
         self.problem = None
