@@ -186,6 +186,10 @@ class MessageStore(MemoryReads[Message], Protocol):
     ) -> builtins.list[str]:
         """Ids of every stored copy of one platform message (one per agent)."""
 
+    async def by_ids(self, message_ids: Sequence[str]) -> builtins.list[Message]:
+        """The stored messages among ``message_ids`` (no audience filter: the caller checks
+        each message's scope before showing it), in no particular order."""
+
     async def redact(self, message_ids: Sequence[str]) -> int:
         """Replace the text and tool-call arguments of these messages by ``REDACTED`` and drop
         their embeddings (search indexes follow); the messages stay in their conversation."""

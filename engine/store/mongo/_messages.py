@@ -89,6 +89,12 @@ class MongoMessages(MemoryCollection[Message]):
     async def _ids(self, query: Document) -> builtins.list[str]:
         return [str(doc["_id"]) async for doc in self.collection.find(query, {"_id": True})]
 
+    async def by_ids(self, message_ids: Sequence[str]) -> builtins.list[Message]:
+        found: builtins.list[Message] = []
+        for batch in batches(sorted(set(message_ids))):
+            found += await self.find({"_id": {"$in": list(batch)}}, [("_id", ASCENDING)])
+        return found
+
     async def redact(self, message_ids: Sequence[str]) -> int:
         redacted = 0
         for batch in batches(sorted(set(message_ids))):

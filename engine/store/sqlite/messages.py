@@ -160,6 +160,14 @@ class SQLiteMessageStore(MemoryTable[Message]):
         rows = await self._db.query(f"SELECT id FROM messages WHERE {condition}", params)
         return [row[0] for row in rows]
 
+    async def by_ids(self, message_ids: Sequence[str]) -> builtins.list[Message]:
+        ids = sorted(set(message_ids))
+        found: builtins.list[Message] = []
+        for start in range(0, len(ids), _LOOKUP_CHUNK):
+            chunk = ids[start : start + _LOOKUP_CHUNK]
+            found += await self.fetch_all(f"m.id IN ({placeholders(len(chunk))})", chunk)
+        return found
+
     async def redact(self, message_ids: Sequence[str]) -> int:
         return await self._db.run(lambda c: redact_rows(c, message_ids))
 
