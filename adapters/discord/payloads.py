@@ -252,12 +252,30 @@ def _interaction(interaction: Mapping[str, object]) -> None:
     if kind in _COMMAND_INTERACTIONS:
         data = _object(interaction.get("data"), "data")
         _string(data, "name")
-        _objects(data, "options", required=False)
+        _integer(data, "type", required=False)
+        _options(data)
+        if data.get("resolved") is not None:
+            _object(data["resolved"], "resolved")
     elif kind in _COMPONENT_INTERACTIONS:
-        _string(_object(interaction.get("data"), "data"), "custom_id")
+        data = _object(interaction.get("data"), "data")
+        _string(data, "custom_id")
+        _integer(data, "component_type", required=kind == 3)
     author = interaction.get("member") or {}
     user = _object(author, "member").get("user") or interaction.get("user")
     _user(_object(user, "the invoking user"))
+
+
+def _options(command: Mapping[str, object], depth: int = 0) -> None:
+    """A command's options: subcommands (and their groups) nest, at most two levels deep."""
+    if depth > 2:
+        raise MalformedEvent("options nest deeper than a subcommand group")
+    for option in _objects(command, "options", required=False):
+        _string(option, "name")
+        _integer(option, "type")
+        value = option.get("value")
+        if value is not None and not isinstance(value, str | int | float):
+            raise MalformedEvent(f"option value is {_kind(value)}, not a value")
+        _options(option, depth + 1)
 
 
 _CHECKS: Mapping[str, Callable[[Mapping[str, object]], None]] = {
