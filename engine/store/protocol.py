@@ -190,9 +190,10 @@ class MessageStore(MemoryReads[Message], Protocol):
         """The stored messages among ``message_ids`` (no audience filter: the caller checks
         each message's scope before showing it), in no particular order."""
 
-    async def redact(self, message_ids: Sequence[str]) -> int:
+    async def redact(self, message_ids: Sequence[str]) -> dict[str, str]:
         """Replace the text and tool-call arguments of these messages by ``REDACTED`` and drop
-        their embeddings (search indexes follow); the messages stay in their conversation."""
+        their embeddings (search indexes follow); the messages stay in their conversation.
+        Returns the ``turn_id`` of each message redacted (its replies are copies too)."""
 
     async def delete_before(self, workspace: str, before: datetime) -> int:
         """Retention: remove the workspace's messages older than ``before``."""
@@ -218,6 +219,9 @@ class PassageStore(MemoryReads[Passage], Protocol):
 
     async def delete_user(self, workspace: str, user: str) -> int:
         """Remove passages about ``user`` and every passage learned in a DM with them."""
+
+    async def ids_of_user(self, workspace: str, user: str) -> builtins.list[str]:
+        """Ids of the passages ``delete_user`` would remove."""
 
 
 class SummaryStore(Protocol):

@@ -23,6 +23,15 @@ async def test_a_users_message_ids_are_theirs_and_their_dms(store: Store) -> Non
     assert await store.messages.ids_of_user("elsewhere", "alice") == []
 
 
+async def test_a_users_passage_ids_are_about_them_or_from_their_dms(store: Store) -> None:
+    about = passage("alice likes tea", users=("alice",))
+    private = passage("from the dm", DM_ALICE)
+    await store.passages.insert([about, private, passage("bob likes coffee", users=("bob",))])
+    assert sorted(await store.passages.ids_of_user(PUBLIC.workspace, "alice")) == sorted(
+        [about.id, private.id]
+    )
+
+
 async def test_a_platform_message_is_found_in_every_copy(store: Store) -> None:
     first = message("hello", platform_ref="17.1")
     copy = replace(message("hello", platform_ref="17.1", agent="agent-2"), seq=first.seq)
@@ -35,7 +44,9 @@ async def test_a_platform_message_is_found_in_every_copy(store: Store) -> None:
 async def test_redaction_replaces_text_and_arguments_and_leaves_search(store: Store) -> None:
     call = ToolCall("call-1", "core_memory_append", '{"content": "alice hums zorblax"}')
     quoting = replace(
-        message("noted: zorblax", author="agent-1", role=Role.ASSISTANT), tool_calls=(call,)
+        message("noted: zorblax", author="agent-1", role=Role.ASSISTANT),
+        tool_calls=(call,),
+        turn_id="turn-1",
     )
     kept = message("zorblax is also bob's word", author="bob")
     await store.messages.append([quoting, kept])
@@ -43,7 +54,7 @@ async def test_redaction_replaces_text_and_arguments_and_leaves_search(store: St
     where = visible_to(PUBLIC)
     assert len(await store.messages.search_vector(where, axis(1), 5)) == 2
 
-    assert await store.messages.redact([quoting.id, "absent"]) == 1
+    assert await store.messages.redact([quoting.id, "absent"]) == {quoting.id: "turn-1"}
 
     [stored] = [m for m in await store.messages.list(where, 10) if m.id == quoting.id]
     assert stored.content == REDACTED

@@ -95,10 +95,14 @@ class MongoMessages(MemoryCollection[Message]):
             found += await self.find({"_id": {"$in": list(batch)}}, [("_id", ASCENDING)])
         return found
 
-    async def redact(self, message_ids: Sequence[str]) -> int:
-        redacted = 0
+    async def redact(self, message_ids: Sequence[str]) -> dict[str, str]:
+        turns: dict[str, str] = {}
         for batch in batches(sorted(set(message_ids))):
             query = {"_id": {"$in": list(batch)}}
+            found = {
+                doc["_id"]: doc
+                async for doc in self.collection.find(query, {"tool_calls": True, "turn_id": True})
+            }
             updates = [
                 UpdateOne(
                     {"_id": doc["_id"]},
@@ -110,11 +114,12 @@ class MongoMessages(MemoryCollection[Message]):
                         "$unset": {"embedding": ""},
                     },
                 )
-                async for doc in self.collection.find(query, {"tool_calls": True})
+                for doc in found.values()
             ]
             if updates:
-                redacted += (await self.collection.bulk_write(updates, ordered=False)).matched_count
-        return redacted
+                await self.collection.bulk_write(updates, ordered=False)
+            turns.update((str(key), str(doc.get("turn_id", ""))) for key, doc in found.items())
+        return turns
 
     async def delete_before(self, workspace: str, before: datetime) -> int:
         return await self.delete_where(

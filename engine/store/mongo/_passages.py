@@ -58,6 +58,12 @@ class MongoPassages(MemoryCollection[Passage]):
         return await self.delete_where({"_id": {"$in": list(passage_ids)}})
 
     async def delete_user(self, workspace: str, user: str) -> int:
-        return await self.delete_where(
-            {"workspace": workspace, "$or": [{"users": user}, {"scope": str(Scope.dm(user))}]}
-        )
+        return await self.delete_where(_about_user(workspace, user))
+
+    async def ids_of_user(self, workspace: str, user: str) -> builtins.list[str]:
+        cursor = self.collection.find(_about_user(workspace, user), {"_id": True})
+        return [str(doc["_id"]) async for doc in cursor]
+
+
+def _about_user(workspace: str, user: str) -> Document:
+    return {"workspace": workspace, "$or": [{"users": user}, {"scope": str(Scope.dm(user))}]}

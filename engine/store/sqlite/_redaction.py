@@ -15,13 +15,13 @@ _UPDATE = (
 )
 
 
-def redact_rows(conn: sqlite3.Connection, message_ids: Sequence[str]) -> int:
-    """Redact these messages (the FTS triggers re-index the marker); how many were found."""
-    redacted = 0
+def redact_rows(conn: sqlite3.Connection, message_ids: Sequence[str]) -> dict[str, str]:
+    """Redact these messages (the FTS triggers re-index the marker); the turn of each found."""
+    turns: dict[str, str] = {}
     with write(conn):
         for batch in batches(sorted(set(message_ids))):
             rows = conn.execute(
-                "SELECT id, tool_calls, vec_rev FROM messages "
+                "SELECT id, tool_calls, vec_rev, turn_id FROM messages "
                 f"WHERE id IN ({placeholders(len(batch))})",
                 batch,
             ).fetchall()
@@ -29,14 +29,14 @@ def redact_rows(conn: sqlite3.Connection, message_ids: Sequence[str]) -> int:
                 _UPDATE,
                 [
                     (REDACTED, calls and json.dumps(redacted_calls(json.loads(calls))), rid)
-                    for rid, calls, _ in rows
+                    for rid, calls, _, _ in rows
                 ],
             )
-            if any(rev is not None for _, _, rev in rows):
+            if any(rev is not None for _, _, rev, _ in rows):
                 # In-memory vector copies watch this count, and drop the old embeddings.
                 conn.execute("UPDATE vectors_meta SET deletes = deletes + 1 WHERE tbl = 'messages'")
-            redacted += len(rows)
-    return redacted
+            turns.update((rid, turn) for rid, _, _, turn in rows)
+    return turns
 
 
 def settle_forget(conn: sqlite3.Connection) -> None:

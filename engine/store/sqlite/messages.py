@@ -168,7 +168,7 @@ class SQLiteMessageStore(MemoryTable[Message]):
             found += await self.fetch_all(f"m.id IN ({placeholders(len(chunk))})", chunk)
         return found
 
-    async def redact(self, message_ids: Sequence[str]) -> int:
+    async def redact(self, message_ids: Sequence[str]) -> dict[str, str]:
         return await self._db.run(lambda c: redact_rows(c, message_ids))
 
     async def delete_before(self, workspace: str, before: datetime) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
@@ -23,6 +24,11 @@ VECTOR_COLUMNS = (
 _INSERT = (
     f"INSERT OR IGNORE INTO passages ({COLUMNS.listed()}, embedding, vec_rev) "
     f"VALUES ({COLUMNS.slots}, ?, ?)"
+)
+
+_ABOUT_USER = (
+    "workspace = ? AND (scope = ? OR EXISTS "
+    "(SELECT 1 FROM json_each(passages.users) u WHERE u.value = ?))"
 )
 
 
@@ -88,8 +94,10 @@ class SQLitePassageStore(MemoryTable[Passage]):
         )
 
     async def delete_user(self, workspace: str, user: str) -> int:
-        return await self.delete_where(
-            "workspace = ? AND (scope = ? OR EXISTS "
-            "(SELECT 1 FROM json_each(passages.users) u WHERE u.value = ?))",
-            (workspace, str(Scope.dm(user)), user),
+        return await self.delete_where(_ABOUT_USER, (workspace, str(Scope.dm(user)), user))
+
+    async def ids_of_user(self, workspace: str, user: str) -> builtins.list[str]:
+        rows = await self._db.query(
+            f"SELECT id FROM passages WHERE {_ABOUT_USER}", (workspace, str(Scope.dm(user)), user)
         )
+        return [row[0] for row in rows]
