@@ -6,12 +6,16 @@ date as the time of its messages, the speakers as authors, the turn ids as ``pla
 and a shared photo's caption in the text of its turn (for every system alike). Then asks every
 question of categories 1-4 (5 is adversarial) and prints recall@1/5/10/20 of the evidence
 turns ("any": at least one found, "all": every one found), per category, and search latency,
-for Mnemo's hybrid search and for two baselines computed here on the same data: plain BM25
-over the turns (bm25s, Snowball stemming) and plain dense search with the same local embedding
-model. Archival search is measured over LoCoMo's own session observations loaded as passages.
+for Mnemo's hybrid search, for the exchanges ``conversation_search`` returns (each hit with the
+turns around it: a question counts as answered when the evidence is anywhere in the text the
+tool returns, printed with that text's tokens), and for two baselines computed here on the same
+data: plain BM25 over the turns (bm25s, Snowball stemming) and plain dense search with the same
+local embedding model. Archival search is measured over LoCoMo's own session observations
+loaded as passages.
 
 The ranking's defaults were chosen on conversations 1-2 only (``--sweep`` reruns that
-selection); figures are printed for all five and for the held-out 3-5 apart.
+selection); figures are printed for all five and for the held-out 3-5 apart. Messages are
+ordered by ``seq`` taken from their time, as the engine's own ``next_seq`` is.
 
     .venv/bin/python bench/locomo_retrieval.py [--data PATH] [--sweep]
 """
@@ -37,8 +41,9 @@ import numpy.typing as npt
 import Stemmer
 
 from engine import Embedder, LocalEmbedder, RecordFilter, Scope, Store, open_store
-from engine.records import Message, Passage, Role, next_seq
-from engine.search import HybridSearch, SearchTuning
+from engine.records import Message, Passage, Role
+from engine.search import Exchange, HybridSearch, SearchTuning, render_exchanges
+from engine.tokens import TokenCounter
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "locomo" / "locomo-dev.json"
 WORKSPACE = "locomo"
@@ -127,7 +132,7 @@ def load(path: Path) -> list[Conversation]:
                         author=speaker.lower(),
                         author_name=speaker,
                         content=turn_text(turn),
-                        seq=next_seq(),
+                        seq=int(at.timestamp()) * 10**9 + index,
                         created_at=at,
                         platform_ref=str(turn["dia_id"]),
                     )
@@ -157,27 +162,49 @@ def load(path: Path) -> list[Conversation]:
 # -- scoring ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a system shows for one question when asked for k results, for each k of KS."""
+
+    #: The turn ids in what is shown.
+    shown: dict[int, frozenset[str]]
+    #: Tokens of the text shown, where the system answers with text.
+    tokens: dict[int, int] = field(default_factory=dict)
+
+
+def ranked(refs: Sequence[frozenset[str]], tokens: dict[int, int] | None = None) -> Answer:
+    """A ranked list: asked for k results, it shows the turns of its first k."""
+    return Answer({k: frozenset().union(*refs[:k]) for k in KS}, tokens or {})
+
+
 @dataclass(slots=True)
 class Scores:
-    """Ranks of the evidence per question, and how long each search took."""
+    """What was shown per question, and how long each search took."""
 
-    #: Per question, the turn ids each result stands for, best result first.
-    found: list[tuple[Question, list[frozenset[str]]]] = field(default_factory=list)
+    found: list[tuple[Question, Answer]] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
     #: CPU seconds of the whole process (store thread included): the latency on an idle core.
     cpu: list[float] = field(default_factory=list)
 
     def recall(self, k: int, mode: str, questions: Sequence[Question] | None = None) -> float:
-        wanted = None if questions is None else set(questions)
-        rows = [(q, refs) for q, refs in self.found if wanted is None or q in wanted]
+        rows = self._rows(questions)
         hit = 0
-        for question, refs in rows:
-            top = frozenset().union(*refs[:k]) & question.evidence
+        for question, answer in rows:
+            top = answer.shown[k] & question.evidence
             hit += bool(top) if mode == "any" else top == question.evidence
         return hit / len(rows) if rows else 0.0
 
+    def tokens(self, k: int, questions: Sequence[Question] | None = None) -> float | None:
+        """Mean tokens shown per question when asked for k results; None if not text."""
+        counts = [a.tokens[k] for _, a in self._rows(questions) if k in a.tokens]
+        return statistics.fmean(counts) if counts else None
 
-type Searcher = Callable[[Conversation, Question], Awaitable[list[frozenset[str]]]]
+    def _rows(self, questions: Sequence[Question] | None) -> list[tuple[Question, Answer]]:
+        wanted = None if questions is None else set(questions)
+        return [(q, a) for q, a in self.found if wanted is None or q in wanted]
+
+
+type Searcher = Callable[[Conversation, Question], Awaitable[Answer]]
 
 
 async def run_questions(conversations: Sequence[Conversation], search: Searcher) -> Scores:
@@ -185,10 +212,10 @@ async def run_questions(conversations: Sequence[Conversation], search: Searcher)
     for conversation in conversations:
         for question in conversation.questions:
             started, cpu = time.perf_counter(), time.process_time()
-            refs = await search(conversation, question)
+            answer = await search(conversation, question)
             scores.latencies.append(time.perf_counter() - started)
             scores.cpu.append(time.process_time() - cpu)
-            scores.found.append((question, refs))
+            scores.found.append((question, answer))
     return scores
 
 
@@ -205,12 +232,39 @@ class BenchClock:
         return self.now
 
 
+COUNTER = TokenCounter("")
+
+
+def refs_of(exchanges: Sequence[Exchange]) -> frozenset[str]:
+    return frozenset(m.platform_ref for exchange in exchanges for m in exchange.turns)
+
+
 def mnemo_searcher(search: HybridSearch, clock: BenchClock) -> Searcher:
-    async def ask(conversation: Conversation, question: Question) -> list[frozenset[str]]:
+    """The ranked messages alone, shown one line each as the tool used to."""
+
+    async def ask(conversation: Conversation, question: Question) -> Answer:
         clock.now = conversation.asked_at
         where = RecordFilter(conversation.agent_id, WORKSPACE, WHERE_SCOPES)
         hits = await search.messages(where, question.text, max(KS))
-        return [frozenset({hit.record.platform_ref}) for hit in hits]
+        alone = [Exchange((hit.record,), frozenset({hit.record.id})) for hit in hits]
+        tokens = {k: COUNTER.count(render_exchanges(alone[:k])) for k in KS}
+        return ranked([frozenset({hit.record.platform_ref}) for hit in hits], tokens)
+
+    return ask
+
+
+def exchange_searcher(search: HybridSearch, clock: BenchClock) -> Searcher:
+    """What ``conversation_search`` returns when asked for k results: exchanges, as text."""
+
+    async def ask(conversation: Conversation, question: Question) -> Answer:
+        clock.now = conversation.asked_at
+        where = RecordFilter(conversation.agent_id, WORKSPACE, WHERE_SCOPES)
+        shown, tokens = {}, {}
+        for k in KS:
+            exchanges = await search.exchanges(where, question.text, k)
+            shown[k] = refs_of(exchanges)
+            tokens[k] = COUNTER.count(render_exchanges(exchanges))
+        return Answer(shown, tokens)
 
     return ask
 
@@ -227,14 +281,14 @@ def bm25_searcher(conversations: Sequence[Conversation]) -> Searcher:
         )
         indexes[conversation.index] = retriever
 
-    async def ask(conversation: Conversation, question: Question) -> list[frozenset[str]]:
+    async def ask(conversation: Conversation, question: Question) -> Answer:
         tokens = bm25s.tokenize(
             [question.text], stopwords="en", stemmer=stemmer, show_progress=False
         )
         retriever = indexes[conversation.index]
         k = min(max(KS), len(conversation.turns))
         docs, _ = retriever.retrieve(tokens, k=k, show_progress=False)
-        return [frozenset({conversation.turns[int(i)].platform_ref}) for i in docs[0]]
+        return ranked([frozenset({conversation.turns[int(i)].platform_ref}) for i in docs[0]])
 
     return ask
 
@@ -244,11 +298,11 @@ async def dense_searcher(conversations: Sequence[Conversation], embedder: Embedd
     for conversation in conversations:
         matrices[conversation.index] = await embedder.embed([m.content for m in conversation.turns])
 
-    async def ask(conversation: Conversation, question: Question) -> list[frozenset[str]]:
+    async def ask(conversation: Conversation, question: Question) -> Answer:
         query = (await embedder.embed([question.text]))[0]
         scores = matrices[conversation.index] @ query
         best = np.argsort(-scores, kind="stable")[: max(KS)]
-        return [frozenset({conversation.turns[int(i)].platform_ref}) for i in best]
+        return ranked([frozenset({conversation.turns[int(i)].platform_ref}) for i in best])
 
     return ask
 
@@ -293,11 +347,11 @@ async def load_archival(
 def archival_searcher(
     search: HybridSearch, clock: BenchClock, covers: dict[str, frozenset[str]]
 ) -> Searcher:
-    async def ask(conversation: Conversation, question: Question) -> list[frozenset[str]]:
+    async def ask(conversation: Conversation, question: Question) -> Answer:
         clock.now = conversation.asked_at
         where = RecordFilter(conversation.agent_id, WORKSPACE, WHERE_SCOPES)
         hits = await search.passages(where, question.text, max(KS))
-        return [covers[hit.record.id] for hit in hits]
+        return ranked([covers[hit.record.id] for hit in hits])
 
     return ask
 
@@ -308,7 +362,8 @@ def archival_searcher(
 def table(title: str, systems: dict[str, Scores], questions: Sequence[Question]) -> None:
     print(f"\n{title} ({len(questions)} questions)")
     head = "  ".join(f"R@{k:<2} any  all" for k in KS)
-    print(f"  {'system':<22}{'category':<13}{head}")
+    tokens = "  ".join(f"tok@{k:<2}" for k in KS)
+    print(f"  {'system':<22}{'category':<13}{head}   {tokens}")
     groups: list[tuple[str, Sequence[Question]]] = [("all", questions)]
     for number, name in CATEGORIES.items():
         groups.append((f"{number} {name}", [q for q in questions if q.category == number]))
@@ -318,7 +373,9 @@ def table(title: str, systems: dict[str, Scores], questions: Sequence[Question])
                 f"     {scores.recall(k, 'any', group):.3f} {scores.recall(k, 'all', group):.3f}"
                 for k in KS
             )
-            print(f"  {system:<22}{label:<13}{cells}")
+            counts = [scores.tokens(k, group) for k in KS]
+            spent = "  ".join("     -" if n is None else f"{n:6.0f}" for n in counts)
+            print(f"  {system:<22}{label:<13}{cells}   {spent}")
 
 
 def mean_p95(seconds: Sequence[float]) -> str:
@@ -335,9 +392,12 @@ def latency_line(name: str, scores: Scores) -> str:
 
 
 async def sweep(
-    search_for: Callable[[SearchTuning], Searcher], train: Sequence[Conversation]
+    search_for: Callable[[SearchTuning], HybridSearch],
+    clock: BenchClock,
+    train: Sequence[Conversation],
 ) -> None:
-    """Recall@10 (any) and @1 on conversations 1-2 for one knob at a time around the defaults."""
+    """Recall@10 (any) and @1 on conversations 1-2 for one knob at a time around the defaults:
+    of the ranked messages for the ranking's knobs, of the exchanges for their shape."""
     base = SearchTuning()
     grid: dict[str, Sequence[Any]] = {
         "depth": (20, 30, 50, 80),
@@ -353,8 +413,25 @@ async def sweep(
         cells = []
         for value in values:
             tuning = dataclasses.replace(base, **{knob: value})
-            scores = await run_questions(train, search_for(tuning))
+            scores = await run_questions(train, mnemo_searcher(search_for(tuning), clock))
             cells.append(f"{value}: {scores.recall(10, 'any'):.3f}/{scores.recall(1, 'any'):.3f}")
+        print(f"  {knob:<16}" + "   ".join(cells))
+    shapes: dict[str, Sequence[Any]] = {
+        "before": (0, 1, 2, 3),
+        "after": (0, 1, 2, 3),
+        "token_cap": (600, 900, 1200, 1600),
+    }
+    print("exchanges: R@10 any / R@1 any / tokens@10")
+    for knob, values in shapes.items():
+        cells = []
+        for value in values:
+            shape = dataclasses.replace(base.exchange, **{knob: value})
+            tuning = dataclasses.replace(base, exchange=shape)
+            scores = await run_questions(train, exchange_searcher(search_for(tuning), clock))
+            cells.append(
+                f"{value}: {scores.recall(10, 'any'):.3f}/{scores.recall(1, 'any'):.3f}"
+                f"/{scores.tokens(10) or 0:.0f}"
+            )
         print(f"  {knob:<16}" + "   ".join(cells))
 
 
@@ -383,14 +460,15 @@ async def main() -> None:
             await load_recall(store, search, conversations)
             print(f"loaded and indexed in {time.perf_counter() - started:.1f} s")
 
-            def search_for(tuning: SearchTuning) -> Searcher:
-                return mnemo_searcher(
-                    HybridSearch(store, embedder, clock=clock, tuning=tuning), clock
-                )
+            def search_for(tuning: SearchTuning) -> HybridSearch:
+                return HybridSearch(store, embedder, clock=clock, tuning=tuning)
 
             if args.sweep:
-                await sweep(search_for, train)
+                await sweep(search_for, clock, train)
             systems = {
+                "mnemo exchanges": await run_questions(
+                    conversations, exchange_searcher(search, clock)
+                ),
                 "mnemo hybrid": await run_questions(conversations, mnemo_searcher(search, clock)),
                 "bm25 (bm25s)": await run_questions(conversations, bm25_searcher(conversations)),
                 "dense": await run_questions(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -18,10 +18,14 @@ from engine.search._fusion import Ranking, fuse_ranks
 from engine.search._indexing import embedding_text, is_searchable, previous_turns
 from engine.search._speakers import named_authors, without_names
 from engine.search._timeframe import parse_timeframe
+from engine.search.exchanges import Exchange, ExchangeShape, gather_exchanges
 from engine.store.protocol import RecordFilter, Scored, Store
+from engine.tokens import TokenCounter
 
 #: How many of the conversation's newest messages are read to find the turn before a new one.
 _CONTEXT_LOOKBACK = 8
+#: At most this many more hits are asked for, to make up for those already in the agent's view.
+IN_VIEW_SLACK = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +48,8 @@ class SearchTuning:
     recency_weight: float = 0.5
     #: Embed each message with the turn before it (see ``engine.search._indexing``).
     context_turns: bool = True
+    #: The turns returned around each hit of ``exchanges`` and their token cap.
+    exchange: ExchangeShape = field(default_factory=ExchangeShape)
 
 
 class _Record(Protocol):
@@ -68,11 +74,13 @@ class HybridSearch:
         *,
         clock: Callable[[], datetime],
         tuning: SearchTuning | None = None,
+        count_tokens: Callable[[str], int] | None = None,
     ) -> None:
         self._store = store
         self._embedder = embedder
         self._clock = clock
         self._tuning = tuning or SearchTuning()
+        self._count_tokens = count_tokens or TokenCounter("").count
 
     async def index_messages(self, messages: Sequence[Message]) -> None:
         """Embed searchable messages (with the turn before each) and attach the vectors."""
@@ -105,6 +113,17 @@ class HybridSearch:
             where, query, limit, store.search_text, store.search_vector, _author_name
         )
         return ranked[:limit]
+
+    async def exchanges(
+        self, where: RecordFilter, query: str, limit: int, exclude: frozenset[str] = frozenset()
+    ) -> list[Exchange]:
+        """The ``limit`` best visible messages not in ``exclude``, each with the turns around
+        it (see ``engine.search.exchanges``)."""
+        found = await self.messages(where, query, limit + min(len(exclude), IN_VIEW_SLACK))
+        hits = [hit.record for hit in found if hit.record.id not in exclude][:limit]
+        return await gather_exchanges(
+            self._store.messages, where, hits, self._tuning.exchange, self._count_tokens, exclude
+        )
 
     async def passages(self, where: RecordFilter, query: str, limit: int) -> list[Scored[Passage]]:
         """The ``limit`` visible passages that best answer ``query``, best first."""

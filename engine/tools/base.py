@@ -19,8 +19,10 @@ from pydantic import BaseModel, ValidationError
 
 from engine.agent.memory import MemoryEditError, TurnMemory
 from engine.audience import Audience
+from engine.citations import PlatformLinks
 from engine.embeddings import Embedder
 from engine.records import Agent, Author, Inbound, Message, Passage
+from engine.search.exchanges import Exchange
 from engine.store.protocol import RecordFilter, Scored, Store
 from engine.turns import Replies
 
@@ -35,6 +37,11 @@ class Searcher(Protocol):
     async def passages(
         self, where: RecordFilter, query: str, limit: int
     ) -> list[Scored[Passage]]: ...
+
+    async def exchanges(
+        self, where: RecordFilter, query: str, limit: int, exclude: frozenset[str]
+    ) -> list[Exchange]:
+        """The best matches not in ``exclude``, each with the turns around it."""
 
     async def index_messages(self, messages: Sequence[Message]) -> None:
         """Make newly stored messages findable by meaning."""
@@ -63,6 +70,8 @@ class ToolContext:
     replies: Replies | None = None
     #: Stored messages already in the context window; searches leave them out.
     in_view: frozenset[str] = frozenset()
+    #: The platforms' links, for citing where search results were said.
+    links: PlatformLinks | None = None
 
     @property
     def where(self) -> RecordFilter:

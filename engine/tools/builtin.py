@@ -11,11 +11,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from pydantic import BaseModel, Field
 
 from engine.records import Passage, new_id
+from engine.search.exchanges import render_exchanges
 from engine.store.protocol import RecordFilter
 from engine.tools.base import FunctionTool, Searcher, ToolContext, ToolError
 
-#: How many more results a recall search asks for, to make up for those already in view.
-IN_VIEW_SLACK = 50
 SEND_MESSAGE = "send_message"
 NO_REPLY = "no_reply"
 ARCHIVAL_INSERT = "archival_memory_insert"
@@ -167,16 +166,8 @@ async def archival_memory_search(ctx: ToolContext, args: ArchivalSearchArgs) -> 
 
 async def conversation_search(ctx: ToolContext, args: ConversationSearchArgs) -> str:
     where = _filter(ctx, args.start_date, args.end_date)
-    extra = min(len(ctx.in_view), IN_VIEW_SLACK)
-    found = await _searcher(ctx).messages(where, args.query, args.limit + extra)
-    hits = [hit for hit in found if hit.record.id not in ctx.in_view][: args.limit]
-    if not hits:
-        return "No past messages matched."
-    lines = [f"{len(hits)} messages:"]
-    for hit in hits:
-        m = hit.record
-        lines.append(f"- [{m.created_at:%Y-%m-%d %H:%M}] {m.author_name}: {m.content}")
-    return "\n".join(lines)
+    found = await _searcher(ctx).exchanges(where, args.query, args.limit, ctx.in_view)
+    return render_exchanges(found)
 
 
 BUILTIN_TOOLS: Mapping[str, FunctionTool] = {
