@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from engine import Agent, UserMemoryReport
+from engine import Agent, ForgetReport, UserMemoryReport, render_forget
 from jobs import JobSettings
 
 #: Archival notes listed before the rest are counted.
@@ -26,11 +26,11 @@ def memory_report_text(report: UserMemoryReport) -> str:
     return "\n".join(lines)
 
 
-def forget_summary(user: str, workspace: str, records_deleted: int) -> str:
-    """The outcome of ``mnemo memory forget``."""
-    if records_deleted == 0:
+def forget_summary(user: str, workspace: str, removed: ForgetReport) -> str:
+    """The outcome of ``mnemo memory forget``: what was removed, per kind."""
+    if removed.total == 0:
         return f"Nothing was kept about {user} in {workspace}; nothing deleted."
-    return f"Forgot {user} in {workspace}: {records_deleted} records deleted."
+    return f"Forgot {user} in {workspace}: removed {render_forget(removed)}."
 
 
 def agents_table(agents: Sequence[Agent]) -> str:

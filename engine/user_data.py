@@ -5,13 +5,21 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 
-from engine.audience import Scope
-from engine.ports import UserMemoryReport
-from engine.records import Block, BlockLabel, Message, Passage, shared_owner
+from engine.audience import ALL_WORKSPACES, Scope
+from engine.forgetting import Forgetting, block_of, line_ids, merged
+from engine.ports import ForgetReport, UserMemoryReport
+from engine.records import (
+    Block,
+    BlockLabel,
+    ConversationKey,
+    Message,
+    Passage,
+    shared_owner,
+)
 from engine.store.codec import encode_datetime
+from engine.store.lineage import Derived
 from engine.store.protocol import RecordFilter, Store
 
 EXPORT_MESSAGE_LIMIT = 10_000
@@ -23,6 +31,7 @@ class UserDataService:
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._forgetting = Forgetting(store)
 
     async def about_user(self, workspace: str, user: str) -> UserMemoryReport:
         blocks, passages, _ = await self._collect(workspace, user, message_limit=0)
@@ -39,10 +48,22 @@ class UserDataService:
             messages=count,
         )
 
-    async def forget_user(self, workspace: str, user: str) -> int:
+    async def forget_user(self, workspace: str, user: str) -> ForgetReport:
+        """Forget ``user`` in ``workspace``: their messages in every audience, their DMs,
+        their ``human`` parts, passages about them, and everything derived from any of those
+        (see ``engine.forgetting``); then leave nothing of it in the store's files."""
         store = self._store
+        blocks = await self._blocks_about(workspace, user)
+        forgotten = {
+            *await store.messages.ids_of_user(workspace, user),
+            *await store.passages.ids_of_user(workspace, user),
+            *(line for block in blocks for line in line_ids(block.id, block.value)),
+        }
         # Before their messages go: which conversations' summaries retell them.
-        blanked = await self._blank_summaries_quoting(workspace, user)
+        blanked = await self._forgetting.blank_summaries(
+            await self._summaries_quoting(workspace, user)
+        )
+        derived = await self._forgetting.remove_derived(forgotten)
         counts = await asyncio.gather(
             store.blocks.delete_user(workspace, user),
             store.messages.delete_user(workspace, user),
@@ -54,12 +75,46 @@ class UserDataService:
         # The pipeline's copies: their words as received, and the replies to them.
         redacted = await store.inbox.redact_user(workspace, user)
         replies = await store.outbox.redact(redacted)
-        return blanked + sum(counts) + len(redacted) + replies
+        await store.settle_forget()
+        blocks_deleted, messages, passages, summaries, mail = counts
+        return merged(
+            derived,
+            ForgetReport(
+                messages=messages,
+                blocks=blocks_deleted,
+                passages=passages,
+                summaries=blanked + summaries,
+                mail=mail,
+                inbox=len(redacted),
+                outbox=replies,
+            ),
+        )
 
-    async def _blank_summaries_quoting(self, workspace: str, user: str) -> int:
-        """Empty the summary of every channel conversation ``user`` spoke in, so it is
-        rebuilt from the messages that remain (their DMs' summaries are deleted outright)."""
-        blanked = 0
+    async def forget_memory(self, workspace: str, kind: Derived, record_id: str) -> ForgetReport:
+        """Forget one block line (``block_line_id``) or passage of ``workspace``, and what was
+        derived from it. Nothing happens for a record of another workspace or kind."""
+        if not await self._belongs(workspace, kind, record_id):
+            return ForgetReport()
+        report = merged(
+            await self._forgetting.remove({kind: {record_id}}),
+            await self._forgetting.remove_derived({record_id}),
+        )
+        await self._store.settle_forget()
+        return report
+
+    async def _belongs(self, workspace: str, kind: Derived, record_id: str) -> bool:
+        if kind is Derived.PASSAGE:
+            passage = await self._store.passages.get(record_id)
+            return passage is not None and passage.workspace == workspace
+        if kind is Derived.BLOCK_LINE:
+            block = await self._store.blocks.get(block_of(record_id))
+            return block is not None and block.workspace in (workspace, ALL_WORKSPACES)
+        return False
+
+    async def _summaries_quoting(self, workspace: str, user: str) -> list[ConversationKey]:
+        """Every channel conversation ``user`` spoke in that has a summary: it is refolded
+        from the messages that remain (their DMs' summaries are deleted outright)."""
+        quoting = []
         for activity in await self._store.messages.conversations_since(_BEGINNING):
             key = activity.conversation
             if key.workspace != workspace:
@@ -74,11 +129,9 @@ class UserDataService:
                 channel=key.channel,
                 user=user,
             )
-            if not await self._store.messages.count(spoke):
-                continue
-            empty = replace(summary, text="", through_seq=0, version=summary.version + 1)
-            blanked += await self._store.summaries.put(empty, summary.version)
-        return blanked
+            if await self._store.messages.count(spoke):
+                quoting.append(key)
+        return quoting
 
     async def export_user(self, workspace: str, user: str) -> bytes:
         blocks, passages, messages = await self._collect(
@@ -122,18 +175,7 @@ class UserDataService:
     async def _collect(
         self, workspace: str, user: str, *, message_limit: int
     ) -> tuple[list[Block], list[Passage], list[Message]]:
-        agents = await self._store.agents.list()
-        private = Scope.dm(user)
-        # Agents' own blocks, and the shared blocks they use (whose DM parts are the user's).
-        owners = {agent.id for agent in agents} | {
-            shared_owner(label) for agent in agents for label in agent.shared_blocks
-        }
-        blocks = [
-            block
-            for owner in sorted(owners)
-            for block in await self._store.blocks.list(owner, workspace)
-            if (block.label == BlockLabel.HUMAN and block.subject == user) or block.scope == private
-        ]
+        blocks = await self._blocks_about(workspace, user)
         passages: list[Passage] = []
         messages: list[Message] = []
         for where in await self._filters(workspace, user):
@@ -141,6 +183,21 @@ class UserDataService:
             if message_limit:
                 messages += await self._store.messages.list(where, limit=message_limit)
         return blocks, passages, messages
+
+    async def _blocks_about(self, workspace: str, user: str) -> list[Block]:
+        """The user's ``human`` parts and every part learned in a DM with them."""
+        agents = await self._store.agents.list()
+        private = Scope.dm(user)
+        # Agents' own blocks, and the shared blocks they use (whose DM parts are the user's).
+        owners = {agent.id for agent in agents} | {
+            shared_owner(label) for agent in agents for label in agent.shared_blocks
+        }
+        return [
+            block
+            for owner in sorted(owners)
+            for block in await self._store.blocks.list(owner, workspace)
+            if (block.label == BlockLabel.HUMAN and block.subject == user) or block.scope == private
+        ]
 
 
 def render_report(report: UserMemoryReport) -> str:
@@ -156,6 +213,32 @@ def render_report(report: UserMemoryReport) -> str:
         lines += [f"• {text}" for text in _first(report.passages, 20)]
     lines.append(f"Messages of yours I remember: {report.messages}.")
     return "\n".join(lines)
+
+
+#: How each count of a ``ForgetReport`` is said, one and many.
+_REMOVED_KINDS = (
+    ("messages", "message", "messages"),
+    ("redacted_messages", "reply of mine quoting it", "replies of mine quoting it"),
+    ("blocks", "note", "notes"),
+    ("block_lines", "line of my notes", "lines of my notes"),
+    ("passages", "archival note", "archival notes"),
+    ("digests", "channel digest", "channel digests"),
+    ("summaries", "conversation summary", "conversation summaries"),
+    ("mail", "message to another agent", "messages to other agents"),
+    ("inbox", "received copy", "received copies"),
+    ("outbox", "sent reply", "sent replies"),
+    ("job_records", "job record", "job records"),
+)
+
+
+def render_forget(report: ForgetReport) -> str:
+    """What a forget removed, in words ("3 messages, 1 line of my notes"), for its asker."""
+    said = [
+        f"{count} {one if count == 1 else many}"
+        for name, one, many in _REMOVED_KINDS
+        if (count := getattr(report, name))
+    ]
+    return ", ".join(said) if said else "nothing"
 
 
 def _first(items: Sequence[str], n: int) -> Sequence[str]:

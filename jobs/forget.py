@@ -6,7 +6,9 @@ scope, so ``UserDataService.forget_user`` removes it; this removes the jobs' own
 
 from __future__ import annotations
 
-from engine import Store, UserDataService
+from dataclasses import replace
+
+from engine import ForgetReport, Store, UserDataService
 
 
 class UserDataWithJobRecords(UserDataService):
@@ -16,7 +18,8 @@ class UserDataWithJobRecords(UserDataService):
         super().__init__(store)
         self._jobs = store.jobs
 
-    async def forget_user(self, workspace: str, user: str) -> int:
+    async def forget_user(self, workspace: str, user: str) -> ForgetReport:
         removed = await super().forget_user(workspace, user)
         # Run records, target states and checkpoints of the user's DMs.
-        return removed + await self._jobs.forget_user(workspace, user)
+        records = await self._jobs.forget_user(workspace, user)
+        return replace(removed, job_records=removed.job_records + records)

@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 
 from adapters.discord.audience import dm_workspace, guild_workspace
-from engine import UserMemory, UserMemoryReport
+from engine import UserMemory, UserMemoryReport, render_forget
 
 log = logging.getLogger(__name__)
 
@@ -120,10 +120,10 @@ class ForgetConfirmation(discord.ui.View):
     ) -> None:
         self.stop()
         await interaction.response.edit_message(content="Forgetting…", view=None)
-        deleted = await self._memory.forget_user(self._workspace, str(self._user_id))
-        log.info("forgot user %s in %s: %d records", self._user_id, self._workspace, deleted)
+        removed = await self._memory.forget_user(self._workspace, str(self._user_id))
+        log.info("forgot user %s in %s: %d records", self._user_id, self._workspace, removed.total)
         await interaction.edit_original_response(
-            content=f"Done: I deleted {deleted} records I kept about you here."
+            content=f"Done: I deleted what I kept about you here: {render_forget(removed)}."
         )
 
     @discord.ui.button(

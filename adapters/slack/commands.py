@@ -20,7 +20,7 @@ from adapters.slack.payloads import (
     read_block_action,
     read_command,
 )
-from engine import JSON, UserMemory, UserMemoryReport
+from engine import JSON, UserMemory, UserMemoryReport, render_forget
 
 log = logging.getLogger(__name__)
 
@@ -109,13 +109,13 @@ class UserCommands:
                 await respond(text="I could not read this request; nothing was deleted.")
             return
         workspace, user = workspace_id(team), action["user"]["id"]
-        deleted = await self._memory.forget_user(workspace, user)
-        log.info("forgot user %s in %s: %d records", user, workspace, deleted)
+        removed = await self._memory.forget_user(workspace, user)
+        log.info("forgot user %s in %s: %d records", user, workspace, removed.total)
         if not _answerable(body):
             return
         await respond(
             replace_original=True,
-            text=f"Done: I deleted everything I kept about you ({deleted} records).",
+            text=f"Done: I deleted everything I kept about you ({render_forget(removed)}).",
         )
 
     async def cancel(self, body: dict[str, Any], respond: AsyncRespond) -> None:

@@ -81,6 +81,7 @@ async def test_forgetting_a_user_drops_mail_sent_from_their_dms(store: Store) ->
 async def test_forget_reaches_agent_mail(store: Store) -> None:
     await store.mail.put(mail("m-alice", DM_ALICE))
     await store.mail.put(mail("m-public", PUBLIC))
-    assert await UserDataService(store).forget_user(DM_ALICE.workspace, "alice") >= 1
+    removed = await UserDataService(store).forget_user(DM_ALICE.workspace, "alice")
+    assert removed.mail >= 1
     assert await store.mail.get("m-alice") is None
     assert await store.mail.get("m-public") is not None

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.discord import DiscordConfig
-from engine.ports import ReceiveOutcome, ReceiveResult, UserMemoryReport
+from engine.ports import ForgetReport, ReceiveOutcome, ReceiveResult, UserMemoryReport
 from engine.records import JSON, Inbound
 from tests.fakes import discord_payloads as p
 from tests.fakes.discord_rest import FakeDiscord
@@ -125,8 +125,8 @@ class NoMemory:
     async def about_user(self, workspace: str, user: str) -> UserMemoryReport:
         return UserMemoryReport(workspace, user, (), (), 0)
 
-    async def forget_user(self, workspace: str, user: str) -> int:
-        return 0
+    async def forget_user(self, workspace: str, user: str) -> ForgetReport:
+        return ForgetReport()
 
     async def export_user(self, workspace: str, user: str) -> bytes:
         return b"{}"

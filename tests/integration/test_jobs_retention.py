@@ -112,7 +112,9 @@ async def test_forget_removes_what_the_jobs_learned_about_a_user(world: World) -
         for a in await world.store.messages.conversations_since(since)
     }
     assert await consolidation.checkpoint(dms["D-olga"]) > 0
-    assert await UserDataWithJobRecords(world.store).forget_user("test:W1", "olga") > 0
+    removed = await UserDataWithJobRecords(world.store).forget_user("test:W1", "olga")
+    assert removed.total > 0
+    assert removed.job_records > 0
 
     everywhere = RecordFilter(
         world.agent.id, "test:W1", (Scope.workspace(), Scope.dm("olga"), Scope.dm("pat"))

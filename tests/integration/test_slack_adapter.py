@@ -20,7 +20,13 @@ from aiohttp import web
 
 from adapters.slack import ChannelPolicy, SlackAdapter, SlackConfig
 from engine.audience import AudienceKind, Scope
-from engine.ports import DeliveryError, ReceiveOutcome, ReceiveResult, UserMemoryReport
+from engine.ports import (
+    DeliveryError,
+    ForgetReport,
+    ReceiveOutcome,
+    ReceiveResult,
+    UserMemoryReport,
+)
 from engine.records import JSON, Inbound, InboundKind, Outbound, new_id, utcnow
 from engine.store.state import DeliveryLedger
 from tests.fakes.slack_api import FakeSlackApi, signed_form, signed_headers
@@ -49,9 +55,9 @@ class RecordingMemory:
     async def about_user(self, workspace: str, user: str) -> UserMemoryReport:
         return UserMemoryReport(workspace, user, (("human", Scope.dm(user), "likes tea"),), (), 3)
 
-    async def forget_user(self, workspace: str, user: str) -> int:
+    async def forget_user(self, workspace: str, user: str) -> ForgetReport:
         self.forgotten.append((workspace, user))
-        return 7
+        return ForgetReport(messages=7, passages=1)
 
     async def export_user(self, workspace: str, user: str) -> bytes:
         return json.dumps({"workspace": workspace, "user": user}).encode()
@@ -503,6 +509,7 @@ async def test_forget_asks_then_deletes_on_confirmation(rig: Rig) -> None:
     await rig.api.wait_until(lambda: bool(rig.api.responses))
     assert rig.memory.forgotten == [("slack:T0001", "U1")]
     assert "deleted everything" in rig.api.responses[0]["text"]
+    assert "7 messages, 1 archival note" in rig.api.responses[0]["text"]
 
 
 async def test_export_is_uploaded_to_the_users_dm(rig: Rig) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from adapters.discord import DiscordAdapter
 from engine.audience import Scope
-from engine.ports import UserMemoryReport
+from engine.ports import ForgetReport, UserMemoryReport
 from tests.fakes import discord_payloads as p
 from tests.fakes.discord_rest import EPHEMERAL, FakeDiscord, PostedMessage
 from tests.fakes.discord_world import DiscordWorld, NoInbox, bot_config, eventually
@@ -31,9 +31,9 @@ class RecordingMemory:
             workspace, user, (("human", Scope.workspace(), "Likes tea."),), (), 4
         )
 
-    async def forget_user(self, workspace: str, user: str) -> int:
+    async def forget_user(self, workspace: str, user: str) -> ForgetReport:
         self.calls.append(("forget", workspace, user))
-        return 9
+        return ForgetReport(messages=9, block_lines=1)
 
     async def export_user(self, workspace: str, user: str) -> bytes:
         self.calls.append(("export", workspace, user))
@@ -133,7 +133,10 @@ async def test_forget_deletes_only_after_confirmation(
     )
 
     await eventually(
-        lambda: any("deleted 9" in str(e.get("content")) for _, e in fake.edits), "done"
+        lambda: any(
+            "9 messages, 1 line of my notes" in str(e.get("content")) for _, e in fake.edits
+        ),
+        "done",
     )
     assert memory.calls == [("forget", f"discord:{world.guild_id}", world.alice["id"])]
     assert [c["type"] for i, c in fake.interaction_callbacks if i == pressed] == [UPDATE_MESSAGE]

@@ -1,0 +1,156 @@
+"""Complete forgetting: what was derived from forgotten records goes with them.
+
+Every derived record links to the ids it came from (``engine.store.lineage``), roots flattened
+in, so following the links from the forgotten ids finds everything built on them. A derived
+record with several sources is removed when any one of them is forgotten: nothing tells which
+part of it came from whom. Block lines are removed from their block, passages and digests
+deleted, the agent's own messages redacted in place (and the replies they were sent as),
+summaries dropped to be refolded from what remains, mail deleted.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from engine.ports import ForgetReport
+from engine.records import ConversationKey
+from engine.store.lineage import Derived, DerivedRecord, block_line_id
+from engine.store.protocol import Store
+
+#: How deep derivations are followed; links are flattened at write time, so one round finds
+#: everything written that way, and the rest is for records built on records linked before.
+_MAX_ROUNDS = 8
+
+
+def conversation_of(summary_id: str) -> ConversationKey:
+    """The conversation a summary's lineage id (``str(ConversationKey)``) names."""
+    agent_id, workspace, channel, thread = summary_id.split("/", 3)
+    return ConversationKey(agent_id, workspace, channel, thread)
+
+
+def block_of(line_id: str) -> str:
+    """The block a line's lineage id (``block_line_id``) belongs to."""
+    return line_id.rpartition("#")[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Forgetting:
+    """Removes what was derived from forgotten ids, on one store."""
+
+    store: Store
+
+    async def derived(self, sources: Collection[str]) -> dict[Derived, set[str]]:
+        """Everything derived, directly or through other derived records, from ``sources``."""
+        found: dict[Derived, set[str]] = defaultdict(set)
+        seen = set(sources)
+        frontier: list[str] = list(seen)
+        for _ in range(_MAX_ROUNDS):
+            if not frontier:
+                break
+            records = await self.store.lineage.derived_from(frontier)
+            fresh = [r for r in records if r.record_id not in found[r.kind]]
+            for record in fresh:
+                found[record.kind].add(record.record_id)
+            frontier = [r.record_id for r in fresh if r.record_id not in seen]
+            seen.update(frontier)
+        return found
+
+    async def remove_derived(self, sources: Collection[str]) -> ForgetReport:
+        """Remove everything derived from ``sources`` (not ``sources`` themselves) and the
+        links of both."""
+        found = await self.derived(sources)
+        report = await self.remove(found)
+        await self.store.lineage.unlink_sources(list(sources))
+        return report
+
+    async def remove(self, records: dict[Derived, set[str]]) -> ForgetReport:
+        """Remove these derived records, each the way its kind is forgotten, and their links."""
+        store = self.store
+        turns = await store.messages.redact(sorted(records.get(Derived.MESSAGE, ())))
+        # The replies those messages were sent as: their turn's outbox entries.
+        replies = await store.outbox.redact(sorted(set(turns.values()) - {""}))
+        report = ForgetReport(
+            redacted_messages=len(turns),
+            outbox=replies,
+            block_lines=await self.remove_lines(records.get(Derived.BLOCK_LINE, ())),
+            passages=await store.passages.delete(sorted(records.get(Derived.PASSAGE, ()))),
+            digests=await store.passages.delete(sorted(records.get(Derived.DIGEST, ()))),
+            summaries=await self.drop_summaries(records.get(Derived.SUMMARY, ())),
+            mail=await store.mail.delete(sorted(records.get(Derived.MAIL, ()))),
+        )
+        for kind, ids in records.items():
+            await store.lineage.unlink_records(kind, sorted(ids))
+            await store.lineage.unlink_sources(sorted(ids))
+        return report
+
+    async def platform_delete(self, workspace: str, channel: str, ref: str) -> ForgetReport:
+        """A platform deleted a message: every stored copy goes, and what was derived from it."""
+        copies = await self.store.messages.ids_of_ref(workspace, channel, ref)
+        deleted = await self.store.messages.delete_ref(workspace, channel, ref)
+        return await self._settled(merged(await self.remove_derived(copies), ForgetReport(deleted)))
+
+    async def platform_edit(
+        self, workspace: str, channel: str, ref: str, text: str
+    ) -> tuple[int, ForgetReport]:
+        """A platform edited a message: what was derived from its old text goes, the new text
+        is stored (and remembered as usual from then on). Returns the copies edited too."""
+        copies = await self.store.messages.ids_of_ref(workspace, channel, ref)
+        derived = await self.remove_derived(copies)
+        edited = await self.store.messages.edit(workspace, channel, ref, text)
+        return edited, await self._settled(derived)
+
+    async def _settled(self, report: ForgetReport) -> ForgetReport:
+        if report.total:
+            await self.store.settle_forget()
+        return report
+
+    async def remove_lines(self, line_ids: Iterable[str]) -> int:
+        """Remove these lines from their blocks (compare-and-set, retried); how many went."""
+        by_block: dict[str, set[str]] = defaultdict(set)
+        for line_id in line_ids:
+            by_block[block_of(line_id)].add(line_id)
+        removed = 0
+        for block_id, doomed in sorted(by_block.items()):
+            while (block := await self.store.blocks.get(block_id)) is not None:
+                lines = block.value.split("\n")
+                kept = [line for line in lines if block_line_id(block.id, line) not in doomed]
+                if len(kept) == len(lines):
+                    break
+                if await self.store.blocks.update(block.id, block.version, "\n".join(kept)):
+                    removed += len(lines) - len(kept)
+                    break
+        return removed
+
+    async def drop_summaries(self, summary_ids: Iterable[str]) -> int:
+        """Empty these summaries; the next turn refolds them from the messages that remain."""
+        return await self.blank_summaries(conversation_of(i) for i in sorted(summary_ids))
+
+    async def blank_summaries(self, conversations: Iterable[ConversationKey]) -> int:
+        dropped = 0
+        for key in conversations:
+            while (summary := await self.store.summaries.get(key)) is not None and summary.text:
+                empty = replace(summary, text="", through_seq=0)
+                if await self.store.summaries.put(empty, summary.version):
+                    dropped += 1
+                    break
+        return dropped
+
+
+def line_ids(block_id: str, value: str) -> list[str]:
+    """The lineage ids of every non-empty line of a block's value."""
+    return [block_line_id(block_id, line) for line in value.split("\n") if line.strip()]
+
+
+def merged(*reports: ForgetReport) -> ForgetReport:
+    """One report counting what all of ``reports`` removed."""
+    totals = {name: sum(getattr(r, name) for r in reports) for name in ForgetReport.__slots__}
+    return ForgetReport(**totals)
+
+
+def records_by_kind(records: Sequence[DerivedRecord]) -> dict[Derived, set[str]]:
+    grouped: dict[Derived, set[str]] = defaultdict(set)
+    for record in records:
+        grouped[record.kind].add(record.record_id)
+    return grouped
