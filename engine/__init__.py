@@ -44,6 +44,7 @@ from engine.observer import EngineObserver, Stage, TurnEnd
 from engine.pipeline import PipelineSettings
 from engine.ports import (
     DeliveryError,
+    ForgetReport,
     IntakePort,
     PlatformPort,
     ReceiveOutcome,
@@ -82,6 +83,7 @@ from engine.store import (
     Store,
     open_store,
 )
+from engine.store.lineage import Derived
 from engine.store.mongo import MongoUnreachableError
 from engine.store.protocol import ConversationActivity
 from engine.store.state import (
@@ -100,7 +102,7 @@ from engine.tools.base import FunctionTool, Tool, ToolContext, ToolError, ToolOu
 from engine.tools.builtin import ARCHIVAL_INSERT, BUILTIN_TOOLS
 from engine.tools.custom import ToolDefinitionError, ToolRegistry, register_tool
 from engine.tools.sandbox import RegisteredTools, Sandbox, SandboxLimits
-from engine.user_data import UserDataService, render_report
+from engine.user_data import UserDataService, render_forget, render_report
 
 __all__ = [
     "ARCHIVAL_INSERT",
@@ -135,10 +137,12 @@ __all__ = [
     "DeliveryError",
     "DeliveryLedger",
     "DeliveryLedgerStore",
+    "Derived",
     "Embedder",
     "EmbeddingError",
     "Engine",
     "EngineObserver",
+    "ForgetReport",
     "FunctionTool",
     "HybridSearch",
     "Inbound",
@@ -213,6 +217,7 @@ __all__ = [
     "peer_agents",
     "read_agents_file",
     "register_tool",
+    "render_forget",
     "render_report",
     "run_pass",
     "utcnow",

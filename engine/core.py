@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 
+from engine.forgetting import Forgetting
 from engine.observer import EngineObserver, SilentObserver, Stage
 from engine.pipeline import (
     ConversationWorker,
@@ -183,15 +184,14 @@ class Engine:
     # -- internals ------------------------------------------------------------------------------
 
     async def _apply_change(self, inbound: Inbound) -> ReceiveResult:
-        """Platform edits and deletions change stored recall; they start no turn."""
+        """Platform edits and deletions change stored recall, and drop what was derived from
+        the old text (``engine.forgetting``); they start no turn."""
+        forgetting = Forgetting(self._store)
+        where = (inbound.workspace, inbound.channel, inbound.message_ref)
         if inbound.kind is InboundKind.EDIT:
-            changed = await self._store.messages.edit(
-                inbound.workspace, inbound.channel, inbound.message_ref, inbound.text
-            )
+            changed, _ = await forgetting.platform_edit(*where, inbound.text)
         else:
-            changed = await self._store.messages.delete_ref(
-                inbound.workspace, inbound.channel, inbound.message_ref
-            )
+            changed = (await forgetting.platform_delete(*where)).messages
         return ReceiveResult(ReceiveOutcome.ACCEPTED, reason=f"{changed} stored copies changed")
 
     async def _settled_in_store(self, inbox_id: str) -> bool:

@@ -89,13 +89,41 @@ class UserMemoryReport:
     messages: int
 
 
+@dataclass(frozen=True, slots=True)
+class ForgetReport:
+    """What a forget removed, counted per kind of record, as shown to the person who asked."""
+
+    #: Messages deleted: theirs, their DMs', or the one a platform deleted.
+    messages: int = 0
+    #: The agent's own messages that quoted them, redacted in place.
+    redacted_messages: int = 0
+    #: Core-memory parts deleted whole (their ``human`` parts, their DMs' parts).
+    blocks: int = 0
+    #: Lines removed from other core-memory parts because they came from the forgotten words.
+    block_lines: int = 0
+    passages: int = 0
+    digests: int = 0
+    #: Conversation summaries dropped (refolded from what remains).
+    summaries: int = 0
+    mail: int = 0
+    #: Received copies (inbox) and sent replies (outbox) redacted.
+    inbox: int = 0
+    outbox: int = 0
+    #: The jobs' run records, targets and checkpoints of their DMs.
+    job_records: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(getattr(self, name) for name in self.__slots__)
+
+
 class UserMemory(Protocol):
     """User control over their own memory (``/mnemo memory|forget|export``, ``/memory`` ...)."""
 
     async def about_user(self, workspace: str, user: str) -> UserMemoryReport: ...
 
-    async def forget_user(self, workspace: str, user: str) -> int:
-        """Delete everything kept about the user (blocks, recall, archival, summaries)."""
+    async def forget_user(self, workspace: str, user: str) -> ForgetReport:
+        """Delete everything kept about the user and everything derived from their words."""
 
     async def export_user(self, workspace: str, user: str) -> bytes:
         """A JSON document with everything kept about the user."""
