@@ -31,6 +31,7 @@ from engine import (
     MessagingTools,
     OpenAIEmbedder,
     PeerAgent,
+    PlatformLinks,
     RegisteredTools,
     RetryPolicy,
     Sandbox,
@@ -39,7 +40,7 @@ from engine import (
     TokenCounter,
     ToolRegistry,
     TrafficGuard,
-    UserDataService,
+    UserMemoryService,
     apply_agents_file,
     ensure_agent,
     open_store,
@@ -63,7 +64,8 @@ class Runtime:
     search: HybridSearch
     agents: AgentRuntime
     engine: Engine
-    user_data: UserDataService
+    #: Users' control of their memory: see, export, forget (all or one item), and why.
+    user_data: UserMemoryService
     default_agent: Agent
     #: Prometheus metrics of this process, fed by the engine's hooks.
     metrics: Metrics
@@ -172,13 +174,26 @@ async def build_runtime(
     traffic = TrafficGuard(agents_file.traffic if agents_file else None)
     mail = AgentMail(store.agents, store.mail, traffic)
     messaging = MessagingTools(mail, store.agents)
+    links = PlatformLinks()
     agents = AgentRuntime(
-        store, llm, tokens, search, embedder, clock=clock, tool_providers=[custom_tools, messaging]
+        store,
+        llm,
+        tokens,
+        search,
+        embedder,
+        clock=clock,
+        tool_providers=[custom_tools, messaging],
+        links=links,
     )
     metrics = Metrics()
     metrics.watch_llm(llm)
     engine = Engine(
-        store, agents, worker_limit=settings.workers, observer=metrics, platforms=[mail.port]
+        store,
+        agents,
+        worker_limit=settings.workers,
+        observer=metrics,
+        platforms=[mail.port],
+        links=links,
     )
     mail.connect(engine.receive)
     default_agent = await ensure_agent(
@@ -192,7 +207,7 @@ async def build_runtime(
         search=search,
         agents=agents,
         engine=engine,
-        user_data=UserDataWithJobRecords(store),
+        user_data=UserMemoryService(UserDataWithJobRecords(store), store, links),
         default_agent=default_agent,
         metrics=metrics,
         channel_traffic=ChannelTraffic(traffic),

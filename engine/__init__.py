@@ -13,6 +13,7 @@ from engine.agent.runtime import AgentRuntime, ToolTrial
 from engine.agent.summarizer import Summarizer
 from engine.audience import Audience, AudienceKind, Scope, ScopeKind
 from engine.backoff import Backoff
+from engine.citations import PlatformLinks
 from engine.config import (
     AgentChangeError,
     AgentDefinition,
@@ -46,9 +47,12 @@ from engine.ports import (
     DeliveryError,
     ForgetReport,
     IntakePort,
+    LinkPort,
+    MemoryItem,
     PlatformPort,
     ReceiveOutcome,
     ReceiveResult,
+    Source,
     UserMemory,
     UserMemoryReport,
 )
@@ -103,6 +107,8 @@ from engine.tools.builtin import ARCHIVAL_INSERT, BUILTIN_TOOLS
 from engine.tools.custom import ToolDefinitionError, ToolRegistry, register_tool
 from engine.tools.sandbox import RegisteredTools, Sandbox, SandboxLimits
 from engine.user_data import UserDataService, render_forget, render_report
+from engine.user_memory import UserMemoryService
+from engine.why import render_why
 
 __all__ = [
     "ARCHIVAL_INSERT",
@@ -157,8 +163,10 @@ __all__ = [
     "LLMError",
     "LLMRejected",
     "LLMUnavailable",
+    "LinkPort",
     "LocalEmbedder",
     "MemoryEditError",
+    "MemoryItem",
     "Message",
     "MessageStore",
     "MessagingTools",
@@ -170,6 +178,7 @@ __all__ = [
     "PassageStore",
     "PeerAgent",
     "PipelineSettings",
+    "PlatformLinks",
     "PlatformPort",
     "PlatformSpec",
     "ReceiveOutcome",
@@ -185,6 +194,7 @@ __all__ = [
     "Scope",
     "ScopeKind",
     "Scored",
+    "Source",
     "Stage",
     "Store",
     "Summarizer",
@@ -206,6 +216,7 @@ __all__ = [
     "UserDataService",
     "UserMemory",
     "UserMemoryReport",
+    "UserMemoryService",
     "apply_agents_file",
     "attach_tool",
     "create_agent",
@@ -219,6 +230,7 @@ __all__ = [
     "register_tool",
     "render_forget",
     "render_report",
+    "render_why",
     "run_pass",
     "utcnow",
 ]

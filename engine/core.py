@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from engine.forgetting import Forgetting
+from engine.citations import PlatformLinks
 from engine.observer import EngineObserver, SilentObserver, Stage
 from engine.pipeline import (
     ConversationWorker,
@@ -59,6 +60,7 @@ class Engine:
         settings: PipelineSettings | None = None,
         holder: str | None = None,
         observer: EngineObserver | None = None,
+        links: PlatformLinks | None = None,
     ) -> None:
         settings = settings or PipelineSettings()
         if worker_limit is not None:
@@ -70,6 +72,8 @@ class Engine:
         self._store = store
         self._observer = observer or SilentObserver()
         self._ports: dict[str, PlatformPort] = {}
+        #: The registered platforms' links, shared with whatever cites messages.
+        self.links = links or PlatformLinks()
         self._admission = InboxAdmission(store.agents)
         self._settle = SettleWatch()
         self._stopping = asyncio.Event()
@@ -93,8 +97,10 @@ class Engine:
     # -- adapters -------------------------------------------------------------------------------
 
     def register_platform(self, port: PlatformPort) -> None:
-        """Deliver replies for ``port.platform`` through ``port`` (replies waiting included)."""
+        """Deliver replies for ``port.platform`` through ``port`` (replies waiting included),
+        and cite its messages with its links when it gives them."""
         self._ports[port.platform] = port
+        self.links.register(port)
         self._delivery.wake()
 
     async def receive(self, inbound: Inbound) -> ReceiveResult:

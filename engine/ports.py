@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from engine.audience import Scope
+from engine.audience import Audience, Scope
 from engine.records import JSON, Inbound, Outbound
+from engine.store.lineage import Derived
 
 
 class DeliveryError(Exception):
@@ -49,6 +51,26 @@ class PlatformPort(Protocol):
 
     def working(self, inbound: Inbound) -> AbstractAsyncContextManager[None]:
         """Show that the agent is working (typing, assistant status) while a turn runs."""
+
+
+@runtime_checkable
+class LinkPort(Protocol):
+    """Where a remembered message can be opened, and what its channel is called: what a
+    citation shows. A platform port implements it when its platform has links to messages.
+
+    Workspace ids begin with their platform's name (``slack:T1``, ``discord:42``), which is how
+    the engine finds the port of a stored message. Both methods answer quickly (a cache, a
+    short timeout) and never raise: None when the platform does not say.
+    """
+
+    @property
+    def platform(self) -> str: ...
+
+    async def permalink(self, workspace: str, channel: str, platform_ref: str) -> str | None:
+        """A link that opens the message ``platform_ref`` of ``channel``."""
+
+    async def channel_name(self, workspace: str, channel: str) -> str | None:
+        """How people call ``channel`` ("#design")."""
 
 
 class ReceiveOutcome(StrEnum):
@@ -90,6 +112,36 @@ class UserMemoryReport:
 
 
 @dataclass(frozen=True, slots=True)
+class Source:
+    """One message a memory came from, as a citation shows it."""
+
+    message_id: str
+    author: str
+    said_at: datetime
+    #: How people call the channel ("#design", "direct messages"), else its id.
+    channel: str
+    text: str
+    link: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryItem:
+    """One block line or archival passage, with where it came from."""
+
+    kind: Derived
+    record_id: str
+    #: The block's label ("human", "channel", ...) or "archival".
+    label: str
+    text: str
+    sources: tuple[Source, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """How a user names this item to forget it (``forget_item``)."""
+        return f"{self.kind.value}:{self.record_id}"
+
+
+@dataclass(frozen=True, slots=True)
 class ForgetReport:
     """What a forget removed, counted per kind of record, as shown to the person who asked."""
 
@@ -118,7 +170,7 @@ class ForgetReport:
 
 
 class UserMemory(Protocol):
-    """User control over their own memory (``/mnemo memory|forget|export``, ``/memory`` ...)."""
+    """User control over their own memory (``/mnemo memory|forget|export|why``, ``/memory`` ...)."""
 
     async def about_user(self, workspace: str, user: str) -> UserMemoryReport: ...
 
@@ -127,3 +179,14 @@ class UserMemory(Protocol):
 
     async def export_user(self, workspace: str, user: str) -> bytes:
         """A JSON document with everything kept about the user."""
+
+    async def memory_items(self, workspace: str, user: str) -> list[MemoryItem]:
+        """The block lines and passages about ``user``: each can be forgotten on its own."""
+
+    async def forget_item(self, workspace: str, user: str, key: str) -> ForgetReport:
+        """Forget the item ``key`` of ``memory_items`` and what was derived from it; an empty
+        report (nothing removed) when it is not one of the user's items."""
+
+    async def why(self, audience: Audience, words: str) -> list[MemoryItem]:
+        """The memories matching ``words`` that ``audience`` may read, each with its sources
+        that ``audience`` may read."""

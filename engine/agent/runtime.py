@@ -20,6 +20,7 @@ from engine.agent.memory import TurnMemory
 from engine.agent.summarizer import Summarizer
 from engine.agent.turn import Turn, TurnServices
 from engine.agent.window import HISTORY_LOAD, ContextWindow
+from engine.citations import PlatformLinks
 from engine.embeddings import Embedder
 from engine.llm import LLMClient
 from engine.records import Agent, ConversationKey, Inbound, Message, Outbound, ToolCall, utcnow
@@ -65,10 +66,13 @@ class AgentRuntime:
         clock: Callable[[], datetime] = utcnow,
         tool_providers: Sequence[ToolProvider] = (),
         limits: RuntimeLimits | None = None,
+        links: PlatformLinks | None = None,
     ) -> None:
         limits = limits or RuntimeLimits()
         window = ContextWindow(store, tokens, Summarizer(llm, tokens), clock, limits.history_load)
-        self._turns = TurnServices(store, search, embedder, llm, window, clock, limits.tool_timeout)
+        self._turns = TurnServices(
+            store, search, embedder, llm, window, clock, limits.tool_timeout, links
+        )
         self._tool_providers = tuple(tool_providers)
 
     # -- TurnRunner ------------------------------------------------------------------------------

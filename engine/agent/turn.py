@@ -25,6 +25,7 @@ from engine.agent.prompts import (
 )
 from engine.agent.window import ContextWindow
 from engine.audience import AudienceKind
+from engine.citations import PlatformLinks
 from engine.embeddings import Embedder
 from engine.llm import ChatModel, ChatRequest, LLMRejected, LLMUnavailable
 from engine.records import Agent, Inbound, Message, Role, ToolCall, next_seq
@@ -52,6 +53,7 @@ class TurnServices:
     window: ContextWindow
     clock: Callable[[], datetime]
     tool_timeout: float
+    links: PlatformLinks | None = None
 
     def context(self, agent: Agent, inbound: Inbound, replies: Replies) -> ToolContext:
         """The context of tools run while ``agent`` answers ``inbound``."""
@@ -75,6 +77,7 @@ class TurnServices:
             search=self.search,
             inbound=inbound,
             replies=replies,
+            links=self.links,
         )
 
 

@@ -14,6 +14,7 @@ from engine.records import Passage, new_id
 from engine.search.exchanges import render_exchanges
 from engine.store.protocol import RecordFilter
 from engine.tools.base import FunctionTool, Searcher, ToolContext, ToolError
+from engine.tools.citing import WHY, WHY_TOOL, passage_sources, where_said
 
 SEND_MESSAGE = "send_message"
 NO_REPLY = "no_reply"
@@ -157,17 +158,20 @@ async def archival_memory_search(ctx: ToolContext, args: ArchivalSearchArgs) -> 
     if not hits:
         return "No archival passages matched."
     lines = [f"{len(hits)} passages:"]
+    cited = await passage_sources(ctx, [hit.record for hit in hits])
     for hit in hits:
         p = hit.record
         tags = f" [{', '.join(p.tags)}]" if p.tags else ""
-        lines.append(f"- ({p.created_at:%Y-%m-%d}){tags} {p.text}")
+        source = f" ({cited[p.id]})" if p.id in cited else ""
+        lines.append(f"- ({p.created_at:%Y-%m-%d}){tags} {p.text}{source}")
     return "\n".join(lines)
 
 
 async def conversation_search(ctx: ToolContext, args: ConversationSearchArgs) -> str:
     where = _filter(ctx, args.start_date, args.end_date)
     found = await _searcher(ctx).exchanges(where, args.query, args.limit, ctx.in_view)
-    return render_exchanges(found)
+    hits = [m for exchange in found for m in exchange.turns if m.id in exchange.hits]
+    return render_exchanges(found) + await where_said(ctx, hits)
 
 
 BUILTIN_TOOLS: Mapping[str, FunctionTool] = {
@@ -224,7 +228,10 @@ BUILTIN_TOOLS: Mapping[str, FunctionTool] = {
             ConversationSearchArgs,
             conversation_search,
         ),
+        WHY_TOOL,
     )
 }
 
-DEFAULT_TOOLS: tuple[str, ...] = tuple(BUILTIN_TOOLS)
+#: ``why`` is opt-in (an agent's ``tools``): its schema costs every prompt, and most agents
+#: cite well enough from what their searches return.
+DEFAULT_TOOLS: tuple[str, ...] = tuple(name for name in BUILTIN_TOOLS if name != WHY)

@@ -1,0 +1,137 @@
+"""Citations: who said a remembered thing, when, in which channel, and a link to it.
+
+Search results and ``why`` answers cite the messages a memory came from (its lineage). Links
+and channel names come from the platforms' ``LinkPort``s, each asked within a short timeout;
+a platform that does not answer costs the citation its link, never the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+
+from engine.audience import Audience
+from engine.ports import LinkPort, PlatformPort, Source
+from engine.records import Message, Role
+from engine.store.lineage import Derived
+from engine.store.protocol import Store
+
+log = logging.getLogger(__name__)
+
+#: How long a platform may take to give one link or channel name.
+LINK_TIMEOUT_S = 2.0
+#: What a citation calls a direct conversation.
+DIRECT_MESSAGES = "direct messages"
+
+
+def platform_of(workspace: str) -> str:
+    """The platform a workspace id belongs to (its prefix: ``slack:T1`` -> ``slack``)."""
+    platform, colon, _ = workspace.partition(":")
+    return platform if colon else ""
+
+
+class PlatformLinks:
+    """The link ports of the platforms this process serves, by platform name."""
+
+    def __init__(self, timeout: float = LINK_TIMEOUT_S) -> None:
+        self._timeout = timeout
+        self._ports: dict[str, LinkPort] = {}
+
+    def register(self, port: PlatformPort | LinkPort) -> None:
+        """Use ``port`` for its platform's links, when it gives links."""
+        if isinstance(port, LinkPort):
+            self._ports[port.platform] = port
+
+    async def permalink(self, message: Message) -> str | None:
+        port = self._ports.get(platform_of(message.workspace))
+        if port is None or not message.platform_ref:
+            return None
+        return await self._bounded(
+            port.permalink(message.workspace, message.channel, message.platform_ref)
+        )
+
+    async def channel_name(self, message: Message) -> str:
+        """How people call the message's channel; its id when the platform does not say."""
+        if message.scope.is_dm:
+            return DIRECT_MESSAGES
+        port = self._ports.get(platform_of(message.workspace))
+        named = None
+        if port is not None:
+            named = await self._bounded(port.channel_name(message.workspace, message.channel))
+        return named or message.channel
+
+    async def _bounded[T](self, answer: Awaitable[T | None]) -> T | None:
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await answer
+        except TimeoutError:
+            log.info("a platform link look-up took over %.1f s; cited without it", self._timeout)
+            return None
+
+
+class Citations:
+    """Turns messages, and the lineage of derived records, into ``Source``s."""
+
+    def __init__(self, store: Store, links: PlatformLinks | None = None) -> None:
+        self._store = store
+        self._links = links or PlatformLinks()
+
+    async def cite(self, messages: Sequence[Message]) -> list[Source]:
+        """A citation of each message, in the same order (links looked up concurrently)."""
+        return list(await asyncio.gather(*(self._source(m) for m in messages)))
+
+    async def sources(
+        self, kind: Derived, record_ids: Sequence[str], shown: Callable[[Message], bool]
+    ) -> dict[str, list[Source]]:
+        """The people's messages each record came from that pass ``shown`` (``readable_by``,
+        ``written_by``), oldest first; records with none of those are absent."""
+        if not record_ids:
+            return {}
+        lineage = await self._store.lineage.sources_of(kind, record_ids)
+        wanted = sorted({source for sources in lineage.values() for source in sources})
+        readable = {
+            m.id: m
+            for m in await self._store.messages.by_ids(wanted)
+            if m.role is Role.USER and shown(m)
+        }
+        cited = dict(zip(readable, await self.cite(list(readable.values())), strict=True))
+        found: dict[str, list[Source]] = {}
+        for record_id, sources in lineage.items():
+            mine = _oldest_first(cited[s] for s in sources if s in cited)
+            if mine:
+                found[record_id] = mine
+        return found
+
+    async def _source(self, message: Message) -> Source:
+        channel, link = await asyncio.gather(
+            self._links.channel_name(message), self._links.permalink(message)
+        )
+        return Source(
+            message_id=message.id,
+            author=message.author_name or message.author,
+            said_at=message.created_at,
+            channel=channel,
+            text=message.content,
+            link=link,
+        )
+
+
+def readable_by(audience: Audience) -> Callable[[Message], bool]:
+    """Messages ``audience`` may read (DESIGN §3): what a citation may show it."""
+    return lambda message: audience.can_read(message.workspace, message.scope)
+
+
+def written_by(workspace: str, user: str) -> Callable[[Message], bool]:
+    """The messages ``user`` wrote in ``workspace`` (what their export shows them)."""
+    return lambda message: message.workspace == workspace and message.author == user
+
+
+def _oldest_first(sources: Iterable[Source]) -> list[Source]:
+    return sorted(sources, key=lambda s: (s.said_at, s.message_id))
+
+
+def describe_source(source: Source) -> str:
+    """One line of plain text: ``Alice, 2026-03-03 in #design <link>``."""
+    link = f" <{source.link}>" if source.link else ""
+    return f"{source.author}, {source.said_at:%Y-%m-%d} in {source.channel}{link}"
