@@ -132,8 +132,8 @@ def render_why(
     for item in items:
         lines.append(f"• ({item.label}) {item.text}")
         if not item.sources:
-            lines.append("    – no source I can show here")
+            lines.append("    - no source I can show here")
         for source in item.sources:
             said = f"{source.author}, {source.said_at:%d %b %Y} in {source.channel}"
-            lines.append(f"    – {write(said, source.link) if source.link else said}")
+            lines.append(f"    - {write(said, source.link) if source.link else said}")
     return "\n".join(lines)

@@ -137,7 +137,8 @@ async def test_a_user_forgets_one_of_their_items_and_nobody_elses(store: Store) 
 
     assert (await memory.forget_item(WS, "alice", items[0].key)).total >= 1
     kept = await store.blocks.get(human.id)
-    assert kept is not None and kept.value == "Likes tea"
+    assert kept is not None
+    assert kept.value == "Likes tea"
     assert [i.text for i in await memory.memory_items(WS, "alice")] == ["Likes tea"]
 
 
