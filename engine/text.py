@@ -1,8 +1,9 @@
-"""The words a full-text search looks for, the same whichever store runs it.
+"""Words of a text, read the same way wherever the engine compares texts.
 
 Both stores split a question into words, lowercased and deduplicated, and leave out words too
 common to help ranking (they slow it down and barely move BM25 or ``textScore``), unless the
-question has nothing else.
+question has nothing else. Lineage ties a written memory to what it shares distinctive words
+with.
 """
 
 from __future__ import annotations
@@ -29,3 +30,13 @@ def search_words(query: str) -> list[str]:
     words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))
     meaningful = [w for w in words if w not in STOPWORDS]
     return (meaningful or words)[:MAX_TERMS]
+
+
+def distinctive_words(text: str) -> frozenset[str]:
+    """The words of ``text`` that can tie it to where it came from: lowercased, no stopwords,
+    three characters or more, or a number of any length."""
+    return frozenset(
+        word
+        for word in (w.lower() for w in _WORD.findall(text))
+        if word not in STOPWORDS and (len(word) >= 3 or word.isdigit())
+    )

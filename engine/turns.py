@@ -12,12 +12,14 @@ from datetime import datetime
 from typing import Protocol
 
 from engine.records import Inbound, Message, Outbound, Role
+from engine.store.lineage import Link
 from engine.store.protocol import InboxItem
 
 
 @dataclass(frozen=True, slots=True)
 class TurnResult:
-    """What one turn decided: recall messages to store, and replies to deliver.
+    """What one turn decided: recall messages to store, replies to deliver, and where what it
+    wrote came from.
 
     The pipeline journals the result before applying it, so a crash after the LLM answered
     never runs the turn again and never posts a reply twice.
@@ -28,6 +30,9 @@ class TurnResult:
     messages: tuple[Message, ...]
     #: Replies addressed to the conversation, ids ``<head>.r<index>``.
     replies: tuple[Outbound, ...]
+    #: The lineage of everything the turn wrote: its own messages, block lines, passages,
+    #: summary and mail.
+    links: tuple[Link, ...] = ()
 
 
 class TurnRunner(Protocol):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 
+from engine.agent.provenance import Provenance
 from engine.audience import ALL_WORKSPACES, Audience, Scope, ScopeKind
 from engine.records import Agent, Author, Block, BlockLabel, new_id, shared_owner
 from engine.store.protocol import BlockStore
@@ -75,6 +76,8 @@ class TurnMemory:
     channel_name: str
     #: Names of the shared blocks the turn sees besides the agent's own.
     shared: tuple[str, ...] = ()
+    #: Where this run's writes come from; each edited line is linked through it.
+    provenance: Provenance = field(default_factory=Provenance)
     _views: dict[str, BlockView] = field(default_factory=dict, init=False, repr=False)
 
     # -- reading -------------------------------------------------------------------------------
@@ -197,6 +200,7 @@ class TurnMemory:
                 )
             updated = await self.blocks.update(part.id, part.version, new_value)
             if updated is not None:
+                self.provenance.rewrite_block(part.id, part.value, new_value)
                 return await self._refresh(label, updated)
             fresh = await self.blocks.get(part.id)
             if fresh is None:

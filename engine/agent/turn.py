@@ -23,12 +23,14 @@ from engine.agent.prompts import (
     NO_ANSWER_REPLY,
     rejection_advice,
 )
+from engine.agent.provenance import message_text
 from engine.agent.window import ContextWindow
 from engine.audience import AudienceKind
 from engine.citations import PlatformLinks
 from engine.embeddings import Embedder
 from engine.llm import ChatModel, ChatRequest, LLMRejected, LLMUnavailable
 from engine.records import Agent, Inbound, Message, Role, ToolCall, next_seq
+from engine.store.lineage import Derived
 from engine.store.protocol import InboxItem, Store
 from engine.tools.base import Searcher, Tool, ToolContext
 from engine.turns import Replies, TurnResult, user_message
@@ -92,6 +94,7 @@ class Turn:
         self._services = services
         self._replies = Replies.for_items(items, services.clock)
         self._ctx = services.context(agent, self.inbound, self._replies)
+        self._ctx.provenance.read(m.id for m in self.heard)
         self._produced: tuple[Message, ...] = ()
         self._made = 0
 
@@ -134,7 +137,11 @@ class Turn:
             log.error("turn %s: agent %s: %s", self.anchor, self.agent.name, exc)
             replies.retract()
             replies.add(CONTEXT_TOO_SMALL_REPLY)
-        return TurnResult((*self.heard, *self._produced), replies.sent)
+        provenance = self._ctx.provenance
+        for message in self._produced:
+            provenance.derive(Derived.MESSAGE, message.id, message_text(message))
+        links = await provenance.links(self._services.store.lineage, self.inbound.workspace)
+        return TurnResult((*self.heard, *self._produced), replies.sent, links)
 
     async def _steps(self, tools: Mapping[str, Tool]) -> None:
         ctx, agent, services = self._ctx, self.agent, self._services

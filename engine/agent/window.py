@@ -26,6 +26,7 @@ from engine.agent.summarizer import Summarizer
 from engine.audience import Audience
 from engine.llm import LLMError
 from engine.records import Agent, ConversationKey, Message, Summary
+from engine.store.lineage import Derived
 from engine.store.protocol import RecordFilter, Store
 from engine.tools.base import Tool
 
@@ -99,9 +100,15 @@ class ContextWindow:
                     now=self.clock(),
                 )
             )
+            memory.provenance.see(
+                [m for m in history if m.id in compiled.in_view],
+                blocks,
+                (Derived.SUMMARY, str(conversation)),
+                summary.text if summary else "",
+            )
             if not compiled.evicted or not fold:
                 return compiled
-            await self._fold(agent, conversation, audience, summary, compiled.evicted)
+            await self._fold(agent, memory, conversation, summary, compiled.evicted)
         return compiled
 
     def _compiler(self, model: str) -> ContextCompiler:
@@ -113,21 +120,24 @@ class ContextWindow:
     async def _fold(
         self,
         agent: Agent,
+        memory: TurnMemory,
         conversation: ConversationKey,
-        audience: Audience,
         summary: Summary | None,
         evicted: Sequence[Message],
     ) -> None:
+        """Fold ``evicted`` into the summary; a summary is derived from every message it folded."""
         previous = summary.text if summary else ""
         text = previous
+        folded = False
         if agent.overflow == "summarize":
             try:
                 text = await self.summarizer.summarize(agent, previous, evicted)
+                folded = True
             except LLMError as exc:
                 log.warning("summary of %s failed (%s); truncating instead", conversation, exc)
         updated = Summary(
             **asdict(conversation),
-            scope=audience.write_scope,
+            scope=memory.audience.write_scope,
             text=text,
             through_seq=evicted[-1].seq,
             version=(summary.version + 1) if summary else 1,
@@ -135,6 +145,10 @@ class ContextWindow:
         )
         # Losing this race is fine: the winner folded the same or newer messages.
         await self.store.summaries.put(updated, summary.version if summary else 0)
+        if folded:
+            memory.provenance.link(
+                Derived.SUMMARY, str(conversation), [(Derived.MESSAGE, m.id) for m in evicted]
+            )
 
     async def _stats(self, where: RecordFilter) -> MemoryStats:
         messages, passages, tags = await asyncio.gather(

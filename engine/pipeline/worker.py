@@ -1,9 +1,9 @@
 """One conversation's worker: pending items in arrival order, one turn at a time, under a lease.
 
 Each turn goes: count the attempt -> run (or find the journal of an earlier run) -> journal
--> apply (recall and its search index, outbox, inbox marks) -> deliver. The turn returns every
-record it produced; the worker is their only writer. Items that arrive while a turn runs are
-taken by the next turn, folded together up to ``batch_limit``.
+-> apply (recall and its search index, lineage links, outbox, inbox marks) -> deliver. The turn
+returns every record it produced; the worker is their only writer. Items that arrive while a
+turn runs are taken by the next turn, folded together up to ``batch_limit``.
 """
 
 from __future__ import annotations
@@ -134,6 +134,7 @@ class ConversationWorker:
             outcome=TurnOutcome.DONE,
             messages=result.messages,
             replies=result.replies,
+            links=result.links,
         )
 
     def _failed(self, items: Sequence[InboxItem], error: str) -> JournalEntry:
@@ -156,6 +157,8 @@ class ConversationWorker:
         if entry.messages:
             await store.messages.append(entry.messages)
             await self._index(entry)
+        if entry.links:
+            await store.lineage.link(entry.links)
         if entry.replies:
             await store.outbox.put(entry.replies)
         status = InboxStatus.DONE if entry.outcome is TurnOutcome.DONE else InboxStatus.FAILED

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from engine.audience import Audience, Scope
 from engine.records import Message, Outbound
+from engine.store.lineage import Link
 
 if TYPE_CHECKING:
     from engine.tools.custom._custom import CustomTool
@@ -29,7 +30,8 @@ class TurnOutcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class JournalEntry:
-    """Everything applying a turn writes: recall messages, replies, and the items it closes.
+    """Everything applying a turn writes: recall messages, replies, lineage links, and the items
+    it closes.
 
     Kept under the batch's first inbox item (``head``) before it is applied, so a retry after a
     crash re-applies the same outcome instead of running the turn again.
@@ -41,6 +43,7 @@ class JournalEntry:
     messages: tuple[Message, ...]
     replies: tuple[Outbound, ...]
     error: str = ""
+    links: tuple[Link, ...] = ()
 
 
 class MailMode(StrEnum):

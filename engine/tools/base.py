@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ValidationError
 
 from engine.agent.memory import MemoryEditError, TurnMemory
+from engine.agent.provenance import Provenance
 from engine.audience import Audience
 from engine.citations import PlatformLinks
 from engine.embeddings import Embedder
@@ -76,6 +77,11 @@ class ToolContext:
     @property
     def where(self) -> RecordFilter:
         return RecordFilter.for_audience(self.agent.id, self.audience)
+
+    @property
+    def provenance(self) -> Provenance:
+        """Where this run's writes come from: every writer asks it for the sources of its text."""
+        return self.memory.provenance
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from engine.records import Passage, new_id
 from engine.search.exchanges import render_exchanges
+from engine.store.lineage import Derived
 from engine.store.protocol import RecordFilter
 from engine.tools.base import FunctionTool, Searcher, ToolContext, ToolError
 from engine.tools.citing import WHY, WHY_TOOL, passage_sources, where_said
@@ -120,6 +121,7 @@ async def archival_memory_insert(ctx: ToolContext, args: ArchivalInsertArgs) -> 
         embedding=tuple(float(x) for x in vectors[0]),
     )
     await ctx.store.passages.insert([passage])
+    ctx.provenance.derive(Derived.PASSAGE, passage.id, text)
     return "Stored in archival memory."
 
 
@@ -157,6 +159,7 @@ async def archival_memory_search(ctx: ToolContext, args: ArchivalSearchArgs) -> 
     hits = await _searcher(ctx).passages(where, args.query, args.top_k)
     if not hits:
         return "No archival passages matched."
+    ctx.provenance.found(Derived.PASSAGE, [hit.record.id for hit in hits])
     lines = [f"{len(hits)} passages:"]
     cited = await passage_sources(ctx, [hit.record for hit in hits])
     for hit in hits:
@@ -170,6 +173,7 @@ async def archival_memory_search(ctx: ToolContext, args: ArchivalSearchArgs) -> 
 async def conversation_search(ctx: ToolContext, args: ConversationSearchArgs) -> str:
     where = _filter(ctx, args.start_date, args.end_date)
     found = await _searcher(ctx).exchanges(where, args.query, args.limit, ctx.in_view)
+    ctx.provenance.found(Derived.MESSAGE, [m.id for exchange in found for m in exchange.turns])
     hits = [m for exchange in found for m in exchange.turns if m.id in exchange.hits]
     return render_exchanges(found) + await where_said(ctx, hits)
 

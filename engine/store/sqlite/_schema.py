@@ -241,7 +241,8 @@ CREATE TABLE IF NOT EXISTS turn_journal (
     outcome TEXT NOT NULL,
     messages TEXT NOT NULL,
     replies TEXT NOT NULL,
-    error TEXT NOT NULL
+    error TEXT NOT NULL,
+    links TEXT NOT NULL DEFAULT '[]'
 ) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS agent_mail (

@@ -12,6 +12,7 @@ import sqlite3
 def upgrade(conn: sqlite3.Connection) -> None:
     """Apply every step the file still needs (the caller holds the write transaction)."""
     _add_inbox_agent(conn)
+    _add_journal_links(conn)
 
 
 def _add_inbox_agent(conn: sqlite3.Connection) -> None:
@@ -23,3 +24,11 @@ def _add_inbox_agent(conn: sqlite3.Connection) -> None:
         return
     conn.execute("ALTER TABLE inbox ADD COLUMN agent_id TEXT NOT NULL DEFAULT ''")
     conn.execute("UPDATE inbox SET agent_id = json_extract(inbound, '$.agent_id')")
+
+
+def _add_journal_links(conn: sqlite3.Connection) -> None:
+    # A journalled turn carries the lineage links it writes when applied.
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(turn_journal)")}
+    if not columns or "links" in columns:
+        return
+    conn.execute("ALTER TABLE turn_journal ADD COLUMN links TEXT NOT NULL DEFAULT '[]'")

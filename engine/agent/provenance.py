@@ -1,0 +1,192 @@
+"""Where a run's writes come from: the attribution rule of lineage (docs/lineage.md).
+
+Everything a turn or a background pass writes (block lines, passages, mail, its own messages)
+is derived from the messages the run answers or read, from every record its tools returned,
+and from the messages, block lines and summary in its context window that share a distinctive
+word with the written text. The sources of a record that is itself derived are flattened in,
+so one lookup by source finds everything derived from it. Links are gathered while the run
+works and written together when its outcome is applied, never one round trip per line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from engine.records import Message
+from engine.store.lineage import Derived, LineageStore, Link, block_line_id, links
+from engine.text import distinctive_words
+
+if TYPE_CHECKING:
+    from engine.agent.memory import BlockView
+
+#: A record whose id, and whose own sources, a derived record is linked to. Every message is
+#: named as ``MESSAGE``: a person's message has no sources of its own, an agent's has.
+type Ref = tuple[Derived, str]
+
+
+def message_text(message: Message) -> str:
+    """What a message says: its content and the values its tool calls pass."""
+    said = [message.content]
+    for call in message.tool_calls:
+        try:
+            said += _leaves(json.loads(call.arguments))
+        except json.JSONDecodeError:
+            said.append(call.arguments)
+    return "\n".join(s for s in said if s)
+
+
+def _leaves(value: object) -> list[str]:
+    """The strings and numbers in a JSON value (its keys name the tool's fields, not facts)."""
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _leaves(item)]
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [] if value is None else [str(value)]
+
+
+def block_lines(value: str) -> list[str]:
+    """The lines of a block's value that carry lineage (blank ones carry nothing)."""
+    return [line for line in value.split("\n") if line.strip()]
+
+
+@dataclass(frozen=True, slots=True)
+class _Derivation:
+    kind: Derived
+    record_id: str
+    refs: frozenset[Ref]
+
+
+@dataclass(eq=False)
+class Provenance:
+    """The sources of what one run writes, and the links gathered until its outcome is applied."""
+
+    _inputs: set[Ref] = field(default_factory=set)
+    _found: set[Ref] = field(default_factory=set)
+    #: What the context window shows: stored messages, blocks, the summary and its text.
+    _window: tuple[tuple[Message, ...], tuple[BlockView, ...], Ref | None, str] = (
+        (),
+        (),
+        None,
+        "",
+    )
+    _words: dict[Ref, tuple[Message | str, frozenset[str]]] = field(default_factory=dict)
+    _derived: list[_Derivation] = field(default_factory=list)
+
+    # -- what the run reads ----------------------------------------------------------------------
+
+    def read(self, message_ids: Iterable[str]) -> None:
+        """The messages the run answers (or a pass reads): sources of all it writes."""
+        self._inputs.update((Derived.MESSAGE, mid) for mid in message_ids)
+
+    def found(self, kind: Derived, record_ids: Iterable[str]) -> None:
+        """Records a tool returned to the run: sources of all it writes from now on."""
+        self._found.update((kind, rid) for rid in record_ids)
+
+    def see(
+        self,
+        messages: Sequence[Message],
+        blocks: Sequence[BlockView],
+        summary: Ref | None = None,
+        summary_text: str = "",
+    ) -> None:
+        """What the context window now shows: its stored messages, block lines and summary."""
+        self._window = (tuple(messages), tuple(blocks), summary, summary_text)
+
+    def sources_of(self, text: str) -> frozenset[Ref]:
+        """The sources of ``text`` written now: the inputs, what tools returned, and what in
+        the window shares a distinctive word with it."""
+        words = distinctive_words(text)
+        shared = {ref for ref, seen in self._in_window() if words & self._words_of(ref, seen)}
+        return frozenset(self._inputs | self._found | shared)
+
+    def _in_window(self) -> Iterator[tuple[Ref, Message | str]]:
+        messages, blocks, summary, summary_text = self._window
+        for message in messages:
+            yield (Derived.MESSAGE, message.id), message
+        for view in blocks:
+            for part in view.parts:
+                for line in block_lines(part.value):
+                    yield (Derived.BLOCK_LINE, block_line_id(part.id, line)), line
+        if summary is not None and summary_text:
+            yield summary, summary_text
+
+    def _words_of(self, ref: Ref, seen: Message | str) -> frozenset[str]:
+        """The distinctive words of a record in the window, worked out once per version."""
+        cached = self._words.get(ref)
+        if cached is None or cached[0] is not seen:
+            text = seen if isinstance(seen, str) else message_text(seen)
+            cached = self._words[ref] = (seen, distinctive_words(text))
+        return cached[1]
+
+    # -- what the run writes ---------------------------------------------------------------------
+
+    def derive(self, kind: Derived, record_id: str, text: str, also: Iterable[Ref] = ()) -> None:
+        """``record_id`` was written with ``text`` now (and built on ``also``)."""
+        self.link(kind, record_id, self.sources_of(text) | frozenset(also))
+
+    def link(self, kind: Derived, record_id: str, refs: Iterable[Ref]) -> None:
+        """``record_id`` was derived from exactly ``refs`` (their ids and their sources)."""
+        self._derived.append(_Derivation(kind, record_id, frozenset(refs)))
+
+    def rewrite_block(self, block_id: str, old: str, new: str) -> None:
+        """A block part edited from ``old`` to ``new``: an unchanged line keeps its links; a new
+        line is derived from this run's sources for it and from the removed lines it shares a
+        distinctive word with."""
+        before = {block_line_id(block_id, line): line for line in block_lines(old)}
+        after = {block_line_id(block_id, line): line for line in block_lines(new)}
+        removed = [
+            ((Derived.BLOCK_LINE, line_id), distinctive_words(line))
+            for line_id, line in before.items()
+            if line_id not in after
+        ]
+        for line_id, line in after.items():
+            if line_id in before:
+                continue
+            words = distinctive_words(line)
+            kept = [ref for ref, old_words in removed if old_words & words]
+            self.derive(Derived.BLOCK_LINE, line_id, line, kept)
+
+    async def links(self, lineage: LineageStore, workspace: str) -> tuple[Link, ...]:
+        """Every link gathered so far, with the sources of derived sources flattened in (one
+        lookup per kind of record referred to)."""
+        written: dict[Ref, set[Ref]] = {}
+        for derivation in self._derived:
+            written.setdefault((derivation.kind, derivation.record_id), set()).update(
+                derivation.refs
+            )
+        stored = await _stored_sources(lineage, {ref for refs in written.values() for ref in refs})
+        resolved: dict[Ref, frozenset[str]] = {}
+
+        def sources(ref: Ref, visiting: frozenset[Ref]) -> frozenset[str]:
+            if ref not in resolved:
+                own = {ref[1], *stored.get(ref, ())}
+                for inner in written.get(ref, ()):
+                    if inner not in visiting:
+                        own |= sources(inner, visiting | {ref})
+                resolved[ref] = frozenset(own)
+            return resolved[ref]
+
+        gathered: list[Link] = []
+        for (kind, record_id), refs in written.items():
+            found = {s for ref in refs for s in sources(ref, frozenset({(kind, record_id)}))}
+            found.discard(record_id)
+            gathered += links(kind, record_id, found, workspace)
+        return tuple(gathered)
+
+
+async def _stored_sources(lineage: LineageStore, refs: set[Ref]) -> dict[Ref, list[str]]:
+    """The stored sources of ``refs``, one lookup per kind."""
+    by_kind: dict[Derived, list[str]] = {}
+    for kind, record_id in refs:
+        by_kind.setdefault(kind, []).append(record_id)
+    kinds = sorted(by_kind)
+    found = await asyncio.gather(*(lineage.sources_of(kind, by_kind[kind]) for kind in kinds))
+    return {
+        (kind, record_id): sources
+        for kind, per_record in zip(kinds, found, strict=True)
+        for record_id, sources in per_record.items()
+    }
