@@ -20,6 +20,9 @@ ChannelPolicy = Literal["mention", "listen", "open"]
 _MONGODB_SCHEMES = ("mongodb://", "mongodb+srv://")
 _HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: Of the stop deadline, the seconds kept for closing connections and the store after running
+#: turns had theirs (half the deadline when it is shorter than twice this).
+CLOSING_RESERVE_S = 2.0
 
 
 class SettingsError(Exception):
@@ -64,6 +67,9 @@ class Settings(BaseSettings):
 
     # Pipeline
     workers: int = Field(default=32, ge=1, alias="MNEMO_WORKERS")
+    #: Seconds from SIGTERM (or SIGINT) to exit, in every state: running turns get all of it
+    #: but ``CLOSING_RESERVE_S``, in which connections and the store close.
+    stop_deadline: float = Field(default=12.0, ge=1.0, alias="MNEMO_STOP_DEADLINE")
 
     # HTTP server (health, metrics, Slack HTTP events, inspector)
     http_host: str = Field(default="127.0.0.1", alias="MNEMO_HTTP_HOST")
@@ -171,6 +177,11 @@ class Settings(BaseSettings):
     def _policy_overrides(cls, value: str) -> str:
         parse_policies(value)
         return value
+
+    @property
+    def turn_stop_deadline(self) -> float:
+        """The part of the stop deadline that running turns get to finish."""
+        return self.stop_deadline - min(CLOSING_RESERVE_S, self.stop_deadline / 2)
 
     @property
     def llm_configured(self) -> bool:

@@ -31,6 +31,7 @@ from engine import (
     MessagingTools,
     OpenAIEmbedder,
     PeerAgent,
+    PipelineSettings,
     PlatformLinks,
     RegisteredTools,
     RetryPolicy,
@@ -194,6 +195,7 @@ async def build_runtime(
         observer=metrics,
         platforms=[mail.port],
         links=links,
+        settings=PipelineSettings(stop_deadline=settings.turn_stop_deadline),
     )
     mail.connect(engine.receive)
     default_agent = await ensure_agent(
