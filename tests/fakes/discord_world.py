@@ -13,6 +13,7 @@ from engine.ports import ForgetReport, ReceiveOutcome, ReceiveResult, UserMemory
 from engine.records import JSON, Inbound
 from tests.fakes import discord_payloads as p
 from tests.fakes.discord_rest import FakeDiscord
+from tests.fakes.memory_items import MemoryItemsDouble
 
 #: Seconds a test waits for something the bot does concurrently (generous: the machine is shared).
 PATIENCE = 15.0
@@ -119,7 +120,7 @@ class NoInbox:
         return None
 
 
-class NoMemory:
+class NoMemory(MemoryItemsDouble):
     """The engine's user-memory port with nothing kept."""
 
     async def about_user(self, workspace: str, user: str) -> UserMemoryReport:

@@ -29,6 +29,7 @@ from engine.ports import (
 )
 from engine.records import JSON, Inbound, InboundKind, Outbound, new_id, utcnow
 from engine.store.state import DeliveryLedger
+from tests.fakes.memory_items import MemoryItemsDouble
 from tests.fakes.slack_api import FakeSlackApi, signed_form, signed_headers
 from tests.fakes.slack_socket import FakeSocketMode
 
@@ -49,7 +50,7 @@ class RecordingInbox:
 
 
 @dataclass
-class RecordingMemory:
+class RecordingMemory(MemoryItemsDouble):
     forgotten: list[tuple[str, str]] = field(default_factory=list)
 
     async def about_user(self, workspace: str, user: str) -> UserMemoryReport:

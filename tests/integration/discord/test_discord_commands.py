@@ -13,16 +13,18 @@ from engine.ports import ForgetReport, UserMemoryReport
 from tests.fakes import discord_payloads as p
 from tests.fakes.discord_rest import EPHEMERAL, FakeDiscord, PostedMessage
 from tests.fakes.discord_world import DiscordWorld, NoInbox, bot_config, eventually
+from tests.fakes.memory_items import MemoryItemsDouble
 
 CHANNEL_MESSAGE = 4
 DEFERRED_CHANNEL_MESSAGE = 5
 UPDATE_MESSAGE = 7
 
 
-class RecordingMemory:
+class RecordingMemory(MemoryItemsDouble):
     """The engine's user-memory port, remembering what it was asked."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.calls: list[tuple[str, str, str]] = []
 
     async def about_user(self, workspace: str, user: str) -> UserMemoryReport:
