@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 
 from engine.messaging.guard import TrafficGuard
 from engine.ports import DeliveryError, ReceiveOutcome, ReceiveResult
@@ -50,6 +51,15 @@ def thread_peer(thread: str) -> tuple[str, str]:
     return peer, origin_thread
 
 
+@dataclass(frozen=True, slots=True)
+class MailSent:
+    """A message queued for another agent: its mail record, and its copy in the recipient's
+    recall (the inbox item it became; "" when it was a repeat)."""
+
+    id: str
+    copy: str
+
+
 class AgentMail:
     """Sends agent-to-agent messages into the engine and routes their replies."""
 
@@ -73,8 +83,8 @@ class AgentMail:
         *,
         asked_in: Inbound,
         mode: MailMode,
-    ) -> str:
-        """Queue ``text`` for ``recipient``; returns the message id. Raises ``MessagingRefused``."""
+    ) -> MailSent:
+        """Queue ``text`` for ``recipient``. Raises ``MessagingRefused``."""
         if recipient.id == sender.id:
             raise MessagingRefused("you cannot message yourself")
         hops = asked_in.hops + 1
@@ -95,11 +105,11 @@ class AgentMail:
         if mode is MailMode.WAIT:
             self._waiting[record.id] = asyncio.get_running_loop().create_future()
         try:
-            await self._deliver_inbound(record, thread, text, respond=True, event=record.id)
+            copy = await self._deliver_inbound(record, thread, text, respond=True, event=record.id)
         except BaseException:
             self._waiting.pop(record.id, None)
             raise
-        return record.id
+        return MailSent(record.id, copy)
 
     async def wait(self, message_id: str, within: float) -> str | None:
         """The first reply to a ``WAIT`` message, or None when none came ``within`` seconds
@@ -184,7 +194,8 @@ class AgentMail:
         event: str,
         platform: str = PLATFORM,
         channel_name: str = "",
-    ) -> None:
+    ) -> str:
+        """Hand the message to the recipient's intake; returns its inbox item's id."""
         if self._receive is None:
             raise RuntimeError("AgentMail.connect(engine.receive) was not called")
         on_agents = platform == PLATFORM
@@ -208,6 +219,7 @@ class AgentMail:
         result = await self._receive(inbound)
         if result.outcome is ReceiveOutcome.REJECTED:
             raise MessagingRefused(f"the message was refused: {result.reason}")
+        return result.inbox_id
 
 
 class AgentsPort:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from engine.messaging.mail import AgentMail, MessagingRefused
 from engine.records import Agent, Inbound
+from engine.store.lineage import Derived
 from engine.store.protocol import AgentStore
 from engine.store.state import MailMode
 from engine.tools.base import FunctionTool, Tool, ToolContext, ToolError
@@ -102,14 +103,20 @@ class MessagingTools:
         return agent
 
     async def _send(self, ctx: ToolContext, recipient: Agent, text: str, mode: MailMode) -> str:
+        """Send ``text``; returns the mail's id. The mail and the recipient's copy of it are
+        derived from what this run's text came from."""
         if not text.strip():
             raise ToolError("message is empty.")
         try:
-            return await self._mail.send(
+            sent = await self._mail.send(
                 ctx.agent, recipient, text, asked_in=_asked_in(ctx), mode=mode
             )
         except MessagingRefused as exc:
             raise ToolError(str(exc)) from None
+        ctx.provenance.derive(Derived.MAIL, sent.id, text)
+        if sent.copy:
+            ctx.provenance.derive(Derived.MESSAGE, sent.copy, text)
+        return sent.id
 
     async def _send_async(self, ctx: ToolContext, args: SendAsyncArgs) -> str:
         recipient = await self._recipient(args.agent_name)

@@ -58,9 +58,10 @@ def answer_to(question: Inbound, text: str) -> Outbound:
 async def test_a_reply_handed_to_the_waiting_call_is_delivered_once(store: Store) -> None:
     mail, intake = AgentMail(store.agents, store.mail, TrafficGuard()), Intake()
     mail.connect(intake)
-    message_id = await mail.send(
+    sent = await mail.send(
         AGENT, PEER, "what is 2 + 2?", asked_in=inbound("hi"), mode=MailMode.WAIT
     )
+    message_id = sent.id
     [question] = intake.received
     reply = answer_to(question, "4")
 
