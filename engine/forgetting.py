@@ -65,6 +65,13 @@ class Forgetting:
         await self.store.lineage.unlink_sources(list(sources))
         return report
 
+    async def forget(self, records: dict[Derived, set[str]]) -> ForgetReport:
+        """Remove these records and everything derived from them."""
+        found = await self.derived({i for ids in records.values() for i in ids})
+        for kind, ids in records.items():
+            found[kind].update(ids)
+        return await self.remove(found)
+
     async def remove(self, records: dict[Derived, set[str]]) -> ForgetReport:
         """Remove these derived records, each the way its kind is forgotten, and their links."""
         store = self.store

@@ -95,10 +95,7 @@ class UserDataService:
         derived from it. Nothing happens for a record of another workspace or kind."""
         if not await self._belongs(workspace, kind, record_id):
             return ForgetReport()
-        report = merged(
-            await self._forgetting.remove({kind: {record_id}}),
-            await self._forgetting.remove_derived({record_id}),
-        )
+        report = await self._forgetting.forget({kind: {record_id}})
         await self._store.settle_forget()
         return report
 
