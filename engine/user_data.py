@@ -215,15 +215,15 @@ def render_report(report: UserMemoryReport) -> str:
 #: How each count of a ``ForgetReport`` is said, one and many.
 _REMOVED_KINDS = (
     ("messages", "message", "messages"),
-    ("redacted_messages", "reply of mine quoting it", "replies of mine quoting it"),
+    ("redacted_messages", "message of mine redacted", "messages of mine redacted"),
     ("blocks", "note", "notes"),
     ("block_lines", "line of my notes", "lines of my notes"),
     ("passages", "archival note", "archival notes"),
     ("digests", "channel digest", "channel digests"),
     ("summaries", "conversation summary", "conversation summaries"),
     ("mail", "message to another agent", "messages to other agents"),
-    ("inbox", "received copy", "received copies"),
-    ("outbox", "sent reply", "sent replies"),
+    ("inbox", "received copy redacted", "received copies redacted"),
+    ("outbox", "sent reply redacted", "sent replies redacted"),
     ("job_records", "job record", "job records"),
 )
 
