@@ -1,8 +1,11 @@
 """The chat-completions client: one tool-calling step against any OpenAI-compatible endpoint.
 
-Retries rate limits (honouring `Retry-After`), server errors, timeouts and connection errors
-with exponential backoff and jitter, all inside one time budget, then raises `LLMUnavailable`.
-Servers that reject `tool_choice="required"` are asked again with `"auto"`, remembered per model.
+Every failure goes through one classification (``diagnose``): a rate limit or a transient
+server error is retried with backoff (honouring `Retry-After`) inside one time budget; a server
+that refuses ``tool_choice="required"`` (a 400 naming it, or llama-cpp-python's 500) is asked
+again with ``"auto"``; an endpoint that cannot be reached, a refused key or an unknown model is
+reported at once, since asking again changes nothing. Retries log at DEBUG; the failure that
+ends a step is described once, with the URL and the cause, by whoever catches it.
 """
 
 from __future__ import annotations
@@ -10,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import socket
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any, Protocol
 
 import openai
@@ -21,12 +26,26 @@ from openai.types.chat import ChatCompletion
 
 from engine.backoff import Backoff
 from engine.records import ToolCall
+from engine.text_tool_calls import looks_like_tool_call, parse_text_tool_calls
 
 log = logging.getLogger(__name__)
 
 ToolChoice = str  # "required" | "auto" | "none"
 
+#: Answer tokens asked for when a request names no limit: a local model without one may
+#: generate until its context is full.
+DEFAULT_MAX_TOKENS = 1024
+#: Consecutive failed steps after which the endpoint counts as unreachable (readiness).
+UNREACHABLE_AFTER = 3
+#: Said to a model whose answer was a tool call written as text that could not be read.
+TOOL_CALL_CORRECTION = (
+    "Your last answer looked like a tool call written as text, and it could not be read. "
+    "Call one of the offered tools through the tool-calling interface, with JSON arguments."
+)
+
 _RETRYABLE_STATUS = frozenset({408, 409, 429})
+#: Refusals that fail every request alike (key, permission, model name), not just this one.
+_ENDPOINT_FAULTS = frozenset({401, 403, 404})
 
 
 class LLMError(Exception):
@@ -34,7 +53,7 @@ class LLMError(Exception):
 
 
 class LLMUnavailable(LLMError):
-    """The endpoint kept failing (rate limits, errors, timeouts) for the whole retry budget."""
+    """The endpoint could not be reached, or kept failing for the whole retry budget."""
 
 
 class LLMRejected(LLMError):
@@ -45,6 +64,67 @@ class LLMRejected(LLMError):
         self.status = status
 
 
+class Action(StrEnum):
+    """What to do about a failed request."""
+
+    #: Wait (what the server asked, or a backoff) and ask again, inside the time budget.
+    RETRY = "retry"
+    #: Ask again at once with a simpler request (``tool_choice="auto"``).
+    FALL_BACK = "fall back"
+    #: Give up now and tell the user: asking again would fail the same way.
+    TELL_USER = "tell the user now"
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """One failed request, classified: what to do, and what went wrong in one line."""
+
+    action: Action
+    reason: str
+    #: HTTP status, when the server answered.
+    status: int | None = None
+    #: Seconds the server asked us to wait.
+    wait: float | None = None
+
+
+def diagnose(exc: openai.APIError, base_url: str, tool_choice: ToolChoice = "auto") -> Diagnosis:
+    """The one classification of model errors into retry, fall back and tell the user now."""
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        said = f"HTTP {status} from {base_url}: {exc.message}"
+        if tool_choice == "required" and (
+            status >= 500 or (status == 400 and _mentions_tool_choice(exc))
+        ):
+            return Diagnosis(Action.FALL_BACK, said, status)
+        if status in _RETRYABLE_STATUS or status >= 500:
+            return Diagnosis(
+                Action.RETRY, f"HTTP {status} from {base_url}", status, _retry_after(exc)
+            )
+        return Diagnosis(Action.TELL_USER, said, status)
+    if isinstance(exc, openai.APITimeoutError):
+        return Diagnosis(Action.RETRY, f"no answer from {base_url} in time")
+    unreachable = _unreachable_cause(exc)
+    if unreachable is not None:
+        return Diagnosis(Action.TELL_USER, f"cannot connect to {base_url} ({unreachable})")
+    return Diagnosis(Action.RETRY, f"{type(exc).__name__} from {base_url}")
+
+
+def _unreachable_cause(exc: BaseException) -> str | None:
+    """Why no connection could be opened (refused, unknown host), or None for other errors
+    (a connection dropped mid-answer is worth another try)."""
+    seen: BaseException | None = exc
+    connect_failed = ""
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(seen, socket.gaierror):
+            return f"host name not found: {seen.strerror or seen}"
+        if type(seen).__name__ == "ConnectError":
+            connect_failed = connect_failed or str(seen)
+        seen = seen.__cause__ or seen.__context__
+    return connect_failed or None
+
+
 @dataclass(frozen=True, slots=True)
 class ChatRequest:
     """One step asked of a model: the conversation so far and the tools it may call."""
@@ -53,6 +133,8 @@ class ChatRequest:
     messages: Sequence[Mapping[str, Any]]
     tools: Sequence[Mapping[str, Any]] = ()
     tool_choice: ToolChoice = "required"
+    #: The most tokens the answer may take; None for the client's default.
+    max_tokens: int | None = None
 
     def body(self) -> dict[str, Any]:
         """The chat-completions request body."""
@@ -60,7 +142,14 @@ class ChatRequest:
         if self.tools:
             body["tools"] = list(self.tools)
             body["tool_choice"] = self.tool_choice
+        if self.max_tokens is not None:
+            body["max_tokens"] = self.max_tokens
         return body
+
+    @property
+    def offered(self) -> frozenset[str]:
+        """Names of the tools the request offers."""
+        return frozenset(str(tool.get("function", {}).get("name", "")) for tool in self.tools)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +210,7 @@ class LLMClient:
         api_key: str | None = None,
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
     ) -> None:
         self._retry = retry or RetryPolicy()
         # Retries are ours (one wall-clock budget across attempts), so the SDK's are off.
@@ -131,59 +221,120 @@ class LLMClient:
             timeout=self._retry.request_timeout,
         )
         self._rng = rng or random.Random()
+        self._max_tokens = max_tokens
         self._auto_only_models: set[str] = set()
         self._requests = 0
         self._retries = 0
         self._failures = 0
+        self._failing = 0
+        self._last_failure = ""
         self._usage = Usage()
 
     @property
     def totals(self) -> UsageTotals:
         return UsageTotals(self._requests, self._retries, self._failures, self._usage)
 
+    @property
+    def base_url(self) -> str:
+        """The endpoint, as OPENAI_BASE_URL set it (ends in /v1)."""
+        return str(self._client.base_url).rstrip("/")
+
+    @property
+    def unreachable(self) -> str | None:
+        """Why the endpoint counts as unreachable (several steps in a row failed for good),
+        or None; the next step that succeeds clears it."""
+        return self._last_failure if self._failing >= UNREACHABLE_AFTER else None
+
     async def aclose(self) -> None:
         await self._client.close()
 
+    async def get_json(self, path: str, wait_s: float) -> Any:
+        """GET ``path`` (under the base URL, or absolute) and return its JSON, waiting at most
+        ``wait_s`` seconds."""
+        return await self._client.get(path, cast_to=object, options={"timeout": wait_s})
+
     async def complete(self, request: ChatRequest) -> Completion:
         """Run one chat completion; raise `LLMUnavailable` or `LLMRejected` on failure."""
+        if request.max_tokens is None:
+            request = replace(request, max_tokens=self._max_tokens)
+        completion = await self._step(request)
+        if completion.tool_calls or not request.tools or not completion.text:
+            return completion
+        if not looks_like_tool_call(completion.text):
+            return completion
+        # A call the server could not parse either: ask once more, saying what was wrong;
+        # a second miss is no answer (never that text shown to a user).
+        log.info("model %s wrote an unreadable tool call; asking again", request.model)
+        corrected = replace(
+            request,
+            messages=[
+                *request.messages,
+                {"role": "assistant", "content": completion.text},
+                {"role": "user", "content": TOOL_CALL_CORRECTION},
+            ],
+        )
+        retried = await self._step(corrected)
+        if retried.text and looks_like_tool_call(retried.text) and not retried.tool_calls:
+            log.warning("model %s wrote an unreadable tool call twice", request.model)
+            return replace(retried, text=None, usage=completion.usage + retried.usage)
+        return replace(retried, usage=completion.usage + retried.usage)
+
+    async def _step(self, request: ChatRequest) -> Completion:
+        """One step with retries and the tool_choice fallback, under the time budget."""
         model = request.model
         if request.tool_choice == "required" and model in self._auto_only_models:
             request = replace(request, tool_choice="auto")
         deadline = time.monotonic() + self._retry.total_seconds
         attempt = 0
+        fell_back = False
         while True:
-            remaining = deadline - time.monotonic()
             try:
-                return await self._request(request, remaining)
-            except openai.BadRequestError as exc:
-                if request.tool_choice == "required" and _mentions_tool_choice(exc):
-                    log.warning("model %s rejects tool_choice=required; using auto", model)
+                completion = await self._request(request, deadline - time.monotonic())
+            except openai.APIError as exc:
+                found = diagnose(exc, self.base_url, request.tool_choice)
+            else:
+                if fell_back:
+                    # "auto" worked right after "required" failed: this model can't do it.
+                    log.warning("model %s fails tool_choice=required; using auto", model)
                     self._auto_only_models.add(model)
-                    request = replace(request, tool_choice="auto")
-                    continue
-                raise self._rejected(exc) from exc
-            except openai.APIStatusError as exc:
-                if exc.status_code not in _RETRYABLE_STATUS and exc.status_code < 500:
-                    raise self._rejected(exc) from exc
-                wait = _retry_after(exc)
-                reason = f"HTTP {exc.status_code}"
-            except openai.APIConnectionError as exc:  # includes APITimeoutError
-                wait = None
-                # Which server did not answer tells the operator whether OPENAI_BASE_URL is right.
-                reason = f"{type(exc).__name__} from {self._client.base_url}"
+                self._failing = 0
+                return completion
+            if fell_back:
+                request, fell_back = replace(request, tool_choice="required"), False
+            if found.action is Action.FALL_BACK:
+                request, fell_back = replace(request, tool_choice="auto"), True
+                log.debug("LLM %s: %s; asking again with tool_choice=auto", model, found.reason)
+                continue
+            if found.action is Action.TELL_USER:
+                raise self._failed(found, model)
+            wait = found.wait
             if wait is None:
                 wait = self._retry.backoff.delay(attempt + 1, jitter=self._rng)
-            remaining = deadline - time.monotonic()
-            if wait >= remaining:
-                self._failures += 1
-                raise LLMUnavailable(
-                    f"{model} unavailable after {attempt + 1} attempts "
-                    f"in {self._retry.total_seconds:g} s (last: {reason})"
-                )
-            log.info("LLM %s: %s; retry %d in %.2f s", model, reason, attempt + 1, wait)
+            if wait >= deadline - time.monotonic():
+                raise self._failed(found, model, attempt + 1)
+            log.debug("LLM %s: %s; retry %d in %.2f s", model, found.reason, attempt + 1, wait)
             self._retries += 1
             attempt += 1
             await asyncio.sleep(wait)
+
+    def _failed(self, found: Diagnosis, model: str, attempts: int = 0) -> LLMError:
+        """The error that ends a step; counted, and remembered for readiness unless the
+        request itself was at fault."""
+        self._failures += 1
+        if found.status is not None and found.action is Action.TELL_USER:
+            error: LLMError = LLMRejected(f"LLM request rejected ({found.reason})", found.status)
+            if found.status not in _ENDPOINT_FAULTS:
+                return error
+        elif attempts:
+            error = LLMUnavailable(
+                f"model {model} unavailable after {attempts} attempts "
+                f"in {self._retry.total_seconds:g} s (last: {found.reason})"
+            )
+        else:
+            error = LLMUnavailable(f"model {model}: {found.reason}")
+        self._failing += 1
+        self._last_failure = str(error)
+        return error
 
     async def _request(self, request: ChatRequest, remaining: float) -> Completion:
         self._requests += 1
@@ -210,13 +361,12 @@ class LLMClient:
             for call in message.tool_calls or ()
             if call.type == "function"
         )
+        if not calls and message.content and request.tools:
+            # Small local models often write their calls as text: read them as calls.
+            calls = parse_text_tool_calls(message.content, request.offered)
+            if calls:
+                return Completion(calls, None, usage, response.model)
         return Completion(calls, message.content, usage, response.model)
-
-    def _rejected(self, exc: openai.APIStatusError) -> LLMRejected:
-        self._failures += 1
-        return LLMRejected(
-            f"LLM request rejected (HTTP {exc.status_code}): {exc.message}", exc.status_code
-        )
 
 
 def _mentions_tool_choice(exc: openai.APIStatusError) -> bool:

@@ -79,6 +79,11 @@ class Agent:
     #: What to do when the window is over budget: "summarize" (LLM) or "truncate".
     overflow: str = "summarize"
     max_steps: int = 8
+    #: The most tokens one answer of the model may take (sent as ``max_tokens``).
+    max_tokens: int = 1024
+    #: The model's context window in tokens, when its server does not say: the context
+    #: budget is never larger.
+    context_window: int | None = None
     created_at: datetime = field(default_factory=utcnow)
     version: int = 1
 

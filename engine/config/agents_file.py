@@ -109,6 +109,10 @@ class AgentSpec(_Spec):
     shared_blocks: tuple[str, ...] = ()
     max_steps: int = Field(default=8, ge=1, le=50)
     context_budget: int | None = Field(default=None, ge=1000)
+    #: The most tokens one answer may take.
+    max_tokens: int = Field(default=1024, ge=16)
+    #: The model's context window, for servers that do not state it.
+    context_window: int | None = Field(default=None, ge=1000)
     platforms: dict[Literal["slack", "discord"], PlatformSpec] = Field(default_factory=dict)
 
     @field_validator("tags")
@@ -149,6 +153,8 @@ class AgentDefinition:
     shared_blocks: tuple[str, ...]
     max_steps: int
     context_budget: int | None
+    max_tokens: int
+    context_window: int | None
     platforms: Mapping[str, PlatformSpec]
 
 
@@ -292,5 +298,7 @@ def _definition(
         shared_blocks=agent.shared_blocks,
         max_steps=agent.max_steps,
         context_budget=agent.context_budget,
+        max_tokens=agent.max_tokens,
+        context_window=agent.context_window,
         platforms={str(name): spec for name, spec in agent.platforms.items()},
     )

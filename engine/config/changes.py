@@ -142,10 +142,14 @@ async def _apply_agent(
             context_budget=definition.context_budget or default_budget,
             max_steps=definition.max_steps,
         )
-        if definition.shared_blocks:
-            await store.agents.put(
-                dataclasses.replace(agent, shared_blocks=definition.shared_blocks)
-            )
+        configured = dataclasses.replace(
+            agent,
+            shared_blocks=definition.shared_blocks,
+            max_tokens=definition.max_tokens,
+            context_window=definition.context_window,
+        )
+        if configured != agent:
+            await store.agents.put(configured)
         return "created"
     wanted = dataclasses.replace(
         existing,
@@ -157,6 +161,8 @@ async def _apply_agent(
         shared_blocks=definition.shared_blocks,
         context_budget=definition.context_budget or existing.context_budget,
         max_steps=definition.max_steps,
+        max_tokens=definition.max_tokens,
+        context_window=definition.context_window,
     )
     persona_changed = await _set_base_part(
         store, existing.id, BlockLabel.PERSONA, persona, DEFAULT_LIMITS[BlockLabel.PERSONA]

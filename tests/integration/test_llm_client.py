@@ -147,15 +147,32 @@ async def test_timeout_is_retried(llm: FakeOpenAI, client: LLMClient) -> None:
     assert len(llm.chat_requests) == 2
 
 
-async def test_connection_refused_raises_unavailable() -> None:
+async def test_connection_refused_is_reported_at_once_with_url_and_cause() -> None:
     async with FakeOpenAI() as server:
         base_url = server.base_url  # closed on exit: nothing listens there any more
-    budget = RetryPolicy(total_seconds=0.5, request_timeout=0.2, backoff=Backoff(0.05, 8.0))
+    # A minute of budget: a refused connection is not a rate limit, so none of it is spent.
+    budget = RetryPolicy(total_seconds=60.0, request_timeout=5.0, backoff=Backoff(0.5, 8.0))
     client = LLMClient(base_url=base_url, api_key="test", retry=budget)
 
-    with pytest.raises(LLMUnavailable, match="APIConnectionError"):
+    started = time.monotonic()
+    with pytest.raises(LLMUnavailable) as raised:
         await client.complete(ASK_GPT4O)
     await client.aclose()
+
+    assert time.monotonic() - started < 2.0
+    assert str(raised.value) == f"model gpt-4o: cannot connect to {base_url} (connection refused)"
+    assert client.totals.retries == 0
+
+
+async def test_unknown_host_is_reported_at_once() -> None:
+    budget = RetryPolicy(total_seconds=60.0, request_timeout=5.0)
+    client = LLMClient(base_url="http://mnemo-no-such-host.invalid/v1", api_key="t", retry=budget)
+
+    with pytest.raises(LLMUnavailable, match=r"mnemo-no-such-host\.invalid/v1 \(host name not"):
+        await client.complete(ASK_GPT4O)
+    await client.aclose()
+
+    assert client.totals.retries == 0
 
 
 async def test_rejected_required_tool_choice_falls_back_to_auto_and_is_remembered(
