@@ -1,0 +1,217 @@
+"""Lineage written by real turns: a scripted model copies a user's words into every kind of
+memory, and each copy is found from the message it came from, on both stores.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+from engine.agent.memory import TurnMemory
+from engine.audience import Audience
+from engine.records import Author
+from engine.store import Store
+from engine.store.lineage import Derived, DerivedRecord, block_line_id
+from tests.fakes.openai_server import FakeOpenAI, tool_call
+from tests.harness import Bot, bot_running, public, settings_for
+
+WS = "test:W1"
+
+TEAM_AGENT = """\
+shared_blocks:
+  team: {value: "Team notes.", limit: 4000}
+agents:
+  - name: alpha
+    system_prompt: You are alpha.
+    shared_blocks: [team]
+"""
+
+
+@pytest.fixture(params=["sqlite", "mongo"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def llm() -> AsyncIterator[FakeOpenAI]:
+    async with FakeOpenAI() as server:
+        yield server
+
+
+@asynccontextmanager
+async def running(
+    backend: str, tmp_path: Path, llm: FakeOpenAI, **overrides: object
+) -> AsyncIterator[Bot]:
+    """The whole bot on ``backend``, with a team block shared by its one agent."""
+    agents_file = tmp_path / "agents.yaml"
+    agents_file.write_text(TEAM_AGENT)
+    if backend == "mongo":
+        from tests.fakes.mongo_wire import mongo_test_uri
+
+        overrides |= {
+            "MONGODB_URI": mongo_test_uri(),
+            "MONGODB_DATABASE": f"test_{uuid.uuid4().hex[:12]}",
+        }
+    settings = settings_for(
+        tmp_path, llm, MNEMO_AGENTS_FILE=agents_file, MNEMO_AGENT="alpha", **overrides
+    )
+    async with bot_running(settings, llm) as bot:
+        yield bot
+
+
+def store_of(bot: Bot) -> Store:
+    return bot.runtime.store
+
+
+async def said_by(bot: Bot, user: str) -> list[str]:
+    return await store_of(bot).messages.ids_of_user(WS, user)
+
+
+async def line_ids(bot: Bot, audience: Audience, label: str, words: str) -> list[str]:
+    """The lineage ids of the lines of block ``label`` (as ``audience`` sees it) with ``words``."""
+    memory = TurnMemory(
+        store_of(bot).blocks,
+        bot.runtime.default_agent,
+        audience,
+        speaker=Author("alice", "Alice"),
+        channel_name=audience.channel,
+        shared=("team",),
+    )
+    view = await memory.view(label)
+    found = [
+        block_line_id(part.id, line)
+        for part in view.parts
+        for line in part.value.split("\n")
+        if words in line
+    ]
+    assert found, f"no line of {label!r} holds {words!r}"
+    return found
+
+
+def of_kind(records: list[DerivedRecord], kind: Derived) -> set[str]:
+    return {r.record_id for r in records if r.kind is kind}
+
+
+async def test_words_copied_into_every_memory_are_derived_from_their_message(
+    backend: str, tmp_path: Path, llm: FakeOpenAI
+) -> None:
+    fact = "wuzzlefrump launches on 12 May"
+    async with running(backend, tmp_path, llm) as bot:
+        llm.push(
+            tool_call("core_memory_append", label="channel", content=f"Plan: {fact}."),
+            tool_call("core_memory_append", label="persona", content=f"I track {fact}."),
+            tool_call("core_memory_append", label="team", content=f"Team: {fact}."),
+            tool_call("archival_memory_insert", content=f"Alice said {fact}."),
+            tool_call("send_message", message=f"Noted: {fact}!"),
+        )
+        await bot.say(public("general"), "alice", f"Heads up: {fact}.")
+        [said] = await said_by(bot, "alice")
+        derived = await store_of(bot).lineage.derived_from([said])
+
+        lines = of_kind(derived, Derived.BLOCK_LINE)
+        for label in ("channel", "persona", "team"):
+            assert set(await line_ids(bot, public("general"), label, fact)) <= lines, label
+        passages = await store_of(bot).passages.ids_of_user(WS, "alice")
+        assert passages
+        assert set(passages) <= of_kind(derived, Derived.PASSAGE)
+
+        agents_messages = await store_of(bot).messages.by_ids(
+            sorted(of_kind(derived, Derived.MESSAGE))
+        )
+        replies = [
+            call.arguments
+            for m in agents_messages
+            for call in m.tool_calls
+            if call.name == "send_message"
+        ]
+        assert any(fact in reply for reply in replies), "the reply is derived from the message"
+
+
+async def test_a_fact_copied_turns_later_is_traced_to_its_speaker(
+    backend: str, tmp_path: Path, llm: FakeOpenAI
+) -> None:
+    async with running(backend, tmp_path, llm) as bot:
+        llm.push(tool_call("send_message", message="Nice."))
+        await bot.say(public("general"), "alice", "I keep a pet axolotl called Quetzal.")
+        for user, text in (("bob", "lunch at noon?"), ("carol", "sure"), ("dan", "count me in")):
+            llm.push(tool_call("send_message", message="ok"))
+            await bot.say(public("general"), user, text)
+        llm.push(
+            tool_call("core_memory_append", label="channel", content="Alice: axolotl Quetzal."),
+            tool_call("send_message", message="Noted."),
+        )
+        await bot.say(public("general"), "erin", "please remember our pets")
+
+        [alices] = await said_by(bot, "alice")
+        [line] = await line_ids(bot, public("general"), "channel", "Quetzal")
+        lineage = store_of(bot).lineage
+        assert line in of_kind(await lineage.derived_from([alices]), Derived.BLOCK_LINE)
+        [bobs] = await said_by(bot, "bob")
+        assert line not in of_kind(await lineage.derived_from([bobs]), Derived.BLOCK_LINE)
+
+
+async def test_a_passage_found_and_copied_into_a_block_links_the_passage_and_its_sources(
+    backend: str, tmp_path: Path, llm: FakeOpenAI
+) -> None:
+    async with running(backend, tmp_path, llm) as bot:
+        llm.push(
+            tool_call("archival_memory_insert", content="The vault code is 8812 glimmer."),
+            tool_call("send_message", message="Kept."),
+        )
+        await bot.say(public("ops"), "alice", "The vault code is 8812 glimmer.")
+        llm.push(
+            tool_call("archival_memory_search", query="vault code"),
+            tool_call("core_memory_append", label="channel", content="Vault: 8812 glimmer."),
+            tool_call("send_message", message="Done."),
+        )
+        await bot.say(public("general"), "bob", "what opens the vault? keep it here")
+
+        [alices] = await said_by(bot, "alice")
+        [passage] = await store_of(bot).passages.ids_of_user(WS, "alice")
+        [line] = await line_ids(bot, public("general"), "channel", "8812")
+        sources = await store_of(bot).lineage.sources_of(Derived.BLOCK_LINE, [line])
+        assert {passage, alices} <= set(sources[line])
+
+
+async def test_a_rewritten_line_keeps_the_sources_of_the_line_it_replaces(
+    backend: str, tmp_path: Path, llm: FakeOpenAI
+) -> None:
+    async with running(backend, tmp_path, llm) as bot:
+        llm.push(
+            tool_call("core_memory_append", label="channel", content="Standup is at 9:40."),
+            tool_call("send_message", message="Noted."),
+        )
+        await bot.say(public("general"), "alice", "Standup moves to 9:40 from now on.")
+        # In a thread, whose window does not hold Alice's message, Bob has the block rewritten.
+        llm.push(
+            tool_call("memory_rethink", label="channel", new_memory="Standup: 9:40, short."),
+            tool_call("send_message", message="Tidied."),
+        )
+        await bot.say(public("general"), "bob", "tidy the channel notes", thread="t-1")
+
+        [alices] = await said_by(bot, "alice")
+        [bobs] = await said_by(bot, "bob")
+        [line] = await line_ids(bot, public("general"), "channel", "short")
+        sources = await store_of(bot).lineage.sources_of(Derived.BLOCK_LINE, [line])
+        assert {alices, bobs} <= set(sources[line])
+
+
+async def test_a_summary_is_derived_from_the_messages_it_folded(
+    backend: str, tmp_path: Path, llm: FakeOpenAI
+) -> None:
+    async with running(backend, tmp_path, llm, MNEMO_CONTEXT_BUDGET=3000) as bot:
+        filler = " ".join(f"line {k} of the plan" for k in range(25))
+        llm.push(tool_call("send_message", message="Noted."))
+        await bot.say(public("general"), "alice", "My salary is 185k, do not tell anyone.")
+        for i in range(20):
+            llm.push(tool_call("send_message", message="ok"))
+            await bot.say(public("general"), "erin", f"Note {i}: {filler}")
+
+        [alices] = await said_by(bot, "alice")
+        [message] = await store_of(bot).messages.by_ids([alices])
+        summaries = of_kind(await store_of(bot).lineage.derived_from([alices]), Derived.SUMMARY)
+        assert summaries == {str(message.conversation)}

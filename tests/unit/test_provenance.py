@@ -1,0 +1,143 @@
+"""The attribution rule: which sources a run's writes get, and how derived sources flatten."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from engine.agent.memory import BlockView
+from engine.agent.provenance import Provenance, message_text
+from engine.audience import Scope
+from engine.records import Block, Message, Role, ToolCall
+from engine.store.lineage import Derived, block_line_id, links
+from engine.store.sqlite import SQLiteStore
+from engine.text import distinctive_words
+
+WS = "W1"
+WHEN = datetime(2026, 3, 3, tzinfo=UTC)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
+    opened = SQLiteStore(tmp_path / "mnemo.db")
+    await opened.setup()
+    yield opened
+    await opened.close()
+
+
+def said(message_id: str, text: str, *, role: Role = Role.USER, calls: str = "") -> Message:
+    return Message(
+        id=message_id,
+        agent_id="a",
+        workspace=WS,
+        channel="C1",
+        thread="",
+        scope=Scope.workspace(),
+        role=role,
+        author="u",
+        author_name="U",
+        content=text,
+        seq=1,
+        created_at=WHEN,
+        tool_calls=(ToolCall("call-1", "core_memory_append", calls),) if calls else (),
+    )
+
+
+def view(block_id: str, value: str) -> BlockView:
+    part = Block(block_id, "a", WS, "channel", "C1", Scope.workspace(), value, 2000)
+    return BlockView("channel", "a", "C1", "general", (part,), 2000)
+
+
+def test_distinctive_words_leave_out_stopwords_and_short_words_but_keep_numbers() -> None:
+    assert distinctive_words("The cat is in a box on 3 May, at 9:40") == {
+        "cat",
+        "box",
+        "may",
+        "3",
+        "9",
+        "40",
+    }
+
+
+def test_a_tool_calls_values_are_what_its_message_says_not_its_field_names() -> None:
+    message = said("m1", "", role=Role.ASSISTANT, calls='{"label": "human", "content": "Tea"}')
+    assert message_text(message) == "human\nTea"
+
+
+def test_text_is_derived_from_inputs_found_records_and_what_in_the_window_shares_a_word() -> None:
+    provenance = Provenance()
+    provenance.read(["in-1"])
+    provenance.found(Derived.PASSAGE, ["p-1"])
+    provenance.see(
+        [said("m-axolotl", "I keep an axolotl"), said("m-lunch", "lunch at noon?")],
+        [view("b1", "Standup at 9:40\nThe usual place")],
+        (Derived.SUMMARY, "conv"),
+        "Earlier: Quetzal was adopted.",
+    )
+    assert provenance.sources_of("Alice's axolotl Quetzal") == {
+        (Derived.MESSAGE, "in-1"),
+        (Derived.PASSAGE, "p-1"),
+        (Derived.MESSAGE, "m-axolotl"),
+        (Derived.SUMMARY, "conv"),
+    }
+    # Only stopwords and short words in common: nothing from the window.
+    assert provenance.sources_of("it is at the") == {
+        (Derived.MESSAGE, "in-1"),
+        (Derived.PASSAGE, "p-1"),
+    }
+    assert (Derived.BLOCK_LINE, block_line_id("b1", "Standup at 9:40")) in provenance.sources_of(
+        "moved from 9:40"
+    )
+
+
+async def test_links_flatten_the_stored_sources_of_derived_sources(store: SQLiteStore) -> None:
+    await store.lineage.link(links(Derived.PASSAGE, "p-1", ["alice-1"], WS))
+    provenance = Provenance()
+    provenance.read(["bob-1"])
+    provenance.found(Derived.PASSAGE, ["p-1"])
+    provenance.derive(Derived.BLOCK_LINE, "b1#x", "anything")
+    written = await provenance.links(store.lineage, WS)
+    assert {(link.record_id, link.source) for link in written} == {
+        ("b1#x", "bob-1"),
+        ("b1#x", "p-1"),
+        ("b1#x", "alice-1"),
+    }
+
+
+async def test_a_rewritten_line_keeps_the_sources_of_removed_lines_it_shares_a_word_with(
+    store: SQLiteStore,
+) -> None:
+    kept, moved, dropped = "Name: Alice", "Standup at 9:40", "Likes tea"
+    await store.lineage.link(
+        [
+            *links(Derived.BLOCK_LINE, block_line_id("b1", kept), ["m-name"], WS),
+            *links(Derived.BLOCK_LINE, block_line_id("b1", moved), ["m-standup"], WS),
+            *links(Derived.BLOCK_LINE, block_line_id("b1", dropped), ["m-tea"], WS),
+        ]
+    )
+    provenance = Provenance()
+    provenance.read(["m-now"])
+    provenance.rewrite_block("b1", f"{kept}\n{moved}\n{dropped}", f"{kept}\nStandup: 10:00")
+    written = await provenance.links(store.lineage, WS)
+    new_line = block_line_id("b1", "Standup: 10:00")
+    # The unchanged line gets nothing new; the new one inherits only the line it rewrote.
+    assert {link.record_id for link in written} == {new_line}
+    assert {link.source for link in written} == {
+        "m-now",
+        block_line_id("b1", moved),
+        "m-standup",
+    }
+
+
+async def test_a_record_built_on_one_written_in_the_same_run_gets_its_sources(
+    store: SQLiteStore,
+) -> None:
+    provenance = Provenance()
+    provenance.read(["m-1"])
+    provenance.derive(Derived.BLOCK_LINE, "b1#x", "Quetzal")
+    provenance.link(Derived.MESSAGE, "reply", [(Derived.BLOCK_LINE, "b1#x")])
+    written = await provenance.links(store.lineage, WS)
+    assert {link.source for link in written if link.record_id == "reply"} == {"b1#x", "m-1"}
