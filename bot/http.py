@@ -21,6 +21,9 @@ class HttpServices:
     #: Raises when the store does not answer.
     ping_store: Callable[[], Awaitable[None]]
     llm_configured: bool
+    #: Why the model counts as unreachable now (steps in a row failed and the endpoint still
+    #: does not answer), or None; it clears by itself once the endpoint answers again.
+    model_problem: Callable[[], Awaitable[str | None]]
     #: The Prometheus text of this process, with the queue gauges read now.
     metrics_text: Callable[[], Awaitable[bytes]]
     inspector: InspectorServices
@@ -41,7 +44,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready: the store answers and a model endpoint is configured."""
+    """Ready: the store answers, and a model endpoint is configured and not known to be down."""
     services = request.app[SERVICES_KEY]
     if request.app[STOPPING_KEY].is_set():
         return web.json_response({"status": "stopping"}, status=503)
@@ -53,6 +56,14 @@ async def readyz(request: web.Request) -> web.Response:
         problems.append(f"store unreachable: {type(exc).__name__}")
     if not services.llm_configured:
         problems.append("no model endpoint configured")
+    else:
+        try:
+            async with asyncio.timeout(READY_PING_TIMEOUT):
+                model_problem = await services.model_problem()
+        except TimeoutError:
+            model_problem = "model unreachable: the endpoint did not answer in time"
+        if model_problem is not None:
+            problems.append(model_problem)
     if (platforms := request.app.get(PLATFORMS_KEY)) is not None:
         problems.extend(platforms.problems)
     if problems:

@@ -53,7 +53,10 @@ class Settings(BaseSettings):
     embedding_model: str = Field(default="local", min_length=1, alias="MNEMO_EMBEDDING_MODEL")
     #: The endpoint model's vector size; unset, it is known (OpenAI's) or asked of the server.
     embedding_dimensions: int | None = Field(default=None, gt=0, alias="MNEMO_EMBEDDING_DIMENSIONS")
+    #: Seconds one model step may take, retries and waits included.
     llm_timeout: float = Field(default=60.0, gt=0, alias="MNEMO_LLM_TIMEOUT")
+    #: Seconds one HTTP request to the model may take (raise it for a local model on a CPU).
+    llm_request_timeout: float = Field(default=30.0, gt=0, alias="MNEMO_LLM_REQUEST_TIMEOUT")
 
     # Storage
     mongodb_uri: SecretStr | None = Field(default=None, alias="MONGODB_URI")

@@ -110,6 +110,7 @@ class Runtime:
         return HttpServices(
             ping_store=self.store.ping,
             llm_configured=self.settings.llm_configured,
+            model_problem=self.agents.model_server.readiness_problem,
             metrics_text=functools.partial(self.metrics.exposition, self.engine, self.store.inbox),
             inspector=self.inspector_services(),
         )
@@ -164,7 +165,9 @@ async def build_runtime(
     llm = llm or LLMClient(
         base_url=settings.openai_base_url,
         api_key=settings.openai_api_key_value,
-        retry=RetryPolicy(total_seconds=settings.llm_timeout),
+        retry=RetryPolicy(
+            total_seconds=settings.llm_timeout, request_timeout=settings.llm_request_timeout
+        ),
     )
     tokens = functools.cache(TokenCounter)
     search = HybridSearch(store, embedder, clock=clock)

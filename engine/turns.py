@@ -33,6 +33,9 @@ class TurnResult:
     #: The lineage of everything the turn wrote: its own messages, block lines, passages,
     #: summary and mail.
     links: tuple[Link, ...] = ()
+    #: Why the agent could not answer (the model was down or refused), when it could not: the
+    #: replies then carry a notice, and the turn counts as failed.
+    failure: str = ""
 
 
 class TurnRunner(Protocol):

@@ -23,6 +23,7 @@ from engine.agent.window import HISTORY_LOAD, ContextWindow
 from engine.citations import PlatformLinks
 from engine.embeddings import Embedder
 from engine.llm import LLMClient
+from engine.model_server import ModelServer
 from engine.records import Agent, ConversationKey, Inbound, Message, Outbound, ToolCall, utcnow
 from engine.store.protocol import InboxItem, Store
 from engine.tools.base import Searcher, Tool, ToolOutcome
@@ -69,7 +70,16 @@ class AgentRuntime:
         links: PlatformLinks | None = None,
     ) -> None:
         limits = limits or RuntimeLimits()
-        window = ContextWindow(store, tokens, Summarizer(llm, tokens), clock, limits.history_load)
+        #: What the model endpoint says about itself (its models' context windows).
+        self.model_server = ModelServer(llm)
+        window = ContextWindow(
+            store,
+            tokens,
+            Summarizer(llm, tokens),
+            clock,
+            limits.history_load,
+            window_of=self.model_server.context_window,
+        )
         self._turns = TurnServices(
             store, search, embedder, llm, window, clock, limits.tool_timeout, links
         )

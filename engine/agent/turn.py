@@ -120,9 +120,11 @@ class Turn:
 
     async def run(self, tools: Mapping[str, Tool]) -> TurnResult:
         replies = self._replies
+        failure = ""
         try:
             await self._steps(tools)
         except LLMUnavailable as exc:
+            failure = str(exc)
             log.warning("turn %s: %s", self.anchor, exc)
             replies.retract()
             replies.add(LLM_DOWN_REPLY)
@@ -130,10 +132,12 @@ class Turn:
             # Asking again would be refused the same way: the user hears now, the operator
             # gets what to change.
             log.error("turn %s: agent %s: %s", self.anchor, self.agent.name, rejection_advice(exc))
+            failure = str(exc)
             refused_key = exc.status in (401, 403)
             replies.retract()
             replies.add(LLM_KEY_REFUSED_REPLY if refused_key else LLM_REJECTED_REPLY)
         except ContextOverflow as exc:
+            failure = str(exc)
             log.error("turn %s: agent %s: %s", self.anchor, self.agent.name, exc)
             replies.retract()
             replies.add(CONTEXT_TOO_SMALL_REPLY)
@@ -141,7 +145,7 @@ class Turn:
         for message in self._produced:
             provenance.derive(Derived.MESSAGE, message.id, message_text(message))
         links = await provenance.links(self._services.store.lineage, self.inbound.workspace)
-        return TurnResult((*self.heard, *self._produced), replies.sent, links)
+        return TurnResult((*self.heard, *self._produced), replies.sent, links, failure)
 
     async def _steps(self, tools: Mapping[str, Tool]) -> None:
         ctx, agent, services = self._ctx, self.agent, self._services
@@ -158,7 +162,10 @@ class Turn:
                 rules,
             )
             ctx.in_view = compiled.in_view
-            return ChatRequest(agent.model, compiled.messages, compiled.tools)
+            # The answer fits in what the prompt leaves of the budget (a local server's
+            # context window holds both).
+            answer = min(agent.max_tokens, compiled.budget - compiled.total)
+            return ChatRequest(agent.model, compiled.messages, compiled.tools, max_tokens=answer)
 
         loop = ToolLoop(
             services.model,

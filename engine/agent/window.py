@@ -2,14 +2,17 @@
 
 A turn's compile folds the messages that no longer fit into the conversation summary (or
 drops them, when the agent's overflow policy is "truncate") and compiles again; a preview
-compiles the same request and writes nothing.
+compiles the same request and writes nothing. Nothing leaves the window without entering the
+summary: when more messages follow the summary than a turn loads, the older ones are folded
+too. The budget never exceeds the model's context window, where the agent or its server
+states one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 
@@ -25,7 +28,7 @@ from engine.agent.prompts import DEFAULT_SYSTEM_PROMPT
 from engine.agent.summarizer import Summarizer
 from engine.audience import Audience
 from engine.llm import LLMError
-from engine.records import Agent, ConversationKey, Message, Summary
+from engine.records import Agent, ConversationKey, Message, Role, Summary
 from engine.store.lineage import Derived
 from engine.store.protocol import RecordFilter, Store
 from engine.tools.base import Tool
@@ -47,7 +50,10 @@ class ContextWindow:
     summarizer: Summarizer
     clock: Callable[[], datetime]
     history_load: int = HISTORY_LOAD
+    #: A model's context window as its server states it (None when it does not say).
+    window_of: Callable[[str], Awaitable[int | None]] | None = None
     _compilers: dict[str, ContextCompiler] = field(init=False, default_factory=dict)
+    _clamped: set[tuple[str, str, int]] = field(init=False, default_factory=set)
 
     async def compile(
         self,
@@ -62,6 +68,7 @@ class ContextWindow:
     ) -> CompiledContext:
         """The request of the agent's next step; ``current`` are this turn's messages not yet
         stored. With ``fold`` False nothing is written: what would be folded is left out."""
+        agent = await self._within_window(agent)
         where = RecordFilter.for_audience(agent.id, memory.audience)
         summaries = self.store.summaries
         blocks, stats, summary = await asyncio.gather(
@@ -75,11 +82,9 @@ class ContextWindow:
             after = summary.through_seq if summary else 0
             # A conversation keeps its key when its channel changes audience (a private
             # channel opened to everyone): only what this audience may read enters the window.
-            history = [
-                m
-                for m in await self.store.messages.recent(conversation, after, self.history_load)
-                if audience.can_read(m.workspace, m.scope)
-            ]
+            loaded = await self.store.messages.recent(conversation, after, self.history_load)
+            beyond, loaded = await self._beyond_load(conversation, after, loaded)
+            history = [m for m in loaded if audience.can_read(m.workspace, m.scope)]
             # A turn applied before and re-run finds its own messages stored already.
             stored = {m.id for m in history}
             compiled = self._compiler(agent.model).compile(
@@ -106,10 +111,50 @@ class ContextWindow:
                 (Derived.SUMMARY, str(conversation)),
                 summary.text if summary else "",
             )
-            if not compiled.evicted or not fold:
+            evicted = [
+                *(m for m in beyond if audience.can_read(m.workspace, m.scope)),
+                *compiled.evicted,
+            ]
+            if not evicted or not fold:
                 return compiled
-            await self._fold(agent, memory, conversation, summary, compiled.evicted)
+            await self._fold(agent, memory, conversation, summary, evicted)
         return compiled
+
+    async def _beyond_load(
+        self, conversation: ConversationKey, after: int, loaded: list[Message]
+    ) -> tuple[list[Message], list[Message]]:
+        """Split a full load: what must leave the window (every message since the summary
+        that came before the load, and the load's older half, so the next fold waits for
+        half a load), and what stays. A load that is not full stays whole."""
+        if len(loaded) < self.history_load:
+            return [], loaded
+        cut = len(loaded) - self.history_load // 2
+        while cut < len(loaded) and loaded[cut].role is Role.TOOL:
+            cut += 1  # a tool result stays with the call it answers
+        before = await self.store.messages.between(conversation, after, loaded[0].seq - 1)
+        return [*before, *loaded[:cut]], loaded[cut:]
+
+    async def _within_window(self, agent: Agent) -> Agent:
+        """``agent`` with its budget cut to its model's context window (its own setting, or
+        what the server says), warning once per agent, model and window."""
+        window = agent.context_window
+        if window is None and self.window_of is not None:
+            window = await self.window_of(agent.model)
+        if window is None or agent.context_budget <= window:
+            return agent
+        key = (agent.id, agent.model, window)
+        if key not in self._clamped:
+            self._clamped.add(key)
+            log.warning(
+                "agent %s: context budget %d exceeds the %d-token context window of %s; "
+                "using %d (lower MNEMO_CONTEXT_BUDGET or the agent's context_budget)",
+                agent.name,
+                agent.context_budget,
+                window,
+                agent.model,
+                window,
+            )
+        return replace(agent, context_budget=window)
 
     def _compiler(self, model: str) -> ContextCompiler:
         compiler = self._compilers.get(model)

@@ -125,6 +125,8 @@ class ConversationWorker:
                 return self._failed(items, error)
             await store.inbox.mark(head.id, InboxStatus.PENDING, error)
             raise TurnDeferred(settings.turn_retry.delay(attempts)) from exc
+        if result.failure:
+            return self._failed(items, result.failure, result)
         return self._done(items, result)
 
     def _done(self, items: Sequence[InboxItem], result: TurnResult) -> JournalEntry:
@@ -137,18 +139,24 @@ class ConversationWorker:
             links=result.links,
         )
 
-    def _failed(self, items: Sequence[InboxItem], error: str) -> JournalEntry:
-        """A turn given up on: its messages are kept, and whoever asked hears it failed."""
-        replies = Replies.for_items(items, self.pipeline.clock)
-        if any(item.inbound.respond for item in items):
-            replies.add(FAILED_REPLY)
+    def _failed(
+        self, items: Sequence[InboxItem], error: str, result: TurnResult | None = None
+    ) -> JournalEntry:
+        """A turn given up on: its messages are kept, and whoever asked hears it failed (in
+        the turn's own words, when the turn could say why)."""
+        if result is None:
+            replies = Replies.for_items(items, self.pipeline.clock)
+            if any(item.inbound.respond for item in items):
+                replies.add(FAILED_REPLY)
+            result = TurnResult(tuple(user_message(item) for item in items), replies.sent)
         return JournalEntry(
             head=items[0].id,
             items=tuple(item.id for item in items),
             outcome=TurnOutcome.FAILED,
-            messages=tuple(user_message(item) for item in items),
-            replies=replies.sent,
+            messages=result.messages,
+            replies=result.replies,
             error=error,
+            links=result.links,
         )
 
     async def _apply(self, entry: JournalEntry) -> None:

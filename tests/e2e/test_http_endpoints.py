@@ -134,7 +134,8 @@ async def test_metrics_follow_turns_queue_depth_and_llm_errors_and_logs_hide_the
 
         first = await hand_over(store, agent.id, "hello there", channel="C1")
         async with asyncio.timeout(WAIT):
-            await wait_status(store, first, InboxStatus.DONE)
+            # Answered with a notice that the key was refused: a failed turn, for alerts.
+            await wait_status(store, first, InboxStatus.FAILED)
 
         llm.block()
         waiting = [
@@ -153,8 +154,8 @@ async def test_metrics_follow_turns_queue_depth_and_llm_errors_and_logs_hide_the
         found = await scrape(bot)
         # A refused key is answered at once (the user is told), not retried.
         assert value(found, "mnemo_turns_total", outcome="retried") == 0
-        assert value(found, "mnemo_turns_total", outcome="done") == 3
-        assert value(found, "mnemo_turns_total", outcome="failed") == 0
+        assert value(found, "mnemo_turns_total", outcome="done") == 2
+        assert value(found, "mnemo_turns_total", outcome="failed") == 1
         assert value(found, "mnemo_turn_duration_seconds_count") == 3
         for stage in ("turn", "apply", "deliver"):
             assert value(found, "mnemo_stage_duration_seconds_count", stage=stage) == 3

@@ -36,6 +36,7 @@ BAD_VALUES = [
     ("MNEMO_EMBEDDING_DIMENSIONS", "0", "greater than 0"),
     ("MNEMO_CONTEXT_BUDGET", "10", "greater than or equal to 1000"),
     ("MNEMO_LLM_TIMEOUT", "0", "greater than 0"),
+    ("MNEMO_LLM_REQUEST_TIMEOUT", "-5", "greater than 0"),
     ("MNEMO_WORKERS", "many", "valid integer"),
     ("MNEMO_LOG_FORMAT", "xml", "'json' or 'text'"),
     ("SLACK_CHANNEL_POLICY", "loud", "'mention', 'listen' or 'open'"),
