@@ -123,11 +123,11 @@ def _ids(items: Sequence[MemoryItem], kind: Derived) -> list[str]:
 def render_why(
     words: str, items: Sequence[MemoryItem], link: Callable[[str, str], str] | None = None
 ) -> str:
-    """An answer in Markdown; ``link(text, url)`` writes a link the platform's way (default:
-    the text, then the address in angle brackets)."""
+    """An answer in Markdown; ``link(text, url)`` writes a link another way than Markdown's
+    ``[text](url)`` (a terminal's)."""
     if not items:
         return f"I remember nothing here about “{words}”."
-    write = link or (lambda text, url: f"{text} <{url}>")
+    write = link or (lambda text, url: f"[{text}]({url})")
     lines = [f"What I remember about “{words}”, and where it came from:"]
     for item in items:
         lines.append(f"• ({item.label}) {item.text}")

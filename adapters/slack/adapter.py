@@ -22,13 +22,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.intake import bot_intake
 from adapters.slack.clients import WorkspaceClients, build_client
-from adapters.slack.commands import COMMAND, FORGET_CANCEL, FORGET_CONFIRM, UserCommands
+from adapters.slack.commands import COMMAND, UserCommands
 from adapters.slack.config import PLATFORM, SlackConfig
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.directory import SlackDirectory
 from adapters.slack.edge import ScreenedSocketModeHandler, SlackEdge
 from adapters.slack.events import MalformedEvent, arrival_of, parse_event
 from adapters.slack.installations import KeyValueInstallationStore, KeyValueOAuthStateStore
+from adapters.slack.memory_menus import FORGET_CANCEL, FORGET_CONFIRM, FORGET_ITEM
+from adapters.slack.permalinks import SlackLinks
 from engine import (
     JSON,
     DeliveryLedgerStore,
@@ -64,8 +66,11 @@ class SlackAdapter:
         self._directory = directory or SlackDirectory()
         installations = KeyValueInstallationStore(kv) if config.multi_workspace else None
         self._installations = installations
-        self._delivery = SlackDelivery(WorkspaceClients(config, installations), deliveries)
-        self._commands = UserCommands(user_memory, self._reject)
+        clients = WorkspaceClients(config, installations)
+        self._delivery = SlackDelivery(
+            clients, deliveries, links=SlackLinks(clients, self._directory)
+        )
+        self._commands = UserCommands(user_memory, self._reject, self._directory)
         self.bolt = self._build_app(installations, kv)
         self._edge = SlackEdge(self.bolt, self._reject, config.signing_secret)
         self._register_listeners()
@@ -153,9 +158,13 @@ class SlackAdapter:
         app = self.bolt
         app.event("message")(self._on_message)
         app.event("app_mention")(self._on_message)
-        app.command(COMMAND)(ack=self._commands.acknowledge, lazy=[self._commands.run_export])
+        app.command(COMMAND)(
+            ack=self._commands.acknowledge,
+            lazy=[self._commands.run_export, self._commands.run_why],
+        )
         app.action(FORGET_CONFIRM)(ack=_ack, lazy=[self._commands.forget])
         app.action(FORGET_CANCEL)(ack=_ack, lazy=[self._commands.cancel])
+        app.action(FORGET_ITEM)(ack=_ack, lazy=[self._commands.forget_item])
         # Whatever else Slack sends gets a 200, so it never retries or flags the app.
         app.command(_ANYTHING)(self._commands.unknown)
         app.event(_ANYTHING)(_ignore)

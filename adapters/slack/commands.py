@@ -12,28 +12,40 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.directory import SlackDirectory
 from adapters.slack.events import workspace_id
+from adapters.slack.formatting import to_mrkdwn
+from adapters.slack.memory_menus import forget_blocks
 from adapters.slack.payloads import (
     BlockAction,
     MalformedEvent,
     SlashCommand,
     read_block_action,
     read_command,
+    read_item_choice,
 )
-from engine import JSON, UserMemory, UserMemoryReport, render_forget
+from engine import (
+    JSON,
+    Audience,
+    AudienceKind,
+    MemoryItem,
+    UserMemory,
+    UserMemoryReport,
+    render_forget,
+    render_why,
+)
 
 log = logging.getLogger(__name__)
 
 COMMAND = "/mnemo"
-FORGET_CONFIRM = "mnemo_forget_confirm"
-FORGET_CANCEL = "mnemo_forget_cancel"
 #: Slack must have the command's answer within 3 seconds.
 REPORT_TIMEOUT_S = 2.5
 _REPORT_LIMIT = 3_500
 
 USAGE = (
     "`/mnemo memory`: what I keep about you (only you see it)\n"
-    "`/mnemo forget`: delete everything I keep about you\n"
+    "`/mnemo forget`: delete one thing I keep about you, or everything\n"
+    "`/mnemo why <words>`: what I remember about those words, and who said it where\n"
     "`/mnemo export`: a JSON file with everything I keep about you, sent to our DM"
 )
 
@@ -42,9 +54,15 @@ class UserCommands:
     """The ``/mnemo`` command and the buttons of its answers; ``reject`` keeps a payload that
     does not fit Slack's shape, for the operator."""
 
-    def __init__(self, memory: UserMemory, reject: Callable[[JSON, str], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        memory: UserMemory,
+        reject: Callable[[JSON, str], Awaitable[None]],
+        directory: SlackDirectory | None = None,
+    ) -> None:
         self._memory = memory
         self._reject = reject
+        self._directory = directory or SlackDirectory()
 
     async def acknowledge(self, ack: AsyncAck, command: dict[str, Any]) -> None:
         """Answer at once: the report, the forget confirmation, or that the export is coming."""
@@ -67,9 +85,18 @@ class UserCommands:
                 await ack(text=render_report(report), response_type="ephemeral")
             case "forget":
                 await ack(
-                    text="Delete everything I keep about you?",
-                    blocks=_confirm_blocks(),
+                    text="What should I forget?",
+                    blocks=forget_blocks(await self._items(workspace, user)),
                     response_type="ephemeral",
+                )
+            case "why" if _words(read):
+                await ack(
+                    text=f"Looking for where I learned about “{_words(read)}”…",
+                    response_type="ephemeral",
+                )
+            case "why":
+                await ack(
+                    text="Say what to explain: `/mnemo why <words>`.", response_type="ephemeral"
                 )
             case "export":
                 await ack(
@@ -118,6 +145,38 @@ class UserCommands:
             text=f"Done: I deleted everything I kept about you ({render_forget(removed)}).",
         )
 
+    async def forget_item(self, body: dict[str, Any], respond: AsyncRespond) -> None:
+        """Forget the one item the user chose in the menu (only ever one of theirs)."""
+        choice = await self._read(body, read_item_choice)
+        team = _team_of(choice) if choice is not None else ""
+        chosen = choice["actions"][0].get("selected_option") if choice is not None else None
+        if choice is None or not team or not chosen:
+            if _answerable(body):
+                await respond(text="I could not read this choice; nothing was deleted.")
+            return
+        workspace, user = workspace_id(team), choice["user"]["id"]
+        removed = await self._memory.forget_item(workspace, user, chosen["value"])
+        log.info("forgot one item of %s in %s: %d records", user, workspace, removed.total)
+        if not _answerable(body):
+            return
+        if not removed.total:
+            await respond(replace_original=True, text="That was already gone; nothing changed.")
+            return
+        await respond(replace_original=True, text=f"Forgotten ({render_forget(removed)}).")
+
+    async def run_why(
+        self, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        """Answer ``/mnemo why <words>`` for the audience of the channel it was typed in."""
+        read = await self._read(command, read_command, quiet=True)
+        if read is None or _subcommand(read) != "why" or not _words(read):
+            return
+        audience = await self._audience(read, client)
+        found = await self._memory.why(audience, _words(read))
+        if _answerable(command):
+            text = to_mrkdwn(render_why(_words(read), found))
+            await respond(text=_clipped(text), response_type="ephemeral")
+
     async def cancel(self, body: dict[str, Any], respond: AsyncRespond) -> None:
         if _answerable(body):
             await respond(replace_original=True, text="Nothing was deleted.")
@@ -125,6 +184,29 @@ class UserCommands:
     async def unknown(self, ack: AsyncAck, command: dict[str, Any]) -> None:
         """Another app's command routed here by mistake: say so instead of failing."""
         await ack(text=f"I only know `{COMMAND}`.", response_type="ephemeral")
+
+    async def _items(self, workspace: str, user: str) -> list[MemoryItem]:
+        """The user's items for the forget menu; none when they take too long to list (the
+        "everything" button still works)."""
+        try:
+            async with asyncio.timeout(REPORT_TIMEOUT_S):
+                return await self._memory.memory_items(workspace, user)
+        except TimeoutError:
+            return []
+
+    async def _audience(self, command: SlashCommand, client: AsyncWebClient) -> Audience:
+        """Who can read the channel the command was typed in: a DM with the user, else what
+        ``conversations.info`` says (private when it cannot tell)."""
+        workspace, user = workspace_id(command["team_id"]), command["user_id"]
+        channel = command.get("channel_id", "")
+        if channel.startswith("D") or command.get("channel_name") == "directmessage":
+            return Audience(workspace, AudienceKind.DM, channel, user)
+        if not channel:
+            return Audience(workspace, AudienceKind.PUBLIC, "")
+        found = await self._directory.channel(client, command["team_id"], channel, "")
+        if found.kind is AudienceKind.DM:
+            return Audience(workspace, AudienceKind.DM, channel, user)
+        return Audience(workspace, found.kind, channel)
 
     async def _read[P](
         self, body: dict[str, Any], reader: Callable[[object], P], *, quiet: bool = False
@@ -181,30 +263,13 @@ def _subcommand(command: SlashCommand) -> str:
     return words[0].lower() if words else ""
 
 
-def _confirm_blocks() -> list[dict[str, Any]]:
-    return [
-        {
-            "type": "section",
-            "text": {
-                "type": "mrkdwn",
-                "text": "Delete *everything* I keep about you in this workspace: notes, "
-                "archived facts and your messages in my recall? This cannot be undone.",
-            },
-        },
-        {
-            "type": "actions",
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": FORGET_CONFIRM,
-                    "style": "danger",
-                    "text": {"type": "plain_text", "text": "Delete everything"},
-                },
-                {
-                    "type": "button",
-                    "action_id": FORGET_CANCEL,
-                    "text": {"type": "plain_text", "text": "Cancel"},
-                },
-            ],
-        },
-    ]
+def _words(command: SlashCommand) -> str:
+    """What follows the subcommand: ``/mnemo why <words>``."""
+    parts = command.get("text", "").split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+def _clipped(text: str) -> str:
+    if len(text) <= _REPORT_LIMIT:
+        return text
+    return text[:_REPORT_LIMIT] + "\n… (ask about fewer words for the rest)"

@@ -24,8 +24,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.chunking import split_message
 from adapters.slack.clients import WorkspaceClients
 from adapters.slack.config import PLATFORM
+from adapters.slack.directory import SlackDirectory
 from adapters.slack.events import team_of
 from adapters.slack.formatting import to_mrkdwn
+from adapters.slack.permalinks import SlackLinks
 from engine import DeliveryError, DeliveryLedger, DeliveryLedgerStore, Inbound, Outbound
 
 log = logging.getLogger(__name__)
@@ -68,9 +70,11 @@ class SlackDelivery:
         clients: WorkspaceClients,
         ledgers: DeliveryLedgerStore,
         text_limit: int = SLACK_TEXT_LIMIT,
+        links: SlackLinks | None = None,
     ) -> None:
         self._clients = clients
         self._ledgers = ledgers
+        self._links = links or SlackLinks(clients, SlackDirectory())
         self._limit = text_limit
         #: Channels where assistant.threads.setStatus was refused: not asked again.
         self._no_status: set[tuple[str, str]] = set()
@@ -94,6 +98,14 @@ class SlackDelivery:
             posted.append(await self._post(client, reply, index, parts[index]))
             await self._record(reply, posted)
         return posted[0]
+
+    async def permalink(self, workspace: str, channel: str, platform_ref: str) -> str | None:
+        """``engine.LinkPort``: the message's Slack permalink."""
+        return await self._links.permalink(workspace, channel, platform_ref)
+
+    async def channel_name(self, workspace: str, channel: str) -> str | None:
+        """``engine.LinkPort``: the channel's name, "#design"."""
+        return await self._links.channel_name(workspace, channel)
 
     @asynccontextmanager
     async def working(self, inbound: Inbound) -> AsyncIterator[None]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, NotRequired, TypedDict
 
-from pydantic import StringConstraints, TypeAdapter, ValidationError
+from pydantic import Field, StringConstraints, TypeAdapter, ValidationError
 
 #: Slack's ids (teams, orgs, users, bots, channels, events): short, plain ASCII.
 type SlackId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
@@ -107,6 +107,9 @@ class SlashCommand(TypedDict):
     user_id: SlackId
     text: NotRequired[str]
     enterprise_id: NotRequired[SlackId | None]
+    #: Where it was typed (``/mnemo why`` answers for that channel's audience).
+    channel_id: NotRequired[SlackId]
+    channel_name: NotRequired[str]
 
 
 class Actor(TypedDict):
@@ -126,9 +129,25 @@ class BlockAction(TypedDict):
     team: NotRequired[ActionTeam | None]
 
 
+class ChosenOption(TypedDict):
+    value: Annotated[str, StringConstraints(max_length=150)]
+
+
+class ChosenAction(TypedDict):
+    action_id: str
+    selected_option: NotRequired[ChosenOption | None]
+
+
+class ItemChoice(BlockAction):
+    """A choice in one of Mnemo's menus (``/mnemo forget``'s list of items)."""
+
+    actions: Annotated[list[ChosenAction], Field(min_length=1, max_length=5)]
+
+
 _CALLBACK = TypeAdapter(EventCallback)
 _COMMAND = TypeAdapter(SlashCommand)
 _ACTION = TypeAdapter(BlockAction)
+_CHOICE = TypeAdapter(ItemChoice)
 
 
 def read_callback(body: object) -> EventCallback:
@@ -142,6 +161,10 @@ def read_command(body: object) -> SlashCommand:
 
 def read_block_action(body: object) -> BlockAction:
     return _read(_ACTION, body, "block action")
+
+
+def read_item_choice(body: object) -> ItemChoice:
+    return _read(_CHOICE, body, "menu choice")
 
 
 def _read[T](adapter: TypeAdapter[T], body: object, what: str) -> T:

@@ -4,9 +4,24 @@ scripted answers, and a record of what the adapter asked."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from engine import Audience, Derived, ForgetReport, MemoryItem, Source
+from engine import (
+    Audience,
+    Block,
+    Derived,
+    ForgetReport,
+    MemoryItem,
+    Message,
+    Passage,
+    Role,
+    Scope,
+    Source,
+    Store,
+    new_id,
+)
+from engine.records import next_seq
+from engine.store.lineage import block_line_id, links
 
 SAID_AT = datetime(2026, 3, 3, 14, 2, tzinfo=UTC)
 
@@ -49,3 +64,92 @@ class MemoryItemsDouble:
     async def why(self, audience: Audience, words: str) -> list[MemoryItem]:
         self.asked_why.append((audience, words))
         return list(self.answer)
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """What ``remember_birthday`` stored: a public and a DM message of one user, a channel
+    block line derived from both, a human line and a passage derived from the DM."""
+
+    said: Message
+    told: Message
+    channel_line: str
+    human_line: str
+    passage: str
+
+
+async def remember_birthday(
+    store: Store,
+    agent: str,
+    public: Audience,
+    dm: Audience,
+    *,
+    user: str,
+    name: str,
+    public_ref: str,
+    dm_ref: str,
+) -> Remembered:
+    """Seed a store as turns would have left it after ``user`` told the agent their birthday
+    in a public channel and, with a secret, in their DM."""
+
+    def said(text: str, where: Audience, ref: str, minutes: int) -> Message:
+        return Message(
+            id=new_id(),
+            agent_id=agent,
+            workspace=where.workspace,
+            channel=where.channel,
+            thread="",
+            scope=where.write_scope,
+            role=Role.USER,
+            author=user,
+            author_name=name,
+            content=text,
+            seq=next_seq(),
+            created_at=SAID_AT + timedelta(minutes=minutes),
+            platform_ref=ref,
+        )
+
+    public_msg = said("my birthday is on 12 March", public, public_ref, 0)
+    dm_msg = said("birthday cake secret: lemon", dm, dm_ref, 5)
+    await store.messages.append([public_msg, dm_msg])
+    channel = await store.blocks.create(
+        _block(agent, public, "channel", public.channel, "Birthday of the week: 12 March")
+    )
+    human = await store.blocks.create(
+        _block(agent, dm, "human", user, "Birthday cake: lemon", scope=dm.write_scope)
+    )
+    passage = Passage(
+        id=new_id(),
+        agent_id=agent,
+        workspace=dm.workspace,
+        scope=dm.write_scope,
+        text=f"{name} wants a lemon birthday cake",
+        users=(user,),
+        created_at=SAID_AT,
+    )
+    await store.passages.insert([passage])
+    channel_line = block_line_id(channel.id, channel.value)
+    human_line = block_line_id(human.id, human.value)
+    await store.lineage.link(
+        [
+            *links(Derived.BLOCK_LINE, channel_line, [public_msg.id, dm_msg.id], public.workspace),
+            *links(Derived.BLOCK_LINE, human_line, [dm_msg.id], dm.workspace),
+            *links(Derived.PASSAGE, passage.id, [dm_msg.id], dm.workspace),
+        ]
+    )
+    return Remembered(public_msg, dm_msg, channel_line, human_line, passage.id)
+
+
+def _block(
+    agent: str, where: Audience, label: str, subject: str, value: str, scope: Scope | None = None
+) -> Block:
+    return Block(
+        id=new_id(),
+        owner=agent,
+        workspace=where.workspace,
+        label=label,
+        subject=subject,
+        scope=scope or where.write_scope,
+        value=value,
+        limit=2000,
+    )

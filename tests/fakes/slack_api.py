@@ -218,6 +218,13 @@ class FakeSlackApi:
             return {"ok": False, "error": "channel_not_found"}
         return {"ok": True, "channel": {"id": args.get("channel"), **channel}}
 
+    def _permalink(self, args: JSONDict) -> JSONDict:
+        channel, ts = str(args.get("channel", "")), str(args.get("message_ts", ""))
+        if not channel or not ts:
+            return {"ok": False, "error": "invalid_arguments"}
+        link = f"https://fake.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+        return {"ok": True, "channel": channel, "permalink": link}
+
     def _open_dm(self, args: JSONDict) -> JSONDict:
         return {"ok": True, "channel": {"id": f"D{args.get('users', '')}"}}
 
@@ -300,6 +307,7 @@ _HANDLERS = {
     "conversations.replies": "_replies",
     "conversations.info": "_conversation_info",
     "conversations.open": "_open_dm",
+    "chat.getPermalink": "_permalink",
     "users.info": "_user_info",
     "oauth.v2.access": "_oauth_access",
     "bots.info": "_bot_info",
