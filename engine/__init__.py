@@ -9,6 +9,7 @@ from engine.agent.context import ContextOverflow
 from engine.agent.creation import AgentExists, create_agent, ensure_agent
 from engine.agent.memory import BlockView, MemoryEditError, TurnMemory, describe_scope
 from engine.agent.passes import AgentPass, PassReport, run_pass
+from engine.agent.provenance import link_derived
 from engine.agent.runtime import AgentRuntime, ToolTrial
 from engine.agent.summarizer import Summarizer
 from engine.audience import Audience, AudienceKind, Scope, ScopeKind
@@ -223,6 +224,7 @@ __all__ = [
     "describe_scope",
     "detach_tool",
     "ensure_agent",
+    "link_derived",
     "new_id",
     "open_store",
     "peer_agents",

@@ -3,7 +3,8 @@
 A pass has its own instructions, message and tools (a memory pass edits blocks and keeps
 archival passages, then finishes) and its own model access (a job's token budget). It runs on
 the same loop as a turn: the same tool type, rules, tool errors, step limit and terminal
-tools; its writes go through the tools, under the pass's audience, and nothing else is stored.
+tools; its writes go through the tools, under the pass's audience, each derived from the
+messages the pass read, and nothing else is stored but their lineage.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime
 from engine.agent.context import to_chat
 from engine.agent.loop import TOOL_TIMEOUT, ToolLoop, tool_rules
 from engine.agent.memory import TurnMemory
+from engine.agent.provenance import Provenance
 from engine.audience import Audience
 from engine.embeddings import Embedder
 from engine.llm import ChatModel, ChatRequest
@@ -38,6 +40,8 @@ class AgentPass:
     people: Mapping[str, str]
     channel_name: str
     now: datetime
+    #: The ids of the messages the pass reads: what it writes is derived from them.
+    read: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +68,19 @@ async def run_pass(
     """Run ``task`` on the agent's tool loop until it finishes or reaches its step limit."""
     agent, audience = task.agent, task.audience
     nobody = Author("", "")
+    provenance = Provenance()
+    provenance.read(task.read)
     ctx = ToolContext(
         agent=agent,
         audience=audience,
         speaker=nobody,
         memory=TurnMemory(
-            store.blocks, agent, audience, speaker=nobody, channel_name=task.channel_name
+            store.blocks,
+            agent,
+            audience,
+            speaker=nobody,
+            channel_name=task.channel_name,
+            provenance=provenance,
         ),
         store=store,
         embedder=embedder,
@@ -116,5 +127,9 @@ async def run_pass(
         tool_timeout=tool_timeout,
         label=f"pass of {agent.name}",
     )
-    end = await loop.run()
+    try:
+        end = await loop.run()
+    finally:
+        # What the pass wrote before a failure stays written: so does its lineage.
+        await store.lineage.link(await provenance.links(store.lineage, audience.workspace))
     return PassReport(end.calls, end.produced)

@@ -11,12 +11,13 @@ works and written together when its outcome is applied, never one round trip per
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from engine.records import Message
+from engine.records import Message, ToolCall
 from engine.store.lineage import Derived, LineageStore, Link, block_line_id, links
 from engine.text import distinctive_words
 
@@ -30,8 +31,19 @@ type Ref = tuple[Derived, str]
 
 def message_text(message: Message) -> str:
     """What a message says: its content and the values its tool calls pass."""
-    said = [message.content]
-    for call in message.tool_calls:
+    return _said(message.content, message.tool_calls)
+
+
+@functools.lru_cache(maxsize=20_000)
+def _message_words(message_id: str, content: str, calls: tuple[ToolCall, ...]) -> frozenset[str]:
+    """The distinctive words of a stored message: a window shows mostly the same messages turn
+    after turn, so each is read once."""
+    return distinctive_words(_said(content, calls))
+
+
+def _said(content: str, calls: Sequence[ToolCall]) -> str:
+    said = [content]
+    for call in calls:
         try:
             said += _leaves(json.loads(call.arguments))
         except json.JSONDecodeError:
@@ -73,7 +85,7 @@ class Provenance:
         None,
         "",
     )
-    _words: dict[Ref, tuple[Message | str, frozenset[str]]] = field(default_factory=dict)
+    _words: dict[Ref, tuple[str, frozenset[str]]] = field(default_factory=dict)
     _derived: list[_Derivation] = field(default_factory=list)
 
     # -- what the run reads ----------------------------------------------------------------------
@@ -115,11 +127,12 @@ class Provenance:
             yield summary, summary_text
 
     def _words_of(self, ref: Ref, seen: Message | str) -> frozenset[str]:
-        """The distinctive words of a record in the window, worked out once per version."""
+        """The distinctive words of a record in the window."""
+        if isinstance(seen, Message):
+            return _message_words(seen.id, seen.content, seen.tool_calls)
         cached = self._words.get(ref)
-        if cached is None or cached[0] is not seen:
-            text = seen if isinstance(seen, str) else message_text(seen)
-            cached = self._words[ref] = (seen, distinctive_words(text))
+        if cached is None or cached[0] != seen:
+            cached = self._words[ref] = (seen, distinctive_words(seen))
         return cached[1]
 
     # -- what the run writes ---------------------------------------------------------------------
@@ -190,3 +203,13 @@ async def _stored_sources(lineage: LineageStore, refs: set[Ref]) -> dict[Ref, li
         for kind, per_record in zip(kinds, found, strict=True)
         for record_id, sources in per_record.items()
     }
+
+
+async def link_derived(
+    lineage: LineageStore, workspace: str, kind: Derived, record_id: str, sources: Iterable[Ref]
+) -> None:
+    """Record now that ``record_id``, written outside a turn (by a job), was derived from
+    ``sources`` and what they were derived from."""
+    provenance = Provenance()
+    provenance.link(kind, record_id, sources)
+    await lineage.link(await provenance.links(lineage, workspace))
