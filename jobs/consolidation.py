@@ -3,11 +3,15 @@
 For each conversation with messages past its checkpoint, and quiet for the idle delay, memory
 passes read the new messages in batches and update the blocks and archival memory of the
 conversation's audience. The checkpoint (the last message read) moves after each batch, so a
-run stopped by its budget, a failure or a crash goes on where it left off.
+run stopped by its budget, a failure or a crash goes on where it left off. A pass fits the
+run's budget whatever was said: a message longer than a pass may read is clipped for it, so
+no message can hold the checkpoint back.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -24,8 +28,14 @@ from jobs.job import MemoryJob, RunContext, Target
 from jobs.memory_pass import MEMORY_WRITES, memory_pass, transcript
 from jobs.settings import ConsolidationSettings
 
+log = logging.getLogger(__name__)
+
 #: Characters of transcript one pass reads at most (about 6k tokens).
 _PASS_CHARS = 24_000
+#: A pass reads at most this share of the run's token budget (about 4 characters a token),
+#: so its steps, each reading the transcript again, fit in what the run may spend.
+_PASS_BUDGET_SHARE = 0.25
+_CLIP_MARK = " [... {cut} characters left out of this memory pass ...]"
 
 
 class ConsolidationJob(MemoryJob[ConsolidationSettings]):
@@ -64,8 +74,9 @@ class ConsolidationJob(MemoryJob[ConsolidationSettings]):
             return "agent no longer exists"
         after = await self.checkpoint(conversation)
         new = await self._store.messages.between(conversation, after, activity.last_seq)
+        limit = min(_PASS_CHARS, int(ctx.model.budget * 4 * _PASS_BUDGET_SHARE))
         passes = writes = 0
-        for batch in self._batches(new):
+        for batch in self._batches([_clipped(m, limit, conversation) for m in new], limit):
             # A channel that changed audience holds messages of both: each batch is one
             # audience's, and what it teaches lands where that audience reads.
             audience = batch[0].scope.audience_of(conversation)
@@ -94,18 +105,33 @@ class ConsolidationJob(MemoryJob[ConsolidationSettings]):
             await self._save_checkpoint(activity, activity.last_seq)
         return f"{len(new)} messages read in {passes} passes; {writes} memory writes"
 
-    def _batches(self, messages: Sequence[Message]) -> list[Sequence[Message]]:
+    def _batches(self, messages: Sequence[Message], limit: int) -> list[Sequence[Message]]:
         """Consecutive runs of messages of one scope within the per-pass message and size
-        limits."""
+        (``limit`` characters) limits."""
         batches: list[Sequence[Message]] = []
         start = size = 0
         for i, m in enumerate(messages):
             full = i - start >= self._settings.batch_messages
             other_audience = m.scope != messages[start].scope
-            if i > start and (full or other_audience or size + len(m.content) > _PASS_CHARS):
+            if i > start and (full or other_audience or size + len(m.content) > limit):
                 batches.append(messages[start:i])
                 start, size = i, 0
             size += len(m.content)
         if start < len(messages):
             batches.append(messages[start:])
         return batches
+
+
+def _clipped(message: Message, limit: int, conversation: ConversationKey) -> Message:
+    """``message`` cut to ``limit`` characters for a pass (its stored text stays whole)."""
+    if len(message.content) <= limit:
+        return message
+    mark = _CLIP_MARK.format(cut=len(message.content) - limit)
+    log.info(
+        "consolidating %s: message %s has %d characters; a memory pass reads its first %d",
+        conversation,
+        message.id,
+        len(message.content),
+        limit - len(mark),
+    )
+    return dataclasses.replace(message, content=message.content[: limit - len(mark)] + mark)

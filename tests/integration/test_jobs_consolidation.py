@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -155,6 +156,27 @@ async def test_a_run_over_budget_keeps_its_progress_for_the_next(world: World) -
     read = [json.dumps(r["messages"]) for r in world.llm.chat_requests]
     assert sum("note number 3" in r for r in read) == 1
     assert sum("note number 0" in r for r in read) == 1
+
+
+async def test_a_message_larger_than_the_budget_is_clipped_and_passed(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    # As large as intake accepts a message (100 KB): several times what a pass may read.
+    text = ("log line " * 11_200)[:100_000]
+    huge = await world.said(public("dump"), "gil", text, ago=timedelta(hours=1))
+    await world.said(public("dump"), "gil", "My badge number is 4471.")
+    job = consolidation(world)
+    with caplog.at_level(logging.INFO, logger="jobs.consolidation"):
+        records = await world.runner().run_job(job)
+
+    assert [r.status for r in records] == [RunStatus.OK]
+    assert records[0].tokens <= world.settings().token_budget
+    read = json.dumps([r["messages"] for r in world.llm.chat_requests])
+    assert "My badge number is 4471." in read
+    assert "characters left out of this memory pass" in read
+    conversation = (await world.store.messages.conversations_since(world.clock.now - DAY))[0]
+    assert await job.checkpoint(conversation.conversation) == conversation.last_seq
+    assert [r.getMessage() for r in caplog.records if huge.id in r.getMessage()]
 
 
 async def test_a_fact_said_to_the_running_bot_reaches_memory_after_consolidation(
