@@ -48,7 +48,7 @@ class PlatformLinks:
         if port is None or not message.platform_ref:
             return None
         return await self._bounded(
-            port.permalink(message.workspace, message.channel, message.platform_ref)
+            port.permalink(message.workspace, message.channel, message.platform_ref, message.thread)
         )
 
     async def channel_name(self, message: Message) -> str:

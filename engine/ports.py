@@ -66,8 +66,11 @@ class LinkPort(Protocol):
     @property
     def platform(self) -> str: ...
 
-    async def permalink(self, workspace: str, channel: str, platform_ref: str) -> str | None:
-        """A link that opens the message ``platform_ref`` of ``channel``."""
+    async def permalink(
+        self, workspace: str, channel: str, platform_ref: str, thread: str = ""
+    ) -> str | None:
+        """A link that opens the message ``platform_ref`` of ``channel`` (in ``thread``, the
+        conversation's thread id, when it is in one)."""
 
     async def channel_name(self, workspace: str, channel: str) -> str | None:
         """How people call ``channel`` ("#design")."""

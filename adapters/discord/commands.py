@@ -1,8 +1,9 @@
-"""Slash commands that give users control over their memory: /memory, /forget, /export.
+"""Slash commands that give users control over their memory: /memory, /forget, /export, /why.
 
 Each is answered only to the user who ran it (ephemeral) and deferred at once, inside
 Discord's 3 seconds, before the engine is asked. In a server they act on what that server's
-memory keeps about the user; in DMs on what the user's DMs keep.
+memory keeps about the user; in DMs on what the user's DMs keep. /why answers for the audience
+of the channel it is asked in: asked in a public channel, it never shows what a DM taught.
 """
 
 from __future__ import annotations
@@ -14,15 +15,19 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from adapters.discord.audience import dm_workspace, guild_workspace
-from engine import UserMemory, UserMemoryReport, render_forget
+from adapters.discord.audience import (
+    UnmappableChannel,
+    conversation_of,
+    dm_workspace,
+    guild_workspace,
+)
+from adapters.discord.forget_view import ForgetChoice
+from engine import Audience, AudienceKind, UserMemory, UserMemoryReport, render_why
 
 log = logging.getLogger(__name__)
 
 #: Room for a /memory answer (Discord's 2,000-character limit, less the closing note).
 REPORT_LIMIT = 1800
-#: How long the /forget buttons stay usable.
-CONFIRM_TIMEOUT = 120.0
 EVERYWHERE = app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=False)
 
 
@@ -32,8 +37,22 @@ def workspace_of(interaction: discord.Interaction) -> str:
     return dm_workspace(interaction.user.id)
 
 
+def audience_of(interaction: discord.Interaction) -> Audience:
+    """Who can read the channel a command was run in (a server channel whose audience cannot
+    be known reads as public, the audience that reads least)."""
+    user = interaction.user.id
+    channel_id = str(interaction.channel_id or "")
+    if interaction.guild_id is None:
+        return Audience(dm_workspace(user), AudienceKind.DM, channel_id, str(user))
+    try:
+        audience, _ = conversation_of(interaction.channel, user)
+    except UnmappableChannel:
+        return Audience(guild_workspace(interaction.guild_id), AudienceKind.PUBLIC, channel_id)
+    return audience
+
+
 def user_memory_commands(memory: UserMemory) -> list[app_commands.Command[Any, ..., None]]:
-    """The three commands, bound to the engine's user-memory port."""
+    """The four commands, bound to the engine's user-memory port."""
 
     async def show_memory(interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -42,14 +61,22 @@ def user_memory_commands(memory: UserMemory) -> list[app_commands.Command[Any, .
 
     async def forget(interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        confirmation = ForgetConfirmation(memory, workspace_of(interaction), interaction.user.id)
+        workspace, user = workspace_of(interaction), interaction.user.id
+        items = await memory.memory_items(workspace, str(user))
+        one = "Choose one thing to forget, or forget " if items else "Forget "
         await interaction.followup.send(
-            "This deletes everything I keep about you here: your memory blocks, the facts "
-            "I saved and your messages. It cannot be undone. Go ahead?",
-            view=confirmation,
+            f"{one}everything I keep about you here: your memory blocks, the facts I saved and "
+            "your messages. It cannot be undone.",
+            view=ForgetChoice(memory, workspace, user, items),
             ephemeral=True,
             wait=True,
         )
+
+    @app_commands.describe(words="The fact or topic, e.g. Ann's birthday")
+    async def why(interaction: discord.Interaction, words: str) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        found = await memory.why(audience_of(interaction), words)
+        await interaction.followup.send(_clipped(render_why(words, found)), ephemeral=True)
 
     async def export(interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -62,15 +89,22 @@ def user_memory_commands(memory: UserMemory) -> list[app_commands.Command[Any, .
 
     described = [
         ("memory", "See what I remember about you (only you see the answer).", show_memory),
-        ("forget", "Delete everything I keep about you (asks first).", forget),
+        ("forget", "Delete one thing I keep about you, or everything (asks first).", forget),
         ("export", "Download everything I keep about you as a JSON file.", export),
     ]
-    return [
+    commands: list[app_commands.Command[Any, ..., None]] = [
         app_commands.Command(
             name=name, description=description, callback=callback, allowed_contexts=EVERYWHERE
         )
         for name, description, callback in described
     ]
+    explain = "What I remember about some words, and who said it where (only you see it)."
+    commands.append(
+        app_commands.Command(
+            name="why", description=explain, callback=why, allowed_contexts=EVERYWHERE
+        )
+    )
+    return commands
 
 
 def render_report(report: UserMemoryReport) -> str:
@@ -87,50 +121,10 @@ def render_report(report: UserMemoryReport) -> str:
     lines.append(f"Messages in my history: {report.messages}")
     if not report.blocks and not report.passages:
         lines.insert(1, "No memory blocks or saved facts.")
-    text = "\n".join(lines)
+    return _clipped("\n".join(lines), "use /export for everything")
+
+
+def _clipped(text: str, rest: str = "ask about fewer words for the rest") -> str:
     if len(text) <= REPORT_LIMIT:
         return text
-    return text[:REPORT_LIMIT].rstrip() + "\n… (use /export for everything)"
-
-
-class ForgetConfirmation(discord.ui.View):
-    """The "are you sure?" buttons of /forget; only the user who asked may press them."""
-
-    def __init__(self, memory: UserMemory, workspace: str, user_id: int) -> None:
-        super().__init__(timeout=CONFIRM_TIMEOUT)
-        self._memory = memory
-        self._workspace = workspace
-        self._user_id = user_id
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id == self._user_id:
-            return True
-        await interaction.response.send_message(
-            "Only the person who ran /forget can answer this.", ephemeral=True
-        )
-        return False
-
-    @discord.ui.button(
-        label="Forget everything",
-        style=discord.ButtonStyle.danger,
-        custom_id="mnemo:forget:confirm",
-    )
-    async def confirm(
-        self, interaction: discord.Interaction, _: discord.ui.Button[ForgetConfirmation]
-    ) -> None:
-        self.stop()
-        await interaction.response.edit_message(content="Forgetting…", view=None)
-        removed = await self._memory.forget_user(self._workspace, str(self._user_id))
-        log.info("forgot user %s in %s: %d records", self._user_id, self._workspace, removed.total)
-        await interaction.edit_original_response(
-            content=f"Done: I deleted what I kept about you here: {render_forget(removed)}."
-        )
-
-    @discord.ui.button(
-        label="Cancel", style=discord.ButtonStyle.secondary, custom_id="mnemo:forget:cancel"
-    )
-    async def cancel(
-        self, interaction: discord.Interaction, _: discord.ui.Button[ForgetConfirmation]
-    ) -> None:
-        self.stop()
-        await interaction.response.edit_message(content="Nothing was deleted.", view=None)
+    return text[:REPORT_LIMIT].rstrip() + f"\n… ({rest})"

@@ -19,6 +19,7 @@ import discord
 
 from adapters.chunking import split_message
 from adapters.discord.audience import PLATFORM
+from adapters.discord.links import DiscordLinks
 from engine import DeliveryError, Inbound, Outbound
 
 log = logging.getLogger(__name__)
@@ -43,10 +44,21 @@ class DiscordDelivery:
 
     def __init__(self, client: discord.Client) -> None:
         self._client = client
+        self._links = DiscordLinks(client)
 
     @property
     def platform(self) -> str:
         return PLATFORM
+
+    async def permalink(
+        self, workspace: str, channel: str, platform_ref: str, thread: str = ""
+    ) -> str | None:
+        """``engine.LinkPort``: the message's jump URL."""
+        return await self._links.permalink(workspace, channel, platform_ref, thread)
+
+    async def channel_name(self, workspace: str, channel: str) -> str | None:
+        """``engine.LinkPort``: the channel's name, "#design"."""
+        return await self._links.channel_name(workspace, channel)
 
     async def deliver(self, reply: Outbound) -> str:
         chunks = split_message(reply.text, MESSAGE_LIMIT)

@@ -99,9 +99,11 @@ class SlackDelivery:
             await self._record(reply, posted)
         return posted[0]
 
-    async def permalink(self, workspace: str, channel: str, platform_ref: str) -> str | None:
+    async def permalink(
+        self, workspace: str, channel: str, platform_ref: str, thread: str = ""
+    ) -> str | None:
         """``engine.LinkPort``: the message's Slack permalink."""
-        return await self._links.permalink(workspace, channel, platform_ref)
+        return await self._links.permalink(workspace, channel, platform_ref, thread)
 
     async def channel_name(self, workspace: str, channel: str) -> str | None:
         """``engine.LinkPort``: the channel's name, "#design"."""

@@ -44,7 +44,10 @@ class SlackLinks:
     def platform(self) -> str:
         return PLATFORM
 
-    async def permalink(self, workspace: str, channel: str, platform_ref: str) -> str | None:
+    async def permalink(
+        self, workspace: str, channel: str, platform_ref: str, thread: str = ""
+    ) -> str | None:
+        """The message's permalink (a reply's in its thread: Slack knows it by its ts)."""
         key = (workspace, channel, platform_ref)
         cached = self._links.get(key)
         if cached is not None:

@@ -26,7 +26,9 @@ class FakeLinks:
     def __init__(self, slow_ref: str = "") -> None:
         self.slow_ref = slow_ref
 
-    async def permalink(self, workspace: str, channel: str, platform_ref: str) -> str | None:
+    async def permalink(
+        self, workspace: str, channel: str, platform_ref: str, thread: str = ""
+    ) -> str | None:
         if platform_ref == self.slow_ref:
             await asyncio.sleep(5)
         return f"https://chat.example/{workspace}/{channel}/{platform_ref}"

@@ -28,6 +28,7 @@ EVERYONE_PERMISSIONS = VIEW_CHANNEL | SEND_MESSAGES | READ_MESSAGE_HISTORY
 
 INTERACTION_APPLICATION_COMMAND = 2
 INTERACTION_COMPONENT = 3
+OPTION_STRING = 3
 
 
 def snowflake() -> str:
@@ -260,15 +261,17 @@ def slash_command(
     *,
     command_id: str,
     guild_id: str | None = None,
+    options: dict[str, str] | None = None,
 ) -> Payload:
-    """An INTERACTION_CREATE payload for a chat-input command with no options."""
+    """An INTERACTION_CREATE payload for a chat-input command (``options``: its string
+    options by name)."""
+    data: Payload = {"id": command_id, "name": name, "type": 1}
+    if options:
+        data["options"] = [
+            {"name": key, "type": OPTION_STRING, "value": value} for key, value in options.items()
+        ]
     return _interaction(
-        application_id,
-        INTERACTION_APPLICATION_COMMAND,
-        {"id": command_id, "name": name, "type": 1},
-        invoker,
-        channel,
-        guild_id=guild_id,
+        application_id, INTERACTION_APPLICATION_COMMAND, data, invoker, channel, guild_id=guild_id
     )
 
 
@@ -291,6 +294,29 @@ def button_press(
         guild_id=guild_id,
     )
     data["message"] = pressed_on
+    return data
+
+
+def menu_choice(
+    application_id: str,
+    custom_id: str,
+    values: list[str],
+    invoker: Payload,
+    channel: Payload,
+    chosen_on: Payload,
+    *,
+    guild_id: str | None = None,
+) -> Payload:
+    """An INTERACTION_CREATE payload for a choice in a string select menu of ``chosen_on``."""
+    data = _interaction(
+        application_id,
+        INTERACTION_COMPONENT,
+        {"custom_id": custom_id, "component_type": 3, "values": values},
+        invoker,
+        channel,
+        guild_id=guild_id,
+    )
+    data["message"] = chosen_on
     return data
 
 
