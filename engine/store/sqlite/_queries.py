@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from engine.store.protocol import RecordFilter, Scored
+from engine.store.sqlite._ann import GraphSettings
 from engine.store.sqlite._columns import Columns
 from engine.store.sqlite._database import Database, write
 from engine.store.sqlite._embeddings import as_blob, take_revs
@@ -33,7 +34,8 @@ class MemoryTable[T](RecordTable[T]):
         #: Every condition names the table by its initial.
         super().__init__(db, table, columns, alias=table[0])
         self._kind: Kind = table
-        self._vectors = VectorIndex(table, vector_columns)
+        graphs = GraphSettings(folder=db.path.with_name(f"{db.path.name}.graphs"))
+        self._vectors = VectorIndex(table, vector_columns, graphs=graphs)
 
     def visible(self, where: RecordFilter) -> tuple[str, Params]:
         return where_visible(where, self._kind, self.alias)

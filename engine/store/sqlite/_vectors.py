@@ -5,19 +5,24 @@ written, and every deletion of such a row bumps ``vectors_meta.deletes``. Before
 copy loads rows with a newer ``vec_rev`` and, when ``deletes`` moved, drops rows that are gone,
 so writes by this or any other process on the same file are seen. Rows are kept in one matrix
 per agent and workspace (every read names both), and the remaining filters are numpy masks.
+A large matrix also keeps an approximate nearest-neighbour graph (``_ann``), which follows the
+matrix's own additions and removals, so every delete of the store reaches it.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from itertools import chain
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from engine.store.protocol import RecordFilter, Scored
+from engine.store.sqlite._ann import Graph, GraphSettings, graph_path
 from engine.store.sqlite._database import Database, snapshot
 from engine.store.sqlite._time import to_micros
 
@@ -32,6 +37,10 @@ _UNKNOWN = -1
 #: Rows loaded per store operation, so loading a large table does not stall other
 #: operations for long (they run between the chunks).
 LOAD_CHUNK = 20_000
+#: Graph candidates scored exactly per result wanted, and at least: the audience filter drops
+#: some, and exact scores reorder the rest.
+_OVERFETCH = 8
+_MIN_CANDIDATES = 100
 
 
 class _Pairs:
@@ -68,7 +77,7 @@ class _Pairs:
 class _Matrix:
     """Rows of one embedding dimension: normalised vectors and the fields reads filter on."""
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int, graphs: GraphSettings, path: Path | None) -> None:
         self.dim = dim
         self.size = 0
         self.dead = 0
@@ -82,6 +91,12 @@ class _Matrix:
         # the many-valued fields (tags, users) as (codes, rows) pairs, appended in chunks
         self.tags = _Pairs()
         self.users = _Pairs()
+        self._graphs = graphs
+        self._graph_path = path
+        self.graph: Graph | None = None
+        #: Rows whose vector is in the graph, and how many rows were offered to it so far.
+        self.in_graph: Mask = np.zeros(cap, np.bool_)
+        self.offered = 0
 
     def _reserve(self, extra: int) -> None:
         cap = len(self.pos)
@@ -94,6 +109,8 @@ class _Matrix:
         self.pos = np.resize(self.pos, new_cap)
         self.created = np.resize(self.created, new_cap)
         self.alive = np.resize(self.alive, new_cap)
+        self.in_graph = np.resize(self.in_graph, new_cap)
+        self.in_graph[self.size :] = False
         fields = np.zeros((new_cap, 5), np.int32)
         fields[: self.size] = self.fields[: self.size]
         self.fields = fields
@@ -126,30 +143,92 @@ class _Matrix:
         if self.alive[row]:
             self.alive[row] = False
             self.dead += 1
+            self._ungraph(np.array([row], np.int64))
 
     def keep_only(self, live: Ints) -> None:
         alive = self.alive[: self.size]
         gone = alive & ~np.isin(self.pos[: self.size], live)
         self.dead += int(gone.sum())
         alive &= ~gone
+        self._ungraph(np.flatnonzero(gone))
 
-    def search(self, conditions: _Conditions, query: Floats, limit: int) -> list[tuple[int, float]]:
-        n = self.size
-        fields = self.fields[:n]
-        # agent and workspace are the matrix's own (see VectorIndex._matrices)
-        mask = self.alive[:n] & np.isin(fields[:, 2], conditions.scopes)
+    def _ungraph(self, rows: Ints) -> None:
+        if self.graph is None:
+            return
+        rows = rows[self.in_graph[rows]]
+        self.graph.remove(self.pos[rows])
+        self.in_graph[rows] = False
+
+    @property
+    def graph_pending(self) -> bool:
+        """Whether this matrix needs a graph that is not complete yet."""
+        if self.graph is None:
+            return self.size >= self._graphs.min_rows
+        return self.offered < self.size
+
+    def grow_graph(self) -> bool:
+        """Offer the graph one chunk of rows it lacks; True when it is complete (or not
+        needed). A graph read back from its file is first reconciled with the rows."""
+        settings = self._graphs
+        if self.graph is None:
+            if self.size < settings.min_rows:
+                return True
+            self.graph = Graph(self.dim, self._graph_path)
+            n = self.size
+            kept = self.graph.contains(self.pos[:n]) & self.alive[:n]
+            self.in_graph[:n] = kept
+            stale = np.setdiff1d(self.graph.positions(), self.pos[:n][kept])
+            self.graph.remove(stale)
+        graph = self.graph
+        until = time.perf_counter() + settings.seconds
+        while self.offered < self.size:
+            stop = min(self.size, self.offered + settings.batch)
+            rows = np.arange(self.offered, stop)
+            rows = rows[self.alive[rows] & ~self.in_graph[rows]]
+            graph.add(self.pos[rows], self.vectors[rows])
+            self.in_graph[rows] = True
+            self.offered = stop
+            if time.perf_counter() > until:
+                break
+        complete = self.offered == self.size
+        if complete and graph.changes > max(settings.batch, self.size // 10):
+            graph.save()
+        return complete
+
+    def _admitted(self, conditions: _Conditions, rows: Ints | slice) -> Mask:
+        """Which of ``rows`` are alive and pass ``conditions`` (agent and workspace are the
+        matrix's own: see VectorIndex._matrices)."""
+        fields = self.fields[rows]
+        mask = self.alive[rows] & np.isin(fields[:, 2], conditions.scopes)
         if conditions.start is not None:
-            mask &= self.created[:n] >= conditions.start
+            mask &= self.created[rows] >= conditions.start
         if conditions.end is not None:
-            mask &= self.created[:n] <= conditions.end
+            mask &= self.created[rows] <= conditions.end
         if conditions.channel is not None:
             mask &= fields[:, 3] == conditions.channel
         if conditions.author is not None:
             mask &= fields[:, 4] == conditions.author
         if conditions.tags is not None:
-            mask &= self.tags.rows_with_any(conditions.tags, n)
+            mask &= self.tags.rows_with_any(conditions.tags, self.size)[rows]
         if conditions.user is not None:
-            mask &= self.users.rows_with_any([conditions.user], n)
+            mask &= self.users.rows_with_any([conditions.user], self.size)[rows]
+        return mask
+
+    def search(
+        self, conditions: _Conditions, query: Floats, limit: int, rows_of: Callable[[Ints], Ints]
+    ) -> list[tuple[int, float]]:
+        """The best ``limit`` rows: from the graph's candidates when it is complete and enough
+        of them pass the filter, else by scanning every row."""
+        if self.graph is not None and self.offered == self.size:
+            keys = self.graph.nearest(query, max(limit * _OVERFETCH, _MIN_CANDIDATES))
+            candidates = rows_of(keys)
+            candidates = candidates[self._admitted(conditions, candidates)]
+            if len(candidates) >= limit:
+                return self._best(
+                    candidates, np.einsum("ij,j->i", self.vectors[candidates], query), limit
+                )
+        n = self.size
+        mask = self._admitted(conditions, slice(0, n))
         rows = np.flatnonzero(mask)
         if rows.size == 0:
             return []
@@ -158,6 +237,9 @@ class _Matrix:
             scores = np.einsum("ij,j->i", self.vectors[rows], query)
         else:
             scores = np.einsum("ij,j->i", self.vectors[:n], query)[rows]
+        return self._best(rows, scores, limit)
+
+    def _best(self, rows: Ints, scores: Floats, limit: int) -> list[tuple[int, float]]:
         k = min(limit, rows.size)
         best = np.argpartition(-scores, k - 1)[:k] if k < rows.size else np.arange(rows.size)
         best = best[np.argsort(-scores[best], kind="stable")]
@@ -197,12 +279,19 @@ class _Conditions:
 class VectorIndex:
     """The embeddings of ``messages`` or ``passages``; used only on the store's own thread."""
 
-    def __init__(self, table: str, select: str, load_chunk: int = LOAD_CHUNK) -> None:
+    def __init__(
+        self,
+        table: str,
+        select: str,
+        load_chunk: int = LOAD_CHUNK,
+        graphs: GraphSettings | None = None,
+    ) -> None:
         """``select`` lists: pos, vec_rev, agent_id, workspace, scope, channel, author,
         tags (JSON or NULL), users (JSON or NULL), created_at, embedding."""
         self._table = table
         self._select = select
         self._load_chunk = load_chunk
+        self._graphs = graphs or GraphSettings()
         self._users_are_authors = table == "messages"
         self._reset()
 
@@ -242,7 +331,19 @@ class VectorIndex:
             if dead > total // 4:
                 self._reset()  # compact by reloading what is left
                 return False
+        self._grow_graphs()
         return True
+
+    @property
+    def building(self) -> bool:
+        """Whether a graph is still being built (searches scan every row meanwhile)."""
+        return any(matrix.graph_pending for matrix in self._matrices.values())
+
+    def _grow_graphs(self) -> None:
+        """One chunk of graph building per operation; searches scan exactly meanwhile."""
+        for matrix in self._matrices.values():
+            if not matrix.grow_graph():
+                return
 
     def _load(self, conn: sqlite3.Connection, rev: int) -> None:
         rows = conn.execute(
@@ -272,7 +373,11 @@ class VectorIndex:
             vectors = np.frombuffer(b"".join([blobs[i] for i in picked]), np.float32)
             matrix = self._matrices.get((dim, key[1], key[2]))
             if matrix is None:
-                matrix = self._matrices[dim, key[1], key[2]] = _Matrix(dim)
+                first = picked[0]
+                path = graph_path(
+                    self._graphs.folder, self._table, dim, columns[2][first], columns[3][first]
+                )
+                matrix = self._matrices[dim, key[1], key[2]] = _Matrix(dim, self._graphs, path)
             added = matrix.append(
                 pos[picked],
                 fields[picked],
@@ -304,7 +409,14 @@ class VectorIndex:
         matrix = self._matrices.get((len(query), conditions.agent, conditions.workspace))
         if matrix is None or matrix.size == 0 or norm == 0 or limit <= 0:
             return []
-        return matrix.search(conditions, query / norm, limit)
+        return matrix.search(conditions, query / norm, limit, self._rows_in(matrix))
+
+    def _rows_in(self, matrix: _Matrix) -> Callable[[Ints], Ints]:
+        def rows_of(keys: Ints) -> Ints:
+            found = (self._rows.get(key) for key in keys.tolist())
+            return np.array([e[1] for e in found if e is not None and e[0] is matrix], np.int64)
+
+        return rows_of
 
 
 async def nearest[T](
