@@ -13,6 +13,8 @@ import sqlite3
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import pytest
+
 from engine.audience import Scope
 from engine.records import Agent, Author, Block, Message, Role, Summary, ToolCall, shared_owner
 from engine.store import InboxStatus, Store
@@ -37,8 +39,11 @@ from tests.contract.records import (
     visible_to,
 )
 from tests.contract.test_mail import mail
+from tests.fakes.openai_server import FakeOpenAI, tool_call
+from tests.harness import dm, private, public
+from tests.integration.test_lineage_turns import llm, running
 
-__all__ = ["backend", "store"]
+__all__ = ["backend", "llm", "store"]
 
 #: Alice's distinctive words: said in her DM, a private channel, a public channel, a thread.
 SECRETS = {"dm": "zorblax", "private": "xyloquark", "public": "wuzzlefrump", "thread": "kvetchburg"}
@@ -207,10 +212,9 @@ async def test_forget_leaves_none_of_a_users_words_anywhere(store: Store) -> Non
     assert report.outbox == 1
     assert report.inbox >= 1
     if isinstance(store, SQLiteStore):
+        assert not _in_files(store.path)
         await store.close()
-        for path in database_files(store.path):
-            data = path.read_bytes().lower()
-            assert not [w for w in SECRETS.values() if stems(w) in data], path.name
+        assert not _in_files(store.path)
 
     # What only Bob (or nobody) said stays; a line Alice shared with Bob goes.
     if isinstance(store, SQLiteStore):
@@ -251,6 +255,62 @@ async def test_forgetting_a_passage_takes_the_line_built_on_it(store: Store) -> 
     assert report.passages == 1
     assert await store.passages.get(scene.bob_passage) is None
     assert "about design" not in await _value(store, scene.channel)
+
+
+@pytest.fixture(params=["sqlite", "mongo"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+async def test_forget_after_real_turns_leaves_none_of_the_words(
+    kind: str, tmp_path: Path, llm: FakeOpenAI
+) -> None:
+    """The whole runtime, a scripted model copying each of Alice's words into every memory it
+    can reach and into its replies, then ``forget``."""
+    where = {
+        "dm": (dm("alice"), ""),
+        "private": (private("hush"), ""),
+        "public": (public("general"), ""),
+        "thread": (public("general"), "t-1"),
+    }
+    async with running(kind, tmp_path, llm) as bot:
+        for key, (audience, thread) in where.items():
+            word = SECRETS[key]
+            llm.push(
+                tool_call("core_memory_append", label="channel", content=f"Plan: {word}."),
+                tool_call("core_memory_append", label="persona", content=f"I track {word}."),
+                tool_call("core_memory_append", label="team", content=f"Team: {word}."),
+                tool_call("archival_memory_insert", content=f"Alice said {word}."),
+                tool_call("send_message", message=f"Noted: {word}!"),
+            )
+            await bot.say(audience, "alice", f"Remember {word}, please.", thread=thread)
+        # Bob's turn copies Alice's public word from the window next to his own.
+        llm.push(
+            tool_call(
+                "core_memory_append",
+                label="channel",
+                content=f"{SECRETS['public']} and {BOBS} both matter.",
+            ),
+            tool_call("core_memory_append", label="channel", content=f"Bob: {BOBS}."),
+            tool_call("send_message", message="Both noted."),
+        )
+        await bot.say(public("general"), "bob", f"And {BOBS} matters to me.")
+        store = bot.runtime.store
+        assert _found_in(await dump(store)) == set(SECRETS.values())
+
+        report = await bot.runtime.user_data.forget_user("test:W1", "alice")
+
+        assert report.messages >= 4
+        assert _found_in(await dump(store)) == set()
+        if isinstance(store, SQLiteStore):
+            assert not _in_files(store.path)
+        assert any(BOBS in text for text in await dump(store))
+
+
+def _in_files(path: Path) -> list[str]:
+    """Which of the words any of the SQLite files holds, in any stored form."""
+    contents = [p.read_bytes().lower() for p in database_files(path)]
+    return [word for word in SECRETS.values() if any(stems(word) in data for data in contents)]
 
 
 async def _value(store: Store, made: Block) -> str:
