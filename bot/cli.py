@@ -13,8 +13,9 @@ from pathlib import Path
 
 from adapters.console import CONSOLE_WORKSPACE, stdin_lines
 from bot.logging import configure_logging
+from bot.memory_cli import add_memory_arguments, run_memory
 from bot.settings import Settings, SettingsError, load_settings
-from bot.terminal_text import agents_table, forget_summary, memory_report_text, nothing_due
+from bot.terminal_text import agents_table, nothing_due
 from bot.wiring import build_runtime, build_sandbox, running
 from engine import (
     AgentChangeError,
@@ -25,6 +26,7 @@ from engine import (
     Store,
     ToolDefinitionError,
     ToolRegistry,
+    UserMemoryService,
     apply_agents_file,
     attach_tool,
     create_agent,
@@ -119,16 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("name")
     run.add_argument("--args", default="{}", help="arguments as a JSON object")
 
-    memory = _command(commands, "memory", "what Mnemo keeps about a user")
-    memory.add_argument("action", choices=["show", "export", "forget"])
-    memory.add_argument(
-        "--user",
-        default=TERMINAL_USER,
-        help=f"whose memory (default: {TERMINAL_USER}, the person at this terminal)",
-    )
-    memory.add_argument("--workspace", default=CONSOLE_WORKSPACE)
-    memory.add_argument("--out", type=Path, help="export: file to write (default: stdout)")
-    memory.add_argument("--yes", action="store_true", help="forget: do not ask to confirm")
+    memory = _command(commands, "memory", "what Mnemo keeps about a user, and why")
+    add_memory_arguments(memory, TERMINAL_USER, CONSOLE_WORKSPACE)
 
     jobs = _command(commands, "jobs", "background memory jobs and their recorded runs")
     job_commands = jobs.add_subparsers(dest="jobs_command", required=True)
@@ -208,34 +202,7 @@ async def _agents(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _memory(settings: Settings, args: argparse.Namespace) -> int:
     async with _store(settings) as store:
-        data = UserDataWithJobRecords(store)
-        if args.action == "show":
-            print(memory_report_text(await data.about_user(args.workspace, args.user)))
-        elif args.action == "export":
-            document = await data.export_user(args.workspace, args.user)
-            if args.out:
-                args.out.write_bytes(document)
-                print(f"wrote {args.out}")
-            else:
-                sys.stdout.write(document.decode() + "\n")
-        else:
-            question = f"Delete everything kept about {args.user}? [y/N] "
-            if not args.yes and not await asyncio.to_thread(_confirmed, question):
-                print("nothing deleted (pass --yes to delete without asking)")
-                return 1
-            removed = await data.forget_user(args.workspace, args.user)
-            print(forget_summary(args.user, args.workspace, removed))
-    return 0
-
-
-def _confirmed(question: str) -> bool:
-    """Whether the person answered yes; no terminal to ask (end of input) means no."""
-    try:
-        answer = input(question)
-    except EOFError:
-        print()
-        return False
-    return answer.strip().lower() in ("y", "yes")
+        return await run_memory(UserMemoryService(UserDataWithJobRecords(store), store), args)
 
 
 async def _tools(settings: Settings, args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ from engine.agent.runtime import AgentRuntime, ToolTrial
 from engine.agent.summarizer import Summarizer
 from engine.audience import Audience, AudienceKind, Scope, ScopeKind
 from engine.backoff import Backoff
-from engine.citations import PlatformLinks
+from engine.citations import PlatformLinks, describe_source
 from engine.config import (
     AgentChangeError,
     AgentDefinition,
@@ -222,6 +222,7 @@ __all__ = [
     "attach_tool",
     "create_agent",
     "describe_scope",
+    "describe_source",
     "detach_tool",
     "ensure_agent",
     "link_derived",
