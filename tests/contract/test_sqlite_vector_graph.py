@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from usearch.index import Index
 
 from engine.audience import Scope
 from engine.records import Message
@@ -157,3 +158,22 @@ async def test_a_saved_graph_is_reconciled_with_the_rows_when_read_back(
     live = {p for (p,) in conn.execute("SELECT pos FROM messages WHERE vec_rev IS NOT NULL")}
     assert graph_keys(index) == live
     assert len(live) == 330 + 20 - sum(m.author == "u5" for m in batch)
+
+
+async def test_a_deleted_row_leaves_the_saved_graph_at_once(
+    store: SQLiteStore, conn: sqlite3.Connection, tmp_path: Path
+) -> None:
+    batch = await fill(store)
+    folder = tmp_path / "graphs"
+    settled(graphed(folder), conn)
+    index = graphed(folder)
+    settled(index, conn)
+    gone = conn.execute("SELECT pos FROM messages WHERE id = ?", (batch[3].id,)).fetchone()[0]
+
+    await store.messages.redact([batch[3].id])
+    settled(index, conn)
+
+    (saved,) = folder.glob("*.usearch")
+    restored = Index.restore(str(saved))
+    assert restored is not None
+    assert not restored.contains(gone)

@@ -48,8 +48,10 @@ class Graph:
     def __init__(self, dim: int, path: Path | None) -> None:
         self.path = path
         self.index = _read(path, dim) or _empty(dim)
-        #: Additions and removals since the graph was last saved.
+        #: Additions and removals since the graph was last saved; whether any were removals
+        #: (a forgotten row's vector must not outlive it in the file).
         self.changes = 0
+        self.removed = False
 
     def positions(self) -> Ints:
         return np.asarray(self.index.keys, np.int64)
@@ -65,6 +67,7 @@ class Graph:
     def remove(self, keys: Ints) -> None:
         if len(keys):
             self.changes += int(self.index.remove(keys))
+            self.removed = True
 
     def nearest(self, query: Floats, count: int) -> Ints:
         """Keys of about the ``count`` rows nearest ``query``, nearest first."""
@@ -80,6 +83,7 @@ class Graph:
         self.index.save(str(partial))
         os.replace(partial, self.path)
         self.changes = 0
+        self.removed = False
 
 
 def graph_path(

@@ -191,7 +191,7 @@ class _Matrix:
             if time.perf_counter() > until:
                 break
         complete = self.offered == self.size
-        if complete and graph.changes > max(settings.batch, self.size // 10):
+        if graph.removed or (complete and graph.changes > max(settings.batch, self.size // 10)):
             graph.save()
         return complete
 
