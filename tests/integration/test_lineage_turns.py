@@ -17,7 +17,7 @@ from engine.records import Author
 from engine.store import Store
 from engine.store.lineage import Derived, DerivedRecord, block_line_id
 from tests.fakes.openai_server import FakeOpenAI, tool_call
-from tests.harness import Bot, bot_running, public, settings_for
+from tests.harness import Bot, bot_running, dm, private, public, settings_for
 
 WS = "test:W1"
 
@@ -215,3 +215,97 @@ async def test_a_summary_is_derived_from_the_messages_it_folded(
         [message] = await store_of(bot).messages.by_ids([alices])
         summaries = of_kind(await store_of(bot).lineage.derived_from([alices]), Derived.SUMMARY)
         assert summaries == {str(message.conversation)}
+
+
+#: Alice's words, one per place she says them.
+SECRETS = {"dm": "zorblax", "private": "xyloquark", "public": "wuzzlefrump", "thread": "kvetchburg"}
+BOBS = "marmalite"
+
+
+async def test_after_forget_none_of_the_words_a_model_copied_everywhere_remain(
+    backend: str, tmp_path: Path, llm: FakeOpenAI
+) -> None:
+    """The model copies Alice's words into every memory it can reach, over several turns and
+    audiences (and later turns copy them again from what they see); forget leaves none."""
+    from tests.integration.test_forget_complete import database_files, dump, stems
+
+    dm_word, private_word = SECRETS["dm"], SECRETS["private"]
+    public_word, thread_word = SECRETS["public"], SECRETS["thread"]
+    filler = " ".join(f"line {k} of the agenda" for k in range(25))
+    async with running(backend, tmp_path, llm, MNEMO_CONTEXT_BUDGET=3000) as bot:
+        store = store_of(bot)
+        llm.push(
+            tool_call("core_memory_append", label="human", content=f"Code word {dm_word}."),
+            tool_call("core_memory_append", label="persona", content=f"I keep {dm_word}."),
+            tool_call("archival_memory_insert", content=f"Alice's code word is {dm_word}."),
+            tool_call("send_message", message=f"I'll keep {dm_word} safe."),
+        )
+        await bot.say(dm("alice"), "alice", f"My code word is {dm_word}.")
+        llm.push(
+            tool_call("core_memory_append", label="channel", content=f"Project {private_word}."),
+            tool_call("core_memory_append", label="team", content=f"Secret: {private_word}."),
+            tool_call("archival_memory_insert", content=f"The project is {private_word}."),
+            tool_call("send_message", message=f"{private_word}, noted."),
+        )
+        await bot.say(private("skunk"), "alice", f"The project is called {private_word}.")
+        llm.push(
+            tool_call("core_memory_append", label="channel", content=f"Launch: {public_word}."),
+            tool_call("core_memory_append", label="persona", content=f"Launch {public_word}."),
+            tool_call("core_memory_append", label="team", content=f"Launch is {public_word}."),
+            tool_call("archival_memory_insert", content=f"Launch codename {public_word}."),
+            tool_call("send_message", message=f"{public_word} it is!"),
+        )
+        await bot.say(public("general"), "alice", f"The launch codename is {public_word}.")
+        llm.push(
+            tool_call("core_memory_append", label="channel", content=f"Thread: {thread_word}."),
+            tool_call("send_message", message=f"{thread_word}!"),
+        )
+        await bot.say(public("general"), "alice", f"Only here: {thread_word}.", thread="t-1")
+        # Bob's turns: the model copies from its window and from a search, not from Bob.
+        llm.push(
+            tool_call("memory_rethink", label="team", new_memory=f"Recap: {public_word} soon."),
+            tool_call("send_message", message="Recapped."),
+        )
+        await bot.say(public("general"), "bob", "recap the launch for the team please")
+        llm.push(
+            tool_call("archival_memory_search", query="launch codename"),
+            tool_call("core_memory_append", label="channel", content=f"Next: {public_word}."),
+            tool_call("send_message", message="Copied."),
+        )
+        await bot.say(public("random"), "bob", "what's the launch called? note it here")
+        llm.push(
+            tool_call("core_memory_append", label="human", content=f"Collects {BOBS}."),
+            tool_call("send_message", message="Nice."),
+        )
+        await bot.say(dm("bob"), "bob", f"I collect {BOBS} spoons.")
+        for i in range(8):
+            llm.push(tool_call("send_message", message="ok"))
+            await bot.say(public("general"), "bob", f"Note {i}: {filler}")
+        said = await said_by(bot, "alice")
+        derived = await store.lineage.derived_from(said)
+        assert of_kind(derived, Derived.SUMMARY), "Alice's public words were folded"
+        assert len(of_kind(derived, Derived.PASSAGE)) == 3
+        words = set(SECRETS.values())
+        assert words <= {w for w in words for text in await dump(store) if w in text}
+
+        await bot.runtime.user_data.forget_user(WS, "alice")
+
+        left = {w for w in words for text in await dump(store) if stems(w).decode() in text}
+        assert left == set()
+        assert BOBS in " ".join(await line_ids_text(bot, dm("bob"), "human"))
+    if backend == "sqlite":
+        for path in database_files(store.path):  # type: ignore[attr-defined]
+            data = path.read_bytes().lower()
+            assert not [w for w in words if stems(w) in data], path.name
+
+
+async def line_ids_text(bot: Bot, audience: Audience, label: str) -> list[str]:
+    memory = TurnMemory(
+        store_of(bot).blocks,
+        bot.runtime.default_agent,
+        audience,
+        speaker=Author(audience.user or "", ""),
+        channel_name=audience.channel,
+        shared=("team",),
+    )
+    return (await memory.view(label)).value.split("\n")
