@@ -96,7 +96,9 @@ class Forgetting:
         """A platform deleted a message: every stored copy goes, and what was derived from it."""
         copies = await self.store.messages.ids_of_ref(workspace, channel, ref)
         deleted = await self.store.messages.delete_ref(workspace, channel, ref)
-        return await self._settled(merged(await self.remove_derived(copies), ForgetReport(deleted)))
+        derived = await self.remove_derived(copies)
+        received = await self.received_copies(copies)
+        return await self._settled(merged(derived, received, ForgetReport(deleted)))
 
     async def platform_edit(
         self, workspace: str, channel: str, ref: str, text: str
@@ -105,8 +107,15 @@ class Forgetting:
         is stored (and remembered as usual from then on). Returns the copies edited too."""
         copies = await self.store.messages.ids_of_ref(workspace, channel, ref)
         derived = await self.remove_derived(copies)
+        received = await self.received_copies(copies)
         edited = await self.store.messages.edit(workspace, channel, ref, text)
-        return edited, await self._settled(derived)
+        return edited, await self._settled(merged(derived, received))
+
+    async def received_copies(self, message_ids: Sequence[str]) -> ForgetReport:
+        """Blank the pipeline's copies of these messages (a user message has its inbox item's
+        id) and the replies sent to them."""
+        items = await self.store.inbox.redact(message_ids)
+        return ForgetReport(inbox=len(items), outbox=await self.store.outbox.redact(items))
 
     async def _settled(self, report: ForgetReport) -> ForgetReport:
         if report.total:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -17,6 +18,7 @@ from pymongo.errors import DuplicateKeyError
 from engine.records import JSON, utcnow
 from engine.store.codec import encode_datetime
 from engine.store.inbox_keys import dedupe_keys
+from engine.store.lineage import batches
 from engine.store.mongo._documents import (
     Collection,
     Document,
@@ -105,7 +107,18 @@ class MongoInbox:
                 {"inbound.audience.kind": "dm", "inbound.audience.user": user},
             ],
         }
-        ids = [str(doc["_id"]) async for doc in self._items.find(said, projection={"_id": True})]
+        return await self._redact(said)
+
+    async def redact(self, item_ids: Sequence[str]) -> builtins.list[str]:
+        redacted: builtins.list[str] = []
+        for batch in batches(item_ids):
+            redacted += await self._redact(
+                {"status": {"$ne": _PENDING}, "_id": {"$in": list(batch)}}
+            )
+        return redacted
+
+    async def _redact(self, query: Document) -> builtins.list[str]:
+        ids = [str(doc["_id"]) async for doc in self._items.find(query, projection={"_id": True})]
         if ids:
             await self._items.update_many(
                 {"_id": {"$in": ids}},

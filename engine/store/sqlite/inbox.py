@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from engine.records import JSON, utcnow
 from engine.store.codec import encode_datetime
 from engine.store.inbox_keys import dedupe_keys
+from engine.store.lineage import batches
 from engine.store.protocol import InboxItem, InboxStatus
 from engine.store.sqlite._columns import Columns
 from engine.store.sqlite._database import Database
+from engine.store.sqlite._filters import placeholders
 from engine.store.sqlite._table import RecordTable
 from engine.store.sqlite._time import from_micros, to_micros
+
+#: Blanks an item's words (its text and attachments); the item stays, so a retry is still known.
+_REDACT = "UPDATE inbox SET inbound = json_set(inbound, '$.text', '', '$.attachments', json('[]'))"
 
 
 class SQLiteInboxStore(RecordTable[InboxItem]):
@@ -62,8 +68,7 @@ class SQLiteInboxStore(RecordTable[InboxItem]):
 
     async def redact_user(self, workspace: str, user: str) -> list[str]:
         rows = await self._db.query(
-            "UPDATE inbox SET inbound = json_set(inbound, '$.text', '', "
-            "'$.attachments', json('[]')) WHERE status != 'pending' "
+            f"{_REDACT} WHERE status != 'pending' "
             "AND json_extract(inbound, '$.audience.workspace') = ? "
             "AND (json_extract(inbound, '$.author.id') = ? "
             "OR (json_extract(inbound, '$.audience.kind') = 'dm' "
@@ -71,6 +76,17 @@ class SQLiteInboxStore(RecordTable[InboxItem]):
             (workspace, user, user),
         )
         return [item_id for (item_id,) in rows]
+
+    async def redact(self, item_ids: Sequence[str]) -> list[str]:
+        redacted: list[str] = []
+        for batch in batches(item_ids):
+            rows = await self._db.query(
+                f"{_REDACT} WHERE status != 'pending' "
+                f"AND id IN ({placeholders(len(batch))}) RETURNING id",
+                batch,
+            )
+            redacted += [item_id for (item_id,) in rows]
+        return redacted
 
     async def rejected(self, limit: int) -> list[JSON]:
         """Newest first: ``platform``, ``raw``, ``error`` and ``received_at`` (ISO 8601)."""
