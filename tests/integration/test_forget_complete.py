@@ -307,6 +307,22 @@ async def test_forget_after_real_turns_leaves_none_of_the_words(
         assert any(BOBS in text for text in await dump(store))
 
 
+async def test_deleted_rows_are_zeroed_in_the_sqlite_file(tmp_path: Path) -> None:
+    """Mnemo sets ``secure_delete`` itself: a deleted record's bytes do not stay in free space
+    of the file, whatever the library's default."""
+    store = SQLiteStore(tmp_path / "mnemo.sqlite3")
+    await store.setup()
+    await store.kv.put("notes", "alice", {"text": f"alice's word is {SECRETS['dm']}"})
+    await store.kv.put("notes", "bob", {"text": f"bob's word is {BOBS}"})
+    await store.settle_forget()
+    assert _in_files(store.path) == [SECRETS["dm"]]
+    await store.kv.delete("notes", "alice")
+    await store.settle_forget()
+    await store.close()
+    assert _in_files(store.path) == []
+    assert BOBS.encode() in store.path.read_bytes()
+
+
 def _in_files(path: Path) -> list[str]:
     """Which of the words any of the SQLite files holds, in any stored form."""
     contents = [p.read_bytes().lower() for p in database_files(path)]
