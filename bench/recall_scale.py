@@ -1,0 +1,267 @@
+"""Recall at scale: LoCoMo's conversations mixed into generated chat noise in one agent's memory.
+
+The five LoCoMo conversations (see bench/locomo_retrieval.py) go into one agent and workspace, a
+channel each, among generated chat noise: messages of random length whose words are drawn from
+LoCoMo's own vocabulary, by 200 speakers in 50 channels, at times spread over the same months,
+all indexed the way the engine indexes new messages. At each size every question of categories
+1-4 is asked, and the benchmark prints recall@10 of the evidence (ranked messages, and the
+exchanges ``conversation_search`` returns), search latency, how closely the vector graph agrees
+with the exact scan, the graph's build rate, the cost of indexing one new message and the
+process's resident memory.
+
+    .venv/bin/python bench/recall_scale.py [--sizes 10000 100000] [--data PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import os
+import re
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from locomo_retrieval import DATA, TRAIN, WORKSPACE, Conversation, Question, load, refs_of
+
+from engine import LocalEmbedder, Message, RecordFilter, Role, Scope
+from engine.search import HybridSearch
+from engine.store.sqlite import SQLiteStore
+from engine.store.sqlite._ann import GraphSettings
+from engine.store.sqlite._database import snapshot
+from engine.store.sqlite._vectors import VectorIndex
+from engine.store.sqlite.messages import VECTOR_COLUMNS
+
+AGENT = "scale"
+WHERE = RecordFilter(AGENT, WORKSPACE, (Scope.agent(), Scope.workspace()))
+SPEAKERS = [f"Person{i:03d}" for i in range(200)]
+CHANNELS = [f"noise-{i:02d}" for i in range(50)]
+BATCH = 2_000
+
+
+def mixed_in(conversations: Sequence[Conversation]) -> list[list[Message]]:
+    """Each conversation's sessions, moved into the one agent, a channel per conversation."""
+    return [
+        [dataclasses.replace(m, agent_id=AGENT, channel=c.agent_id) for m in session]
+        for c in conversations
+        for session in c.sessions
+    ]
+
+
+def noise(count: int, vocabulary: Sequence[str], first: datetime, last: datetime) -> list[Message]:
+    rng = np.random.default_rng(count)
+    span = (last - first).total_seconds()
+    times = sorted(first + timedelta(seconds=float(s)) for s in rng.uniform(0, span, count))
+    lengths = rng.integers(4, 30, count)
+    picks = iter(rng.integers(0, len(vocabulary), int(lengths.sum())).tolist())
+    out = []
+    for n, (at, length) in enumerate(zip(times, lengths.tolist(), strict=True)):
+        speaker = SPEAKERS[int(rng.integers(len(SPEAKERS)))]
+        out.append(
+            Message(
+                id=f"noise-{n}",
+                agent_id=AGENT,
+                workspace=WORKSPACE,
+                channel=CHANNELS[int(rng.integers(len(CHANNELS)))],
+                thread="",
+                scope=Scope.workspace(),
+                role=Role.USER,
+                author=speaker.lower(),
+                author_name=speaker,
+                content=" ".join(vocabulary[next(picks)] for _ in range(length)),
+                seq=int(at.timestamp() * 10**9) + n % 1000,
+                created_at=at,
+            )
+        )
+    return out
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def resident_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def timed[T](operation: Awaitable[T], spent: list[tuple[float, float]]) -> T:
+    """Await ``operation`` (a coroutine does not start before), noting its wall and CPU
+    milliseconds: on a shared machine the wall time includes waiting for a core."""
+    started, cpu = time.perf_counter(), time.process_time()
+    result = await operation
+    spent.append(((time.perf_counter() - started) * 1000, (time.process_time() - cpu) * 1000))
+    return result
+
+
+async def build_graph(store: SQLiteStore, search_probe: Sequence[float]) -> tuple[float, int]:
+    """Drive the graph's build through searches (it grows a few ms per store operation);
+    returns the seconds it took and the rows it holds."""
+    index = store.messages._vectors
+    started = time.perf_counter()
+    await store.messages.search_vector(WHERE, search_probe, 10)
+    while index.building:
+        await store.messages.search_vector(WHERE, search_probe, 10)
+    held = sum(len(m.graph.positions()) for m in index._matrices.values() if m.graph)
+    return time.perf_counter() - started, held
+
+
+def exact_top(path: Path, queries: np.ndarray) -> tuple[list[set[int]], dict[str, int]]:
+    """Positions of the exact 10 nearest, from a second in-memory copy without a graph, and
+    the position of each message id."""
+    exact = VectorIndex("messages", VECTOR_COLUMNS, graphs=GraphSettings(min_rows=10**12))
+    conn = sqlite3.connect(path)
+    while True:
+        with snapshot(conn):
+            if exact.refresh(conn):
+                break
+    positions = dict(conn.execute("SELECT id, pos FROM messages").fetchall())
+    conn.close()
+    return [{pos for pos, _ in exact.search(WHERE, q.tolist(), 10)} for q in queries], positions
+
+
+async def measure(
+    store: SQLiteStore,
+    search: HybridSearch,
+    embedder: LocalEmbedder,
+    questions: Sequence[Question],
+    size: int,
+) -> None:
+    seconds, held = await build_graph(store, np.ones(embedder.dimensions).tolist())
+    rate = f"{held / seconds:,.0f} rows/s" if held else "no graph (exact scan)"
+    print(f"  vector graph: {held:,} rows built in {seconds:.1f} s ({rate})")
+
+    queries = embedder.embed_now([q.text for q in questions])
+    vector_ms: list[tuple[float, float]] = []
+    graph_top = []
+    for q in queries:
+        hits = await timed(store.messages.search_vector(WHERE, q.tolist(), 10), vector_ms)
+        graph_top.append({h.record.id for h in hits})
+    truth, positions = exact_top(store.path, queries)
+    agree = statistics.fmean(
+        len({positions[i] for i in got} & want) / max(len(want), 1)
+        for got, want in zip(graph_top, truth, strict=True)
+    )
+
+    hybrid_ms: list[tuple[float, float]] = []
+    exchange_ms: list[tuple[float, float]] = []
+    ranked: list[frozenset[str]] = []
+    shown: list[frozenset[str]] = []
+    for question in questions:
+        hits = await timed(search.messages(WHERE, question.text, 10), hybrid_ms)
+        ranked.append(frozenset(h.record.platform_ref for h in hits))
+        found = await timed(search.exchanges(WHERE, question.text, 10), exchange_ms)
+        shown.append(refs_of(found))
+
+    def recall(refs: Sequence[frozenset[str]], held_out: bool) -> float:
+        rows = [
+            (q, r)
+            for q, r in zip(questions, refs, strict=True)
+            if not held_out or q.conversation not in TRAIN
+        ]
+        return statistics.fmean(bool(r & q.evidence) for q, r in rows)
+
+    print(
+        f"  recall@10 ranked {recall(ranked, False):.3f} (held out {recall(ranked, True):.3f}), "
+        f"exchanges {recall(shown, False):.3f} (held out {recall(shown, True):.3f})"
+    )
+    for name, spent in (
+        ("vector search", vector_ms),
+        ("hybrid search", hybrid_ms),
+        ("exchanges", exchange_ms),
+    ):
+        wall, cpu = [w for w, _ in spent], [c for _, c in spent]
+        print(
+            f"  {name:<14} wall p50 {percentile(wall, 0.5):6.2f} ms  p95 "
+            f"{percentile(wall, 0.95):6.2f} ms   cpu p50 {percentile(cpu, 0.5):6.2f} ms  "
+            f"p95 {percentile(cpu, 0.95):6.2f} ms"
+        )
+    print(f"  vector graph vs exact scan: recall@10 {agree:.3f}")
+    print(f"  resident memory {resident_mb():,.0f} MB at {size:,} messages")
+
+
+async def per_message_indexing(
+    store: SQLiteStore,
+    search: HybridSearch,
+    dimensions: int,
+    vocabulary: Sequence[str],
+    when: datetime,
+) -> None:
+    """A new message: stored, embedded with the turn before it, added to the graph."""
+    fresh = noise(200, vocabulary, when, when + timedelta(hours=1))
+    fresh = [dataclasses.replace(m, id=f"fresh-{n}", channel="fresh") for n, m in enumerate(fresh)]
+    spent: list[tuple[float, float]] = []
+    probe = np.ones(dimensions).tolist()
+
+    async def one(message: Message) -> None:
+        await store.messages.append([message])
+        await search.index_messages([message])
+        await store.messages.search_vector(WHERE, probe, 1)  # takes the new row in
+
+    for message in fresh:
+        await timed(one(message), spent)
+    wall, cpu = [w for w, _ in spent], [c for _, c in spent]
+    print(
+        f"  indexing one new message (store, embed, graph, one vector search): wall p50 "
+        f"{percentile(wall, 0.5):.2f} ms, cpu p50 {percentile(cpu, 0.5):.2f} ms"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    args = parser.parse_args()
+
+    conversations = load(args.data)
+    questions = [q for c in conversations for q in c.questions]
+    sessions = mixed_in(conversations)
+    turns = [m for session in sessions for m in session]
+    vocabulary = [w for m in turns for w in re.findall(r"[A-Za-z']+", m.content)]
+    first, last = min(m.created_at for m in turns), max(m.created_at for m in turns)
+    embedder = LocalEmbedder()
+    print(
+        f"{len(turns):,} LoCoMo turns in {len(conversations)} channels, {len(questions)} "
+        f"questions; noise in {len(CHANNELS)} channels; load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+
+    with tempfile.TemporaryDirectory() as folder:
+        store = SQLiteStore(Path(folder) / "scale.sqlite3")
+        await store.setup()
+        search = HybridSearch(store, embedder, clock=lambda: last + timedelta(days=1))
+        for session in sessions:
+            await store.messages.append(session)
+            await search.index_messages(session)
+        have = len(turns)
+        every_noise = noise(max(args.sizes) - have, vocabulary, first, last)
+        for size in sorted(args.sizes):
+            started = time.perf_counter()
+            for i in range(have - len(turns), size - len(turns), BATCH):
+                batch = every_noise[i : min(i + BATCH, size - len(turns))]
+                await store.messages.append(batch)
+                await search.index_messages(batch)
+            loaded = time.perf_counter() - started
+            print(
+                f"\n{size:,} messages (stored and embedded {size - have:,} in {loaded:.0f} s, "
+                f"{(size - have) / loaded:,.0f}/s):"
+            )
+            have = size
+            await measure(store, search, embedder, questions, size)
+        await per_message_indexing(
+            store, search, embedder.dimensions, vocabulary, last + timedelta(days=2)
+        )
+        await store.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
