@@ -88,6 +88,8 @@ class Runtime:
             jobs=self.jobs,
             rejected_events=self.store.inbox,
             default_agent_id=self.default_agent.id,
+            explainer=self.user_data.explainer,
+            forget_memory=self.user_data.forget_memory,
         )
 
     def platform_services(self) -> PlatformServices:

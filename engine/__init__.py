@@ -109,7 +109,7 @@ from engine.tools.custom import ToolDefinitionError, ToolRegistry, register_tool
 from engine.tools.sandbox import RegisteredTools, Sandbox, SandboxLimits
 from engine.user_data import UserDataService, render_forget, render_report
 from engine.user_memory import UserMemoryService
-from engine.why import render_why
+from engine.why import MemoryExplainer, render_why
 
 __all__ = [
     "ARCHIVAL_INSERT",
@@ -167,6 +167,7 @@ __all__ = [
     "LinkPort",
     "LocalEmbedder",
     "MemoryEditError",
+    "MemoryExplainer",
     "MemoryItem",
     "Message",
     "MessageStore",

@@ -31,7 +31,8 @@ class UserMemoryService:
     def __init__(self, data: UserDataService, store: Store, links: PlatformLinks | None = None):
         self.data = data
         self._store = store
-        self._explainer = MemoryExplainer(store, Citations(store, links))
+        #: Memories matching words, or shown by an operator, with their sources.
+        self.explainer = MemoryExplainer(store, Citations(store, links))
 
     async def about_user(self, workspace: str, user: str) -> UserMemoryReport:
         return await self.data.about_user(workspace, user)
@@ -43,7 +44,7 @@ class UserMemoryService:
         """The user data export, and each memory about the user with their messages it came
         from (``memories``)."""
         document: dict[str, Any] = json.loads(await self.data.export_user(workspace, user))
-        items = await self._explainer.with_sources(
+        items = await self.explainer.with_sources(
             await self.items_about(workspace, user), written_by(workspace, user)
         )
         document["memories"] = [_exported(item) for item in items]
@@ -66,7 +67,7 @@ class UserMemoryService:
         return await self.data.forget_memory(workspace, item.kind, item.record_id)
 
     async def why(self, audience: Audience, words: str) -> list[MemoryItem]:
-        return await self._explainer.why(audience, words)
+        return await self.explainer.why(audience, words)
 
     async def items_about(self, workspace: str, user: str) -> list[MemoryItem]:
         """Lines of the user's ``human`` blocks and of blocks learned in their DMs, then the

@@ -74,6 +74,14 @@ class MemoryExplainer:
             readable_by(audience),
         )
 
+    async def cited_memory(
+        self, blocks: Sequence[Block], passages: Sequence[Passage], audience: Audience
+    ) -> list[MemoryItem]:
+        """Every line of ``blocks`` and every one of ``passages``, each with its sources that
+        ``audience`` may read (what the inspector shows next to them)."""
+        items = [*(i for block in blocks for i in block_lines(block)), *map(passage_item, passages)]
+        return await self.with_sources(items, readable_by(audience))
+
     async def with_sources(
         self, items: Sequence[MemoryItem], shown: Callable[[Message], bool]
     ) -> list[MemoryItem]:

@@ -7,7 +7,14 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.inspector import chat, context_routes, jobs_routes, memory_routes, rejections_routes
+from bot.inspector import (
+    chat,
+    context_routes,
+    jobs_routes,
+    lineage_routes,
+    memory_routes,
+    rejections_routes,
+)
 from bot.inspector.api import SERVICES_KEY, Endpoint, reply
 from bot.inspector.auth import bearer_auth, inspector_token
 from bot.inspector.chat import INSPECTOR_PORT_KEY, InspectorPort
@@ -23,6 +30,7 @@ _LINK_KEY = web.AppKey("inspector_link", str)
 STATIC = Path(__file__).parent / "static"
 ENDPOINTS: tuple[Endpoint, ...] = (
     memory_routes.ENDPOINTS
+    + lineage_routes.ENDPOINTS
     + context_routes.ENDPOINTS
     + chat.ENDPOINTS
     + jobs_routes.ENDPOINTS

@@ -4,7 +4,7 @@ Nothing else of the running bot is within its reach."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -13,8 +13,11 @@ from engine import (
     AgentRuntime,
     AgentStore,
     BlockStore,
+    Derived,
+    ForgetReport,
     HybridSearch,
     Inbound,
+    MemoryExplainer,
     MessageStore,
     PassageStore,
     PlatformPort,
@@ -72,3 +75,7 @@ class InspectorServices:
     rejected_events: RejectedEvents
     #: The agent the page opens on (MNEMO_AGENT), the one a terminal chat talks to.
     default_agent_id: str
+    #: Where each memory came from (with links), and which memories match some words.
+    explainer: MemoryExplainer
+    #: ``forget_memory(workspace, kind, record_id)``: one line or passage, and what came of it.
+    forget_memory: Callable[[str, Derived, str], Awaitable[ForgetReport]]

@@ -356,17 +356,18 @@ async function loadArchival() {
   });
   $("archival-total").textContent = `${data.total} passages visible to this audience`;
   $("archival-results").replaceChildren(...data.passages.map(renderPassage));
+  await citePassages(data.passages);
 }
 
 function renderPassage(passage) {
   const remove = el("button", { type: "button", class: "danger" }, "Delete");
   remove.addEventListener("click", () =>
     guarded(async () => {
-      if (!confirm("Delete this passage for good?")) return;
-      await api("DELETE", agentPath(`/archival/${encodeURIComponent(passage.id)}`), {
+      if (!confirm("Forget this passage, and everything derived from it?")) return;
+      await api("DELETE", agentPath(`/memory/passage/${encodeURIComponent(passage.id)}`), {
         params: conversation(),
       });
-      await Promise.all([loadArchival(), loadContext()]);
+      await refreshAll();
     }),
   );
   return el(
@@ -450,7 +451,7 @@ async function loadJobs() {
 // -- panels -----------------------------------------------------------------------------------
 
 const panelLoaders = { context: loadContext, recall: loadRecall, archival: loadArchival,
-  tools: async () => {}, jobs: loadJobs };
+  sources: loadSources, tools: async () => {}, jobs: loadJobs };
 let openPanel = "context";
 
 function showPanel(name) {
@@ -496,6 +497,7 @@ function start() {
   $("context-refresh").addEventListener("click", () => guarded(loadContext));
   mountSearchPanel("recall", loadRecall);
   mountSearchPanel("archival", loadArchival);
+  mountSearchPanel("sources", loadSources);
   $("tool-name").addEventListener("change", showToolSchema);
   $("tool-form").addEventListener("submit", runTool);
   $("jobs-refresh").addEventListener("click", () => guarded(loadJobs));
