@@ -11,6 +11,7 @@ from engine.store.lineage import Derived, block_line_id, links
 from tests.contract.records import (
     PUBLIC,
     WS,
+    axis,
     block,
     inbox_item,
     message,
@@ -94,3 +95,18 @@ async def _received_text(store: Store, item_id: str) -> tuple[str, str]:
     [sent] = await store.outbox.for_inbox(item_id)
     assert stored is not None
     return stored.inbound.text, sent.reply.text
+
+
+async def test_an_edited_message_loses_the_embedding_of_its_old_text(store: Store) -> None:
+    edited = message("the launch is on Friday", platform_ref="17.1")
+    kept = message("the venue is the roof", author="bob", platform_ref="17.2")
+    await store.messages.append([edited, kept])
+    await store.messages.set_embeddings([(edited.id, axis(1)), (kept.id, axis(1))])
+    where = visible_to(PUBLIC)
+    assert len(await store.messages.search_vector(where, axis(1), 5)) == 2
+
+    assert await store.messages.edit(WS, PUBLIC.channel, "17.1", "the launch moved") == 1
+
+    assert [hit.record.id for hit in await store.messages.search_vector(where, axis(1), 5)] == [
+        kept.id
+    ]

@@ -1,4 +1,5 @@
-"""Redacting messages in place: their text, tool-call arguments and embeddings go."""
+"""Rewriting messages in place (redacted, or edited on the platform): the old text and its
+embedding go, and settling a forget leaves none of it in the file."""
 
 from __future__ import annotations
 
@@ -13,6 +14,29 @@ from engine.store.sqlite._filters import placeholders
 _UPDATE = (
     "UPDATE messages SET content = ?, tool_calls = ?, embedding = NULL, vec_rev = NULL WHERE id = ?"
 )
+
+
+def rewrite_rows(
+    conn: sqlite3.Connection, content: str, condition: str, params: Sequence[object]
+) -> int:
+    """Give the messages ``condition`` picks the text ``content``, without the embedding of
+    their old text; how many were changed."""
+    with write(conn):
+        embedded = conn.execute(
+            f"SELECT count(*) FROM messages WHERE {condition} AND vec_rev IS NOT NULL", params
+        ).fetchone()[0]
+        changed: int = conn.execute(
+            f"UPDATE messages SET content = ?, embedding = NULL, vec_rev = NULL WHERE {condition}",
+            (content, *params),
+        ).rowcount
+        if embedded:
+            _vectors_dropped(conn)
+    return changed
+
+
+def _vectors_dropped(conn: sqlite3.Connection) -> None:
+    """In-memory vector copies watch this count, and drop the embeddings that are gone."""
+    conn.execute("UPDATE vectors_meta SET deletes = deletes + 1 WHERE tbl = 'messages'")
 
 
 def redact_rows(conn: sqlite3.Connection, message_ids: Sequence[str]) -> dict[str, str]:
@@ -33,8 +57,7 @@ def redact_rows(conn: sqlite3.Connection, message_ids: Sequence[str]) -> dict[st
                 ],
             )
             if any(rev is not None for _, _, rev, _ in rows):
-                # In-memory vector copies watch this count, and drop the old embeddings.
-                conn.execute("UPDATE vectors_meta SET deletes = deletes + 1 WHERE tbl = 'messages'")
+                _vectors_dropped(conn)
             turns.update((rid, turn) for rid, _, _, turn in rows)
     return turns
 

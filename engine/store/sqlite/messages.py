@@ -14,7 +14,7 @@ from engine.store.sqlite._columns import Columns
 from engine.store.sqlite._database import Database, snapshot, write
 from engine.store.sqlite._filters import conversation_params, placeholders
 from engine.store.sqlite._queries import MemoryTable
-from engine.store.sqlite._redaction import redact_rows
+from engine.store.sqlite._redaction import redact_rows, rewrite_rows
 from engine.store.sqlite._time import from_micros, to_micros
 
 COLUMNS = Columns(Message)
@@ -130,14 +130,9 @@ class SQLiteMessageStore(MemoryTable[Message]):
     async def edit(self, workspace: str, channel: str, platform_ref: str, content: str) -> int:
         if not platform_ref:
             return 0
+        # The old embedding described the old text; it is dropped rather than left stale.
         return await self._db.run(
-            lambda c: (
-                c.execute(
-                    "UPDATE messages SET content = ? "
-                    "WHERE workspace = ? AND channel = ? AND platform_ref = ?",
-                    (content, workspace, channel, platform_ref),
-                ).rowcount
-            )
+            lambda c: rewrite_rows(c, content, _REF, (workspace, channel, platform_ref))
         )
 
     async def delete_ref(self, workspace: str, channel: str, platform_ref: str) -> int:
