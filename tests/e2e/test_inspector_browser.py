@@ -202,3 +202,24 @@ async def test_the_page_opens_on_the_default_agent_in_its_latest_conversation(
         await expect(page.locator("#workspace")).to_have_value("console:local")
         await expect(page.locator("#channel")).to_have_value("dm-you")
         await expect(page.locator("#context-messages")).to_contain_text("I keep bees on the roof.")
+
+
+async def test_sources_panel_cites_a_line_and_forgets_it(page: Page, llm: FakeOpenAI) -> None:
+    llm.push(
+        tool_call("core_memory_append", label="human", content="Loves sailing on weekends."),
+        tool_call("send_message", message="Sailing sounds wonderful!"),
+    )
+    await page.fill("#chat-input", "I go sailing every weekend")
+    await page.click("#chat-send")
+    await expect(page.locator("#transcript .line.agent")).to_contain_text("Sailing sounds")
+
+    await page.click('[data-panel="sources"]')
+    await page.fill("#sources-query", "sailing")
+    await page.click("#sources-form button[type=submit]")
+    line = page.locator("#sources-results li").filter(has_text="Loves sailing on weekends.")
+    await expect(line.locator(".sources")).to_contain_text("I go sailing every weekend")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    await line.get_by_role("button", name="Forget").click()
+    await expect(page.locator("#status")).to_contain_text("Forgot")
+    await expect(block(page, "human").locator("textarea")).to_have_value("")
