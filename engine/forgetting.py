@@ -88,8 +88,9 @@ class Forgetting:
             mail=await store.mail.delete(sorted(records.get(Derived.MAIL, ()))),
         )
         for kind, ids in records.items():
-            await store.lineage.unlink_records(kind, sorted(ids))
-            await store.lineage.unlink_sources(sorted(ids))
+            if ids:
+                await store.lineage.unlink_records(kind, sorted(ids))
+                await store.lineage.unlink_sources(sorted(ids))
         return report
 
     async def platform_delete(self, workspace: str, channel: str, ref: str) -> ForgetReport:
