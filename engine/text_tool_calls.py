@@ -18,10 +18,10 @@ from engine.records import ToolCall, new_id
 
 _TAGGED = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
 _FENCED = re.compile(r"```(?:json|tool_call)?\s*\n?(.*?)```", re.DOTALL)
-#: Text that a reader would take for a tool call gone wrong rather than a reply.
+#: Text that a reader would take for a tool call gone wrong rather than a reply: tags, or JSON
+#: with a call's keys.
 _CALL_SHAPED = re.compile(
-    r"<tool_call>|</tool_call>|^\s*(?:```(?:json)?\s*)?[\[{]\s*\"(?:name|function|tool)\"",
-    re.DOTALL,
+    r'</?tool_call>|"(?:arguments|parameters)"\s*:|^\s*\[?\s*\{\s*"(?:name|function|tool)"\s*:'
 )
 
 

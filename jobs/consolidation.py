@@ -105,7 +105,9 @@ class ConsolidationJob(MemoryJob[ConsolidationSettings]):
             await self._save_checkpoint(activity, activity.last_seq)
         return f"{len(new)} messages read in {passes} passes; {writes} memory writes"
 
-    def _batches(self, messages: Sequence[Message], limit: int) -> list[Sequence[Message]]:
+    def _batches(
+        self, messages: Sequence[Message], limit: int = _PASS_CHARS
+    ) -> list[Sequence[Message]]:
         """Consecutive runs of messages of one scope within the per-pass message and size
         (``limit`` characters) limits."""
         batches: list[Sequence[Message]] = []

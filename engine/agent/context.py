@@ -23,6 +23,8 @@ type ChatMessage = dict[str, Any]
 #: Share of the room for messages kept after an eviction, so that summarising is not needed
 #: again at the very next turn.
 EVICTION_TARGET = 0.6
+#: Tokens every answer is primed with (<|start|>assistant<|message|>).
+REPLY_PRIMING = 3
 _TRUNCATION_MARK = "\n[... truncated to fit the context window ...]"
 
 
@@ -80,6 +82,12 @@ class CompiledContext:
     def answer_reserve(self) -> int:
         """Tokens of the budget kept free for the model's answer."""
         return answer_reserve(self.budget)
+
+    @property
+    def answer_room(self) -> int:
+        """Tokens the answer may take so that request and answer fit the budget (the model's
+        context window holds both)."""
+        return self.budget - self.total - REPLY_PRIMING
 
 
 def answer_reserve(budget: int) -> int:

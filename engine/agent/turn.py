@@ -162,9 +162,7 @@ class Turn:
                 rules,
             )
             ctx.in_view = compiled.in_view
-            # The answer fits in what the prompt leaves of the budget (a local server's
-            # context window holds both).
-            answer = min(agent.max_tokens, compiled.budget - compiled.total)
+            answer = min(agent.max_tokens, compiled.answer_room)
             return ChatRequest(agent.model, compiled.messages, compiled.tools, max_tokens=answer)
 
         loop = ToolLoop(

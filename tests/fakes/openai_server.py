@@ -18,7 +18,9 @@ As a separate process (for tests that start and kill bot processes)::
 Each chat request takes the next scripted step; with the queue empty the default responder
 answers (by default: `send_message` echoing the last user message, or plain text when the
 request offers no `send_message` tool). Embeddings are deterministic hashed bags of words, so
-texts sharing words are similar.
+texts sharing words are similar. ``quirks`` make it behave like a local server (tool calls
+written as text, a 500 on ``tool_choice="required"``, context sizes in ``/v1/models`` and
+``/props``, ``max_tokens`` required, slow answers): see ``tests.fakes.local_server``.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ from typing import Any, Self
 import aiohttp
 import numpy as np
 from aiohttp import web
+
+from tests.fakes.local_server import ServerQuirks, calls_as_text
 
 JSON = dict[str, Any]
 
@@ -238,8 +242,11 @@ class FakeOpenAI:
         embedding_dimensions: int = 64,
         host: str = "127.0.0.1",
         port: int = 0,
+        quirks: ServerQuirks | None = None,
     ) -> None:
         self.responder = responder
+        #: How this server differs from OpenAI's (none by default); may change mid-test.
+        self.quirks = quirks or ServerQuirks()
         self.embedding_dimensions = embedding_dimensions
         self._host = host
         self._port = port
@@ -340,6 +347,7 @@ class FakeOpenAI:
                 web.post("/v1/chat/completions", self._chat),
                 web.post("/v1/embeddings", self._embeddings),
                 web.get("/v1/models", self._models),
+                web.get("/props", self._props),
                 web.post("/control/steps", self._control_push),
                 web.get("/control/requests", self._control_requests),
                 web.get("/control/state", self._control_state),
@@ -360,6 +368,10 @@ class FakeOpenAI:
         await self._notify()
         try:
             await self._state.unblocked.wait()
+            refused = self.quirks.refusal(body)
+            if refused is not None:
+                return self._chat_response(body, Error(*refused))
+            await asyncio.sleep(self.quirks.seconds_per_answer)
             step = self._state.steps.popleft() if self._state.steps else self.responder(body)
             if isinstance(step, Delay):
                 await asyncio.sleep(step.seconds)
@@ -381,6 +393,9 @@ class FakeOpenAI:
                 status=step.status,
                 headers=dict(step.headers),
             )
+        if isinstance(step, ToolCalls) and self.quirks.calls_as != "structured":
+            written = [(c.name, c.arguments) for c in step.calls]
+            step = Text(calls_as_text(self.quirks.calls_as, written))
         self._state.counter += 1
         n = self._state.counter
         message: JSON = {"role": "assistant", "content": None}
@@ -448,9 +463,13 @@ class FakeOpenAI:
         )
 
     async def _models(self, request: web.Request) -> web.Response:
-        return web.json_response(
-            {"object": "list", "data": [{"id": "fake", "object": "model", "owned_by": "fake"}]}
-        )
+        return web.json_response(self.quirks.models())
+
+    async def _props(self, request: web.Request) -> web.Response:
+        """llama.cpp's server properties (its running context size); 404 elsewhere."""
+        if self.quirks.props is None:
+            raise web.HTTPNotFound()
+        return web.json_response(dict(self.quirks.props))
 
     # -- control endpoints (for the separate-process mode)
 

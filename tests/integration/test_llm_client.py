@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 
@@ -99,6 +100,32 @@ async def test_rate_limit_is_retried_after_the_servers_retry_after(
     assert json.loads(completion.tool_calls[0].arguments) == {"message": "ok"}
     assert len(llm.requests) == 2
     assert client.totals.retries == 1
+
+
+async def test_retries_log_at_debug_only(
+    llm: FakeOpenAI, client: LLMClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    llm.push(*[error(429, retry_after=0.01) for _ in range(3)], tool_call("send_message", m="ok"))
+
+    with caplog.at_level(logging.DEBUG, logger="engine.llm"):
+        await client.complete(ASK_GPT4O)
+
+    retries = [r for r in caplog.records if "retry" in r.getMessage()]
+    assert len(retries) == 3
+    assert {r.levelno for r in retries} == {logging.DEBUG}
+
+
+async def test_a_500_on_required_is_asked_again_with_auto_at_once(
+    llm: FakeOpenAI, client: LLMClient
+) -> None:
+    llm.push(error(500, "grammar error"))
+
+    completion = await client.complete(ASK_GPT4O)
+    again = await client.complete(ASK_GPT4O)
+
+    assert [len(c.tool_calls) for c in (completion, again)] == [1, 1]
+    assert [r["tool_choice"] for r in llm.requests] == ["required", "auto", "auto"]
+    assert client.totals.retries == 0
 
 
 async def test_server_errors_are_retried(llm: FakeOpenAI, client: LLMClient) -> None:

@@ -17,7 +17,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.http import build_app
 from engine.agent.prompts import LLM_DOWN_REPLY, LLM_KEY_REFUSED_REPLY
-from engine.llm import UNREACHABLE_AFTER
+from engine.llm import UNREACHABLE_AFTER, LLMClient
+from engine.model_server import ModelServer
 from tests.fakes.openai_server import FakeOpenAI, error, tool_call
 from tests.harness import Bot, bot_running, dm, settings_for
 
@@ -104,3 +105,19 @@ async def test_a_refused_key_counts_as_a_failed_turn(tmp_path: Path) -> None:
         assert await bot.say(dm("bo"), "bo", "hi") == [LLM_KEY_REFUSED_REPLY]
         assert (await turns(client))["failed"] == 1
         assert (await turns(client))["done"] == 0
+
+
+async def test_the_start_up_check_is_one_line_naming_the_url_and_the_setting() -> None:
+    async with FakeOpenAI() as llm:
+        client = LLMClient(base_url=llm.base_url, api_key="test")
+        assert await ModelServer(client).check() is None
+        await client.aclose()
+    dead = LLMClient(base_url=llm.base_url, api_key="test")
+
+    problem = await ModelServer(dead).check()
+    await dead.aclose()
+
+    assert problem == (
+        f"the model endpoint does not answer: cannot connect to {llm.base_url} "
+        "(connection refused); check OPENAI_BASE_URL"
+    )

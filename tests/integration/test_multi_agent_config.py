@@ -154,3 +154,18 @@ async def test_bot_users_named_in_the_file_map_to_the_applied_agents(store: Stor
         "U0RESEARCH": PeerAgent(researcher.id, "researcher"),
     }
     assert set(peers["discord"].values()) == {PeerAgent(planner.id, "planner")}
+
+
+async def test_an_agents_answer_limit_and_context_window_come_from_the_file(
+    store: Store,
+) -> None:
+    local = "agents:\n  - name: tiny\n    max_tokens: 256\n    context_window: 4096\n"
+    assert await apply(store, local) == (("tiny",), (), ())
+    tiny = await store.agents.by_name("tiny")
+    assert tiny is not None
+    assert (tiny.max_tokens, tiny.context_window) == (256, 4096)
+
+    assert await apply(store, "agents:\n  - name: tiny\n") == ((), ("tiny",), ())
+    tiny = await store.agents.by_name("tiny")
+    assert tiny is not None
+    assert (tiny.max_tokens, tiny.context_window) == (1024, None)
