@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from engine import Engine, InboxStore, LLMClient, RunRecord, Stage, TurnEnd
@@ -104,6 +104,11 @@ class LLMCollector(Collector):
             "mnemo_llm_errors",
             "Model steps that failed for good (rejected, or unavailable past the retry budget)",
             value=totals.failures,
+        )
+        yield GaugeMetricFamily(
+            "mnemo_llm_failing_steps",
+            "Model steps in a row that failed for good (0 after a success); readiness fails from 3",
+            value=self._llm.failing_steps,
         )
         tokens = CounterMetricFamily("mnemo_llm_tokens", "Tokens used", labels=["kind"])
         tokens.add_metric(["prompt"], totals.usage.prompt_tokens)

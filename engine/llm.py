@@ -240,6 +240,11 @@ class LLMClient:
         return str(self._client.base_url).rstrip("/")
 
     @property
+    def failing_steps(self) -> int:
+        """Steps in a row that failed for good (0 after a step succeeds)."""
+        return self._failing
+
+    @property
     def unreachable(self) -> str | None:
         """Why the endpoint counts as unreachable (several steps in a row failed for good),
         or None; the next step that succeeds clears it."""

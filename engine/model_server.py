@@ -10,7 +10,6 @@ nothing leaves the agents' budgets as configured.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -18,8 +17,6 @@ from typing import Any
 import openai
 
 from engine.llm import LLMClient, diagnose
-
-log = logging.getLogger(__name__)
 
 #: Seconds the start-up check and a readiness probe wait for the server.
 PROBE_SECONDS = 5.0

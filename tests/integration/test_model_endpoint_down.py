@@ -49,6 +49,17 @@ async def turns(client: Client) -> dict[str, float]:
     }
 
 
+async def gauge(client: Client, name: str) -> float:
+    text = await (await client.get("/metrics")).text()
+    [value] = [
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    ]
+    return value
+
+
 async def test_a_dead_endpoint_fails_fast_counts_failed_turns_and_readiness_recovers(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -78,6 +89,7 @@ async def test_a_dead_endpoint_fails_fast_counts_failed_turns_and_readiness_reco
         counted = await turns(client)
         assert counted["failed"] == UNREACHABLE_AFTER
         assert counted["done"] == 1
+        assert await gauge(client, "mnemo_llm_failing_steps") == UNREACHABLE_AFTER
 
         status, body = await readiness(client)
         assert status == 503
@@ -93,6 +105,7 @@ async def test_a_dead_endpoint_fails_fast_counts_failed_turns_and_readiness_reco
             bot.llm = back
             back.push(tool_call("send_message", message="Back."))
             assert await bot.say(dm("ann"), "ann", "now?") == ["Back."]
+            assert await gauge(client, "mnemo_llm_failing_steps") == 0
 
 
 async def test_a_refused_key_counts_as_a_failed_turn(tmp_path: Path) -> None:
