@@ -4,7 +4,6 @@ memory came from."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from engine.audience import Audience, AudienceKind
@@ -16,25 +15,7 @@ from engine.user_data import UserDataService
 from engine.user_memory import UserMemoryService
 from engine.why import MemoryExplainer
 from tests.contract.records import AGENT, DM_ALICE, DM_BOB, PUBLIC, WS, block, message, passage
-
-
-class FakeLinks:
-    """A platform's link port: links for messages it knows, channel names, one slow answer."""
-
-    platform = "test"
-
-    def __init__(self, slow_ref: str = "") -> None:
-        self.slow_ref = slow_ref
-
-    async def permalink(
-        self, workspace: str, channel: str, platform_ref: str, thread: str = ""
-    ) -> str | None:
-        if platform_ref == self.slow_ref:
-            await asyncio.sleep(5)
-        return f"https://chat.example/{workspace}/{channel}/{platform_ref}"
-
-    async def channel_name(self, workspace: str, channel: str) -> str | None:
-        return {"C-general": "#general"}.get(channel)
+from tests.fakes.memory_items import ExampleLinks
 
 
 async def remembered(
@@ -96,7 +77,7 @@ async def test_citations_carry_channel_names_and_links_within_a_timeout(store: S
     slow = message("coffee at five", where, platform_ref="2.2")
     unlinked = message("no ref here", where)
     platform_links = PlatformLinks(timeout=0.2)
-    platform_links.register(FakeLinks(slow_ref="2.2"))
+    platform_links.register(ExampleLinks(slow_ref="2.2", names={"C-general": "#general"}))
     cited = await Citations(store, platform_links).cite([quick, slow, unlinked])
     assert [(s.channel, s.link) for s in cited] == [
         ("#general", "https://chat.example/test:W1/C-general/1.1"),

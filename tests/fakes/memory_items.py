@@ -3,6 +3,7 @@ scripted answers, and a record of what the adapter asked."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -37,6 +38,27 @@ def line(record_id: str, text: str, *sources: Source) -> MemoryItem:
 
 def archived(record_id: str, text: str, *sources: Source) -> MemoryItem:
     return MemoryItem(Derived.PASSAGE, record_id, "archival", text, sources)
+
+
+class ExampleLinks:
+    """A platform's link port for the ``test`` platform: a link per message, "#<id>" names
+    (or ``names``), and a slow answer for ``slow_ref``."""
+
+    platform = "test"
+
+    def __init__(self, slow_ref: str = "", names: dict[str, str] | None = None) -> None:
+        self.slow_ref = slow_ref
+        self.names = names
+
+    async def permalink(
+        self, workspace: str, channel: str, platform_ref: str, thread: str = ""
+    ) -> str | None:
+        if platform_ref == self.slow_ref:
+            await asyncio.sleep(5)
+        return f"https://chat.example/{workspace}/{channel}/{platform_ref}"
+
+    async def channel_name(self, workspace: str, channel: str) -> str | None:
+        return f"#{channel}" if self.names is None else self.names.get(channel)
 
 
 @dataclass
