@@ -8,27 +8,18 @@ from dataclasses import replace
 from engine.forgetting import Forgetting
 from engine.store import InboxStatus, Store
 from engine.store.lineage import Derived, block_line_id, links
-from tests.contract.records import (
-    PUBLIC,
-    WS,
-    axis,
-    block,
-    inbox_item,
-    message,
-    passage,
-    reply,
-    visible_to,
-)
+from tests.contract import records
+from tests.contract.records import PUBLIC, WS, axis, block, message, passage, visible_to
 
 
 async def _scene(store: Store) -> tuple[str, str, str, str]:
     """Alice's message (ref 17.1, received as an inbox item and answered) and Bob's, a passage
     from each, and a block line from hers; returns the ids of her passage, Bob's passage, the
     block and her message."""
-    item = inbox_item("ev-1", message_ref="17.1", text="the launch is on Friday")
+    item = records.inbox_item("ev-1", message_ref="17.1", text="the launch is on Friday")
     await store.inbox.put(item)
     await store.inbox.mark(item.id, InboxStatus.DONE)
-    answer = reply(item.id, 0, "Friday it is")
+    answer = records.reply(item.id, 0, "Friday it is")
     await store.outbox.put([answer])
     await store.outbox.mark_delivered(answer.id, "17.5")
     hers = replace(message("the launch is on Friday", platform_ref="17.1"), id=item.id)

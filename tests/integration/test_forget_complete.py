@@ -276,10 +276,12 @@ async def test_forget_after_real_turns_leaves_none_of_the_words(
     async with running(kind, tmp_path, llm) as bot:
         for key, (audience, thread) in where.items():
             word = SECRETS[key]
+            # Into every block the turn can write, archival, and the reply.
             llm.push(
-                tool_call("core_memory_append", label="channel", content=f"Plan: {word}."),
-                tool_call("core_memory_append", label="persona", content=f"I track {word}."),
-                tool_call("core_memory_append", label="team", content=f"Team: {word}."),
+                *(
+                    tool_call("core_memory_append", label=label, content=f"{label}: {word}.")
+                    for label in ("channel", "persona", "team")
+                ),
                 tool_call("archival_memory_insert", content=f"Alice said {word}."),
                 tool_call("send_message", message=f"Noted: {word}!"),
             )
