@@ -8,7 +8,6 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +19,6 @@ from tests.fakes.local_server import ServerQuirks
 from tests.fakes.openai_server import FakeOpenAI, text, tool_call, tool_calls
 from tests.harness import Bot, bot_running, dm, settings_for
 from tests.token_accounting import request_tokens
-
-
-@pytest.fixture
-async def llm() -> AsyncIterator[FakeOpenAI]:
-    async with FakeOpenAI() as server:
-        yield server
-
-
-def system_text(request: dict[str, Any]) -> str:
-    return str(request["messages"][0]["content"])
 
 
 async def test_every_request_bounds_the_answer_with_max_tokens(
@@ -93,7 +82,8 @@ async def test_tool_calls_written_as_text_are_run_as_tool_calls(
         [echoed] = await bot.say(dm("cy"), "cy", "and now?")
         assert echoed.startswith("echo: ")
         assert echoed.endswith("and now?")
-        assert "Keeps bees." in system_text(llm.chat_requests[-1])
+        [system, *_] = llm.chat_requests[-1]["messages"]
+        assert "Keeps bees." in system["content"]
 
 
 async def test_an_unreadable_tool_call_is_asked_again_once_and_never_shown(
