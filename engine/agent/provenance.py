@@ -24,9 +24,9 @@ from engine.text import distinctive_words
 if TYPE_CHECKING:
     from engine.agent.memory import BlockView
 
-#: A record whose id, and whose own sources, a derived record is linked to. Every message is
-#: named as ``MESSAGE``: a person's message has no sources of its own, an agent's has.
-type Ref = tuple[Derived, str]
+#: A source of a derived record: an id, and the kind under which that record's own sources are
+#: flattened in too (None: the id alone).
+type Ref = tuple[Derived | None, str]
 
 
 def message_text(message: Message) -> str:
@@ -79,20 +79,17 @@ class Provenance:
     _inputs: set[Ref] = field(default_factory=set)
     _found: set[Ref] = field(default_factory=set)
     #: What the context window shows: stored messages, blocks, the summary and its text.
-    _window: tuple[tuple[Message, ...], tuple[BlockView, ...], Ref | None, str] = (
-        (),
-        (),
-        None,
-        "",
-    )
+    _window: tuple[tuple[Message, ...], tuple[BlockView, ...], str, str] = ((), (), "", "")
     _words: dict[Ref, tuple[str, frozenset[str]]] = field(default_factory=dict)
     _derived: list[_Derivation] = field(default_factory=list)
 
     # -- what the run reads ----------------------------------------------------------------------
 
-    def read(self, message_ids: Iterable[str]) -> None:
-        """The messages the run answers (or a pass reads): sources of all it writes."""
-        self._inputs.update((Derived.MESSAGE, mid) for mid in message_ids)
+    def read(self, message_ids: Iterable[str], *, derived: bool = False) -> None:
+        """The messages the run answers (or a pass reads): sources of all it writes. Messages
+        that were ``derived`` themselves (another agent's mail) bring their own sources."""
+        kind = Derived.MESSAGE if derived else None
+        self._inputs.update((kind, mid) for mid in message_ids)
 
     def found(self, kind: Derived, record_ids: Iterable[str]) -> None:
         """Records a tool returned to the run: sources of all it writes from now on."""
@@ -102,11 +99,17 @@ class Provenance:
         self,
         messages: Sequence[Message],
         blocks: Sequence[BlockView],
-        summary: Ref | None = None,
-        summary_text: str = "",
+        summary_id: str = "",
+        summary: str = "",
     ) -> None:
-        """What the context window now shows: its stored messages, block lines and summary."""
-        self._window = (tuple(messages), tuple(blocks), summary, summary_text)
+        """What the context window now shows: its stored messages, block lines and summary.
+
+        A block line brings its own sources (lines last long, and are what later turns copy).
+        A message or the summary is linked by its id alone: flattening the agent's messages
+        into each other would make every message carry the whole conversation; what was
+        derived through them is found by following links from it.
+        """
+        self._window = (tuple(messages), tuple(blocks), summary_id, summary)
 
     def sources_of(self, text: str) -> frozenset[Ref]:
         """The sources of ``text`` written now: the inputs, what tools returned, and what in
@@ -116,15 +119,15 @@ class Provenance:
         return frozenset(self._inputs | self._found | shared)
 
     def _in_window(self) -> Iterator[tuple[Ref, Message | str]]:
-        messages, blocks, summary, summary_text = self._window
+        messages, blocks, summary_id, summary = self._window
         for message in messages:
-            yield (Derived.MESSAGE, message.id), message
+            yield (None, message.id), message
         for view in blocks:
             for part in view.parts:
                 for line in block_lines(part.value):
                     yield (Derived.BLOCK_LINE, block_line_id(part.id, line)), line
-        if summary is not None and summary_text:
-            yield summary, summary_text
+        if summary_id and summary:
+            yield (None, summary_id), summary
 
     def _words_of(self, ref: Ref, seen: Message | str) -> frozenset[str]:
         """The distinctive words of a record in the window."""
@@ -184,7 +187,8 @@ class Provenance:
             return resolved[ref]
 
         gathered: list[Link] = []
-        for (kind, record_id), refs in written.items():
+        for kind, record_id in dict.fromkeys((d.kind, d.record_id) for d in self._derived):
+            refs = written[(kind, record_id)]
             found = {s for ref in refs for s in sources(ref, frozenset({(kind, record_id)}))}
             found.discard(record_id)
             gathered += links(kind, record_id, found, workspace)
@@ -192,10 +196,11 @@ class Provenance:
 
 
 async def _stored_sources(lineage: LineageStore, refs: set[Ref]) -> dict[Ref, list[str]]:
-    """The stored sources of ``refs``, one lookup per kind."""
+    """The stored sources of ``refs`` taken with their sources, one lookup per kind."""
     by_kind: dict[Derived, list[str]] = {}
     for kind, record_id in refs:
-        by_kind.setdefault(kind, []).append(record_id)
+        if kind is not None:
+            by_kind.setdefault(kind, []).append(record_id)
     kinds = sorted(by_kind)
     found = await asyncio.gather(*(lineage.sources_of(kind, by_kind[kind]) for kind in kinds))
     return {

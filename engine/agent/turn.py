@@ -94,7 +94,9 @@ class Turn:
         self._services = services
         self._replies = Replies.for_items(items, services.clock)
         self._ctx = services.context(agent, self.inbound, self._replies)
-        self._ctx.provenance.read(m.id for m in self.heard)
+        for item in items:
+            # Another agent's message was derived from what that agent read: its sources count.
+            self._ctx.provenance.read([item.id], derived=item.inbound.author.is_agent)
         self._produced: tuple[Message, ...] = ()
         self._made = 0
 

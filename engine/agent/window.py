@@ -108,7 +108,7 @@ class ContextWindow:
             memory.provenance.see(
                 [m for m in history if m.id in compiled.in_view],
                 blocks,
-                (Derived.SUMMARY, str(conversation)),
+                str(conversation),
                 summary.text if summary else "",
             )
             evicted = [
@@ -192,7 +192,7 @@ class ContextWindow:
         await self.store.summaries.put(updated, summary.version if summary else 0)
         if folded:
             memory.provenance.link(
-                Derived.SUMMARY, str(conversation), [(Derived.MESSAGE, m.id) for m in evicted]
+                Derived.SUMMARY, str(conversation), [(None, m.id) for m in evicted]
             )
 
     async def _stats(self, where: RecordFilter) -> MemoryStats:

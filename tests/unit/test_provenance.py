@@ -74,34 +74,40 @@ def test_text_is_derived_from_inputs_found_records_and_what_in_the_window_shares
     provenance.see(
         [said("m-axolotl", "I keep an axolotl"), said("m-lunch", "lunch at noon?")],
         [view("b1", "Standup at 9:40\nThe usual place")],
-        (Derived.SUMMARY, "conv"),
+        "conv",
         "Earlier: Quetzal was adopted.",
     )
     assert provenance.sources_of("Alice's axolotl Quetzal") == {
-        (Derived.MESSAGE, "in-1"),
+        (None, "in-1"),
         (Derived.PASSAGE, "p-1"),
-        (Derived.MESSAGE, "m-axolotl"),
-        (Derived.SUMMARY, "conv"),
+        (None, "m-axolotl"),
+        (None, "conv"),
     }
     # Only stopwords and short words in common: nothing from the window.
-    assert provenance.sources_of("it is at the") == {
-        (Derived.MESSAGE, "in-1"),
-        (Derived.PASSAGE, "p-1"),
-    }
+    assert provenance.sources_of("it is at the") == {(None, "in-1"), (Derived.PASSAGE, "p-1")}
     assert (Derived.BLOCK_LINE, block_line_id("b1", "Standup at 9:40")) in provenance.sources_of(
         "moved from 9:40"
     )
 
 
 async def test_links_flatten_the_stored_sources_of_derived_sources(store: SQLiteStore) -> None:
-    await store.lineage.link(links(Derived.PASSAGE, "p-1", ["alice-1"], WS))
+    await store.lineage.link(
+        [
+            *links(Derived.PASSAGE, "p-1", ["alice-1"], WS),
+            *links(Derived.MESSAGE, "mail-copy", ["carol-1"], WS),
+            *links(Derived.MESSAGE, "bob-1", ["never-read"], WS),
+        ]
+    )
     provenance = Provenance()
     provenance.read(["bob-1"])
+    provenance.read(["mail-copy"], derived=True)
     provenance.found(Derived.PASSAGE, ["p-1"])
     provenance.derive(Derived.BLOCK_LINE, "b1#x", "anything")
     written = await provenance.links(store.lineage, WS)
     assert {(link.record_id, link.source) for link in written} == {
         ("b1#x", "bob-1"),
+        ("b1#x", "mail-copy"),
+        ("b1#x", "carol-1"),
         ("b1#x", "p-1"),
         ("b1#x", "alice-1"),
     }
