@@ -487,7 +487,10 @@ async def main() -> None:
     every = [q for c in conversations for q in c.questions]
     table("all five conversations", systems, every)
     table("held out: conversations 3-5", systems, [q for c in held_out for q in c.questions])
-    print("\nsearch latency per question, all five (wall clock; CPU time of the process)")
+    print(
+        "\nsearch latency per question, all five (wall clock; CPU time of the process);"
+        "\nmnemo exchanges asks four times per question (k = 1, 5, 10, 20)"
+    )
     for name, scores in systems.items():
         print(latency_line(name, scores))
     print(
