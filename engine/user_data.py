@@ -75,6 +75,7 @@ class UserDataService:
         # The pipeline's copies: their words as received, and the replies to them.
         redacted = await store.inbox.redact_user(workspace, user)
         replies = await store.outbox.redact(redacted)
+        rejected = await store.inbox.forget_rejected(user)
         await store.settle_forget()
         blocks_deleted, messages, passages, summaries, mail = counts
         return merged(
@@ -85,7 +86,7 @@ class UserDataService:
                 passages=passages,
                 summaries=blanked + summaries,
                 mail=mail,
-                inbox=len(redacted),
+                inbox=len(redacted) + rejected,
                 outbox=replies,
             ),
         )

@@ -283,6 +283,10 @@ class InboxStore(Protocol):
         were sent in DMs with them; the items stay, so a platform's retry is still known as
         one. Returns the ids of the items redacted."""
 
+    async def forget_rejected(self, user: str) -> int:
+        """``forget``: delete the kept unparsable events that name ``user`` (their raw text
+        may hold the user's words); returns how many."""
+
     async def redact(self, item_ids: Sequence[str]) -> list[str]:
         """Blank the text of these settled items (a message deleted or edited on the platform:
         its user message has the item's id). Returns the ids of the items redacted."""

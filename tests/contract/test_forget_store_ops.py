@@ -66,6 +66,15 @@ async def test_redaction_replaces_text_and_arguments_and_leaves_search(store: St
     assert [hit.record.id for hit in nearest] == [kept.id]
 
 
+async def test_unparsable_events_naming_a_user_are_forgotten(store: Store) -> None:
+    await store.inbox.put_rejected("slack", {"event": {"user": "alice", "text": "zorblax"}}, "bad")
+    await store.inbox.put_rejected("slack", {"event": {"user": "alice2", "text": "hi"}}, "bad")
+    assert await store.inbox.forget_rejected("alice") == 1
+    assert [kept["raw"] for kept in await store.inbox.rejected(10)] == [
+        {"event": {"user": "alice2", "text": "hi"}}
+    ]
+
+
 async def test_mail_is_deleted_by_id(store: Store) -> None:
     await store.mail.put(mail("m-1"))
     await store.mail.put(mail("m-2"))

@@ -190,6 +190,9 @@ async def stage(store: Store) -> Scene:
     )  # fmt: skip
     await store.summaries.put(summary, 0)
     await _derived(store, Derived.SUMMARY, str(summary.conversation), pub, bob_said.id)
+    await store.inbox.put_rejected(
+        "slack", {"event": {"user": "alice", "text": SECRETS["dm"]}}, "unreadable"
+    )
     await store.mail.put(mail("mail-1", PRIVATE))
     await _derived(store, Derived.MAIL, "mail-1", private)
     return Scene(said, bob_said, channel, persona, shared, bob_human, bobs.id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -108,6 +109,10 @@ class MongoInbox:
             ],
         }
         return await self._redact(said)
+
+    async def forget_rejected(self, user: str) -> int:
+        named = {"raw": {"$regex": re.escape(json.dumps(user))}}
+        return (await self._rejected.delete_many(named)).deleted_count
 
     async def redact(self, item_ids: Sequence[str]) -> builtins.list[str]:
         redacted: builtins.list[str] = []

@@ -77,6 +77,11 @@ class SQLiteInboxStore(RecordTable[InboxItem]):
         )
         return [item_id for (item_id,) in rows]
 
+    async def forget_rejected(self, user: str) -> int:
+        return await self._db.execute(
+            "DELETE FROM inbox_rejected WHERE instr(raw, ?) > 0", (json.dumps(user),)
+        )
+
     async def redact(self, item_ids: Sequence[str]) -> list[str]:
         redacted: list[str] = []
         for batch in batches(item_ids):
