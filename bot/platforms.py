@@ -63,8 +63,9 @@ class Platforms:
 
     @property
     def problems(self) -> list[str]:
-        """Why some bot hears nothing now (its gateway connection is down); empty if none."""
-        return [p for a in self.all if isinstance(a, DiscordAdapter) and (p := a.problem)]
+        """Why some bot hears nothing now (its Discord gateway or Slack Socket Mode
+        connection is down); empty if none."""
+        return [p for a in self.all if (p := a.problem)]
 
     @property
     def gateway_restarts(self) -> int:

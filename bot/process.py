@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Awaitable
 
 import aiohttp
 from aiohttp import web
@@ -26,24 +27,49 @@ from bot.inspector import inspector_link
 from bot.logging import configure_logging
 from bot.platforms import Endpoints, Platforms, build_platforms
 from bot.settings import Settings, SettingsError
-from bot.wiring import running
+from bot.wiring import Runtime, running
 
 log = logging.getLogger(__name__)
 
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: Seconds platform connections get to close; they close in parallel with draining turns.
+PLATFORMS_CLOSE_S = 1.5
+#: Seconds the HTTP server waits for requests in progress when it closes.
+HTTP_CLOSE_S = 0.5
+
 
 async def serve(settings: Settings, *, endpoints: Endpoints | None = None) -> int:
-    """Serve until SIGTERM; ``endpoints`` stand in for the public Slack and Discord APIs."""
+    """Serve until SIGTERM; ``endpoints`` stand in for the public Slack and Discord APIs.
+
+    A signal while the bot is still starting (building its parts, connecting its platforms)
+    cancels the start, so the process stops within MNEMO_STOP_DEADLINE whatever it was
+    waiting on."""
     configure_logging(settings)
+    stop = _StopSignal(asyncio.current_task())
+    try:
+        return await _serve(settings, endpoints or Endpoints(), stop)
+    except asyncio.CancelledError:
+        if not stop.interrupted_start:
+            raise
+        _uncancel()
+        log.info("stopped while starting")
+        return 0
+    finally:
+        stop.close()
+
+
+async def _serve(settings: Settings, endpoints: Endpoints, stop: _StopSignal) -> int:
     async with running(settings) as runtime:
-        platforms = build_platforms(
-            settings, runtime.platform_services(), endpoints=endpoints or Endpoints()
-        )
+        # A wrong OPENAI_BASE_URL shows now, in one line, not at the first message.
+        if (model_problem := await runtime.agents.model_server.check()) is not None:
+            log.warning(model_problem)
+        platforms = build_platforms(settings, runtime.platform_services(), endpoints=endpoints)
         app = build_app(runtime.http_services(), settings)
         app[PLATFORMS_KEY] = platforms
         runtime.metrics.watch_gateway_restarts(lambda: platforms.gateway_restarts)
         if platforms.slack is not None:
             platforms.slack.mount(app)
-        runner = web.AppRunner(app, handle_signals=False)
+        runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=HTTP_CLOSE_S)
         await runner.setup()
         try:
             await web.TCPSite(runner, settings.http_host, settings.http_port).start()
@@ -57,10 +83,6 @@ async def serve(settings: Settings, *, endpoints: Endpoints | None = None) -> in
             # The token goes to the terminal only, never to the logs.
             print(f"Inspector: {link}", flush=True)
 
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
         try:
             await _start(platforms)
             if runtime.jobs.runner.settings.enabled:
@@ -75,18 +97,78 @@ async def serve(settings: Settings, *, endpoints: Endpoints | None = None) -> in
                     "/quit to stop."
                 )
                 chat_task = asyncio.create_task(chat.run(lambda: stdin_lines("you> "), sys.stdout))
-                chat_task.add_done_callback(lambda _t: stop.set())
-            await stop.wait()
+                chat_task.add_done_callback(lambda _t: stop.event.set())
+            await stop.serving()
         finally:
             app[STOPPING_KEY].set()
-            deadline = runtime.engine.settings.stop_deadline
-            log.info("stopping: no new turns; running ones get %.0f s to finish", deadline)
-            await platforms.stop()
-            await runtime.jobs.stop()
-            await runtime.engine.stop()
-            await runner.cleanup()
-            log.info("stopped")
+            await _stop(settings, platforms, runtime, runner)
     return 0
+
+
+class _StopSignal:
+    """SIGTERM and SIGINT: once the bot serves, they set ``event``; while it is still
+    starting, they also cancel the start (``task``), which may be waiting on anything."""
+
+    def __init__(self, task: asyncio.Task[object] | None) -> None:
+        self.event = asyncio.Event()
+        self.interrupted_start = False
+        self._task = task
+        self._serving = False
+        self._loop = asyncio.get_running_loop()
+        for sig in _SIGNALS:
+            self._loop.add_signal_handler(sig, self._received, sig)
+
+    async def serving(self) -> None:
+        """Wait for the signal, now that every part has started."""
+        self._serving = True
+        await self.event.wait()
+
+    def close(self) -> None:
+        for sig in _SIGNALS:
+            self._loop.remove_signal_handler(sig)
+
+    def _received(self, sig: signal.Signals) -> None:
+        if self.event.is_set():
+            log.info("%s: already stopping", sig.name)
+            return
+        self.event.set()
+        if not self._serving and self._task is not None:
+            log.info("%s while starting: stopping", sig.name)
+            self.interrupted_start = True
+            self._task.cancel()
+
+
+async def _stop(
+    settings: Settings, platforms: Platforms, runtime: Runtime, runner: web.AppRunner
+) -> None:
+    """Stop within MNEMO_STOP_DEADLINE: platform connections close and background jobs end
+    while running turns get their part of the deadline; then the HTTP server closes."""
+    loop = asyncio.get_running_loop()
+    ends = loop.time() + settings.stop_deadline
+    turns = runtime.engine.settings.stop_deadline
+    log.info("stopping: no new turns; running ones get %.0f s to finish", turns)
+    await asyncio.gather(
+        _within(platforms.stop(), PLATFORMS_CLOSE_S, "closing platform connections"),
+        _within(runtime.jobs.stop(), turns, "ending background jobs"),
+        runtime.engine.stop(),
+    )
+    await _within(runner.cleanup(), max(ends - loop.time(), 0.1), "closing the HTTP server")
+    log.info("stopped")
+
+
+async def _within(step: Awaitable[None], seconds: float, what: str) -> None:
+    """Run ``step`` for at most ``seconds``; past that it is cancelled and the stop goes on."""
+    try:
+        async with asyncio.timeout(seconds):
+            await step
+    except TimeoutError:
+        log.warning("%s took longer than %.1f s; stopped waiting", what, seconds)
+
+
+def _uncancel() -> None:
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()
 
 
 def _unservable(settings: Settings, error: OSError) -> SettingsError:

@@ -22,6 +22,7 @@ from adapters.discord.config import DiscordConfig
 from adapters.discord.delivery import DiscordDelivery
 from adapters.discord.gateway_watch import GatewayWatch
 from adapters.discord.inbound import arrival_from_message, deletion_of, edit_from_message
+from adapters.discord.reconnect_log import RECONNECTS
 from adapters.intake import Arrival, bot_intake
 from engine import JSON, IntakePort, UserMemory
 
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds to look up a channel the client has not cached (a DM after a restart).
 CHANNEL_LOOKUP_TIMEOUT = 5.0
+#: Seconds ``stop()`` waits for the client and its gateway connection to close, each.
+GATEWAY_CLOSE_TIMEOUT = 0.5
 #: Seconds ``stop()`` waits for refused events still being recorded.
 REFUSALS_TIMEOUT = 5.0
 #: A refused event is kept for the operator as a bounded preview, never whole.
@@ -79,6 +82,9 @@ class DiscordAdapter:
         self._client.event(self.on_raw_message_edit)
         self._client.event(self.on_raw_message_delete)
         self._client.event(self.on_raw_bulk_message_delete)
+        self._client.event(self.on_ready)
+        self._client.event(self.on_resumed)
+        RECONNECTS.install()
         self._delivery = DiscordDelivery(self._client)
         self._watch = GatewayWatch(self._refused)
         self._watch.guard(self._client._connection.parsers, self._websockets)
@@ -136,23 +142,32 @@ class DiscordAdapter:
             )
             return
         ready.cancel()
+        connection = self._connection
         await self.stop()
-        if self._connection in done:
-            self._connection.result()  # raises why the gateway closed (e.g. intents refused)
+        if connection in done:
+            connection.result()  # raises why the gateway closed (e.g. intents refused)
         raise TimeoutError(
             f"The Discord gateway did not become ready within {self._config.start_timeout:.0f} s: "
             "check the network and Discord's status page."
         )
 
     async def stop(self) -> None:
+        """Disconnect at once, in any state: a gateway connection that does not end within
+        ``GATEWAY_CLOSE_TIMEOUT`` (connecting, or waiting out a reconnect backoff) is cancelled."""
         self._stopping = True
-        await self._client.close()
-        if self._connection is not None:
-            try:
-                await asyncio.wait_for(self._connection, timeout=10)
-            except (discord.DiscordException, TimeoutError) as error:
+        try:
+            async with asyncio.timeout(GATEWAY_CLOSE_TIMEOUT):
+                await self._client.close()
+        except TimeoutError:
+            log.info("discord client did not close within %.1f s", GATEWAY_CLOSE_TIMEOUT)
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            done, _ = await asyncio.wait({connection}, timeout=GATEWAY_CLOSE_TIMEOUT)
+            if not done:
+                connection.cancel()
+                await asyncio.wait({connection})
+            elif not connection.cancelled() and (error := connection.exception()) is not None:
                 log.info("discord gateway closed: %r", error)
-            self._connection = None
         if self._refusals:
             await asyncio.wait(set(self._refusals), timeout=REFUSALS_TIMEOUT)
         self._restore_endpoints()
@@ -209,6 +224,12 @@ class DiscordAdapter:
         self._refusals.discard(task)
         if not task.cancelled() and (error := task.exception()) is not None:
             log.error("recording a refused discord event failed: %r", error)
+
+    async def on_ready(self) -> None:
+        RECONNECTS.connected()
+
+    async def on_resumed(self) -> None:
+        RECONNECTS.connected()
 
     async def on_message(self, message: discord.Message) -> None:
         """Hand a message to the intake chain, which decides whether it is for the agent."""

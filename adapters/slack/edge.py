@@ -156,8 +156,12 @@ class ScreenedSocketModeHandler(AsyncSocketModeHandler):
     """Socket Mode through the ``SlackEdge``: every envelope is acknowledged unless the
     engine could not take it (bolt's 500), which Slack then redelivers."""
 
-    def __init__(self, edge: SlackEdge, app: AsyncApp, app_token: str, **kwargs: Any) -> None:
-        super().__init__(app, app_token, **kwargs)
+    def __init__(self, edge: SlackEdge, app: AsyncApp, client: SocketModeClient) -> None:
+        # The client comes built: its connection is owned by ``adapters.slack.socket``.
+        self.app = app
+        self.app_token = client.app_token
+        self.client = client
+        client.socket_mode_request_listeners.append(self.handle)  # type: ignore[arg-type]
         self._edge = edge
 
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]

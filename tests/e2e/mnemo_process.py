@@ -42,8 +42,17 @@ def bot_environment(**settings: str) -> dict[str, str]:
 
 
 class MnemoProcess:
-    def __init__(self, env: dict[str, str], workdir: Path, name: str) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        workdir: Path,
+        name: str,
+        *,
+        module: tuple[str, ...] = ("bot.cli", "run"),
+    ) -> None:
+        """``module``: what ``python -m`` runs (a launcher pointing the bots at fakes)."""
         self._env = env
+        self._module = module
         self._workdir = workdir
         self._log_path = workdir / f"{name}.log"
         self._process: asyncio.subprocess.Process | None = None
@@ -58,8 +67,7 @@ class MnemoProcess:
         self._process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot.cli",
-            "run",
+            *self._module,
             cwd=self._workdir,
             env=self._env,
             stdin=asyncio.subprocess.DEVNULL,
