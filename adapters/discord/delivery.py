@@ -39,26 +39,12 @@ def delivery_nonce(reply_id: str, chunk: int) -> str:
     return hashlib.sha256(f"{reply_id}:{chunk}".encode()).hexdigest()[:NONCE_LENGTH]
 
 
-class DiscordDelivery:
-    """The engine's ``PlatformPort`` for Discord."""
-
-    def __init__(self, client: discord.Client) -> None:
-        self._client = client
-        self._links = DiscordLinks(client)
+class DiscordDelivery(DiscordLinks):
+    """The engine's ``PlatformPort`` for Discord, and its ``LinkPort`` (``DiscordLinks``)."""
 
     @property
     def platform(self) -> str:
         return PLATFORM
-
-    async def permalink(
-        self, workspace: str, channel: str, platform_ref: str, thread: str = ""
-    ) -> str | None:
-        """``engine.LinkPort``: the message's jump URL."""
-        return await self._links.permalink(workspace, channel, platform_ref, thread)
-
-    async def channel_name(self, workspace: str, channel: str) -> str | None:
-        """``engine.LinkPort``: the channel's name, "#design"."""
-        return await self._links.channel_name(workspace, channel)
 
     async def deliver(self, reply: Outbound) -> str:
         chunks = split_message(reply.text, MESSAGE_LIMIT)

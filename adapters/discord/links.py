@@ -33,7 +33,7 @@ def jump_url(workspace: str, channel: str, message: str, thread: str = "") -> st
 
 
 class DiscordLinks:
-    """``engine.LinkPort`` for Discord."""
+    """The ``engine.LinkPort`` side of the Discord platform port (``DiscordDelivery``)."""
 
     def __init__(self, client: discord.Client) -> None:
         self._client = client

@@ -30,7 +30,6 @@ from adapters.slack.edge import ScreenedSocketModeHandler, SlackEdge
 from adapters.slack.events import MalformedEvent, arrival_of, parse_event
 from adapters.slack.installations import KeyValueInstallationStore, KeyValueOAuthStateStore
 from adapters.slack.memory_menus import FORGET_CANCEL, FORGET_CONFIRM, FORGET_ITEM
-from adapters.slack.permalinks import SlackLinks
 from engine import (
     JSON,
     DeliveryLedgerStore,
@@ -67,9 +66,7 @@ class SlackAdapter:
         installations = KeyValueInstallationStore(kv) if config.multi_workspace else None
         self._installations = installations
         clients = WorkspaceClients(config, installations)
-        self._delivery = SlackDelivery(
-            clients, deliveries, links=SlackLinks(clients, self._directory)
-        )
+        self._delivery = SlackDelivery(clients, deliveries, directory=self._directory)
         self._commands = UserCommands(user_memory, self._reject, self._directory)
         self.bolt = self._build_app(installations, kv)
         self._edge = SlackEdge(self.bolt, self._reject, config.signing_secret)

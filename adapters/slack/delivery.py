@@ -62,19 +62,18 @@ _PERMANENT_ERRORS = frozenset(
 )
 
 
-class SlackDelivery:
-    """``engine.PlatformPort`` for Slack."""
+class SlackDelivery(SlackLinks):
+    """``engine.PlatformPort`` for Slack, and its ``engine.LinkPort`` (``SlackLinks``)."""
 
     def __init__(
         self,
         clients: WorkspaceClients,
         ledgers: DeliveryLedgerStore,
         text_limit: int = SLACK_TEXT_LIMIT,
-        links: SlackLinks | None = None,
+        directory: SlackDirectory | None = None,
     ) -> None:
-        self._clients = clients
+        super().__init__(clients, directory or SlackDirectory())
         self._ledgers = ledgers
-        self._links = links or SlackLinks(clients, SlackDirectory())
         self._limit = text_limit
         #: Channels where assistant.threads.setStatus was refused: not asked again.
         self._no_status: set[tuple[str, str]] = set()
@@ -98,16 +97,6 @@ class SlackDelivery:
             posted.append(await self._post(client, reply, index, parts[index]))
             await self._record(reply, posted)
         return posted[0]
-
-    async def permalink(
-        self, workspace: str, channel: str, platform_ref: str, thread: str = ""
-    ) -> str | None:
-        """``engine.LinkPort``: the message's Slack permalink."""
-        return await self._links.permalink(workspace, channel, platform_ref, thread)
-
-    async def channel_name(self, workspace: str, channel: str) -> str | None:
-        """``engine.LinkPort``: the channel's name, "#design"."""
-        return await self._links.channel_name(workspace, channel)
 
     @asynccontextmanager
     async def working(self, inbound: Inbound) -> AsyncIterator[None]:

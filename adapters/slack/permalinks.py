@@ -27,7 +27,7 @@ PERMALINK_TTL_S = 7 * 24 * 3600.0
 
 
 class SlackLinks:
-    """``engine.LinkPort`` for Slack."""
+    """The ``engine.LinkPort`` side of the Slack platform port (``SlackDelivery``)."""
 
     def __init__(
         self,
@@ -39,10 +39,6 @@ class SlackLinks:
         self._directory = directory
         self._timeout = timeout
         self._links: TtlCache[tuple[str, str, str], str] = TtlCache(PERMALINK_TTL_S)
-
-    @property
-    def platform(self) -> str:
-        return PLATFORM
 
     async def permalink(
         self, workspace: str, channel: str, platform_ref: str, thread: str = ""
