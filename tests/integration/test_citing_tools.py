@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from engine import attach_tool
+from engine import Audience, attach_tool
 from tests.fakes.memory_items import ExampleLinks
 from tests.fakes.openai_server import FakeOpenAI, tool_call
 from tests.harness import Bot, bot_running, dm, public, settings_for
@@ -68,22 +68,19 @@ async def test_why_tool_cites_only_sources_the_turn_may_read(bot: Bot) -> None:
     )
     await bot.say(dm("alice"), "alice", "remember the launch codename too")
 
-    bot.llm.push(
-        tool_call("why", words="launch Friday"),
-        tool_call("send_message", message="From Alice in #launches."),
-    )
-    await bot.say(public("general"), "bob", "How do you know about the launch?")
-    public_answer = tool_results(bot.llm.chat_requests[-1])[-1]
+    public_answer = await ask_why(bot, public("general"), "bob", "launch Friday")
     assert "(archival) The launch moved to Friday." in public_answer
     assert "[Alice, " in public_answer
     assert "Kite" not in public_answer
     assert "direct messages" not in public_answer
 
-    bot.llm.push(
-        tool_call("why", words="launch codename"),
-        tool_call("send_message", message="You told me."),
-    )
-    await bot.say(dm("alice"), "alice", "How do you know the codename?")
-    in_dm = tool_results(bot.llm.chat_requests[-1])[-1]
+    in_dm = await ask_why(bot, dm("alice"), "alice", "launch codename")
     assert "codename Kite" in in_dm
     assert "in direct messages](https://chat.example/test:W1/D-alice/" in in_dm
+
+
+async def ask_why(bot: Bot, where: Audience, user: str, words: str) -> str:
+    """What the agent's ``why`` tool answers for ``words`` in a turn ``user`` starts there."""
+    bot.llm.push(tool_call("why", words=words), tool_call("send_message", message="I see."))
+    await bot.say(where, user, "How do you know?")
+    return tool_results(bot.llm.chat_requests[-1])[-1]
