@@ -125,3 +125,18 @@ async def test_a_forged_choice_removes_nothing(world: SlackWorld, remembered: Re
     assert "nothing changed" in await choose(world, channel_line, "forged")
     store = world.runtime.store
     assert await store.lineage.sources_of(Derived.BLOCK_LINE, [remembered.channel_line])
+
+
+async def test_permalinks_are_cached_and_a_refusal_costs_only_the_link(
+    world: SlackWorld, remembered: Remembered
+) -> None:
+    world.api.fail("chat.getPermalink", error="message_not_found")
+    await world.interact(command(world, "why birthday", "refused"))
+    refused = await answer(world, "refused")
+    assert "Ann, 03 Mar 2026 in #general" in refused
+    assert "fake.slack.com" not in refused
+
+    for key in ("first", "again"):
+        await world.interact(command(world, "why birthday", key))
+        assert "fake.slack.com/archives/CGEN" in await answer(world, key)
+    assert len(world.api.calls_of("chat.getPermalink")) == 2  # the refusal, then one link
