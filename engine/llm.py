@@ -26,7 +26,7 @@ from openai.types.chat import ChatCompletion
 
 from engine.backoff import Backoff
 from engine.records import ToolCall
-from engine.text_tool_calls import looks_like_tool_call, parse_text_tool_calls
+from engine.text_tool_calls import correction, looks_like_tool_call, parse_text_tool_calls
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +37,10 @@ ToolChoice = str  # "required" | "auto" | "none"
 DEFAULT_MAX_TOKENS = 1024
 #: Consecutive failed steps after which the endpoint counts as unreachable (readiness).
 UNREACHABLE_AFTER = 3
-#: Said to a model whose answer was a tool call written as text that could not be read.
-TOOL_CALL_CORRECTION = (
-    "Your last answer looked like a tool call written as text, and it could not be read. "
-    "Call one of the offered tools through the tool-calling interface, with JSON arguments."
-)
 
 _RETRYABLE_STATUS = frozenset({408, 409, 429})
+#: Server errors on "required" answered by "auto" after which a model always gets "auto".
+_FALLBACKS_TO_REMEMBER = 2
 #: Refusals that fail every request alike (key, permission, model name), not just this one.
 _ENDPOINT_FAULTS = frozenset({401, 403, 404})
 
@@ -223,6 +220,7 @@ class LLMClient:
         self._rng = rng or random.Random()
         self._max_tokens = max_tokens
         self._auto_only_models: set[str] = set()
+        self._auto_fallbacks: dict[str, int] = {}
         self._requests = 0
         self._retries = 0
         self._failures = 0
@@ -270,15 +268,9 @@ class LLMClient:
         # A call the server could not parse either: ask once more, saying what was wrong;
         # a second miss is no answer (never that text shown to a user).
         log.info("model %s wrote an unreadable tool call; asking again", request.model)
-        corrected = replace(
-            request,
-            messages=[
-                *request.messages,
-                {"role": "assistant", "content": completion.text},
-                {"role": "user", "content": TOOL_CALL_CORRECTION},
-            ],
+        retried = await self._step(
+            replace(request, messages=[*request.messages, *correction(completion.text)])
         )
-        retried = await self._step(corrected)
         if retried.text and looks_like_tool_call(retried.text) and not retried.tool_calls:
             log.warning("model %s wrote an unreadable tool call twice", request.model)
             return replace(retried, text=None, usage=completion.usage + retried.usage)
@@ -291,23 +283,22 @@ class LLMClient:
             request = replace(request, tool_choice="auto")
         deadline = time.monotonic() + self._retry.total_seconds
         attempt = 0
-        fell_back = False
+        #: The failure of "required" that the request now falls back from, if it does.
+        fell_back: Diagnosis | None = None
         while True:
             try:
                 completion = await self._request(request, deadline - time.monotonic())
             except openai.APIError as exc:
                 found = diagnose(exc, self.base_url, request.tool_choice)
             else:
-                if fell_back:
-                    # "auto" worked right after "required" failed: this model can't do it.
-                    log.warning("model %s fails tool_choice=required; using auto", model)
-                    self._auto_only_models.add(model)
+                if fell_back is not None:
+                    self._fell_back(model, fell_back)
                 self._failing = 0
                 return completion
-            if fell_back:
-                request, fell_back = replace(request, tool_choice="required"), False
+            if fell_back is not None:
+                request, fell_back = replace(request, tool_choice="required"), None
             if found.action is Action.FALL_BACK:
-                request, fell_back = replace(request, tool_choice="auto"), True
+                request, fell_back = replace(request, tool_choice="auto"), found
                 log.debug("LLM %s: %s; asking again with tool_choice=auto", model, found.reason)
                 continue
             if found.action is Action.TELL_USER:
@@ -321,6 +312,14 @@ class LLMClient:
             self._retries += 1
             attempt += 1
             await asyncio.sleep(wait)
+
+    def _fell_back(self, model: str, cause: Diagnosis) -> None:
+        """ "auto" worked right after "required" failed: a 400 naming it says the model can't
+        do it; a server error says so the second time (once may have been a hiccup)."""
+        self._auto_fallbacks[model] = self._auto_fallbacks.get(model, 0) + 1
+        if cause.status == 400 or self._auto_fallbacks[model] >= _FALLBACKS_TO_REMEMBER:
+            log.warning("model %s fails tool_choice=required; using auto", model)
+            self._auto_only_models.add(model)
 
     def _failed(self, found: Diagnosis, model: str, attempts: int = 0) -> LLMError:
         """The error that ends a step; counted, and remembered for readiness unless the

@@ -25,6 +25,18 @@ _CALL_SHAPED = re.compile(
 )
 
 
+#: Said to a model whose answer was a tool call written as text that could not be read.
+_CORRECTION = (
+    "Your last answer looked like a tool call written as text, and it could not be read. "
+    "Call one of the offered tools through the tool-calling interface, with JSON arguments."
+)
+
+
+def correction(answer: str) -> list[dict[str, str]]:
+    """Messages telling the model that ``answer`` was a tool call that could not be read."""
+    return [{"role": "assistant", "content": answer}, {"role": "user", "content": _CORRECTION}]
+
+
 def parse_text_tool_calls(text: str, offered: Collection[str]) -> tuple[ToolCall, ...]:
     """The calls of offered tools written in ``text``; empty when it holds none."""
     calls: list[ToolCall] = []

@@ -124,7 +124,8 @@ async def test_a_500_on_required_is_asked_again_with_auto_at_once(
     again = await client.complete(ASK_GPT4O)
 
     assert [len(c.tool_calls) for c in (completion, again)] == [1, 1]
-    assert [r["tool_choice"] for r in llm.requests] == ["required", "auto", "auto"]
+    # Once may be a hiccup: the next step asks for "required" again.
+    assert [r["tool_choice"] for r in llm.requests] == ["required", "auto", "required"]
     assert client.totals.retries == 0
 
 
