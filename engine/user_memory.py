@@ -21,14 +21,16 @@ from engine.store.protocol import RecordFilter, Store
 from engine.user_data import UserDataService
 from engine.why import MemoryExplainer, block_lines, passage_item
 
-#: Passages listed per agent as the user's items (the export has them all).
+#: Passages per agent listed as the user's items, newest first.
 ITEMS_PER_AGENT = 200
 
 
 class UserMemoryService:
     """``engine.ports.UserMemory`` over a store, its user data and the platforms' links."""
 
-    def __init__(self, data: UserDataService, store: Store, links: PlatformLinks | None = None):
+    def __init__(
+        self, data: UserDataService, store: Store, links: PlatformLinks | None = None
+    ) -> None:
         self.data = data
         self._store = store
         #: Memories matching words, or shown by an operator, with their sources.
