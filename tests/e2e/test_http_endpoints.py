@@ -172,3 +172,32 @@ async def test_metrics_follow_turns_queue_depth_and_llm_errors_and_logs_hide_the
     assert failure, "the rejected model call was not logged"
     assert "[redacted]" in json.dumps(failure)
     assert "OPENAI_API_KEY" in json.dumps(failure)
+
+
+async def test_a_wrong_model_url_is_one_warning_at_start_and_failed_turns_unready_it(
+    deployment: Deployment, store: Store
+) -> None:
+    async with FakeOpenAI() as gone:
+        dead_url = gone.base_url  # nothing listens there once the block ends
+    env = {**deployment.env, "OPENAI_BASE_URL": dead_url}
+    async with MnemoProcess(env, deployment.workdir, "dead-url") as bot:
+        [warning] = [r for r in bot.records if "OPENAI_BASE_URL" in r["message"]]
+        assert warning["level"] == "warning"
+        assert f"cannot connect to {dead_url} (connection refused)" in warning["message"]
+        status, _, body = await bot.get("/readyz")
+        assert (status, json.loads(body)) == (200, {"status": "ready"})
+
+        agent = await store.agents.by_name("mnemo")
+        assert agent is not None
+        for n in range(3):
+            inbox_id = await hand_over(store, agent.id, f"hello {n}", channel=f"C{n}")
+            async with asyncio.timeout(10):  # the user hears at once, not after retries
+                await wait_status(store, inbox_id, InboxStatus.FAILED)
+
+        status, _, body = await bot.get("/readyz")
+        assert status == 503
+        assert "model unreachable" in json.loads(body)["problems"][0]
+        found = await scrape(bot)
+        assert value(found, "mnemo_turns_total", outcome="failed") == 3
+        assert await stopped(bot) == 0
+    assert not [line for line in bot.lines if "retry" in line]
