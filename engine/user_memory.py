@@ -14,12 +14,12 @@ from typing import Any
 from engine.audience import Audience, Scope
 from engine.citations import Citations, PlatformLinks, written_by
 from engine.ports import ForgetReport, MemoryItem, Source, UserMemoryReport
-from engine.records import BlockLabel, shared_owner
+from engine.records import BlockLabel
 from engine.store.codec import encode_datetime
 from engine.store.lineage import Derived
 from engine.store.protocol import RecordFilter, Store
 from engine.user_data import UserDataService
-from engine.why import MemoryExplainer, block_lines, passage_item
+from engine.why import MemoryExplainer, block_lines, block_owners, passage_item
 
 #: Passages per agent listed as the user's items, newest first.
 ITEMS_PER_AGENT = 200
@@ -75,13 +75,10 @@ class UserMemoryService:
         """Lines of the user's ``human`` blocks and of blocks learned in their DMs, then the
         passages about them or learned in their DMs, newest first."""
         agents = await self._store.agents.list()
-        owners = sorted(
-            {a.id for a in agents} | {shared_owner(n) for a in agents for n in a.shared_blocks}
-        )
         private = Scope.dm(user)
         items = [
             item
-            for owner in owners
+            for owner in block_owners(agents)
             for block in await self._store.blocks.list(owner, workspace)
             if (block.label == BlockLabel.HUMAN and block.subject == user) or block.scope == private
             for item in block_lines(block)

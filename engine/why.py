@@ -51,11 +51,8 @@ class MemoryExplainer:
             return []
         if agents is None:
             agents = await self._store.agents.list()
-        owners = sorted(
-            {a.id for a in agents} | {shared_owner(n) for a in agents for n in a.shared_blocks}
-        )
         blocks = await self._store.blocks.visible(
-            owners, audience.workspace, audience.readable_scopes
+            block_owners(agents), audience.workspace, audience.readable_scopes
         )
         found = await asyncio.gather(
             *(
@@ -100,6 +97,13 @@ class MemoryExplainer:
             )
             for i in items
         ]
+
+
+def block_owners(agents: Sequence[Agent]) -> list[str]:
+    """Whose blocks ``agents`` read: their own, and the shared blocks they use."""
+    return sorted(
+        {a.id for a in agents} | {shared_owner(n) for a in agents for n in a.shared_blocks}
+    )
 
 
 def block_lines(block: Block) -> list[MemoryItem]:
