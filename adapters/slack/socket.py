@@ -85,6 +85,7 @@ class SocketModeLink:
         self, app_token: str, web_client: AsyncWebClient, *, start_timeout: float = START_TIMEOUT
     ) -> None:
         self._start_timeout = start_timeout
+        web_client.retry_handlers = []  # the link retries, backing off; the client's would log
         self.client = _OneAttemptClient(
             app_token=app_token,
             logger=log,
