@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
@@ -30,6 +31,7 @@ from adapters.slack.edge import ScreenedSocketModeHandler, SlackEdge
 from adapters.slack.events import MalformedEvent, arrival_of, parse_event
 from adapters.slack.installations import KeyValueInstallationStore, KeyValueOAuthStateStore
 from adapters.slack.memory_menus import FORGET_CANCEL, FORGET_CONFIRM, FORGET_ITEM
+from adapters.slack.socket import SocketModeLink
 from engine import (
     JSON,
     DeliveryLedgerStore,
@@ -41,6 +43,19 @@ from engine import (
 )
 
 log = logging.getLogger(__name__)
+
+
+class _ClientTokenWins(logging.Filter):
+    """slack-bolt reads SLACK_BOT_TOKEN from the environment by itself and warns that the
+    client's token is used instead; the client carries the bot's own token, so the warning
+    only alarms operators."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+_BOLT_LOG = log.getChild("bolt")
+_BOLT_LOG.addFilter(_ClientTokenWins())
 
 EVENTS_PATH = "/slack/events"
 INSTALL_PATH = "/slack/install"
@@ -71,26 +86,34 @@ class SlackAdapter:
         self.bolt = self._build_app(installations, kv)
         self._edge = SlackEdge(self.bolt, self._reject, config.signing_secret)
         self._register_listeners()
-        self._socket: ScreenedSocketModeHandler | None = None
+        self._socket: SocketModeLink | None = None
 
     @property
     def platform_port(self) -> SlackDelivery:
         return self._delivery
 
+    @property
+    def problem(self) -> str | None:
+        """Why the app hears nothing now (its Socket Mode connection is down), or None."""
+        return self._socket.problem if self._socket is not None else None
+
     async def start(self) -> None:
-        """Forget old delivery records; connect over Socket Mode (with an app token)."""
+        """Forget old delivery records; connect over Socket Mode (with an app token), or fail
+        with one line when Slack refuses the token or stays unreachable."""
         await self._delivery.prune(utcnow())
         if not self._config.socket_mode or self._socket is not None:
             return
-        self._socket = ScreenedSocketModeHandler(
-            self._edge, self.bolt, self._config.app_token, web_client=build_client(self._config)
-        )
-        await self._socket.connect_async()  # type: ignore[no-untyped-call]
-        log.info("Slack Socket Mode connected")
+        socket = self._socket = SocketModeLink(self._config.app_token, build_client(self._config))
+        ScreenedSocketModeHandler(self._edge, self.bolt, socket.client)
+        try:
+            await socket.open()
+        except Exception:
+            self._socket = None  # ``open`` closed it
+            raise
 
     async def stop(self) -> None:
         if self._socket is not None:
-            await self._socket.close_async()  # type: ignore[no-untyped-call]
+            await self._socket.close()
             self._socket = None
 
     def mount(self, app: web.Application) -> None:
@@ -134,7 +157,7 @@ class SlackAdapter:
             "process_before_response": True,
             # The bot token (single-workspace mode) travels in the client.
             "client": build_client(config, config.bot_token or None),
-            "logger": log,
+            "logger": _BOLT_LOG,
         }
         if installations is None:
             return AsyncApp(**common)
