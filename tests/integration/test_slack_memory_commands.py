@@ -13,7 +13,7 @@ import pytest
 from engine import Audience, AudienceKind, Derived
 from tests.fakes import slack_payloads
 from tests.fakes.memory_items import Remembered, remember_birthday
-from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.openai_server import FakeOpenAI, tool_call
 from tests.fakes.slack_world import SlackWorld, collection_api, slack_bot
 
 WORKSPACE = f"slack:{slack_payloads.TEAM}"
@@ -29,6 +29,13 @@ async def world(tmp_path: Path) -> AsyncIterator[SlackWorld]:
         collection_api() as api,
         slack_bot(tmp_path, llm, api, turns=False) as w,
     ):
+        yield w
+
+
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[SlackWorld]:
+    """The app with turns running: the agent answers."""
+    async with FakeOpenAI() as llm, collection_api() as api, slack_bot(tmp_path, llm, api) as w:
         yield w
 
 
@@ -140,3 +147,24 @@ async def test_permalinks_are_cached_and_a_refusal_costs_only_the_link(
         await world.interact(command(world, "why birthday", key))
         assert "fake.slack.com/archives/CGEN" in await answer(world, key)
     assert len(world.api.calls_of("chat.getPermalink")) == 2  # the refusal, then one link
+
+
+async def test_the_agents_search_cites_a_slack_message_with_its_permalink(
+    live: SlackWorld,
+) -> None:
+    live.llm.push(tool_call("send_message", message="Happy early birthday!"))
+    said = {"type": "app_mention", "channel": "CGEN", "user": "UANN", "ts": PUBLIC_TS}
+    await live.send(said | {"text": "<@UBOT> my birthday is on 12 March"})
+    await live.replies(1, "CGEN")
+
+    live.llm.push(
+        tool_call("conversation_search", query="birthday"),
+        tool_call("send_message", message="You told me in #general."),
+    )
+    asked = {"type": "message", "channel": "DUANN", "channel_type": "im", "user": "UANN"}
+    await live.send(asked | {"text": "when is my birthday?", "ts": "1700000009.000100"})
+    await live.replies(1, "DUANN")
+    found = [m["content"] for m in live.llm.chat_requests[-1]["messages"] if m["role"] == "tool"]
+    link = f"https://fake.slack.com/archives/CGEN/p{PUBLIC_TS.replace('.', '')}"
+    assert "- Ann, " in found[-1]
+    assert f" in #general <{link}>" in found[-1]
