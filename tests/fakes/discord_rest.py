@@ -69,6 +69,7 @@ class FakeDiscord:
         self.requests: Counter[str] = Counter()
         self.rate_limited: Counter[str] = Counter()
         self._rate_limit_plan: dict[str, tuple[int, float]] = {}
+        self._failure_plan: dict[str, tuple[int, int]] = {}
         self._nonces: dict[tuple[str, str], PostedMessage] = {}
         self.gateway = FakeGateway(token, self._ready, lambda: list(self.guilds.values()))
         self.base_url = ""
@@ -87,6 +88,10 @@ class FakeDiscord:
         """Answer the next ``times`` requests to ``route`` (e.g. ``POST /channels/1/messages``)
         with 429 and ``retry_after`` seconds."""
         self._rate_limit_plan[route] = (times, retry_after)
+
+    def fail(self, route: str, *, times: int, status: int = 500) -> None:
+        """Answer the next ``times`` requests to ``route`` with a server error, doing nothing."""
+        self._failure_plan[route] = (times, status)
 
     # -- what the bot did ----------------------------------------------------------------
 
@@ -144,6 +149,10 @@ class FakeDiscord:
         webhook = request.path.startswith(("/api/v10/webhooks/", "/api/v10/interactions/"))
         if not webhook and request.headers.get("Authorization") != f"Bot {self.token}":
             return _error(401, 0, "401: Unauthorized")
+        failures, status = self._failure_plan.get(route, (0, 500))
+        if failures > 0:
+            self._failure_plan[route] = (failures - 1, status)
+            return _error(status, 0, f"{status}: Server Error")
         times, retry_after = self._rate_limit_plan.get(route, (0, 0.0))
         if times > 0:
             self._rate_limit_plan[route] = (times - 1, retry_after)

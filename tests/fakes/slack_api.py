@@ -59,6 +59,7 @@ class FakeSlackApi:
     responses: list[JSONDict] = field(default_factory=list)
     uploads: dict[str, bytes] = field(default_factory=dict)
     _faults: dict[str, _Fault] = field(default_factory=dict)
+    _hangs: dict[str, tuple[float, int]] = field(default_factory=dict)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
     _port: int = 0
@@ -100,6 +101,11 @@ class FakeSlackApi:
     ) -> None:
         """Answer the next ``times`` calls of ``method`` with an error."""
         self._faults[method] = _Fault(status, error, retry_after, times)
+
+    def hang(self, method: str, seconds: float, times: int = 1) -> None:
+        """Do what the next ``times`` calls of ``method`` ask (a post is made), but answer
+        only after ``seconds``: a client with a shorter timeout never learns it succeeded."""
+        self._hangs[method] = (seconds, times)
 
     def rate_limit(self, method: str, retry_after: float = 1, times: int = 1) -> None:
         self.fail(method, status=429, error="ratelimited", retry_after=retry_after, times=times)
@@ -146,6 +152,10 @@ class FakeSlackApi:
         body: JSONDict = handler(args) if handler is not None else {"ok": True}
         if token in self.bots:
             _speak_as(body, *self.bots[token])
+        seconds, times = self._hangs.get(method, (0.0, 0))
+        if times > 0:
+            self._hangs[method] = (seconds, times - 1)
+            await asyncio.sleep(seconds)
         return web.json_response(body)
 
     async def _response_url(self, request: web.Request) -> web.Response:

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 
 @dataclass(slots=True)
@@ -44,6 +44,16 @@ class FakeSocketMode:
             await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
+
+    @property
+    def connected(self) -> bool:
+        """Whether a client is connected now."""
+        return any(not ws.closed for ws in self._clients)
+
+    async def drop(self) -> None:
+        """Cut every client's connection, as a network blip does; the server stays up."""
+        for ws in list(self._clients):
+            await ws.close(code=WSCloseCode.GOING_AWAY)
 
     async def wait_connected(self, within: float = 10.0) -> None:
         async with asyncio.timeout(within):
