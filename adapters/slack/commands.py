@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.directory import SlackDirectory
 from adapters.slack.events import workspace_id
-from adapters.slack.formatting import to_mrkdwn
+from adapters.slack.formatting import escape, to_mrkdwn
 from adapters.slack.memory_menus import forget_blocks
 from adapters.slack.payloads import (
     BlockAction,
@@ -65,7 +65,8 @@ class UserCommands:
         self._directory = directory or SlackDirectory()
 
     async def acknowledge(self, ack: AsyncAck, command: dict[str, Any]) -> None:
-        """Answer at once: the report, the forget confirmation, or that the export is coming."""
+        """Answer at once: the report, the forget menu, or that the export or the why answer
+        is coming."""
         read = await self._read(command, read_command)
         if read is None:
             await ack(text="I could not read this command; please try again.")
@@ -91,7 +92,7 @@ class UserCommands:
                 )
             case "why" if _words(read):
                 await ack(
-                    text=f"Looking for where I learned about “{_words(read)}”…",
+                    text=f"Looking for where I learned about “{escape(_words(read))}”…",
                     response_type="ephemeral",
                 )
             case "why":
