@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 
-from engine.forgetting import Forgetting
 from engine.citations import PlatformLinks
+from engine.forgetting import Forgetting
 from engine.observer import EngineObserver, SilentObserver, Stage
 from engine.pipeline import (
     ConversationWorker,
