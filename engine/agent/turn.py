@@ -30,7 +30,7 @@ from engine.citations import PlatformLinks
 from engine.embeddings import Embedder
 from engine.llm import ChatModel, ChatRequest, LLMRejected, LLMUnavailable
 from engine.records import Agent, Inbound, Message, Role, ToolCall, next_seq
-from engine.store.lineage import Derived
+from engine.store.lineage import Derived, Link
 from engine.store.protocol import InboxItem, Store
 from engine.tools.base import Searcher, Tool, ToolContext
 from engine.turns import Replies, TurnResult, user_message
@@ -143,11 +143,22 @@ class Turn:
             log.error("turn %s: agent %s: %s", self.anchor, self.agent.name, exc)
             replies.retract()
             replies.add(CONTEXT_TOO_SMALL_REPLY)
+        except Exception:
+            # The turn will run again, but what it wrote to memory so far stays: so must the
+            # lineage of it, or a forget would miss it.
+            store = self._services.store
+            await store.lineage.link(await self._links())
+            raise
+        return TurnResult(
+            (*self.heard, *self._produced), replies.sent, await self._links(), failure
+        )
+
+    async def _links(self) -> tuple[Link, ...]:
+        """The lineage of everything the turn wrote, its own messages included."""
         provenance = self._ctx.provenance
         for message in self._produced:
             provenance.derive(Derived.MESSAGE, message.id, message_text(message))
-        links = await provenance.links(self._services.store.lineage, self.inbound.workspace)
-        return TurnResult((*self.heard, *self._produced), replies.sent, links, failure)
+        return await provenance.links(self._services.store.lineage, self.inbound.workspace)
 
     async def _steps(self, tools: Mapping[str, Tool]) -> None:
         ctx, agent, services = self._ctx, self.agent, self._services

@@ -29,7 +29,7 @@ from engine.agent.summarizer import Summarizer
 from engine.audience import Audience
 from engine.llm import LLMError
 from engine.records import Agent, ConversationKey, Message, Role, Summary
-from engine.store.lineage import Derived
+from engine.store.lineage import Derived, links
 from engine.store.protocol import RecordFilter, Store
 from engine.tools.base import Tool
 
@@ -117,7 +117,7 @@ class ContextWindow:
             ]
             if not evicted or not fold:
                 return compiled
-            await self._fold(agent, memory, conversation, summary, evicted)
+            await self._fold(agent, conversation, memory.audience, summary, evicted)
         return compiled
 
     async def _beyond_load(
@@ -165,24 +165,27 @@ class ContextWindow:
     async def _fold(
         self,
         agent: Agent,
-        memory: TurnMemory,
         conversation: ConversationKey,
+        audience: Audience,
         summary: Summary | None,
         evicted: Sequence[Message],
     ) -> None:
-        """Fold ``evicted`` into the summary; a summary is derived from every message it folded."""
-        previous = summary.text if summary else ""
+        """Fold ``evicted`` into the summary. A summary is derived from every message it folded:
+        linked before it is written, so no summary outlives a forget of what it holds."""
+        previous, key = (summary.text if summary else ""), str(conversation)
         text = previous
-        folded = False
         if agent.overflow == "summarize":
             try:
                 text = await self.summarizer.summarize(agent, previous, evicted)
-                folded = True
             except LLMError as exc:
                 log.warning("summary of %s failed (%s); truncating instead", conversation, exc)
+            else:
+                folded = [m.id for m in evicted]
+                workspace = conversation.workspace
+                await self.store.lineage.link(links(Derived.SUMMARY, key, folded, workspace))
         updated = Summary(
             **asdict(conversation),
-            scope=memory.audience.write_scope,
+            scope=audience.write_scope,
             text=text,
             through_seq=evicted[-1].seq,
             version=(summary.version + 1) if summary else 1,
@@ -190,10 +193,6 @@ class ContextWindow:
         )
         # Losing this race is fine: the winner folded the same or newer messages.
         await self.store.summaries.put(updated, summary.version if summary else 0)
-        if folded:
-            memory.provenance.link(
-                Derived.SUMMARY, str(conversation), [(None, m.id) for m in evicted]
-            )
 
     async def _stats(self, where: RecordFilter) -> MemoryStats:
         messages, passages, tags = await asyncio.gather(
