@@ -41,7 +41,7 @@ def conn(store: SQLiteStore) -> sqlite3.Connection:
 
 
 def graphed(folder: Path, batch: int = 37) -> VectorIndex:
-    settings = GraphSettings(min_rows=40, batch=batch, folder=folder, seconds=0)
+    settings = GraphSettings(min_rows=40, batch=batch, folder=folder, seconds=0, candidates=40)
     return VectorIndex("messages", VECTOR_COLUMNS, graphs=settings)
 
 
@@ -117,7 +117,7 @@ async def test_every_delete_of_the_store_reaches_the_graph(
         assert not gone & set(found)
 
 
-@pytest.mark.parametrize("damage", ["deleted", "corrupt"])
+@pytest.mark.parametrize("damage", ["deleted", "corrupt", "centre lost"])
 async def test_a_missing_or_corrupt_graph_file_is_rebuilt(
     store: SQLiteStore, conn: sqlite3.Connection, tmp_path: Path, damage: str
 ) -> None:
@@ -127,8 +127,10 @@ async def test_a_missing_or_corrupt_graph_file_is_rebuilt(
     (saved,) = folder.glob("*.usearch")
     if damage == "deleted":
         saved.unlink()
-    else:
+    elif damage == "corrupt":
         saved.write_bytes(b"not a graph" * 100)
+    else:
+        saved.with_suffix(".centre").unlink()
 
     index = graphed(folder)
     settled(index, conn)

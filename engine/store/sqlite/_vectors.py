@@ -37,10 +37,6 @@ _UNKNOWN = -1
 #: Rows loaded per store operation, so loading a large table does not stall other
 #: operations for long (they run between the chunks).
 LOAD_CHUNK = 20_000
-#: Graph candidates scored exactly per result wanted, and at least: the audience filter drops
-#: some, and exact scores reorder the rest.
-_OVERFETCH = 8
-_MIN_CANDIDATES = 100
 
 
 class _Pairs:
@@ -173,7 +169,9 @@ class _Matrix:
         if self.graph is None:
             if self.size < settings.min_rows:
                 return True
-            self.graph = Graph(self.dim, self._graph_path)
+            self.graph = Graph(
+                self.dim, self._graph_path, self.vectors[: self.size][self.alive[: self.size]]
+            )
             n = self.size
             kept = self.graph.contains(self.pos[:n]) & self.alive[:n]
             self.in_graph[:n] = kept
@@ -220,7 +218,7 @@ class _Matrix:
         """The best ``limit`` rows: from the graph's candidates when it is complete and enough
         of them pass the filter, else by scanning every row."""
         if self.graph is not None and self.offered == self.size:
-            keys = self.graph.nearest(query, max(limit * _OVERFETCH, _MIN_CANDIDATES))
+            keys = self.graph.nearest(query, max(limit, self._graphs.candidates))
             candidates = rows_of(keys)
             candidates = candidates[self._admitted(conditions, candidates)]
             if len(candidates) >= limit:
