@@ -16,6 +16,7 @@ from engine.audience import Audience
 from engine.records import Author
 from engine.store import Store
 from engine.store.lineage import Derived, DerivedRecord, block_line_id
+from engine.store.sqlite import SQLiteStore
 from tests.fakes.openai_server import FakeOpenAI, tool_call
 from tests.harness import Bot, bot_running, dm, private, public, settings_for
 
@@ -293,8 +294,8 @@ async def test_after_forget_none_of_the_words_a_model_copied_everywhere_remain(
         left = {w for w in words for text in await dump(store) if stems(w).decode() in text}
         assert left == set()
         assert BOBS in " ".join(await line_ids_text(bot, dm("bob"), "human"))
-    if backend == "sqlite":
-        for path in database_files(store.path):  # type: ignore[attr-defined]
+    if isinstance(store, SQLiteStore):
+        for path in database_files(store.path):
             data = path.read_bytes().lower()
             assert not [w for w in words if stems(w) in data], path.name
 
