@@ -90,7 +90,9 @@ def diagnose(exc: openai.APIError, base_url: str, tool_choice: ToolChoice = "aut
         status = exc.status_code
         said = f"HTTP {status} from {base_url}: {exc.message}"
         if tool_choice == "required" and (
-            status >= 500 or (status == 400 and _mentions_tool_choice(exc))
+            # A 500 is how llama-cpp-python fails a grammar it cannot build; 502-504 are
+            # gateways and overload, retried as they are.
+            status == 500 or (status == 400 and _mentions_tool_choice(exc))
         ):
             return Diagnosis(Action.FALL_BACK, said, status)
         if status in _RETRYABLE_STATUS or status >= 500:

@@ -129,6 +129,18 @@ async def test_a_500_on_required_is_asked_again_with_auto_at_once(
     assert client.totals.retries == 0
 
 
+async def test_an_overloaded_gateway_is_retried_without_falling_back(
+    llm: FakeOpenAI, client: LLMClient
+) -> None:
+    llm.push(error(503, "overloaded"), error(502))
+
+    completion = await client.complete(ASK_GPT4O)
+
+    assert completion.tool_calls[0].name == "send_message"
+    assert [r["tool_choice"] for r in llm.requests] == ["required"] * 3
+    assert client.totals.retries == 2
+
+
 async def test_server_errors_are_retried(llm: FakeOpenAI, client: LLMClient) -> None:
     llm.push(error(500), error(503), tool_call("send_message", message="back"))
 
