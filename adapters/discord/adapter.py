@@ -17,7 +17,7 @@ from discord.http import Route
 from discord.utils import MISSING
 
 from adapters.discord.audience import PLATFORM, UnmappableChannel
-from adapters.discord.commands import user_memory_commands
+from adapters.discord.commands import answer_command_error, user_memory_commands
 from adapters.discord.config import DiscordConfig
 from adapters.discord.delivery import DiscordDelivery
 from adapters.discord.gateway_watch import GatewayWatch
@@ -78,6 +78,7 @@ class DiscordAdapter:
         self._tree = app_commands.CommandTree(self._client)
         for command in user_memory_commands(memory):
             self._tree.add_command(command)
+        self._tree.error(answer_command_error)
         self._client.event(self.on_message)
         self._client.event(self.on_raw_message_edit)
         self._client.event(self.on_raw_message_delete)

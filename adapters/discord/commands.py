@@ -51,6 +51,26 @@ def audience_of(interaction: discord.Interaction) -> Audience:
     return audience
 
 
+async def answer_command_error(
+    interaction: discord.Interaction, error: app_commands.AppCommandError
+) -> None:
+    """The command tree's error handler: a command this bot does not have (one Discord still
+    lists from an older version, or a forged name) gets a short answer instead of an error
+    log and "the application did not respond"; any other failure is logged."""
+    if not isinstance(error, app_commands.CommandNotFound):
+        log.error("discord command failed: %s", error, exc_info=error)
+        return
+    log.warning("discord command not found: %.100s", error.name)
+    if interaction.response.is_done():
+        return
+    try:
+        await interaction.response.send_message(
+            "I don't have that command: try /memory, /forget, /export or /why.", ephemeral=True
+        )
+    except discord.HTTPException as failure:
+        log.info("answering an unknown discord command failed: %r", failure)
+
+
 def user_memory_commands(memory: UserMemory) -> list[app_commands.Command[Any, ..., None]]:
     """The four commands, bound to the engine's user-memory port."""
 

@@ -33,6 +33,8 @@ _RECONNECTS = (
     aiohttp.ClientError,
     TimeoutError,
 )
+#: Characters of discord.py's error kept as the reason of a refused event.
+_REASON_LENGTH = 300
 #: The gateway's close code for "unknown error": the session stays resumable.
 _CLOSE_RESUMABLE = 4000
 
@@ -78,7 +80,8 @@ class GatewayWatch:
             except MalformedEvent as error:
                 self._on_refused(name, data, f"malformed {name}: {error}")
             except Exception as error:  # discord.py's parser choked: cost this event only
-                self._on_refused(name, data, f"discord.py could not parse {name}: {error!r}")
+                reason = repr(error)[:_REASON_LENGTH]  # errors may quote a huge field whole
+                self._on_refused(name, data, f"discord.py could not parse {name}: {reason}")
             if name in ("READY", "RESUMED"):
                 self._connected()
 

@@ -18,6 +18,8 @@ _MAX_SNOWFLAKE = 2**64 - 1
 _THREAD_TYPES = frozenset({10, 11, 12})
 #: Channel types without permission overwrites: DMs and group DMs.
 _PRIVATE_TYPES = frozenset({1, 3})
+#: Interaction tokens are a few hundred characters; they go into the URL of the answer.
+_MAX_TOKEN = 1000
 #: Interactions naming a command (slash or autocomplete), and those of a component or modal.
 _COMMAND_INTERACTIONS = frozenset({2, 4})
 _COMPONENT_INTERACTIONS = frozenset({3, 5})
@@ -74,10 +76,10 @@ def _objects(
 def _snowflake(data: Mapping[str, object], key: str, *, required: bool = True) -> None:
     if key not in data and not required:
         return
+    # Discord sends every id as a decimal string: a number is not a shape it sends (and would
+    # name another role or channel than the one meant).
     value = data.get(key)
-    if isinstance(value, str) and 0 < len(value) <= 20 and value.isascii() and value.isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_SNOWFLAKE:
+    if not (isinstance(value, str) and _is_decimal(value) and int(value) <= _MAX_SNOWFLAKE):
         raise MalformedEvent(f"{key} is {_kind(value)}, not a Discord id")
 
 
@@ -120,10 +122,12 @@ def _timestamp(data: Mapping[str, object], key: str, *, nullable: bool) -> None:
 
 def _permissions(data: Mapping[str, object], key: str) -> None:
     value = data.get(key)
-    if not (
-        isinstance(value, str) and 0 < len(value) <= 20 and value.isascii() and value.isdigit()
-    ):
+    if not (isinstance(value, str) and _is_decimal(value)):
         raise MalformedEvent(f"{key} is {_kind(value)}, not a permission bit set")
+
+
+def _is_decimal(value: str) -> bool:
+    return 0 < len(value) <= 20 and value.isascii() and value.isdigit()
 
 
 def _kind(value: object) -> str:
@@ -245,7 +249,11 @@ def _interaction(interaction: Mapping[str, object]) -> None:
     _snowflake(interaction, "id")
     _snowflake(interaction, "application_id")
     _integer(interaction, "type")
-    _string(interaction, "token")
+    token = interaction.get("token")
+    if not (isinstance(token, str) and 0 < len(token) <= _MAX_TOKEN and token.isascii()):
+        raise MalformedEvent("token is not the short ASCII string Discord sends")
+    if not token.isprintable():
+        raise MalformedEvent("token holds control characters")
     _optional_snowflake(interaction, "channel_id")
     _optional_snowflake(interaction, "guild_id")
     kind = interaction["type"]

@@ -3,6 +3,7 @@ command tree: deferred at once, answered only to the user, acting on the right w
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 import pytest
@@ -174,3 +175,24 @@ async def test_someone_else_cannot_confirm_your_forget(
     assert to_bob["type"] == CHANNEL_MESSAGE
     assert to_bob["data"]["flags"] & EPHEMERAL
     assert memory.calls == []
+
+
+async def test_a_command_the_bot_does_not_have_is_answered_not_logged_as_an_error(
+    fake: FakeDiscord,
+    world: DiscordWorld,
+    bot: DiscordAdapter,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    interaction = p.slash_command(
+        fake.application_id, "remind", world.alice, world.alice_dm, command_id=p.snowflake()
+    )
+
+    await fake.gateway.dispatch("INTERACTION_CREATE", interaction)
+
+    await eventually(lambda: bool(fake.interaction_callbacks), "the answer to /remind")
+    [(answered, callback)] = fake.interaction_callbacks
+    assert answered == interaction["id"]
+    assert callback["type"] == CHANNEL_MESSAGE
+    assert callback["data"]["flags"] & EPHEMERAL
+    assert "/memory" in callback["data"]["content"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
