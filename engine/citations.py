@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 
 from engine.audience import Audience
 from engine.ports import LinkPort, PlatformPort, Source
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 
 #: How long a platform may take to give one link or channel name.
 LINK_TIMEOUT_S = 2.0
+#: How far back through the agent's own messages and summaries a citation looks for people.
+MAX_HOPS = 3
 #: What a citation calls a direct conversation.
 DIRECT_MESSAGES = "direct messages"
 
@@ -88,20 +91,48 @@ class Citations:
         ``written_by``), oldest first; records with none of those are absent."""
         if not record_ids:
             return {}
-        lineage = await self._store.lineage.sources_of(kind, record_ids)
-        wanted = sorted({source for sources in lineage.values() for source in sources})
-        readable = {
-            m.id: m
-            for m in await self._store.messages.by_ids(wanted)
-            if m.role is Role.USER and shown(m)
-        }
-        cited = dict(zip(readable, await self.cite(list(readable.values())), strict=True))
-        found: dict[str, list[Source]] = {}
-        for record_id, sources in lineage.items():
-            mine = _oldest_first(cited[s] for s in sources if s in cited)
-            if mine:
-                found[record_id] = mine
+        behind = await self._people_behind(await self._sources_of(kind, record_ids), shown)
+        said = sorted({m.id: m for ms in behind.values() for m in ms}.values(), key=_said_order)
+        cited = dict(zip((m.id for m in said), await self.cite(said), strict=True))
+        return {record: [cited[m.id] for m in ms] for record, ms in behind.items()}
+
+    async def _people_behind(
+        self, lineage: dict[str, list[str]], shown: Callable[[Message], bool]
+    ) -> dict[str, list[Message]]:
+        """For each record, the people's messages among its sources that pass ``shown``; a
+        record with none is followed back through the agent's messages and the summaries it
+        came from (linked by id, not flattened), up to ``MAX_HOPS`` steps."""
+        found: dict[str, list[Message]] = {}
+        known: dict[str, Message] = {}
+        followed: set[str] = set()
+        frontier = {record: set(sources) for record, sources in lineage.items()}
+        for hop in range(MAX_HOPS + 1):
+            missing = sorted({s for sources in frontier.values() for s in sources} - known.keys())
+            known |= {m.id: m for m in await self._store.messages.by_ids(missing)}
+            onward: dict[str, set[str]] = {}
+            for record, sources in frontier.items():
+                people = {s for s in sources if s in known and _said_by_people(known[s])}
+                readable = sorted(filter(shown, (known[s] for s in people)), key=_said_order)
+                if readable:
+                    found[record] = readable
+                elif rest := sources - people - followed:
+                    onward[record] = rest
+            if not onward or hop == MAX_HOPS:
+                break
+            ids = sorted({s for sources in onward.values() for s in sources})
+            followed.update(ids)
+            earlier = {
+                **await self._sources_of(Derived.MESSAGE, [i for i in ids if i in known]),
+                **await self._sources_of(Derived.SUMMARY, [i for i in ids if i not in known]),
+            }
+            frontier = {
+                record: {e for s in sources for e in earlier.get(s, ())}
+                for record, sources in onward.items()
+            }
         return found
+
+    async def _sources_of(self, kind: Derived, ids: Sequence[str]) -> dict[str, list[str]]:
+        return await self._store.lineage.sources_of(kind, ids) if ids else {}
 
     async def _source(self, message: Message) -> Source:
         channel, link = await asyncio.gather(
@@ -127,8 +158,12 @@ def written_by(workspace: str, user: str) -> Callable[[Message], bool]:
     return lambda message: message.workspace == workspace and message.author == user
 
 
-def _oldest_first(sources: Iterable[Source]) -> list[Source]:
-    return sorted(sources, key=lambda s: (s.said_at, s.message_id))
+def _said_by_people(message: Message) -> bool:
+    return message.role is Role.USER
+
+
+def _said_order(message: Message) -> tuple[datetime, str]:
+    return message.created_at, message.id
 
 
 def describe_source(source: Source) -> str:

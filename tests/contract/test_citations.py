@@ -8,7 +8,7 @@ import json
 
 from engine.audience import Audience, AudienceKind
 from engine.citations import Citations, PlatformLinks, readable_by
-from engine.records import Agent, Message, Passage
+from engine.records import Agent, Message, Passage, Role
 from engine.store import Store
 from engine.store.lineage import Derived, block_line_id, links
 from engine.user_data import UserDataService
@@ -142,3 +142,29 @@ async def test_export_shows_which_of_the_users_messages_each_memory_came_from(
     assert exported["text"] == "Alice moved to Lyon"
     assert [s["text"] for s in exported["from_your_messages"]] == ["I moved to Lyon last spring"]
     assert "I heard" not in json.dumps(document)
+
+
+async def test_citations_follow_the_agents_messages_and_summaries_back_to_people(
+    store: Store,
+) -> None:
+    said = message("the offsite is in Porto", PUBLIC)
+    told = message("offsite budget is secret", DM_ALICE)
+    reply = message("Noted: Porto it is.", PUBLIC, author=AGENT, role=Role.ASSISTANT)
+    folded = message("we fly on the 4th", PUBLIC, author="bob")
+    await store.messages.append([said, told, reply, folded])
+    summary = "agent-1/T1/C-general/"
+    await store.lineage.link(
+        [
+            *links(Derived.MESSAGE, reply.id, [said.id, told.id], WS),
+            *links(Derived.SUMMARY, summary, [folded.id], WS),
+            *links(Derived.PASSAGE, "p-porto", [reply.id], WS),
+            *links(Derived.PASSAGE, "p-flight", [summary], WS),
+        ]
+    )
+    found = await Citations(store).sources(
+        Derived.PASSAGE, ["p-porto", "p-flight"], readable_by(PUBLIC)
+    )
+    assert {k: [s.message_id for s in v] for k, v in found.items()} == {
+        "p-porto": [said.id],
+        "p-flight": [folded.id],
+    }
