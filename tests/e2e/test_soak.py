@@ -31,7 +31,7 @@ async def test_every_accepted_message_gets_one_answer_through_injected_faults(
 ) -> None:
     counts = await run_soak(PLAN, tmp_path)
     print(counts.report())
-    assert FAULT_KINDS <= set(counts.faults), counts.faults
+    assert set(counts.faults) >= FAULT_KINDS, counts.faults
     assert any(kind.startswith("model") for kind in counts.faults), counts.faults
     # Slack redelivers until acknowledged; only Discord messages sent to the killed process
     # may never reach the store (Discord does not replay them to a new session either).
