@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from engine.agent.context import TokenCount, answer_reserve
+from engine.agent.context import TokenCount
 from engine.llm import ChatModel, ChatRequest
 from engine.records import Agent, Message, Role
 
@@ -17,6 +17,10 @@ questions, dates and names exactly. Drop greetings and small talk. Write at most
 words of plain prose, oldest first. Output only the new summary."""
 
 SUMMARY_WORDS = 300
+#: Tokens a summary's answer may take: its words, with room to spare.
+SUMMARY_TOKENS = 600
+#: Tokens of the prompt besides the transcript (instructions, the previous summary's frame).
+_PROMPT_TOKENS = 400
 #: The most of an agent's context budget a summary may take, however verbose the model was.
 SUMMARY_SHARE = 0.15
 
@@ -49,7 +53,8 @@ class Summarizer:
     async def summarize(self, agent: Agent, previous: str, evicted: Sequence[Message]) -> str:
         tokens = self._tokens_for(agent.model)
         summary = previous
-        room = agent.context_budget - answer_reserve(agent.context_budget) - 400
+        # Prompt and answer fit the budget, as they must fit a local model's context window.
+        room = agent.context_budget - self._answer_tokens(agent) - _PROMPT_TOKENS
         chunk: list[str] = []
         used = tokens.count(summary)
         for message in evicted:
@@ -70,5 +75,11 @@ class Summarizer:
             "Messages to fold in:\n" + "\n".join(lines)
         )
         messages = [{"role": "system", "content": system}, {"role": "user", "content": body}]
-        completion = await self._llm.complete(ChatRequest(agent.model, messages))
+        completion = await self._llm.complete(
+            ChatRequest(agent.model, messages, max_tokens=self._answer_tokens(agent))
+        )
         return (completion.text or summary).strip()
+
+    @staticmethod
+    def _answer_tokens(agent: Agent) -> int:
+        return min(agent.max_tokens, SUMMARY_TOKENS)

@@ -106,15 +106,16 @@ async def test_an_unreadable_tool_call_is_asked_again_once_and_never_shown(
 
 
 async def clamped_budget_requests(bot: Bot, window: int) -> list[tuple[int, int]]:
-    """Tokens of each chat request sent in a long conversation, with its max_tokens."""
+    """Tokens of each chat request sent in a long conversation (turns and the summaries of
+    what left the window), with its max_tokens."""
     counter = TokenCounter("gpt-4o-mini")
     for i in range(30):
         detail = " ".join(f"item {i}.{k} is pending sign-off" for k in range(12))
         await bot.say(dm("eve"), "eve", f"Note {i}: {detail}.")
+    assert any("tools" not in r for r in bot.llm.chat_requests), "nothing was summarised"
     return [
         (request_tokens(counter, r["messages"], r.get("tools", [])), r["max_tokens"])
         for r in bot.llm.chat_requests
-        if "tools" in r
     ]
 
 
