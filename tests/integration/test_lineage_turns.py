@@ -19,17 +19,9 @@ from engine.store.lineage import Derived, DerivedRecord, block_line_id
 from engine.store.sqlite import SQLiteStore
 from tests.fakes.openai_server import FakeOpenAI, tool_call
 from tests.harness import Bot, bot_running, dm, private, public, settings_for
+from tests.integration.test_privacy_attacks import SHARED_TEAM_BLOCK
 
 WS = "test:W1"
-
-TEAM_AGENT = """\
-shared_blocks:
-  team: {value: "Team notes.", limit: 4000}
-agents:
-  - name: alpha
-    system_prompt: You are alpha.
-    shared_blocks: [team]
-"""
 
 
 @pytest.fixture(params=["sqlite", "mongo"])
@@ -49,7 +41,7 @@ async def running(
 ) -> AsyncIterator[Bot]:
     """The whole bot on ``backend``, with a team block shared by its one agent."""
     agents_file = tmp_path / "agents.yaml"
-    agents_file.write_text(TEAM_AGENT)
+    agents_file.write_text(SHARED_TEAM_BLOCK)
     if backend == "mongo":
         from tests.fakes.mongo_wire import mongo_test_uri
 
@@ -235,33 +227,11 @@ async def test_after_forget_none_of_the_words_a_model_copied_everywhere_remain(
     filler = " ".join(f"line {k} of the agenda" for k in range(25))
     async with running(backend, tmp_path, llm, MNEMO_CONTEXT_BUDGET=3000) as bot:
         store = store_of(bot)
-        llm.push(
-            tool_call("core_memory_append", label="human", content=f"Code word {dm_word}."),
-            tool_call("core_memory_append", label="persona", content=f"I keep {dm_word}."),
-            tool_call("archival_memory_insert", content=f"Alice's code word is {dm_word}."),
-            tool_call("send_message", message=f"I'll keep {dm_word} safe."),
-        )
-        await bot.say(dm("alice"), "alice", f"My code word is {dm_word}.")
-        llm.push(
-            tool_call("core_memory_append", label="channel", content=f"Project {private_word}."),
-            tool_call("core_memory_append", label="team", content=f"Secret: {private_word}."),
-            tool_call("archival_memory_insert", content=f"The project is {private_word}."),
-            tool_call("send_message", message=f"{private_word}, noted."),
-        )
-        await bot.say(private("skunk"), "alice", f"The project is called {private_word}.")
-        llm.push(
-            tool_call("core_memory_append", label="channel", content=f"Launch: {public_word}."),
-            tool_call("core_memory_append", label="persona", content=f"Launch {public_word}."),
-            tool_call("core_memory_append", label="team", content=f"Launch is {public_word}."),
-            tool_call("archival_memory_insert", content=f"Launch codename {public_word}."),
-            tool_call("send_message", message=f"{public_word} it is!"),
-        )
-        await bot.say(public("general"), "alice", f"The launch codename is {public_word}.")
-        llm.push(
-            tool_call("core_memory_append", label="channel", content=f"Thread: {thread_word}."),
-            tool_call("send_message", message=f"{thread_word}!"),
-        )
-        await bot.say(public("general"), "alice", f"Only here: {thread_word}.", thread="t-1")
+        await copied(bot, dm("alice"), f"My code word is {dm_word}.", dm_word, "human", "persona")
+        await copied(bot, private("skunk"), f"Project {private_word}.", private_word, "channel")
+        launch = f"The launch is {public_word}."
+        await copied(bot, public("general"), launch, public_word, "channel", "persona")
+        await copied(bot, public("general"), f"Here: {thread_word}.", thread_word, thread="t-1")
         # Bob's turns: the model copies from its window and from a search, not from Bob.
         llm.push(
             tool_call("memory_rethink", label="team", new_memory=f"Recap: {public_word} soon."),
@@ -269,7 +239,7 @@ async def test_after_forget_none_of_the_words_a_model_copied_everywhere_remain(
         )
         await bot.say(public("general"), "bob", "recap the launch for the team please")
         llm.push(
-            tool_call("archival_memory_search", query="launch codename"),
+            tool_call("archival_memory_search", query=public_word),
             tool_call("core_memory_append", label="channel", content=f"Next: {public_word}."),
             tool_call("send_message", message="Copied."),
         )
@@ -285,7 +255,7 @@ async def test_after_forget_none_of_the_words_a_model_copied_everywhere_remain(
         said = await said_by(bot, "alice")
         derived = await store.lineage.derived_from(said)
         assert of_kind(derived, Derived.SUMMARY), "Alice's public words were folded"
-        assert len(of_kind(derived, Derived.PASSAGE)) == 3
+        assert len(of_kind(derived, Derived.PASSAGE)) == 4
         words = set(SECRETS.values())
         assert words <= {w for w in words for text in await dump(store) if w in text}
 
@@ -298,6 +268,22 @@ async def test_after_forget_none_of_the_words_a_model_copied_everywhere_remain(
         for path in database_files(store.path):
             data = path.read_bytes().lower()
             assert not [w for w in words if stems(w) in data], path.name
+
+
+async def copied(
+    bot: Bot, audience: Audience, said: str, word: str, *labels: str, thread: str = ""
+) -> None:
+    """Alice says ``said``; the model copies ``word`` into the blocks ``labels``, the team
+    block, archival memory and its reply."""
+    bot.llm.push(
+        *(
+            tool_call("core_memory_append", label=label, content=f"{label}: {word}.")
+            for label in (*labels, "team")
+        ),
+        tool_call("archival_memory_insert", content=f"Alice said {word}."),
+        tool_call("send_message", message=f"{word}, noted!"),
+    )
+    await bot.say(audience, "alice", said, thread=thread)
 
 
 async def line_ids_text(bot: Bot, audience: Audience, label: str) -> list[str]:

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from engine.agent.memory import BlockView
 from engine.agent.provenance import Provenance, message_text
-from engine.audience import Scope
-from engine.records import Block, Message, Role, ToolCall
+from engine.records import Message, Role, ToolCall
 from engine.store.lineage import Derived, block_line_id, links
 from engine.store.sqlite import SQLiteStore
 from engine.text import distinctive_words
+from tests.contract.records import block, message
 
 WS = "W1"
-WHEN = datetime(2026, 3, 3, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -29,26 +28,13 @@ async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
 
 
 def said(message_id: str, text: str, *, role: Role = Role.USER, calls: str = "") -> Message:
-    return Message(
-        id=message_id,
-        agent_id="a",
-        workspace=WS,
-        channel="C1",
-        thread="",
-        scope=Scope.workspace(),
-        role=role,
-        author="u",
-        author_name="U",
-        content=text,
-        seq=1,
-        created_at=WHEN,
-        tool_calls=(ToolCall("call-1", "core_memory_append", calls),) if calls else (),
-    )
+    tool_calls = (ToolCall("call-1", "core_memory_append", calls),) if calls else ()
+    return replace(message(text, role=role), id=message_id, tool_calls=tool_calls)
 
 
 def view(block_id: str, value: str) -> BlockView:
-    part = Block(block_id, "a", WS, "channel", "C1", Scope.workspace(), value, 2000)
-    return BlockView("channel", "a", "C1", "general", (part,), 2000)
+    part = replace(block("channel", value), id=block_id)
+    return BlockView("channel", part.owner, "", "general", (part,), 2000)
 
 
 def test_distinctive_words_leave_out_stopwords_and_short_words_but_keep_numbers() -> None:
