@@ -90,6 +90,9 @@ class SoakCounts:
     duplicated: int
     #: Posts in a channel whose message the store never accepted.
     stray: int
+    #: Requests to post a message (retries and redeliveries included), for ``posts`` posts.
+    post_requests: int
+    posts: int
     faults: dict[str, int]
     seconds: float
 
@@ -99,6 +102,7 @@ class SoakCounts:
             f"sent {self.sent}, accepted {self.accepted}, replied {self.replied}, "
             f"failure notices {self.failure_notices}, lost {self.lost}, "
             f"duplicated {self.duplicated}, stray {self.stray} ({self.seconds:.0f} s)\n"
+            f"{self.post_requests} requests to post made {self.posts} posts\n"
             f"faults injected: {faults}"
         )
 
@@ -394,6 +398,9 @@ def _count(world: _World, sent: int, seconds: float) -> SoakCounts:
         lost=lost,
         duplicated=duplicated,
         stray=stray,
+        post_requests=len(world.slack.calls_of("chat.postMessage"))
+        + sum(n for route, n in world.discord.requests.items() if route.endswith("/messages")),
+        posts=len(world.slack.posted()) + len(world.discord.all_posted()),
         faults=dict(world.faults),
         seconds=seconds,
     )
