@@ -96,6 +96,7 @@ class ConsolidationJob(MemoryJob[ConsolidationSettings]):
                     lines=lines,
                     now=ctx.now,
                     max_steps=self._settings.pass_steps,
+                    read=[m.id for m in batch],
                 )
                 report = await run_pass(self._store, self._embedder, task, ctx.model)
                 writes += report.succeeded(MEMORY_WRITES)

@@ -3,7 +3,8 @@
 Once a day is over, each channel (not DMs) where enough people's messages were posted gets
 one archival passage tagged ``digest`` under the channel's scope: a public channel's digest
 is visible in its workspace, a private channel's only in that channel. The passage id is
-derived from the channel and the day, so a day is digested once.
+derived from the channel and the day, so a day is digested once. A digest is derived from
+the messages it summarised.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from engine import ChatRequest, Passage, RecordFilter, Role, Scope
+from engine import ChatRequest, Derived, Passage, RecordFilter, Role, Scope, link_derived
 from jobs.hygiene import DIGEST_TAG
 from jobs.job import MemoryJob, RunContext, Target
 from jobs.memory_pass import transcript
@@ -115,6 +116,11 @@ class DigestJob(MemoryJob[DigestSettings]):
             raise ValueError("the model wrote an empty digest")
         text = f"Digest of {target.channel} on {target.day:%Y-%m-%d}: {summary}"
         vector = (await self._embedder.embed([text]))[0]
+        # Linked before it is stored, so no digest outlives a forget of what it summarised.
+        summarised = [(None, m.id) for m in day]
+        await link_derived(
+            self._store.lineage, target.workspace, Derived.DIGEST, target.passage_id, summarised
+        )
         await self._store.passages.insert(
             [
                 Passage(

@@ -4,7 +4,8 @@ For each (agent, workspace, scope) with recent activity, every passage stored si
 check is compared by embedding with its nearest neighbours under the same scope; older
 passages at or above the similarity threshold are removed. When they were about people or
 tags the newest lacks, the newest is stored again with those merged in, so ``forget`` still
-finds it and tag searches still match.
+finds it and tag searches still match; what is kept is derived from every passage it stands
+for.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from engine import (
+    Derived,
     JobCheckpoint,
     Passage,
     RecordFilter,
     Scope,
+    link_derived,
     new_id,
 )
 from jobs.job import MemoryJob, RunContext, Target
@@ -91,11 +94,18 @@ class HygieneJob(MemoryJob[HygieneSettings]):
         tags = tuple(sorted({*newest.tags, *(t for p in older for t in p.tags)}))
         users = tuple(sorted({*newest.users, *(u for p in older for u in p.users)}))
         gone = {p.id for p in older}
+        survivor = newest
         if set(tags) != set(newest.tags) or set(users) != set(newest.users):
-            merged = replace(newest, id=new_id(), tags=tags, users=users, embedding=vector)
-            await self._store.passages.insert([merged])
+            survivor = replace(newest, id=new_id(), tags=tags, users=users, embedding=vector)
             gone.add(newest.id)
+        # What is kept stands for every duplicate: it keeps the sources of all of them.
+        merged = [(Derived.PASSAGE, p.id) for p in (newest, *older) if p.id != survivor.id]
+        lineage = self._store.lineage
+        await link_derived(lineage, group.workspace, Derived.PASSAGE, survivor.id, merged)
+        if survivor is not newest:
+            await self._store.passages.insert([survivor])
         await self._store.passages.delete(sorted(gone))
+        await lineage.unlink_records(Derived.PASSAGE, sorted(gone))
         return gone
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Literal
 
@@ -101,7 +102,8 @@ def _block(ctx: ToolContext, label: str, user: str) -> TurnMemory:
     if label == BlockLabel.CHANNEL and ctx.audience.kind is AudienceKind.DM:
         raise ToolError("direct messages have no channel block; use human.")
     person = _person(ctx.audience, ctx.people, user) if label == BlockLabel.HUMAN else ""
-    return _memory(ctx.store, ctx.agent, ctx.audience, ctx.memory.channel_name, ctx.people, person)
+    # The pass's own memory, seen as that person: its edits carry the pass's lineage.
+    return replace(ctx.memory, speaker=Author(person, ctx.people.get(person, "")))
 
 
 def _person(audience: Audience, people: Mapping[str, str], user: str) -> str:
@@ -207,8 +209,10 @@ async def memory_pass(
     lines: Sequence[str],
     now: datetime,
     max_steps: int,
+    read: Sequence[str] = (),
 ) -> AgentPass:
-    """The pass that lets the model update memory from ``lines`` (what ``people`` said)."""
+    """The pass that lets the model update memory from ``lines`` (what ``people`` said, in the
+    messages ``read``: what the pass writes is derived from them)."""
     memory = await _render_memory(store, agent, audience, channel_name, people)
     return AgentPass(
         agent=agent,
@@ -220,4 +224,5 @@ async def memory_pass(
         people=people,
         channel_name=channel_name,
         now=now,
+        read=tuple(read),
     )
