@@ -80,7 +80,8 @@ class Provenance:
     _found: set[Ref] = field(default_factory=set)
     #: What the context window shows: stored messages, blocks, the summary and its text.
     _window: tuple[tuple[Message, ...], tuple[BlockView, ...], str, str] = ((), (), "", "")
-    _words: dict[Ref, tuple[str, frozenset[str]]] = field(default_factory=dict)
+    #: The window's records with their distinctive words, worked out once per window.
+    _indexed: list[tuple[Ref, frozenset[str]]] | None = None
     _derived: list[_Derivation] = field(default_factory=list)
 
     # -- what the run reads ----------------------------------------------------------------------
@@ -110,33 +111,29 @@ class Provenance:
         derived through them is found by following links from it.
         """
         self._window = (tuple(messages), tuple(blocks), summary_id, summary)
+        self._indexed = None
 
     def sources_of(self, text: str) -> frozenset[Ref]:
         """The sources of ``text`` written now: the inputs, what tools returned, and what in
         the window shares a distinctive word with it."""
         words = distinctive_words(text)
-        shared = {ref for ref, seen in self._in_window() if words & self._words_of(ref, seen)}
+        if self._indexed is None:
+            self._indexed = list(self._in_window())
+        shared = {ref for ref, seen in self._indexed if words & seen}
         return frozenset(self._inputs | self._found | shared)
 
-    def _in_window(self) -> Iterator[tuple[Ref, Message | str]]:
+    def _in_window(self) -> Iterator[tuple[Ref, frozenset[str]]]:
+        """The window's records and their distinctive words."""
         messages, blocks, summary_id, summary = self._window
-        for message in messages:
-            yield (None, message.id), message
+        for m in messages:
+            yield (None, m.id), _message_words(m.id, m.content, m.tool_calls)
         for view in blocks:
             for part in view.parts:
                 for line in block_lines(part.value):
-                    yield (Derived.BLOCK_LINE, block_line_id(part.id, line)), line
+                    line_id = block_line_id(part.id, line)
+                    yield (Derived.BLOCK_LINE, line_id), distinctive_words(line)
         if summary_id and summary:
-            yield (None, summary_id), summary
-
-    def _words_of(self, ref: Ref, seen: Message | str) -> frozenset[str]:
-        """The distinctive words of a record in the window."""
-        if isinstance(seen, Message):
-            return _message_words(seen.id, seen.content, seen.tool_calls)
-        cached = self._words.get(ref)
-        if cached is None or cached[0] != seen:
-            cached = self._words[ref] = (seen, distinctive_words(seen))
-        return cached[1]
+            yield (None, summary_id), distinctive_words(summary)
 
     # -- what the run writes ---------------------------------------------------------------------
 
@@ -178,6 +175,8 @@ class Provenance:
         resolved: dict[Ref, frozenset[str]] = {}
 
         def sources(ref: Ref, visiting: frozenset[Ref]) -> frozenset[str]:
+            if ref[0] is None:
+                return frozenset((ref[1],))
             if ref not in resolved:
                 own = {ref[1], *stored.get(ref, ())}
                 for inner in written.get(ref, ()):
@@ -201,6 +200,8 @@ async def _stored_sources(lineage: LineageStore, refs: set[Ref]) -> dict[Ref, li
     for kind, record_id in refs:
         if kind is not None:
             by_kind.setdefault(kind, []).append(record_id)
+    if not by_kind:
+        return {}
     kinds = sorted(by_kind)
     found = await asyncio.gather(*(lineage.sources_of(kind, by_kind[kind]) for kind in kinds))
     return {
