@@ -64,9 +64,6 @@ async def serve(settings: Settings, *, endpoints: Endpoints | None = None) -> in
 
 async def _serve(settings: Settings, endpoints: Endpoints, stop: _StopSignal) -> int:
     async with running(settings) as runtime:
-        # A wrong OPENAI_BASE_URL shows now, in one line, not at the first message.
-        if (model_problem := await runtime.agents.model_server.check()) is not None:
-            log.warning(model_problem)
         platforms = build_platforms(settings, runtime.platform_services(), endpoints=endpoints)
         app = build_app(runtime.http_services(), settings)
         app[PLATFORMS_KEY] = platforms

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,6 +51,8 @@ from engine import (
     utcnow,
 )
 from jobs import JobScheduler, UserDataWithJobRecords, build_jobs
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -245,9 +248,13 @@ async def apply_configured_agents(settings: Settings, store: Store) -> AgentsFil
 
 @contextlib.asynccontextmanager
 async def running(settings: Settings, *, llm: LLMClient | None = None) -> AsyncIterator[Runtime]:
-    """A built runtime whose engine is started, stopped gracefully on exit."""
+    """A built runtime whose engine is started, stopped gracefully on exit. A model endpoint
+    that does not answer is one warning now (a wrong OPENAI_BASE_URL), not a surprise at the
+    first message."""
     runtime = await build_runtime(settings, llm=llm)
     try:
+        if (model_problem := await runtime.agents.model_server.check()) is not None:
+            log.warning(model_problem)
         await runtime.engine.start()
         yield runtime
     finally:

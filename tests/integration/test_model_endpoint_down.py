@@ -134,3 +134,16 @@ async def test_the_start_up_check_is_one_line_naming_the_url_and_the_setting() -
         f"the model endpoint does not answer: cannot connect to {llm.base_url} "
         "(connection refused); check OPENAI_BASE_URL"
     )
+
+
+async def test_every_command_that_runs_agents_checks_the_endpoint_once_at_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with FakeOpenAI() as gone:
+        pass  # nothing listens on its address any more
+    with caplog.at_level(logging.WARNING, logger="bot.wiring"):
+        async with bot_running(settings_for(tmp_path, gone), gone):
+            pass
+
+    [line] = [r.getMessage() for r in caplog.records]
+    assert line.endswith("(connection refused); check OPENAI_BASE_URL")
