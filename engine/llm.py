@@ -25,16 +25,13 @@ from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletion
 
 from engine.backoff import Backoff
-from engine.records import ToolCall
+from engine.records import DEFAULT_MAX_TOKENS, ToolCall
 from engine.text_tool_calls import correction, looks_like_tool_call, parse_text_tool_calls
 
 log = logging.getLogger(__name__)
 
 ToolChoice = str  # "required" | "auto" | "none"
 
-#: Answer tokens asked for when a request names no limit: a local model without one may
-#: generate until its context is full.
-DEFAULT_MAX_TOKENS = 1024
 #: Consecutive failed steps after which the endpoint counts as unreachable (readiness).
 UNREACHABLE_AFTER = 3
 

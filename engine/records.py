@@ -17,6 +17,10 @@ from typing import Any, Protocol
 
 from engine.audience import Audience, Scope
 
+#: Answer tokens asked for when nothing else says: a local model without a limit may
+#: generate until its context is full.
+DEFAULT_MAX_TOKENS = 1024
+
 type JSON = dict[str, Any]
 
 
@@ -80,7 +84,7 @@ class Agent:
     overflow: str = "summarize"
     max_steps: int = 8
     #: The most tokens one answer of the model may take (sent as ``max_tokens``).
-    max_tokens: int = 1024
+    max_tokens: int = DEFAULT_MAX_TOKENS
     #: The model's context window in tokens, when its server does not say: the context
     #: budget is never larger.
     context_window: int | None = None

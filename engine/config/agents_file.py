@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from engine.config._yaml_lines import YamlError, line_of, load_with_lines
 from engine.messaging.guard import TrafficLimits
-from engine.records import ToolRule
+from engine.records import DEFAULT_MAX_TOKENS, ToolRule
 from engine.tools.builtin import BUILTIN_TOOLS, DEFAULT_TOOLS, TERMINAL_TOOLS
 from engine.tools.custom import CustomTool, ToolDefinitionError, load_tool
 from engine.tools.messaging import MESSAGING_TOOLS
@@ -110,7 +110,7 @@ class AgentSpec(_Spec):
     max_steps: int = Field(default=8, ge=1, le=50)
     context_budget: int | None = Field(default=None, ge=1000)
     #: The most tokens one answer may take.
-    max_tokens: int = Field(default=1024, ge=16)
+    max_tokens: int = Field(default=DEFAULT_MAX_TOKENS, ge=16)
     #: The model's context window, for servers that do not state it.
     context_window: int | None = Field(default=None, ge=1000)
     platforms: dict[Literal["slack", "discord"], PlatformSpec] = Field(default_factory=dict)
