@@ -58,7 +58,7 @@ class ModelServer:
 
     async def context_window(self, model: str) -> int | None:
         """The model's context window in tokens, as the server states it; None when it does
-        not say (or cannot be asked now; asked again next time)."""
+        not say, or cannot be reached now (then it is asked again a minute later)."""
         if model in self._windows:
             return self._windows[model]
         if time.monotonic() < self._unknown_until.get(model, 0.0):
