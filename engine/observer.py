@@ -29,7 +29,8 @@ class TurnEnd(StrEnum):
 
     #: The agent answered (or chose silence) and the result was applied.
     DONE = "done"
-    #: The turn gave up for good; the user was told.
+    #: The turn could not answer (the model was unreachable or refused, or every attempt
+    #: failed); the user was told.
     FAILED = "failed"
     #: The turn failed and its items wait for a retry.
     RETRIED = "retried"
