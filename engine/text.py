@@ -32,11 +32,24 @@ def search_words(query: str) -> list[str]:
     return (meaningful or words)[:MAX_TERMS]
 
 
+#: Words of everyday talk that tie no text to another, besides ``STOPWORDS``.
+# fmt: off
+COMMON_WORDS = STOPWORDS | frozenset({
+    "about", "after", "again", "all", "also", "any", "been", "before", "being", "can", "could",
+    "don", "doesn", "each", "get", "got", "hello", "here", "hey", "into", "just", "know", "let",
+    "like", "more", "most", "much", "now", "okay", "one", "only", "other", "out", "over",
+    "please", "really", "said", "same", "say", "says", "should", "some", "sure", "tell", "than",
+    "thank", "thanks", "then", "there", "these", "those", "too", "very", "want", "well", "would",
+    "yeah", "yes",
+})
+# fmt: on
+
+
 def distinctive_words(text: str) -> frozenset[str]:
-    """The words of ``text`` that can tie it to where it came from: lowercased, no stopwords,
-    three characters or more, or a number of any length."""
+    """The words of ``text`` that can tie it to where it came from: lowercased, not words of
+    everyday talk, three characters or more, or a number of any length."""
     return frozenset(
         word
         for word in (w.lower() for w in _WORD.findall(text))
-        if word not in STOPWORDS and (len(word) >= 3 or word.isdigit())
+        if word not in COMMON_WORDS and (len(word) >= 3 or word.isdigit())
     )

@@ -37,6 +37,10 @@ def view(block_id: str, value: str) -> BlockView:
     return BlockView("channel", part.owner, "", "general", (part,), 2000)
 
 
+def test_words_of_everyday_talk_tie_no_text_to_another() -> None:
+    assert distinctive_words("Thanks, sure, I'll tell you more about it") == set()
+
+
 def test_distinctive_words_leave_out_stopwords_and_short_words_but_keep_numbers() -> None:
     assert distinctive_words("The cat is in a box on 3 May, at 9:40") == {
         "cat",
