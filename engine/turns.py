@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from engine.records import Inbound, Message, Outbound, Role
-from engine.store.lineage import Link
+from engine.store.lineage import Derivation
 from engine.store.protocol import InboxItem
 
 
@@ -32,7 +32,7 @@ class TurnResult:
     replies: tuple[Outbound, ...]
     #: The lineage of everything the turn wrote: its own messages, block lines, passages,
     #: summary and mail.
-    links: tuple[Link, ...] = ()
+    links: tuple[Derivation, ...] = ()
     #: Why the agent could not answer (the model was down or refused), when it could not: the
     #: replies then carry a notice, and the turn counts as failed.
     failure: str = ""

@@ -131,5 +131,5 @@ async def run_pass(
         end = await loop.run()
     finally:
         # What the pass wrote before a failure stays written: so does its lineage.
-        await store.lineage.link(await provenance.links(store.lineage, audience.workspace))
+        await provenance.write(store.lineage, audience.workspace)
     return PassReport(end.calls, end.produced)

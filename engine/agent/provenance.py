@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from engine.records import Message, ToolCall
-from engine.store.lineage import Derived, LineageStore, Link, block_line_id, links
+from engine.store.lineage import Derivation, Derived, LineageStore, block_line_id, links_of
 from engine.text import distinctive_words
 
 if TYPE_CHECKING:
@@ -163,9 +163,13 @@ class Provenance:
             kept = [ref for ref, old_words in removed if old_words & words]
             self.derive(Derived.BLOCK_LINE, line_id, line, kept)
 
-    async def links(self, lineage: LineageStore, workspace: str) -> tuple[Link, ...]:
-        """Every link gathered so far, with the sources of derived sources flattened in (one
-        lookup per kind of record referred to)."""
+    async def write(self, lineage: LineageStore, workspace: str) -> None:
+        """Write every link gathered so far, now (where no turn's apply step will)."""
+        await lineage.link(links_of(await self.links(lineage, workspace)))
+
+    async def links(self, lineage: LineageStore, workspace: str) -> tuple[Derivation, ...]:
+        """Every record written so far with its sources, those of derived sources flattened
+        in (one lookup per kind of record referred to)."""
         written: dict[Ref, set[Ref]] = {}
         for derivation in self._derived:
             written.setdefault((derivation.kind, derivation.record_id), set()).update(
@@ -185,12 +189,14 @@ class Provenance:
                 resolved[ref] = frozenset(own)
             return resolved[ref]
 
-        gathered: list[Link] = []
+        gathered: list[Derivation] = []
         for kind, record_id in dict.fromkeys((d.kind, d.record_id) for d in self._derived):
             refs = written[(kind, record_id)]
             found = {s for ref in refs for s in sources(ref, frozenset({(kind, record_id)}))}
             found.discard(record_id)
-            gathered += links(kind, record_id, found, workspace)
+            found.discard("")
+            if found:
+                gathered.append(Derivation(kind, record_id, tuple(sorted(found)), workspace))
         return tuple(gathered)
 
 
@@ -218,4 +224,4 @@ async def link_derived(
     ``sources`` and what they were derived from."""
     provenance = Provenance()
     provenance.link(kind, record_id, sources)
-    await lineage.link(await provenance.links(lineage, workspace))
+    await provenance.write(lineage, workspace)

@@ -30,7 +30,7 @@ from engine.citations import PlatformLinks
 from engine.embeddings import Embedder
 from engine.llm import ChatModel, ChatRequest, LLMRejected, LLMUnavailable
 from engine.records import Agent, Inbound, Message, Role, ToolCall, next_seq
-from engine.store.lineage import Derived, Link
+from engine.store.lineage import Derivation, Derived, links_of
 from engine.store.protocol import InboxItem, Store
 from engine.tools.base import Searcher, Tool, ToolContext
 from engine.turns import Replies, TurnResult, user_message
@@ -147,13 +147,13 @@ class Turn:
             # The turn will run again, but what it wrote to memory so far stays: so must the
             # lineage of it, or a forget would miss it.
             store = self._services.store
-            await store.lineage.link(await self._links())
+            await store.lineage.link(links_of(await self._links()))
             raise
         return TurnResult(
             (*self.heard, *self._produced), replies.sent, await self._links(), failure
         )
 
-    async def _links(self) -> tuple[Link, ...]:
+    async def _links(self) -> tuple[Derivation, ...]:
         """The lineage of everything the turn wrote, its own messages included."""
         provenance = self._ctx.provenance
         for message in self._produced:

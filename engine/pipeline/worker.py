@@ -20,6 +20,7 @@ from engine.pipeline.context import PipelineContext
 from engine.pipeline.delivery import ReplyDelivery
 from engine.pipeline.leases import HeldLease
 from engine.records import Inbound
+from engine.store.lineage import links_of
 from engine.store.protocol import InboxItem, InboxStatus
 from engine.store.state import JournalEntry, TurnOutcome
 from engine.turns import Replies, TurnResult, TurnRunner, user_message
@@ -166,7 +167,7 @@ class ConversationWorker:
             await store.messages.append(entry.messages)
             await self._index(entry)
         if entry.links:
-            await store.lineage.link(entry.links)
+            await store.lineage.link(links_of(entry.links))
         if entry.replies:
             await store.outbox.put(entry.replies)
         status = InboxStatus.DONE if entry.outcome is TurnOutcome.DONE else InboxStatus.FAILED

@@ -51,6 +51,25 @@ class Link:
 
 
 @dataclass(frozen=True, slots=True)
+class Derivation:
+    """One derived record with all its sources: the links of one record, kept together until
+    they are written (a turn journals a few of these rather than one link per source)."""
+
+    kind: Derived
+    record_id: str
+    sources: tuple[str, ...]
+    workspace: str
+
+    def links(self) -> list[Link]:
+        return links(self.kind, self.record_id, self.sources, self.workspace)
+
+
+def links_of(records: Iterable[Derivation]) -> list[Link]:
+    """The links of every record in ``records``."""
+    return [link for record in records for link in record.links()]
+
+
+@dataclass(frozen=True, slots=True)
 class DerivedRecord:
     """One record found by a lineage lookup."""
 

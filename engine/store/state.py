@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from engine.audience import Audience, Scope
 from engine.records import Message, Outbound
-from engine.store.lineage import Link
+from engine.store.lineage import Derivation
 
 if TYPE_CHECKING:
     from engine.tools.custom._custom import CustomTool
@@ -43,7 +43,7 @@ class JournalEntry:
     messages: tuple[Message, ...]
     replies: tuple[Outbound, ...]
     error: str = ""
-    links: tuple[Link, ...] = ()
+    links: tuple[Derivation, ...] = ()
 
 
 class MailMode(StrEnum):

@@ -11,7 +11,7 @@ import pytest
 from engine.agent.memory import BlockView
 from engine.agent.provenance import Provenance, message_text
 from engine.records import Message, Role, ToolCall
-from engine.store.lineage import Derived, block_line_id, links
+from engine.store.lineage import Derived, block_line_id, links, links_of
 from engine.store.sqlite import SQLiteStore
 from engine.text import distinctive_words
 from tests.contract.records import block, message
@@ -93,7 +93,7 @@ async def test_links_flatten_the_stored_sources_of_derived_sources(store: SQLite
     provenance.read(["mail-copy"], derived=True)
     provenance.found(Derived.PASSAGE, ["p-1"])
     provenance.derive(Derived.BLOCK_LINE, "b1#x", "anything")
-    written = await provenance.links(store.lineage, WS)
+    written = links_of(await provenance.links(store.lineage, WS))
     assert {(link.record_id, link.source) for link in written} == {
         ("b1#x", "bob-1"),
         ("b1#x", "mail-copy"),
@@ -117,7 +117,7 @@ async def test_a_rewritten_line_keeps_the_sources_of_removed_lines_it_shares_a_w
     provenance = Provenance()
     provenance.read(["m-now"])
     provenance.rewrite_block("b1", f"{kept}\n{moved}\n{dropped}", f"{kept}\nStandup: 10:00")
-    written = await provenance.links(store.lineage, WS)
+    written = links_of(await provenance.links(store.lineage, WS))
     new_line = block_line_id("b1", "Standup: 10:00")
     # The unchanged line gets nothing new; the new one inherits only the line it rewrote.
     assert {link.record_id for link in written} == {new_line}
@@ -135,5 +135,5 @@ async def test_a_record_built_on_one_written_in_the_same_run_gets_its_sources(
     provenance.read(["m-1"])
     provenance.derive(Derived.BLOCK_LINE, "b1#x", "Quetzal")
     provenance.link(Derived.MESSAGE, "reply", [(Derived.BLOCK_LINE, "b1#x")])
-    written = await provenance.links(store.lineage, WS)
+    written = links_of(await provenance.links(store.lineage, WS))
     assert {link.source for link in written if link.record_id == "reply"} == {"b1#x", "m-1"}
