@@ -107,6 +107,8 @@ class DiscordAdapter:
     @property
     def problem(self) -> str | None:
         """Why the bot hears nothing now (its gateway connection is down), or None."""
+        if not self._listening:
+            return "discord gateway not connected yet"
         if self._connection is not None and self._connection.done() and not self._stopping:
             return "discord gateway connection ended"
         return self._watch.problem
@@ -145,8 +147,13 @@ class DiscordAdapter:
         ready.cancel()
         connection = self._connection
         await self.stop()
-        if connection in done:
-            connection.result()  # raises why the gateway closed (e.g. intents refused)
+        if connection in done and (failure := connection.exception()) is not None:
+            # Why the gateway closed (e.g. intents refused). When the first connection never
+            # opened, discord.py's retry fails on the session it would resume (None): the
+            # network error behind that is the reason.
+            if isinstance(failure, AttributeError) and isinstance(failure.__context__, OSError):
+                raise failure.__context__ from None
+            raise failure
         raise TimeoutError(
             f"The Discord gateway did not become ready within {self._config.start_timeout:.0f} s: "
             "check the network and Discord's status page."

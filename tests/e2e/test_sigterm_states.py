@@ -234,3 +234,50 @@ async def test_sigterm_mid_job_on_a_slow_model(tmp_path: Path, llm: FakeOpenAI) 
     finally:
         llm.unblock()
         await store.close()
+
+
+async def test_sigterm_while_the_discord_gateway_is_connecting(
+    tmp_path: Path, llm: FakeOpenAI
+) -> None:
+    discord = FakeDiscord()
+    build_world(discord)
+    discord.gateway.answer_identifies.clear()  # the bot waits for READY
+    async with discord.running():
+        env = environment(
+            tmp_path,
+            llm,
+            DISCORD_TOKEN=discord.token,
+            MNEMO_TEST_DISCORD_API_BASE=discord.api_base,
+            MNEMO_TEST_DISCORD_GATEWAY_URL=discord.gateway_url,
+        )
+        async with MnemoProcess(env, tmp_path, "discord-connecting", module=LAUNCHER) as bot:
+            await logged(bot, "logging in")
+            await asyncio.sleep(2.0)  # commands synced, IDENTIFY sent, no READY coming
+            assert (await bot.get("/readyz"))[0] == 503
+            code, took = await sigterm(bot)
+        discord.gateway.answer_identifies.set()
+    assert_stopped_quietly(bot, code, took)
+
+
+async def test_an_unreachable_discord_gateway_ends_the_start_with_one_line(
+    tmp_path: Path, llm: FakeOpenAI
+) -> None:
+    discord = FakeDiscord()
+    build_world(discord)
+    async with discord.running():
+        env = environment(
+            tmp_path,
+            llm,
+            DISCORD_TOKEN=discord.token,
+            MNEMO_TEST_DISCORD_API_BASE=discord.api_base,
+            MNEMO_TEST_DISCORD_GATEWAY_URL=f"ws://127.0.0.1:{closed_port()}/gateway",
+        )
+        async with MnemoProcess(env, tmp_path, "discord-unreachable", module=LAUNCHER) as bot:
+            async with asyncio.timeout(WAIT):
+                code = await bot.exited()
+    lines = "\n".join(bot.lines)
+    assert code == 2, lines
+    assert bot.lines[-1].startswith("mnemo: A bot could not connect (Cannot connect to host")
+    assert "DISCORD_TOKEN" in bot.lines[-1]
+    assert len(bot.lines) <= MAX_LOG_LINES, lines
+    assert not [line for line in bot.lines if '"exception"' in line], lines

@@ -79,6 +79,9 @@ class FakeGateway:
         #: Cleared, RESUME requests wait until it is set again (to watch a bot while it is down).
         self.answer_resumes = asyncio.Event()
         self.answer_resumes.set()
+        #: Cleared, IDENTIFY requests wait until it is set again (a bot that never gets ready).
+        self.answer_identifies = asyncio.Event()
+        self.answer_identifies.set()
         self.connected = asyncio.Condition()
 
     # -- test controls --------------------------------------------------------------------
@@ -168,6 +171,7 @@ class FakeGateway:
     async def _identify(
         self, socket: web.WebSocketResponse, data: p.Payload
     ) -> GatewaySession | None:
+        await self.answer_identifies.wait()
         if data.get("token") != self._token:
             await socket.close(code=CLOSE_AUTHENTICATION_FAILED, message=b"Authentication failed")
             return None
