@@ -85,6 +85,13 @@ async def line_ids(bot: Bot, audience: Audience, label: str, words: str) -> list
     return found
 
 
+async def line_sources(bot: Bot, audience: Audience, label: str, words: str) -> set[str]:
+    """The sources of the one line of block ``label`` that holds ``words``."""
+    [line] = await line_ids(bot, audience, label, words)
+    sources = await store_of(bot).lineage.sources_of(Derived.BLOCK_LINE, [line])
+    return set(sources[line])
+
+
 def of_kind(records: list[DerivedRecord], kind: Derived) -> set[str]:
     return {r.record_id for r in records if r.kind is kind}
 
@@ -165,9 +172,7 @@ async def test_a_passage_found_and_copied_into_a_block_links_the_passage_and_its
 
         [alices] = await said_by(bot, "alice")
         [passage] = await store_of(bot).passages.ids_of_user(WS, "alice")
-        [line] = await line_ids(bot, public("general"), "channel", "8812")
-        sources = await store_of(bot).lineage.sources_of(Derived.BLOCK_LINE, [line])
-        assert {passage, alices} <= set(sources[line])
+        assert {passage, alices} <= await line_sources(bot, public("general"), "channel", "8812")
 
 
 async def test_a_rewritten_line_keeps_the_sources_of_the_line_it_replaces(
@@ -188,9 +193,7 @@ async def test_a_rewritten_line_keeps_the_sources_of_the_line_it_replaces(
 
         [alices] = await said_by(bot, "alice")
         [bobs] = await said_by(bot, "bob")
-        [line] = await line_ids(bot, public("general"), "channel", "short")
-        sources = await store_of(bot).lineage.sources_of(Derived.BLOCK_LINE, [line])
-        assert {alices, bobs} <= set(sources[line])
+        assert {alices, bobs} <= await line_sources(bot, public("general"), "channel", "short")
 
 
 async def test_a_summary_is_derived_from_the_messages_it_folded(

@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
-
-import pytest
 
 from engine.agent.memory import BlockView
 from engine.agent.provenance import Provenance, message_text
 from engine.records import Message, Role, ToolCall
+from engine.store import Store
 from engine.store.lineage import Derived, block_line_id, links, links_of
-from engine.store.sqlite import SQLiteStore
 from engine.text import distinctive_words
+from tests.contract.conftest import backend, store
 from tests.contract.records import block, message
 
 WS = "W1"
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
-    opened = SQLiteStore(tmp_path / "mnemo.db")
-    await opened.setup()
-    yield opened
-    await opened.close()
+#: The lookups of stored sources run on both stores.
+__all__ = ["backend", "store"]
 
 
 def said(message_id: str, text: str, *, role: Role = Role.USER, calls: str = "") -> Message:
@@ -80,7 +73,7 @@ def test_text_is_derived_from_inputs_found_records_and_what_in_the_window_shares
     )
 
 
-async def test_links_flatten_the_stored_sources_of_derived_sources(store: SQLiteStore) -> None:
+async def test_links_flatten_the_stored_sources_of_derived_sources(store: Store) -> None:
     await store.lineage.link(
         [
             *links(Derived.PASSAGE, "p-1", ["alice-1"], WS),
@@ -104,7 +97,7 @@ async def test_links_flatten_the_stored_sources_of_derived_sources(store: SQLite
 
 
 async def test_a_rewritten_line_keeps_the_sources_of_removed_lines_it_shares_a_word_with(
-    store: SQLiteStore,
+    store: Store,
 ) -> None:
     kept, moved, dropped = "Name: Alice", "Standup at 9:40", "Likes tea"
     await store.lineage.link(
@@ -129,7 +122,7 @@ async def test_a_rewritten_line_keeps_the_sources_of_removed_lines_it_shares_a_w
 
 
 async def test_a_record_built_on_one_written_in_the_same_run_gets_its_sources(
-    store: SQLiteStore,
+    store: Store,
 ) -> None:
     provenance = Provenance()
     provenance.read(["m-1"])
