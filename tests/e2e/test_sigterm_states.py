@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.store import InboxStatus, open_store
+from engine.store import InboxStatus, Store, open_store
 from tests.e2e.mnemo_process import MnemoProcess, bot_environment, hand_over, wait_status
 from tests.fakes.discord_rest import FakeDiscord
 from tests.fakes.discord_world import build_world
@@ -59,6 +59,21 @@ def slack_settings(api_url: str) -> dict[str, str]:
     }
 
 
+def new_discord() -> FakeDiscord:
+    """A fake Discord with a small world (a guild, people, DMs) for the bot to join."""
+    discord = FakeDiscord()
+    build_world(discord)
+    return discord
+
+
+def discord_settings(discord: FakeDiscord, gateway_url: str = "") -> dict[str, str]:
+    return {
+        "DISCORD_TOKEN": discord.token,
+        "MNEMO_TEST_DISCORD_API_BASE": discord.api_base,
+        "MNEMO_TEST_DISCORD_GATEWAY_URL": gateway_url or discord.gateway_url,
+    }
+
+
 def closed_port() -> int:
     """A local port nothing listens on: connecting to it is refused at once."""
     with socket.socket() as probe:
@@ -91,6 +106,16 @@ def assert_stopped_quietly(bot: MnemoProcess, code: int, took: float) -> None:
     assert len(bot.lines) <= MAX_LOG_LINES, lines
     assert not [r for r in bot.records if "exception" in r], lines
     assert bot.records[-1]["message"].startswith("stopped")
+
+
+def assert_start_ended_with_one_line(bot: MnemoProcess, code: int, reason: str, fix: str) -> None:
+    """The process exited 2 by itself, its last line the reason and the setting to fix."""
+    lines = "\n".join(bot.lines)
+    assert code == 2, lines
+    assert bot.lines[-1].startswith(f"mnemo: A bot could not connect ({reason}"), lines
+    assert fix in bot.lines[-1]
+    assert len(bot.lines) <= MAX_LOG_LINES, lines
+    assert not [line for line in bot.lines if '"exception"' in line], lines
 
 
 def count(bot: MnemoProcess, text: str) -> int:
@@ -135,12 +160,8 @@ async def test_a_refused_slack_token_ends_the_start_with_one_line(
                 code = await bot.exited()
     finally:
         await api.stop()
-    lines = "\n".join(bot.lines)
-    assert code == 2, lines
+    assert_start_ended_with_one_line(bot, code, "Slack refused the app token", "SLACK_APP_TOKEN")
     assert len(api.calls_of("apps.connections.open")) == 1
-    assert bot.lines[-1].startswith("mnemo: A bot could not connect (Slack refused the app token")
-    assert "SLACK_APP_TOKEN" in bot.lines[-1]
-    assert len(bot.lines) <= MAX_LOG_LINES, lines
 
 
 async def test_sigterm_while_socket_mode_is_reconnecting(tmp_path: Path, llm: FakeOpenAI) -> None:
@@ -167,16 +188,9 @@ async def test_sigterm_while_socket_mode_is_reconnecting(tmp_path: Path, llm: Fa
 async def test_sigterm_while_the_discord_gateway_is_reconnecting(
     tmp_path: Path, llm: FakeOpenAI
 ) -> None:
-    discord = FakeDiscord()
-    build_world(discord)
+    discord = new_discord()
     async with discord.running():
-        env = environment(
-            tmp_path,
-            llm,
-            DISCORD_TOKEN=discord.token,
-            MNEMO_TEST_DISCORD_API_BASE=discord.api_base,
-            MNEMO_TEST_DISCORD_GATEWAY_URL=discord.gateway_url,
-        )
+        env = environment(tmp_path, llm, **discord_settings(discord))
         bot = MnemoProcess(env, tmp_path, "discord", module=LAUNCHER)
         await bot.__aenter__()
         await logged(bot, "connected for agent")
@@ -190,27 +204,42 @@ async def test_sigterm_while_the_discord_gateway_is_reconnecting(
     assert count(bot, "discord gateway unreachable") == 1
 
 
-async def test_sigterm_mid_turn_on_a_slow_model(tmp_path: Path, llm: FakeOpenAI) -> None:
-    llm.block()
-    store = await open_store(mongodb_uri=None, data_dir=tmp_path / "data")
+@pytest.fixture
+async def store(tmp_path: Path, llm: FakeOpenAI) -> AsyncIterator[Store]:
+    """The bot's embedded store, opened beside it; the model unblocked at the end."""
+    opened = await open_store(mongodb_uri=None, data_dir=tmp_path / "data")
     try:
-        async with MnemoProcess(environment(tmp_path, llm), tmp_path, "mid-turn") as bot:
-            agent = await store.agents.by_name("mnemo")
-            assert agent is not None
-            inbox_id = await hand_over(store, agent.id, "take your time", channel="C1")
-            async with asyncio.timeout(WAIT):
-                await llm.wait_for_in_flight(1)
-            code, took = await sigterm(bot)
-        assert_stopped_quietly(bot, code, took)
-        item = await store.inbox.get(inbox_id)
-        assert item is not None
-        assert item.status is InboxStatus.PENDING  # released whole, answered after a restart
+        yield opened
     finally:
         llm.unblock()
-        await store.close()
+        await opened.close()
 
 
-async def test_sigterm_mid_job_on_a_slow_model(tmp_path: Path, llm: FakeOpenAI) -> None:
+async def say(store: Store, text: str) -> str:
+    """A message for the default agent, handed over as another replica's adapter would."""
+    agent = await store.agents.by_name("mnemo")
+    assert agent is not None
+    return await hand_over(store, agent.id, text, channel="C1")
+
+
+async def test_sigterm_mid_turn_on_a_slow_model(
+    tmp_path: Path, llm: FakeOpenAI, store: Store
+) -> None:
+    llm.block()
+    async with MnemoProcess(environment(tmp_path, llm), tmp_path, "mid-turn") as bot:
+        inbox_id = await say(store, "take your time")
+        async with asyncio.timeout(WAIT):
+            await llm.wait_for_in_flight(1)
+        code, took = await sigterm(bot)
+    assert_stopped_quietly(bot, code, took)
+    item = await store.inbox.get(inbox_id)
+    assert item is not None
+    assert item.status is InboxStatus.PENDING  # released whole, answered after a restart
+
+
+async def test_sigterm_mid_job_on_a_slow_model(
+    tmp_path: Path, llm: FakeOpenAI, store: Store
+) -> None:
     env = environment(
         tmp_path,
         llm,
@@ -218,38 +247,24 @@ async def test_sigterm_mid_job_on_a_slow_model(tmp_path: Path, llm: FakeOpenAI) 
         MNEMO_JOBS_CONSOLIDATE_EVERY_S="1",
         MNEMO_JOBS_IDLE_MINUTES="0",
     )
-    store = await open_store(mongodb_uri=None, data_dir=tmp_path / "data")
-    try:
-        async with MnemoProcess(env, tmp_path, "mid-job") as bot:
-            agent = await store.agents.by_name("mnemo")
-            assert agent is not None
-            inbox_id = await hand_over(store, agent.id, "remember that I like tea", channel="C1")
-            async with asyncio.timeout(WAIT):
-                await wait_status(store, inbox_id, InboxStatus.DONE)
-            llm.block()  # the next model call is the consolidation job's
-            async with asyncio.timeout(WAIT):
-                await llm.wait_for_in_flight(1)
-            code, took = await sigterm(bot)
-        assert_stopped_quietly(bot, code, took)
-    finally:
-        llm.unblock()
-        await store.close()
+    async with MnemoProcess(env, tmp_path, "mid-job") as bot:
+        inbox_id = await say(store, "remember that I like tea")
+        async with asyncio.timeout(WAIT):
+            await wait_status(store, inbox_id, InboxStatus.DONE)
+        llm.block()  # the next model call is the consolidation job's
+        async with asyncio.timeout(WAIT):
+            await llm.wait_for_in_flight(1)
+        code, took = await sigterm(bot)
+    assert_stopped_quietly(bot, code, took)
 
 
 async def test_sigterm_while_the_discord_gateway_is_connecting(
     tmp_path: Path, llm: FakeOpenAI
 ) -> None:
-    discord = FakeDiscord()
-    build_world(discord)
+    discord = new_discord()
     discord.gateway.answer_identifies.clear()  # the bot waits for READY
     async with discord.running():
-        env = environment(
-            tmp_path,
-            llm,
-            DISCORD_TOKEN=discord.token,
-            MNEMO_TEST_DISCORD_API_BASE=discord.api_base,
-            MNEMO_TEST_DISCORD_GATEWAY_URL=discord.gateway_url,
-        )
+        env = environment(tmp_path, llm, **discord_settings(discord))
         async with MnemoProcess(env, tmp_path, "discord-connecting", module=LAUNCHER) as bot:
             await logged(bot, "logging in")
             await asyncio.sleep(2.0)  # commands synced, IDENTIFY sent, no READY coming
@@ -262,22 +277,12 @@ async def test_sigterm_while_the_discord_gateway_is_connecting(
 async def test_an_unreachable_discord_gateway_ends_the_start_with_one_line(
     tmp_path: Path, llm: FakeOpenAI
 ) -> None:
-    discord = FakeDiscord()
-    build_world(discord)
+    discord = new_discord()
     async with discord.running():
         env = environment(
-            tmp_path,
-            llm,
-            DISCORD_TOKEN=discord.token,
-            MNEMO_TEST_DISCORD_API_BASE=discord.api_base,
-            MNEMO_TEST_DISCORD_GATEWAY_URL=f"ws://127.0.0.1:{closed_port()}/gateway",
+            tmp_path, llm, **discord_settings(discord, f"ws://127.0.0.1:{closed_port()}/gateway")
         )
         async with MnemoProcess(env, tmp_path, "discord-unreachable", module=LAUNCHER) as bot:
             async with asyncio.timeout(WAIT):
                 code = await bot.exited()
-    lines = "\n".join(bot.lines)
-    assert code == 2, lines
-    assert bot.lines[-1].startswith("mnemo: A bot could not connect (Cannot connect to host")
-    assert "DISCORD_TOKEN" in bot.lines[-1]
-    assert len(bot.lines) <= MAX_LOG_LINES, lines
-    assert not [line for line in bot.lines if '"exception"' in line], lines
+    assert_start_ended_with_one_line(bot, code, "Cannot connect to host", "DISCORD_TOKEN")
