@@ -192,6 +192,9 @@ def _message(message: Mapping[str, object]) -> None:
             _optional_snowflake(reference, key)
     for snapshot in _objects(message, "message_snapshots", required=False):
         _message_body(_object(snapshot.get("message"), "message_snapshots.message"))
+    replied_to = message.get("referenced_message")
+    if replied_to is not None:  # the message replied to, whose author may be the bot
+        _message(_object(replied_to, "referenced_message"))
 
 
 def _deletion(event: Mapping[str, object]) -> None:

@@ -65,7 +65,7 @@ async def test_bot_identifies_without_privileged_intents_and_registers_commands(
     session = fake.gateway.sessions[0]
 
     assert session.intents & MESSAGE_CONTENT_INTENT == 0
-    assert {command["name"] for command in fake.commands} == {"memory", "forget", "export"}
+    assert {command["name"] for command in fake.commands} == {"memory", "forget", "export", "why"}
     assert bot.client.is_ready()
 
 
