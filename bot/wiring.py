@@ -181,7 +181,7 @@ async def build_runtime(
     )
     agents_file = await apply_configured_agents(settings, store)
     traffic = TrafficGuard(agents_file.traffic if agents_file else None)
-    mail = AgentMail(store.agents, store.mail, traffic)
+    mail = AgentMail(store.agents, store.mail, store.lineage, traffic)
     messaging = MessagingTools(mail, store.agents)
     links = PlatformLinks()
     agents = AgentRuntime(

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from engine.messaging.guard import TrafficGuard
 from engine.ports import DeliveryError, ReceiveOutcome, ReceiveResult
 from engine.records import Agent, Author, Inbound, Outbound, new_id, utcnow
+from engine.store.lineage import Derived, LineageStore, links
 from engine.store.protocol import AgentStore
 from engine.store.state import MailMode, MailRecord, MailStore, Origin
 
@@ -63,9 +64,12 @@ class MailSent:
 class AgentMail:
     """Sends agent-to-agent messages into the engine and routes their replies."""
 
-    def __init__(self, agents: AgentStore, mail: MailStore, policy: TrafficGuard) -> None:
+    def __init__(
+        self, agents: AgentStore, mail: MailStore, lineage: LineageStore, policy: TrafficGuard
+    ) -> None:
         self._agents = agents
         self._mail = mail
+        self._lineage = lineage
         self.policy = policy
         self._receive: Receive | None = None
         self._waiting: dict[str, asyncio.Future[str]] = {}
@@ -174,7 +178,7 @@ class AgentMail:
             hops=hops,
             mode=MailMode.MESSAGE,
         )
-        await self._deliver_inbound(
+        copy = await self._deliver_inbound(
             record,
             thread,
             reply.text,
@@ -182,6 +186,21 @@ class AgentMail:
             event=reply.id,
             platform=platform,
             channel_name=channel_name,
+        )
+        await self._link_forwarded(reply, record, copy)
+
+    async def _link_forwarded(self, reply: Outbound, record: MailRecord, copy: str) -> None:
+        """The forwarded reply, and its copy in the peer's recall, come from what the replying
+        turn answered (the message it was asked with) and what that came from."""
+        asked = reply.inbox_id
+        before = await self._lineage.sources_of(Derived.MESSAGE, [asked])
+        sources = [asked, *before.get(asked, ())]
+        workspace = record.audience.workspace
+        await self._lineage.link(
+            [
+                *links(Derived.MAIL, record.id, sources, workspace),
+                *(links(Derived.MESSAGE, copy, sources, workspace) if copy else ()),
+            ]
         )
 
     async def _deliver_inbound(

@@ -56,7 +56,7 @@ def answer_to(question: Inbound, text: str) -> Outbound:
 
 
 async def test_a_reply_handed_to_the_waiting_call_is_delivered_once(store: Store) -> None:
-    mail, intake = AgentMail(store.agents, store.mail, TrafficGuard()), Intake()
+    mail, intake = AgentMail(store.agents, store.mail, store.lineage, TrafficGuard()), Intake()
     mail.connect(intake)
     sent = await mail.send(
         AGENT, PEER, "what is 2 + 2?", asked_in=inbound("hi"), mode=MailMode.WAIT

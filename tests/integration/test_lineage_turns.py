@@ -8,17 +8,27 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from engine.agent.memory import TurnMemory
 from engine.audience import Audience
-from engine.records import Author
+from engine.records import Author, Role
 from engine.store import Store
 from engine.store.lineage import Derived, DerivedRecord, block_line_id
 from engine.store.sqlite import SQLiteStore
-from tests.fakes.openai_server import FakeOpenAI, tool_call
+from tests.fakes.openai_server import FakeOpenAI, Step, tool_call
 from tests.harness import Bot, bot_running, dm, private, public, settings_for
+from tests.integration.test_multi_agent_tools import (
+    AGENTS_FILE,
+    delivered,
+    last_user,
+    said,
+    scripted,
+    tool_results,
+    worker,
+)
 from tests.integration.test_privacy_attacks import SHARED_TEAM_BLOCK
 
 WS = "test:W1"
@@ -37,11 +47,16 @@ async def llm() -> AsyncIterator[FakeOpenAI]:
 
 @asynccontextmanager
 async def running(
-    backend: str, tmp_path: Path, llm: FakeOpenAI, **overrides: object
+    backend: str,
+    tmp_path: Path,
+    llm: FakeOpenAI,
+    agents: tuple[str, str] = (SHARED_TEAM_BLOCK, "alpha"),
+    **overrides: object,
 ) -> AsyncIterator[Bot]:
-    """The whole bot on ``backend``, with a team block shared by its one agent."""
+    """The whole bot on ``backend``, with the ``agents`` file and the agent it talks to (by
+    default one agent with a shared team block)."""
     agents_file = tmp_path / "agents.yaml"
-    agents_file.write_text(SHARED_TEAM_BLOCK)
+    agents_file.write_text(agents[0])
     if backend == "mongo":
         from tests.fakes.mongo_wire import mongo_test_uri
 
@@ -50,7 +65,7 @@ async def running(
             "MONGODB_DATABASE": f"test_{uuid.uuid4().hex[:12]}",
         }
     settings = settings_for(
-        tmp_path, llm, MNEMO_AGENTS_FILE=agents_file, MNEMO_AGENT="alpha", **overrides
+        tmp_path, llm, MNEMO_AGENTS_FILE=agents_file, MNEMO_AGENT=agents[1], **overrides
     )
     async with bot_running(settings, llm) as bot:
         yield bot
@@ -194,6 +209,30 @@ async def test_a_rewritten_line_keeps_the_sources_of_the_line_it_replaces(
         [alices] = await said_by(bot, "alice")
         [bobs] = await said_by(bot, "bob")
         assert {alices, bobs} <= await line_sources(bot, public("general"), "channel", "short")
+
+
+async def test_mail_and_a_forwarded_reply_are_derived_from_the_message_that_asked(
+    backend: str, tmp_path: Path, llm: FakeOpenAI
+) -> None:
+    def supervisor(body: dict[str, Any]) -> Step:
+        if "did:" in last_user(body):
+            return tool_call("send_message", message=f"Done by {said(body)}")
+        if not tool_results(body):
+            task = last_user(body).rsplit("have worker-2 ", 1)[-1]
+            return tool_call("send_message_to_agent_async", agent_name="worker-2", message=task)
+        return tool_call("send_message", message="Asked.")
+
+    llm.responder = scripted({"supervisor": supervisor, "worker-2": worker})
+    async with running(backend, tmp_path, llm, (AGENTS_FILE, "supervisor")) as bot:
+        await bot.say(public("C1"), "bob", "have worker-2 file the zanzibar report")
+        await delivered(bot, 2)
+
+        [bobs] = await said_by(bot, "bob")
+        derived = await store_of(bot).lineage.derived_from([bobs])
+        assert len(of_kind(derived, Derived.MAIL)) == 2, "the request and the reply"
+        copies = await store_of(bot).messages.by_ids(sorted(of_kind(derived, Derived.MESSAGE)))
+        heard = {m.content for m in copies if m.role is Role.USER}
+        assert heard == {"file the zanzibar report", "worker-2 did: file the zanzibar report"}
 
 
 async def test_a_summary_is_derived_from_the_messages_it_folded(
