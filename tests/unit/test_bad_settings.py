@@ -38,6 +38,7 @@ BAD_VALUES = [
     ("MNEMO_LLM_TIMEOUT", "0", "greater than 0"),
     ("MNEMO_LLM_REQUEST_TIMEOUT", "-5", "greater than 0"),
     ("MNEMO_WORKERS", "many", "valid integer"),
+    ("MNEMO_STOP_DEADLINE", "0.5", "greater than or equal to 1"),
     ("MNEMO_LOG_FORMAT", "xml", "'json' or 'text'"),
     ("SLACK_CHANNEL_POLICY", "loud", "'mention', 'listen' or 'open'"),
     ("MNEMO_JOBS_ENABLED", "maybe", "valid boolean"),
