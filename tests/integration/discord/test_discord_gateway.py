@@ -16,6 +16,7 @@ from engine import PeerAgent
 from engine.ports import ReceiveOutcome, ReceiveResult
 from engine.records import JSON, Inbound
 from tests.fakes import discord_payloads as p
+from tests.fakes.discord_gateway import OP_HELLO
 from tests.fakes.discord_rest import FakeDiscord
 from tests.fakes.discord_world import DiscordWorld, NoMemory, bot_config, build_world, eventually
 
@@ -179,3 +180,24 @@ async def test_a_peer_agents_application_post_is_heard_but_a_webhook_post_is_not
         assert [inbound.author.id for inbound in inbox.received] == [peer["id"], world.alice["id"]]
     finally:
         await adapter.stop()
+
+
+async def test_a_protocol_fault_on_a_shard_resumes_that_shard(inbox: RecordingInbox) -> None:
+    sharded = FakeDiscord(shards=2)
+    sharded_world = build_world(sharded)
+    async with sharded.running():
+        adapter = DiscordAdapter(bot_config(sharded, sharded=True), inbox, NoMemory())
+        await adapter.start()
+        try:
+            await sharded.gateway.send_frame(OP_HELLO, None)  # fails inside discord.py's reader
+            await sharded.gateway.wait_connected(4)  # two identifies, then two resumes
+
+            dm = p.message(sharded_world.alice_dm["id"], sharded_world.alice, "still there?")
+            await sharded.gateway.dispatch("MESSAGE_CREATE", dm)
+
+            await eventually(lambda: inbox.texts() == ["still there?"], "the DM after resuming")
+            assert sharded.gateway.resumes == 2
+            assert adapter.gateway_restarts == 2
+            await eventually(lambda: adapter.problem is None, "the bot to report up")
+        finally:
+            await adapter.stop()
