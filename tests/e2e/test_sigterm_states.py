@@ -96,7 +96,9 @@ async def sigterm(bot: MnemoProcess) -> tuple[int, float]:
     bot.terminate()
     async with asyncio.timeout(DEADLINE + WAIT):
         code = await bot.exited()
-    return code, loop.time() - sent
+    took = loop.time() - sent
+    print(f"SIGTERM to exit: {took:.2f} s (deadline {DEADLINE:.0f} s), exit code {code}")
+    return code, took
 
 
 def assert_stopped_quietly(bot: MnemoProcess, code: int, took: float) -> None:
