@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -118,22 +118,25 @@ class Provenance:
         the window shares a distinctive word with it."""
         words = distinctive_words(text)
         if self._indexed is None:
-            self._indexed = list(self._in_window())
-        shared = {ref for ref, seen in self._indexed if words & seen}
+            self._indexed = self._in_window()
+        shared = {ref for ref, seen in self._indexed if not words.isdisjoint(seen)}
         return frozenset(self._inputs | self._found | shared)
 
-    def _in_window(self) -> Iterator[tuple[Ref, frozenset[str]]]:
+    def _in_window(self) -> list[tuple[Ref, frozenset[str]]]:
         """The window's records and their distinctive words."""
         messages, blocks, summary_id, summary = self._window
-        for m in messages:
-            yield (None, m.id), _message_words(m.id, m.content, m.tool_calls)
-        for view in blocks:
-            for part in view.parts:
-                for line in block_lines(part.value):
-                    line_id = block_line_id(part.id, line)
-                    yield (Derived.BLOCK_LINE, line_id), distinctive_words(line)
+        indexed: list[tuple[Ref, frozenset[str]]] = [
+            ((None, m.id), _message_words(m.id, m.content, m.tool_calls)) for m in messages
+        ]
+        indexed += [
+            ((Derived.BLOCK_LINE, block_line_id(part.id, line)), distinctive_words(line))
+            for view in blocks
+            for part in view.parts
+            for line in block_lines(part.value)
+        ]
         if summary_id and summary:
-            yield (None, summary_id), distinctive_words(summary)
+            indexed.append(((None, summary_id), distinctive_words(summary)))
+        return indexed
 
     # -- what the run writes ---------------------------------------------------------------------
 
@@ -179,8 +182,6 @@ class Provenance:
         resolved: dict[Ref, frozenset[str]] = {}
 
         def sources(ref: Ref, visiting: frozenset[Ref]) -> frozenset[str]:
-            if ref[0] is None:
-                return frozenset((ref[1],))
             if ref not in resolved:
                 own = {ref[1], *stored.get(ref, ())}
                 for inner in written.get(ref, ()):
@@ -192,7 +193,10 @@ class Provenance:
         gathered: list[Derivation] = []
         for kind, record_id in dict.fromkeys((d.kind, d.record_id) for d in self._derived):
             refs = written[(kind, record_id)]
-            found = {s for ref in refs for s in sources(ref, frozenset({(kind, record_id)}))}
+            found = {ref[1] for ref in refs if ref[0] is None}
+            for ref in refs:
+                if ref[0] is not None:
+                    found |= sources(ref, frozenset({(kind, record_id)}))
             found.discard(record_id)
             found.discard("")
             if found:
