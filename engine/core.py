@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from engine.citations import PlatformLinks
-from engine.forgetting import Forgetting
+from engine.forgetting import Forgetting, SettleSoon
 from engine.observer import EngineObserver, SilentObserver, Stage
 from engine.pipeline import (
     ConversationWorker,
@@ -75,6 +75,7 @@ class Engine:
         #: The registered platforms' links, shared with whatever cites messages.
         self.links = links or PlatformLinks()
         self._admission = InboxAdmission(store.agents)
+        self._settle_soon = SettleSoon(store)
         self._settle = SettleWatch()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -186,6 +187,7 @@ class Engine:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        await self._settle_soon.flush()
 
     # -- internals ------------------------------------------------------------------------------
 
@@ -195,9 +197,12 @@ class Engine:
         forgetting = Forgetting(self._store)
         where = (inbound.workspace, inbound.channel, inbound.message_ref)
         if inbound.kind is InboundKind.EDIT:
-            changed, _ = await forgetting.platform_edit(*where, inbound.text)
+            changed, report = await forgetting.platform_edit(*where, inbound.text)
         else:
-            changed = (await forgetting.platform_delete(*where)).messages
+            report = await forgetting.platform_delete(*where)
+            changed = report.messages
+        if changed or report.total:
+            self._settle_soon.request()
         return ReceiveResult(ReceiveOutcome.ACCEPTED, reason=f"{changed} stored copies changed")
 
     async def _settled_in_store(self, inbox_id: str) -> bool:

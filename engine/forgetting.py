@@ -10,6 +10,9 @@ summaries dropped to be refolded from what remains, mail deleted.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -18,6 +21,8 @@ from engine.ports import ForgetReport
 from engine.records import ConversationKey
 from engine.store.lineage import Derived, DerivedRecord, block_line_id
 from engine.store.protocol import Store
+
+log = logging.getLogger(__name__)
 
 #: How deep derivations are followed; links are flattened at write time, so one round finds
 #: everything written that way, and the rest is for records built on records linked before.
@@ -94,12 +99,15 @@ class Forgetting:
         return report
 
     async def platform_delete(self, workspace: str, channel: str, ref: str) -> ForgetReport:
-        """A platform deleted a message: every stored copy goes, and what was derived from it."""
+        """A platform deleted a message: every stored copy goes, and what was derived from it.
+
+        The store is not settled here (see ``SettleSoon``): a platform change arrives on the
+        intake path, which must stay fast."""
         copies = await self.store.messages.ids_of_ref(workspace, channel, ref)
         deleted = await self.store.messages.delete_ref(workspace, channel, ref)
         derived = await self.remove_derived(copies)
         received = await self.received_copies(copies)
-        return await self._settled(merged(derived, received, ForgetReport(deleted)))
+        return merged(derived, received, ForgetReport(deleted))
 
     async def platform_edit(
         self, workspace: str, channel: str, ref: str, text: str
@@ -110,18 +118,13 @@ class Forgetting:
         derived = await self.remove_derived(copies)
         received = await self.received_copies(copies)
         edited = await self.store.messages.edit(workspace, channel, ref, text)
-        return edited, await self._settled(merged(derived, received))
+        return edited, merged(derived, received)
 
     async def received_copies(self, message_ids: Sequence[str]) -> ForgetReport:
         """Blank the pipeline's copies of these messages (a user message has its inbox item's
         id) and the replies sent to them."""
         items = await self.store.inbox.redact(message_ids)
         return ForgetReport(inbox=len(items), outbox=await self.store.outbox.redact(items))
-
-    async def _settled(self, report: ForgetReport) -> ForgetReport:
-        if report.total:
-            await self.store.settle_forget()
-        return report
 
     async def remove_lines(self, line_ids: Iterable[str]) -> int:
         """Remove these lines from their blocks (compare-and-set, retried); how many went."""
@@ -171,3 +174,42 @@ def records_by_kind(records: Sequence[DerivedRecord]) -> dict[Derived, set[str]]
     for record in records:
         grouped[record.kind].add(record.record_id)
     return grouped
+
+
+class SettleSoon:
+    """Settles the store (``Store.settle_forget``) shortly after platform edits and deletes,
+    off the intake path: requests made while a settle waits or runs cost one more settle at
+    most, so a burst of deletions merges the search indexes once, not once per message."""
+
+    def __init__(self, store: Store, delay: float = 1.0) -> None:
+        self._store = store
+        self._delay = delay
+        self._task: asyncio.Task[None] | None = None
+        self._again = False
+
+    def request(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._again = True
+            return
+        self._task = asyncio.create_task(self._run(), name="settle forgotten text")
+
+    async def _run(self) -> None:
+        while True:
+            self._again = False
+            await asyncio.sleep(self._delay)
+            try:
+                await self._store.settle_forget()
+            except Exception:
+                log.exception("could not settle the store after a platform deletion")
+            if not self._again:
+                return
+
+    async def flush(self) -> None:
+        """Settle now if a settle is due (at stop, so nothing forgotten stays in the files)."""
+        if self._task is None or self._task.done():
+            return
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+        await self._store.settle_forget()
