@@ -105,7 +105,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     "delivery_ledger": [_index("by_created", "created_at")],
     "kv": [_index("namespace_key", "namespace", "key", unique=True)],
     "lineage": [
-        _index("link_identity", "kind", "record_id", "source", unique=True),
+        _index("by_record", "kind", "record_id"),
         _index("by_source", "source"),
     ],
 }

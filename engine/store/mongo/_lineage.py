@@ -19,6 +19,8 @@ class MongoLineage:
     async def link(self, links: Sequence[Link]) -> None:
         docs: list[Document] = [
             {
+                # The link itself is its key: recording it again is a duplicate, ignored.
+                "_id": "\n".join((link.kind.value, link.record_id, link.source)),
                 "kind": link.kind.value,
                 "record_id": link.record_id,
                 "source": link.source,
