@@ -131,14 +131,7 @@ class ConversationWorker:
         return self._done(items, result)
 
     def _done(self, items: Sequence[InboxItem], result: TurnResult) -> JournalEntry:
-        return JournalEntry(
-            head=items[0].id,
-            items=tuple(item.id for item in items),
-            outcome=TurnOutcome.DONE,
-            messages=result.messages,
-            replies=result.replies,
-            links=result.links,
-        )
+        return _entry(items, TurnOutcome.DONE, result)
 
     def _failed(
         self, items: Sequence[InboxItem], error: str, result: TurnResult | None = None
@@ -150,15 +143,7 @@ class ConversationWorker:
             if any(item.inbound.respond for item in items):
                 replies.add(FAILED_REPLY)
             result = TurnResult(tuple(user_message(item) for item in items), replies.sent)
-        return JournalEntry(
-            head=items[0].id,
-            items=tuple(item.id for item in items),
-            outcome=TurnOutcome.FAILED,
-            messages=result.messages,
-            replies=result.replies,
-            error=error,
-            links=result.links,
-        )
+        return _entry(items, TurnOutcome.FAILED, result, error)
 
     async def _apply(self, entry: JournalEntry) -> None:
         """Idempotent writes; the head is marked last, so a crash midway re-applies all."""
@@ -196,3 +181,18 @@ class ConversationWorker:
             except Exception:
                 log.warning("showing work on %s failed", inbound.platform, exc_info=True)
             yield
+
+
+def _entry(
+    items: Sequence[InboxItem], outcome: TurnOutcome, result: TurnResult, error: str = ""
+) -> JournalEntry:
+    """What applying the turn of ``items`` writes, kept under the batch's first item."""
+    return JournalEntry(
+        head=items[0].id,
+        items=tuple(item.id for item in items),
+        outcome=outcome,
+        messages=result.messages,
+        replies=result.replies,
+        error=error,
+        links=result.links,
+    )
