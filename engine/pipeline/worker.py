@@ -148,11 +148,10 @@ class ConversationWorker:
     async def _apply(self, entry: JournalEntry) -> None:
         """Idempotent writes; the head is marked last, so a crash midway re-applies all."""
         store = self.pipeline.store
+        # The turn's messages and the lineage of what it derived, written together.
+        await store.messages.append(entry.messages, links_of(entry.links))
         if entry.messages:
-            await store.messages.append(entry.messages)
             await self._index(entry)
-        if entry.links:
-            await store.lineage.link(links_of(entry.links))
         if entry.replies:
             await store.outbox.put(entry.replies)
         status = InboxStatus.DONE if entry.outcome is TurnOutcome.DONE else InboxStatus.FAILED

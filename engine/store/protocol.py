@@ -28,7 +28,7 @@ from engine.records import (
     Summary,
 )
 from engine.store.block_selection import BlockSelection
-from engine.store.lineage import LineageStore
+from engine.store.lineage import LineageStore, Link
 from engine.store.state import (
     DeliveryLedgerStore,
     JobStateStore,
@@ -146,8 +146,9 @@ class MemoryReads[T](Protocol):
 
 
 class MessageStore(MemoryReads[Message], Protocol):
-    async def append(self, messages: Sequence[Message]) -> None:
-        """Store messages; a message whose id is already stored is left as it is."""
+    async def append(self, messages: Sequence[Message], links: Sequence[Link] = ()) -> None:
+        """Store messages (a message whose id is already stored is left as it is) and the
+        lineage of what their turn derived, in one write where the store can."""
 
     async def recent(
         self, conversation: ConversationKey, after_seq: int, limit: int

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine.store import Store
 from engine.store.lineage import Derived, DerivedRecord, block_line_id, links
-from tests.contract.records import WS
+from tests.contract.records import WS, message
 
 
 async def test_records_are_found_by_any_of_their_sources(store: Store) -> None:
@@ -67,3 +67,19 @@ async def test_thousands_of_sources_are_looked_up_in_batches(store: Store) -> No
     assert len(found) == 400
     assert await store.lineage.unlink_sources(sources) == 400
     assert await store.lineage.derived_from(sources) == []
+
+
+async def test_a_turns_messages_and_its_links_are_written_together(store: Store) -> None:
+    said = message("the launch is on Friday")
+    answer = message("Friday it is", author="agent")
+    derived = links(Derived.MESSAGE, answer.id, [said.id], WS)
+
+    await store.messages.append([said, answer], derived)
+    await store.messages.append([said, answer], derived)
+
+    assert await store.lineage.derived_from([said.id]) == [
+        DerivedRecord(Derived.MESSAGE, answer.id)
+    ]
+    assert await store.lineage.sources_of(Derived.MESSAGE, [answer.id]) == {answer.id: [said.id]}
+    stored = await store.messages.by_ids([said.id, answer.id])
+    assert sorted(m.content for m in stored) == ["Friday it is", "the launch is on Friday"]

@@ -11,9 +11,10 @@ from pymongo import ASCENDING, DESCENDING, UpdateOne
 from engine.audience import Scope
 from engine.records import ConversationKey, Message
 from engine.store.codec import decode_datetime, encode_datetime
-from engine.store.lineage import REDACTED, batches, redacted_calls
+from engine.store.lineage import REDACTED, Link, batches, redacted_calls
 from engine.store.mongo._documents import Collection, Document, as_document, with_created_date
 from engine.store.mongo._filters import conversation_query
+from engine.store.mongo._lineage import MongoLineage
 from engine.store.mongo._queries import MemoryCollection
 from engine.store.protocol import ConversationActivity, RecordFilter
 
@@ -21,11 +22,13 @@ _NEWEST_FIRST = [("seq", DESCENDING)]
 
 
 class MongoMessages(MemoryCollection[Message]):
-    def __init__(self, collection: Collection) -> None:
+    def __init__(self, collection: Collection, lineage: MongoLineage) -> None:
         super().__init__(collection, Message, messages=True)
+        self._lineage = lineage
 
-    async def append(self, messages: Sequence[Message]) -> None:
+    async def append(self, messages: Sequence[Message], links: Sequence[Link] = ()) -> None:
         await self.insert_new([with_created_date(as_document(m), m.created_at) for m in messages])
+        await self._lineage.link(links)
 
     async def recent(
         self, conversation: ConversationKey, after_seq: int, limit: int

@@ -62,7 +62,8 @@ class MongoStore(Store):
         db = self._database
         self.agents = MongoAgents(db["agents"])
         self.blocks = MongoBlocks(db["blocks"])
-        self.messages = MongoMessages(db["messages"])
+        self.lineage = MongoLineage(db["lineage"])
+        self.messages = MongoMessages(db["messages"], self.lineage)
         self.passages = MongoPassages(db["passages"])
         self.summaries = MongoSummaries(db["summaries"])
         self.inbox = MongoInbox(db["inbox"], db["inbox_rejected"])
@@ -74,7 +75,6 @@ class MongoStore(Store):
         self.jobs = MongoJobState(db)
         self.deliveries = MongoDeliveryLedgers(db["delivery_ledger"])
         self.kv = MongoKeyValues(db["kv"])
-        self.lineage = MongoLineage(db["lineage"])
 
     @classmethod
     async def connect(

@@ -9,6 +9,13 @@ from engine.store.lineage import Derived, DerivedRecord, Link, batches
 from engine.store.sqlite._database import Database, write
 from engine.store.sqlite._filters import placeholders
 
+#: Records one link; recording it again changes nothing.
+INSERT_LINK = "INSERT OR IGNORE INTO lineage VALUES (?, ?, ?, ?)"
+
+
+def link_rows(links: Sequence[Link]) -> list[tuple[str, str, str, str]]:
+    return [(link.kind.value, link.record_id, link.source, link.workspace) for link in links]
+
 
 class SQLiteLineage:
     def __init__(self, db: Database) -> None:
@@ -17,11 +24,11 @@ class SQLiteLineage:
     async def link(self, links: Sequence[Link]) -> None:
         if not links:
             return
-        rows = [(link.kind.value, link.record_id, link.source, link.workspace) for link in links]
+        rows = link_rows(links)
 
         def insert(conn: sqlite3.Connection) -> None:
             with write(conn):
-                conn.executemany("INSERT OR IGNORE INTO lineage VALUES (?, ?, ?, ?)", rows)
+                conn.executemany(INSERT_LINK, rows)
 
         await self._db.run(insert)
 

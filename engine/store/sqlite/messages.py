@@ -9,6 +9,7 @@ from datetime import datetime
 
 from engine.audience import Scope
 from engine.records import ConversationKey, Message
+from engine.store.lineage import Link
 from engine.store.protocol import ConversationActivity, RecordFilter
 from engine.store.sqlite._columns import Columns
 from engine.store.sqlite._database import Database, snapshot, write
@@ -16,6 +17,7 @@ from engine.store.sqlite._filters import conversation_params, placeholders
 from engine.store.sqlite._queries import MemoryTable
 from engine.store.sqlite._redaction import redact_rows, rewrite_rows
 from engine.store.sqlite._time import from_micros, to_micros
+from engine.store.sqlite.lineage import INSERT_LINK, link_rows
 
 COLUMNS = Columns(Message)
 _SELECTED = COLUMNS.listed("m")
@@ -81,15 +83,17 @@ class SQLiteMessageStore(MemoryTable[Message]):
         super().__init__(db, "messages", COLUMNS, VECTOR_COLUMNS)
         self._decoded = DecodedMessages()
 
-    async def append(self, messages: Sequence[Message]) -> None:
-        if not messages:
+    async def append(self, messages: Sequence[Message], links: Sequence[Link] = ()) -> None:
+        if not messages and not links:
             return
         rows = [COLUMNS.row(m) for m in messages]
         sql = f"INSERT OR IGNORE INTO messages ({COLUMNS.listed()}) VALUES ({COLUMNS.slots})"
+        linked = link_rows(links)
 
         def append(conn: sqlite3.Connection) -> None:
             with write(conn):
                 conn.executemany(sql, rows)
+                conn.executemany(INSERT_LINK, linked)
 
         await self._db.run(append)
 
