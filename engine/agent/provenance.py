@@ -41,6 +41,16 @@ def _message_words(message_id: str, content: str, calls: tuple[ToolCall, ...]) -
     return distinctive_words(_said(content, calls))
 
 
+@functools.lru_cache(maxsize=4_096)
+def _block_line_words(block_id: str, value: str) -> tuple[tuple[Ref, frozenset[str]], ...]:
+    """Each line of a block part with its distinctive words: blocks change rarely and are in
+    every window, so each version is read once."""
+    return tuple(
+        ((Derived.BLOCK_LINE, block_line_id(block_id, line)), distinctive_words(line))
+        for line in block_lines(value)
+    )
+
+
 def _said(content: str, calls: Sequence[ToolCall]) -> str:
     said = [content]
     for call in calls:
@@ -129,10 +139,10 @@ class Provenance:
             ((None, m.id), _message_words(m.id, m.content, m.tool_calls)) for m in messages
         ]
         indexed += [
-            ((Derived.BLOCK_LINE, block_line_id(part.id, line)), distinctive_words(line))
+            line
             for view in blocks
             for part in view.parts
-            for line in block_lines(part.value)
+            for line in _block_line_words(part.id, part.value)
         ]
         if summary_id and summary:
             indexed.append(((None, summary_id), distinctive_words(summary)))
