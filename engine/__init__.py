@@ -88,7 +88,7 @@ from engine.store import (
     Store,
     open_store,
 )
-from engine.store.lineage import Derived
+from engine.store.lineage import Derived, person_source
 from engine.store.mongo import MongoUnreachableError
 from engine.store.protocol import ConversationActivity
 from engine.store.state import (
@@ -230,6 +230,7 @@ __all__ = [
     "new_id",
     "open_store",
     "peer_agents",
+    "person_source",
     "read_agents_file",
     "register_tool",
     "render_forget",

@@ -19,7 +19,7 @@ from engine.records import (
     shared_owner,
 )
 from engine.store.codec import encode_datetime
-from engine.store.lineage import Derived
+from engine.store.lineage import Derived, person_source
 from engine.store.protocol import RecordFilter, Store
 
 EXPORT_MESSAGE_LIMIT = 10_000
@@ -55,6 +55,7 @@ class UserDataService:
         store = self._store
         blocks = await self._blocks_about(workspace, user)
         forgotten = {
+            person_source(workspace, user),
             *await store.messages.ids_of_user(workspace, user),
             *await store.passages.ids_of_user(workspace, user),
             *(line for block in blocks for line in line_ids(block.id, block.value)),

@@ -15,11 +15,15 @@ from datetime import UTC, datetime, timedelta
 
 from engine import (
     ConversationActivity,
+    Derived,
     KeyValueStore,
+    Role,
     Store,
     Summarizer,
     Summary,
     TokenCounter,
+    link_derived,
+    person_source,
 )
 from jobs.job import RunContext, Target
 
@@ -115,6 +119,18 @@ class RetentionJob:
                 through_seq=activity.last_seq,
                 version=(summary.version + 1) if summary else 1,
                 updated_at=ctx.now,
+            )
+            # The folded messages are deleted next: the summary links to the people who
+            # said them, so forgetting one of them still finds it.
+            workspace = activity.conversation.workspace
+            speakers = {m.author for m in messages if m.role is Role.USER and m.author}
+            await link_derived(
+                self._store.lineage,
+                workspace,
+                Derived.SUMMARY,
+                str(activity.conversation),
+                [(None, m.id) for m in messages]
+                + [(None, person_source(workspace, who)) for who in sorted(speakers)],
             )
             if await self._store.summaries.put(updated, summary.version if summary else 0):
                 return len(messages)

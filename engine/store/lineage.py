@@ -40,6 +40,13 @@ def block_line_id(block_id: str, line: str) -> str:
     return f"{block_id}#{digest[:16]}"
 
 
+def person_source(workspace: str, user: str) -> str:
+    """A source standing for everything ``user`` said in ``workspace``: what outlives the
+    messages it came from (a summary kept after retention deleted them) links to it, so
+    forgetting the person still finds it."""
+    return f"person:{workspace}:{user}"
+
+
 @dataclass(frozen=True, slots=True)
 class Link:
     """``record_id`` of kind ``kind`` in ``workspace`` was derived from ``source``."""

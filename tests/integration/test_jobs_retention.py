@@ -148,3 +148,25 @@ class _only:  # noqa: N801 - reads as a phrase at the call site
 
     async def run(self, target: ConversationActivity, ctx: RunContext) -> str:
         return await self._job.run(target, ctx)
+
+
+async def test_forget_finds_a_summary_retention_kept_after_deleting_what_it_folded(
+    world: World,
+) -> None:
+    general = public("general")
+    gone = await world.said(general, "olga", "My locker code is 7391.", ago=40 * DAY)
+    await world.said(general, "lee", "Lunch at noon?", ago=40 * DAY)
+    job = RetentionJob(world.store, 0, EVERY_S)
+    await job.policies.set("test:W1", 30)
+    world.llm.push(text("Olga's locker code is 7391; Lee asked about lunch."))
+    await world.runner().run_job(job)
+    assert await remaining(world, gone) == []
+    kept = await world.store.summaries.get(gone.conversation)
+    assert kept is not None
+    assert "7391" in kept.text
+
+    report = await UserDataWithJobRecords(world.store).forget_user("test:W1", "olga")
+
+    after = await world.store.summaries.get(gone.conversation)
+    assert after is None or "7391" not in after.text
+    assert report.summaries >= 1
