@@ -31,7 +31,7 @@ from engine.pipeline import (
     is_settled,
 )
 from engine.ports import PlatformPort, ReceiveOutcome, ReceiveResult
-from engine.records import JSON, Inbound, InboundKind, new_id, next_seq, utcnow
+from engine.records import JSON, Inbound, InboundKind, new_id, utcnow
 from engine.store.codec import encode
 from engine.store.protocol import InboxItem, InboxStatus, Store
 from engine.turns import TurnRunner
@@ -121,13 +121,7 @@ class Engine:
         notes = "; ".join(admission.notes)
         if inbound.kind is not InboundKind.MESSAGE:
             return await self._apply_change(inbound)
-        item = InboxItem(
-            id=new_id(),
-            inbound=inbound,
-            conversation=str(inbound.conversation),
-            seq=next_seq(),
-            status=InboxStatus.PENDING,
-        )
+        item = InboxItem.pending(inbound)
         if not await self._store.inbox.put(item):
             return ReceiveResult(ReceiveOutcome.DUPLICATE, reason="already received")
         self._dispatcher.notify(item.conversation)

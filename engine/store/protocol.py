@@ -26,6 +26,8 @@ from engine.records import (
     Outbound,
     Passage,
     Summary,
+    new_id,
+    next_seq,
 )
 from engine.store.block_selection import BlockSelection
 from engine.store.lineage import LineageStore, Link
@@ -250,6 +252,11 @@ class InboxItem:
     status: InboxStatus
     attempts: int = 0
     error: str = ""
+
+    @classmethod
+    def pending(cls, inbound: Inbound) -> InboxItem:
+        """A newly accepted message, queued behind what its conversation already holds."""
+        return cls(new_id(), inbound, str(inbound.conversation), next_seq(), InboxStatus.PENDING)
 
 
 class InboxStore(Protocol):

@@ -20,7 +20,7 @@ from typing import Any, Self
 import aiohttp
 
 from engine.audience import Audience, AudienceKind
-from engine.records import Author, Inbound, new_id, next_seq, utcnow
+from engine.records import Author, Inbound, new_id, utcnow
 from engine.store import InboxItem, InboxStatus, Store
 
 START_TIMEOUT = 60.0
@@ -164,13 +164,7 @@ async def hand_over(store: Store, agent_id: str, text: str, *, channel: str) -> 
         respond=True,
         channel_name=f"#{channel}",
     )
-    item = InboxItem(
-        id=new_id(),
-        inbound=inbound,
-        conversation=str(inbound.conversation),
-        seq=next_seq(),
-        status=InboxStatus.PENDING,
-    )
+    item = InboxItem.pending(inbound)
     assert await store.inbox.put(item)
     return item.id
 
