@@ -148,8 +148,13 @@ class MnemoProcess:
             await self._reader
 
 
-async def hand_over(store: Store, agent_id: str, text: str, *, channel: str) -> str:
-    """Write a user's message to the inbox as an adapter would; returns its inbox id."""
+async def hand_over(
+    store: Store, agent_id: str, text: str, *, channel: str, respond: bool = True
+) -> str:
+    """Write a user's message to the inbox as an adapter would; returns its inbox id.
+
+    With ``respond`` False the bot only listens: it stores the message and calls no model.
+    """
     message_id = new_id()
     inbound = Inbound(
         platform="console",
@@ -161,7 +166,7 @@ async def hand_over(store: Store, agent_id: str, text: str, *, channel: str) -> 
         event_id=message_id,
         message_ref=message_id,
         sent_at=utcnow(),
-        respond=True,
+        respond=respond,
         channel_name=f"#{channel}",
     )
     item = InboxItem.pending(inbound)

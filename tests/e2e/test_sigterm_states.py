@@ -217,11 +217,11 @@ async def store(tmp_path: Path, llm: FakeOpenAI) -> AsyncIterator[Store]:
         await opened.close()
 
 
-async def say(store: Store, text: str) -> str:
+async def say(store: Store, text: str, *, respond: bool = True) -> str:
     """A message for the default agent, handed over as another replica's adapter would."""
     agent = await store.agents.by_name("mnemo")
     assert agent is not None
-    return await hand_over(store, agent.id, text, channel="C1")
+    return await hand_over(store, agent.id, text, channel="C1", respond=respond)
 
 
 async def test_sigterm_mid_turn_on_a_slow_model(
@@ -249,11 +249,12 @@ async def test_sigterm_mid_job_on_a_slow_model(
         MNEMO_JOBS_CONSOLIDATE_EVERY_S="1",
         MNEMO_JOBS_IDLE_MINUTES="0",
     )
+    llm.block()
     async with MnemoProcess(env, tmp_path, "mid-job") as bot:
-        inbox_id = await say(store, "remember that I like tea")
+        # Listened to, not answered: the only model call is the consolidation job's.
+        inbox_id = await say(store, "remember that I like tea", respond=False)
         async with asyncio.timeout(WAIT):
             await wait_status(store, inbox_id, InboxStatus.DONE)
-        llm.block()  # the next model call is the consolidation job's
         async with asyncio.timeout(WAIT):
             await llm.wait_for_in_flight(1)
         code, took = await sigterm(bot)
