@@ -31,6 +31,7 @@ from engine.records import (
 )
 from engine.store.block_selection import BlockSelection
 from engine.store.lineage import LineageStore, Link
+from engine.store.sources import SourceStore
 from engine.store.state import (
     DeliveryLedgerStore,
     JobStateStore,
@@ -373,6 +374,7 @@ class Store(Protocol):
     deliveries: DeliveryLedgerStore
     kv: KeyValueStore
     lineage: LineageStore
+    sources: SourceStore
 
     async def settle_forget(self) -> None:
         """After a forget: leave no deleted text in the store's files (SQLite merges its

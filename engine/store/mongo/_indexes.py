@@ -108,6 +108,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         _index("by_record", "kind", "record_id"),
         _index("by_source", "source"),
     ],
+    "source_documents": [_index("by_agent", "agent_id", "workspace", "name")],
+    "source_chunks": [_index("by_document", "document_id", "ordinal")],
 }
 
 

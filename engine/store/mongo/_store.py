@@ -30,6 +30,7 @@ from engine.store.mongo._search_indexes import (
     SearchIndexCreator,
     ensure_vector_indexes,
 )
+from engine.store.mongo._sources import MongoSources
 from engine.store.mongo._summaries import MongoSummaries
 from engine.store.mongo._tools import MongoToolRegistry
 from engine.store.protocol import Store
@@ -75,6 +76,7 @@ class MongoStore(Store):
         self.jobs = MongoJobState(db)
         self.deliveries = MongoDeliveryLedgers(db["delivery_ledger"])
         self.kv = MongoKeyValues(db["kv"])
+        self.sources = MongoSources(db["source_documents"], db["source_chunks"])
 
     @classmethod
     async def connect(

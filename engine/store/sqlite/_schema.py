@@ -339,4 +339,33 @@ CREATE TABLE IF NOT EXISTS lineage (
     PRIMARY KEY (kind, record_id, source)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS lineage_source ON lineage (source);
+
+-- Knowledge sources (see engine.store.sources): each chunk is also a row of ``passages``.
+CREATE TABLE IF NOT EXISTS source_documents (
+    id TEXT PRIMARY KEY,
+    agent_id TEXT NOT NULL,
+    workspace TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    name TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    chunks INTEGER NOT NULL,
+    added_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS source_documents_agent ON source_documents (agent_id, workspace, name);
+
+CREATE TABLE IF NOT EXISTS source_chunks (
+    id TEXT PRIMARY KEY,
+    document_id TEXT NOT NULL,
+    document_name TEXT NOT NULL,
+    ordinal INTEGER NOT NULL,
+    section TEXT NOT NULL,
+    page INTEGER NOT NULL,
+    content_hash TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS source_chunks_document ON source_chunks (document_id, ordinal);
 """

@@ -21,6 +21,7 @@ from engine.store.sqlite.mail import SQLiteMailStore
 from engine.store.sqlite.messages import SQLiteMessageStore
 from engine.store.sqlite.outbox import SQLiteOutboxStore
 from engine.store.sqlite.passages import SQLitePassageStore
+from engine.store.sqlite.sources import SQLiteSourceStore
 from engine.store.sqlite.summaries import SQLiteSummaryStore
 from engine.store.sqlite.tools import SQLiteToolRegistry
 
@@ -46,6 +47,7 @@ class SQLiteStore(Store):
         self.deliveries = SQLiteDeliveryLedgers(self._db)
         self.kv = SQLiteKeyValueStore(self._db)
         self.lineage = SQLiteLineage(self._db)
+        self.sources = SQLiteSourceStore(self._db)
 
     async def setup(self) -> None:
         """Open the file, creating it and its tables when missing (and moving state an

@@ -1,0 +1,85 @@
+"""Knowledge sources: the files an agent was taught, and the chunks each became.
+
+A document's chunks are archival passages (searched like any other, under the document's
+audience); the records here say which document and which section or page each passage came
+from, so answers can cite them, and which content hashes a document had, so adding a file
+again stores only what changed.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from engine.audience import Scope
+
+
+@dataclass(frozen=True, slots=True)
+class SourceDocument:
+    """One ingested file. Written after all its chunks, so a crash leaves the old record (or
+    none), and adding the file again finishes the work."""
+
+    id: str
+    agent_id: str
+    workspace: str
+    scope: Scope
+    #: What citations call it: the file's name.
+    name: str
+    #: Where it was read from: an absolute path, or a platform's file reference.
+    origin: str
+    #: The format it was parsed as: markdown, text, pdf or html.
+    kind: str
+    title: str
+    #: SHA-256 of the file's bytes: an unchanged file is not read further.
+    content_hash: str
+    size: int
+    chunks: int
+    added_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SourceChunk:
+    """Where one archival passage (``id``) sits in its document."""
+
+    id: str
+    document_id: str
+    document_name: str
+    #: Position in the document, from 0.
+    ordinal: int
+    #: The heading path ("Leave > Parental leave"), or "" before the first heading.
+    section: str
+    #: The page it is on (PDF), from 1; 0 when the format has no pages.
+    page: int
+    #: SHA-256 of the section, page and text: the same hash means the same chunk.
+    content_hash: str
+
+
+class SourceStore(Protocol):
+    """Documents and their chunks' places, on both backends."""
+
+    async def put_document(self, document: SourceDocument) -> None:
+        """Create the document, or replace the one with its id."""
+
+    async def document(self, document_id: str) -> SourceDocument | None: ...
+
+    async def documents(
+        self, agent_id: str, workspace: str | None = None
+    ) -> builtins.list[SourceDocument]:
+        """An agent's documents (in one workspace, or all), by name."""
+
+    async def delete_document(self, document_id: str) -> bool: ...
+
+    async def put_chunks(self, chunks: Sequence[SourceChunk]) -> None:
+        """Record chunks; one whose id is stored replaces it."""
+
+    async def chunks_of(self, document_id: str) -> builtins.list[SourceChunk]:
+        """A document's chunks in document order."""
+
+    async def chunks(self, passage_ids: Sequence[str]) -> builtins.list[SourceChunk]:
+        """The chunks among these passages (passages of no document are absent)."""
+
+    async def delete_chunks(self, passage_ids: Sequence[str]) -> int: ...
