@@ -217,7 +217,7 @@ async def build_runtime(
         search=search,
         agents=agents,
         engine=engine,
-        user_data=UserMemoryService(UserDataWithJobRecords(store), store, links),
+        user_data=UserMemoryService(UserDataWithJobRecords(store), store, links, embedder),
         default_agent=default_agent,
         metrics=metrics,
         channel_traffic=ChannelTraffic(traffic),

@@ -50,6 +50,7 @@ from engine.ports import (
     IntakePort,
     LinkPort,
     MemoryItem,
+    PlatformMessage,
     PlatformPort,
     ReceiveOutcome,
     ReceiveResult,
@@ -108,6 +109,7 @@ from engine.tools.builtin import ARCHIVAL_INSERT, BUILTIN_TOOLS
 from engine.tools.custom import ToolDefinitionError, ToolRegistry, register_tool
 from engine.tools.sandbox import RegisteredTools, Sandbox, SandboxLimits
 from engine.user_data import UserDataService, render_forget, render_report
+from engine.user_edits import ItemTooLong
 from engine.user_memory import UserMemoryService
 from engine.why import MemoryExplainer, render_why
 
@@ -156,6 +158,7 @@ __all__ = [
     "InboundKind",
     "InboxStore",
     "IntakePort",
+    "ItemTooLong",
     "JobBackoff",
     "JobCheckpoint",
     "JobStateStore",
@@ -181,6 +184,7 @@ __all__ = [
     "PeerAgent",
     "PipelineSettings",
     "PlatformLinks",
+    "PlatformMessage",
     "PlatformPort",
     "PlatformSpec",
     "ReceiveOutcome",

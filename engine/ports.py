@@ -145,6 +145,26 @@ class MemoryItem:
 
 
 @dataclass(frozen=True, slots=True)
+class PlatformMessage:
+    """A message a user points at on their platform ("Remember this", "Forget this")."""
+
+    #: Where it was said: the workspace and conversation channel its recall copies are under.
+    workspace: str
+    channel: str
+    #: The platform's id of the message.
+    ref: str
+    author: str
+    author_name: str
+    text: str
+    sent_at: datetime
+
+    @property
+    def source(self) -> str:
+        """The lineage source standing for this message, stored in recall or not."""
+        return f"message:{self.workspace}:{self.channel}:{self.ref}"
+
+
+@dataclass(frozen=True, slots=True)
 class ForgetReport:
     """What a forget removed, counted per kind of record, as shown to the person who asked."""
 
@@ -193,3 +213,17 @@ class UserMemory(Protocol):
     async def why(self, audience: Audience, words: str) -> list[MemoryItem]:
         """The memories matching ``words`` that ``audience`` may read, each with its sources
         that ``audience`` may read."""
+
+    async def edit_item(self, workspace: str, user: str, key: str, text: str) -> MemoryItem | None:
+        """Replace the text of the user's item ``key``, keeping where it came from; None when
+        it is not one of the user's items (any more)."""
+
+    async def remember_message(
+        self, agent_id: str, audience: Audience, message: PlatformMessage, asked_by: str
+    ) -> bool:
+        """Keep ``message`` in ``agent_id``'s archival memory, readable by ``audience`` only;
+        False when it is kept there already."""
+
+    async def forget_message(self, message: PlatformMessage, user: str) -> ForgetReport | None:
+        """Forget ``message`` and everything derived from it, when ``user`` wrote it; None
+        (nothing removed) when someone else did."""

@@ -13,12 +13,14 @@ from typing import Any
 
 from engine.audience import Audience, Scope
 from engine.citations import Citations, PlatformLinks, written_by
-from engine.ports import ForgetReport, MemoryItem, Source, UserMemoryReport
+from engine.embeddings import Embedder
+from engine.ports import ForgetReport, MemoryItem, PlatformMessage, Source, UserMemoryReport
 from engine.records import BlockLabel
 from engine.store.codec import encode_datetime
 from engine.store.lineage import Derived
 from engine.store.protocol import RecordFilter, Store
 from engine.user_data import UserDataService
+from engine.user_edits import UserEdits
 from engine.why import MemoryExplainer, block_lines, block_owners, passage_item
 
 #: Passages per agent listed as the user's items, newest first.
@@ -29,10 +31,16 @@ class UserMemoryService:
     """``engine.ports.UserMemory`` over a store, its user data and the platforms' links."""
 
     def __init__(
-        self, data: UserDataService, store: Store, links: PlatformLinks | None = None
+        self,
+        data: UserDataService,
+        store: Store,
+        links: PlatformLinks | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
         self.data = data
         self._store = store
+        #: Remember a message, forget one, correct an item (embedded for search when given).
+        self.edits = UserEdits(store, embedder)
         #: Memories matching words, or shown by an operator, with their sources.
         self.explainer = MemoryExplainer(store, Citations(store, links))
 
@@ -63,13 +71,28 @@ class UserMemoryService:
     async def forget_item(self, workspace: str, user: str, key: str) -> ForgetReport:
         """Forget one of the user's items; any other key (another user's memory, a stale
         choice) removes nothing."""
-        item = next((i for i in await self.items_about(workspace, user) if i.key == key), None)
+        item = await self._item(workspace, user, key)
         if item is None:
             return ForgetReport()
         return await self.data.forget_memory(workspace, item.kind, item.record_id)
 
     async def why(self, audience: Audience, words: str) -> list[MemoryItem]:
         return await self.explainer.why(audience, words)
+
+    async def edit_item(self, workspace: str, user: str, key: str, text: str) -> MemoryItem | None:
+        item = await self._item(workspace, user, key)
+        return None if item is None else await self.edits.edit_item(item, text)
+
+    async def remember_message(
+        self, agent_id: str, audience: Audience, message: PlatformMessage, asked_by: str
+    ) -> bool:
+        return await self.edits.remember_message(agent_id, audience, message, asked_by)
+
+    async def forget_message(self, message: PlatformMessage, user: str) -> ForgetReport | None:
+        return await self.edits.forget_message(message, user)
+
+    async def _item(self, workspace: str, user: str, key: str) -> MemoryItem | None:
+        return next((i for i in await self.items_about(workspace, user) if i.key == key), None)
 
     async def items_about(self, workspace: str, user: str) -> list[MemoryItem]:
         """Lines of the user's ``human`` blocks and of blocks learned in their DMs, then the

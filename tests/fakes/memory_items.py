@@ -4,7 +4,7 @@ scripted answers, and a record of what the adapter asked."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from engine import (
@@ -15,6 +15,7 @@ from engine import (
     MemoryItem,
     Message,
     Passage,
+    PlatformMessage,
     Role,
     Scope,
     Source,
@@ -63,12 +64,15 @@ class ExampleLinks:
 
 @dataclass
 class MemoryItemsDouble:
-    """Scripted ``memory_items`` and ``why``; ``forget_item`` removes a listed item."""
+    """Scripted ``memory_items`` and ``why``; ``forget_item`` removes a listed item and
+    ``edit_item`` rewrites one; kept and forgotten messages are recorded."""
 
     items: list[MemoryItem] = field(default_factory=list)
     answer: list[MemoryItem] = field(default_factory=list)
     forgotten_items: list[tuple[str, str, str]] = field(default_factory=list)
     asked_why: list[tuple[Audience, str]] = field(default_factory=list)
+    kept: list[tuple[Audience, PlatformMessage, str]] = field(default_factory=list)
+    forgotten_messages: list[PlatformMessage] = field(default_factory=list)
 
     async def memory_items(self, workspace: str, user: str) -> list[MemoryItem]:
         return list(self.items)
@@ -86,6 +90,27 @@ class MemoryItemsDouble:
     async def why(self, audience: Audience, words: str) -> list[MemoryItem]:
         self.asked_why.append((audience, words))
         return list(self.answer)
+
+    async def edit_item(self, workspace: str, user: str, key: str, text: str) -> MemoryItem | None:
+        at = next((n for n, i in enumerate(self.items) if i.key == key), None)
+        if at is None:
+            return None
+        self.items[at] = replace(self.items[at], text=text)
+        return self.items[at]
+
+    async def remember_message(
+        self, agent_id: str, audience: Audience, message: PlatformMessage, asked_by: str
+    ) -> bool:
+        if any((a, m.source) == (audience, message.source) for a, m, _ in self.kept):
+            return False
+        self.kept.append((audience, message, asked_by))
+        return True
+
+    async def forget_message(self, message: PlatformMessage, user: str) -> ForgetReport | None:
+        if message.author != user:
+            return None
+        self.forgotten_messages.append(message)
+        return ForgetReport(messages=1)
 
 
 @dataclass(frozen=True)
