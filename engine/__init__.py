@@ -30,6 +30,7 @@ from engine.config import (
 )
 from engine.core import Engine
 from engine.embeddings import Embedder, EmbeddingError, LocalEmbedder, OpenAIEmbedder
+from engine.history import BackfillLedger, BackfillProgress
 from engine.llm import (
     ChatModel,
     ChatRequest,
@@ -132,6 +133,8 @@ __all__ = [
     "Audience",
     "AudienceKind",
     "Author",
+    "BackfillLedger",
+    "BackfillProgress",
     "Backoff",
     "Block",
     "BlockLabel",
