@@ -13,29 +13,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import socket
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from typing import Any, Protocol
 
 import openai
-from openai import AsyncOpenAI
-from openai.types.chat import ChatCompletion
+from openai import AsyncOpenAI, AsyncStream
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from engine.backoff import Backoff
+from engine.chat_stream import StreamListener, read_answer
+from engine.llm_errors import Action, Diagnosis
+from engine.llm_errors import ToolChoice as ToolChoice
+from engine.llm_errors import diagnose as diagnose
 from engine.records import DEFAULT_MAX_TOKENS, ToolCall
 from engine.text_tool_calls import correction, looks_like_tool_call, parse_text_tool_calls
 
 log = logging.getLogger(__name__)
 
-ToolChoice = str  # "required" | "auto" | "none"
-
 #: Consecutive failed steps after which the endpoint counts as unreachable (readiness).
 UNREACHABLE_AFTER = 3
 
-_RETRYABLE_STATUS = frozenset({408, 409, 429})
 #: Server errors on "required" answered by "auto" after which a model always gets "auto".
 _FALLBACKS_TO_REMEMBER = 2
 #: Refusals that fail every request alike (key, permission, model name), not just this one.
@@ -58,69 +57,6 @@ class LLMRejected(LLMError):
         self.status = status
 
 
-class Action(StrEnum):
-    """What to do about a failed request."""
-
-    #: Wait (what the server asked, or a backoff) and ask again, inside the time budget.
-    RETRY = "retry"
-    #: Ask again at once with a simpler request (``tool_choice="auto"``).
-    FALL_BACK = "fall back"
-    #: Give up now and tell the user: asking again would fail the same way.
-    TELL_USER = "tell the user now"
-
-
-@dataclass(frozen=True, slots=True)
-class Diagnosis:
-    """One failed request, classified: what to do, and what went wrong in one line."""
-
-    action: Action
-    reason: str
-    #: HTTP status, when the server answered.
-    status: int | None = None
-    #: Seconds the server asked us to wait.
-    wait: float | None = None
-
-
-def diagnose(exc: openai.APIError, base_url: str, tool_choice: ToolChoice = "auto") -> Diagnosis:
-    """The one classification of model errors into retry, fall back and tell the user now."""
-    if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        said = f"HTTP {status} from {base_url}: {exc.message}"
-        if tool_choice == "required" and (
-            # A 500 is how llama-cpp-python fails a grammar it cannot build; 502-504 are
-            # gateways and overload, retried as they are.
-            status == 500 or (status == 400 and _mentions_tool_choice(exc))
-        ):
-            return Diagnosis(Action.FALL_BACK, said, status)
-        if status in _RETRYABLE_STATUS or status >= 500:
-            return Diagnosis(
-                Action.RETRY, f"HTTP {status} from {base_url}", status, _retry_after(exc)
-            )
-        return Diagnosis(Action.TELL_USER, said, status)
-    if isinstance(exc, openai.APITimeoutError):
-        return Diagnosis(Action.RETRY, f"no answer from {base_url} in time")
-    unreachable = _unreachable_cause(exc)
-    if unreachable is not None:
-        return Diagnosis(Action.TELL_USER, f"cannot connect to {base_url} ({unreachable})")
-    return Diagnosis(Action.RETRY, f"{type(exc).__name__} from {base_url}")
-
-
-def _unreachable_cause(exc: BaseException) -> str | None:
-    """Why no connection could be opened (refused, unknown host), or None for other errors
-    (a connection dropped mid-answer is worth another try)."""
-    seen: BaseException | None = exc
-    connect_failed = ""
-    while seen is not None:
-        if isinstance(seen, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(seen, socket.gaierror):
-            return f"host name not found: {seen.strerror or seen}"
-        if type(seen).__name__ == "ConnectError":
-            connect_failed = connect_failed or str(seen)
-        seen = seen.__cause__ or seen.__context__
-    return connect_failed or None
-
-
 @dataclass(frozen=True, slots=True)
 class ChatRequest:
     """One step asked of a model: the conversation so far and the tools it may call."""
@@ -131,6 +67,8 @@ class ChatRequest:
     tool_choice: ToolChoice = "required"
     #: The most tokens the answer may take; None for the client's default.
     max_tokens: int | None = None
+    #: Who hears the answer as it is written; the client streams it when set (and allowed).
+    listener: StreamListener | None = field(default=None, compare=False)
 
     def body(self) -> dict[str, Any]:
         """The chat-completions request body."""
@@ -207,8 +145,12 @@ class LLMClient:
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
         max_tokens: int = DEFAULT_MAX_TOKENS,
+        stream: bool = True,
     ) -> None:
         self._retry = retry or RetryPolicy()
+        #: Whether steps with a listener are streamed (``stream=True``); off, every step is
+        #: asked whole and the listener hears nothing.
+        self._stream = stream
         # Retries are ours (one wall-clock budget across attempts), so the SDK's are off.
         self._client = AsyncOpenAI(
             base_url=base_url,
@@ -342,6 +284,8 @@ class LLMClient:
     async def _request(self, request: ChatRequest, remaining: float) -> Completion:
         self._requests += 1
         timeout = max(0.05, min(self._retry.request_timeout, remaining))
+        if request.listener is not None and self._stream:
+            return await self._request_streamed(request, request.listener, timeout)
         # The request is posted as built: the SDK's per-field transform of `create()` costs
         # ~150 ms of CPU for a few hundred messages, more than the rest of a turn together.
         response = await self._client.post(
@@ -355,38 +299,51 @@ class LLMClient:
             if response.usage is not None
             else Usage()
         )
-        self._usage = self._usage + usage
         if not response.choices:
-            return Completion((), None, usage, response.model)
+            return self._completed(request, (), None, usage, response.model)
         message = response.choices[0].message
         calls = tuple(
             ToolCall(call.id, call.function.name, call.function.arguments)
             for call in message.tool_calls or ()
             if call.type == "function"
         )
-        if not calls and message.content and request.tools:
-            # Small local models often write their calls as text: read them as calls.
-            calls = parse_text_tool_calls(message.content, request.offered)
-            if calls:
-                return Completion(calls, None, usage, response.model)
-        return Completion(calls, message.content, usage, response.model)
+        return self._completed(request, calls, message.content, usage, response.model)
 
-
-def _mentions_tool_choice(exc: openai.APIStatusError) -> bool:
-    return "tool_choice" in f"{exc.message} {exc.body}"
-
-
-def _retry_after(exc: openai.APIStatusError) -> float | None:
-    """Seconds the server asked us to wait (`retry-after-ms` or `retry-after`), if any."""
-    headers = exc.response.headers
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is None:
-            continue
+    async def _request_streamed(
+        self, request: ChatRequest, listener: StreamListener, read_s: float
+    ) -> Completion:
+        """The step streamed (server-sent events), its calls told to ``listener`` as they
+        arrive; ``read_s`` bounds each read, not the whole answer."""
+        body = request.body() | {"stream": True, "stream_options": {"include_usage": True}}
         try:
-            seconds = float(value) * scale
-        except ValueError:
-            continue  # an HTTP date: rare for APIs; fall back to backoff
-        if seconds >= 0:
-            return seconds
-    return None
+            stream = await self._client.post(
+                "/chat/completions",
+                cast_to=ChatCompletion,
+                body=body,
+                options={"timeout": read_s},
+                stream=True,
+                stream_cls=AsyncStream[ChatCompletionChunk],
+            )
+        except BaseException:
+            listener.abandoned()
+            raise
+        async with stream:
+            answer = await read_answer(stream, listener)
+        usage = Usage(answer.prompt_tokens, answer.completion_tokens)
+        return self._completed(request, answer.calls, answer.content, usage, answer.model)
+
+    def _completed(
+        self,
+        request: ChatRequest,
+        calls: tuple[ToolCall, ...],
+        content: str | None,
+        usage: Usage,
+        model: str,
+    ) -> Completion:
+        """One answer, counted; calls a small local model wrote as text are read as calls."""
+        self._usage = self._usage + usage
+        if not calls and content and request.tools:
+            parsed = parse_text_tool_calls(content, request.offered)
+            if parsed:
+                return Completion(parsed, None, usage, model)
+        return Completion(calls, content, usage, model)

@@ -148,6 +148,90 @@ def echo_responder(body: JSON) -> Step:
     return Text(reply)
 
 
+# --- streaming (``stream=True``) ----------------------------------------------------------
+
+
+@dataclass(slots=True)
+class StreamPacing:
+    """How a streamed answer is cut: characters of text or arguments per chunk, and the
+    seconds the server waits between chunks (a model writing)."""
+
+    piece: int = 8
+    gap: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class StreamedChunk:
+    """One chunk the server wrote: when (``time.perf_counter``), and the text or argument
+    characters it carried."""
+
+    at: float
+    carried: str
+
+
+def stream_chunks(step: ToolCalls | Text | NoChoices, n: int, body: JSON, piece: int) -> list[JSON]:
+    """The ``chat.completion.chunk`` objects of one answer: the role, the content or each tool
+    call (id and name first, then its arguments ``piece`` characters at a time), the finish
+    reason, and the usage when ``stream_options.include_usage`` asks for it."""
+
+    def chunk(choices: list[JSON], usage: JSON | None = None) -> JSON:
+        return {
+            "id": f"chatcmpl-{n}",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": body.get("model", "fake"),
+            "choices": choices,
+            "usage": usage,
+        }
+
+    def delta(content: JSON, finish: str | None = None) -> JSON:
+        return chunk([{"index": 0, "delta": content, "finish_reason": finish}])
+
+    def pieces(text: str) -> list[str]:
+        return [text[i : i + piece] for i in range(0, len(text), piece)]
+
+    chunks: list[JSON] = []
+    completion_chars = 0
+    if not isinstance(step, NoChoices):
+        chunks.append(delta({"role": "assistant", "content": ""}))
+        content = step.text or ""
+        chunks += [delta({"content": part}) for part in pieces(content)]
+        completion_chars += len(content)
+    if isinstance(step, ToolCalls):
+        for i, call in enumerate(step.calls):
+            head = {"index": i, "id": f"call_{n}_{i}", "type": "function"}
+            head["function"] = {"name": call.name, "arguments": ""}
+            chunks.append(delta({"tool_calls": [head]}))
+            chunks += [
+                delta({"tool_calls": [{"index": i, "function": {"arguments": part}}]})
+                for part in pieces(call.arguments)
+            ]
+            completion_chars += len(call.name) + len(call.arguments)
+        chunks.append(delta({}, "tool_calls"))
+    elif isinstance(step, Text):
+        chunks.append(delta({}, "stop"))
+    if (body.get("stream_options") or {}).get("include_usage"):
+        prompt_tokens = len(json.dumps(body.get("messages", []))) // 4 + 1
+        completion_tokens = completion_chars // 4 + 1
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        }
+        chunks.append(chunk([], usage))
+    return chunks
+
+
+def _chunk_text(chunk: JSON) -> str:
+    """The text or argument characters a chunk carries."""
+    carried = ""
+    for choice in chunk["choices"]:
+        carried += choice["delta"].get("content") or ""
+        for call in choice["delta"].get("tool_calls") or ():
+            carried += call.get("function", {}).get("arguments") or ""
+    return carried
+
+
 # --- wire (de)serialisation of steps, for the control endpoint ------------------------------
 
 
@@ -254,6 +338,12 @@ class FakeOpenAI:
         self._state.unblocked.set()
         self._runner: web.AppRunner | None = None
         self.port = 0
+        #: How a ``stream=True`` answer is written: characters per chunk, seconds between.
+        self.stream_pacing = StreamPacing()
+        #: When each streamed chunk was written (``time.perf_counter``) and what it carried.
+        self.stream_log: list[StreamedChunk] = []
+        self._stream_hold: int | None = None
+        self._stream_released = asyncio.Event()
 
     @property
     def base_url(self) -> str:
@@ -288,6 +378,16 @@ class FakeOpenAI:
 
     def unblock(self) -> None:
         self._state.unblocked.set()
+
+    def hold_stream_after(self, chunks: int) -> None:
+        """Stop every streamed answer after ``chunks`` chunks until ``release_stream``: a model
+        that is still writing."""
+        self._stream_hold = chunks
+        self._stream_released.clear()
+
+    def release_stream(self) -> None:
+        self._stream_hold = None
+        self._stream_released.set()
 
     def reset(self) -> None:
         """Forget queued steps and recorded requests, and unblock."""
@@ -336,6 +436,7 @@ class FakeOpenAI:
 
     async def close(self) -> None:
         self._state.unblocked.set()
+        self._stream_released.set()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -355,13 +456,14 @@ class FakeOpenAI:
                 web.post("/control/unblock", self._control_unblock),
                 web.post("/control/reset", self._control_reset),
                 web.post("/control/wait", self._control_wait),
+                web.post("/control/stream", self._control_stream),
             ]
         )
         return app
 
     # -- OpenAI endpoints
 
-    async def _chat(self, request: web.Request) -> web.Response:
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
         body: JSON = await request.json()
         self._state.requests.append(body)
         self._state.in_flight += 1
@@ -378,6 +480,8 @@ class FakeOpenAI:
                 step = step.then if step.then is not None else self.responder(body)
                 if isinstance(step, Delay):
                     raise TypeError("a delay cannot resolve to another delay")
+            if body.get("stream") and not isinstance(step, Error):
+                return await self._chat_stream(request, body, step)
             return self._chat_response(body, step)
         finally:
             self._state.in_flight -= 1
@@ -435,6 +539,29 @@ class FakeOpenAI:
                 },
             }
         )
+
+    async def _chat_stream(
+        self, request: web.Request, body: JSON, step: ToolCalls | Text | NoChoices
+    ) -> web.StreamResponse:
+        """The answer as server-sent events, chunked as OpenAI streams it."""
+        if isinstance(step, ToolCalls) and self.quirks.calls_as != "structured":
+            written = [(c.name, c.arguments) for c in step.calls]
+            step = Text(calls_as_text(self.quirks.calls_as, written))
+        self._state.counter += 1
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        pacing = self.stream_pacing
+        chunks = stream_chunks(step, self._state.counter, body, pacing.piece)
+        for number, chunk in enumerate(chunks):
+            if self._stream_hold is not None and number == self._stream_hold:
+                await self._stream_released.wait()
+            if number and pacing.gap:
+                await asyncio.sleep(pacing.gap)
+            self.stream_log.append(StreamedChunk(time.perf_counter(), _chunk_text(chunk)))
+            await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
 
     async def _embeddings(self, request: web.Request) -> web.Response:
         body: JSON = await request.json()
@@ -508,6 +635,16 @@ class FakeOpenAI:
             lambda: self._state.in_flight >= in_flight and len(self.chat_requests) >= chat_requests
         )
         return web.json_response({"in_flight": self._state.in_flight})
+
+    async def _control_stream(self, request: web.Request) -> web.Response:
+        """Hold streamed answers after ``hold_after`` chunks (null: release them)."""
+        payload = await request.json()
+        hold = payload.get("hold_after")
+        if hold is None:
+            self.release_stream()
+        else:
+            self.hold_stream_after(int(hold))
+        return web.json_response({"hold_after": hold})
 
     async def _control_reset(self, request: web.Request) -> web.Response:
         self.reset()
@@ -608,6 +745,12 @@ class FakeOpenAIProcess:
     async def wait_for_in_flight(self, count: int = 1) -> None:
         """Wait until at least `count` chat requests are being answered (wrap in a timeout)."""
         await self._post("wait", {"in_flight": count}, long_poll=True)
+
+    async def hold_stream_after(self, chunks: int) -> None:
+        await self._post("stream", {"hold_after": chunks})
+
+    async def release_stream(self) -> None:
+        await self._post("stream", {"hold_after": None})
 
 
 async def _serve(port: int, embedding_dimensions: int) -> None:
