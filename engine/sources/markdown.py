@@ -1,0 +1,56 @@
+"""Markdown through markdown-it-py (CommonMark): headings make sections; paragraphs, list
+items, table rows and code blocks become text blocks."""
+
+from __future__ import annotations
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from engine.sources.parsed import ParsedDocument, SectionPath, TextBlock, squeeze
+from engine.sources.plain import decode_text
+
+_PARSER = MarkdownIt("commonmark").enable("table")
+
+
+def parse_markdown(data: bytes, title: str) -> ParsedDocument:
+    tokens = _PARSER.parse(decode_text(data))
+    section = SectionPath()
+    blocks: list[TextBlock] = []
+    heading_title = ""
+    row: list[str] = []
+    lists = 0
+    for index, token in enumerate(tokens):
+        match token.type:
+            case "heading_open":
+                text = _inline_text(tokens[index + 1])
+                level = int(token.tag[1])
+                if level == 1 and not heading_title:
+                    heading_title = text
+                section.enter(level, text)
+            case "bullet_list_open" | "ordered_list_open":
+                lists += 1
+            case "bullet_list_close" | "ordered_list_close":
+                lists -= 1
+            case "tr_open":
+                row = []
+            case "tr_close":
+                blocks.append(TextBlock(str(section), 0, " | ".join(row)))
+            case "inline" if index and tokens[index - 1].type in ("th_open", "td_open"):
+                row.append(_inline_text(token))
+            case "inline" if index and tokens[index - 1].type == "paragraph_open":
+                text = _inline_text(token)
+                if text:
+                    blocks.append(TextBlock(str(section), 0, f"- {text}" if lists else text))
+            case "fence" | "code_block" | "html_block" if token.content.strip():
+                blocks.append(TextBlock(str(section), 0, token.content.strip()))
+    return ParsedDocument("markdown", heading_title or title, tuple(blocks))
+
+
+def _inline_text(token: Token) -> str:
+    """The words of an inline token, without its markup (links keep their text)."""
+    parts = [
+        child.content
+        for child in token.children or ()
+        if child.type in ("text", "code_inline", "html_inline")
+    ]
+    return squeeze(" ".join(parts) if parts else token.content)
