@@ -26,7 +26,7 @@ from engine.llm import LLMClient
 from engine.model_server import ModelServer
 from engine.records import Agent, ConversationKey, Inbound, Message, Outbound, ToolCall, utcnow
 from engine.store.protocol import InboxItem, Store
-from engine.tools.base import Searcher, Tool, ToolOutcome
+from engine.tools.base import Searcher, Tool, ToolOutcome, attached, for_audience
 from engine.tools.builtin import BUILTIN_TOOLS, TERMINAL_TOOLS
 from engine.turns import Replies, TurnResult, user_message
 
@@ -96,7 +96,7 @@ class AgentRuntime:
         if not any(item.inbound.respond for item in items):
             return TurnResult(tuple(user_message(item) for item in items), ())
         turn = Turn(self._turns, agent, items)
-        return await turn.run(await self.tools_for(agent))
+        return await turn.run(for_audience(await self.tools_for(agent), last.audience))
 
     async def index_messages(self, messages: Sequence[Message]) -> None:
         await self._turns.search.index_messages(messages)
@@ -110,7 +110,9 @@ class AgentRuntime:
         }
         for provider in self._tool_providers:
             offered = await provider.tools_for(agent)
-            tools.update({name: tool for name, tool in offered.items() if name in agent.tools})
+            tools.update(
+                {name: tool for name, tool in offered.items() if attached(agent.tools, name)}
+            )
         for name in TERMINAL_TOOLS:
             tools.setdefault(name, BUILTIN_TOOLS[name])
         return tools
@@ -126,7 +128,7 @@ class AgentRuntime:
     ) -> ToolTrial | None:
         """Run one call as ``agent`` would while answering ``inbound``, with ``memory`` as its
         core memory; replies are returned, never sent. None when the agent lacks the tool."""
-        tool = (await self.tools_for(agent)).get(call.name)
+        tool = for_audience(await self.tools_for(agent), inbound.audience).get(call.name)
         if tool is None:
             return None
         replies = Replies(call.id, inbound, self._turns.clock)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ValidationError
 
@@ -22,6 +22,7 @@ from engine.agent.provenance import Provenance
 from engine.audience import Audience
 from engine.citations import PlatformLinks
 from engine.embeddings import Embedder
+from engine.progress import report_step
 from engine.records import Agent, Author, Inbound, Message, Passage
 from engine.search.exchanges import Exchange
 from engine.store.protocol import RecordFilter, Scored, Store
@@ -109,6 +110,34 @@ class Tool(Protocol):
     async def invoke(self, ctx: ToolContext, raw_arguments: str) -> ToolOutcome: ...
 
 
+@runtime_checkable
+class AudienceLimited(Protocol):
+    """A tool offered only to some audiences (an MCP server limited away from DMs)."""
+
+    def serves(self, audience: Audience) -> bool: ...
+
+
+def for_audience(tools: Mapping[str, Tool], audience: Audience) -> dict[str, Tool]:
+    """The tools a turn heard by ``audience`` may be offered: limited tools elsewhere are left
+    out, so the model never sees them."""
+    return {
+        name: tool
+        for name, tool in tools.items()
+        if not isinstance(tool, AudienceLimited) or tool.serves(audience)
+    }
+
+
+#: ``source__*`` in an agent's tools attaches every tool of that source (an MCP server).
+EVERY_TOOL_OF = "__*"
+
+
+def attached(names: Collection[str], tool: str) -> bool:
+    """Whether an agent whose tools are ``names`` has ``tool``: by its name, or by its
+    source's ``source__*``."""
+    source, separator, _ = tool.partition("__")
+    return tool in names or bool(separator and f"{source}{EVERY_TOOL_OF}" in names)
+
+
 @functools.cache
 def function_schema(name: str, description: str, arguments: type[BaseModel]) -> dict[str, Any]:
     """The OpenAI tool schema of a function whose arguments a pydantic model describes.
@@ -137,12 +166,15 @@ class FunctionTool:
     arguments: type[BaseModel]
     run: ToolFunction
     terminal: bool = False
+    #: What the agent is doing while it runs, as people see it ("searching memory…").
+    status: str = ""
 
     def schema(self) -> dict[str, Any]:
         return function_schema(self.name, self.description, self.arguments)
 
     async def invoke(self, ctx: ToolContext, raw_arguments: str) -> ToolOutcome:
         """Run one call; every failure the agent can fix becomes a tool error."""
+        await report_step(self.status)
         try:
             args = self.arguments.model_validate(parse_arguments(raw_arguments))
             output = await self.run(ctx, args)
