@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from engine.agent.memory import BlockView, describe_scope
 from engine.audience import Audience, AudienceKind
 from engine.records import Message, Role, ToolCall
+from engine.sources.tags import split_source_tags
 
 type ChatMessage = dict[str, Any]
 
@@ -138,8 +139,15 @@ def render_metadata(data: ContextInput) -> str:
         "found with conversation_search.",
         f"Archival memory: {data.stats.passages} passages, found with archival_memory_search.",
     ]
-    if data.stats.tags:
-        top = sorted(data.stats.tags.items(), key=lambda kv: (-kv[1], kv[0]))[:12]
+    documents, tags = split_source_tags(data.stats.tags)
+    if documents:
+        named = sorted(documents.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
+        lines.append(
+            "Documents in archival memory (cite them by name, section and page): "
+            + ", ".join(f"{name} ({n} chunks)" for name, n in named)
+        )
+    if tags:
+        top = sorted(tags.items(), key=lambda kv: (-kv[1], kv[0]))[:12]
         lines.append("Archival tags: " + ", ".join(f"{tag} ({n})" for tag, n in top))
     lines.append("</memory_metadata>")
     return "\n".join(lines)

@@ -12,7 +12,7 @@ from engine.sources.library import (
     SourceTarget,
 )
 from engine.sources.parsed import SourceError
-from engine.sources.plan import SOURCE_TAG, source_tag
+from engine.sources.tags import SOURCE_TAG, source_tag
 
 __all__ = [
     "PARSERS",

@@ -27,15 +27,14 @@ from engine.records import Passage, utcnow
 from engine.sources.parsed import SourceError
 from engine.sources.plan import (
     CHUNK_PREFIX,
-    SOURCE_TAG,
     DocumentPlan,
     PlannedChunk,
     content_hash,
     display_name,
     document_id,
     plan_document,
-    source_tag,
 )
+from engine.sources.tags import SOURCE_TAG, source_tag
 from engine.store.lineage import Derived, batches, links
 from engine.store.protocol import Store
 from engine.store.sources import SourceDocument

@@ -18,19 +18,12 @@ from engine.store.sources import SourceChunk
 
 #: Every chunk's passage id starts so: nothing else in archival memory does.
 CHUNK_PREFIX = "src_"
-#: The tag every chunk carries, and the prefix of the tag naming its document.
-SOURCE_TAG = "source"
 
 
 def document_id(agent_id: str, workspace: str, scope: Scope, origin: str) -> str:
     """One document per agent, workspace, audience and origin (path or platform file)."""
     key = f"{agent_id}\x1f{workspace}\x1f{scope}\x1f{origin}".encode()
     return "doc_" + hashlib.sha256(key).hexdigest()[:32]
-
-
-def source_tag(name: str) -> str:
-    """The tag naming a document among archival tags (lower case, as search tags are)."""
-    return f"{SOURCE_TAG}:{name.lower()}"
 
 
 def content_hash(data: bytes) -> str:
