@@ -55,7 +55,9 @@ from engine.ports import (
     PlatformPort,
     ReceiveOutcome,
     ReceiveResult,
+    ReplyStream,
     Source,
+    StreamingPort,
     UserMemory,
     UserMemoryReport,
 )
@@ -78,6 +80,15 @@ from engine.records import (
     utcnow,
 )
 from engine.search import HybridSearch
+from engine.sources import (
+    IngestProgress,
+    IngestResult,
+    IngestStatus,
+    SourceLibrary,
+    SourceLimits,
+    SourceTarget,
+    cite_chunk,
+)
 from engine.store import (
     AgentStore,
     BlockStore,
@@ -93,6 +104,7 @@ from engine.store import (
 from engine.store.lineage import Derived, person_source
 from engine.store.mongo import MongoUnreachableError
 from engine.store.protocol import ConversationActivity
+from engine.store.sources import SourceChunk, SourceDocument
 from engine.store.state import (
     SETTLED,
     DeliveryLedger,
@@ -160,6 +172,9 @@ __all__ = [
     "Inbound",
     "InboundKind",
     "InboxStore",
+    "IngestProgress",
+    "IngestResult",
+    "IngestStatus",
     "IntakePort",
     "ItemTooLong",
     "JobBackoff",
@@ -194,6 +209,7 @@ __all__ = [
     "ReceiveResult",
     "RecordFilter",
     "RegisteredTools",
+    "ReplyStream",
     "RetryPolicy",
     "Role",
     "RunRecord",
@@ -204,8 +220,14 @@ __all__ = [
     "ScopeKind",
     "Scored",
     "Source",
+    "SourceChunk",
+    "SourceDocument",
+    "SourceLibrary",
+    "SourceLimits",
+    "SourceTarget",
     "Stage",
     "Store",
+    "StreamingPort",
     "Summarizer",
     "Summary",
     "TargetState",
@@ -228,6 +250,7 @@ __all__ = [
     "UserMemoryService",
     "apply_agents_file",
     "attach_tool",
+    "cite_chunk",
     "create_agent",
     "describe_scope",
     "describe_source",

@@ -54,6 +54,48 @@ class PlatformPort(Protocol):
 
 
 @runtime_checkable
+class StepPort(Protocol):
+    """A platform port that shows what the agent is doing while a turn runs, step by step
+    ("searching memory…"), where its platform has a place for it (Slack's assistant status)."""
+
+    async def show_step(self, inbound: Inbound, status: str) -> None:
+        """Show ``status`` to the people ``inbound`` came from; never raises."""
+
+
+class ReplyStream(Protocol):
+    """One reply being written into a platform message while the model writes it."""
+
+    async def append(self, text: str) -> None:
+        """Show ``text`` after what the message shows so far; raise on failure (the stream is
+        then left as it is, and ``deliver`` completes the message)."""
+
+    async def finish(self) -> None:
+        """The model finished the reply: end the stream (the message shows all of it)."""
+
+    async def withdraw(self) -> None:
+        """The reply was not sent after all (a refused call): take the message back."""
+
+
+@runtime_checkable
+class StreamingPort(Protocol):
+    """A platform port that can show a reply while the model writes it.
+
+    The message a stream writes into is the reply's delivery: ``open_stream`` records it as the
+    reply's first posted part as soon as the platform names it, and ``deliver`` of the same
+    reply (after the turn, or after a crash and a new turn) completes that message to the
+    reply's final text instead of posting another, so the user sees one reply.
+    """
+
+    @property
+    def platform(self) -> str: ...
+
+    async def open_stream(self, reply: Outbound, answering: Inbound) -> ReplyStream | None:
+        """Start the message ``reply`` (whose text is still empty) will be written into, as an
+        answer to ``answering``; None where this conversation cannot stream (the reply is then
+        posted whole). Raise on failure: the reply is then posted whole as well."""
+
+
+@runtime_checkable
 class LinkPort(Protocol):
     """Where a remembered message can be opened, and what its channel is called: what a
     citation shows. A platform port implements it when its platform has links to messages.
@@ -137,6 +179,8 @@ class MemoryItem:
     label: str
     text: str
     sources: tuple[Source, ...] = ()
+    #: The audience it was learned from (who may read it); None when not known.
+    scope: Scope | None = None
 
     @property
     def key(self) -> str:

@@ -91,9 +91,14 @@ class Replies:
         return cls(items[0].id, answered, clock)
 
     def add(self, text: str) -> Outbound:
+        reply = self.numbered(len(self._replies), text)
+        self._replies.append(reply)
+        return reply
+
+    def numbered(self, index: int, text: str) -> Outbound:
+        """The turn's reply number ``index`` (its id is the same each time the turn runs)."""
         answered = self.answered
-        index = len(self._replies)
-        reply = Outbound(
+        return Outbound(
             **asdict(answered.conversation),
             id=f"{self.head}.r{index}",
             inbox_id=self.head,
@@ -103,8 +108,6 @@ class Replies:
             index=index,
             created_at=self.clock(),
         )
-        self._replies.append(reply)
-        return reply
 
     def retract(self) -> None:
         """Take back what was added (a turn that failed midway answers with one notice)."""

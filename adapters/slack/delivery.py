@@ -28,13 +28,20 @@ from adapters.slack.directory import SlackDirectory
 from adapters.slack.events import team_of
 from adapters.slack.formatting import to_mrkdwn
 from adapters.slack.permalinks import SlackLinks
-from engine import DeliveryError, DeliveryLedger, DeliveryLedgerStore, Inbound, Outbound
+from adapters.slack.streaming import METADATA_EVENT, SlackStreaming, reply_metadata
+from engine import (
+    DeliveryError,
+    DeliveryLedger,
+    DeliveryLedgerStore,
+    Inbound,
+    Outbound,
+    ReplyStream,
+)
 
 log = logging.getLogger(__name__)
 
 #: Slack truncates ``text`` past 40,000 characters and recommends at most 4,000 per message.
 SLACK_TEXT_LIMIT = 4_000
-METADATA_EVENT = "mnemo_reply"
 STATUS_TIMEOUT_S = 2.0
 THINKING = "is thinking..."
 #: Ledger entries are kept this long: far beyond the outbox's last retry of a reply.
@@ -75,6 +82,7 @@ class SlackDelivery(SlackLinks):
         super().__init__(clients, directory or SlackDirectory())
         self._ledgers = ledgers
         self._limit = text_limit
+        self._streaming = SlackStreaming(clients, ledgers, text_limit)
         #: Channels where assistant.threads.setStatus was refused: not asked again.
         self._no_status: set[tuple[str, str]] = set()
 
@@ -90,6 +98,16 @@ class SlackDelivery(SlackLinks):
         ledger = await self._ledgers.get(reply.id)
         posted = list(ledger.posted) if ledger else []
         if ledger is None:
+            # A reply streamed while the model wrote it has its first part posted already.
+            try:
+                streamed = await self._streaming.complete_draft(
+                    client, reply, parts[0], whole=len(parts) == 1
+                )
+            except SlackApiError as error:
+                raise _delivery_error(error) from error
+            except (SlackClientError, OSError, TimeoutError) as error:
+                raise DeliveryError(f"Slack could not be reached: {error!r}") from error
+            posted = [streamed] if streamed is not None else []
             await self._record(reply, posted)
         elif len(posted) < len(parts):
             posted = await self._find_posted(client, reply, posted)
@@ -97,6 +115,10 @@ class SlackDelivery(SlackLinks):
             posted.append(await self._post(client, reply, index, parts[index]))
             await self._record(reply, posted)
         return posted[0]
+
+    async def open_stream(self, reply: Outbound, answering: Inbound) -> ReplyStream | None:
+        """``engine.StreamingPort``: the reply streamed into a thread while the model writes."""
+        return await self._streaming.open_stream(reply, answering)
 
     @asynccontextmanager
     async def working(self, inbound: Inbound) -> AsyncIterator[None]:
@@ -109,16 +131,17 @@ class SlackDelivery(SlackLinks):
             if shown:
                 await self._set_status(inbound, "")
 
+    async def show_step(self, inbound: Inbound, status: str) -> None:
+        """The status line says what the agent is doing now ("searching memory…")."""
+        await self._set_status(inbound, status)
+
     async def _post(self, client: AsyncWebClient, reply: Outbound, index: int, text: str) -> str:
         try:
             response = await client.chat_postMessage(
                 channel=reply.channel,
                 text=text,
                 thread_ts=reply.thread or None,
-                metadata={
-                    "event_type": METADATA_EVENT,
-                    "event_payload": {"outbound_id": reply.id, "part": index},
-                },
+                metadata=reply_metadata(reply.id, index),
             )
         except SlackApiError as error:
             raise _delivery_error(error) from error

@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import KW_ONLY, dataclass
+from dataclasses import KW_ONLY, dataclass, replace
 
 from engine.llm import ChatModel, ChatRequest, LLMError
 from engine.records import Message, Role, ToolCall, ToolRule
+from engine.streaming import step_listener
 from engine.tools.base import Tool, ToolContext, ToolOutcome
 from engine.tools.rules import ToolRuleError, ToolRuleSet
 
@@ -120,9 +121,12 @@ class ToolLoop:
 
         for step in range(self.max_steps):
             offered = offered_tools(self.tools, rules, ran, step, self.max_steps)
-            completion = await self.model.complete(
-                await self.request(offered, rules.render(), produced)
-            )
+            request = await self.request(offered, rules.render(), produced)
+            # A live turn's replies are shown as the model writes them, where they can be.
+            listener = step_listener(self.ctx.replies)
+            if listener is not None:
+                request = replace(request, listener=listener)
+            completion = await self.model.complete(request)
             if not completion.tool_calls:
                 text = (completion.text or "").strip()
                 # A server that ignored tool_choice answered in plain text: that is the answer.

@@ -1,15 +1,17 @@
 """One conversation's worker: pending items in arrival order, one turn at a time, under a lease.
 
-Each turn goes: count the attempt -> run (or find the journal of an earlier run) -> journal
--> apply (recall and its search index, lineage links, outbox, inbox marks) -> deliver. The turn
-returns every record it produced; the worker is their only writer. Items that arrive while a
-turn runs are taken by the next turn, folded together up to ``batch_limit``.
+Each turn goes: read the batch (with the outcome of an earlier run, if one was journalled) ->
+count the attempt -> run -> apply the outcome (recall, lineage links, outbox, inbox marks: one
+transaction where the store has them) -> index the messages -> deliver. The turn returns every
+record it produced; the worker is their only writer. Items that arrive while a turn runs are
+taken by the next turn, folded together up to ``batch_limit``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -19,10 +21,12 @@ from engine.observer import EngineObserver, SilentObserver, Stage, TurnEnd
 from engine.pipeline.context import PipelineContext
 from engine.pipeline.delivery import ReplyDelivery
 from engine.pipeline.leases import HeldLease
+from engine.ports import StepPort
+from engine.progress import reporting_steps
 from engine.records import Inbound
-from engine.store.lineage import links_of
 from engine.store.protocol import InboxItem, InboxStatus
 from engine.store.state import JournalEntry, TurnOutcome
+from engine.streaming import streaming_replies
 from engine.turns import Replies, TurnResult, TurnRunner, user_message
 
 log = logging.getLogger(__name__)
@@ -67,11 +71,11 @@ class ConversationWorker:
             return False  # another process serves it; the inbox poll looks again
         async with lease:
             while not stopping.is_set():
-                items = await store.inbox.pending(conversation, settings.batch_limit)
+                items, journalled = await store.turns.pending(conversation, settings.batch_limit)
                 if not items:
                     return False
                 try:
-                    await self._turn(items, lease)
+                    await self._turn(items, journalled, lease)
                 except TurnDeferred as deferred:
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(deferred.delay):
@@ -80,18 +84,19 @@ class ConversationWorker:
                     return True
         return False
 
-    async def _turn(self, items: Sequence[InboxItem], lease: HeldLease) -> None:
+    async def _turn(
+        self, items: Sequence[InboxItem], journalled: JournalEntry | None, lease: HeldLease
+    ) -> None:
         started = time.perf_counter()
         end = TurnEnd.INTERRUPTED
         try:
-            entry = await self.pipeline.store.journal.find(items[0].id)
+            entry = journalled
             if entry is None:
                 with self._timed(Stage.TURN):
                     entry = await self._run(items)
                 await lease.confirm()
-                entry = await self.pipeline.store.journal.record(entry)
             with self._timed(Stage.APPLY):
-                await self._apply(entry)
+                entry = await self._apply(entry, journalled=journalled is not None)
             end = TurnEnd.DONE if entry.outcome is TurnOutcome.DONE else TurnEnd.FAILED
             with self._timed(Stage.DELIVER):
                 delivered = await self.delivery.deliver_in_order(entry.replies)
@@ -116,9 +121,15 @@ class ConversationWorker:
             error = head.error or f"gave up after {attempts - 1} attempts"
             return self._failed(items, error)
         try:
+            port = self.pipeline.ports.get(items[-1].inbound.platform)
             async with asyncio.timeout(settings.turn_timeout):
-                async with self._working(items):
+                async with (
+                    self._working(items),
+                    streaming_replies(port, items, self.pipeline.clock) as streams,
+                ):
                     result = await self.runner.run(items)
+                    if streams is not None:
+                        await streams.settle(result.replies, settings.delivery_timeout)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             log.exception("turn for %s failed (attempt %d)", head.id, attempts)
@@ -145,19 +156,12 @@ class ConversationWorker:
             result = TurnResult(tuple(user_message(item) for item in items), replies.sent)
         return _entry(items, TurnOutcome.FAILED, result, error)
 
-    async def _apply(self, entry: JournalEntry) -> None:
-        """Idempotent writes; the head is marked last, so a crash midway re-applies all."""
-        store = self.pipeline.store
-        # The turn's messages and the lineage of what it derived, written together.
-        await store.messages.append(entry.messages, links_of(entry.links))
+    async def _apply(self, entry: JournalEntry, *, journalled: bool) -> JournalEntry:
+        """Write the outcome (the batch's first journalled one wins), then index its messages."""
+        entry = await self.pipeline.store.turns.apply(entry, journalled=journalled)
         if entry.messages:
             await self._index(entry)
-        if entry.replies:
-            await store.outbox.put(entry.replies)
-        status = InboxStatus.DONE if entry.outcome is TurnOutcome.DONE else InboxStatus.FAILED
-        for item_id in (*entry.items[1:], entry.head):
-            await store.inbox.mark(item_id, status, entry.error)
-        await store.journal.forget([entry.head])
+        return entry
 
     async def _index(self, entry: JournalEntry) -> None:
         """Embed the stored messages; when that fails they stay findable by their words."""
@@ -179,6 +183,8 @@ class ConversationWorker:
                 await stack.enter_async_context(port.working(inbound))
             except Exception:
                 log.warning("showing work on %s failed", inbound.platform, exc_info=True)
+            if isinstance(port, StepPort):
+                stack.enter_context(reporting_steps(functools.partial(port.show_step, inbound)))
             yield
 
 

@@ -28,6 +28,8 @@ class ApiCall:
     method: str
     args: JSONDict
     token: str
+    #: When the call arrived (``time.perf_counter``).
+    at: float = field(default_factory=time.perf_counter)
 
 
 @dataclass(slots=True)
@@ -52,12 +54,19 @@ class FakeSlackApi:
     bots: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: What apps.connections.open hands out (the fake Socket Mode server's URL).
     socket_url: str = ""
-    #: Whether assistant.threads.setStatus succeeds (AI assistant feature enabled).
+    #: Whether assistant.threads.setStatus (setSuggestedPrompts, setTitle) succeeds (AI
+    #: assistant feature enabled).
     assistant_threads: bool = True
+    #: What chat.startStream answers in a workspace without streaming (e.g. "unknown_method");
+    #: None: streaming works.
+    stream_refusal: str | None = None
     calls: list[ApiCall] = field(default_factory=list)
     messages: list[JSONDict] = field(default_factory=list)
     responses: list[JSONDict] = field(default_factory=list)
     uploads: dict[str, bytes] = field(default_factory=dict)
+    #: Channels' past messages by channel id (threads' replies included, any order): what
+    #: conversations.history and conversations.replies page through for those channels.
+    archive: dict[str, list[JSONDict]] = field(default_factory=dict)
     _faults: dict[str, _Fault] = field(default_factory=dict)
     _hangs: dict[str, tuple[float, int]] = field(default_factory=dict)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -209,16 +218,74 @@ class FakeSlackApi:
         self.messages.append(message)
         return {"ok": True, "channel": message["channel"], "ts": ts, "message": message}
 
+    def _message_at(self, args: JSONDict) -> JSONDict | None:
+        channel, ts = args.get("channel"), args.get("ts")
+        return next((m for m in self.messages if m["channel"] == channel and m["ts"] == ts), None)
+
+    def _start_stream(self, args: JSONDict) -> JSONDict:
+        """A message in a thread that grows as text is appended (``streaming`` until stopped)."""
+        if self.stream_refusal is not None:
+            return {"ok": False, "error": self.stream_refusal}
+        if not args.get("thread_ts"):
+            return {"ok": False, "error": "invalid_arguments"}
+        posted = self._post_message(
+            {"channel": args.get("channel"), "thread_ts": args["thread_ts"]}
+        )
+        message = self._message_at({"channel": posted["channel"], "ts": posted["ts"]})
+        assert message is not None
+        message["text"] = _streamed_text(args)
+        message["streaming"] = True
+        return {"ok": True, "channel": posted["channel"], "ts": posted["ts"]}
+
+    def _append_stream(self, args: JSONDict) -> JSONDict:
+        message = self._message_at(args)
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        if not message.get("streaming"):
+            return {"ok": False, "error": "message_not_in_streaming_state"}
+        message["text"] += _streamed_text(args)
+        return {"ok": True, "channel": message["channel"], "ts": message["ts"]}
+
+    def _stop_stream(self, args: JSONDict) -> JSONDict:
+        answer = self._append_stream(args)
+        if answer["ok"]:
+            message = self._message_at(args)
+            assert message is not None
+            message["streaming"] = False
+            _set_metadata(message, args)
+        return answer
+
+    def _update(self, args: JSONDict) -> JSONDict:
+        message = self._message_at(args)
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        message["text"] = args.get("text", message["text"])
+        _set_metadata(message, args)
+        return {"ok": True, "channel": message["channel"], "ts": message["ts"]}
+
+    def _delete(self, args: JSONDict) -> JSONDict:
+        message = self._message_at(args)
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        self.messages.remove(message)
+        return {"ok": True, "channel": message["channel"], "ts": message["ts"]}
+
     def _post_ephemeral(self, args: JSONDict) -> JSONDict:
         return {"ok": True, "message_ts": f"{1_700_000_000 + next(self._ts)}.000200"}
 
     def _history(self, args: JSONDict) -> JSONDict:
         channel = args.get("channel")
+        if channel in self.archive:
+            top = [m for m in self.archive[channel] if m.get("thread_ts", m["ts"]) == m["ts"]]
+            return _paged(_within(top, args), args, newest_first=True)
         found = [m for m in self.messages if m["channel"] == channel and "thread_ts" not in m]
         return {"ok": True, "messages": list(reversed(found)), "has_more": False}
 
     def _replies(self, args: JSONDict) -> JSONDict:
         channel, ts = args.get("channel"), args.get("ts")
+        if channel in self.archive:
+            thread = [m for m in self.archive[channel] if m.get("thread_ts", m["ts"]) == ts]
+            return _paged(thread, args, newest_first=False)
         found = [m for m in self.messages if m["channel"] == channel and m.get("thread_ts") == ts]
         return {"ok": True, "messages": found, "has_more": False}
 
@@ -277,6 +344,41 @@ class FakeSlackApi:
         return {"ok": True, "bot": {"id": self.bot_id, "user_id": self.bot_user_id}}
 
 
+def _within(messages: list[JSONDict], args: JSONDict) -> list[JSONDict]:
+    """The messages between ``oldest`` and ``latest`` (both exclusive, as Slack's default)."""
+    oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or "inf")
+    return [m for m in messages if oldest < float(m["ts"]) < latest]
+
+
+def _paged(messages: list[JSONDict], args: JSONDict, *, newest_first: bool) -> JSONDict:
+    """One page of ``messages`` in Slack's order, with the cursor of the next page."""
+    ordered = sorted(messages, key=lambda m: float(m["ts"]), reverse=newest_first)
+    start = int(str(args.get("cursor") or "page:0").removeprefix("page:"))
+    limit = int(args.get("limit") or 100)
+    page = ordered[start : start + limit]
+    more = start + limit < len(ordered)
+    body: JSONDict = {"ok": True, "messages": page, "has_more": more}
+    body["response_metadata"] = {"next_cursor": f"page:{start + limit}" if more else ""}
+    return body
+
+
+def _set_metadata(message: JSONDict, args: JSONDict) -> None:
+    metadata = args.get("metadata")
+    if metadata:
+        message["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
+
+
+def _streamed_text(args: JSONDict) -> str:
+    """The text a stream method carries: ``markdown_text`` and the markdown ``chunks``."""
+    chunks = args.get("chunks") or []
+    if isinstance(chunks, str):
+        chunks = json.loads(chunks)
+    text = str(args.get("markdown_text") or "")
+    return text + "".join(
+        str(c.get("text", "")) for c in chunks if c.get("type") == "markdown_text"
+    )
+
+
 def _speak_as(body: JSONDict, user_id: str, bot_id: str) -> None:
     """Make an answer (auth.test, a posted message) that of another bot of the workspace."""
     if "user_id" in body:
@@ -308,7 +410,14 @@ def signed_form(signing_secret: str, form: dict[str, str]) -> tuple[str, dict[st
 _HANDLERS = {
     "chat.postMessage": "_post_message",
     "chat.postEphemeral": "_post_ephemeral",
+    "chat.startStream": "_start_stream",
+    "chat.appendStream": "_append_stream",
+    "chat.stopStream": "_stop_stream",
+    "chat.update": "_update",
+    "chat.delete": "_delete",
     "assistant.threads.setStatus": "_set_status",
+    "assistant.threads.setSuggestedPrompts": "_set_status",
+    "assistant.threads.setTitle": "_set_status",
     "files.getUploadURLExternal": "_upload_url",
     "files.completeUploadExternal": "_complete_upload",
     "auth.test": "_auth_test",

@@ -1,0 +1,164 @@
+"""Replies streamed into Slack as the model writes them (chat.startStream / appendStream /
+stopStream, through slack_sdk's ``AsyncChatStream``).
+
+The stream's ts is written to the delivery ledgers under the reply's draft key the moment
+Slack names it. Delivering the reply then takes that message as its first part: when this
+process streamed the whole reply and stopped the stream, nothing is left to do; otherwise (a
+crash mid-stream, a stream method that failed, text past Slack's limit) the stream is stopped
+and the message updated to the reply's text. Where Slack refuses streaming (a workspace
+without it, an older API) the reply is posted whole and the workspace is not asked again.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_chat_stream import AsyncChatStream
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.clients import WorkspaceClients
+from adapters.slack.config import PLATFORM
+from adapters.slack.events import team_of
+from engine import DeliveryLedger, DeliveryLedgerStore, Inbound, Outbound, ReplyStream
+
+log = logging.getLogger(__name__)
+
+METADATA_EVENT = "mnemo_reply"
+#: What Slack answers where streaming is not available; the workspace is not asked again.
+STREAMING_UNAVAILABLE = frozenset(
+    {"unknown_method", "not_allowed", "not_allowed_token_type", "feature_not_enabled"}
+)
+
+
+def reply_metadata(reply_id: str, part: int) -> dict[str, Any]:
+    """Message metadata naming the reply (and part) a message is, so a retry finds it."""
+    return {"event_type": METADATA_EVENT, "event_payload": {"outbound_id": reply_id, "part": part}}
+
+
+def draft_key(reply_id: str) -> str:
+    """The ledger entry of the message a reply was streamed into."""
+    return f"{reply_id}/stream"
+
+
+class SlackReplyStream:
+    """``engine.ReplyStream`` over one ``AsyncChatStream``."""
+
+    def __init__(
+        self,
+        streaming: SlackStreaming,
+        reply: Outbound,
+        stream: AsyncChatStream,
+        limit: int,
+    ) -> None:
+        self._streaming = streaming
+        self._reply = reply
+        self._stream = stream
+        self._room = limit
+        self._shown: list[str] = []
+
+    async def append(self, text: str) -> None:
+        text = text[: self._room]  # past Slack's limit, delivery posts the rest as parts
+        if not text:
+            return
+        starting = self._stream.ts is None
+        try:
+            await self._stream.append(markdown_text=text)
+        except SlackApiError as error:
+            self._streaming.refused(self._reply, error)
+            raise
+        self._room -= len(text)
+        self._shown.append(text)
+        if starting and self._stream.ts is not None:
+            await self._streaming.record_draft(self._reply, self._stream.ts)
+
+    async def finish(self) -> None:
+        if self._stream.ts is None:
+            return  # nothing was shown; the reply is posted whole
+        await self._stream.stop(metadata=reply_metadata(self._reply.id, 0))
+        self._streaming.finished(self._reply, "".join(self._shown))
+
+    async def withdraw(self) -> None:
+        ts = self._stream.ts
+        if ts is None:
+            return
+        client = await self._streaming.client_for(self._reply)
+        await client.chat_delete(channel=self._reply.channel, ts=ts)
+        await self._streaming.record_draft(self._reply, None)
+
+
+class SlackStreaming:
+    """Opens reply streams in Slack threads and completes their messages on delivery."""
+
+    def __init__(self, clients: WorkspaceClients, ledgers: DeliveryLedgerStore, limit: int) -> None:
+        self._clients = clients
+        self._ledgers = ledgers
+        self._limit = limit
+        #: Workspaces where Slack refused streaming: their replies are posted whole.
+        self._unavailable: set[str] = set()
+        #: Replies this process streamed whole and stopped: reply id -> the text shown.
+        self._finished: dict[str, str] = {}
+
+    async def client_for(self, reply: Outbound) -> AsyncWebClient:
+        return await self._clients.for_team(team_of(reply.workspace))
+
+    async def open_stream(self, reply: Outbound, answering: Inbound) -> ReplyStream | None:
+        # Slack streams only into threads; a top-level DM reply is posted whole.
+        if not reply.thread or reply.workspace in self._unavailable:
+            return None
+        if await self._ledgers.get(reply.id) or await self._ledgers.get(draft_key(reply.id)):
+            return None  # a run before a crash posted it: delivery completes that message
+        client = await self.client_for(reply)
+        stream = await client.chat_stream(
+            buffer_size=1,
+            channel=reply.channel,
+            thread_ts=reply.thread,
+            recipient_team_id=team_of(reply.workspace),
+            recipient_user_id=answering.author.id or None,
+        )
+        return SlackReplyStream(self, reply, stream, self._limit)
+
+    def refused(self, reply: Outbound, error: SlackApiError) -> None:
+        code = str(error.response.get("error", ""))
+        if code in STREAMING_UNAVAILABLE:
+            log.info(
+                "Slack refused streaming in %s (%s): replies there are posted whole",
+                reply.workspace,
+                code,
+            )
+            self._unavailable.add(reply.workspace)
+
+    def finished(self, reply: Outbound, shown: str) -> None:
+        self._finished[reply.id] = shown
+
+    async def record_draft(self, reply: Outbound, ts: str | None) -> None:
+        posted = (ts,) if ts is not None else ()
+        await self._ledgers.put(
+            DeliveryLedger(draft_key(reply.id), PLATFORM, reply.channel, posted, reply.created_at)
+        )
+
+    async def complete_draft(
+        self, client: AsyncWebClient, reply: Outbound, first_part: str, whole: bool
+    ) -> str | None:
+        """The ts of the message ``reply`` was streamed into, now showing ``first_part`` (the
+        reply's first part, formatted; ``whole`` when it is the only one); None when the reply
+        was not streamed."""
+        draft = await self._ledgers.get(draft_key(reply.id))
+        if draft is None or not draft.posted:
+            return None
+        ts = draft.posted[0]
+        shown = self._finished.pop(reply.id, None)
+        if whole and shown is not None and shown.strip() == reply.text.strip():
+            return ts
+        try:
+            await client.chat_stopStream(channel=reply.channel, ts=ts)
+        except SlackApiError as error:
+            log.debug("reply %s: stopping its stream: %s", reply.id, error.response.get("error"))
+        await client.chat_update(
+            channel=reply.channel,
+            ts=ts,
+            text=first_part,
+            metadata=reply_metadata(reply.id, 0),
+        )
+        return ts
