@@ -21,6 +21,7 @@ from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.history import ChannelHistory
 from adapters.intake import bot_intake
 from adapters.slack.clients import WorkspaceClients, build_client
 from adapters.slack.commands import COMMAND, UserCommands
@@ -29,11 +30,13 @@ from adapters.slack.delivery import SlackDelivery
 from adapters.slack.directory import SlackDirectory
 from adapters.slack.edge import ScreenedSocketModeHandler, SlackEdge
 from adapters.slack.events import MalformedEvent, arrival_of, parse_event
+from adapters.slack.history import SlackHistory
 from adapters.slack.installations import KeyValueInstallationStore, KeyValueOAuthStateStore
 from adapters.slack.memory_menus import FORGET_CANCEL, FORGET_CONFIRM, FORGET_ITEM
 from adapters.slack.socket import SocketModeLink
 from engine import (
     JSON,
+    BackfillLedger,
     DeliveryLedgerStore,
     InboundKind,
     IntakePort,
@@ -82,7 +85,11 @@ class SlackAdapter:
         self._installations = installations
         clients = WorkspaceClients(config, installations)
         self._delivery = SlackDelivery(clients, deliveries, directory=self._directory)
-        self._commands = UserCommands(user_memory, self._reject, self._directory)
+        history = ChannelHistory(engine, config, BackfillLedger(kv), config.history)
+        self._history = SlackHistory(config, history, clients, self._directory)
+        self._commands = UserCommands(
+            user_memory, self._reject, self._directory, learn_channel=self._history.learn
+        )
         self.bolt = self._build_app(installations, kv)
         self._edge = SlackEdge(self.bolt, self._reject, config.signing_secret)
         self._register_listeners()
@@ -101,6 +108,7 @@ class SlackAdapter:
         """Forget old delivery records; connect over Socket Mode (with an app token), or fail
         with one line when Slack refuses the token or stays unreachable."""
         await self._delivery.prune(utcnow())
+        await self._history.resume()
         if not self._config.socket_mode or self._socket is not None:
             return
         socket = self._socket = SocketModeLink(self._config.app_token, build_client(self._config))
@@ -112,6 +120,7 @@ class SlackAdapter:
             raise
 
     async def stop(self) -> None:
+        await self._history.stop()
         if self._socket is not None:
             await self._socket.close()
             self._socket = None
@@ -178,9 +187,14 @@ class SlackAdapter:
         app = self.bolt
         app.event("message")(self._on_message)
         app.event("app_mention")(self._on_message)
+        app.event("member_joined_channel")(self._history.joined)
         app.command(COMMAND)(
             ack=self._commands.acknowledge,
-            lazy=[self._commands.run_export, self._commands.run_why],
+            lazy=[
+                self._commands.run_export,
+                self._commands.run_why,
+                self._commands.run_learn_channel,
+            ],
         )
         app.action(FORGET_CONFIRM)(ack=_ack, lazy=[self._commands.forget])
         app.action(FORGET_CANCEL)(ack=_ack, lazy=[self._commands.cancel])

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -46,8 +46,12 @@ USAGE = (
     "`/mnemo memory`: what I keep about you (only you see it)\n"
     "`/mnemo forget`: delete one thing I keep about you, or everything\n"
     "`/mnemo why <words>`: what I remember about those words, and who said it where\n"
-    "`/mnemo export`: a JSON file with everything I keep about you, sent to our DM"
+    "`/mnemo export`: a JSON file with everything I keep about you, sent to our DM\n"
+    "`/mnemo learn-channel`: (admins) learn this channel's past messages"
 )
+
+#: Starts learning the history of the channel a command was typed in; the answer to show.
+type LearnChannel = Callable[[SlashCommand, AsyncWebClient, str], Awaitable[str]]
 
 
 class UserCommands:
@@ -59,10 +63,12 @@ class UserCommands:
         memory: UserMemory,
         reject: Callable[[JSON, str], Awaitable[None]],
         directory: SlackDirectory | None = None,
+        learn_channel: LearnChannel | None = None,
     ) -> None:
         self._memory = memory
         self._reject = reject
         self._directory = directory or SlackDirectory()
+        self._learn_channel = learn_channel
 
     async def acknowledge(self, ack: AsyncAck, command: dict[str, Any]) -> None:
         """Answer at once: the report, the forget menu, or that the export or the why answer
@@ -103,6 +109,8 @@ class UserCommands:
                 await ack(
                     text="Preparing your export; I'll send it to our DM.", response_type="ephemeral"
                 )
+            case "learn-channel" if self._learn_channel is not None:
+                await ack(text="Looking at this channel's history…", response_type="ephemeral")
             case _:
                 await ack(text=USAGE, response_type="ephemeral")
 
@@ -127,6 +135,21 @@ class UserCommands:
             log.warning("export upload failed for %s/%s: %r", workspace, user, error)
             if _answerable(command):
                 await respond(text="I couldn't send your export; please try again.")
+
+    async def run_learn_channel(
+        self,
+        command: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+        respond: AsyncRespond,
+    ) -> None:
+        """Start learning the channel's history (after the command was acknowledged)."""
+        read = await self._read(command, read_command, quiet=True)
+        if read is None or _subcommand(read) != "learn-channel" or self._learn_channel is None:
+            return
+        answer = await self._learn_channel(read, client, context.bot_user_id or "")
+        if _answerable(command):
+            await respond(text=answer, response_type="ephemeral")
 
     async def forget(self, body: dict[str, Any], respond: AsyncRespond) -> None:
         """Delete everything kept about the user who pressed the confirm button."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from adapters.history import HistoryBounds
 from adapters.intake import ChannelTraffic
 from adapters.policy import ChannelPolicies, ChannelPolicy
 from engine import PeerAgent
@@ -60,6 +61,8 @@ class SlackConfig:
     traffic: ChannelTraffic | None = None
     #: The channels the agent serves (DMs always); empty: every channel the bot is in.
     served_channels: frozenset[str] = frozenset()
+    #: How much of a channel's past the bot learns when it joins or an admin asks.
+    history: HistoryBounds = field(default_factory=HistoryBounds)
 
     def __post_init__(self) -> None:
         if not self.agent_id:
