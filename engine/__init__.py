@@ -120,6 +120,14 @@ from engine.tokens import TokenCounter
 from engine.tools.base import FunctionTool, Tool, ToolContext, ToolError, ToolOutcome
 from engine.tools.builtin import ARCHIVAL_INSERT, BUILTIN_TOOLS
 from engine.tools.custom import ToolDefinitionError, ToolRegistry, register_tool
+from engine.tools.mcp import (
+    McpServerError,
+    McpServerRegistry,
+    McpServerSpec,
+    McpToolSource,
+    every_tool_of,
+    start_mcp_tools,
+)
 from engine.tools.sandbox import RegisteredTools, Sandbox, SandboxLimits
 from engine.user_data import UserDataService, render_forget, render_report
 from engine.user_edits import ItemTooLong
@@ -187,6 +195,10 @@ __all__ = [
     "LLMUnavailable",
     "LinkPort",
     "LocalEmbedder",
+    "McpServerError",
+    "McpServerRegistry",
+    "McpServerSpec",
+    "McpToolSource",
     "MemoryEditError",
     "MemoryExplainer",
     "MemoryItem",
@@ -256,6 +268,7 @@ __all__ = [
     "describe_source",
     "detach_tool",
     "ensure_agent",
+    "every_tool_of",
     "link_derived",
     "new_id",
     "open_store",
@@ -267,5 +280,6 @@ __all__ = [
     "render_report",
     "render_why",
     "run_pass",
+    "start_mcp_tools",
     "utcnow",
 ]

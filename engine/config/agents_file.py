@@ -5,11 +5,14 @@ that name the file, the line and the field.
 shared_blocks:
   team: {value: "We ship on Fridays.", limit: 2000}
 traffic: {max_hops: 6, pair_rate: 20, rate_window: 60}
+mcp_servers:
+  - {name: github, command: github-mcp-server, args: [stdio],
+     env: {GITHUB_PERSONAL_ACCESS_TOKEN: GITHUB_TOKEN}, audiences: [public, private]}
 agents:
   - name: planner
     persona: I split work and combine the results.
     tags: [supervisor]
-    tools: [send_message, send_message_to_agents_matching_tags]
+    tools: [send_message, send_message_to_agents_matching_tags, github__*]
     shared_blocks: [team]
     platforms:
       slack: {bot_user: U0PLANNER, channels: [C0GENERAL], policy: mention,
@@ -33,12 +36,15 @@ from engine.messaging.guard import TrafficLimits
 from engine.records import DEFAULT_MAX_TOKENS, ToolRule
 from engine.tools.builtin import BUILTIN_TOOLS, DEFAULT_TOOLS, TERMINAL_TOOLS
 from engine.tools.custom import CustomTool, ToolDefinitionError, load_tool
+from engine.tools.mcp import SERVER_NAME, McpServerSpec
 from engine.tools.messaging import MESSAGING_TOOLS
 from engine.tools.rules import ToolRuleError, parse_tool_rules
 
 PLATFORMS = ("slack", "discord")
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 _ENV_NAME = r"([A-Za-z_][A-Za-z0-9_]*)?"
+#: An MCP server's tool (``server__tool``) or all of its tools (``server__*``).
+_MCP_TOOL = rf"{SERVER_NAME.removesuffix('$')}__(\*|[A-Za-z0-9_-]+)$"
 #: The credential fields each platform's bot needs, all or none.
 _CREDENTIALS = {"slack": ("bot_token_env", "app_token_env"), "discord": ("token_env",)}
 
@@ -135,6 +141,7 @@ class TrafficSpec(_Spec):
 class AgentsFileSpec(_Spec):
     shared_blocks: dict[str, SharedBlockSpec] = Field(default_factory=dict)
     traffic: TrafficSpec = Field(default_factory=TrafficSpec)
+    mcp_servers: tuple[McpServerSpec, ...] = ()
     agents: tuple[AgentSpec, ...]
 
 
@@ -164,6 +171,8 @@ class AgentsFile:
     agents: tuple[AgentDefinition, ...]
     shared_blocks: Mapping[str, SharedBlockSpec]
     traffic: TrafficLimits
+    #: MCP servers whose tools agents attach as ``server__tool`` or ``server__*``.
+    mcp_servers: tuple[McpServerSpec, ...] = ()
 
     def agent(self, name: str) -> AgentDefinition | None:
         return next((a for a in self.agents if a.name == name), None)
@@ -199,6 +208,10 @@ def parse_agents_file(text: str, *, origin: str, base_dir: Path) -> AgentsFile:
     problems: list[str] = []
     if not spec.agents:
         problems.append(f"{at(('agents',))}: declare at least one agent")
+    servers = [server.name for server in spec.mcp_servers]
+    for position, name in enumerate(servers):
+        if name in servers[:position]:
+            problems.append(f"{at(('mcp_servers', position, 'name'))}: another server is {name!r}")
     definitions = []
     seen: set[str] = set()
     for index, agent in enumerate(spec.agents):
@@ -219,7 +232,7 @@ def parse_agents_file(text: str, *, origin: str, base_dir: Path) -> AgentsFile:
     if problems:
         raise AgentsFileError(origin, problems)
     limits = TrafficLimits(**spec.traffic.model_dump())
-    return AgentsFile(origin, tuple(definitions), spec.shared_blocks, limits)
+    return AgentsFile(origin, tuple(definitions), spec.shared_blocks, limits, spec.mcp_servers)
 
 
 def _check_credentials(
@@ -259,11 +272,11 @@ def _definition(
     for position, tool in enumerate(agent.tools):
         path = (*where, "tools", position)
         if isinstance(tool, str):
-            if tool not in known:
+            if tool not in known and not re.fullmatch(_MCP_TOOL, tool):
                 problems.append(
                     f"{at(path)}: unknown tool {tool!r}; built-in and messaging tools are "
                     f"{', '.join(sorted(known))}, custom tools are declared as "
-                    "{name, file, function}"
+                    "{name, file, function}, MCP tools are SERVER__TOOL or SERVER__*"
                 )
             names.append(tool)
             continue

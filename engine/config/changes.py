@@ -21,6 +21,7 @@ from engine.records import Agent, Block, BlockLabel, new_id, shared_owner
 from engine.store.protocol import Store
 from engine.tools.builtin import BUILTIN_TOOLS
 from engine.tools.custom import ToolRegistry
+from engine.tools.mcp import McpServerRegistry, server_of
 from engine.tools.messaging import MESSAGING_TOOLS
 
 #: Seconds a configuration change may hold an agent's lease.
@@ -75,9 +76,10 @@ async def attach_tool(
     """Give the agent ``tool`` (built-in, messaging or registered custom) from its next turn on."""
     custom = {t.name for t in await store.tools.list()}
     known = {*BUILTIN_TOOLS, *MESSAGING_TOOLS, *custom}
-    if tool not in known:
+    if tool not in known and await McpServerRegistry(store.kv).get(server_of(tool)) is None:
         raise AgentChangeError(
-            f"there is no tool called {tool!r}: register a custom tool with `mnemo tools add`"
+            f"there is no tool called {tool!r}: register a custom tool with `mnemo tools add`, "
+            "or an MCP server with `mnemo mcp add` (its tools are SERVER__TOOL or SERVER__*)"
         )
     return await change_agent(
         store,
@@ -114,6 +116,9 @@ async def apply_agents_file(
     for definition in agents_file.agents:
         for tool in definition.custom_tools:
             await registry.add(tool)
+    servers = McpServerRegistry(store.kv)
+    for server in agents_file.mcp_servers:
+        await servers.add(server)
     for name, block in agents_file.shared_blocks.items():
         await _set_base_part(store, shared_owner(name), name, block.value, block.limit)
     outcomes: dict[str, list[str]] = {"created": [], "updated": [], "unchanged": []}

@@ -19,7 +19,7 @@ from engine.tools.mcp._tool import McpTool
 
 
 class McpTools:
-    """An ``engine.agent.runtime.ToolProvider`` over a set of MCP servers."""
+    """An ``McpToolSource`` (and so a ``ToolProvider``) over a set of MCP servers."""
 
     def __init__(
         self,
@@ -46,6 +46,10 @@ class McpTools:
     def server_tools(self, server: str) -> Mapping[str, McpTool]:
         """The server's tools by namespaced name, as last listed."""
         return self._tools.get(server, {})
+
+    def problem(self, server: str) -> str:
+        connection = self.connections.get(server)
+        return connection.problem if connection is not None else "not configured"
 
     async def tools_for(self, agent: Agent) -> Mapping[str, Tool]:
         found: dict[str, Tool] = {}
