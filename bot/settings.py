@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(default=60.0, gt=0, alias="MNEMO_LLM_TIMEOUT")
     #: Seconds one HTTP request to the model may take (raise it for a local model on a CPU).
     llm_request_timeout: float = Field(default=30.0, gt=0, alias="MNEMO_LLM_REQUEST_TIMEOUT")
+    #: Whether replies are streamed from the model (``stream=True``) into platforms that show
+    #: them as they are written (Slack threads, Discord); off, each reply is posted whole.
+    stream_replies: bool = Field(default=True, alias="MNEMO_STREAM_REPLIES")
 
     # Storage
     mongodb_uri: SecretStr | None = Field(default=None, alias="MONGODB_URI")

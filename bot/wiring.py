@@ -173,6 +173,7 @@ async def build_runtime(
         retry=RetryPolicy(
             total_seconds=settings.llm_timeout, request_timeout=settings.llm_request_timeout
         ),
+        stream=settings.stream_replies,
     )
     tokens = functools.cache(TokenCounter)
     search = HybridSearch(store, embedder, clock=clock)

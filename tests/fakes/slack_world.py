@@ -139,11 +139,18 @@ async def collection_api() -> AsyncIterator[FakeSlackApi]:
 
 @asynccontextmanager
 async def slack_bot(
-    tmp_path: Path, llm: FakeOpenAI, api: FakeSlackApi, *, turns: bool = True, **config: Any
+    tmp_path: Path,
+    llm: FakeOpenAI,
+    api: FakeSlackApi,
+    *,
+    turns: bool = True,
+    mnemo: dict[str, object] | None = None,
+    **config: Any,
 ) -> AsyncIterator[SlackWorld]:
     """The Slack app of a runtime; without ``turns`` the engine stores messages but runs no
-    turn (what the intake kept is all a test looks at)."""
-    runtime = await build_runtime(settings_for(tmp_path, llm))
+    turn (what the intake kept is all a test looks at). ``mnemo`` sets Mnemo's settings (by
+    environment name), ``config`` the Slack adapter's."""
+    runtime = await build_runtime(settings_for(tmp_path, llm, **(mnemo or {})))
     try:
         if turns:
             await runtime.engine.start()
