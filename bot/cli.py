@@ -15,8 +15,9 @@ from adapters.console import CONSOLE_WORKSPACE, stdin_lines
 from bot.logging import configure_logging
 from bot.memory_cli import add_memory_arguments, run_memory
 from bot.settings import Settings, SettingsError, load_settings
+from bot.sources_cli import add_sources_arguments, run_sources
 from bot.terminal_text import agents_table, nothing_due
-from bot.wiring import build_runtime, build_sandbox, running
+from bot.wiring import build_embedder, build_runtime, build_sandbox, running
 from engine import (
     AgentChangeError,
     AgentExists,
@@ -124,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     memory = _command(commands, "memory", "what Mnemo keeps about a user, and why")
     add_memory_arguments(memory, TERMINAL_USER, CONSOLE_WORKSPACE)
 
+    sources = _command(commands, "sources", "teach an agent from files (Markdown, text, PDF, HTML)")
+    add_sources_arguments(sources, CONSOLE_WORKSPACE)
+
     jobs = _command(commands, "jobs", "background memory jobs and their recorded runs")
     job_commands = jobs.add_subparsers(dest="jobs_command", required=True)
     listing = _command(job_commands, "list", "recorded runs, newest first")
@@ -203,6 +207,17 @@ async def _agents(settings: Settings, args: argparse.Namespace) -> int:
 async def _memory(settings: Settings, args: argparse.Namespace) -> int:
     async with _store(settings) as store:
         return await run_memory(UserMemoryService(UserDataWithJobRecords(store), store), args)
+
+
+async def _sources(settings: Settings, args: argparse.Namespace) -> int:
+    embedder = await build_embedder(settings)
+    async with _store(settings) as store:
+        name = args.agent or settings.agent_name
+        agent = await store.agents.by_name(name)
+        if agent is None:
+            print(f"mnemo: no agent called {name!r} (see `mnemo agents list`)", file=sys.stderr)
+            return 1
+        return await run_sources(store, embedder, agent, args)
 
 
 async def _tools(settings: Settings, args: argparse.Namespace) -> int:
@@ -285,6 +300,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(_memory(settings, args))
             case "tools":
                 return asyncio.run(_tools(settings, args))
+            case "sources":
+                return asyncio.run(_sources(settings, args))
             case "jobs":
                 return asyncio.run(_jobs(settings, args))
     except SettingsError as exc:
