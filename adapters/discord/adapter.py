@@ -19,6 +19,7 @@ from discord.utils import MISSING
 from adapters.discord.audience import PLATFORM, UnmappableChannel
 from adapters.discord.commands import answer_command_error, user_memory_commands
 from adapters.discord.config import DiscordConfig
+from adapters.discord.context_menus import message_commands
 from adapters.discord.delivery import DiscordDelivery
 from adapters.discord.gateway_watch import GatewayWatch
 from adapters.discord.inbound import arrival_from_message, deletion_of, edit_from_message
@@ -78,6 +79,8 @@ class DiscordAdapter:
         self._tree = app_commands.CommandTree(self._client)
         for command in user_memory_commands(memory):
             self._tree.add_command(command)
+        for menu in message_commands(memory, config.agent_id):
+            self._tree.add_command(menu)
         self._tree.error(answer_command_error)
         self._client.event(self.on_message)
         self._client.event(self.on_raw_message_edit)

@@ -2,8 +2,10 @@
 
 Each is answered only to the user who ran it (ephemeral) and deferred at once, inside
 Discord's 3 seconds, before the engine is asked. In a server they act on what that server's
-memory keeps about the user; in DMs on what the user's DMs keep. /why answers for the audience
-of the channel it is asked in: asked in a public channel, it never shows what a DM taught.
+memory keeps about the user; in DMs on what the user's DMs keep; where the bot is not a member
+(a user install, see ``user_install``) on what the user's DMs keep. /why answers for the
+audience of the channel it is asked in: asked in a public channel, it never shows what a DM
+taught.
 """
 
 from __future__ import annotations
@@ -22,17 +24,17 @@ from adapters.discord.audience import (
     guild_workspace,
 )
 from adapters.discord.forget_view import ForgetChoice
+from adapters.discord.user_install import CONTEXTS, INSTALLS, is_foreign, own_audience
 from engine import Audience, AudienceKind, UserMemory, UserMemoryReport, render_why
 
 log = logging.getLogger(__name__)
 
 #: Room for a /memory answer (Discord's 2,000-character limit, less the closing note).
 REPORT_LIMIT = 1800
-EVERYWHERE = app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=False)
 
 
 def workspace_of(interaction: discord.Interaction) -> str:
-    if interaction.guild_id is not None:
+    if interaction.guild_id is not None and not is_foreign(interaction):
         return guild_workspace(interaction.guild_id)
     return dm_workspace(interaction.user.id)
 
@@ -42,6 +44,8 @@ def audience_of(interaction: discord.Interaction) -> Audience:
     be known reads as public, the audience that reads least)."""
     user = interaction.user.id
     channel_id = str(interaction.channel_id or "")
+    if is_foreign(interaction):
+        return own_audience(user)
     if interaction.guild_id is None:
         return Audience(dm_workspace(user), AudienceKind.DM, channel_id, str(user))
     try:
@@ -114,14 +118,22 @@ def user_memory_commands(memory: UserMemory) -> list[app_commands.Command[Any, .
     ]
     commands: list[app_commands.Command[Any, ..., None]] = [
         app_commands.Command(
-            name=name, description=description, callback=callback, allowed_contexts=EVERYWHERE
+            name=name,
+            description=description,
+            callback=callback,
+            allowed_contexts=CONTEXTS,
+            allowed_installs=INSTALLS,
         )
         for name, description, callback in described
     ]
     explain = "What I remember about some words, and who said it where (only you see it)."
     commands.append(
         app_commands.Command(
-            name="why", description=explain, callback=why, allowed_contexts=EVERYWHERE
+            name="why",
+            description=explain,
+            callback=why,
+            allowed_contexts=CONTEXTS,
+            allowed_installs=INSTALLS,
         )
     )
     return commands

@@ -356,3 +356,91 @@ def _interaction(
 
 def dm_channel(channel_id: str, recipient: Payload) -> Payload:
     return {"id": channel_id, "type": CHANNEL_DM, "recipients": [recipient]}
+
+
+CHANNEL_GROUP_DM = 3
+INTERACTION_MODAL_SUBMIT = 5
+COMMAND_MESSAGE = 3
+COMPONENT_TEXT_INPUT = 4
+#: Where an interaction was asked (its ``context``): a server, the bot's DM, or another
+#: private channel (a group DM, a DM between people).
+CONTEXT_GUILD = 0
+CONTEXT_BOT_DM = 1
+CONTEXT_PRIVATE_CHANNEL = 2
+
+
+def message_command(
+    application_id: str,
+    name: str,
+    invoker: Payload,
+    channel: Payload,
+    target: Payload,
+    *,
+    command_id: str,
+    guild_id: str | None = None,
+) -> Payload:
+    """An INTERACTION_CREATE payload for a message command (a message's menu → Apps) run on
+    ``target``, which Discord resolves in full."""
+    data: Payload = {
+        "id": command_id,
+        "name": name,
+        "type": COMMAND_MESSAGE,
+        "target_id": target["id"],
+        "resolved": {"messages": {target["id"]: target}},
+    }
+    return _interaction(
+        application_id, INTERACTION_APPLICATION_COMMAND, data, invoker, channel, guild_id=guild_id
+    )
+
+
+def modal_submit(
+    application_id: str,
+    custom_id: str,
+    values: dict[str, str],
+    invoker: Payload,
+    channel: Payload,
+    *,
+    guild_id: str | None = None,
+) -> Payload:
+    """An INTERACTION_CREATE payload for a submitted modal: each text input's value by id."""
+    rows = [
+        {"type": 1, "components": [{"type": COMPONENT_TEXT_INPUT, "custom_id": key, "value": v}]}
+        for key, v in values.items()
+    ]
+    data = {"custom_id": custom_id, "components": rows}
+    return _interaction(
+        application_id, INTERACTION_MODAL_SUBMIT, data, invoker, channel, guild_id=guild_id
+    )
+
+
+def user_installed(interaction: Payload, *, context: int | None = None) -> Payload:
+    """``interaction`` as Discord sends it when only the invoker's own install of the app
+    authorised it: the bot need not be a member where it was asked (a server then comes as a
+    partial guild)."""
+    invoker = (interaction.get("member") or {}).get("user") or interaction["user"]
+    changed: Payload = {**interaction, "authorizing_integration_owners": {"1": invoker["id"]}}
+    if "guild_id" in interaction:
+        changed["guild"] = {"id": interaction["guild_id"], "locale": "en-US", "features": []}
+    if context is not None:
+        changed["context"] = context
+    return changed
+
+
+def foreign_channel(channel_id: str, guild_id: str, name: str) -> Payload:
+    """A channel of a server the bot is not in, as an interaction carries it: who may read it
+    (its permission overwrites) is not said."""
+    channel = text_channel(channel_id, guild_id, name)
+    del channel["permission_overwrites"]
+    channel["permissions"] = str(EVERYONE_PERMISSIONS)
+    return channel
+
+
+def group_dm(channel_id: str, owner: Payload, *recipients: Payload) -> Payload:
+    return {
+        "id": channel_id,
+        "type": CHANNEL_GROUP_DM,
+        "name": None,
+        "icon": None,
+        "owner_id": owner["id"],
+        "recipients": [owner, *recipients],
+    }

@@ -256,6 +256,7 @@ class FakeDiscord:
         commands = await request.json()
         self.commands = [
             {
+                "description": "",  # message and user commands have none; Discord sends ""
                 **command,
                 "id": p.snowflake(),
                 "application_id": self.application_id,

@@ -5,28 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from engine import Audience, AudienceKind, Derived
+from engine import Derived
 from tests.fakes import discord_payloads as p
 from tests.fakes.discord_rest import PostedMessage
 from tests.fakes.discord_world import eventually
-from tests.fakes.memory_items import Remembered, remember_birthday
+from tests.fakes.memory_items import Remembered
 from tests.integration.discord.conftest import Scene
+from tests.integration.discord.interacting import seed_birthday
 
 
 @pytest.fixture
 async def remembered(scene: Scene) -> Remembered:
-    world = scene.world
-    alice = world.alice["id"]
-    return await remember_birthday(
-        scene.runtime.store,
-        scene.runtime.default_agent.id,
-        Audience(f"discord:{world.guild_id}", AudienceKind.PUBLIC, world.general["id"]),
-        Audience(f"discord:dm:{alice}", AudienceKind.DM, world.alice_dm["id"], alice),
-        user=alice,
-        name="alice",
-        public_ref=p.snowflake(),
-        dm_ref=p.snowflake(),
-    )
+    return await seed_birthday(scene)
 
 
 async def command(
