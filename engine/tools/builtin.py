@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from engine.records import Passage, new_id
 from engine.search.exchanges import render_exchanges
+from engine.sources.citation import chunk_citations
 from engine.store.lineage import Derived
 from engine.store.protocol import RecordFilter
 from engine.tools.base import FunctionTool, Searcher, ToolContext, ToolError
@@ -162,6 +163,9 @@ async def archival_memory_search(ctx: ToolContext, args: ArchivalSearchArgs) -> 
     ctx.provenance.found(Derived.PASSAGE, [hit.record.id for hit in hits])
     lines = [f"{len(hits)} passages:"]
     cited = await passage_sources(ctx, [hit.record for hit in hits])
+    # A chunk of a document is cited by the document, section and page it came from.
+    places = await chunk_citations(ctx.store.sources, [hit.record.id for hit in hits])
+    cited |= {passage_id: f"from {place}" for passage_id, place in places.items()}
     for hit in hits:
         p = hit.record
         tags = f" [{', '.join(p.tags)}]" if p.tags else ""
