@@ -49,8 +49,8 @@ def parse_markdown(data: bytes, title: str) -> ParsedDocument:
 def _inline_text(token: Token) -> str:
     """The words of an inline token, without its markup (links keep their text)."""
     parts = [
-        child.content
+        " " if child.type in ("softbreak", "hardbreak") else child.content
         for child in token.children or ()
-        if child.type in ("text", "code_inline", "html_inline")
+        if child.type in ("text", "code_inline", "html_inline", "softbreak", "hardbreak")
     ]
-    return squeeze(" ".join(parts) if parts else token.content)
+    return squeeze("".join(parts) if parts else token.content)
