@@ -107,11 +107,10 @@ async def _add(library: SourceLibrary, agent: Agent, args: argparse.Namespace) -
             results.append(result)
             if bar is not None:
                 bar.file_done()
-            line = result_line(result)
             if result.status is IngestStatus.FAILED:
-                print(f"mnemo: {line}", file=sys.stderr)
+                print(f"mnemo: {path}: {result.error}", file=sys.stderr)
             else:
-                print(line)
+                print(result_line(result))
     if any(r.removed for r in results):
         await library.settle()
     print(summary_line(results, time.perf_counter() - started))
@@ -195,7 +194,7 @@ class FileProgress(AbstractContextManager["FileProgress"]):
 
 
 def result_line(result: IngestResult) -> str:
-    """One file's outcome, as the person at the terminal reads it."""
+    """What adding one file did, as the person at the terminal reads it."""
     match result.status:
         case IngestStatus.ADDED:
             return f"added {result.name}: {result.chunks} chunks"
@@ -207,7 +206,7 @@ def result_line(result: IngestResult) -> str:
         case IngestStatus.UNCHANGED:
             return f"unchanged {result.name}: {result.chunks} chunks already stored"
         case IngestStatus.FAILED:
-            return result.error
+            return f"{result.name} {result.error}"
 
 
 def summary_line(results: Sequence[IngestResult], seconds: float) -> str:

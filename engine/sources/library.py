@@ -78,6 +78,7 @@ class IngestResult:
     #: Chunks written by this run, and chunks removed (with what was derived from them).
     written: int = 0
     removed: int = 0
+    #: Why it failed, in one sentence about the file ("is an encrypted PDF; ...").
     error: str = ""
     document_id: str = ""
 
@@ -119,7 +120,7 @@ class SourceLibrary:
         try:
             origin, data = await asyncio.to_thread(self._read, path)
         except SourceError as exc:
-            return IngestResult(name, IngestStatus.FAILED, error=f"{path}: {exc}")
+            return IngestResult(name, IngestStatus.FAILED, error=str(exc))
         return await self.add_bytes(target, name, origin, data, progress)
 
     async def add_bytes(
@@ -134,13 +135,13 @@ class SourceLibrary:
         try:
             return await self._add(target, name, origin, data, progress or _Quiet())
         except SourceError as exc:
-            return IngestResult(name, IngestStatus.FAILED, error=f"{name}: {exc}")
+            return IngestResult(name, IngestStatus.FAILED, error=str(exc))
         except EmbeddingError as exc:
             return IngestResult(
                 name,
                 IngestStatus.FAILED,
-                error=f"{name}: stopped part-way, embedding failed ({exc}); add it again to "
-                "finish (what is stored is kept, nothing is stored twice)",
+                error=f"stopped part-way, embedding failed ({exc}); add it again to finish "
+                "(what is stored is kept, nothing is stored twice)",
             )
 
     def _read(self, path: Path) -> tuple[str, bytes]:
