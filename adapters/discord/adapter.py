@@ -22,10 +22,13 @@ from adapters.discord.config import DiscordConfig
 from adapters.discord.context_menus import message_commands
 from adapters.discord.delivery import DiscordDelivery
 from adapters.discord.gateway_watch import GatewayWatch
+from adapters.discord.history import DiscordHistory
 from adapters.discord.inbound import arrival_from_message, deletion_of, edit_from_message
 from adapters.discord.reconnect_log import RECONNECTS
+from adapters.discord.stale_components import StaleComponents
+from adapters.history import ChannelHistory
 from adapters.intake import Arrival, bot_intake
-from engine import JSON, IntakePort, UserMemory
+from engine import JSON, BackfillLedger, IntakePort, UserMemory
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +68,13 @@ class DiscordAdapter:
     ``stop()`` disconnects. ``platform_port`` is what the engine delivers replies through.
     """
 
-    def __init__(self, config: DiscordConfig, inbox: IntakePort, memory: UserMemory) -> None:
+    def __init__(
+        self,
+        config: DiscordConfig,
+        inbox: IntakePort,
+        memory: UserMemory,
+        history: BackfillLedger | None = None,
+    ) -> None:
         self._config = config
         self._intake = bot_intake(inbox, config)
         client_type = discord.AutoShardedClient if config.sharded else discord.Client
@@ -82,6 +91,13 @@ class DiscordAdapter:
         for menu in message_commands(memory, config.agent_id):
             self._tree.add_command(menu)
         self._tree.error(answer_command_error)
+        #: Channel history reads (/learn-channel, joining a server), when they can keep progress.
+        self._history: DiscordHistory | None = None
+        if history is not None:
+            reader = ChannelHistory(inbox, config, history, config.history)
+            self._history = DiscordHistory(self._client, config, reader)
+            self._tree.add_command(self._history.command())
+            self._client.event(self._history.on_guild_join)
         self._client.event(self.on_message)
         self._client.event(self.on_raw_message_edit)
         self._client.event(self.on_raw_message_delete)
@@ -91,6 +107,9 @@ class DiscordAdapter:
         RECONNECTS.install()
         self._delivery = DiscordDelivery(self._client)
         self._watch = GatewayWatch(self._refused)
+        stale = StaleComponents(self._client)
+        stale.watch(self._client._connection.parsers)
+        self._client.event(stale.on_interaction)
         self._watch.guard(self._client._connection.parsers, self._websockets)
         self._refusals: set[asyncio.Task[None]] = set()
         self._connection: asyncio.Task[None] | None = None
@@ -146,6 +165,8 @@ class DiscordAdapter:
             log.info(
                 "discord bot %s connected for agent %s", self._client.user, self._config.agent_id
             )
+            if self._history is not None:
+                await self._history.resume()
             return
         ready.cancel()
         connection = self._connection
@@ -166,6 +187,8 @@ class DiscordAdapter:
         """Disconnect at once, in any state: a gateway connection that does not end within
         ``GATEWAY_CLOSE_TIMEOUT`` (connecting, or waiting out a reconnect backoff) is cancelled."""
         self._stopping = True
+        if self._history is not None:
+            await self._history.stop()
         try:
             async with asyncio.timeout(GATEWAY_CLOSE_TIMEOUT):
                 await self._client.close()

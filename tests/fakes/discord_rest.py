@@ -61,6 +61,10 @@ class FakeDiscord:
         self.guilds: dict[str, p.Payload] = {}
         self.channels: dict[str, p.Payload] = {}
         self.messages: dict[str, list[PostedMessage]] = {}
+        #: Channels' past messages by channel id (any order), read with what the bot posted
+        #: by ``GET /channels/{id}/messages``; ``unreadable`` channels answer 403 there.
+        self.archive: dict[str, list[p.Payload]] = {}
+        self.unreadable: set[str] = set()
         self.followups: list[PostedMessage] = []
         self.edits: list[tuple[str, p.Payload]] = []
         self.interaction_callbacks: list[tuple[str, p.Payload]] = []
@@ -122,6 +126,7 @@ class FakeDiscord:
         app.router.add_get(f"{api}/gateway", self._gateway_bot)
         app.router.add_get(api + "/channels/{channel}", self._get_channel)
         app.router.add_post(api + "/channels/{channel}/messages", self._create_message)
+        app.router.add_get(api + "/channels/{channel}/messages", self._channel_history)
         app.router.add_post(api + "/channels/{channel}/typing", self._typing)
         app.router.add_put(api + "/applications/{app}/commands", self._sync_commands)
         app.router.add_post(api + "/interactions/{id}/{token}/callback", self._callback)
@@ -247,6 +252,25 @@ class FakeDiscord:
         if nonce is not None:
             self._nonces[key] = posted
         return _json(payload)
+
+    async def _channel_history(self, request: web.Request) -> web.Response:
+        """A page of a channel's messages, newest first as Discord answers: the ``limit``
+        newest before ``before`` (or the newest), or the ``limit`` oldest after ``after``."""
+        channel_id = request.match_info["channel"]
+        if channel_id not in self.channels:
+            return _error(404, 10003, "Unknown Channel")
+        if channel_id in self.unreadable:
+            return _error(403, 50001, "Missing Access")
+        posted = [m.payload for m in self.posted(channel_id)]
+        ordered = sorted([*self.archive.get(channel_id, []), *posted], key=lambda m: int(m["id"]))
+        limit = min(int(request.query.get("limit", 50)), 100)
+        if "after" in request.query:
+            after = int(request.query["after"])
+            page = [m for m in ordered if int(m["id"]) > after][:limit]
+        else:
+            before = int(request.query.get("before", 1 << 64))
+            page = [m for m in ordered if int(m["id"]) < before][-limit:]
+        return _json(list(reversed(page)))
 
     async def _typing(self, request: web.Request) -> web.Response:
         self.typing[request.match_info["channel"]] += 1
