@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from engine.audience import Audience
 from engine.citations import Citations, readable_by
@@ -91,12 +92,7 @@ class MemoryExplainer:
             Derived.BLOCK_LINE: lines,
             Derived.PASSAGE: passages,
         }
-        return [
-            MemoryItem(
-                i.kind, i.record_id, i.label, i.text, tuple(sources[i.kind].get(i.record_id, ()))
-            )
-            for i in items
-        ]
+        return [replace(i, sources=tuple(sources[i.kind].get(i.record_id, ()))) for i in items]
 
 
 def block_owners(agents: Sequence[Agent]) -> list[str]:
@@ -109,14 +105,20 @@ def block_owners(agents: Sequence[Agent]) -> list[str]:
 def block_lines(block: Block) -> list[MemoryItem]:
     """Each non-empty line of a block, as the memory item lineage knows it by."""
     return [
-        MemoryItem(Derived.BLOCK_LINE, block_line_id(block.id, line), block.label, line.strip())
+        MemoryItem(
+            Derived.BLOCK_LINE,
+            block_line_id(block.id, line),
+            block.label,
+            line.strip(),
+            scope=block.scope,
+        )
         for line in block.value.split("\n")
         if line.strip()
     ]
 
 
 def passage_item(passage: Passage) -> MemoryItem:
-    return MemoryItem(Derived.PASSAGE, passage.id, ARCHIVAL, passage.text)
+    return MemoryItem(Derived.PASSAGE, passage.id, ARCHIVAL, passage.text, scope=passage.scope)
 
 
 def matching_lines(blocks: Sequence[Block], terms: set[str]) -> list[MemoryItem]:

@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.history import ChannelHistory
 from adapters.intake import bot_intake
+from adapters.slack.assistant import AssistantThreads
 from adapters.slack.clients import WorkspaceClients, build_client
 from adapters.slack.commands import COMMAND, UserCommands
 from adapters.slack.config import PLATFORM, SlackConfig
@@ -90,6 +91,7 @@ class SlackAdapter:
         self._commands = UserCommands(
             user_memory, self._reject, self._directory, learn_channel=self._history.learn
         )
+        self._assistant = AssistantThreads(user_memory, kv, self._on_message, self._directory)
         self.bolt = self._build_app(installations, kv)
         self._edge = SlackEdge(self.bolt, self._reject, config.signing_secret)
         self._register_listeners()
@@ -185,6 +187,7 @@ class SlackAdapter:
 
     def _register_listeners(self) -> None:
         app = self.bolt
+        app.assistant(self._assistant.middleware)
         app.event("message")(self._on_message)
         app.event("app_mention")(self._on_message)
         app.event("member_joined_channel")(self._history.joined)

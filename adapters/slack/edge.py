@@ -55,6 +55,10 @@ _ROUTING_FIELDS: tuple[tuple[Path, tuple[type, ...]], ...] = (
     (("event", "channel_type"), (str,)),
     (("event", "callback_id"), (str,)),
     (("event", "function"), (dict,)),
+    # Read by bolt's assistant middleware on every message and assistant_thread_* event.
+    (("event", "message"), (dict, type(None))),
+    (("event", "previous_message"), (dict, type(None))),
+    (("event", "assistant_thread"), (dict, type(None))),
     (("event", "function", "callback_id"), (str,)),
     (("actions",), (list,)),
     (("actions", 0), (dict,)),

@@ -22,6 +22,7 @@ from engine.agent.provenance import Provenance
 from engine.audience import Audience
 from engine.citations import PlatformLinks
 from engine.embeddings import Embedder
+from engine.progress import report_step
 from engine.records import Agent, Author, Inbound, Message, Passage
 from engine.search.exchanges import Exchange
 from engine.store.protocol import RecordFilter, Scored, Store
@@ -165,12 +166,15 @@ class FunctionTool:
     arguments: type[BaseModel]
     run: ToolFunction
     terminal: bool = False
+    #: What the agent is doing while it runs, as people see it ("searching memory…").
+    status: str = ""
 
     def schema(self) -> dict[str, Any]:
         return function_schema(self.name, self.description, self.arguments)
 
     async def invoke(self, ctx: ToolContext, raw_arguments: str) -> ToolOutcome:
         """Run one call; every failure the agent can fix becomes a tool error."""
+        await report_step(self.status)
         try:
             args = self.arguments.model_validate(parse_arguments(raw_arguments))
             output = await self.run(ctx, args)

@@ -204,12 +204,14 @@ BUILTIN_TOOLS: Mapping[str, FunctionTool] = {
             "Add a line to a core memory block (what you must always keep in mind).",
             AppendArgs,
             core_memory_append,
+            status="updating notes…",
         ),
         FunctionTool(
             "core_memory_replace",
             "Replace exact text in a core memory block.",
             ReplaceArgs,
             core_memory_replace,
+            status="updating notes…",
         ),
         FunctionTool(
             "memory_rethink",
@@ -217,24 +219,28 @@ BUILTIN_TOOLS: Mapping[str, FunctionTool] = {
             "(to reorganise or shorten it).",
             RethinkArgs,
             memory_rethink,
+            status="updating notes…",
         ),
         FunctionTool(
             ARCHIVAL_INSERT,
             "Keep a fact or note in archival memory (unlimited, searched by meaning).",
             ArchivalInsertArgs,
             archival_memory_insert,
+            status="saving to memory…",
         ),
         FunctionTool(
             "archival_memory_search",
             "Search archival memory by meaning, optionally by tags and dates.",
             ArchivalSearchArgs,
             archival_memory_search,
+            status="searching memory…",
         ),
         FunctionTool(
             "conversation_search",
             "Search past messages (recall memory) by words, names and dates.",
             ConversationSearchArgs,
             conversation_search,
+            status="searching past conversations…",
         ),
         WHY_TOOL,
     )

@@ -62,4 +62,5 @@ WHY_TOOL = FunctionTool(
     "it, when, where, with a link), so you can say how you know something.",
     WhyArgs,
     why,
+    status="looking up where I learned it…",
 )

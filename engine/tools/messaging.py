@@ -74,6 +74,7 @@ class MessagingTools:
                     "as a message in this conversation.",
                     SendAsyncArgs,
                     self._send_async,
+                    status="messaging another agent…",
                 ),
                 FunctionTool(
                     SEND_AND_WAIT,
@@ -81,6 +82,7 @@ class MessagingTools:
                     "than the timeout, the reply arrives later as a message.",
                     SendAndWaitArgs,
                     self._send_and_wait,
+                    status="asking another agent…",
                 ),
                 FunctionTool(
                     SEND_TO_TAGGED,
@@ -88,6 +90,7 @@ class MessagingTools:
                     "and gather their replies (to split work and combine the results).",
                     SendToTaggedArgs,
                     self._send_to_tagged,
+                    status="asking other agents…",
                 ),
             )
         }

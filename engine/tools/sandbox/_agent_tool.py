@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.agent.memory import MemoryEditError
+from engine.progress import report_step
 from engine.records import Agent
 from engine.tools.base import Tool, ToolContext, ToolError, ToolOutcome, clip, parse_arguments
 from engine.tools.builtin import BUILTIN_TOOLS
@@ -77,6 +78,7 @@ class SandboxedTool:
         return self._tool.schema()
 
     async def invoke(self, ctx: ToolContext, raw_arguments: str) -> ToolOutcome:
+        await report_step(f"running {self.name}…")
         try:
             args = parse_arguments(raw_arguments)
         except ToolError as exc:
