@@ -13,6 +13,7 @@ from pathlib import Path
 
 from adapters.console import CONSOLE_WORKSPACE, stdin_lines
 from bot.logging import configure_logging
+from bot.mcp_cli import add_mcp_arguments, run_mcp
 from bot.memory_cli import add_memory_arguments, run_memory
 from bot.settings import Settings, SettingsError, load_settings
 from bot.sources_cli import add_sources_arguments, run_sources
@@ -122,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("name")
     run.add_argument("--args", default="{}", help="arguments as a JSON object")
 
+    mcp = _command(commands, "mcp", "MCP servers whose tools agents may attach")
+    add_mcp_arguments(mcp)
+
     memory = _command(commands, "memory", "what Mnemo keeps about a user, and why")
     add_memory_arguments(memory, TERMINAL_USER, CONSOLE_WORKSPACE)
 
@@ -220,6 +224,11 @@ async def _sources(settings: Settings, args: argparse.Namespace) -> int:
         return await run_sources(store, embedder, agent, args)
 
 
+async def _mcp(settings: Settings, args: argparse.Namespace) -> int:
+    async with _store(settings) as store:
+        return await run_mcp(store, args)
+
+
 async def _tools(settings: Settings, args: argparse.Namespace) -> int:
     async with _store(settings) as store:
         registry = ToolRegistry(store.tools)
@@ -298,6 +307,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(_agents(settings, args))
             case "memory":
                 return asyncio.run(_memory(settings, args))
+            case "mcp":
+                return asyncio.run(_mcp(settings, args))
             case "tools":
                 return asyncio.run(_tools(settings, args))
             case "sources":

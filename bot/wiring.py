@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +30,8 @@ from engine import (
     HybridSearch,
     LLMClient,
     LocalEmbedder,
+    McpServerRegistry,
+    McpToolSource,
     MessagingTools,
     OpenAIEmbedder,
     PeerAgent,
@@ -48,6 +51,7 @@ from engine import (
     open_store,
     peer_agents,
     read_agents_file,
+    start_mcp_tools,
     utcnow,
 )
 from jobs import JobScheduler, UserDataWithJobRecords, build_jobs
@@ -81,6 +85,8 @@ class Runtime:
     agents_file: AgentsFile | None = None
     #: platform -> bot user id -> agent: whose messages adapters hear as an agent's.
     peer_agents: dict[str, dict[str, PeerAgent]] = field(default_factory=dict)
+    #: The MCP servers' warm sessions, when any server is configured.
+    mcp_tools: McpToolSource | None = None
 
     def inspector_services(self) -> InspectorServices:
         return InspectorServices(
@@ -123,6 +129,8 @@ class Runtime:
     async def aclose(self) -> None:
         await self.jobs.stop()
         await self.engine.stop()
+        if self.mcp_tools is not None:
+            await self.mcp_tools.aclose()
         await self.llm.aclose()
         await self.store.close()
 
@@ -181,6 +189,7 @@ async def build_runtime(
         ToolRegistry(store.tools), build_sandbox(settings), SandboxLimits()
     )
     agents_file = await apply_configured_agents(settings, store)
+    mcp_tools = await start_mcp_servers(store)
     traffic = TrafficGuard(agents_file.traffic if agents_file else None)
     mail = AgentMail(store.agents, store.mail, store.lineage, traffic)
     messaging = MessagingTools(mail, store.agents)
@@ -192,7 +201,7 @@ async def build_runtime(
         search,
         embedder,
         clock=clock,
-        tool_providers=[custom_tools, messaging],
+        tool_providers=[custom_tools, messaging, *([mcp_tools] if mcp_tools else [])],
         links=links,
     )
     metrics = Metrics()
@@ -226,8 +235,16 @@ async def build_runtime(
             store, llm, embedder, settings.jobs, clock=clock, on_finished=metrics.job_run
         ),
         agents_file=agents_file,
+        mcp_tools=mcp_tools,
         peer_agents=await peer_agents(store.agents, agents_file),
     )
+
+
+async def start_mcp_servers(store: Store) -> McpToolSource | None:
+    """Warm sessions with every MCP server of the agents file or ``mnemo mcp add``; their
+    secrets come from this process's environment."""
+    servers = [server.spec for server in await McpServerRegistry(store.kv).all()]
+    return await start_mcp_tools(servers, os.environ) if servers else None
 
 
 async def apply_configured_agents(settings: Settings, store: Store) -> AgentsFile | None:
