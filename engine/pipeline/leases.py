@@ -46,8 +46,17 @@ class HeldLease:
         return taken
 
     async def confirm(self) -> None:
-        """Renew now; raise ``LeaseLost`` if the lease is no longer ours (before a commit)."""
+        """Raise ``LeaseLost`` if the lease may no longer be ours (before a commit).
+
+        Only an expired lease can be taken over: one taken or renewed less than half its ttl
+        ago is still ours without asking (the half covers clocks that disagree across hosts);
+        an older one is renewed now.
+        """
+        if self._lost:
+            raise LeaseLost(f"lease {self.name} was lost while working")
         started = time.monotonic()
+        if started < self._valid_until - self._ttl / 2:
+            return
         if not await self._leases.renew(self.name, self._holder, self._ttl):
             self._lost = True
             raise LeaseLost(f"lease {self.name} was taken over")

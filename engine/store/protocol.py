@@ -35,9 +35,11 @@ from engine.store.sources import SourceStore
 from engine.store.state import (
     DeliveryLedgerStore,
     JobStateStore,
+    JournalEntry,
     MailStore,
     ToolRegistryStore,
     TurnJournalStore,
+    TurnOutcome,
 )
 
 
@@ -301,6 +303,32 @@ class InboxStore(Protocol):
         its user message has the item's id). Returns the ids of the items redacted."""
 
 
+def closing_status(entry: JournalEntry) -> InboxStatus:
+    """What applying a turn's outcome marks its inbox items."""
+    return InboxStatus.DONE if entry.outcome is TurnOutcome.DONE else InboxStatus.FAILED
+
+
+class TurnStore(Protocol):
+    """A conversation's next batch and the writes that close it, in as few round trips as the
+    store allows: the batch with its journalled outcome in one read, the outcome's writes in
+    one transaction (SQLite) or in an order that survives a crash at any point (MongoDB)."""
+
+    async def pending(
+        self, conversation: str, limit: int
+    ) -> tuple[list[InboxItem], JournalEntry | None]:
+        """``InboxStore.pending``, with the outcome journalled under the first item, if any."""
+
+    async def apply(self, entry: JournalEntry, *, journalled: bool = False) -> JournalEntry:
+        """Write a turn's outcome once: its messages and their lineage, its replies to the
+        outbox, its items marked (the first last), its journal entry dropped.
+
+        Unless ``journalled`` (it was read from the journal), an outcome journalled before
+        under the same first item (an earlier attempt, another process) wins over ``entry``.
+        Every write is idempotent, so applying again after a crash writes nothing twice.
+        Returns the outcome written.
+        """
+
+
 class OutboxStatus(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
@@ -368,6 +396,7 @@ class Store(Protocol):
     outbox: OutboxStore
     leases: LeaseStore
     journal: TurnJournalStore
+    turns: TurnStore
     mail: MailStore
     tools: ToolRegistryStore
     jobs: JobStateStore

@@ -71,6 +71,15 @@ class MongoInbox:
             {"_id": item_id}, {"$set": {"status": status.value, "error": error}}
         )
 
+    async def mark_all(self, item_ids: Sequence[str], status: InboxStatus, error: str) -> None:
+        """Mark a batch's items, the first one last (a pending first item means the batch's
+        outcome is still to be applied)."""
+        update = {"$set": {"status": status.value, "error": error}}
+        if len(item_ids) > 1:
+            await self._items.update_many({"_id": {"$in": list(item_ids[1:])}}, update)
+        if item_ids:
+            await self._items.update_one({"_id": item_ids[0]}, update)
+
     async def record_attempt(self, item_id: str) -> int:
         doc = await self._items.find_one_and_update(
             {"_id": item_id},

@@ -15,6 +15,10 @@ class MongoTurnJournal:
     def __init__(self, collection: Collection) -> None:
         self._entries = collection
 
+    @property
+    def collection_name(self) -> str:
+        return self._entries.name
+
     async def record(self, entry: JournalEntry) -> JournalEntry:
         try:
             await self._entries.insert_one({"_id": entry.head, **encode(entry)})

@@ -33,6 +33,7 @@ from engine.store.mongo._search_indexes import (
 from engine.store.mongo._sources import MongoSources
 from engine.store.mongo._summaries import MongoSummaries
 from engine.store.mongo._tools import MongoToolRegistry
+from engine.store.mongo._turns import MongoTurnStore
 from engine.store.protocol import Store
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,9 @@ class MongoStore(Store):
         self.outbox = MongoOutbox(db["outbox"])
         self.leases = MongoLeases(db["leases"])
         self.journal = MongoTurnJournal(db["turn_journal"])
+        self.turns = MongoTurnStore(
+            db["inbox"], self.inbox, self.journal, self.messages, self.outbox
+        )
         self.mail = MongoMail(db["agent_mail"])
         self.tools = MongoToolRegistry(db["custom_tools"])
         self.jobs = MongoJobState(db)

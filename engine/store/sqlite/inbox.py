@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 
 from engine.records import JSON, utcnow
@@ -20,9 +21,17 @@ from engine.store.sqlite._time import from_micros, to_micros
 _REDACT = "UPDATE inbox SET inbound = json_set(inbound, '$.text', '', '$.attachments', json('[]'))"
 
 
+_COLUMNS = Columns(InboxItem)
+_PENDING = (
+    f"SELECT {_COLUMNS.listed()} FROM inbox WHERE conversation = ? "
+    "AND status = 'pending' ORDER BY seq, pos LIMIT ?"
+)
+_MARK = "UPDATE inbox SET status = ?, error = ? WHERE id = ?"
+
+
 class SQLiteInboxStore(RecordTable[InboxItem]):
     def __init__(self, db: Database) -> None:
-        super().__init__(db, "inbox", Columns(InboxItem))
+        super().__init__(db, "inbox", _COLUMNS)
 
     async def put(self, item: InboxItem) -> bool:
         return await self.add(item, dedupe_keys(item.inbound))
@@ -36,16 +45,23 @@ class SQLiteInboxStore(RecordTable[InboxItem]):
         return [conversation for (conversation,) in rows]
 
     async def pending(self, conversation: str, limit: int) -> list[InboxItem]:
-        return await self.fetch_all(
-            "conversation = ? AND status = 'pending'",
-            (conversation, limit),
-            "ORDER BY seq, pos LIMIT ?",
-        )
+        return await self._db.run(lambda c: self.pending_on(c, conversation, limit))
+
+    def pending_on(
+        self, conn: sqlite3.Connection, conversation: str, limit: int
+    ) -> list[InboxItem]:
+        """``pending`` on the database's thread."""
+        rows = conn.execute(_PENDING, (conversation, limit)).fetchall()
+        return [self.columns.record(row) for row in rows]
 
     async def mark(self, item_id: str, status: InboxStatus, error: str = "") -> None:
-        await self._db.execute(
-            "UPDATE inbox SET status = ?, error = ? WHERE id = ?", (status.value, error, item_id)
-        )
+        await self._db.run(lambda c: self.mark_on(c, [item_id], status, error))
+
+    def mark_on(
+        self, conn: sqlite3.Connection, item_ids: Sequence[str], status: InboxStatus, error: str
+    ) -> None:
+        """Mark items on the database's thread, in the order given."""
+        conn.executemany(_MARK, [(status.value, error, item_id) for item_id in item_ids])
 
     async def record_attempt(self, item_id: str) -> int:
         rows = await self._db.query(

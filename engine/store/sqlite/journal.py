@@ -31,8 +31,9 @@ class SQLiteTurnJournal(RecordTable[JournalEntry]):
         return await self.fetch(head)
 
     async def forget(self, heads: Sequence[str]) -> None:
-        rows = [(head,) for head in heads]
-        if rows:
-            await self._db.run(
-                lambda c: c.executemany("DELETE FROM turn_journal WHERE head = ?", rows)
-            )
+        if heads:
+            await self._db.run(lambda c: self.forget_on(c, heads))
+
+    def forget_on(self, conn: sqlite3.Connection, heads: Sequence[str]) -> None:
+        """``forget`` on the database's thread."""
+        conn.executemany("DELETE FROM turn_journal WHERE head = ?", [(head,) for head in heads])

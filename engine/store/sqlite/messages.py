@@ -32,6 +32,7 @@ VECTOR_COLUMNS = (
 #: a few hundred windows of ordinary messages, a few dozen of very long ones.
 DECODED_LIMIT = 8192
 DECODED_CHARS = 8_000_000
+_INSERT = f"INSERT OR IGNORE INTO messages ({COLUMNS.listed()}) VALUES ({COLUMNS.slots})"
 #: Positions looked up per statement, well under SQLite's limit on bound variables.
 _LOOKUP_CHUNK = 500
 
@@ -78,6 +79,12 @@ class DecodedMessages:
         return [found[pos] for pos in positions]
 
 
+def append_on(conn: sqlite3.Connection, messages: Sequence[Message], links: Sequence[Link]) -> None:
+    """``MessageStore.append`` inside a write transaction already begun."""
+    conn.executemany(_INSERT, [COLUMNS.row(m) for m in messages])
+    conn.executemany(INSERT_LINK, link_rows(links))
+
+
 class SQLiteMessageStore(MemoryTable[Message]):
     def __init__(self, db: Database) -> None:
         super().__init__(db, "messages", COLUMNS, VECTOR_COLUMNS)
@@ -86,14 +93,10 @@ class SQLiteMessageStore(MemoryTable[Message]):
     async def append(self, messages: Sequence[Message], links: Sequence[Link] = ()) -> None:
         if not messages and not links:
             return
-        rows = [COLUMNS.row(m) for m in messages]
-        sql = f"INSERT OR IGNORE INTO messages ({COLUMNS.listed()}) VALUES ({COLUMNS.slots})"
-        linked = link_rows(links)
 
         def append(conn: sqlite3.Connection) -> None:
             with write(conn):
-                conn.executemany(sql, rows)
-                conn.executemany(INSERT_LINK, linked)
+                append_on(conn, messages, links)
 
         await self._db.run(append)
 

@@ -24,6 +24,17 @@ class SQLiteOutboxStore(RecordTable[OutboxEntry]):
         self._insert = self.insert_sql(_REPLY_COLUMNS)
 
     async def put(self, replies: Sequence[Outbound]) -> None:
+        if not replies:
+            return
+
+        def put(conn: sqlite3.Connection) -> None:
+            with write(conn):
+                self.put_on(conn, replies)
+
+        await self._db.run(put)
+
+    def put_on(self, conn: sqlite3.Connection, replies: Sequence[Outbound]) -> None:
+        """``put`` inside a write transaction already begun."""
         rows = [
             (
                 *self.columns.row(OutboxEntry(r, OutboxStatus.PENDING)),
@@ -34,15 +45,7 @@ class SQLiteOutboxStore(RecordTable[OutboxEntry]):
             )
             for r in replies
         ]
-        if not rows:
-            return
-        sql = self._insert
-
-        def put(conn: sqlite3.Connection) -> None:
-            with write(conn):
-                conn.executemany(sql, rows)
-
-        await self._db.run(put)
+        conn.executemany(self._insert, rows)
 
     async def for_inbox(self, inbox_id: str) -> list[OutboxEntry]:
         return await self.fetch_all("inbox_id = ?", (inbox_id,), "ORDER BY idx")

@@ -24,6 +24,7 @@ from engine.store.sqlite.passages import SQLitePassageStore
 from engine.store.sqlite.sources import SQLiteSourceStore
 from engine.store.sqlite.summaries import SQLiteSummaryStore
 from engine.store.sqlite.tools import SQLiteToolRegistry
+from engine.store.sqlite.turns import SQLiteTurnStore
 
 
 class SQLiteStore(Store):
@@ -41,6 +42,7 @@ class SQLiteStore(Store):
         self.outbox = SQLiteOutboxStore(self._db)
         self.leases = SQLiteLeaseStore(self._db)
         self.journal = SQLiteTurnJournal(self._db)
+        self.turns = SQLiteTurnStore(self._db, self.inbox, self.journal, self.outbox)
         self.mail = SQLiteMailStore(self._db)
         self.tools = SQLiteToolRegistry(self._db)
         self.jobs = SQLiteJobState(self._db)

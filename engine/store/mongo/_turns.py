@@ -1,0 +1,76 @@
+"""A conversation's next batch with its journalled outcome in one read, and the outcome's
+writes in an order that survives a crash at any point.
+
+MongoDB writes to several collections are several commands, so the outcome is journalled
+first (one insert: from then on it is the outcome), then written idempotently, the batch's
+first item marked last and the journal entry dropped: a crash midway leaves the batch pending
+with its journal, and the next attempt writes the same outcome again.
+"""
+
+from __future__ import annotations
+
+from pymongo import ASCENDING
+
+from engine.store.codec import decode
+from engine.store.lineage import links_of
+from engine.store.mongo._documents import Collection, Document, as_record
+from engine.store.mongo._inbox import MongoInbox
+from engine.store.mongo._journal import MongoTurnJournal
+from engine.store.mongo._messages import MongoMessages
+from engine.store.mongo._outbox import MongoOutbox
+from engine.store.protocol import InboxItem, InboxStatus, closing_status
+from engine.store.state import JournalEntry
+
+_JOURNALLED = "_journalled"
+
+
+class MongoTurnStore:
+    def __init__(
+        self,
+        items: Collection,
+        inbox: MongoInbox,
+        journal: MongoTurnJournal,
+        messages: MongoMessages,
+        outbox: MongoOutbox,
+    ) -> None:
+        self._items = items
+        self._inbox = inbox
+        self._journal = journal
+        self._messages = messages
+        self._outbox = outbox
+
+    async def pending(
+        self, conversation: str, limit: int
+    ) -> tuple[list[InboxItem], JournalEntry | None]:
+        if limit <= 0:
+            return [], None
+        pipeline: list[Document] = [
+            {"$match": {"status": InboxStatus.PENDING.value, "conversation": conversation}},
+            {"$sort": {"seq": ASCENDING}},
+            {"$limit": limit},
+            {
+                "$lookup": {
+                    "from": self._journal.collection_name,
+                    "localField": "_id",
+                    "foreignField": "_id",
+                    "as": _JOURNALLED,
+                }
+            },
+        ]
+        docs = [doc async for doc in await self._items.aggregate(pipeline)]
+        journalled = [doc.pop(_JOURNALLED) for doc in docs]
+        entry = None
+        if journalled and journalled[0]:
+            stored = dict(journalled[0][0])
+            del stored["_id"]
+            entry = decode(JournalEntry, stored)
+        return [as_record(InboxItem, doc) for doc in docs], entry
+
+    async def apply(self, entry: JournalEntry, *, journalled: bool = False) -> JournalEntry:
+        if not journalled:
+            entry = await self._journal.record(entry)
+        await self._messages.append(entry.messages, links_of(entry.links))
+        await self._outbox.put(entry.replies)
+        await self._inbox.mark_all(entry.items, closing_status(entry), entry.error)
+        await self._journal.forget([entry.head])
+        return entry

@@ -1,0 +1,91 @@
+"""A conversation's batch with its journalled outcome, and the writes that close the batch."""
+
+from __future__ import annotations
+
+from engine.store import InboxStatus, OutboxStatus, Store
+from engine.store.lineage import Derivation, Derived
+from engine.store.state import JournalEntry, TurnOutcome
+from tests.contract.records import WS, inbox_item, message, reply
+
+
+async def batch_of_two(store: Store) -> tuple[str, str]:
+    first, second = inbox_item("E1", seq=10), inbox_item("E2", seq=20)
+    for item in (second, first, inbox_item("E0", conversation="conv-other", seq=5)):
+        assert await store.inbox.put(item)
+    return first.id, second.id
+
+
+def outcome(
+    head: str, items: tuple[str, ...], text: str, outcome: TurnOutcome = TurnOutcome.DONE
+) -> JournalEntry:
+    said = message(text, seq=100)
+    return JournalEntry(
+        head=head,
+        items=items,
+        outcome=outcome,
+        messages=(said,),
+        replies=(reply(head, 0, text),),
+        error="" if outcome is TurnOutcome.DONE else "the model failed",
+        links=(Derivation(Derived.MESSAGE, said.id, (head,), WS),),
+    )
+
+
+async def test_pending_batch_comes_with_the_outcome_journalled_under_its_first_item(
+    store: Store,
+) -> None:
+    assert await store.turns.pending("conv-1", 10) == ([], None)
+    first, second = await batch_of_two(store)
+    items, journalled = await store.turns.pending("conv-1", 10)
+    assert ([i.id for i in items], journalled) == ([first, second], None)
+    assert [i.id for i in (await store.turns.pending("conv-1", 1))[0]] == [first]
+
+    answered = outcome(first, (first, second), "the answer")
+    await store.journal.record(answered)
+    # An outcome kept under a later item is not the batch's.
+    await store.journal.record(outcome(second, (second,), "not this one"))
+    assert (await store.turns.pending("conv-1", 10))[1] == answered
+
+
+async def test_applying_an_outcome_writes_it_closes_the_batch_and_drops_its_journal(
+    store: Store,
+) -> None:
+    first, second = await batch_of_two(store)
+    answered = outcome(first, (first, second), "the answer")
+    assert await store.turns.apply(answered) == answered
+    assert await store.turns.apply(answered) == answered  # again, as after a crash
+
+    [said] = answered.messages
+    assert [m.content for m in await store.messages.by_ids([said.id])] == ["the answer"]
+    assert await store.lineage.sources_of(Derived.MESSAGE, [said.id]) == {said.id: [first]}
+    [queued] = await store.outbox.for_inbox(first)
+    assert (queued.reply.text, queued.status) == ("the answer", OutboxStatus.PENDING)
+    for item_id in (first, second):
+        item = await store.inbox.get(item_id)
+        assert item is not None
+        assert item.status is InboxStatus.DONE
+    assert await store.journal.find(first) is None
+    assert await store.turns.pending("conv-1", 10) == ([], None)
+
+
+async def test_an_outcome_journalled_before_wins_over_a_later_run(store: Store) -> None:
+    first, second = await batch_of_two(store)
+    earlier = outcome(first, (first,), "sorry", TurnOutcome.FAILED)
+    await store.journal.record(earlier)
+    assert await store.turns.apply(outcome(first, (first, second), "a second answer")) == earlier
+
+    [queued] = await store.outbox.for_inbox(first)
+    assert queued.reply.text == "sorry"
+    item = await store.inbox.get(first)
+    assert item is not None
+    assert (item.status, item.error) == (InboxStatus.FAILED, "the model failed")
+    # Only the items of the outcome that counts are closed.
+    assert [i.id for i in (await store.turns.pending("conv-1", 10))[0]] == [second]
+
+
+async def test_a_journalled_outcome_is_applied_as_read(store: Store) -> None:
+    first, second = await batch_of_two(store)
+    journalled = outcome(first, (first, second), "the journalled answer")
+    await store.journal.record(journalled)
+    assert await store.turns.apply(journalled, journalled=True) == journalled
+    assert await store.journal.find(first) is None
+    assert [r.reply.text for r in await store.outbox.for_inbox(first)] == ["the journalled answer"]
