@@ -11,6 +11,7 @@ from adapters.intake import ChannelTraffic
 from engine import (
     Agent,
     AgentsFile,
+    BackfillLedger,
     DeliveryLedgerStore,
     IntakePort,
     KeyValueStore,
@@ -39,3 +40,5 @@ class PlatformServices:
     peer_agents: Mapping[str, Mapping[str, PeerAgent]]
     #: The traffic policy as the bots apply it to agents talking in channels.
     channel_traffic: ChannelTraffic
+    #: How far each channel history read got (Discord keeps it here; Slack in its key-value store).
+    channel_history: BackfillLedger

@@ -19,6 +19,7 @@ from dotenv import dotenv_values
 from pydantic import SecretStr
 
 from adapters.discord import DiscordAdapter, DiscordConfig
+from adapters.history import HistoryBounds
 from adapters.policy import ChannelPolicy
 from adapters.slack import SLACK_API_URL, SlackAdapter, SlackConfig
 from bot.platform_services import PlatformServices
@@ -256,9 +257,13 @@ class _Builder:
 
     # -- adapters ----------------------------------------------------------------------------
 
+    def _history(self) -> HistoryBounds:
+        s = self.settings
+        return HistoryBounds(s.history_days, s.history_messages, s.history_on_join)
+
     def _slack(self, config: SlackConfig, spec: PlatformSpec | None) -> SlackAdapter:
         services = self.services
-        config = replace(config, served_channels=_served(spec))
+        config = replace(config, served_channels=_served(spec), history=self._history())
         adapter = SlackAdapter(
             config,
             services.intake,
@@ -291,8 +296,11 @@ class _Builder:
         )
 
     def _discord(self, config: DiscordConfig, spec: PlatformSpec | None) -> DiscordAdapter:
-        config = replace(config, served_channels=_served(spec))
-        adapter = DiscordAdapter(config, self.services.intake, self.services.user_data)
+        config = replace(config, served_channels=_served(spec), history=self._history())
+        services = self.services
+        adapter = DiscordAdapter(
+            config, services.intake, services.user_data, services.channel_history
+        )
         self._add("discord", config.agent_id, adapter.platform_port)
         return adapter
 

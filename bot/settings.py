@@ -100,6 +100,14 @@ class Settings(BaseSettings):
     discord_message_content: bool = Field(default=False, alias="DISCORD_MESSAGE_CONTENT")
     discord_sharded: bool = Field(default=False, alias="DISCORD_SHARDED")
 
+    # Channel history: what a bot learns of a channel's past when it joins or an admin asks
+    #: Days of history read (0: no day limit).
+    history_days: int = Field(default=90, ge=0, alias="MNEMO_HISTORY_DAYS")
+    #: Messages read per channel at most, the newest first.
+    history_messages: int = Field(default=2_000, ge=1, alias="MNEMO_HISTORY_MESSAGES")
+    #: Whether the bot joining a channel (or a Discord server) reads its history.
+    history_on_join: bool = Field(default=True, alias="MNEMO_HISTORY_ON_JOIN")
+
     log_format: Literal["json", "text"] = Field(default="text", alias="MNEMO_LOG_FORMAT")
     log_level: str = Field(default="INFO", alias="MNEMO_LOG_LEVEL")
 

@@ -24,6 +24,7 @@ from engine import (
     AgentRuntime,
     AgentsFile,
     AgentsFileError,
+    BackfillLedger,
     Embedder,
     EmbeddingError,
     Engine,
@@ -112,6 +113,7 @@ class Runtime:
             agents_file=self.agents_file,
             peer_agents=self.peer_agents,
             channel_traffic=self.channel_traffic,
+            channel_history=BackfillLedger(self.store.kv),
         )
 
     def console_services(self) -> ConsoleServices:
