@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from adapters.console import CONSOLE_WORKSPACE, stdin_lines
+from bot.history_cli import add_history_arguments, run_history
 from bot.logging import configure_logging
 from bot.mcp_cli import add_mcp_arguments, run_mcp
 from bot.memory_cli import add_memory_arguments, run_memory
@@ -23,6 +24,7 @@ from engine import (
     AgentChangeError,
     AgentExists,
     AgentsFileError,
+    BackfillLedger,
     MongoUnreachableError,
     SandboxLimits,
     Store,
@@ -128,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     memory = _command(commands, "memory", "what Mnemo keeps about a user, and why")
     add_memory_arguments(memory, TERMINAL_USER, CONSOLE_WORKSPACE)
+
+    history = _command(commands, "history", "channel histories read into recall: how far each got")
+    add_history_arguments(history)
 
     sources = _command(commands, "sources", "teach an agent from files (Markdown, text, PDF, HTML)")
     add_sources_arguments(sources, CONSOLE_WORKSPACE)
@@ -267,6 +272,11 @@ async def _tools(settings: Settings, args: argparse.Namespace) -> int:
         return 0 if outcome.ok else 1
 
 
+async def _history(settings: Settings, args: argparse.Namespace) -> int:
+    async with _store(settings) as store:
+        return await run_history(BackfillLedger(store.kv), args)
+
+
 async def _jobs(settings: Settings, args: argparse.Namespace) -> int:
     if args.jobs_command == "run":
         runtime = await build_runtime(settings)
@@ -315,6 +325,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(_sources(settings, args))
             case "jobs":
                 return asyncio.run(_jobs(settings, args))
+            case "history":
+                return asyncio.run(_history(settings, args))
     except SettingsError as exc:
         print(f"mnemo: {exc}", file=sys.stderr)
         return 2
