@@ -100,6 +100,7 @@ class Runtime:
             default_agent_id=self.default_agent.id,
             explainer=self.user_data.explainer,
             forget_memory=self.user_data.forget_memory,
+            channel_history=BackfillLedger(self.store.kv),
         )
 
     def platform_services(self) -> PlatformServices:

@@ -10,6 +10,7 @@ from aiohttp import web
 from bot.inspector import (
     chat,
     context_routes,
+    history_routes,
     jobs_routes,
     lineage_routes,
     memory_routes,
@@ -34,6 +35,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     + context_routes.ENDPOINTS
     + chat.ENDPOINTS
     + jobs_routes.ENDPOINTS
+    + history_routes.ENDPOINTS
     + rejections_routes.ENDPOINTS
 )
 

@@ -12,6 +12,7 @@ from engine import (
     JSON,
     AgentRuntime,
     AgentStore,
+    BackfillLedger,
     BlockStore,
     Derived,
     ForgetReport,
@@ -79,3 +80,5 @@ class InspectorServices:
     explainer: MemoryExplainer
     #: ``forget_memory(workspace, kind, record_id)``: one line or passage, and what came of it.
     forget_memory: Callable[[str, Derived, str], Awaitable[ForgetReport]]
+    #: How far each channel's history read got.
+    channel_history: BackfillLedger
