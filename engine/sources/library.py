@@ -12,7 +12,8 @@ stops part-way is finished by adding the file again, and no chunk is ever stored
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 from engine.audience import Scope
-from engine.embeddings import Embedder, EmbeddingError
+from engine.embeddings import Embedder, EmbeddingError, Vectors
 from engine.forgetting import Forgetting, merged
 from engine.ports import ForgetReport
 from engine.records import Passage, utcnow
@@ -214,9 +215,10 @@ class SourceLibrary:
         wanted = {planned.id for planned in plan.chunks}
         fresh = [planned for planned in plan.chunks if planned.id not in placed]
         progress.chunks_done(len(plan.chunks) - len(fresh))
-        for batch in batches(fresh, self.limits.batch):
-            await self._write_batch(target, doc_id, plan.title, batch)
-            progress.chunks_done(len(batch))
+        async with contextlib.aclosing(self._embedded(fresh)) as embedded:
+            async for batch, vectors in embedded:
+                await self._write_batch(target, doc_id, batch, vectors)
+                progress.chunks_done(len(batch))
         moved = [
             planned.place
             for planned in plan.chunks
@@ -229,10 +231,32 @@ class SourceLibrary:
             await sources.delete_chunks(gone)
         return len(fresh), len(gone)
 
+    async def _embedded(
+        self, chunks: Sequence[PlannedChunk]
+    ) -> AsyncIterator[tuple[Sequence[PlannedChunk], Vectors]]:
+        """``chunks`` in batches with their vectors; the next batch is embedded while the
+        caller writes this one (the model and the store work in threads of their own)."""
+        todo = list(batches(chunks, self.limits.batch))
+        if not todo:
+            return
+        embed = self._embedder.embed
+        pending = asyncio.ensure_future(embed([c.embedded_text for c in todo[0]]))
+        try:
+            for index, batch in enumerate(todo):
+                vectors = await pending
+                if index + 1 < len(todo):
+                    texts = [c.embedded_text for c in todo[index + 1]]
+                    pending = asyncio.ensure_future(embed(texts))
+                yield batch, vectors
+        finally:
+            if not pending.done():
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError, EmbeddingError):
+                    await pending
+
     async def _write_batch(
-        self, target: SourceTarget, doc_id: str, title: str, batch: Sequence[PlannedChunk]
+        self, target: SourceTarget, doc_id: str, batch: Sequence[PlannedChunk], vectors: Vectors
     ) -> None:
-        vectors = await self._embedder.embed([planned.embedded_text for planned in batch])
         now = self._clock()
         tags = (SOURCE_TAG, source_tag(batch[0].place.document_name))
         passages = [
