@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -233,7 +233,7 @@ class SourceLibrary:
 
     async def _embedded(
         self, chunks: Sequence[PlannedChunk]
-    ) -> AsyncIterator[tuple[Sequence[PlannedChunk], Vectors]]:
+    ) -> AsyncGenerator[tuple[Sequence[PlannedChunk], Vectors]]:
         """``chunks`` in batches with their vectors; the next batch is embedded while the
         caller writes this one (the model and the store work in threads of their own)."""
         todo = list(batches(chunks, self.limits.batch))
