@@ -81,6 +81,7 @@ from engine.records import (
 )
 from engine.search import HybridSearch
 from engine.sources import (
+    SOURCE_TAG,
     IngestProgress,
     IngestResult,
     IngestStatus,
@@ -139,6 +140,7 @@ __all__ = [
     "BUILTIN_TOOLS",
     "JSON",
     "SETTLED",
+    "SOURCE_TAG",
     "Agent",
     "AgentChangeError",
     "AgentDefinition",

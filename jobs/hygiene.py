@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from engine import (
+    SOURCE_TAG,
     Derived,
     JobCheckpoint,
     Passage,
@@ -27,6 +28,9 @@ from jobs.job import MemoryJob, RunContext, Target
 from jobs.settings import HygieneSettings
 
 DIGEST_TAG = "digest"
+#: Digests and chunks of documents stand as written: a document's chunks change only when the
+#: document does.
+_KEPT_AS_WRITTEN = frozenset({DIGEST_TAG, SOURCE_TAG})
 #: Passages examined per run, newest first; the rest wait for the next run.
 _PER_RUN = 500
 _NEIGHBOURS = 8
@@ -66,7 +70,7 @@ class HygieneJob(MemoryJob[HygieneSettings]):
         fresh = await self._store.passages.list(replace(group.where, start=since), _PER_RUN)
         removed: set[str] = set()
         for passage in fresh:  # newest first: each one wins over its older duplicates
-            if passage.id not in removed and DIGEST_TAG not in passage.tags:
+            if passage.id not in removed and _KEPT_AS_WRITTEN.isdisjoint(passage.tags):
                 removed |= await self._merge_duplicates(group, passage, removed)
         await self._store.jobs.save_checkpoint(
             self.name, key, JobCheckpoint(group.workspace, group.scope, at=ctx.now)
@@ -86,7 +90,7 @@ class HygieneJob(MemoryJob[HygieneSettings]):
             if hit.score >= self._settings.duplicate_similarity
             and hit.record.id != newest.id
             and hit.record.id not in removed
-            and DIGEST_TAG not in hit.record.tags
+            and _KEPT_AS_WRITTEN.isdisjoint(hit.record.tags)
             and _older(hit.record, newest)
         ]
         if not older:
