@@ -28,6 +28,7 @@ from typing import Any
 import uvicorn
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import Tool as ListedTool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -90,7 +91,7 @@ def build_server() -> FakeMcpServer:
     @server.tool()
     def fail(reason: str) -> str:
         """Fail with ``reason`` (an error result, not a crash)."""
-        raise ValueError(reason)
+        raise ToolError(reason)
 
     @server.tool()
     def broken(text: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -51,11 +52,13 @@ class McpConnection:
         environ: Mapping[str, str],
         *,
         start_timeout: float = START_TIMEOUT,
+        retry_after: float = RETRY_AFTER,
         on_listing: Callable[[McpConnection], None] = lambda _: None,
     ) -> None:
         self.spec = spec
         self._environ = environ
         self._start_timeout = start_timeout
+        self._retry_after = retry_after
         self._on_listing = on_listing
         #: The server's tools as it last listed them.
         self.tools: tuple[types.Tool, ...] = ()
@@ -108,7 +111,7 @@ class McpConnection:
     async def _restart(self) -> Client:
         async with self._starting:
             if self._client is None:
-                wait = self._last_attempt + RETRY_AFTER - time.monotonic()
+                wait = self._last_attempt + self._retry_after - time.monotonic()
                 if wait > 0:
                     raise McpCallError(f"is not running ({self.problem}); retrying in {wait:.0f} s")
                 await self._start()
@@ -240,11 +243,9 @@ class McpConnection:
         """The end of what a stdio server wrote to stderr, for the error message."""
         if self._stderr is None:
             return ""
-        self._stderr.flush()
-        self._stderr.seek(0, 2)
-        size = self._stderr.tell()
-        self._stderr.seek(max(0, size - _STDERR_TAIL))
-        tail = " ".join(self._stderr.read().split())
+        fd = self._stderr.fileno()
+        start = max(0, os.fstat(fd).st_size - _STDERR_TAIL)
+        tail = " ".join(os.pread(fd, _STDERR_TAIL, start).decode("utf-8", "replace").split())
         return f" (it wrote: {tail})" if tail else ""
 
 

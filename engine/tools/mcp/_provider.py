@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from engine.records import Agent
 from engine.tools.base import Tool
-from engine.tools.mcp._connection import START_TIMEOUT, McpConnection
+from engine.tools.mcp._connection import RETRY_AFTER, START_TIMEOUT, McpConnection
 from engine.tools.mcp._names import every_tool_of, namespaced_names, server_of
 from engine.tools.mcp._servers import McpServerSpec
 from engine.tools.mcp._tool import McpTool
@@ -27,11 +27,16 @@ class McpTools:
         environ: Mapping[str, str],
         *,
         start_timeout: float = START_TIMEOUT,
+        retry_after: float = RETRY_AFTER,
     ) -> None:
         self._tools: dict[str, dict[str, McpTool]] = {}
         self.connections: dict[str, McpConnection] = {
             spec.name: McpConnection(
-                spec, environ, start_timeout=start_timeout, on_listing=self._relist
+                spec,
+                environ,
+                start_timeout=start_timeout,
+                retry_after=retry_after,
+                on_listing=self._relist,
             )
             for spec in servers
         }
