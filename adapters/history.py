@@ -100,6 +100,10 @@ class HistoryUnavailable(Exception):
 class HistorySource(Protocol):
     """One channel's history as a platform shows it."""
 
+    async def check(self) -> None:
+        """Raise ``HistoryUnavailable`` unless the platform lets the bot read the channel."""
+        ...
+
     def pages(self, cursor: str, since: datetime | None, limit: int) -> AsyncIterator[HistoryPage]:
         """Pages from ``cursor`` ("" for the start), of messages sent after ``since``, at
         most ``limit`` messages in all; raises ``HistoryUnavailable``."""
@@ -151,6 +155,22 @@ class ChannelHistory:
 
     def reading(self, target: HistoryTarget) -> bool:
         return target in self._tasks
+
+    async def begin(self, target: HistoryTarget, source: HistorySource, *, again: bool) -> str:
+        """Start reading ``target`` unless it is being read or cannot be read; what
+        happened, in a sentence for whoever asked."""
+        place = target.channel_name or "this channel"
+        if self.reading(target):
+            return f"I'm already learning {place}'s history."
+        try:
+            await source.check()
+        except HistoryUnavailable as error:
+            return f"I can't read {place}'s history: {error}."
+        self.start(target, source, again=again)
+        return (
+            f"Learning {place}'s history: {self.bounds.describe()}. "
+            "I'll remember it without answering; `mnemo history status` shows how far I got."
+        )
 
     def start(
         self, target: HistoryTarget, source: HistorySource, *, again: bool = False

@@ -160,18 +160,8 @@ class DiscordHistory:
             str(channel.id),
             place,
         )
-        if self._reader.reading(target):
-            return f"I'm already learning {place}'s history."
         source = DiscordChannelSource(channel, me, self._config.agent_id)
-        try:
-            await source.check()
-        except HistoryUnavailable as error:
-            return f"I can't read {place}'s history: {error}."
-        self._reader.start(target, source, again=again)
-        return (
-            f"Learning {place}'s history: {self._reader.bounds.describe()}. "
-            "I'll remember it without answering; `mnemo history status` shows how far I got."
-        )
+        return await self._reader.begin(target, source, again=again)
 
     async def _learn_channel(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)

@@ -234,8 +234,6 @@ class SlackHistory:
         target = HistoryTarget(
             PLATFORM, self._config.agent_id, workspace_id(team), channel, info.name
         )
-        if self._reader.reading(target):
-            return f"I'm already learning {place}'s history."
         source = SlackChannelSource(
             reading_client(self._config, client.token),
             self._directory,
@@ -245,15 +243,7 @@ class SlackHistory:
             channel,
             bot_user,
         )
-        try:
-            await source.check()
-        except HistoryUnavailable as error:
-            return f"I can't read {place}'s history: {error}."
-        self._reader.start(target, source, again=again)
-        return (
-            f"Learning {place}'s history: {self._reader.bounds.describe()}. "
-            "I'll remember it without answering; `mnemo history status` shows how far I got."
-        )
+        return await self._reader.begin(target, source, again=again)
 
     async def resume(self) -> None:
         """Continue the reads a stop interrupted."""
