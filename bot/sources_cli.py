@@ -23,6 +23,7 @@ from engine import (
     IngestResult,
     IngestStatus,
     Scope,
+    ScopeKind,
     SourceDocument,
     SourceLibrary,
     SourceLimits,
@@ -92,6 +93,13 @@ async def _add(library: SourceLibrary, agent: Agent, args: argparse.Namespace) -
         scope = Scope.parse(args.audience)
     except ValueError as exc:
         print(f"mnemo: --audience: {exc}", file=sys.stderr)
+        return 2
+    if scope.kind is ScopeKind.AGENT:
+        print(
+            "mnemo: --audience: a document belongs to one workspace; use 'workspace' "
+            "(everyone in it), 'private:<channel>' or 'dm:<user>'",
+            file=sys.stderr,
+        )
         return 2
     if not args.targets:
         print("mnemo: name the files to add: mnemo sources add PATH...", file=sys.stderr)

@@ -114,5 +114,7 @@ async def test_a_bad_audience_or_an_unknown_agent_is_refused(
     guide = str(files / "guide.md")
     assert await mnemo("sources", "add", guide, "--agent", "ada", "--audience", "everyone") == 2
     assert "mnemo: --audience: unknown scope 'everyone'" in capsys.readouterr().err
+    assert await mnemo("sources", "add", guide, "--audience", "agent") == 2
+    assert "a document belongs to one workspace" in capsys.readouterr().err
     assert await mnemo("sources", "add", guide, "--agent", "nobody") == 1
     assert "mnemo: no agent called 'nobody'" in capsys.readouterr().err
