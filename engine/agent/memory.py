@@ -14,6 +14,7 @@ from dataclasses import KW_ONLY, dataclass, field
 from engine.agent.provenance import Provenance
 from engine.audience import ALL_WORKSPACES, Audience, Scope, ScopeKind
 from engine.records import Agent, Author, Block, BlockLabel, new_id, shared_owner
+from engine.store.block_selection import BlockSelection
 from engine.store.protocol import BlockStore
 
 DEFAULT_LIMITS: dict[str, int] = {
@@ -103,13 +104,23 @@ class TurnMemory:
             fixed += (BlockLabel.CHANNEL,)
         return fixed + self.shared
 
-    async def load(self) -> tuple[BlockView, ...]:
-        """Read every visible block of this turn in one store query."""
+    def selection(self) -> BlockSelection:
+        """The parts this turn may see."""
         keys = [(label, self._target(label)[1]) for label in self.labels]
         owners = sorted({self._target(label)[0] for label in self.labels})
-        parts = await self.blocks.visible(
+        return BlockSelection.of(
             owners, self.audience.workspace, self.audience.readable_scopes, keys
         )
+
+    async def load(self) -> tuple[BlockView, ...]:
+        """Read every visible block of this turn in one store query."""
+        chosen = self.selection()
+        return self.adopt(
+            await self.blocks.visible(chosen.owners, chosen.workspace, chosen.scopes, chosen.keys)
+        )
+
+    def adopt(self, parts: Sequence[Block]) -> tuple[BlockView, ...]:
+        """The turn's blocks from now on: ``parts`` read for ``selection`` (with other reads)."""
         self._views = {label: self._view(label, parts) for label in self.labels}
         return tuple(self._views.values())
 

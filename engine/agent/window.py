@@ -10,7 +10,6 @@ states one.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -70,20 +69,24 @@ class ContextWindow:
         stored. With ``fold`` False nothing is written: what would be folded is left out."""
         agent = await self._within_window(agent)
         where = RecordFilter.for_audience(agent.id, memory.audience)
-        summaries = self.store.summaries
-        blocks, stats, summary = await asyncio.gather(
-            memory.load(), self._stats(where), summaries.get(conversation)
+        read = await self.store.context.read(
+            memory.selection(), where, conversation, self.history_load
         )
+        blocks = memory.adopt(read.blocks)
+        stats = MemoryStats(read.messages, read.passages, read.tags)
+        summary, loaded = read.summary, read.recent
         audience = memory.audience
         for attempt in range(_FOLDS if fold else 1):
-            if attempt:
-                summary = await summaries.get(conversation)
-            summary = _readable_summary(summary, audience)
+            if attempt:  # read again what the fold changed
+                summary = await self.store.summaries.get(conversation)
+                loaded = await self.store.messages.recent(
+                    conversation, summary.through_seq if summary else 0, self.history_load
+                )
             after = summary.through_seq if summary else 0
+            summary = _readable_summary(summary, audience)
+            beyond, loaded = await self._beyond_load(conversation, after, loaded)
             # A conversation keeps its key when its channel changes audience (a private
             # channel opened to everyone): only what this audience may read enters the window.
-            loaded = await self.store.messages.recent(conversation, after, self.history_load)
-            beyond, loaded = await self._beyond_load(conversation, after, loaded)
             history = [m for m in loaded if audience.can_read(m.workspace, m.scope)]
             # A turn applied before and re-run finds its own messages stored already.
             stored = {m.id for m in history}
@@ -193,14 +196,6 @@ class ContextWindow:
         )
         # Losing this race is fine: the winner folded the same or newer messages.
         await self.store.summaries.put(updated, summary.version if summary else 0)
-
-    async def _stats(self, where: RecordFilter) -> MemoryStats:
-        messages, passages, tags = await asyncio.gather(
-            self.store.messages.count(where),
-            self.store.passages.count(where),
-            self.store.passages.tag_counts(where),
-        )
-        return MemoryStats(messages, passages, tags)
 
 
 def _readable_summary(summary: Summary | None, audience: Audience) -> Summary | None:

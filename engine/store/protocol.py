@@ -240,6 +240,34 @@ class SummaryStore(Protocol):
         """Remove summaries of DMs with ``user``."""
 
 
+@dataclass(frozen=True, slots=True)
+class ContextRead:
+    """What compiling a turn's context reads from the store."""
+
+    blocks: list[Block]
+    summary: Summary | None
+    #: The conversation's newest messages after its summary, oldest first
+    #: (``MessageStore.recent`` after the summary's ``through_seq``).
+    recent: list[Message]
+    #: What the turn's filter sees of recall and archival memory.
+    messages: int
+    passages: int
+    tags: dict[str, int]
+
+
+class ContextStore(Protocol):
+    async def read(
+        self,
+        blocks: BlockSelection,
+        where: RecordFilter,
+        conversation: ConversationKey,
+        limit: int,
+    ) -> ContextRead:
+        """The parts ``blocks`` selects (``BlockStore.select``), the conversation's summary
+        and newest ``limit`` messages, and the counts of messages, passages and passage tags
+        ``where`` sees: in one round trip where the store can."""
+
+
 class InboxStatus(StrEnum):
     PENDING = "pending"
     DONE = "done"
@@ -397,6 +425,7 @@ class Store(Protocol):
     leases: LeaseStore
     journal: TurnJournalStore
     turns: TurnStore
+    context: ContextStore
     mail: MailStore
     tools: ToolRegistryStore
     jobs: JobStateStore

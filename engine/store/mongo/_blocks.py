@@ -35,17 +35,21 @@ class MongoBlocks(BlockStore):
     def __init__(self, collection: Collection) -> None:
         self._blocks = collection
 
+    @property
+    def collection(self) -> Collection:
+        return self._blocks
+
     async def select(self, selection: BlockSelection) -> builtins.list[Block]:
-        query: Document = {
-            "owner": {"$in": list(selection.owners)},
-            "workspace": {"$in": list(selection.workspaces)},
-            "scope": {"$in": selection.stored_scopes},
-        }
-        if selection.keys is not None:
-            query["$or"] = [
-                {"label": label, "subject": subject} for label, subject in selection.keys
-            ]
-        return [as_record(Block, doc) async for doc in self._blocks.find(query).sort(_ORDER)]
+        cursor = self._blocks.find(_selected(selection)).sort(_ORDER)
+        return self.records([doc async for doc in cursor])
+
+    def selected(self, selection: BlockSelection) -> builtins.list[Document]:
+        """``select`` as the first stages of an aggregate on the collection."""
+        match = {"_id": {"$in": []}} if selection.matches_nothing else _selected(selection)
+        return [{"$match": match}, {"$sort": dict(_ORDER)}]
+
+    def records(self, docs: builtins.list[Document]) -> builtins.list[Block]:
+        return [as_record(Block, doc) for doc in docs]
 
     async def create(self, block: Block) -> Block:
         doc = as_document(block)
@@ -96,3 +100,14 @@ class MongoBlocks(BlockStore):
             }
         )
         return result.deleted_count
+
+
+def _selected(selection: BlockSelection) -> Document:
+    query: Document = {
+        "owner": {"$in": list(selection.owners)},
+        "workspace": {"$in": list(selection.workspaces)},
+        "scope": {"$in": selection.stored_scopes},
+    }
+    if selection.keys is not None:
+        query["$or"] = [{"label": label, "subject": subject} for label, subject in selection.keys]
+    return query

@@ -12,6 +12,7 @@ from pymongo.errors import ConfigurationError, ConnectionFailure, PyMongoError
 from engine.store.kv_moves import move_state_from_kv
 from engine.store.mongo._agents import MongoAgents
 from engine.store.mongo._blocks import MongoBlocks
+from engine.store.mongo._context import MongoContextReads
 from engine.store.mongo._deliveries import MongoDeliveryLedgers
 from engine.store.mongo._documents import Document
 from engine.store.mongo._inbox import MongoInbox
@@ -74,6 +75,9 @@ class MongoStore(Store):
         self.journal = MongoTurnJournal(db["turn_journal"])
         self.turns = MongoTurnStore(
             db["inbox"], self.inbox, self.journal, self.messages, self.outbox
+        )
+        self.context = MongoContextReads(
+            self.blocks, db["summaries"], db["messages"], db["passages"]
         )
         self.mail = MongoMail(db["agent_mail"])
         self.tools = MongoToolRegistry(db["custom_tools"])

@@ -10,6 +10,7 @@ from engine.store.sqlite._database import Database
 from engine.store.sqlite._redaction import settle_forget
 from engine.store.sqlite.agents import SQLiteAgentStore
 from engine.store.sqlite.blocks import SQLiteBlockStore
+from engine.store.sqlite.context import SQLiteContextReads
 from engine.store.sqlite.deliveries import SQLiteDeliveryLedgers
 from engine.store.sqlite.inbox import SQLiteInboxStore
 from engine.store.sqlite.jobs import SQLiteJobState
@@ -43,6 +44,7 @@ class SQLiteStore(Store):
         self.leases = SQLiteLeaseStore(self._db)
         self.journal = SQLiteTurnJournal(self._db)
         self.turns = SQLiteTurnStore(self._db, self.inbox, self.journal, self.outbox)
+        self.context = SQLiteContextReads(self.blocks, self.summaries, self.messages, self.passages)
         self.mail = SQLiteMailStore(self._db)
         self.tools = SQLiteToolRegistry(self._db)
         self.jobs = SQLiteJobState(self._db)
