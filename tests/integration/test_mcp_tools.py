@@ -4,7 +4,6 @@ server can, and kept away from the audiences they are not for."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import sys
@@ -26,6 +25,7 @@ from engine.tokens import TokenCounter
 from engine.tools.builtin import DEFAULT_TOOLS
 from engine.tools.mcp import McpServerSpec
 from engine.tools.mcp._provider import McpTools
+from tests.fakes.discord_world import eventually
 from tests.fakes.embedder import HashEmbedder
 from tests.fakes.mcp_server import SECRET_VARIABLE, serve_http
 from tests.fakes.openai_server import FakeOpenAI, tool_call, tool_calls
@@ -101,14 +101,6 @@ def results(turns: Turns) -> list[str]:
     return turns.tool_results()
 
 
-async def wait_until(condition: Any, what: str) -> None:
-    """Wait (generously) for ``condition()``; slow machines get time, a bug gets a message."""
-    async with asyncio.timeout(30):
-        while not condition():
-            await asyncio.sleep(0.05)
-    assert condition(), what
-
-
 async def test_a_stdio_server_tool_is_offered_namespaced_called_and_kept_in_recall(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -137,7 +129,6 @@ async def test_a_stdio_server_tool_is_offered_namespaced_called_and_kept_in_reca
         assert {str(m.scope) for m in kept} == {"dm:alice"}
         elsewhere = RecordFilter.for_audience(turns.agent.id, public("C-ops"))
         assert all(m.content != "7" for m in await store.messages.list(elsewhere, 50))
-
 
 
 async def test_an_http_server_gets_its_header_from_a_named_variable(store: Store) -> None:
@@ -213,7 +204,7 @@ async def test_a_changed_tool_list_is_offered_from_the_next_step(store: Store) -
         assert "fake__shrink" not in mcp.server_tools("fake")
         turns.llm.push(tool_call("fake__grow"), tool_call("send_message", message="Grown."))
         await turns.say(public("C-ops"), "alice", "Grow.")
-        await wait_until(
+        await eventually(
             lambda: "fake__shrink" in mcp.server_tools("fake"), "the new tool was listed"
         )
         turns.llm.push(
