@@ -131,7 +131,7 @@ from engine.tools.mcp import (
 )
 from engine.tools.sandbox import RegisteredTools, Sandbox, SandboxLimits
 from engine.user_data import UserDataService, render_forget, render_report
-from engine.user_edits import ItemTooLong
+from engine.user_edits import InvalidCorrection
 from engine.user_memory import UserMemoryService
 from engine.why import MemoryExplainer, render_why
 
@@ -186,7 +186,7 @@ __all__ = [
     "IngestResult",
     "IngestStatus",
     "IntakePort",
-    "ItemTooLong",
+    "InvalidCorrection",
     "JobBackoff",
     "JobCheckpoint",
     "JobStateStore",

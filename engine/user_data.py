@@ -73,6 +73,8 @@ class UserDataService:
             # Agent-to-agent messages asked on behalf of their DMs.
             store.mail.delete_user(workspace, user),
         )
+        # Documents taught in their DMs (the chunks went with their DM passages).
+        await store.sources.delete_user(workspace, user)
         # The pipeline's copies: their words as received, and the replies to them.
         redacted = await store.inbox.redact_user(workspace, user)
         replies = await store.outbox.redact(redacted)

@@ -83,3 +83,7 @@ class SourceStore(Protocol):
         """The chunks among these passages (passages of no document are absent)."""
 
     async def delete_chunks(self, passage_ids: Sequence[str]) -> int: ...
+
+    async def delete_user(self, workspace: str, user: str) -> int:
+        """``forget``: remove the documents taught in DMs with ``user`` and their chunks'
+        places (their passages go with the user's DM passages); returns the documents."""

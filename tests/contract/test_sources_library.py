@@ -17,7 +17,8 @@ from engine.sources import IngestStatus, SourceLibrary, SourceLimits, SourceTarg
 from engine.store import Store
 from engine.store.lineage import Derived, links
 from engine.store.sources import SourceDocument
-from tests.contract.records import AGENT, PRIVATE, PUBLIC, WS, visible_to
+from engine.user_data import UserDataService
+from tests.contract.records import AGENT, DM_ALICE, PRIVATE, PUBLIC, WS, visible_to
 from tests.fakes.embedder import HashEmbedder
 
 TARGET = SourceTarget(AGENT, WS, Scope.workspace())
@@ -205,3 +206,15 @@ async def test_a_document_under_a_private_audience_stays_in_that_channel(
     assert await chunk_passages(store) == []
     assert await store.passages.count(visible_to(PUBLIC)) == 0
     assert await store.passages.count(visible_to(PRIVATE)) == 4
+
+
+async def test_forgetting_a_user_forgets_the_documents_taught_in_their_dms(
+    store: Store, handbook_file: Path
+) -> None:
+    in_dm = SourceTarget(AGENT, WS, Scope.dm("alice"))
+    await library(store).add_file(in_dm, handbook_file)
+    await library(store).add_file(TARGET, handbook_file)
+    await UserDataService(store).forget_user(WS, "alice")
+    (kept,) = await store.sources.documents(AGENT, WS)
+    assert kept.scope == Scope.workspace()
+    assert await store.passages.count(visible_to(DM_ALICE)) == 4

@@ -68,6 +68,23 @@ async def test_chunks_are_kept_in_document_order_and_replaced_by_id(store: Store
     assert listed[0] == chunk("p-2", "d-1", 1, page=3)
 
 
+async def test_forgetting_a_user_removes_the_documents_taught_in_their_dms(store: Store) -> None:
+    theirs = replace(document("d-1", "diary.md"), scope=Scope.dm("alice"))
+    elsewhere = replace(document("d-2", "diary.md", OTHER_WS), scope=Scope.dm("alice"))
+    bobs = replace(document("d-3", "notes.md"), scope=Scope.dm("bob"))
+    for doc in (theirs, elsewhere, bobs, document("d-4", "handbook.md")):
+        await store.sources.put_document(doc)
+    await store.sources.put_chunks([chunk("p-1", "d-1", 0), chunk("p-3", "d-3", 0)])
+
+    assert await store.sources.delete_user(WS, "alice") == 1
+    assert await store.sources.document("d-1") is None
+    assert await store.sources.chunks_of("d-1") == []
+    assert [c.id for c in await store.sources.chunks_of("d-3")] == ["p-3"]
+    remaining = {d.id for d in await store.sources.documents(AGENT)}
+    assert remaining == {"d-2", "d-3", "d-4"}
+    assert await store.sources.delete_user(WS, "alice") == 0
+
+
 async def test_chunks_are_found_and_deleted_by_passage_id(store: Store) -> None:
     await store.sources.put_chunks([chunk(f"p-{i}", "d-1", i) for i in range(5)])
     found = await store.sources.chunks(["p-1", "p-3", "not-a-chunk"])

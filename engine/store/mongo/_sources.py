@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from pymongo import ASCENDING, ReplaceOne
 
+from engine.audience import Scope
 from engine.store.lineage import batches
 from engine.store.mongo._documents import (
     Collection,
@@ -59,6 +60,14 @@ class MongoSources:
             cursor = self._chunks.find({"_id": {"$in": list(batch)}})
             found += [as_record(SourceChunk, doc) async for doc in cursor]
         return found
+
+    async def delete_user(self, workspace: str, user: str) -> int:
+        query = {"workspace": workspace, "scope": str(Scope.dm(user))}
+        ids = [str(doc["_id"]) async for doc in self._documents.find(query, {"_id": True})]
+        if not ids:
+            return 0
+        await self._chunks.delete_many({"document_id": {"$in": ids}})
+        return (await self._documents.delete_many({"_id": {"$in": ids}})).deleted_count
 
     async def delete_chunks(self, passage_ids: Sequence[str]) -> int:
         removed = 0

@@ -6,6 +6,7 @@ import builtins
 import sqlite3
 from collections.abc import Sequence
 
+from engine.audience import Scope
 from engine.store.lineage import batches
 from engine.store.sources import SourceChunk, SourceDocument
 from engine.store.sqlite._columns import Columns
@@ -58,6 +59,21 @@ class SQLiteSourceStore:
         for batch in batches(sorted(set(passage_ids))):
             found += await self._chunks.fetch_all(f"id IN ({placeholders(len(batch))})", batch)
         return found
+
+    async def delete_user(self, workspace: str, user: str) -> int:
+        where = "workspace = ? AND scope = ?"
+        params = (workspace, str(Scope.dm(user)))
+
+        def delete(conn: sqlite3.Connection) -> int:
+            with write(conn):
+                conn.execute(
+                    "DELETE FROM source_chunks WHERE document_id IN "
+                    f"(SELECT id FROM source_documents WHERE {where})",
+                    params,
+                )
+                return conn.execute(f"DELETE FROM source_documents WHERE {where}", params).rowcount
+
+        return await self._db.run(delete)
 
     async def delete_chunks(self, passage_ids: Sequence[str]) -> int:
         removed = 0
