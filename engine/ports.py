@@ -65,6 +65,11 @@ class StepPort(Protocol):
 class ReplyStream(Protocol):
     """One reply being written into a platform message while the model writes it."""
 
+    @property
+    def interval(self) -> float:
+        """Seconds the platform wants between two appends (its edit rate limit); text that
+        arrives meanwhile is sent together."""
+
     async def append(self, text: str) -> None:
         """Show ``text`` after what the message shows so far; raise on failure (the stream is
         then left as it is, and ``deliver`` completes the message)."""

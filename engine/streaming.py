@@ -62,6 +62,7 @@ class StreamedReply:
     _task: asyncio.Task[None] | None = field(init=False, default=None)
     _first_text: float | None = field(init=False, default=None)
     _first_sent: float | None = field(init=False, default=None)
+    _last_sent: float = field(init=False, default=0.0)
     _finished: float | None = field(init=False, default=None)
 
     def start(self) -> None:
@@ -127,10 +128,17 @@ class StreamedReply:
                 if self._broken:
                     return
                 if self._pending:
+                    # Within the platform's rate limit; what arrives meanwhile goes along.
+                    early = self._last_sent + self._opened.interval - time.perf_counter()
+                    if early > 0:
+                        await asyncio.sleep(early)
+                        if self._broken:
+                            return
                     text = "".join(self._pending)
                     self._pending.clear()
+                    self._last_sent = time.perf_counter()
                     if self._first_sent is None:
-                        self._first_sent = time.perf_counter()
+                        self._first_sent = self._last_sent
                     await self._opened.append(text)
                     self._wake.set()  # look again: more may have come meanwhile
                 elif self._ended:

@@ -3,7 +3,9 @@
 Exactly once: every chunk carries a nonce derived from the outbox id and its position, sent
 with ``enforce_nonce``, so when the pipeline delivers the same reply again after a crash,
 Discord returns the message it already created instead of posting a copy. Discord keeps
-nonces for a few minutes, which covers the pipeline's redelivery after a restart.
+nonces for a few minutes, which covers the pipeline's redelivery after a restart. A reply
+streamed while the model wrote it (``adapters.discord.streaming``) was created with its first
+chunk's nonce: delivering it gets that message back and edits it to the final text.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import discord
 from adapters.chunking import split_message
 from adapters.discord.audience import PLATFORM
 from adapters.discord.links import DiscordLinks
-from engine import DeliveryError, Inbound, Outbound
+from adapters.discord.streaming import DiscordReplyStream
+from engine import DeliveryError, Inbound, Outbound, ReplyStream
 
 log = logging.getLogger(__name__)
 
@@ -51,25 +54,22 @@ class DiscordDelivery(DiscordLinks):
         if not chunks:
             raise DeliveryError(f"reply {reply.id} is blank; nothing to post", permanent=True)
         target = self._client.get_partial_messageable(int(reply.thread or reply.channel))
-        reference = (
-            discord.MessageReference(
-                message_id=int(reply.reply_to), channel_id=target.id, fail_if_not_exists=False
-            )
-            if reply.reply_to
-            else None
-        )
         posted: list[str] = []
         for index, chunk in enumerate(chunks):
-            nonce = delivery_nonce(reply.id, index)
             with _as_delivery_error(reply):
-                if index == 0 and reference is not None:
-                    message = await target.send(
-                        chunk, reference=reference, nonce=nonce, allowed_mentions=REPLY_MENTIONS
-                    )
-                else:
-                    message = await target.send(chunk, nonce=nonce, allowed_mentions=REPLY_MENTIONS)
+                message = await _send_part(target, reply, index, chunk)
+                if message.content.strip() != chunk.strip():
+                    # The message the reply was streamed into: it shows the final text now.
+                    await message.edit(content=chunk)
             posted.append(str(message.id))
         return posted[0]
+
+    async def open_stream(self, reply: Outbound, answering: Inbound) -> ReplyStream:
+        """``engine.StreamingPort``: the reply's first message, edited as the model writes."""
+        target = self._client.get_partial_messageable(int(reply.thread or reply.channel))
+        return DiscordReplyStream(
+            lambda text: _send_part(target, reply, 0, text), limit=MESSAGE_LIMIT
+        )
 
     @contextlib.asynccontextmanager
     async def working(self, inbound: Inbound) -> AsyncIterator[None]:
@@ -92,6 +92,22 @@ async def _keep_typing(target: discord.PartialMessageable) -> None:
             # Typing is a courtesy: the turn goes on without it.
             log.info("typing indicator in %s failed: %s", target.id, error)
         await asyncio.sleep(TYPING_RENEWAL)
+
+
+async def _send_part(
+    target: discord.PartialMessageable, reply: Outbound, index: int, text: str
+) -> discord.Message:
+    """Post part ``index`` of ``reply`` with its nonce (the first part as a reply to the
+    message it answers); Discord returns the part posted before, if there was one."""
+    nonce = delivery_nonce(reply.id, index)
+    if index == 0 and reply.reply_to:
+        reference = discord.MessageReference(
+            message_id=int(reply.reply_to), channel_id=target.id, fail_if_not_exists=False
+        )
+        return await target.send(
+            text, reference=reference, nonce=nonce, allowed_mentions=REPLY_MENTIONS
+        )
+    return await target.send(text, nonce=nonce, allowed_mentions=REPLY_MENTIONS)
 
 
 @contextlib.contextmanager

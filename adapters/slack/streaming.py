@@ -45,6 +45,9 @@ def draft_key(reply_id: str) -> str:
 class SlackReplyStream:
     """``engine.ReplyStream`` over one ``AsyncChatStream``."""
 
+    #: Slack's stream methods take text as it comes.
+    interval = 0.0
+
     def __init__(
         self,
         streaming: SlackStreaming,

@@ -9,10 +9,12 @@ messages over 2,000 characters, and can answer 429 to test rate-limit handling.
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import BodyPartReader, web
@@ -67,6 +69,8 @@ class FakeDiscord:
         self.unreadable: set[str] = set()
         self.followups: list[PostedMessage] = []
         self.edits: list[tuple[str, p.Payload]] = []
+        #: Edits of channel messages: (message id, ``time.perf_counter()``, new content).
+        self.message_edits: list[tuple[str, float, str]] = []
         self.interaction_callbacks: list[tuple[str, p.Payload]] = []
         self.typing: Counter[str] = Counter()
         self.commands: list[p.Payload] = []
@@ -128,6 +132,8 @@ class FakeDiscord:
         app.router.add_post(api + "/channels/{channel}/messages", self._create_message)
         app.router.add_get(api + "/channels/{channel}/messages", self._channel_history)
         app.router.add_post(api + "/channels/{channel}/typing", self._typing)
+        app.router.add_patch(api + "/channels/{channel}/messages/{message}", self._edit_message)
+        app.router.add_delete(api + "/channels/{channel}/messages/{message}", self._delete_message)
         app.router.add_put(api + "/applications/{app}/commands", self._sync_commands)
         app.router.add_post(api + "/interactions/{id}/{token}/callback", self._callback)
         app.router.add_post(api + "/webhooks/{app}/{token}", self._followup)
@@ -271,6 +277,30 @@ class FakeDiscord:
             before = int(request.query.get("before", 1 << 64))
             page = [m for m in ordered if int(m["id"]) < before][-limit:]
         return _json(list(reversed(page)))
+
+    def _channel_message(self, request: web.Request) -> PostedMessage | None:
+        posted = self.messages.get(request.match_info["channel"], [])
+        return next((m for m in posted if m.id == request.match_info["message"]), None)
+
+    async def _edit_message(self, request: web.Request) -> web.Response:
+        message = self._channel_message(request)
+        if message is None:
+            return _error(404, 10008, "Unknown Message")
+        body, _ = await _read_body(request)
+        content = str(body.get("content") or "")
+        if len(content) > MAX_CONTENT:
+            return _error(400, 50035, "Invalid Form Body: content must be 2000 or fewer in length.")
+        self.message_edits.append((message.id, time.perf_counter(), content))
+        message.payload["content"] = content
+        message.payload["edited_timestamp"] = datetime.now(UTC).isoformat()
+        return _json(message.payload)
+
+    async def _delete_message(self, request: web.Request) -> web.Response:
+        message = self._channel_message(request)
+        if message is None:
+            return _error(404, 10008, "Unknown Message")
+        self.messages[request.match_info["channel"]].remove(message)
+        return web.Response(status=204)
 
     async def _typing(self, request: web.Request) -> web.Response:
         self.typing[request.match_info["channel"]] += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,14 +100,23 @@ async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
 
 @pytest.fixture
 async def scene(tmp_path: Path) -> AsyncIterator[Scene]:
+    # Scenes look at whole replies; streamed ones (edited as they grow) have their own tests.
+    async with scene_running(tmp_path, stream_replies=False) as running_scene:
+        yield running_scene
+
+
+@asynccontextmanager
+async def scene_running(tmp_path: Path, *, stream_replies: bool) -> AsyncIterator[Scene]:
     fake = FakeDiscord()
     world = build_world(fake)
-    async with FakeOpenAI() as llm, fake.running(), running(settings_for(tmp_path, llm)) as runtime:
-        config = bot_config(fake, agent_id=runtime.default_agent.id)
-        adapter = DiscordAdapter(config, runtime.engine, runtime.user_data)
-        runtime.engine.register_platform(adapter.platform_port)
-        await adapter.start()
-        try:
-            yield Scene(fake, world, llm, runtime, adapter)
-        finally:
-            await adapter.stop()
+    async with FakeOpenAI() as llm, fake.running():
+        settings = settings_for(tmp_path, llm, MNEMO_STREAM_REPLIES=stream_replies)
+        async with running(settings) as runtime:
+            config = bot_config(fake, agent_id=runtime.default_agent.id)
+            adapter = DiscordAdapter(config, runtime.engine, runtime.user_data)
+            runtime.engine.register_platform(adapter.platform_port)
+            await adapter.start()
+            try:
+                yield Scene(fake, world, llm, runtime, adapter)
+            finally:
+                await adapter.stop()

@@ -202,7 +202,13 @@ async def test_mutated_gateway_events_never_deafen_the_bot_or_widen_an_audience(
     world = build_world(fake)
     forum = add_forum(fake, world)
     tally = Tally()
-    async with FakeOpenAI() as llm, fake.running(), running(settings_for(tmp_path, llm)) as runtime:
+    # Whole replies: the fuzzing is about what comes in, not how replies are shown.
+    whole_replies = {"MNEMO_STREAM_REPLIES": False}
+    async with (
+        FakeOpenAI() as llm,
+        fake.running(),
+        running(settings_for(tmp_path, llm, **whole_replies)) as runtime,
+    ):
         intake = RecordingIntake(runtime.engine, answered=world.bob["id"])
         adapter = DiscordAdapter(
             bot_config(fake, agent_id=runtime.default_agent.id), intake, runtime.user_data
