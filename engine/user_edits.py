@@ -23,8 +23,9 @@ from engine.store.protocol import Store
 REMEMBERED_TAG = "remembered"
 
 
-class ItemTooLong(ValueError):
-    """A corrected block line would make its block longer than its limit."""
+class InvalidCorrection(ValueError):
+    """A correction an item cannot take (empty, or over its block's limit); the message says
+    what to do."""
 
 
 class UserEdits:
@@ -82,6 +83,8 @@ class UserEdits:
     async def edit_item(self, item: MemoryItem, text: str) -> MemoryItem | None:
         """Replace ``item``'s text (one line for a block line); None when it is gone."""
         text = " ".join(text.split())
+        if not text:
+            raise InvalidCorrection("the new text is empty: use Forget to remove it instead.")
         if item.kind is Derived.PASSAGE:
             return await self._edit_passage(item, text)
         if item.kind is Derived.BLOCK_LINE:
@@ -113,7 +116,7 @@ class UserEdits:
             lines[at[0]] = text
             value = "\n".join(lines)
             if len(value) > block.limit:
-                raise ItemTooLong(
+                raise InvalidCorrection(
                     f"that makes the note {len(value)} characters long, over its "
                     f"{block.limit}-character limit: say it shorter."
                 )

@@ -24,6 +24,7 @@ from adapters.discord.audience import (
     guild_workspace,
 )
 from adapters.discord.forget_view import ForgetChoice
+from adapters.discord.memory_view import MemoryControls, render_items
 from adapters.discord.user_install import CONTEXTS, INSTALLS, is_foreign, own_audience
 from engine import Audience, AudienceKind, UserMemory, UserMemoryReport, render_why
 
@@ -80,8 +81,14 @@ def user_memory_commands(memory: UserMemory) -> list[app_commands.Command[Any, .
 
     async def show_memory(interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        report = await memory.about_user(workspace_of(interaction), str(interaction.user.id))
-        await interaction.followup.send(render_report(report), ephemeral=True)
+        workspace, user = workspace_of(interaction), interaction.user.id
+        report = await memory.about_user(workspace, str(user))
+        items = await memory.memory_items(workspace, str(user))
+        listing = f"\n\n{render_items(items)}" if items else ""
+        place = "in our DMs (I'm not a member here)" if is_foreign(interaction) else "here"
+        text = render_report(report, place, REPORT_LIMIT - len(listing))
+        controls = MemoryControls(memory, workspace, user, items)
+        await interaction.followup.send(text + listing, view=controls, ephemeral=True, wait=True)
 
     async def forget(interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -139,9 +146,9 @@ def user_memory_commands(memory: UserMemory) -> list[app_commands.Command[Any, .
     return commands
 
 
-def render_report(report: UserMemoryReport) -> str:
-    """A /memory answer that fits one Discord message."""
-    lines = ["**What I keep about you here**"]
+def render_report(report: UserMemoryReport, place: str = "here", limit: int = REPORT_LIMIT) -> str:
+    """A /memory answer that fits one Discord message (``limit`` characters)."""
+    lines = [f"**What I keep about you {place}**"]
     if report.blocks:
         lines.append("Core memory:")
         lines.extend(
@@ -153,10 +160,12 @@ def render_report(report: UserMemoryReport) -> str:
     lines.append(f"Messages in my history: {report.messages}")
     if not report.blocks and not report.passages:
         lines.insert(1, "No memory blocks or saved facts.")
-    return _clipped("\n".join(lines), "use /export for everything")
+    return _clipped("\n".join(lines), "use /export for everything", limit)
 
 
-def _clipped(text: str, rest: str = "ask about fewer words for the rest") -> str:
-    if len(text) <= REPORT_LIMIT:
+def _clipped(
+    text: str, rest: str = "ask about fewer words for the rest", limit: int = REPORT_LIMIT
+) -> str:
+    if len(text) <= limit:
         return text
-    return text[:REPORT_LIMIT].rstrip() + f"\n… ({rest})"
+    return text[:limit].rstrip() + f"\n… ({rest})"

@@ -1,0 +1,146 @@
+"""The ``/memory`` answer's controls: a button per item to forget it, and one to correct it in
+a form. The answer is ephemeral, so only the user who ran ``/memory`` sees them; each acts on
+that user's own items in the place ``/memory`` was run, so a stale or forged press can never
+reach anyone else's memory.
+
+Discord allows five rows of five buttons: the first ``SHOWN_ITEMS`` items get a pair each
+(``/export`` lists them all).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import discord
+
+from engine import InvalidCorrection, MemoryItem, UserMemory, render_forget
+
+log = logging.getLogger(__name__)
+
+#: Items with buttons: two rows of "Forget n", two of "Edit n".
+SHOWN_ITEMS = 10
+_PER_ROW = 5
+#: How long the buttons answer; after that a press gets "run /memory again".
+CONTROLS_TIMEOUT = 600.0
+#: Room for the corrected text of one item.
+EDIT_LIMIT = 1000
+#: Characters of an item's text shown in the list.
+ITEM_PREVIEW = 120
+GONE = "That one is no longer in my memory: run /memory to see what I keep now."
+
+
+def render_items(items: Sequence[MemoryItem]) -> str:
+    """The numbered items the buttons name."""
+    lines = [f"**Things you can forget or correct** ({min(len(items), SHOWN_ITEMS)} shown):"]
+    lines.extend(
+        f"{number}. ({item.label}) {_preview(item.text)}"
+        for number, item in enumerate(items[:SHOWN_ITEMS], 1)
+    )
+    return "\n".join(lines)
+
+
+class MemoryControls(discord.ui.View):
+    """Forget and Edit buttons for the first ``SHOWN_ITEMS`` of a user's items."""
+
+    def __init__(
+        self, memory: UserMemory, workspace: str, user_id: int, items: Sequence[MemoryItem]
+    ) -> None:
+        super().__init__(timeout=CONTROLS_TIMEOUT)
+        self.memory = memory
+        self.workspace = workspace
+        self.user_id = user_id
+        #: The items the buttons name, as they are now (an edit gives an item a new key).
+        self.items = list(items[:SHOWN_ITEMS])
+        for at in range(len(self.items)):
+            row = at // _PER_ROW
+            self.add_item(ForgetItem(at, row))
+            self.add_item(EditItem(at, row + 2))
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id == self.user_id:
+            return True
+        await interaction.response.send_message(
+            "These buttons are for the person who ran /memory.", ephemeral=True
+        )
+        return False
+
+
+class ForgetItem(discord.ui.Button[MemoryControls]):
+    def __init__(self, at: int, row: int) -> None:
+        super().__init__(
+            label=f"Forget {at + 1}",
+            style=discord.ButtonStyle.danger,
+            custom_id=f"mnemo:memory:forget:{at + 1}",
+            row=row,
+        )
+        self._at = at
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        controls = self.view
+        assert controls is not None
+        self.disabled = True
+        await interaction.response.edit_message(view=controls)
+        removed = await controls.memory.forget_item(
+            controls.workspace, str(controls.user_id), controls.items[self._at].key
+        )
+        log.info("forgot one item of %s: %d records", controls.user_id, removed.total)
+        answer = f"Forgotten ({render_forget(removed)})." if removed.total else GONE
+        await interaction.followup.send(answer, ephemeral=True)
+
+
+class EditItem(discord.ui.Button[MemoryControls]):
+    def __init__(self, at: int, row: int) -> None:
+        super().__init__(
+            label=f"Edit {at + 1}",
+            style=discord.ButtonStyle.secondary,
+            custom_id=f"mnemo:memory:edit:{at + 1}",
+            row=row,
+        )
+        self._at = at
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        controls = self.view
+        assert controls is not None
+        await interaction.response.send_modal(CorrectItem(controls, self._at))
+
+
+class CorrectItem(discord.ui.Modal, title="Correct what I remember"):
+    """The item's text, to rewrite; where it came from stays linked to it."""
+
+    def __init__(self, controls: MemoryControls, at: int) -> None:
+        super().__init__(timeout=CONTROLS_TIMEOUT)
+        self._controls = controls
+        self._at = at
+        item = controls.items[at]
+        self.text: discord.ui.TextInput[CorrectItem] = discord.ui.TextInput(
+            label="What I should remember instead",
+            style=discord.TextStyle.paragraph,
+            default=item.text[:EDIT_LIMIT],
+            max_length=EDIT_LIMIT,
+            custom_id="mnemo:memory:text",
+        )
+        self.add_item(self.text)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        controls = self._controls
+        key = controls.items[self._at].key
+        try:
+            edited = await controls.memory.edit_item(
+                controls.workspace, str(controls.user_id), key, self.text.value
+            )
+        except InvalidCorrection as error:
+            await interaction.followup.send(f"Not changed: {error}", ephemeral=True)
+            return
+        if edited is None:
+            await interaction.followup.send(GONE, ephemeral=True)
+            return
+        controls.items[self._at] = edited
+        await interaction.followup.send(
+            f"Updated: I now remember “{_preview(edited.text)}”.", ephemeral=True
+        )
+
+
+def _preview(text: str) -> str:
+    return text if len(text) <= ITEM_PREVIEW else text[: ITEM_PREVIEW - 1] + "…"
