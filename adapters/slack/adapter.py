@@ -190,7 +190,8 @@ class SlackAdapter:
         app.assistant(self._assistant.middleware)
         app.event("message")(self._on_message)
         app.event("app_mention")(self._on_message)
-        app.event("member_joined_channel")(self._history.joined)
+        # Lazily, after the ack: reading a channel starts with Web API calls Slack may throttle.
+        app.event("member_joined_channel")(ack=_ack, lazy=[self._history.joined])
         app.command(COMMAND)(
             ack=self._commands.acknowledge,
             lazy=[
