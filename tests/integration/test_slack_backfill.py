@@ -352,3 +352,14 @@ async def test_a_restart_continues_a_read_that_a_stop_interrupted(world: SlackWo
     assert await conversation(world, "CGEN", LUNCH) == []  # read before the stop
     [first] = world.api.calls_of("conversations.history")[1:2]  # after the readability check
     assert first.args["latest"] == LUNCH
+
+
+async def test_a_channel_the_agent_does_not_serve_is_not_read(
+    tmp_path: Path, api: FakeSlackApi
+) -> None:
+    served = frozenset({"GSECRET"})
+    async with FakeOpenAI() as llm, slack_bot(tmp_path, llm, api, served_channels=served) as world:
+        answer = await learn(world)
+
+        assert "I don't serve #general" in answer
+        assert world.api.calls_of("conversations.history") == []
