@@ -10,6 +10,9 @@ refused with 401, so tests see headers read from named variables)::
     async with serve_http(token="t0ken") as url:   # http://127.0.0.1:PORT/mcp
         ...
 
+or in a process of its own: ``python -m tests.fakes.mcp_server --http-token t0ken`` prints the
+URL and serves until its stdin closes.
+
 Its tools misbehave on request: ``crash`` kills the server mid-call, ``hang`` never answers,
 ``huge`` answers megabytes, ``grow`` adds a tool and announces the change, and ``broken`` is
 listed with a schema no model could use.
@@ -151,13 +154,27 @@ async def serve_http(token: str) -> AsyncIterator[str]:
         await asyncio.wait_for(task, 20)
 
 
+async def _serve_http_until_stdin_closes(token: str) -> None:
+    async with serve_http(token) as url:
+        print(url, flush=True)
+        await asyncio.to_thread(sys.stdin.read)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fail-at-start", action="store_true")
-    if parser.parse_args().fail_at_start:
+    parser.add_argument(
+        "--http-token",
+        help="serve Streamable HTTP on a free port instead of stdio; print the URL, stop at EOF",
+    )
+    args = parser.parse_args()
+    if args.fail_at_start:
         print("fake-tools: cannot start, no configuration", file=sys.stderr)
         raise SystemExit(2)
-    build_server().run("stdio")
+    if args.http_token:
+        asyncio.run(_serve_http_until_stdin_closes(args.http_token))
+    else:
+        build_server().run("stdio")
 
 
 if __name__ == "__main__":
