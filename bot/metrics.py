@@ -82,6 +82,11 @@ EVENTS_REJECTED = Family(
     "Platform events an adapter could not read (kept for the inspector), by platform",
     ("platform",),
 )
+REPLIES_RATED = Family(
+    "mnemo_replies_rated",
+    "Ratings people gave the agent's replies (feedback buttons), by platform and rating",
+    ("platform", "rating"),
+)
 
 
 class LLMCollector(Collector):
@@ -144,6 +149,7 @@ class Metrics:
         self._running = self._gauge(CONVERSATIONS_RUNNING)
         self._waiting = self._gauge(CONVERSATIONS_WAITING)
         self._rejected = self._counter(EVENTS_REJECTED)
+        self._ratings = self._counter(REPLIES_RATED)
         for stage in Stage:
             self._stage_seconds.labels(stage.value)
         for end in TurnEnd:
@@ -175,6 +181,9 @@ class Metrics:
     def event_rejected(self, platform: str, reason: str) -> None:
         # The reason is free text: it goes to the inspector, not into a label.
         self._rejected.labels(platform).inc()
+
+    def reply_rated(self, platform: str, rating: str) -> None:
+        self._ratings.labels(platform, rating).inc()
 
     def job_run(self, run: RunRecord) -> None:
         """A background job run was recorded (jobs' ``on_finished`` hook)."""

@@ -13,6 +13,7 @@ from engine import (
     AgentsFile,
     BackfillLedger,
     DeliveryLedgerStore,
+    FeedbackPort,
     IntakePort,
     KeyValueStore,
     PeerAgent,
@@ -42,3 +43,5 @@ class PlatformServices:
     channel_traffic: ChannelTraffic
     #: How far each channel history read got (Discord keeps it here; Slack in its key-value store).
     channel_history: BackfillLedger
+    #: Where the bots' feedback buttons record ratings of replies.
+    ratings: FeedbackPort | None = None

@@ -270,6 +270,7 @@ class _Builder:
             services.user_data,
             services.slack_installations,
             services.deliveries,
+            ratings=services.ratings,
         )
         self._add("slack", config.agent_id, adapter.platform_port)
         return adapter

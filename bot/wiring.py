@@ -39,6 +39,7 @@ from engine import (
     PipelineSettings,
     PlatformLinks,
     RegisteredTools,
+    ReplyRatings,
     RetryPolicy,
     Sandbox,
     SandboxLimits,
@@ -103,6 +104,10 @@ class Runtime:
             channel_history=BackfillLedger(self.store.kv),
         )
 
+    def ratings(self) -> ReplyRatings:
+        """People's ratings of the agents' replies, kept and counted in the metrics."""
+        return ReplyRatings(self.store, self.metrics)
+
     def platform_services(self) -> PlatformServices:
         return PlatformServices(
             intake=self.engine,
@@ -115,6 +120,7 @@ class Runtime:
             peer_agents=self.peer_agents,
             channel_traffic=self.channel_traffic,
             channel_history=BackfillLedger(self.store.kv),
+            ratings=self.ratings(),
         )
 
     def console_services(self) -> ConsoleServices:

@@ -61,6 +61,7 @@ from engine.ports import (
     UserMemory,
     UserMemoryReport,
 )
+from engine.ratings import FeedbackPort, ReplyRatings
 from engine.records import (
     JSON,
     Agent,
@@ -102,10 +103,11 @@ from engine.store import (
     Store,
     open_store,
 )
+from engine.store.feedback import Feedback, FeedbackStore, Rating
 from engine.store.lineage import Derived, person_source
 from engine.store.mongo import MongoUnreachableError
 from engine.store.protocol import ConversationActivity
-from engine.store.sources import SourceChunk, SourceDocument
+from engine.store.sources import SourceChunk, SourceDocument, SourceStore
 from engine.store.state import (
     SETTLED,
     DeliveryLedger,
@@ -176,6 +178,9 @@ __all__ = [
     "EmbeddingError",
     "Engine",
     "EngineObserver",
+    "Feedback",
+    "FeedbackPort",
+    "FeedbackStore",
     "ForgetReport",
     "FunctionTool",
     "HybridSearch",
@@ -219,10 +224,12 @@ __all__ = [
     "PlatformMessage",
     "PlatformPort",
     "PlatformSpec",
+    "Rating",
     "ReceiveOutcome",
     "ReceiveResult",
     "RecordFilter",
     "RegisteredTools",
+    "ReplyRatings",
     "ReplyStream",
     "RetryPolicy",
     "Role",
@@ -238,6 +245,7 @@ __all__ = [
     "SourceDocument",
     "SourceLibrary",
     "SourceLimits",
+    "SourceStore",
     "SourceTarget",
     "Stage",
     "Store",

@@ -51,6 +51,10 @@ class EngineObserver(Protocol):
         """An adapter could not read a platform event; it was kept for the operator."""
         ...
 
+    def reply_rated(self, platform: str, rating: str) -> None:
+        """Someone rated one of the agent's replies ("good" or "bad")."""
+        ...
+
 
 class SilentObserver:
     """Reports nowhere: the default when nobody keeps metrics."""
@@ -62,4 +66,7 @@ class SilentObserver:
         pass
 
     def event_rejected(self, platform: str, reason: str) -> None:
+        pass
+
+    def reply_rated(self, platform: str, rating: str) -> None:
         pass

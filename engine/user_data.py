@@ -79,6 +79,8 @@ class UserDataService:
         redacted = await store.inbox.redact_user(workspace, user)
         replies = await store.outbox.redact(redacted)
         rejected = await store.inbox.forget_rejected(user)
+        # Their ratings of the agent's replies name them.
+        await store.feedback.delete_user(workspace, user)
         await store.settle_forget()
         blocks_deleted, messages, passages, summaries, mail = counts
         return merged(

@@ -21,6 +21,7 @@ from engine import (
     ConversationKey,
     JobCheckpoint,
     Message,
+    Rating,
     Role,
     run_pass,
 )
@@ -80,7 +81,7 @@ class ConsolidationJob(MemoryJob[ConsolidationSettings]):
             # A channel that changed audience holds messages of both: each batch is one
             # audience's, and what it teaches lands where that audience reads.
             audience = batch[0].scope.audience_of(conversation)
-            lines = transcript(batch, agent.name)
+            lines = transcript(batch, agent.name) + await self._ratings(batch)
             # The assistant's own replies alone teach nothing new about anyone.
             if any(m.role is Role.USER for m in batch):
                 task = await memory_pass(
@@ -105,6 +106,16 @@ class ConsolidationJob(MemoryJob[ConsolidationSettings]):
         if not new:
             await self._save_checkpoint(activity, activity.last_seq)
         return f"{len(new)} messages read in {passes} passes; {writes} memory writes"
+
+    async def _ratings(self, batch: Sequence[Message]) -> list[str]:
+        """How the people of this conversation rated the replies of its turns in ``batch``:
+        a signal of what helped them, read with what was said."""
+        turns = sorted({m.turn_id for m in batch if m.turn_id})
+        return [
+            f"[{f.at:%Y-%m-%d %H:%M}] (feedback) user {f.user} rated the assistant's reply "
+            + ("helpful" if f.rating is Rating.GOOD else "not helpful")
+            for f in await self._store.feedback.for_turns(turns)
+        ]
 
     def _batches(
         self, messages: Sequence[Message], limit: int = _PASS_CHARS

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.history import ChannelHistory
 from adapters.intake import bot_intake
+from adapters.slack.answers import answer_privately
 from adapters.slack.assistant import AssistantThreads
 from adapters.slack.clients import WorkspaceClients, build_client
 from adapters.slack.commands import COMMAND, UserCommands
@@ -31,6 +32,7 @@ from adapters.slack.delivery import SlackDelivery
 from adapters.slack.directory import SlackDirectory
 from adapters.slack.edge import ScreenedSocketModeHandler, SlackEdge
 from adapters.slack.events import MalformedEvent, arrival_of, parse_event
+from adapters.slack.feedback import FEEDBACK, FeedbackButtons
 from adapters.slack.history import SlackHistory
 from adapters.slack.installations import KeyValueInstallationStore, KeyValueOAuthStateStore
 from adapters.slack.memory_menus import FORGET_CANCEL, FORGET_CONFIRM, FORGET_ITEM
@@ -39,6 +41,7 @@ from engine import (
     JSON,
     BackfillLedger,
     DeliveryLedgerStore,
+    FeedbackPort,
     InboundKind,
     IntakePort,
     KeyValueStore,
@@ -78,6 +81,8 @@ class SlackAdapter:
         kv: KeyValueStore,
         deliveries: DeliveryLedgerStore,
         directory: SlackDirectory | None = None,
+        *,
+        ratings: FeedbackPort | None = None,
     ) -> None:
         self._config = config
         self._intake = bot_intake(engine, config)
@@ -85,7 +90,10 @@ class SlackAdapter:
         installations = KeyValueInstallationStore(kv) if config.multi_workspace else None
         self._installations = installations
         clients = WorkspaceClients(config, installations)
-        self._delivery = SlackDelivery(clients, deliveries, directory=self._directory)
+        self._delivery = SlackDelivery(
+            clients, deliveries, directory=self._directory, feedback=ratings is not None
+        )
+        self._feedback = FeedbackButtons(ratings, self._reject) if ratings else None
         history = ChannelHistory(engine, config, BackfillLedger(kv), config.history)
         self._history = SlackHistory(config, history, clients, self._directory)
         self._commands = UserCommands(
@@ -203,10 +211,12 @@ class SlackAdapter:
         app.action(FORGET_CONFIRM)(ack=_ack, lazy=[self._commands.forget])
         app.action(FORGET_CANCEL)(ack=_ack, lazy=[self._commands.cancel])
         app.action(FORGET_ITEM)(ack=_ack, lazy=[self._commands.forget_item])
+        if self._feedback is not None:
+            app.action(FEEDBACK)(ack=_ack, lazy=[self._feedback.pressed])
         # Whatever else Slack sends gets a 200, so it never retries or flags the app.
         app.command(_ANYTHING)(self._commands.unknown)
         app.event(_ANYTHING)(_ignore)
-        app.action(_ANYTHING)(_ack)
+        app.action(_ANYTHING)(ack=_ack, lazy=[_unknown_action])
         app.view(_ANYTHING)(_ack)
         app.view_closed(_ANYTHING)(_ack)
         app.shortcut(_ANYTHING)(_ack)
@@ -250,6 +260,11 @@ class SlackAdapter:
 
 async def _ack(ack: AsyncAck) -> None:
     await ack()
+
+
+async def _unknown_action(body: dict[str, Any], respond: AsyncRespond) -> None:
+    """A button Mnemo does not know (an old message's, another app's): say so, change nothing."""
+    await answer_privately(respond, body, "I don't know that button; nothing was changed.")
 
 
 async def _ignore() -> None:

@@ -12,12 +12,12 @@ from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.answers import answerable, team_of_action
 from adapters.slack.directory import SlackDirectory
 from adapters.slack.events import workspace_id
 from adapters.slack.formatting import escape, to_mrkdwn
 from adapters.slack.memory_menus import forget_blocks
 from adapters.slack.payloads import (
-    BlockAction,
     MalformedEvent,
     SlashCommand,
     read_block_action,
@@ -133,7 +133,7 @@ class UserCommands:
             )
         except SlackClientError as error:
             log.warning("export upload failed for %s/%s: %r", workspace, user, error)
-            if _answerable(command):
+            if answerable(command):
                 await respond(text="I couldn't send your export; please try again.")
 
     async def run_learn_channel(
@@ -148,21 +148,21 @@ class UserCommands:
         if read is None or _subcommand(read) != "learn-channel" or self._learn_channel is None:
             return
         answer = await self._learn_channel(read, client, context.bot_user_id or "")
-        if _answerable(command):
+        if answerable(command):
             await respond(text=answer, response_type="ephemeral")
 
     async def forget(self, body: dict[str, Any], respond: AsyncRespond) -> None:
         """Delete everything kept about the user who pressed the confirm button."""
         action = await self._read(body, read_block_action)
-        team = _team_of(action) if action is not None else ""
+        team = team_of_action(action) if action is not None else ""
         if action is None or not team:
-            if _answerable(body):
+            if answerable(body):
                 await respond(text="I could not read this request; nothing was deleted.")
             return
         workspace, user = workspace_id(team), action["user"]["id"]
         removed = await self._memory.forget_user(workspace, user)
         log.info("forgot user %s in %s: %d records", user, workspace, removed.total)
-        if not _answerable(body):
+        if not answerable(body):
             return
         await respond(
             replace_original=True,
@@ -172,16 +172,16 @@ class UserCommands:
     async def forget_item(self, body: dict[str, Any], respond: AsyncRespond) -> None:
         """Forget the one item the user chose in the menu (only ever one of theirs)."""
         choice = await self._read(body, read_item_choice)
-        team = _team_of(choice) if choice is not None else ""
+        team = team_of_action(choice) if choice is not None else ""
         chosen = choice["actions"][0].get("selected_option") if choice is not None else None
         if choice is None or not team or not chosen:
-            if _answerable(body):
+            if answerable(body):
                 await respond(text="I could not read this choice; nothing was deleted.")
             return
         workspace, user = workspace_id(team), choice["user"]["id"]
         removed = await self._memory.forget_item(workspace, user, chosen["value"])
         log.info("forgot one item of %s in %s: %d records", user, workspace, removed.total)
-        if not _answerable(body):
+        if not answerable(body):
             return
         if not removed.total:
             await respond(replace_original=True, text="That was already gone; nothing changed.")
@@ -197,12 +197,12 @@ class UserCommands:
             return
         audience = await self._audience(read, client)
         found = await self._memory.why(audience, _words(read))
-        if _answerable(command):
+        if answerable(command):
             text = to_mrkdwn(render_why(_words(read), found))
             await respond(text=_clipped(text), response_type="ephemeral")
 
     async def cancel(self, body: dict[str, Any], respond: AsyncRespond) -> None:
-        if _answerable(body):
+        if answerable(body):
             await respond(replace_original=True, text="Nothing was deleted.")
 
     async def unknown(self, ack: AsyncAck, command: dict[str, Any]) -> None:
@@ -261,25 +261,6 @@ def render_report(report: UserMemoryReport) -> str:
     if len(text) > _REPORT_LIMIT:
         text = text[:_REPORT_LIMIT] + "\n… (`/mnemo export` has everything)"
     return text
-
-
-def _answerable(body: dict[str, Any]) -> bool:
-    """Whether ``body`` carries a ``response_url`` an answer can be posted to."""
-    url = body.get("response_url")
-    return (
-        isinstance(url, str)
-        and len(url) < 2_000
-        and url.startswith(("https://", "http://"))
-        and url.isascii()
-        and url.isprintable()
-        and " " not in url
-    )
-
-
-def _team_of(action: BlockAction) -> str:
-    """The workspace a button was pressed in (org-wide installs send no ``team``)."""
-    team = action.get("team")
-    return (team["id"] if team else "") or action["user"].get("team_id") or ""
 
 
 def _subcommand(command: SlashCommand) -> str:

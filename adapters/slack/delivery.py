@@ -26,6 +26,7 @@ from adapters.slack.clients import WorkspaceClients
 from adapters.slack.config import PLATFORM
 from adapters.slack.directory import SlackDirectory
 from adapters.slack.events import team_of
+from adapters.slack.feedback import with_feedback
 from adapters.slack.formatting import to_mrkdwn
 from adapters.slack.permalinks import SlackLinks
 from adapters.slack.streaming import METADATA_EVENT, SlackStreaming, reply_metadata
@@ -78,10 +79,14 @@ class SlackDelivery(SlackLinks):
         ledgers: DeliveryLedgerStore,
         text_limit: int = SLACK_TEXT_LIMIT,
         directory: SlackDirectory | None = None,
+        *,
+        feedback: bool = False,
     ) -> None:
         super().__init__(clients, directory or SlackDirectory())
         self._ledgers = ledgers
         self._limit = text_limit
+        #: Whether a reply's last part carries the feedback buttons.
+        self._feedback = feedback
         self._streaming = SlackStreaming(clients, ledgers, text_limit)
         #: Channels where assistant.threads.setStatus was refused: not asked again.
         self._no_status: set[tuple[str, str]] = set()
@@ -112,7 +117,9 @@ class SlackDelivery(SlackLinks):
         elif len(posted) < len(parts):
             posted = await self._find_posted(client, reply, posted)
         for index in range(len(posted), len(parts)):
-            posted.append(await self._post(client, reply, index, parts[index]))
+            last = index == len(parts) - 1 and self._feedback
+            blocks = with_feedback(reply, parts[index]) if last else None
+            posted.append(await self._post(client, reply, index, parts[index], blocks))
             await self._record(reply, posted)
         return posted[0]
 
@@ -135,11 +142,19 @@ class SlackDelivery(SlackLinks):
         """The status line says what the agent is doing now ("searching memory…")."""
         await self._set_status(inbound, status)
 
-    async def _post(self, client: AsyncWebClient, reply: Outbound, index: int, text: str) -> str:
+    async def _post(
+        self,
+        client: AsyncWebClient,
+        reply: Outbound,
+        index: int,
+        text: str,
+        blocks: list[dict[str, Any]] | None = None,
+    ) -> str:
         try:
             response = await client.chat_postMessage(
                 channel=reply.channel,
                 text=text,
+                blocks=blocks,
                 thread_ts=reply.thread or None,
                 metadata=reply_metadata(reply.id, index),
             )

@@ -144,10 +144,23 @@ class ItemChoice(BlockAction):
     actions: Annotated[list[ChosenAction], Field(min_length=1, max_length=5)]
 
 
+class PressedButton(TypedDict):
+    action_id: str
+    #: What the button carries (Slack allows 2,000 characters).
+    value: NotRequired[Annotated[str, StringConstraints(max_length=2000)]]
+
+
+class ButtonPress(BlockAction):
+    """A press of one of Mnemo's buttons that carry a value (feedback, App Home's items)."""
+
+    actions: Annotated[list[PressedButton], Field(min_length=1, max_length=5)]
+
+
 _CALLBACK = TypeAdapter(EventCallback)
 _COMMAND = TypeAdapter(SlashCommand)
 _ACTION = TypeAdapter(BlockAction)
 _CHOICE = TypeAdapter(ItemChoice)
+_PRESS = TypeAdapter(ButtonPress)
 
 
 def read_callback(body: object) -> EventCallback:
@@ -165,6 +178,10 @@ def read_block_action(body: object) -> BlockAction:
 
 def read_item_choice(body: object) -> ItemChoice:
     return _read(_CHOICE, body, "menu choice")
+
+
+def read_button_press(body: object) -> ButtonPress:
+    return _read(_PRESS, body, "button press")
 
 
 def _read[T](adapter: TypeAdapter[T], body: object, what: str) -> T:

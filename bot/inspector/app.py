@@ -10,11 +10,13 @@ from aiohttp import web
 from bot.inspector import (
     chat,
     context_routes,
+    feedback_routes,
     history_routes,
     jobs_routes,
     lineage_routes,
     memory_routes,
     rejections_routes,
+    sources_routes,
 )
 from bot.inspector.api import SERVICES_KEY, Endpoint, reply
 from bot.inspector.auth import bearer_auth, inspector_token
@@ -37,6 +39,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     + jobs_routes.ENDPOINTS
     + history_routes.ENDPOINTS
     + rejections_routes.ENDPOINTS
+    + sources_routes.ENDPOINTS
+    + feedback_routes.ENDPOINTS
 )
 
 

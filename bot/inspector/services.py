@@ -15,6 +15,7 @@ from engine import (
     BackfillLedger,
     BlockStore,
     Derived,
+    FeedbackStore,
     ForgetReport,
     HybridSearch,
     Inbound,
@@ -23,17 +24,21 @@ from engine import (
     PassageStore,
     PlatformPort,
     ReceiveResult,
+    SourceStore,
 )
 from jobs import JobHistory
 
 
 class InspectorStores(Protocol):
-    """The records the inspector reads and edits: agents, their blocks, recall and archival."""
+    """The records the inspector reads and edits: agents, their blocks, recall and archival;
+    and the ratings people gave the replies."""
 
     agents: AgentStore
     blocks: BlockStore
     messages: MessageStore
     passages: PassageStore
+    sources: SourceStore
+    feedback: FeedbackStore
 
 
 class ChatIntake(Protocol):

@@ -30,6 +30,7 @@ from engine.records import (
     next_seq,
 )
 from engine.store.block_selection import BlockSelection
+from engine.store.feedback import FeedbackStore
 from engine.store.lineage import LineageStore, Link
 from engine.store.sources import SourceStore
 from engine.store.state import (
@@ -383,9 +384,18 @@ class OutboxStore(Protocol):
     async def due(self, now: datetime, limit: int) -> list[OutboxEntry]:
         """Pending replies whose next attempt is due, oldest first."""
 
+    async def claim(self, reply_id: str, holder: str, ttl: float) -> OutboxEntry | None:
+        """Take a pending reply for delivery by ``holder`` for ``ttl`` seconds (again when it
+        is already ``holder``'s) and return its entry; a settled reply's entry is returned
+        as it is. None when there is no such reply or another holder's claim is live."""
+
+    async def release(self, reply_id: str, holder: str) -> None:
+        """Give back ``holder``'s claim without settling the reply."""
+
     async def mark_delivered(self, reply_id: str, platform_ref: str) -> None: ...
 
-    async def retry_later(self, reply_id: str, at: datetime, error: str) -> None: ...
+    async def retry_later(self, reply_id: str, at: datetime, error: str) -> None:
+        """Count a failed attempt and schedule the next one; the claim on it ends."""
 
     async def mark_undeliverable(self, reply_id: str, error: str) -> None:
         """The platform refused a pending reply for good: settle it as ``UNDELIVERABLE``."""
@@ -430,6 +440,7 @@ class Store(Protocol):
     tools: ToolRegistryStore
     jobs: JobStateStore
     deliveries: DeliveryLedgerStore
+    feedback: FeedbackStore
     kv: KeyValueStore
     lineage: LineageStore
     sources: SourceStore

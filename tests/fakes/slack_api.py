@@ -215,6 +215,9 @@ class FakeSlackApi:
             message["thread_ts"] = args["thread_ts"]
         if metadata:
             message["metadata"] = metadata
+        blocks = args.get("blocks")
+        if blocks:
+            message["blocks"] = json.loads(blocks) if isinstance(blocks, str) else blocks
         self.messages.append(message)
         return {"ok": True, "channel": message["channel"], "ts": ts, "message": message}
 

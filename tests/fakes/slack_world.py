@@ -168,6 +168,7 @@ async def slack_bot(
             runtime.user_data,
             runtime.store.kv,
             runtime.store.deliveries,
+            ratings=runtime.ratings(),
         )
         runtime.engine.register_platform(adapter.platform_port)
         app = web.Application()

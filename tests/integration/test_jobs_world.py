@@ -117,8 +117,10 @@ class World:
         ago: timedelta = timedelta(minutes=30),
         thread: str = "",
         role: Role = Role.USER,
+        turn: str = "",
     ) -> Message:
-        """Store a message as recall would have it, ``ago`` before the clock's now."""
+        """Store a message as recall would have it, ``ago`` before the clock's now (in the
+        turn ``turn``, as the pipeline writes a turn's messages)."""
         message = Message(
             id=new_id(),
             agent_id=self.agent.id,
@@ -132,6 +134,7 @@ class World:
             content=content,
             seq=next_seq(),
             created_at=self.clock.now - ago,
+            turn_id=turn,
         )
         await self.store.messages.append([message])
         return message

@@ -15,6 +15,7 @@ from engine.store.mongo._blocks import MongoBlocks
 from engine.store.mongo._context import MongoContextReads
 from engine.store.mongo._deliveries import MongoDeliveryLedgers
 from engine.store.mongo._documents import Document
+from engine.store.mongo._feedback import MongoFeedback
 from engine.store.mongo._inbox import MongoInbox
 from engine.store.mongo._indexes import ensure_indexes
 from engine.store.mongo._jobs import MongoJobState
@@ -83,6 +84,7 @@ class MongoStore(Store):
         self.tools = MongoToolRegistry(db["custom_tools"])
         self.jobs = MongoJobState(db)
         self.deliveries = MongoDeliveryLedgers(db["delivery_ledger"])
+        self.feedback = MongoFeedback(db["feedback"])
         self.kv = MongoKeyValues(db["kv"])
         self.sources = MongoSources(db["source_documents"], db["source_chunks"])
 

@@ -219,6 +219,9 @@ CREATE TABLE IF NOT EXISTS outbox (
     next_attempt_at INTEGER,
     platform_ref TEXT NOT NULL,
     error TEXT NOT NULL,
+    -- Who is delivering the reply, until when (wall-clock seconds, like leases).
+    claimed_by TEXT NOT NULL DEFAULT '',
+    claimed_until REAL NOT NULL DEFAULT 0,
     UNIQUE (inbox_id, idx)
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (created_at) WHERE status = 'pending';
@@ -329,6 +332,21 @@ CREATE TABLE IF NOT EXISTS delivery_ledger (
     created_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS delivery_ledger_created ON delivery_ledger (created_at);
+
+-- Ratings of replies (engine.store.feedback): one per person per reply.
+CREATE TABLE IF NOT EXISTS feedback (
+    reply_id TEXT NOT NULL,
+    user TEXT NOT NULL,
+    rating TEXT NOT NULL,
+    agent_id TEXT NOT NULL,
+    workspace TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    turn_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (reply_id, user)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS feedback_turn ON feedback (turn_id);
+CREATE INDEX IF NOT EXISTS feedback_recent ON feedback (workspace, at);
 
 -- Lineage: record ``record_id`` of ``kind`` was derived from ``source`` (see engine.store.lineage).
 CREATE TABLE IF NOT EXISTS lineage (

@@ -12,6 +12,7 @@ from engine.store.sqlite.agents import SQLiteAgentStore
 from engine.store.sqlite.blocks import SQLiteBlockStore
 from engine.store.sqlite.context import SQLiteContextReads
 from engine.store.sqlite.deliveries import SQLiteDeliveryLedgers
+from engine.store.sqlite.feedback import SQLiteFeedback
 from engine.store.sqlite.inbox import SQLiteInboxStore
 from engine.store.sqlite.jobs import SQLiteJobState
 from engine.store.sqlite.journal import SQLiteTurnJournal
@@ -49,6 +50,7 @@ class SQLiteStore(Store):
         self.tools = SQLiteToolRegistry(self._db)
         self.jobs = SQLiteJobState(self._db)
         self.deliveries = SQLiteDeliveryLedgers(self._db)
+        self.feedback = SQLiteFeedback(self._db)
         self.kv = SQLiteKeyValueStore(self._db)
         self.lineage = SQLiteLineage(self._db)
         self.sources = SQLiteSourceStore(self._db)

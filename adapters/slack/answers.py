@@ -1,0 +1,45 @@
+"""Answers to a button press, a shortcut or a command that only the person who made it sees,
+posted to the request's ``response_url``; and whose workspace a press came from."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aiohttp
+from slack_bolt.async_app import AsyncRespond
+from slack_sdk.errors import SlackClientError
+
+from adapters.slack.payloads import BlockAction
+
+log = logging.getLogger(__name__)
+
+
+def answerable(body: dict[str, Any]) -> bool:
+    """Whether ``body`` carries a ``response_url`` an answer can be posted to."""
+    url = body.get("response_url")
+    return (
+        isinstance(url, str)
+        and len(url) < 2_000
+        and url.startswith(("https://", "http://"))
+        and url.isascii()
+        and url.isprintable()
+        and " " not in url
+    )
+
+
+def team_of_action(action: BlockAction) -> str:
+    """The workspace a button was pressed in (org-wide installs send no ``team``)."""
+    team = action.get("team")
+    return (team["id"] if team else "") or action["user"].get("team_id") or ""
+
+
+async def answer_privately(respond: AsyncRespond, body: dict[str, Any], text: str) -> None:
+    """Tell the person who acted ``text``, visible to them alone; skipped when the request
+    names nowhere to answer, and only logged when Slack cannot be reached."""
+    if not answerable(body):
+        return
+    try:
+        await respond(text=text, response_type="ephemeral", replace_original=False)
+    except (SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as error:
+        log.info("answering a Slack interaction failed: %r", error)

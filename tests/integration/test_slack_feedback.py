@@ -1,0 +1,166 @@
+"""Feedback buttons under the agent's replies, end to end: the reply posted with thumbs up and
+down, a press recorded with the turn (on the real store), counted in the metrics, listed by
+the inspector's store, forgotten with the person, and a clear private answer for a press that
+names a reply no longer kept or a button Mnemo does not know."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import Feedback, Rating, Role
+from jobs.consolidation import ConsolidationJob
+from tests.fakes import slack_payloads
+from tests.fakes.openai_server import FakeOpenAI, tool_call
+from tests.fakes.slack_world import TEAM, SlackWorld, collection_api, slack_bot
+from tests.integration.test_jobs_world import WORKSPACE as JOBS_WORKSPACE
+from tests.integration.test_jobs_world import World, dm, open_world
+
+WORKSPACE = f"slack:{TEAM}"
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[SlackWorld]:
+    async with FakeOpenAI() as llm, collection_api() as api, slack_bot(tmp_path, llm, api) as w:
+        yield w
+
+
+async def answered(world: SlackWorld) -> dict[str, Any]:
+    """Ann DMs the agent; its reply, as posted."""
+    world.llm.push(tool_call("send_message", message="Lemon cake it is."))
+    dm = {"type": "message", "channel": "DUANN", "channel_type": "im", "user": "UANN"}
+    await world.send(dm | {"text": "which cake?", "ts": "1700000001.000100"})
+    [reply] = await world.replies(1, "DUANN")
+    return reply
+
+
+def buttons(reply: dict[str, Any]) -> dict[str, Any]:
+    [row] = [b for b in reply["blocks"] if b["type"] == "context_actions"]
+    [element] = row["elements"]
+    assert element["type"] == "feedback_buttons"
+    return dict(element)
+
+
+async def press(world: SlackWorld, action_id: str, value: str, key: str) -> None:
+    action = slack_payloads.block_action(action_id)
+    action["actions"][0] |= {"type": "feedback_buttons", "value": value}
+    action["response_url"] = world.api.response_url(key)
+    action["channel"] = {"id": "DUANN"}
+    await world.interact({"payload": json.dumps(action)})
+
+
+async def private_answer(world: SlackWorld, key: str) -> dict[str, Any]:
+    await world.api.wait_until(lambda: any(r["key"] == key for r in world.api.responses))
+    return next(r for r in world.api.responses if r["key"] == key)
+
+
+def rated(world: SlackWorld, rating: str) -> float:
+    value = world.runtime.metrics.registry.get_sample_value(
+        "mnemo_replies_rated_total", {"platform": "slack", "rating": rating}
+    )
+    return value or 0.0
+
+
+async def test_a_reply_carries_feedback_buttons_and_a_press_is_kept_with_its_turn(
+    world: SlackWorld,
+) -> None:
+    reply = await answered(world)
+    element = buttons(reply)
+    [section] = [b for b in reply["blocks"] if b["type"] == "section"]
+    assert section["text"]["text"] == reply["text"] == "Lemon cake it is."
+
+    good, bad = element["positive_button"]["value"], element["negative_button"]["value"]
+    await press(world, "mnemo_feedback", good, "good")
+    store = world.runtime.store
+    turn = good.split(":")[1]
+    await world.api.wait_until(lambda: rated(world, "good") == 1)
+    [kept] = await store.feedback.for_turns([turn])
+    assert (kept.user, kept.rating, kept.workspace, kept.channel) == (
+        "UANN",
+        Rating.GOOD,
+        WORKSPACE,
+        "DUANN",
+    )
+    [inbox] = world.intake.received
+    assert kept.turn_id == inbox[1].inbox_id
+
+    # Changing one's mind replaces the rating; both presses are counted.
+    await press(world, "mnemo_feedback", bad, "bad")
+    await world.api.wait_until(lambda: rated(world, "bad") == 1)
+    [kept] = await store.feedback.for_turns([turn])
+    assert kept.rating is Rating.BAD
+    assert [f.rating for f in await store.feedback.recent(10, WORKSPACE)] == [Rating.BAD]
+    await world.quiet()
+    assert world.api.responses == []  # a kept rating needs no answer: the buttons show it
+
+    await world.runtime.user_data.forget_user(WORKSPACE, "UANN")
+    assert await store.feedback.for_turns([turn]) == []
+
+
+async def test_feedback_on_a_reply_no_longer_kept_records_nothing_and_says_so(
+    world: SlackWorld,
+) -> None:
+    reply = await answered(world)
+    good = buttons(reply)["positive_button"]["value"]
+    rating, turn, _ = good.split(":")
+    await press(world, "mnemo_feedback", f"{rating}:{turn}:no-such-reply", "gone")
+    answer = await private_answer(world, "gone")
+    assert answer["response_type"] == "ephemeral"
+    assert "no longer keep" in answer["text"]
+    assert await world.runtime.store.feedback.for_turns([turn]) == []
+    assert rated(world, "good") == 0
+
+
+async def test_a_forged_feedback_value_is_refused_privately(world: SlackWorld) -> None:
+    await press(world, "mnemo_feedback", "great:whatever", "forged")
+    answer = await private_answer(world, "forged")
+    assert answer["response_type"] == "ephemeral"
+    assert "could not read" in answer["text"]
+    assert await world.runtime.store.feedback.recent(10) == []
+
+
+async def test_an_unknown_button_gets_a_private_answer_and_changes_nothing(
+    world: SlackWorld,
+) -> None:
+    action = slack_payloads.block_action("mnemo_button_from_an_old_version")
+    action["response_url"] = world.api.response_url("unknown")
+    await world.interact({"payload": json.dumps(action)})
+    answer = await private_answer(world, "unknown")
+    assert answer["response_type"] == "ephemeral"
+    assert "don't know that button" in answer["text"]
+    await world.quiet()
+    assert world.api.posted() == []
+    assert len(world.api.responses) == 1
+
+
+@pytest.fixture
+async def jobs_world(tmp_path: Path) -> AsyncIterator[World]:
+    async with open_world("sqlite", tmp_path) as opened:
+        yield opened
+
+
+async def test_consolidation_reads_how_the_replies_of_a_conversation_were_rated(
+    jobs_world: World,
+) -> None:
+    world = jobs_world
+    await world.said(dm("alice"), "alice", "Which cake should I bake?", turn="turn-a")
+    await world.said(dm("alice"), "alice", "Carrot cake.", role=Role.ASSISTANT, turn="turn-a")
+    await world.said(dm("bob"), "bob", "Hi", role=Role.ASSISTANT, turn="turn-b")
+    await world.store.feedback.put(
+        Feedback("r-1", "alice", Rating.BAD, world.agent.id, JOBS_WORKSPACE, "D-alice", "turn-a")
+    )
+    await world.store.feedback.put(
+        Feedback("r-2", "bob", Rating.GOOD, world.agent.id, JOBS_WORKSPACE, "D-bob", "turn-b")
+    )
+    world.llm.push(tool_call("finish_memory_pass", note="nothing"))
+    await world.runner().run_job(world.memory_job(ConsolidationJob))
+
+    [alices] = [
+        json.dumps(r["messages"]) for r in world.llm.chat_requests if "Carrot" in json.dumps(r)
+    ]
+    assert "user alice rated the assistant's reply not helpful" in alices
+    assert "user bob" not in alices  # another conversation's rating stays there
