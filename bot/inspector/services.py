@@ -25,6 +25,7 @@ from engine import (
     PlatformPort,
     ReceiveResult,
     SourceStore,
+    SourceStore,
 )
 from jobs import JobHistory
 
@@ -37,6 +38,7 @@ class InspectorStores(Protocol):
     blocks: BlockStore
     messages: MessageStore
     passages: PassageStore
+    sources: SourceStore
     sources: SourceStore
     feedback: FeedbackStore
 
