@@ -17,7 +17,6 @@ from bot.inspector import (
     memory_routes,
     rejections_routes,
     sources_routes,
-    sources_routes,
 )
 from bot.inspector.api import SERVICES_KEY, Endpoint, reply
 from bot.inspector.auth import bearer_auth, inspector_token
@@ -40,7 +39,6 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     + jobs_routes.ENDPOINTS
     + history_routes.ENDPOINTS
     + rejections_routes.ENDPOINTS
-    + sources_routes.ENDPOINTS
     + sources_routes.ENDPOINTS
     + feedback_routes.ENDPOINTS
 )

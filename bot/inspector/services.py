@@ -25,7 +25,6 @@ from engine import (
     PlatformPort,
     ReceiveResult,
     SourceStore,
-    SourceStore,
 )
 from jobs import JobHistory
 
@@ -38,7 +37,6 @@ class InspectorStores(Protocol):
     blocks: BlockStore
     messages: MessageStore
     passages: PassageStore
-    sources: SourceStore
     sources: SourceStore
     feedback: FeedbackStore
 
