@@ -23,7 +23,25 @@ LABEL_LIMIT = 100
 ITEM_MENU = "mnemo:forget:item"
 
 
-class ForgetChoice(discord.ui.View):
+class AskerOnly(discord.ui.View):
+    """Controls on an answer to ``command``: only the user who ran it may use them (anyone
+    else is told so, privately)."""
+
+    def __init__(self, command: str, user_id: int, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self._command = command
+        self.user_id = user_id
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id == self.user_id:
+            return True
+        await interaction.response.send_message(
+            f"Only the person who ran {self._command} can answer this.", ephemeral=True
+        )
+        return False
+
+
+class ForgetChoice(AskerOnly):
     """What to forget: one item from the menu, everything, or nothing."""
 
     def __init__(
@@ -33,28 +51,19 @@ class ForgetChoice(discord.ui.View):
         user_id: int,
         items: Sequence[MemoryItem] = (),
     ) -> None:
-        super().__init__(timeout=CONFIRM_TIMEOUT)
+        super().__init__("/forget", user_id, CONFIRM_TIMEOUT)
         self._memory = memory
         self._workspace = workspace
-        self._user_id = user_id
         offered = [i for i in items if len(i.key) <= LABEL_LIMIT][:MENU_OPTIONS]
         if offered:
             self.add_item(ItemMenu(self, offered))
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id == self._user_id:
-            return True
-        await interaction.response.send_message(
-            "Only the person who ran /forget can answer this.", ephemeral=True
-        )
-        return False
-
     async def forget_item(self, interaction: discord.Interaction, key: str) -> None:
         self.stop()
         await interaction.response.edit_message(content="Forgetting…", view=None)
-        removed = await self._memory.forget_item(self._workspace, str(self._user_id), key)
+        removed = await self._memory.forget_item(self._workspace, str(self.user_id), key)
         log.info(
-            "forgot one item of %s in %s: %d records", self._user_id, self._workspace, removed.total
+            "forgot one item of %s in %s: %d records", self.user_id, self._workspace, removed.total
         )
         answer = (
             f"Forgotten ({render_forget(removed)})." if removed.total else "That was already gone."
@@ -71,8 +80,8 @@ class ForgetChoice(discord.ui.View):
     ) -> None:
         self.stop()
         await interaction.response.edit_message(content="Forgetting…", view=None)
-        removed = await self._memory.forget_user(self._workspace, str(self._user_id))
-        log.info("forgot user %s in %s: %d records", self._user_id, self._workspace, removed.total)
+        removed = await self._memory.forget_user(self._workspace, str(self.user_id))
+        log.info("forgot user %s in %s: %d records", self.user_id, self._workspace, removed.total)
         await interaction.edit_original_response(
             content=f"Done: I deleted what I kept about you here: {render_forget(removed)}."
         )

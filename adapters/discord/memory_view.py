@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import discord
 
+from adapters.discord.forget_view import AskerOnly
 from engine import InvalidCorrection, MemoryItem, UserMemory, render_forget
 
 log = logging.getLogger(__name__)
@@ -40,16 +41,15 @@ def render_items(items: Sequence[MemoryItem]) -> str:
     return "\n".join(lines)
 
 
-class MemoryControls(discord.ui.View):
+class MemoryControls(AskerOnly):
     """Forget and Edit buttons for the first ``SHOWN_ITEMS`` of a user's items."""
 
     def __init__(
         self, memory: UserMemory, workspace: str, user_id: int, items: Sequence[MemoryItem]
     ) -> None:
-        super().__init__(timeout=CONTROLS_TIMEOUT)
+        super().__init__("/memory", user_id, CONTROLS_TIMEOUT)
         self.memory = memory
         self.workspace = workspace
-        self.user_id = user_id
         #: The items the buttons name, as they are now (an edit gives an item a new key).
         self.items = list(items[:SHOWN_ITEMS])
         for at in range(len(self.items)):
@@ -57,28 +57,31 @@ class MemoryControls(discord.ui.View):
             self.add_item(ForgetItem(at, row))
             self.add_item(EditItem(at, row + 2))
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id == self.user_id:
-            return True
-        await interaction.response.send_message(
-            "These buttons are for the person who ran /memory.", ephemeral=True
-        )
-        return False
 
+class ItemButton(discord.ui.Button[MemoryControls]):
+    """The button ``verb`` of the ``at``-th item listed (numbered from 1 for people)."""
 
-class ForgetItem(discord.ui.Button[MemoryControls]):
-    def __init__(self, at: int, row: int) -> None:
+    def __init__(self, verb: str, style: discord.ButtonStyle, at: int, row: int) -> None:
         super().__init__(
-            label=f"Forget {at + 1}",
-            style=discord.ButtonStyle.danger,
-            custom_id=f"mnemo:memory:forget:{at + 1}",
+            label=f"{verb} {at + 1}",
+            style=style,
+            custom_id=f"mnemo:memory:{verb.lower()}:{at + 1}",
             row=row,
         )
         self._at = at
 
+    @property
+    def controls(self) -> MemoryControls:
+        assert self.view is not None  # discord.py calls back only buttons of a view
+        return self.view
+
+
+class ForgetItem(ItemButton):
+    def __init__(self, at: int, row: int) -> None:
+        super().__init__("Forget", discord.ButtonStyle.danger, at, row)
+
     async def callback(self, interaction: discord.Interaction) -> None:
-        controls = self.view
-        assert controls is not None
+        controls = self.controls
         self.disabled = True
         await interaction.response.edit_message(view=controls)
         removed = await controls.memory.forget_item(
@@ -89,20 +92,12 @@ class ForgetItem(discord.ui.Button[MemoryControls]):
         await interaction.followup.send(answer, ephemeral=True)
 
 
-class EditItem(discord.ui.Button[MemoryControls]):
+class EditItem(ItemButton):
     def __init__(self, at: int, row: int) -> None:
-        super().__init__(
-            label=f"Edit {at + 1}",
-            style=discord.ButtonStyle.secondary,
-            custom_id=f"mnemo:memory:edit:{at + 1}",
-            row=row,
-        )
-        self._at = at
+        super().__init__("Edit", discord.ButtonStyle.secondary, at, row)
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        controls = self.view
-        assert controls is not None
-        await interaction.response.send_modal(CorrectItem(controls, self._at))
+        await interaction.response.send_modal(CorrectItem(self.controls, self._at))
 
 
 class CorrectItem(discord.ui.Modal, title="Correct what I remember"):

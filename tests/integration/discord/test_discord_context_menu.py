@@ -38,6 +38,14 @@ def on_message(
     )
 
 
+async def in_guild(
+    scene: Scene, name: str, target: p.Payload, channel: p.Payload, *, by: p.Payload
+) -> PostedMessage:
+    """Run message command ``name`` on ``target`` in the main server; the bot's answer."""
+    command = on_message(scene, name, target, channel, by=by, guild_id=scene.world.guild_id)
+    return await ask(scene.discord, command)
+
+
 def said(scene: Scene, channel: p.Payload, text: str, author: p.Payload | None = None) -> p.Payload:
     world = scene.world
     return p.message(channel["id"], author or world.alice, text, guild_id=world.guild_id)
@@ -66,10 +74,7 @@ async def test_a_message_kept_in_a_private_channel_is_never_recalled_in_a_public
     world = scene.world
     secret = said(scene, world.staff, "The launch code is 4711")
 
-    answer = await ask(
-        scene.discord,
-        on_message(scene, REMEMBER, secret, world.staff, by=world.bob, guild_id=world.guild_id),
-    )
+    answer = await in_guild(scene, REMEMBER, secret, world.staff, by=world.bob)
 
     assert answer.content == "Kept. I'll use it only in this private channel."
     assert "4711" not in await searched_archival(scene, world.general)
@@ -79,12 +84,9 @@ async def test_a_message_kept_in_a_private_channel_is_never_recalled_in_a_public
 async def test_remembering_the_same_message_twice_keeps_it_once(scene: Scene) -> None:
     world = scene.world
     note = said(scene, world.general, "Standup moves to 9:30")
-    remember = on_message(
-        scene, REMEMBER, note, world.general, by=world.bob, guild_id=world.guild_id
-    )
 
-    await ask(scene.discord, remember)
-    again = await ask(scene.discord, {**remember, "id": p.snowflake()})
+    await in_guild(scene, REMEMBER, note, world.general, by=world.bob)
+    again = await in_guild(scene, REMEMBER, note, world.general, by=world.bob)
 
     assert again.content == "I already keep that message."
     public = Audience(f"discord:{world.guild_id}", AudienceKind.PUBLIC, world.general["id"])
@@ -97,10 +99,7 @@ async def test_forget_this_message_forgets_your_own_and_what_came_from_it(scene:
     mine = await scene.mention(world.general, "my phone is 555-0100")
     await scene.replies(world.general)
     workspace = f"discord:{world.guild_id}"
-    await ask(
-        scene.discord,
-        on_message(scene, REMEMBER, mine, world.general, by=world.bob, guild_id=world.guild_id),
-    )
+    await in_guild(scene, REMEMBER, mine, world.general, by=world.bob)
 
     refused = await answered(
         scene.discord,
@@ -110,10 +109,7 @@ async def test_forget_this_message_forgets_your_own_and_what_came_from_it(scene:
     assert "only forget messages you wrote" in refused["data"]["content"]
     assert any("555-0100" in m for m in await scene.recalled(workspace, world.general["id"]))
 
-    forgotten = await ask(
-        scene.discord,
-        on_message(scene, FORGET, mine, world.general, by=world.alice, guild_id=world.guild_id),
-    )
+    forgotten = await in_guild(scene, FORGET, mine, world.general, by=world.alice)
 
     assert forgotten.content.startswith("Forgotten")
     assert not any("555-0100" in m for m in await scene.recalled(workspace, world.general["id"]))
@@ -126,10 +122,7 @@ async def test_a_message_in_a_channel_the_bot_cannot_see_is_not_kept(scene: Scen
     hidden = p.text_channel(p.snowflake(), world.guild_id, "hidden", everyone_can_read=False)
     note = said(scene, hidden, "Salaries are in the sheet")
 
-    answer = await ask(
-        scene.discord,
-        on_message(scene, REMEMBER, note, hidden, by=world.alice, guild_id=world.guild_id),
-    )
+    answer = await in_guild(scene, REMEMBER, note, hidden, by=world.alice)
 
     assert "can't see this channel" in answer.content
     public = Audience(f"discord:{world.guild_id}", AudienceKind.PUBLIC, world.general["id"])
@@ -159,10 +152,7 @@ async def test_a_message_without_text_is_not_kept(scene: Scene) -> None:
     world = scene.world
     empty = said(scene, world.general, "")
 
-    answer = await ask(
-        scene.discord,
-        on_message(scene, REMEMBER, empty, world.general, by=world.bob, guild_id=world.guild_id),
-    )
+    answer = await in_guild(scene, REMEMBER, empty, world.general, by=world.bob)
 
     assert answer.content == "That message has no text I can keep."
 
@@ -171,11 +161,6 @@ async def test_forgetting_a_message_nothing_was_kept_from_says_so(scene: Scene) 
     world = scene.world
     never_heard = said(scene, world.general, "just chatting")
 
-    answer: PostedMessage = await ask(
-        scene.discord,
-        on_message(
-            scene, FORGET, never_heard, world.general, by=world.alice, guild_id=world.guild_id
-        ),
-    )
+    answer = await in_guild(scene, FORGET, never_heard, world.general, by=world.alice)
 
     assert answer.content == "I kept nothing from that message."
