@@ -308,6 +308,8 @@ class FakeDiscord:
 
     async def _sync_commands(self, request: web.Request) -> web.Response:
         commands = await request.json()
+        if (problem := next(filter(None, map(_command_problem, commands)), None)) is not None:
+            return _error(400, 50035, f"Invalid Form Body: {problem}")
         self.commands = [
             {
                 "description": "",  # message and user commands have none; Discord sends ""
@@ -372,6 +374,31 @@ async def _read_body(request: web.Request) -> tuple[p.Payload, dict[str, bytes]]
         elif part.filename:
             files[part.filename] = await part.read()
     return body, files
+
+
+#: Command types (chat input, user, message), installs (server, user) and contexts (server,
+#: the bot's DM, other private channels) Discord accepts.
+_COMMAND_TYPES = frozenset({1, 2, 3})
+_INSTALLS = frozenset({0, 1})
+_CONTEXTS = frozenset({0, 1, 2})
+MAX_DESCRIPTION = 100
+
+
+def _command_problem(command: p.Payload) -> str | None:
+    """Why Discord would refuse a command of a bulk overwrite, or None."""
+    kind = command.get("type", 1)
+    if kind not in _COMMAND_TYPES:
+        return f"type {kind!r} is not a command type"
+    description = command.get("description") or ""
+    if kind == 1 and not 1 <= len(description) <= MAX_DESCRIPTION:
+        return f"{command.get('name')}: a slash command needs a 1-100 character description"
+    if kind != 1 and description:
+        return f"{command.get('name')}: context menu commands cannot have a description"
+    if not set(command.get("integration_types") or [0]) <= _INSTALLS:
+        return f"{command.get('name')}: unknown integration_types"
+    if not set(command.get("contexts") or [0]) <= _CONTEXTS:
+        return f"{command.get('name')}: unknown contexts"
+    return None
 
 
 def _json(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
