@@ -9,6 +9,7 @@ each page the id of its newest message is saved: a read that stopped continues a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 
 #: Messages handed over per page (Discord's own page size).
 PAGE = 100
+#: Seconds to look up a channel to resume reading when the client has not cached it.
+LOOKUP_TIMEOUT_S = 5.0
 #: Where /learn-channel can run: server channels and threads.
 IN_SERVERS = app_commands.AppCommandContext(guild=True, dm_channel=False, private_channel=False)
 
@@ -131,11 +134,18 @@ class DiscordHistory:
     async def resume(self) -> None:
         """Continue the reads a stop interrupted."""
         for progress in await self._reader.unfinished(PLATFORM, self._config.agent_id):
-            channel = self._client.get_channel(int(progress.channel))
+            channel_id = int(progress.channel)
+            channel = self._client.get_channel(channel_id)
+            try:
+                if channel is None:  # a server that was not ready yet: ask Discord
+                    async with asyncio.timeout(LOOKUP_TIMEOUT_S):
+                        channel = await self._client.fetch_channel(channel_id)
+            except (discord.HTTPException, discord.InvalidData, TimeoutError) as error:
+                log.warning("history of discord channel %s not resumed: %r", channel_id, error)
+                continue
             if isinstance(channel, discord.TextChannel | discord.Thread | discord.VoiceChannel):
-                await self.begin(channel, again=False)
-            else:
-                log.warning("history of discord channel %s not resumed: unknown", progress.channel)
+                answer = await self.begin(channel, again=False)
+                log.info("history of discord channel %s: %s", channel_id, answer)
 
     async def stop(self) -> None:
         await self._reader.stop()
