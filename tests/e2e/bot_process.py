@@ -17,9 +17,11 @@ START_TIMEOUT = 60.0
 
 
 class BotProcess:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, module: str = "tests.e2e.crash_bot") -> None:
+        """``module``: the crash bot to run (``tests.e2e.stream_crash_bot`` delivers to Slack)."""
         self._env = env
         self._log = log
+        self._module = module
         self._process: asyncio.subprocess.Process | None = None
         self._http: aiohttp.ClientSession | None = None
         self.port = 0
@@ -29,7 +31,7 @@ class BotProcess:
             self._process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "tests.e2e.crash_bot",
+                self._module,
                 cwd=REPO,
                 env=self._env,
                 stdout=asyncio.subprocess.PIPE,
@@ -61,10 +63,19 @@ class BotProcess:
             except TimeoutError:
                 await self.kill()
 
-    async def say(self, text: str, *, channel: str, user: str = "U1") -> dict[str, Any]:
-        """Send one message; returns the engine's answer (outcome, inbox_id, reason)."""
+    async def say(
+        self, text: str, *, channel: str, user: str = "U1", thread: str = ""
+    ) -> dict[str, Any]:
+        """Send one message (in ``thread``, when given); returns the engine's answer
+        (outcome, inbox_id, reason)."""
         assert self._http is not None
-        payload = {"text": text, "channel": channel, "user": user, "event_id": f"E-{text}"}
+        payload = {
+            "text": text,
+            "channel": channel,
+            "user": user,
+            "event_id": f"E-{text}",
+            "thread": thread,
+        }
         async with self._http.post(f"http://127.0.0.1:{self.port}/inbound", json=payload) as r:
             r.raise_for_status()
             result: dict[str, Any] = await r.json()

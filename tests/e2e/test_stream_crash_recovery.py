@@ -1,0 +1,82 @@
+"""Kill the bot with SIGKILL while a reply is streaming into Slack, restart it, and check that
+the thread ends with one complete reply (the streamed message completed), never two."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.bot_process import BotProcess
+from tests.fakes.openai_server import FakeOpenAI, tool_call
+from tests.fakes.slack_api import FakeSlackApi
+
+pytestmark = pytest.mark.slow
+
+WAIT = 60.0
+CHANNEL = "CGEN"
+THREAD = "1700000001.000100"
+ANSWER = "A reply that is still being written when the process dies, then written whole."
+
+
+def thread_replies(api: FakeSlackApi) -> list[dict[str, Any]]:
+    return [m for m in api.posted(CHANNEL) if m.get("thread_ts") == THREAD]
+
+
+async def test_killed_mid_stream_ends_with_one_complete_reply(tmp_path: Path) -> None:
+    env = dict(os.environ)
+    env.pop("MONGODB_URI", None)
+    env.update(
+        {
+            "OPENAI_API_KEY": "test-key",
+            "MNEMO_DATA_DIR": str(tmp_path / "data"),
+            "MNEMO_LLM_TIMEOUT": "30",
+            "MNEMO_LOG_LEVEL": "INFO",
+        }
+    )
+    api = FakeSlackApi(team_id="T0001", assistant_threads=False)
+    await api.start()
+    try:
+        async with FakeOpenAI() as llm:
+            env["OPENAI_BASE_URL"] = llm.base_url
+            env["MNEMO_TEST_SLACK_API_URL"] = api.base_url
+            llm.stream_pacing.piece = 6
+            llm.stream_pacing.gap = 0.05
+            # The model stops mid-reply (after a few pieces of the message) until released.
+            llm.hold_stream_after(8)
+            llm.push(*[tool_call("send_message", message=ANSWER)] * 2)
+
+            def bot(name: str) -> BotProcess:
+                return BotProcess(env, tmp_path / f"{name}.log", "tests.e2e.stream_crash_bot")
+
+            async with bot("first") as first:
+                said = await first.say("tell me", channel=CHANNEL, thread=THREAD)
+                assert said["outcome"] == "accepted", said
+                # Once a piece was appended after the start, the stream's ts is recorded.
+                await api.wait_until(lambda: bool(api.calls_of("chat.appendStream")), WAIT)
+                [partial] = thread_replies(api)
+                assert partial["streaming"]
+                assert ANSWER.startswith(partial["text"])
+                assert partial["text"] != ANSWER
+                await first.kill()
+            llm.release_stream()
+
+            async with bot("second"):
+
+                def complete() -> bool:
+                    return any(
+                        m["text"] == ANSWER and not m.get("streaming") for m in thread_replies(api)
+                    )
+
+                await api.wait_until(complete, WAIT)
+                await asyncio.sleep(1.0)  # room for a wrong second post to show up
+    finally:
+        await api.stop()
+    [reply] = thread_replies(api)
+    assert reply["ts"] == partial["ts"], "the streamed message was completed, not replaced"
+    assert reply["text"] == ANSWER
+    assert api.calls_of("chat.postMessage") == []
+    assert len(api.calls_of("chat.startStream")) == 1
