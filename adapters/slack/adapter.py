@@ -34,6 +34,7 @@ from adapters.slack.edge import ScreenedSocketModeHandler, SlackEdge
 from adapters.slack.events import MalformedEvent, arrival_of, parse_event
 from adapters.slack.feedback import FEEDBACK, FeedbackButtons
 from adapters.slack.history import SlackHistory
+from adapters.slack.home import EDIT_VIEW, HOME_EDIT, HOME_EXPORT, HOME_FORGET, MemoryHome
 from adapters.slack.installations import KeyValueInstallationStore, KeyValueOAuthStateStore
 from adapters.slack.memory_menus import FORGET_CANCEL, FORGET_CONFIRM, FORGET_ITEM
 from adapters.slack.socket import SocketModeLink
@@ -94,6 +95,7 @@ class SlackAdapter:
             clients, deliveries, directory=self._directory, feedback=ratings is not None
         )
         self._feedback = FeedbackButtons(ratings, self._reject) if ratings else None
+        self._home = MemoryHome(user_memory, self._reject)
         history = ChannelHistory(engine, config, BackfillLedger(kv), config.history)
         self._history = SlackHistory(config, history, clients, self._directory)
         self._commands = UserCommands(
@@ -213,6 +215,12 @@ class SlackAdapter:
         app.action(FORGET_ITEM)(ack=_ack, lazy=[self._commands.forget_item])
         if self._feedback is not None:
             app.action(FEEDBACK)(ack=_ack, lazy=[self._feedback.pressed])
+        home = self._home
+        app.event("app_home_opened")(ack=_ack, lazy=[home.opened])
+        app.action(HOME_FORGET)(ack=_ack, lazy=[home.forget])
+        app.action(HOME_EDIT)(ack=_ack, lazy=[home.edit])
+        app.action(HOME_EXPORT)(ack=_ack, lazy=[home.export])
+        app.view(EDIT_VIEW)(home.save)
         # Whatever else Slack sends gets a 200, so it never retries or flags the app.
         app.command(_ANYTHING)(self._commands.unknown)
         app.event(_ANYTHING)(_ignore)

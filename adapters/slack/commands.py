@@ -122,19 +122,9 @@ class UserCommands:
         if read is None or _subcommand(read) != "export":
             return
         workspace, user = workspace_id(read["team_id"]), read["user_id"]
-        try:
-            document = await self._memory.export_user(workspace, user)
-            opened = await client.conversations_open(users=user)
-            await client.files_upload_v2(
-                channel=opened["channel"]["id"],
-                content=document,
-                filename="mnemo-memory.json",
-                title="What Mnemo keeps about you",
-            )
-        except SlackClientError as error:
-            log.warning("export upload failed for %s/%s: %r", workspace, user, error)
-            if answerable(command):
-                await respond(text="I couldn't send your export; please try again.")
+        sent = await send_export(self._memory, client, workspace, user)
+        if not sent and answerable(command):
+            await respond(text="I couldn't send your export; please try again.")
 
     async def run_learn_channel(
         self,
@@ -243,6 +233,26 @@ class UserCommands:
             if not quiet:
                 await self._reject(body, str(error))
             return None
+
+
+async def send_export(
+    memory: UserMemory, client: AsyncWebClient, workspace: str, user: str
+) -> bool:
+    """Upload everything kept about ``user`` to their DM as a JSON file; False when Slack
+    refused it."""
+    try:
+        document = await memory.export_user(workspace, user)
+        opened = await client.conversations_open(users=user)
+        await client.files_upload_v2(
+            channel=opened["channel"]["id"],
+            content=document,
+            filename="mnemo-memory.json",
+            title="What Mnemo keeps about you",
+        )
+    except SlackClientError as error:
+        log.warning("export upload failed for %s/%s: %r", workspace, user, error)
+        return False
+    return True
 
 
 def render_report(report: UserMemoryReport) -> str:

@@ -156,11 +156,36 @@ class ButtonPress(BlockAction):
     actions: Annotated[list[PressedButton], Field(min_length=1, max_length=5)]
 
 
+class TypedInput(TypedDict):
+    """What a person typed in one input of a modal."""
+
+    value: NotRequired[str | None]
+
+
+class ViewState(TypedDict):
+    #: block id -> action id -> input.
+    values: dict[str, dict[str, TypedInput]]
+
+
+class SubmittedView(TypedDict):
+    callback_id: str
+    state: ViewState
+    #: What Mnemo put in the view when it opened it (Slack allows 3,000 characters).
+    private_metadata: NotRequired[Annotated[str, StringConstraints(max_length=3000)]]
+
+
+class ViewSubmission(BlockAction):
+    """A modal of Mnemo's submitted (``view_submission``)."""
+
+    view: SubmittedView
+
+
 _CALLBACK = TypeAdapter(EventCallback)
 _COMMAND = TypeAdapter(SlashCommand)
 _ACTION = TypeAdapter(BlockAction)
 _CHOICE = TypeAdapter(ItemChoice)
 _PRESS = TypeAdapter(ButtonPress)
+_SUBMISSION = TypeAdapter(ViewSubmission)
 
 
 def read_callback(body: object) -> EventCallback:
@@ -182,6 +207,10 @@ def read_item_choice(body: object) -> ItemChoice:
 
 def read_button_press(body: object) -> ButtonPress:
     return _read(_PRESS, body, "button press")
+
+
+def read_view_submission(body: object) -> ViewSubmission:
+    return _read(_SUBMISSION, body, "view submission")
 
 
 def _read[T](adapter: TypeAdapter[T], body: object, what: str) -> T:
