@@ -1,11 +1,12 @@
 """Outbox delivery: every recorded reply reaches its platform once, in order per conversation.
 
-A reply is claimed with a short lease (so two processes never post it at the same time),
-re-read (another process may have delivered it since it was listed), posted through the
-platform port, then marked delivered. A crash between the platform's answer and the mark is
-the one window no store can close: the reply is posted again after the restart, with the same
-``Outbound.id``, which adapters pass to the platform as its idempotency key (Discord nonce
-with ``enforce_nonce``, Slack ``client_msg_id``), so the user still sees it once.
+A reply is claimed on its outbox entry for a short while (so two processes never post it at
+the same time; the claim reads the entry as it is, since another process may have delivered
+it since it was listed), posted through the platform port, then marked delivered. A crash
+between the platform's answer and the mark is the one window no store can close: the reply
+is posted again after the restart, with the same ``Outbound.id``, which adapters pass to the
+platform as its idempotency key (Discord nonce with ``enforce_nonce``, Slack
+``client_msg_id``), so the user still sees it once.
 """
 
 from __future__ import annotations
@@ -103,29 +104,33 @@ class ReplyDelivery:
             del self._blocked[conversation]
         if reply.id in self._claimed:
             return False
-        claim = f"reply:{reply.id}"
         # The platform call is bounded by delivery_timeout; the writes around it get a lease's
         # worth. After a crash mid-delivery, the reply is retried once this expires.
         ttl = self.pipeline.settings.delivery_timeout + self.pipeline.settings.lease_ttl
+        outbox, holder = self.pipeline.store.outbox, self.pipeline.holder
         self._claimed.add(reply.id)
         try:
-            if not await self.pipeline.store.leases.acquire(claim, self.pipeline.holder, ttl):
+            # The claim reads the entry as it is now: another process may have settled it.
+            entry = await outbox.claim(reply.id, holder, ttl)
+            if entry is None:
                 return False  # another process is delivering it
+            if is_settled(entry):
+                self.on_settled(reply)
+                return True
             try:
-                return await self._deliver_claimed(reply)
-            finally:
-                await self.pipeline.store.leases.release(claim, self.pipeline.holder)
+                return await self._deliver_claimed(reply, entry)
+            except BaseException:
+                await outbox.release(reply.id, holder)
+                raise
         finally:
             self._claimed.discard(reply.id)
 
-    async def _deliver_claimed(self, reply: Outbound) -> bool:
-        entry = await self._current(reply)
-        if entry is None or is_settled(entry):
-            if entry is not None:
-                self.on_settled(reply)
-            return entry is not None
+    async def _deliver_claimed(self, reply: Outbound, entry: OutboxEntry) -> bool:
+        """Post a claimed reply; every way out but an exception settles it, schedules its
+        retry or gives the claim back."""
         now = self.pipeline.clock()
         if entry.next_attempt_at is not None and entry.next_attempt_at > now:
+            await self.pipeline.store.outbox.release(reply.id, self.pipeline.holder)
             return False
         port = self.pipeline.ports[reply.platform]
         try:
@@ -149,12 +154,6 @@ class ReplyDelivery:
         await self.pipeline.store.outbox.mark_delivered(reply.id, platform_ref)
         self.on_settled(reply)
         return True
-
-    async def _current(self, reply: Outbound) -> OutboxEntry | None:
-        for entry in await self.pipeline.store.outbox.for_inbox(reply.inbox_id):
-            if entry.reply.id == reply.id:
-                return entry
-        return None
 
     async def _retry(
         self, reply: Outbound, failures: int, error: str, retry_after: float | None

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, ReturnDocument
 
-from engine.records import Outbound, next_seq
+from engine.records import Outbound, next_seq, utcnow
 from engine.store.codec import decode, decode_datetime, encode, encode_datetime
 from engine.store.mongo._documents import Collection, Document
 from engine.store.mongo._queries import ignore_duplicates
@@ -17,6 +17,9 @@ from engine.store.protocol import OutboxEntry, OutboxStatus
 _PENDING = OutboxStatus.PENDING.value
 #: ``next_attempt_at`` of a reply due at once: sorts before every timestamp.
 _NOW = ""
+#: ``claimed_until`` of a reply nobody delivers.
+_UNCLAIMED = datetime(1970, 1, 1, tzinfo=UTC)
+_CLAIM_ENDS = {"claimed_by": "", "claimed_until": _UNCLAIMED}
 
 
 def _entry_document(reply: Outbound) -> Document:
@@ -31,6 +34,7 @@ def _entry_document(reply: Outbound) -> Document:
         "next_attempt_at": _NOW,
         "platform_ref": "",
         "error": "",
+        **_CLAIM_ENDS,
     }
 
 
@@ -73,6 +77,30 @@ class MongoOutbox:
         )
         return [_entry(doc) async for doc in cursor]
 
+    async def claim(self, reply_id: str, holder: str, ttl: float) -> OutboxEntry | None:
+        now = utcnow()
+        doc = await self._entries.find_one_and_update(
+            {
+                "_id": reply_id,
+                "status": _PENDING,
+                "$or": [
+                    {"claimed_by": holder},
+                    {"claimed_until": {"$lte": now}},
+                    {"claimed_until": {"$exists": False}},
+                ],
+            },
+            {"$set": {"claimed_by": holder, "claimed_until": now + timedelta(seconds=ttl)}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            doc = await self._entries.find_one({"_id": reply_id, "status": {"$ne": _PENDING}})
+        return None if doc is None else _entry(doc)
+
+    async def release(self, reply_id: str, holder: str) -> None:
+        await self._entries.update_one(
+            {"_id": reply_id, "claimed_by": holder}, {"$set": _CLAIM_ENDS}
+        )
+
     async def mark_delivered(self, reply_id: str, platform_ref: str) -> None:
         await self._entries.update_one(
             {"_id": reply_id},
@@ -92,7 +120,7 @@ class MongoOutbox:
         await self._entries.update_one(
             {"_id": reply_id, "status": _PENDING},
             {
-                "$set": {"next_attempt_at": encode_datetime(at), "error": error},
+                "$set": {"next_attempt_at": encode_datetime(at), "error": error, **_CLAIM_ENDS},
                 "$inc": {"attempts": 1},
             },
         )

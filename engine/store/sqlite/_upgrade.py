@@ -13,6 +13,7 @@ def upgrade(conn: sqlite3.Connection) -> None:
     """Apply every step the file still needs (the caller holds the write transaction)."""
     _add_inbox_agent(conn)
     _add_journal_links(conn)
+    _add_outbox_claims(conn)
 
 
 def _add_inbox_agent(conn: sqlite3.Connection) -> None:
@@ -32,3 +33,12 @@ def _add_journal_links(conn: sqlite3.Connection) -> None:
     if not columns or "links" in columns:
         return
     conn.execute("ALTER TABLE turn_journal ADD COLUMN links TEXT NOT NULL DEFAULT '[]'")
+
+
+def _add_outbox_claims(conn: sqlite3.Connection) -> None:
+    # A reply is claimed for delivery on its own row (it was a lease of its own).
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(outbox)")}
+    if not columns or "claimed_by" in columns:
+        return
+    conn.execute("ALTER TABLE outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT ''")
+    conn.execute("ALTER TABLE outbox ADD COLUMN claimed_until REAL NOT NULL DEFAULT 0")

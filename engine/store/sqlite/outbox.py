@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -57,6 +58,29 @@ class SQLiteOutboxStore(RecordTable[OutboxEntry]):
             "ORDER BY created_at, pos LIMIT ?",
         )
 
+    async def claim(self, reply_id: str, holder: str, ttl: float) -> OutboxEntry | None:
+        claim = (
+            "UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id = ? "
+            "AND status = 'pending' AND (claimed_by = ? OR claimed_until <= ?) "
+            f"RETURNING {self.selected}"
+        )
+        settled = f"SELECT {self.selected} FROM outbox WHERE id = ? AND status != 'pending'"
+
+        def take(conn: sqlite3.Connection) -> OutboxEntry | None:
+            now = time.time()
+            row = conn.execute(claim, (holder, now + ttl, reply_id, holder, now)).fetchone()
+            if row is None:
+                row = conn.execute(settled, (reply_id,)).fetchone()
+            return None if row is None else self.columns.record(row)
+
+        return await self._db.run(take)
+
+    async def release(self, reply_id: str, holder: str) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET claimed_by = '', claimed_until = 0 WHERE id = ? AND claimed_by = ?",
+            (reply_id, holder),
+        )
+
     async def mark_delivered(self, reply_id: str, platform_ref: str) -> None:
         await self._db.execute(
             "UPDATE outbox SET status = 'delivered', platform_ref = ?, error = '' WHERE id = ?",
@@ -74,8 +98,8 @@ class SQLiteOutboxStore(RecordTable[OutboxEntry]):
 
     async def retry_later(self, reply_id: str, at: datetime, error: str) -> None:
         await self._db.execute(
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, error = ? "
-            "WHERE id = ? AND status = 'pending'",
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, error = ?, "
+            "claimed_by = '', claimed_until = 0 WHERE id = ? AND status = 'pending'",
             (to_micros(at), error, reply_id),
         )
 
