@@ -25,7 +25,13 @@ from adapters.discord.audience import (
 )
 from adapters.discord.forget_view import ForgetChoice
 from adapters.discord.memory_view import MemoryControls, render_items
-from adapters.discord.user_install import CONTEXTS, INSTALLS, is_foreign, own_audience
+from adapters.discord.user_install import (
+    CONTEXTS,
+    INSTALLS,
+    is_foreign,
+    own_audience,
+    place_of,
+)
 from engine import Audience, AudienceKind, UserMemory, UserMemoryReport, render_why
 
 log = logging.getLogger(__name__)
@@ -85,8 +91,7 @@ def user_memory_commands(memory: UserMemory) -> list[app_commands.Command[Any, .
         report = await memory.about_user(workspace, str(user))
         items = await memory.memory_items(workspace, str(user))
         listing = f"\n\n{render_items(items)}" if items else ""
-        place = "in our DMs (I'm not a member here)" if is_foreign(interaction) else "here"
-        text = render_report(report, place, REPORT_LIMIT - len(listing))
+        text = render_report(report, place_of(interaction), REPORT_LIMIT - len(listing))
         controls = MemoryControls(memory, workspace, user, items)
         await interaction.followup.send(text + listing, view=controls, ephemeral=True, wait=True)
 
@@ -96,8 +101,8 @@ def user_memory_commands(memory: UserMemory) -> list[app_commands.Command[Any, .
         items = await memory.memory_items(workspace, str(user))
         one = "Choose one thing to forget, or forget " if items else "Forget "
         await interaction.followup.send(
-            f"{one}everything I keep about you here: your memory blocks, the facts I saved and "
-            "your messages. It cannot be undone.",
+            f"{one}everything I keep about you {place_of(interaction)}: your memory blocks, "
+            "the facts I saved and your messages. It cannot be undone.",
             view=ForgetChoice(memory, workspace, user, items),
             ephemeral=True,
             wait=True,
@@ -115,7 +120,9 @@ def user_memory_commands(memory: UserMemory) -> list[app_commands.Command[Any, .
         document = await memory.export_user(workspace_of(interaction), user)
         attachment = discord.File(io.BytesIO(document), filename=f"mnemo-memory-{user}.json")
         await interaction.followup.send(
-            "Everything I keep about you here:", file=attachment, ephemeral=True
+            f"Everything I keep about you {place_of(interaction)}:",
+            file=attachment,
+            ephemeral=True,
         )
 
     described = [

@@ -34,3 +34,8 @@ def is_foreign(interaction: discord.Interaction) -> bool:
 def own_audience(user_id: int) -> Audience:
     """The user's DMs with the bot: the only memory a foreign place may show them."""
     return Audience(dm_workspace(user_id), AudienceKind.DM, "", str(user_id))
+
+
+def place_of(interaction: discord.Interaction) -> str:
+    """Where the memory an answer shows lives, in the answer's words."""
+    return "in our DMs (I'm not a member here)" if is_foreign(interaction) else "here"

@@ -117,6 +117,26 @@ async def test_forget_this_message_forgets_your_own_and_what_came_from_it(scene:
     assert await kept_in(scene, public) == []
 
 
+async def test_forgetting_your_message_in_a_public_thread_forgets_its_recalled_copy(
+    scene: Scene,
+) -> None:
+    world = scene.world
+    thread = world.public_thread
+    scene.llm.push(tool_call("send_message", message="Noted."))
+    mine = await scene.mention(thread, "my locker code is 1234")
+    await scene.replies(thread)
+    workspace, general = f"discord:{world.guild_id}", world.general["id"]
+    assert any("1234" in m for m in await scene.recalled(workspace, general, thread["id"]))
+    kept = await in_guild(scene, REMEMBER, mine, thread, by=world.bob)
+    assert kept.content == "Kept. I'll use it with everyone in this server."
+
+    forgotten = await in_guild(scene, FORGET, mine, thread, by=world.alice)
+
+    assert forgotten.content.startswith("Forgotten")
+    assert not any("1234" in m for m in await scene.recalled(workspace, general, thread["id"]))
+    assert await kept_in(scene, Audience(workspace, AudienceKind.PUBLIC, general)) == []
+
+
 async def test_a_message_in_a_channel_the_bot_cannot_see_is_not_kept(scene: Scene) -> None:
     world = scene.world
     hidden = p.text_channel(p.snowflake(), world.guild_id, "hidden", everyone_can_read=False)

@@ -82,6 +82,7 @@ async def test_a_user_install_in_a_foreign_server_never_sees_server_memory(
         for secret in SERVER_ONLY:
             assert secret not in answer.content
     assert "lemon" in memory.content
+    assert "What I keep about you in our DMs" in memory.content
     assert scene.discord.all_posted() == []
 
 
