@@ -135,10 +135,18 @@ class _BearerOnly:
 
 
 @contextlib.asynccontextmanager
-async def serve_http(token: str) -> AsyncIterator[str]:
-    """Serve the fake over Streamable HTTP on a free local port; yields its URL."""
+async def serve_http(token: str, port: int = 0) -> AsyncIterator[str]:
+    """Serve the fake over Streamable HTTP on ``port`` (0: a free one); yields its URL."""
     app: Any = _BearerOnly(build_server().streamable_http_app(), token)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        # Clients may still hold a session open: stopping does not wait for them.
+        timeout_graceful_shutdown=1,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:

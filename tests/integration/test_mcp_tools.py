@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import socket
 import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -155,7 +156,7 @@ async def test_every_failure_of_a_server_is_a_tool_error_and_the_turn_goes_on(
     store: Store,
 ) -> None:
     servers = [
-        stdio_server("fake", timeout=2.0),
+        stdio_server("fake", timeout=1.0),
         stdio_server("down", "--fail-at-start"),
     ]
     tools = ["fake__*", "down__add"]
@@ -185,7 +186,7 @@ async def test_every_failure_of_a_server_is_a_tool_error_and_the_turn_goes_on(
         assert bad_args.startswith("Error: fake__add failed: ")
         assert down.startswith("Error: down__add cannot be called: its MCP server 'down' is ")
         assert "fake-tools: cannot start, no configuration" in down
-        assert hang == "Error: fake__hang: the MCP server 'fake' did not answer within 2 s."
+        assert hang == "Error: fake__hang: the MCP server 'fake' did not answer within 1 s."
         assert crash.startswith("Error: fake__crash: the MCP server 'fake' crashed during the call")
         assert "crashing on purpose" in crash
         assert again == "3"  # started again on the next call
@@ -229,3 +230,22 @@ async def test_a_dm_turn_never_sees_a_server_limited_away_from_dms(store: Store)
         await turns.say(public("C-ops"), "alice", "1 + 1?")
         assert "fake__add" in offered(turns, -2)
         assert results(turns) == ["2"]
+
+
+async def test_a_server_down_at_start_serves_a_later_call_once_it_is_up(store: Store) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = McpServerSpec(
+        name="late", url=f"http://127.0.0.1:{port}/mcp", headers={"Authorization": "WEB_TOKEN"}
+    )
+    async with running(store, [server], ["late__add"]) as (turns, mcp):
+        assert "cannot reach the server" in mcp.problem("late")
+        turns.llm.push(tool_call("late__add", a=1, b=2), tool_call("send_message", message="-"))
+        await turns.say(public("C-ops"), "alice", "1 + 2?")
+        assert results(turns)[0].startswith("Error: late__add cannot be called: its MCP server")
+
+        async with serve_http(TOKEN, port):
+            turns.llm.push(tool_call("late__add", a=1, b=2), tool_call("send_message", message="3"))
+            await turns.say(public("C-ops"), "alice", "And now?")
+            assert results(turns) == ["3"]

@@ -27,6 +27,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.client.subscriptions import ListenNotSupportedError, SubscriptionLost
 from mcp.shared.exceptions import MCPError
 
+from engine.tools.mcp._names import namespaced_names
 from engine.tools.mcp._servers import McpServerError, McpServerSpec
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,17 @@ class McpConnection:
                 self._lost(f"the server closed the connection{self._last_words()}")
                 raise McpCallError(f"crashed during the call{self._last_words()}") from None
             raise McpCallError(f"refused the call: {exc.error.message}") from None
+
+    async def listed_as(self, name: str) -> types.Tool:
+        """The tool offered as ``name``, starting the server first if it is down; raises
+        ``McpCallError`` when it cannot be started or does not list such a tool."""
+        if self._client is None:
+            await self._restart()
+        names = namespaced_names(self.spec.name, (tool.name for tool in self.tools))
+        for tool in self.tools:
+            if names[tool.name] == name:
+                return tool
+        raise McpCallError(f"lists no tool offered as {name}")
 
     async def aclose(self) -> None:
         await self._stop()

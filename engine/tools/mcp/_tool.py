@@ -74,11 +74,19 @@ class McpTool:
         spec = self._connection.spec
         if not self.serves(ctx.audience):
             return _error(f"{self._name} is not available in this conversation.")
-        if self.unavailable or self._remote is None:
+        remote = self._remote
+        if remote is None:
+            # Its server was down when the turn began: try it now (no more than once every
+            # few seconds), so a server that comes up later serves this very call.
+            try:
+                remote = await self._connection.listed_as(self._name)
+            except McpCallError as exc:
+                return _error(f"{self._name} cannot be called: its MCP server {spec.name!r} {exc}.")
+        elif self.unavailable:
             return _error(f"{self._name} cannot be called: {self.unavailable}.")
         try:
             arguments = parse_arguments(raw_arguments)
-            result = await self._connection.call(self._remote.name, arguments)
+            result = await self._connection.call(remote.name, arguments)
         except ToolError as exc:
             return _error(str(exc))
         except McpCallError as exc:
