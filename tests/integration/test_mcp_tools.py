@@ -156,7 +156,7 @@ async def test_every_failure_of_a_server_is_a_tool_error_and_the_turn_goes_on(
     store: Store,
 ) -> None:
     servers = [
-        stdio_server("fake", timeout=1.0),
+        stdio_server("fake", timeout=2.0),
         stdio_server("down", "--fail-at-start"),
     ]
     tools = ["fake__*", "down__add"]
@@ -186,7 +186,7 @@ async def test_every_failure_of_a_server_is_a_tool_error_and_the_turn_goes_on(
         assert bad_args.startswith("Error: fake__add failed: ")
         assert down.startswith("Error: down__add cannot be called: its MCP server 'down' is ")
         assert "fake-tools: cannot start, no configuration" in down
-        assert hang == "Error: fake__hang: the MCP server 'fake' did not answer within 1 s."
+        assert hang == "Error: fake__hang: the MCP server 'fake' did not answer within 2 s."
         assert crash.startswith("Error: fake__crash: the MCP server 'fake' crashed during the call")
         assert "crashing on purpose" in crash
         assert again == "3"  # started again on the next call
