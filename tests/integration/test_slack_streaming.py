@@ -12,7 +12,7 @@ import pytest
 
 from tests.fakes.openai_server import FakeOpenAI, tool_call
 from tests.fakes.slack_api import FakeSlackApi
-from tests.fakes.slack_world import TEAM, TURN_S, SlackWorld, slack_bot
+from tests.fakes.slack_world import TEAM, TURN_S, SlackWorld, collection_api, slack_bot
 
 ANSWER = "Here is a reply long enough to arrive in several pieces, one after another."
 STREAM_METHODS = ("chat.startStream", "chat.appendStream", "chat.stopStream")
@@ -29,15 +29,8 @@ async def llm() -> AsyncIterator[FakeOpenAI]:
 
 @pytest.fixture
 async def api() -> AsyncIterator[FakeSlackApi]:
-    fake = FakeSlackApi(
-        team_id=TEAM,
-        users={"UBEN": {"name": "ben", "profile": {"display_name": "Ben"}}},
-        channels={"CGEN": {"name": "general", "is_private": False}},
-        assistant_threads=False,
-    )
-    await fake.start()
-    yield fake
-    await fake.stop()
+    async with collection_api() as fake:
+        yield fake
 
 
 @pytest.fixture
