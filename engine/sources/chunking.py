@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 from engine.sources.parsed import TextBlock
 
-_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
+#: After . ! ? ; : and a space, or after the ideographic full stop, exclamation and question
+#: marks (which take no space).
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|(?<=[\u3002\uff01\uff1f])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,26 +57,34 @@ def _pieces(text: str, count: Callable[[str], int], cap: int) -> Iterator[tuple[
     if tokens <= cap:
         yield text, tokens
         return
-    yield from _packed(_SENTENCE_END.split(text), " ", count, cap, split_further=True)
-
-
-def _packed(
-    units: list[str], joiner: str, count: Callable[[str], int], cap: int, *, split_further: bool
-) -> Iterator[tuple[str, int]]:
     held: list[str] = []
     used = 0
-    for unit in units:
-        tokens = count(unit)
-        if tokens > cap and split_further:
-            if held:
-                yield joiner.join(held), used
-                held, used = [], 0
-            yield from _packed(unit.split(), " ", count, cap, split_further=False)
-            continue
-        if held and used + tokens + 1 > cap:
-            yield joiner.join(held), used
+    for unit, size in _units(_SENTENCE_END.split(text), count, cap):
+        if held and used + size + 1 > cap:
+            yield " ".join(held), used
             held, used = [], 0
         held.append(unit)
-        used += tokens + (1 if len(held) > 1 else 0)
+        used += size + (1 if len(held) > 1 else 0)
     if held:
-        yield joiner.join(held), used
+        yield " ".join(held), used
+
+
+def _units(
+    sentences: list[str], count: Callable[[str], int], cap: int
+) -> Iterator[tuple[str, int]]:
+    """Each sentence with its token count; a sentence over the cap by its words, and a word
+    over the cap (a URL, base64, text without spaces) in slices of ``cap // 2`` characters,
+    since no character takes more than two tokens."""
+    step = max(cap // 2, 1)
+    for sentence in sentences:
+        tokens = count(sentence)
+        if tokens <= cap:
+            yield sentence, tokens
+            continue
+        for word in sentence.split():
+            size = count(word)
+            if size <= cap:
+                yield word, size
+            else:
+                pieces = (word[i : i + step] for i in range(0, len(word), step))
+                yield from ((piece, count(piece)) for piece in pieces)

@@ -153,3 +153,14 @@ def test_a_file_that_cannot_be_read_is_refused_with_the_reason(
 ) -> None:
     with pytest.raises(SourceError, match="^" + reason.replace("(", r"\(").replace(")", r"\)")):
         plan_document("doc-1", name, data, COUNTER.count, 100)
+
+
+def test_text_without_spaces_is_cut_under_the_cap() -> None:
+    base64ish = "QUJD" * 400
+    chinese = "\u6bcf\u4e2a\u4eba\u90fd\u6709\u4e09\u5341\u5929\u5047\u3002" * 60
+    blocks = [TextBlock("", 0, base64ish), TextBlock("", 0, chinese)]
+    chunks = list(chunk_blocks(blocks, COUNTER.count, 50))
+    assert all(COUNTER.count(c.text) <= 50 for c in chunks)
+    assert "".join(c.text for c in chunks).replace(" ", "").replace("\n", "") == (
+        base64ish + chinese
+    )
