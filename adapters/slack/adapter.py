@@ -37,6 +37,7 @@ from adapters.slack.history import SlackHistory
 from adapters.slack.home import EDIT_VIEW, HOME_EDIT, HOME_EXPORT, HOME_FORGET, MemoryHome
 from adapters.slack.installations import KeyValueInstallationStore, KeyValueOAuthStateStore
 from adapters.slack.memory_menus import FORGET_CANCEL, FORGET_CONFIRM, FORGET_ITEM
+from adapters.slack.shortcuts import FORGET_MESSAGE, REMEMBER_MESSAGE, MessageShortcuts
 from adapters.slack.socket import SocketModeLink
 from engine import (
     JSON,
@@ -96,6 +97,9 @@ class SlackAdapter:
         )
         self._feedback = FeedbackButtons(ratings, self._reject) if ratings else None
         self._home = MemoryHome(user_memory, self._reject)
+        self._shortcuts = MessageShortcuts(
+            user_memory, config.agent_id, self._reject, self._directory
+        )
         history = ChannelHistory(engine, config, BackfillLedger(kv), config.history)
         self._history = SlackHistory(config, history, clients, self._directory)
         self._commands = UserCommands(
@@ -221,6 +225,8 @@ class SlackAdapter:
         app.action(HOME_EDIT)(ack=_ack, lazy=[home.edit])
         app.action(HOME_EXPORT)(ack=_ack, lazy=[home.export])
         app.view(EDIT_VIEW)(home.save)
+        app.shortcut(REMEMBER_MESSAGE)(ack=_ack, lazy=[self._shortcuts.remember])
+        app.shortcut(FORGET_MESSAGE)(ack=_ack, lazy=[self._shortcuts.forget])
         # Whatever else Slack sends gets a 200, so it never retries or flags the app.
         app.command(_ANYTHING)(self._commands.unknown)
         app.event(_ANYTHING)(_ignore)

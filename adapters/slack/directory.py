@@ -58,6 +58,9 @@ class TtlCache[K, V]:
 class ChannelInfo:
     kind: AudienceKind
     name: str
+    #: False when Slack would not say (the bot cannot see the channel): ``kind`` is then the
+    #: safe guess, private.
+    known: bool = True
 
 
 class SlackDirectory:
@@ -114,7 +117,7 @@ class SlackDirectory:
                 client.conversations_info(channel=channel), "conversations.info", channel
             )
             if response is None:
-                return ChannelInfo(AudienceKind.PRIVATE, "")
+                return ChannelInfo(AudienceKind.PRIVATE, "", known=False)
             said_by_slack = response.get("channel")
             if not isinstance(said_by_slack, dict):
                 said_by_slack = {}

@@ -180,12 +180,26 @@ class ViewSubmission(BlockAction):
     view: SubmittedView
 
 
+class ShortcutChannel(TypedDict):
+    id: SlackId
+    name: NotRequired[str]
+
+
+class MessageShortcut(BlockAction):
+    """A message shortcut ("Remember this") chosen on a message (``message_action``)."""
+
+    callback_id: str
+    channel: ShortcutChannel
+    message: SlackMessagePayload
+
+
 _CALLBACK = TypeAdapter(EventCallback)
 _COMMAND = TypeAdapter(SlashCommand)
 _ACTION = TypeAdapter(BlockAction)
 _CHOICE = TypeAdapter(ItemChoice)
 _PRESS = TypeAdapter(ButtonPress)
 _SUBMISSION = TypeAdapter(ViewSubmission)
+_SHORTCUT = TypeAdapter(MessageShortcut)
 
 
 def read_callback(body: object) -> EventCallback:
@@ -211,6 +225,10 @@ def read_button_press(body: object) -> ButtonPress:
 
 def read_view_submission(body: object) -> ViewSubmission:
     return _read(_SUBMISSION, body, "view submission")
+
+
+def read_message_shortcut(body: object) -> MessageShortcut:
+    return _read(_SHORTCUT, body, "message shortcut")
 
 
 def _read[T](adapter: TypeAdapter[T], body: object, what: str) -> T:
