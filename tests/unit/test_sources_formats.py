@@ -94,6 +94,23 @@ def test_pdf_pages_are_cited_by_number_and_titled_from_metadata() -> None:
     ]
 
 
+def test_pdf_bookmarks_name_the_section_of_each_page() -> None:
+    pages = [["Welcome."], ["Leave rules."], ["Parents get sixteen weeks."], ["More of it."]]
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf_bytes(pages))))
+    writer.add_outline_item(title="Intro", page_number=0)
+    leave = writer.add_outline_item(title="Leave", page_number=1)
+    writer.add_outline_item(title="Parental", page_number=2, parent=leave)
+    out = io.BytesIO()
+    writer.write(out)
+    parsed = parse_document("handbook.pdf", out.getvalue())
+    assert [(b.page, b.section) for b in parsed.blocks] == [
+        (1, "Intro"),
+        (2, "Leave"),
+        (3, "Leave > Parental"),
+        (4, "Leave > Parental"),
+    ]
+
+
 def test_plain_text_is_read_by_paragraphs_and_titled_by_file_name() -> None:
     parsed = parse_document("notes.txt", b"\xef\xbb\xbfFirst line\nsame paragraph.\r\n\r\nSecond.")
     assert parsed.title == "notes"
