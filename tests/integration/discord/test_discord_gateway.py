@@ -66,7 +66,14 @@ async def test_bot_identifies_without_privileged_intents_and_registers_commands(
     session = fake.gateway.sessions[0]
 
     assert session.intents & MESSAGE_CONTENT_INTENT == 0
-    assert {command["name"] for command in fake.commands} == {"memory", "forget", "export", "why"}
+    assert {command["name"] for command in fake.commands} == {
+        "memory",
+        "forget",
+        "export",
+        "why",
+        "Remember this message",
+        "Forget this message",
+    }
     assert bot.client.is_ready()
 
 
