@@ -41,7 +41,7 @@ import numpy.typing as npt
 import Stemmer
 
 from engine import Embedder, LocalEmbedder, RecordFilter, Scope, Store, open_store
-from engine.records import Message, Passage, Role
+from engine.records import ConversationKey, Message, Passage, Role
 from engine.search import Exchange, HybridSearch, SearchTuning, render_exchanges
 from engine.tokens import TokenCounter
 
@@ -239,13 +239,18 @@ def refs_of(exchanges: Sequence[Exchange]) -> frozenset[str]:
     return frozenset(m.platform_ref for exchange in exchanges for m in exchange.turns)
 
 
+def asked_in(conversation: Conversation) -> ConversationKey:
+    """Questions are asked in the conversation they are about, as the agent would search."""
+    return ConversationKey(conversation.agent_id, WORKSPACE, CHANNEL)
+
+
 def mnemo_searcher(search: HybridSearch, clock: BenchClock) -> Searcher:
     """The ranked messages alone, shown one line each as the tool used to."""
 
     async def ask(conversation: Conversation, question: Question) -> Answer:
         clock.now = conversation.asked_at
         where = RecordFilter(conversation.agent_id, WORKSPACE, WHERE_SCOPES)
-        hits = await search.messages(where, question.text, max(KS))
+        hits = await search.messages(where, question.text, max(KS), asked_in(conversation))
         alone = [Exchange((hit.record,), frozenset({hit.record.id})) for hit in hits]
         tokens = {k: COUNTER.count(render_exchanges(alone[:k])) for k in KS}
         return ranked([frozenset({hit.record.platform_ref}) for hit in hits], tokens)
@@ -261,7 +266,9 @@ def exchange_searcher(search: HybridSearch, clock: BenchClock) -> Searcher:
         where = RecordFilter(conversation.agent_id, WORKSPACE, WHERE_SCOPES)
         shown, tokens = {}, {}
         for k in KS:
-            exchanges = await search.exchanges(where, question.text, k)
+            exchanges = await search.exchanges(
+                where, question.text, k, asked_in=asked_in(conversation)
+            )
             shown[k] = refs_of(exchanges)
             tokens[k] = COUNTER.count(render_exchanges(exchanges))
         return Answer(shown, tokens)
@@ -406,6 +413,7 @@ async def sweep(
         "span_boost": (0.0, 0.5, 1.0, 2.0),
         "span_fade_days": (1.0, 3.0, 7.0, 14.0),
         "speaker_boost": (0.0, 0.5, 1.0, 2.0, 4.0),
+        "speaker_weight": (0.0, 0.5, 1.0, 2.0),
         "recency_weight": (0.0, 0.25, 0.5, 1.0),
     }
     print("\nsweep on the training split (conversations 1-2): R@10 any / R@1 any")

@@ -4,10 +4,11 @@ The five LoCoMo conversations (see bench/locomo_retrieval.py) go into one agent 
 channel each, among generated chat noise: messages of random length whose words are drawn from
 LoCoMo's own vocabulary, by 200 speakers in 50 channels, at times spread over the same months,
 all indexed the way the engine indexes new messages. At each size every question of categories
-1-4 is asked, and the benchmark prints recall@10 of the evidence (ranked messages, and the
-exchanges ``conversation_search`` returns), search latency, how closely the vector graph agrees
-with the exact scan, the graph's build rate, the cost of indexing one new message and the
-process's resident memory.
+1-4 is asked from the conversation's channel, as the agent would search while talking there
+(and, for the ranked messages, once more from elsewhere), and the benchmark prints recall@10 of
+the evidence (ranked messages, and the exchanges ``conversation_search`` returns), search
+latency, how closely the vector graph agrees with the exact scan, the graph's build rate, the
+cost of indexing one new message and the process's resident memory.
 
     .venv/bin/python bench/recall_scale.py [--sizes 10000 100000] [--data PATH]
 """
@@ -31,6 +32,7 @@ import numpy as np
 from locomo_retrieval import DATA, TRAIN, WORKSPACE, Conversation, Question, load, refs_of
 
 from engine import LocalEmbedder, Message, RecordFilter, Role, Scope
+from engine.records import ConversationKey
 from engine.search import HybridSearch
 from engine.store.sqlite import SQLiteStore
 from engine.store.sqlite._ann import GraphSettings
@@ -134,8 +136,10 @@ async def measure(
     search: HybridSearch,
     embedder: LocalEmbedder,
     questions: Sequence[Question],
+    channels: Sequence[str],
     size: int,
 ) -> None:
+    """``channels[i]`` is where conversation ``i`` was mixed in, and its questions asked."""
     seconds, held = await build_graph(store, np.ones(embedder.dimensions).tolist())
     rate = f"{held / seconds:,.0f} rows/s" if held else "no graph (exact scan)"
     print(f"  vector graph: {held:,} rows built in {seconds:.1f} s ({rate})")
@@ -156,11 +160,17 @@ async def measure(
     exchange_ms: list[tuple[float, float]] = []
     ranked: list[frozenset[str]] = []
     shown: list[frozenset[str]] = []
+    elsewhere: list[frozenset[str]] = []
     for question in questions:
-        hits = await timed(search.messages(WHERE, question.text, 10), hybrid_ms)
+        where_asked = ConversationKey(AGENT, WORKSPACE, channels[question.conversation])
+        hits = await timed(search.messages(WHERE, question.text, 10, where_asked), hybrid_ms)
         ranked.append(frozenset(h.record.platform_ref for h in hits))
-        found = await timed(search.exchanges(WHERE, question.text, 10), exchange_ms)
+        found = await timed(
+            search.exchanges(WHERE, question.text, 10, asked_in=where_asked), exchange_ms
+        )
         shown.append(refs_of(found))
+        hits = await search.messages(WHERE, question.text, 10)
+        elsewhere.append(frozenset(h.record.platform_ref for h in hits))
 
     def recall(refs: Sequence[frozenset[str]], held_out: bool) -> float:
         rows = [
@@ -171,8 +181,10 @@ async def measure(
         return statistics.fmean(bool(r & q.evidence) for q, r in rows)
 
     print(
-        f"  recall@10 ranked {recall(ranked, False):.3f} (held out {recall(ranked, True):.3f}), "
-        f"exchanges {recall(shown, False):.3f} (held out {recall(shown, True):.3f})"
+        f"  recall@10 asked in its conversation: ranked {recall(ranked, False):.3f} (held out "
+        f"{recall(ranked, True):.3f}), exchanges {recall(shown, False):.3f} (held out "
+        f"{recall(shown, True):.3f}); asked elsewhere: ranked {recall(elsewhere, False):.3f} "
+        f"(held out {recall(elsewhere, True):.3f})"
     )
     for name, spent in (
         ("vector search", vector_ms),
@@ -256,7 +268,8 @@ async def main() -> None:
                 f"{(size - have) / loaded:,.0f}/s):"
             )
             have = size
-            await measure(store, search, embedder, questions, size)
+            channels = [c.agent_id for c in conversations]
+            await measure(store, search, embedder, questions, channels, size)
         await per_message_indexing(
             store, search, embedder.dimensions, vocabulary, last + timedelta(days=2)
         )

@@ -6,6 +6,7 @@ audience rules and the caller's dates hold for everything returned.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +45,12 @@ class SearchTuning:
     span_fade_days: float = 7.0
     #: Score multiplier for messages written by someone the query names.
     speaker_boost: float = 2.0
+    #: Weight of the ranking of only the named people's own messages (found by meaning), so
+    #: their words stay among the candidates however many others a store holds.
+    speaker_weight: float = 0.5
+    #: Weight of the rankings (words and meaning) of only the messages of the conversation
+    #: (channel) the search is asked from.
+    conversation_weight: float = 3.0
     #: Weight of newest-first order when the query asks for the recent or the latest.
     recency_weight: float = 0.5
     #: Embed each message with the turn before it (see ``engine.search._indexing``).
@@ -60,8 +67,27 @@ class _Record(Protocol):
     def created_at(self) -> datetime: ...
 
 
-def _author_name(message: Message) -> str:
-    return message.author_name
+@dataclass(frozen=True, slots=True)
+class _Focus[T]:
+    """What ranks a record above its words alone: being said in the conversation the search
+    is asked from (``channel``), or by someone the query names."""
+
+    channel: str | None
+    #: A record's author as (id, name).
+    author_of: Callable[[T], tuple[str, str]]
+
+    def named(self, query: str, hits: Sequence[Scored[T]]) -> dict[str, str]:
+        """The authors of ``hits`` whom ``query`` names, as id -> name."""
+        authors = {self.author_of(hit.record) for hit in hits}
+        names = named_authors(query, {name for _, name in authors})
+        return {author: name for author, name in authors if name in names}
+
+
+def _message_focus(asked_in: ConversationKey | None) -> _Focus[Message]:
+    return _Focus(
+        asked_in.channel if asked_in is not None else None,
+        lambda m: (m.author, m.author_name),
+    )
 
 
 class HybridSearch:
@@ -84,6 +110,13 @@ class HybridSearch:
 
     async def index_messages(self, messages: Sequence[Message]) -> None:
         """Embed searchable messages (with the turn before each) and attach the vectors."""
+        await self._store.messages.set_embeddings(await self.message_embeddings(messages))
+
+    async def message_embeddings(
+        self, messages: Sequence[Message]
+    ) -> list[tuple[str, list[float]]]:
+        """The vectors ``index_messages`` attaches, by message id, for a writer that stores
+        them with the messages."""
         conversations: dict[ConversationKey, list[Message]] = {}
         for message in messages:
             if is_searchable(message):
@@ -95,31 +128,48 @@ class HybridSearch:
             found = previous_turns(group, earlier)
             pairs.extend(found if self._tuning.context_turns else [(m, None) for m, _ in found])
         if not pairs:
-            return
+            return []
         vectors = await self._embedder.embed([embedding_text(m, p) for m, p in pairs])
-        await self._store.messages.set_embeddings(
-            [(m.id, vector.tolist()) for (m, _), vector in zip(pairs, vectors, strict=True)]
-        )
+        return [(m.id, vector.tolist()) for (m, _), vector in zip(pairs, vectors, strict=True)]
 
     async def _turn_before(self, key: ConversationKey, first: Message) -> Message | None:
         newest = await self._store.messages.recent(key, 0, _CONTEXT_LOOKBACK)
         before = [m for m in newest if m.seq < first.seq and is_searchable(m)]
         return before[-1] if before else None
 
-    async def messages(self, where: RecordFilter, query: str, limit: int) -> list[Scored[Message]]:
-        """The ``limit`` visible messages that best answer ``query``, best first."""
+    async def messages(
+        self,
+        where: RecordFilter,
+        query: str,
+        limit: int,
+        asked_in: ConversationKey | None = None,
+    ) -> list[Scored[Message]]:
+        """The ``limit`` visible messages that best answer ``query``, best first.
+
+        ``asked_in`` is the conversation the question comes from: its messages, and those of
+        the people the query names, are searched apart as well, so they stay among the
+        candidates however many other messages the store holds.
+        """
         store = self._store.messages
+        focus = _message_focus(asked_in)
         ranked = await self._rank(
-            where, query, limit, store.search_text, store.search_vector, _author_name
+            where, query, limit, store.search_text, store.search_vector, focus
         )
         return ranked[:limit]
 
     async def exchanges(
-        self, where: RecordFilter, query: str, limit: int, exclude: frozenset[str] = frozenset()
+        self,
+        where: RecordFilter,
+        query: str,
+        limit: int,
+        exclude: frozenset[str] = frozenset(),
+        asked_in: ConversationKey | None = None,
     ) -> list[Exchange]:
         """The ``limit`` best visible messages not in ``exclude``, each with the turns around
         it (see ``engine.search.exchanges``)."""
-        found = await self.messages(where, query, limit + min(len(exclude), IN_VIEW_SLACK))
+        found = await self.messages(
+            where, query, limit + min(len(exclude), IN_VIEW_SLACK), asked_in
+        )
         hits = [hit.record for hit in found if hit.record.id not in exclude][:limit]
         return await gather_exchanges(
             self._store.messages, where, hits, self._tuning.exchange, self._count_tokens, exclude
@@ -138,13 +188,13 @@ class HybridSearch:
         limit: int,
         search_text: Callable[[RecordFilter, str, int], Awaitable[list[Scored[T]]]],
         search_vector: Callable[[RecordFilter, Sequence[float], int], Awaitable[list[Scored[T]]]],
-        author_of: Callable[[T], str] | None = None,
+        focus: _Focus[T] | None = None,
     ) -> list[Scored[T]]:
         """Every candidate, fused and sorted, best first.
 
-        With ``author_of``, people the query names are read off the nearest candidates' authors:
-        their names leave the words to match (they mostly match messages addressed to them) and
-        their own messages are boosted instead.
+        With ``focus``, people the query names are read off the candidates' authors: their
+        names leave the words to match (they mostly match messages addressed to them), their
+        own messages are searched apart and boosted instead.
         """
         if limit <= 0 or not query.strip():
             return []
@@ -152,28 +202,52 @@ class HybridSearch:
         depth = max(tuning.depth, limit)
         frame = parse_timeframe(query, self._clock())
         vector = (await self._embedder.embed([query]))[0].tolist()
+        here = None
+        if (
+            focus is not None
+            and focus.channel is not None
+            and where.channel is None
+            and tuning.conversation_weight
+        ):
+            here = dataclasses.replace(where, channel=focus.channel)
 
         nearest = await search_vector(where, vector, depth)
-        authors: frozenset[str] = frozenset()
+        near_here = await search_vector(here, vector, depth) if here is not None else []
+        named: dict[str, str] = {}
         words = frame.rest
-        if author_of is not None and tuning.speaker_boost:
-            authors = named_authors(query, {author_of(hit.record) for hit in nearest})
-            words = without_names(words, authors)
+        if focus is not None and tuning.speaker_boost:
+            named = focus.named(query, (*nearest, *near_here))
+            words = without_names(words, named.values())
         lexical = await search_text(where, words, depth)
+        lexical_here = await search_text(here, words, depth) if here is not None else []
+        by_named = []
+        if tuning.speaker_weight and where.user is None:
+            for author in named:
+                mine = dataclasses.replace(where, user=author)
+                by_named.append(await search_vector(mine, vector, depth))
 
-        records = {hit.record.id: hit.record for hit in (*lexical, *nearest)}
+        every = (*lexical, *nearest, *lexical_here, *near_here, *(h for r in by_named for h in r))
+        records = {hit.record.id: hit.record for hit in every}
         rankings = [
             Ranking([h.record.id for h in lexical], tuning.lexical_weight),
             Ranking([h.record.id for h in nearest], tuning.vector_weight),
+            Ranking(
+                [h.record.id for h in lexical_here],
+                tuning.lexical_weight * tuning.conversation_weight,
+            ),
+            Ranking(
+                [h.record.id for h in near_here], tuning.vector_weight * tuning.conversation_weight
+            ),
+            *(Ranking([h.record.id for h in r], tuning.speaker_weight) for r in by_named),
         ]
         if frame.recent and tuning.recency_weight:
             newest = sorted(records.values(), key=lambda r: r.created_at, reverse=True)
             rankings.append(Ranking([r.id for r in newest], tuning.recency_weight))
         fused = fuse_ranks(rankings, tuning.rrf_k)
 
-        if authors and author_of is not None:
+        if focus is not None and named:
             for key, record in records.items():
-                if author_of(record) in authors:
+                if focus.author_of(record)[0] in named:
                     fused[key] *= 1 + tuning.speaker_boost
         if frame.start is not None and frame.end is not None and tuning.span_boost:
             days = 86_400 * max(tuning.span_fade_days, 1.0)

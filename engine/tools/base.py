@@ -23,7 +23,7 @@ from engine.audience import Audience
 from engine.citations import PlatformLinks
 from engine.embeddings import Embedder
 from engine.progress import report_step
-from engine.records import Agent, Author, Inbound, Message, Passage
+from engine.records import Agent, Author, ConversationKey, Inbound, Message, Passage
 from engine.search.exchanges import Exchange
 from engine.store.protocol import RecordFilter, Scored, Store
 from engine.turns import Replies
@@ -41,12 +41,23 @@ class Searcher(Protocol):
     ) -> list[Scored[Passage]]: ...
 
     async def exchanges(
-        self, where: RecordFilter, query: str, limit: int, exclude: frozenset[str]
+        self,
+        where: RecordFilter,
+        query: str,
+        limit: int,
+        exclude: frozenset[str],
+        asked_in: ConversationKey | None = None,
     ) -> list[Exchange]:
-        """The best matches not in ``exclude``, each with the turns around it."""
+        """The best matches not in ``exclude``, each with the turns around it; those of the
+        conversation ``asked_in`` first."""
 
     async def index_messages(self, messages: Sequence[Message]) -> None:
         """Make newly stored messages findable by meaning."""
+
+    async def message_embeddings(
+        self, messages: Sequence[Message]
+    ) -> list[tuple[str, list[float]]]:
+        """What ``index_messages`` would attach, by message id, to be stored with them."""
 
 
 @dataclass(slots=True)

@@ -176,7 +176,8 @@ async def archival_memory_search(ctx: ToolContext, args: ArchivalSearchArgs) -> 
 
 async def conversation_search(ctx: ToolContext, args: ConversationSearchArgs) -> str:
     where = _filter(ctx, args.start_date, args.end_date)
-    found = await _searcher(ctx).exchanges(where, args.query, args.limit, ctx.in_view)
+    asked_in = ctx.inbound.conversation if ctx.inbound is not None else None
+    found = await _searcher(ctx).exchanges(where, args.query, args.limit, ctx.in_view, asked_in)
     ctx.provenance.found(Derived.MESSAGE, [m.id for exchange in found for m in exchange.turns])
     hits = [m for exchange in found for m in exchange.turns if m.id in exchange.hits]
     return render_exchanges(found) + await where_said(ctx, hits)

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from engine.audience import Scope
-from engine.records import Message, Passage, Role, next_seq
-from engine.search import HybridSearch
+from engine.records import ConversationKey, Message, Passage, Role, next_seq
+from engine.search import HybridSearch, SearchTuning
 from engine.store import RecordFilter, Store, open_store
 
 DIM = 256
@@ -210,3 +210,36 @@ async def test_empty_query_or_limit_finds_nothing(store: Store) -> None:
 
     assert await search.messages(PUBLIC, "   ", 5) == []
     assert await search.messages(PUBLIC, "anything", 0) == []
+
+
+async def test_messages_of_the_conversation_asked_from_rank_first(store: Store) -> None:
+    search = HybridSearch(store, BagOfWords(), clock=lambda: NOW, tuning=SearchTuning(depth=3))
+    crowd = [message(f"the trip to the lake {n}", channel="C-busy") for n in range(8)]
+    ours = message("we packed the tent for the trip to the lake and the hills", channel="C-ours")
+    await remember(store, search, *crowd, ours)
+    question = "When was the trip to the lake?"
+
+    from_ours = await search.messages(PUBLIC, question, 3, ConversationKey("bot", "T1", "C-ours"))
+    from_elsewhere = await search.messages(PUBLIC, question, 3)
+
+    assert from_ours[0].record.id == ours.id
+    assert ours.id not in [hit.record.id for hit in from_elsewhere]
+
+
+async def test_a_named_persons_own_words_are_found_among_many_others(store: Store) -> None:
+    def searching(speaker_weight: float) -> HybridSearch:
+        tuning = SearchTuning(depth=3, speaker_weight=speaker_weight)
+        return HybridSearch(store, BagOfWords(), clock=lambda: NOW, tuning=tuning)
+
+    crowd = [message(f"Bob, what about your garden {n}", author=f"Person{n}") for n in range(8)]
+    said = message("the roses in my garden bloom early this year", author="Bob")
+    asked = message("what does everyone say about my garden?", author="Bob")
+    await remember(store, searching(1), *crowd, said, asked)
+    question = "What does Bob say about his garden?"
+
+    hits = await searching(2).messages(PUBLIC, question, 3)
+    unaided = await searching(0).messages(PUBLIC, question, 3)
+
+    assert [hit.record.author_name for hit in hits[:2]] == ["Bob", "Bob"]
+    assert said.id in [hit.record.id for hit in hits]
+    assert said.id not in [hit.record.id for hit in unaided]
