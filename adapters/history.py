@@ -118,7 +118,7 @@ class RememberOnly:
         self._peers = peers
 
     async def process(self, arrival: Arrival, next_step: NextStep) -> ReceiveResult:
-        inbound = dataclasses.replace(arrival.inbound, respond=False)
+        inbound = dataclasses.replace(arrival.inbound, respond=False, past=True)
         peer = self._peers.get(inbound.author.id)
         if peer is not None:
             author = Author(peer.agent_id, peer.name, is_agent=True, is_bot=True)

@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -31,6 +31,9 @@ def new_id() -> str:
 
 _seq_lock = threading.Lock()
 _seq_state = [0]
+#: Tells apart past messages sent in the same microsecond.
+_seq_ties = [0]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def next_seq() -> int:
@@ -43,6 +46,15 @@ def next_seq() -> int:
         now = time.time_ns()
         _seq_state[0] = max(now, _seq_state[0] + 1)
         return _seq_state[0]
+
+
+def seq_at(when: datetime) -> int:
+    """The ordering key of something that happened at ``when`` but is stored only now (a
+    channel's past message): among the keys ``next_seq`` gave around that time."""
+    micros = (when - _EPOCH) // timedelta(microseconds=1)
+    with _seq_lock:
+        _seq_ties[0] = (_seq_ties[0] + 1) % 1000
+        return micros * 1000 + _seq_ties[0]
 
 
 def utcnow() -> datetime:
@@ -284,6 +296,9 @@ class Inbound(InConversation):
     attachments: tuple[str, ...] = ()
     #: How people call the channel ("#general"), for the agent's prompt; the id is in audience.
     channel_name: str = ""
+    #: Said before the bot heard the conversation (a channel's history read later): kept in
+    #: recall at its place in time, by ``sent_at``, rather than after what is already there.
+    past: bool = False
 
     @property
     def workspace(self) -> str:

@@ -28,6 +28,7 @@ from engine.records import (
     Summary,
     new_id,
     next_seq,
+    seq_at,
 )
 from engine.store.block_selection import BlockSelection
 from engine.store.feedback import FeedbackStore
@@ -287,8 +288,10 @@ class InboxItem:
 
     @classmethod
     def pending(cls, inbound: Inbound) -> InboxItem:
-        """A newly accepted message, queued behind what its conversation already holds."""
-        return cls(new_id(), inbound, str(inbound.conversation), next_seq(), InboxStatus.PENDING)
+        """A newly accepted message, queued behind what its conversation already holds (a
+        past message at its place in time)."""
+        seq = seq_at(inbound.sent_at) if inbound.past else next_seq()
+        return cls(new_id(), inbound, str(inbound.conversation), seq, InboxStatus.PENDING)
 
 
 class InboxStore(Protocol):

@@ -201,6 +201,7 @@ def test_the_stored_shape_is_the_records_fields_in_plain_json() -> None:
         "hops": 0,
         "attachments": [],
         "channel_name": "",
+        "past": False,
     }
     rule = ToolRule(kind="conditional", tool="check", outcomes={"yes": ("send_message",)})
     assert codec.encode(rule)["outcomes"] == {"yes": ["send_message"]}
@@ -221,7 +222,7 @@ def test_documents_written_before_a_field_existed_read_back_with_its_default() -
     inbound = codec.decode(Inbound, old_inbound)
     assert inbound.kind is InboundKind.MESSAGE
     assert (inbound.respond, inbound.mentions, inbound.hops) == (True, (), 0)
-    assert (inbound.attachments, inbound.channel_name) == ((), "")
+    assert (inbound.attachments, inbound.channel_name, inbound.past) == ((), "", False)
     assert inbound.author == Author("U1", "Grace")
     assert inbound.audience == Audience("T1", AudienceKind.DM, "D1", user="U1")
 

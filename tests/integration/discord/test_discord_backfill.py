@@ -232,7 +232,9 @@ async def test_a_restart_continues_after_the_last_message_handed_over(tmp_path: 
         assert (progress.done, progress.read) == (True, 4)
 
 
-async def test_messages_already_heard_live_are_skipped(tmp_path: Path) -> None:
+async def test_messages_heard_live_are_skipped_and_the_past_takes_its_place_in_time(
+    tmp_path: Path,
+) -> None:
     listen = {"message_content": True, "default_policy": ChannelPolicy.LISTEN}
     async with discord_bot(tmp_path, **listen) as (scene, adapter):
         await adapter.start()
@@ -243,9 +245,10 @@ async def test_messages_already_heard_live_are_skipped(tmp_path: Path) -> None:
         await scene.learn(general, scene.world.alice)
         progress = await scene.learned(general)
 
+        # Read after it, the older message is still recalled before it.
         assert [m.content for m in await scene.recalled(general)] == [
-            "I'll write the release notes",
             "We ship on Tuesday",
+            "I'll write the release notes",
         ]
         assert (progress.stored, progress.skipped) == (1, 3)
 
