@@ -3,6 +3,7 @@ auth, the OpenAPI document, and memory seen through the audience of a chosen con
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -69,15 +70,23 @@ def system_before_metadata(request: dict[str, Any]) -> str:
 
 @pytest.fixture
 async def inspector(tmp_path: Path) -> AsyncIterator[Inspector]:
-    async with FakeOpenAI() as llm:
-        settings = settings_for(tmp_path, llm, MNEMO_INSPECTOR_TOKEN=TOKEN)
-        async with (
-            bot_running(settings, llm) as bot,
-            TestClient(
-                TestServer(build_app(bot.runtime.http_services(), bot.runtime.settings))
-            ) as client,
-        ):
-            yield Inspector(bot, client, llm)
+    async with FakeOpenAI() as llm, inspector_running(tmp_path, llm) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def inspector_running(
+    data_dir: Path, llm: FakeOpenAI, **settings: object
+) -> AsyncIterator[Inspector]:
+    """The whole bot on ``data_dir`` with its inspector, called through its HTTP API."""
+    configured = settings_for(data_dir, llm, MNEMO_INSPECTOR_TOKEN=TOKEN, **settings)
+    async with (
+        bot_running(configured, llm) as bot,
+        TestClient(
+            TestServer(build_app(bot.runtime.http_services(), bot.runtime.settings))
+        ) as client,
+    ):
+        yield Inspector(bot, client, llm)
 
 
 async def test_api_refuses_requests_without_the_right_token(inspector: Inspector) -> None:

@@ -5,32 +5,24 @@ server can, and kept away from the audiences they are not for."""
 from __future__ import annotations
 
 import contextlib
-import functools
 import socket
 import sys
 from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from engine.agent.creation import create_agent
-from engine.agent.runtime import AgentRuntime
 from engine.audience import Audience, AudienceKind
-from engine.llm import LLMClient, RetryPolicy
-from engine.records import Role, utcnow
-from engine.search import HybridSearch
-from engine.store import Store, open_store
+from engine.records import Role
+from engine.store import Store
 from engine.store.protocol import RecordFilter
-from engine.tokens import TokenCounter
-from engine.tools.builtin import DEFAULT_TOOLS
 from engine.tools.mcp import McpServerSpec
 from engine.tools.mcp._provider import McpTools
 from tests.fakes.discord_world import eventually
-from tests.fakes.embedder import HashEmbedder
 from tests.fakes.mcp_server import SECRET_VARIABLE, serve_http
-from tests.fakes.openai_server import FakeOpenAI, tool_call, tool_calls
-from tests.integration.test_sandbox_agent import Turns
+from tests.fakes.openai_server import tool_call, tool_calls
+from tests.integration.test_sandbox_agent import Turns, agent_turns
+from tests.integration.test_sandbox_agent import store as store  # the fixture, shared
 
 WORKSPACE = "test:W1"
 TOKEN = "t0ken-for-tests"
@@ -55,15 +47,6 @@ def public(channel: str) -> Audience:
     return Audience(WORKSPACE, AudienceKind.PUBLIC, channel)
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await open_store(mongodb_uri=None, data_dir=tmp_path)
-    try:
-        yield opened
-    finally:
-        await opened.close()
-
-
 @contextlib.asynccontextmanager
 async def running(
     store: Store, servers: Sequence[McpServerSpec], tools: Sequence[str]
@@ -71,27 +54,11 @@ async def running(
     """An agent with ``tools`` whose MCP servers are started, driven turn by turn."""
     mcp = McpTools(servers, ENVIRON, start_timeout=30.0, retry_after=0.0)
     await mcp.start()
-    async with FakeOpenAI() as llm:
-        client = LLMClient(
-            base_url=llm.base_url, api_key="test-key", retry=RetryPolicy(total_seconds=5.0)
-        )
-        embedder = HashEmbedder()
-        runtime = AgentRuntime(
-            store,
-            client,
-            functools.cache(TokenCounter),
-            HybridSearch(store, embedder, clock=utcnow),
-            embedder,
-            tool_providers=[mcp],
-        )
-        agent = await create_agent(
-            store, "opsbot", model="gpt-4o-mini", tools=(*DEFAULT_TOOLS, *tools)
-        )
-        try:
-            yield Turns(store, runtime, agent, llm), mcp
-        finally:
-            await client.aclose()
-            await mcp.aclose()
+    try:
+        async with agent_turns(store, [mcp], "opsbot", tools) as turns:
+            yield turns, mcp
+    finally:
+        await mcp.aclose()
 
 
 def offered(turns: Turns, request: int = -1) -> set[str]:

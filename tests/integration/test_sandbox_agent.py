@@ -3,15 +3,16 @@ memory only as the agent itself could."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from engine.agent.creation import create_agent
-from engine.agent.runtime import AgentRuntime
+from engine.agent.runtime import AgentRuntime, ToolProvider
 from engine.audience import Audience, AudienceKind
 from engine.llm import LLMClient, RetryPolicy
 from engine.records import Agent, Author, Inbound, new_id, next_seq, utcnow
@@ -97,6 +98,16 @@ async def turns(store: Store) -> AsyncIterator[Turns]:
         async def tools_for(self, agent: Agent) -> Mapping[str, Tool]:
             return {tool.name: sandboxed}
 
+    async with agent_turns(store, [CustomTools()], "petbot", [tool.name]) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def agent_turns(
+    store: Store, providers: Sequence[ToolProvider], name: str, tools: Sequence[str]
+) -> AsyncIterator[Turns]:
+    """An agent with the default tools and ``tools`` from ``providers``, on the scripted
+    model, driven one inbound message at a time."""
     async with FakeOpenAI() as llm:
         client = LLMClient(
             base_url=llm.base_url, api_key="test-key", retry=RetryPolicy(total_seconds=5.0)
@@ -108,11 +119,9 @@ async def turns(store: Store) -> AsyncIterator[Turns]:
             functools.cache(TokenCounter),
             HybridSearch(store, embedder, clock=utcnow),
             embedder,
-            tool_providers=[CustomTools()],
+            tool_providers=providers,
         )
-        agent = await create_agent(
-            store, "petbot", model="gpt-4o-mini", tools=(*DEFAULT_TOOLS, tool.name)
-        )
+        agent = await create_agent(store, name, model="gpt-4o-mini", tools=(*DEFAULT_TOOLS, *tools))
         try:
             yield Turns(store, runtime, agent, llm)
         finally:
