@@ -49,8 +49,11 @@ class TurnRunner(Protocol):
         """
         ...
 
-    async def index_messages(self, messages: Sequence[Message]) -> None:
-        """Make messages the pipeline just stored findable by meaning."""
+    async def message_embeddings(
+        self, messages: Sequence[Message]
+    ) -> Sequence[tuple[str, Sequence[float]]]:
+        """The vectors that make a turn's messages findable by meaning, by message id, for
+        the pipeline to store with them."""
         ...
 
 

@@ -98,8 +98,10 @@ class AgentRuntime:
         turn = Turn(self._turns, agent, items)
         return await turn.run(for_audience(await self.tools_for(agent), last.audience))
 
-    async def index_messages(self, messages: Sequence[Message]) -> None:
-        await self._turns.search.index_messages(messages)
+    async def message_embeddings(
+        self, messages: Sequence[Message]
+    ) -> list[tuple[str, list[float]]]:
+        return await self._turns.search.message_embeddings(messages)
 
     # -- tools -----------------------------------------------------------------------------------
 

@@ -1,10 +1,10 @@
 """One conversation's worker: pending items in arrival order, one turn at a time, under a lease.
 
 Each turn goes: read the batch (with the outcome of an earlier run, if one was journalled) ->
-count the attempt -> run -> apply the outcome (recall, lineage links, outbox, inbox marks: one
-transaction where the store has them) -> index the messages -> deliver. The turn returns every
-record it produced; the worker is their only writer. Items that arrive while a turn runs are
-taken by the next turn, folded together up to ``batch_limit``.
+count the attempt -> run -> embed its messages -> apply the outcome (recall with embeddings,
+lineage links, outbox, inbox marks: one transaction where the store has them) -> deliver. The
+turn returns every record it produced; the worker is their only writer. Items that arrive
+while a turn runs are taken by the next turn, folded together up to ``batch_limit``.
 """
 
 from __future__ import annotations
@@ -157,18 +157,25 @@ class ConversationWorker:
         return _entry(items, TurnOutcome.FAILED, result, error)
 
     async def _apply(self, entry: JournalEntry, *, journalled: bool) -> JournalEntry:
-        """Write the outcome (the batch's first journalled one wins), then index its messages."""
-        entry = await self.pipeline.store.turns.apply(entry, journalled=journalled)
-        if entry.messages:
-            await self._index(entry)
-        return entry
+        """Write the outcome with its messages' embeddings (the batch's first journalled
+        outcome wins: its messages are embedded after)."""
+        store = self.pipeline.store
+        embeddings = await self._embeddings(entry)
+        applied = await store.turns.apply(entry, journalled=journalled, embeddings=embeddings)
+        if applied != entry:
+            await store.messages.set_embeddings(await self._embeddings(applied))
+        return applied
 
-    async def _index(self, entry: JournalEntry) -> None:
-        """Embed the stored messages; when that fails they stay findable by their words."""
+    async def _embeddings(self, entry: JournalEntry) -> Sequence[tuple[str, Sequence[float]]]:
+        """The vectors of the turn's messages; when embedding fails they stay findable by
+        their words."""
+        if not entry.messages:
+            return ()
         try:
-            await self.runner.index_messages(entry.messages)
+            return await self.runner.message_embeddings(entry.messages)
         except Exception:
             log.warning("indexing the messages of turn %s failed", entry.head, exc_info=True)
+            return ()
 
     @contextlib.asynccontextmanager
     async def _working(self, items: Sequence[InboxItem]) -> AsyncIterator[None]:

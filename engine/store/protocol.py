@@ -350,14 +350,21 @@ class TurnStore(Protocol):
     ) -> tuple[list[InboxItem], JournalEntry | None]:
         """``InboxStore.pending``, with the outcome journalled under the first item, if any."""
 
-    async def apply(self, entry: JournalEntry, *, journalled: bool = False) -> JournalEntry:
-        """Write a turn's outcome once: its messages and their lineage, its replies to the
-        outbox, its items marked (the first last), its journal entry dropped.
+    async def apply(
+        self,
+        entry: JournalEntry,
+        *,
+        journalled: bool = False,
+        embeddings: Sequence[tuple[str, Sequence[float]]] = (),
+    ) -> JournalEntry:
+        """Write a turn's outcome once: its messages (with ``embeddings``, by message id) and
+        their lineage, its replies to the outbox, its items marked (the first last), its
+        journal entry dropped.
 
         Unless ``journalled`` (it was read from the journal), an outcome journalled before
-        under the same first item (an earlier attempt, another process) wins over ``entry``.
-        Every write is idempotent, so applying again after a crash writes nothing twice.
-        Returns the outcome written.
+        under the same first item (an earlier attempt, another process) wins over ``entry``,
+        and is written without ``embeddings``. Every write is idempotent, so applying again
+        after a crash writes nothing twice. Returns the outcome written.
         """
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from engine.store import InboxStatus, OutboxStatus, Store
 from engine.store.lineage import Derivation, Derived
 from engine.store.state import JournalEntry, TurnOutcome
-from tests.contract.records import WS, inbox_item, message, reply
+from tests.contract.records import PUBLIC, WS, axis, inbox_item, message, reply, visible_to
 
 
 async def batch_of_two(store: Store) -> tuple[str, str]:
@@ -89,3 +89,23 @@ async def test_a_journalled_outcome_is_applied_as_read(store: Store) -> None:
     assert await store.turns.apply(journalled, journalled=True) == journalled
     assert await store.journal.find(first) is None
     assert [r.reply.text for r in await store.outbox.for_inbox(first)] == ["the journalled answer"]
+
+
+async def test_an_outcome_is_written_with_its_messages_embeddings(store: Store) -> None:
+    first, second = await batch_of_two(store)
+    answered = outcome(first, (first, second), "the answer")
+    [said] = answered.messages
+    await store.turns.apply(answered, embeddings=[(said.id, axis(2))])
+    [found] = await store.messages.search_vector(visible_to(PUBLIC), axis(2), 5)
+    assert found.record.id == said.id
+
+
+async def test_embeddings_of_an_outcome_that_lost_to_an_earlier_one_are_not_written(
+    store: Store,
+) -> None:
+    first, second = await batch_of_two(store)
+    earlier = outcome(first, (first,), "sorry", TurnOutcome.FAILED)
+    await store.journal.record(earlier)
+    later = outcome(first, (first, second), "a second answer")
+    await store.turns.apply(later, embeddings=[(earlier.messages[0].id, axis(3))])
+    assert await store.messages.search_vector(visible_to(PUBLIC), axis(3), 5) == []

@@ -112,8 +112,11 @@ class RecordingRunner:
         replies.add(text)
         return TurnResult((*heard, answer), replies.sent)
 
-    async def index_messages(self, messages: Sequence[Message]) -> None:
+    async def message_embeddings(
+        self, messages: Sequence[Message]
+    ) -> list[tuple[str, list[float]]]:
         self.indexed.extend(m.id for m in messages)
+        return []
 
 
 @dataclass

@@ -26,8 +26,19 @@ class MongoMessages(MemoryCollection[Message]):
         super().__init__(collection, Message, messages=True)
         self._lineage = lineage
 
-    async def append(self, messages: Sequence[Message], links: Sequence[Link] = ()) -> None:
-        await self.insert_new([with_created_date(as_document(m), m.created_at) for m in messages])
+    async def append(
+        self,
+        messages: Sequence[Message],
+        links: Sequence[Link] = (),
+        embeddings: Sequence[tuple[str, Sequence[float]]] = (),
+    ) -> None:
+        """``MessageStore.append``, each message with its embedding (by id) when given."""
+        vectors = {message_id: [float(x) for x in vector] for message_id, vector in embeddings}
+        docs = [with_created_date(as_document(m), m.created_at) for m in messages]
+        for doc in docs:
+            if doc["_id"] in vectors:
+                doc["embedding"] = vectors[doc["_id"]]
+        await self.insert_new(docs)
         await self._lineage.link(links)
 
     async def recent(

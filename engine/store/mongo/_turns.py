@@ -9,6 +9,8 @@ with its journal, and the next attempt writes the same outcome again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pymongo import ASCENDING
 
 from engine.store.codec import decode
@@ -66,10 +68,17 @@ class MongoTurnStore:
             entry = decode(JournalEntry, stored)
         return [as_record(InboxItem, doc) for doc in docs], entry
 
-    async def apply(self, entry: JournalEntry, *, journalled: bool = False) -> JournalEntry:
-        if not journalled:
-            entry = await self._journal.record(entry)
-        await self._messages.append(entry.messages, links_of(entry.links))
+    async def apply(
+        self,
+        entry: JournalEntry,
+        *,
+        journalled: bool = False,
+        embeddings: Sequence[tuple[str, Sequence[float]]] = (),
+    ) -> JournalEntry:
+        recorded = entry if journalled else await self._journal.record(entry)
+        vectors = embeddings if recorded == entry else ()
+        entry = recorded
+        await self._messages.append(entry.messages, links_of(entry.links), vectors)
         await self._outbox.put(entry.replies)
         await self._inbox.mark_all(entry.items, closing_status(entry), entry.error)
         await self._journal.forget([entry.head])

@@ -111,15 +111,25 @@ class MemoryTable[T](RecordTable[T]):
         """Attach each embedding to the record with its id, under a fresh vector revision."""
         if not embeddings:
             return
-        blobs = [(record_id, as_blob(vector)) for record_id, vector in embeddings]
-        table = self.table
 
         def attach(conn: sqlite3.Connection) -> None:
             with write(conn):
-                revs = take_revs(conn, table, len(blobs))
-                conn.executemany(
-                    f"UPDATE {table} SET embedding = ?, vec_rev = ? WHERE id = ?",
-                    [(blob, rev, rid) for (rid, blob), rev in zip(blobs, revs, strict=True)],
-                )
+                attach_embeddings(conn, self._kind, embeddings)
 
         await self._db.run(attach)
+
+
+def attach_embeddings(
+    conn: sqlite3.Connection, table: Kind, embeddings: Sequence[tuple[str, Sequence[float]]]
+) -> None:
+    """``set_embeddings`` inside a write transaction already begun."""
+    if not embeddings:
+        return
+    revs = take_revs(conn, table, len(embeddings))
+    conn.executemany(
+        f"UPDATE {table} SET embedding = ?, vec_rev = ? WHERE id = ?",
+        [
+            (as_blob(vector), rev, record_id)
+            for (record_id, vector), rev in zip(embeddings, revs, strict=True)
+        ],
+    )

@@ -8,10 +8,12 @@ journalled by an earlier attempt or another process are still honoured (the firs
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 from engine.store.lineage import links_of
 from engine.store.protocol import InboxItem, closing_status
 from engine.store.sqlite._database import Database, snapshot, write
+from engine.store.sqlite._queries import attach_embeddings
 from engine.store.sqlite.inbox import SQLiteInboxStore
 from engine.store.sqlite.journal import SQLiteTurnJournal
 from engine.store.sqlite.messages import append_on
@@ -42,12 +44,20 @@ class SQLiteTurnStore:
 
         return await self._db.run(read)
 
-    async def apply(self, entry: JournalEntry, *, journalled: bool = False) -> JournalEntry:
+    async def apply(
+        self,
+        entry: JournalEntry,
+        *,
+        journalled: bool = False,
+        embeddings: Sequence[tuple[str, Sequence[float]]] = (),
+    ) -> JournalEntry:
         def apply(conn: sqlite3.Connection) -> JournalEntry:
             with write(conn):
                 applied = entry if journalled else self._journal.fetch_on(conn, entry.head)
                 applied = applied or entry
                 append_on(conn, applied.messages, links_of(applied.links))
+                if applied == entry:
+                    attach_embeddings(conn, "messages", embeddings)
                 self._outbox.put_on(conn, applied.replies)
                 self._inbox.mark_on(conn, applied.items, closing_status(applied), applied.error)
                 self._journal.forget_on(conn, [applied.head])
