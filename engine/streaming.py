@@ -31,19 +31,11 @@ log = logging.getLogger(__name__)
 #: The tool whose ``message`` argument becomes a reply.
 SEND_MESSAGE = "send_message"
 MESSAGE_ARGUMENT = "message"
+#: Seconds a turn that ends (or fails) gives a platform call on its way to land.
+CLOSE_WAIT_S = 5.0
 
 #: The reply streams of the turn running in this task (None outside a live turn).
 REPLY_STREAMS: ContextVar[TurnStreams | None] = ContextVar("reply_streams", default=None)
-
-
-@dataclass(frozen=True, slots=True)
-class StreamTimes:
-    """When (``time.perf_counter``) a streamed reply's text first arrived from the model and
-    first left for the platform, and when the stream was finished."""
-
-    first_text: float | None
-    first_sent: float | None
-    finished: float | None
 
 
 @dataclass(eq=False)
@@ -60,17 +52,11 @@ class StreamedReply:
     _started_text: bool = field(init=False, default=False)
     _opened: ReplyStream | None = field(init=False, default=None)
     _task: asyncio.Task[None] | None = field(init=False, default=None)
-    _first_text: float | None = field(init=False, default=None)
-    _first_sent: float | None = field(init=False, default=None)
+    #: When text last left for the platform (``time.perf_counter``), for its rate limit.
     _last_sent: float = field(init=False, default=0.0)
-    _finished: float | None = field(init=False, default=None)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._send(), name=f"stream:{self.reply.id}")
-
-    @property
-    def times(self) -> StreamTimes:
-        return StreamTimes(self._first_text, self._first_sent, self._finished)
 
     def add(self, text: str) -> None:
         if not self._started_text:
@@ -79,7 +65,6 @@ class StreamedReply:
             if not text:
                 return
             self._started_text = True
-            self._first_text = time.perf_counter()
         self._pending.append(text)
         self._wake.set()
 
@@ -102,14 +87,20 @@ class StreamedReply:
             log.info("reply %s: the stream did not finish in %.1f s", self.reply.id, wait_s)
             await self.cancel()
 
-    async def withdraw(self) -> None:
-        """The reply was not sent after all: take its message back."""
-        await self.cancel()
+    async def withdraw(self, wait_s: float) -> None:
+        """The reply was not sent after all: take its message back (once a call on its way
+        has landed, so nothing it posts is left behind)."""
+        await self.wait_done(wait_s)
         if self._opened is not None:
             try:
                 await self._opened.withdraw()
             except Exception:
                 log.warning("reply %s: withdrawing its stream failed", self.reply.id, exc_info=True)
+
+    async def close(self, wait_s: float) -> None:
+        """Stop sending; a call on its way may land (and record what it posted) first."""
+        self.abandon()
+        await self.wait_done(wait_s)
 
     async def cancel(self) -> None:
         if self._task is not None and not self._task.done():
@@ -137,13 +128,10 @@ class StreamedReply:
                     text = "".join(self._pending)
                     self._pending.clear()
                     self._last_sent = time.perf_counter()
-                    if self._first_sent is None:
-                        self._first_sent = self._last_sent
                     await self._opened.append(text)
                     self._wake.set()  # look again: more may have come meanwhile
                 elif self._ended:
                     await self._opened.finish()
-                    self._finished = time.perf_counter()
                     return
         except Exception as error:
             # The reply is recorded as streamed: its delivery writes the whole text instead.
@@ -164,10 +152,6 @@ class TurnStreams:
     def head(self) -> str:
         """The turn's first inbox item (its replies are numbered after it)."""
         return self._replies.head
-
-    @property
-    def streams(self) -> Sequence[StreamedReply]:
-        return tuple(self._streams.values())
 
     def listener(self, sent: int) -> StepStreams:
         """What hears one model step, when the turn has sent ``sent`` replies so far."""
@@ -191,11 +175,11 @@ class TurnStreams:
             if stream.reply.id in kept:
                 await stream.wait_done(wait_s)
             else:
-                await stream.withdraw()
+                await stream.withdraw(wait_s)
 
     async def aclose(self) -> None:
         for stream in self._streams.values():
-            await stream.cancel()
+            await stream.close(CLOSE_WAIT_S)
 
 
 class StepStreams:

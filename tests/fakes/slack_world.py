@@ -17,9 +17,11 @@ from aiohttp import web
 
 from adapters.slack import SlackAdapter, SlackConfig
 from bot.wiring import Runtime, build_runtime
+from engine.audience import Audience, AudienceKind
 from engine.ports import IntakePort, ReceiveResult
 from engine.records import JSON, Inbound
 from tests.fakes import slack_payloads
+from tests.fakes.memory_items import Remembered, remember_birthday
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_api import FakeSlackApi, signed_form, signed_headers
 from tests.harness import settings_for
@@ -112,8 +114,14 @@ class SlackWorld:
         return json.loads(text) if text else {}
 
     async def replies(self, count: int, channel: str | None = None) -> list[dict[str, Any]]:
-        """Wait until ``count`` messages were posted (to ``channel``), then return them."""
-        await self.api.wait_until(lambda: len(self.api.posted(channel)) >= count, within=TURN_S)
+        """Wait until ``count`` messages were posted (to ``channel``) and none is still being
+        streamed, then return them."""
+
+        def arrived() -> bool:
+            posted = self.api.posted(channel)
+            return len(posted) >= count and not any(m.get("streaming") for m in posted)
+
+        await self.api.wait_until(arrived, within=TURN_S)
         return self.api.posted(channel)
 
     async def quiet(self, seconds: float = 0.5) -> None:
@@ -135,6 +143,17 @@ async def collection_api() -> AsyncIterator[FakeSlackApi]:
         yield fake
     finally:
         await fake.stop()
+
+
+@asynccontextmanager
+async def collection_bot(tmp_path: Path, *, turns: bool = True) -> AsyncIterator[SlackWorld]:
+    """``slack_bot`` against the fake OpenAI server and ``collection_api``."""
+    async with (
+        FakeOpenAI() as llm,
+        collection_api() as api,
+        slack_bot(tmp_path, llm, api, turns=turns) as world,
+    ):
+        yield world
 
 
 @asynccontextmanager
@@ -185,3 +204,23 @@ async def slack_bot(
             await runner.cleanup()
     finally:
         await runtime.aclose()
+
+
+#: When Ann told the agent her birthday in #general (``remember_anns_birthday``).
+ANNS_PUBLIC_TS = "1700000001.000100"
+
+
+async def remember_anns_birthday(world: SlackWorld) -> Remembered:
+    """The store as turns would have left it after Ann told the agent her birthday in
+    #general and, with a secret, in her DM (``tests.fakes.memory_items.remember_birthday``)."""
+    workspace = f"slack:{TEAM}"
+    return await remember_birthday(
+        world.runtime.store,
+        world.runtime.default_agent.id,
+        Audience(workspace, AudienceKind.PUBLIC, "CGEN"),
+        Audience(workspace, AudienceKind.DM, "DUANN", "UANN"),
+        user="UANN",
+        name="Ann",
+        public_ref=ANNS_PUBLIC_TS,
+        dm_ref="1700000002.000100",
+    )
