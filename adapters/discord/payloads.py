@@ -266,7 +266,10 @@ def _interaction(interaction: Mapping[str, object]) -> None:
         _integer(data, "type", required=False)
         _options(data)
         if data.get("resolved") is not None:
-            _object(data["resolved"], "resolved")
+            resolved = _object(data["resolved"], "resolved")
+            # The message a message command was run on, which the command reads whole.
+            for message in _object(resolved.get("messages") or {}, "resolved.messages").values():
+                _message(_object(message, "a resolved message"))
     elif kind in _COMPONENT_INTERACTIONS:
         data = _object(interaction.get("data"), "data")
         _string(data, "custom_id")

@@ -11,7 +11,7 @@ from tests.fakes import discord_payloads as p
 from tests.fakes.discord_rest import PostedMessage
 from tests.fakes.openai_server import tool_call
 from tests.integration.discord.conftest import Scene
-from tests.integration.discord.interacting import answered, ask, is_ephemeral_message
+from tests.integration.discord.interacting import answered, ask, callback, is_ephemeral_message
 
 REMEMBER = "Remember this message"
 FORGET = "Forget this message"
@@ -184,3 +184,21 @@ async def test_forgetting_a_message_nothing_was_kept_from_says_so(scene: Scene) 
     answer = await in_guild(scene, FORGET, never_heard, world.general, by=world.alice)
 
     assert answer.content == "I kept nothing from that message."
+
+
+async def test_a_message_command_on_a_malformed_message_is_refused_and_the_next_answered(
+    scene: Scene,
+) -> None:
+    world = scene.world
+    broken = {**said(scene, world.general, "unreadable"), "channel_id": None}
+    bad = on_message(scene, REMEMBER, broken, world.general, by=world.bob, guild_id=world.guild_id)
+
+    await scene.discord.gateway.dispatch("INTERACTION_CREATE", bad)
+    answer = await in_guild(
+        scene, REMEMBER, said(scene, world.general, "readable"), world.general, by=world.bob
+    )
+
+    assert answer.content == "Kept. I'll use it with everyone in this server."
+    [refused] = await scene.rejected()
+    assert "channel_id" in str(refused["error"])
+    assert callback(scene.discord, bad) is None
