@@ -225,8 +225,8 @@ class SlackAdapter:
         app.action(HOME_EDIT)(ack=_ack, lazy=[home.edit])
         app.action(HOME_EXPORT)(ack=_ack, lazy=[home.export])
         app.view(EDIT_VIEW)(home.save)
-        app.shortcut(REMEMBER_MESSAGE)(ack=_ack, lazy=[self._shortcuts.remember])
-        app.shortcut(FORGET_MESSAGE)(ack=_ack, lazy=[self._shortcuts.forget])
+        for shortcut in (REMEMBER_MESSAGE, FORGET_MESSAGE):
+            app.shortcut(shortcut)(ack=_ack, lazy=[self._shortcuts.chosen])
         # Whatever else Slack sends gets a 200, so it never retries or flags the app.
         app.command(_ANYTHING)(self._commands.unknown)
         app.event(_ANYTHING)(_ignore)

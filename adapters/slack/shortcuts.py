@@ -60,14 +60,20 @@ class MessageShortcuts:
         self._reject = reject
         self._directory = directory or SlackDirectory()
 
-    async def remember(
+    async def chosen(
         self, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
-        pointed = await self._pointed_at(body, client)
+        """Either shortcut chosen on a message; the answer goes to the person alone."""
+        pointed = await self._pointed_at(body, client, respond)
         if pointed is None:
-            await answer_privately(respond, body, UNREADABLE)
             return
         shortcut, message = pointed
+        act = self._remember if shortcut["callback_id"] == REMEMBER_MESSAGE else self._forget
+        await answer_privately(respond, body, await act(shortcut, message, client))
+
+    async def _remember(
+        self, shortcut: MessageShortcut, message: PlatformMessage, client: AsyncWebClient
+    ) -> str:
         team, asker = team_of_action(shortcut), shortcut["user"]["id"]
         channel = await self._directory.channel(client, team, message.channel, "")
         if shortcut["channel"]["id"].startswith("D") and not channel.known:
@@ -75,57 +81,45 @@ class MessageShortcuts:
             audience = Audience(message.workspace, AudienceKind.DM, message.channel, asker)
         elif not channel.known:
             log.info("slack message %s not kept: its channel cannot be seen", message.ref)
-            await answer_privately(
-                respond,
-                body,
+            return (
                 "I can't see this channel, so I can't tell who may read it: I kept nothing. "
-                "Invite me to the channel, or tell me in our DM.",
+                "Invite me to the channel, or tell me in our DM."
             )
-            return
         else:
             user = asker if channel.kind is AudienceKind.DM else None
             audience = Audience(message.workspace, channel.kind, message.channel, user)
         if not message.text:
-            await answer_privately(respond, body, "That message has no text I can keep.")
-            return
-        kept = await self._memory.remember_message(self._agent_id, audience, message, asker)
-        answer = (
-            f"Kept. I'll use it {_READERS[audience.kind]}."
-            if kept
-            else "I already keep that message."
-        )
-        await answer_privately(respond, body, answer)
+            return "That message has no text I can keep."
+        if not await self._memory.remember_message(self._agent_id, audience, message, asker):
+            return "I already keep that message."
+        return f"Kept. I'll use it {_READERS[audience.kind]}."
 
-    async def forget(
-        self, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
-    ) -> None:
-        pointed = await self._pointed_at(body, client)
-        if pointed is None:
-            await answer_privately(respond, body, UNREADABLE)
-            return
-        shortcut, message = pointed
+    async def _forget(
+        self, shortcut: MessageShortcut, message: PlatformMessage, client: AsyncWebClient
+    ) -> str:
         removed = await self._memory.forget_message(message, shortcut["user"]["id"])
         if removed is None:
-            answer = "I can only forget messages you wrote."
-        elif not removed.total:
-            answer = "I kept nothing from that message."
-        else:
-            log.info("forgot slack message %s: %d records", message.ref, removed.total)
-            answer = f"Forgotten: that message and what I took from it ({render_forget(removed)})."
-        await answer_privately(respond, body, answer)
+            return "I can only forget messages you wrote."
+        if not removed.total:
+            return "I kept nothing from that message."
+        log.info("forgot slack message %s: %d records", message.ref, removed.total)
+        return f"Forgotten: that message and what I took from it ({render_forget(removed)})."
 
     async def _pointed_at(
-        self, body: dict[str, Any], client: AsyncWebClient
+        self, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> tuple[MessageShortcut, PlatformMessage] | None:
-        """The shortcut and the message it was chosen on; None when they cannot be read."""
+        """The shortcut and the message it was chosen on; None (and the person told) when
+        they cannot be read."""
         try:
             shortcut = read_message_shortcut(body)
         except MalformedEvent as error:
             await self._reject(body, str(error))
-            return None
-        said, team = shortcut["message"], team_of_action(shortcut)
+            shortcut = None
+        said = shortcut["message"] if shortcut is not None else {}
+        team = team_of_action(shortcut) if shortcut is not None else ""
         author, ts = said.get("user") or said.get("bot_id") or "", said.get("ts", "")
-        if not (team and author and ts):
+        if shortcut is None or not (team and author and ts):
+            await answer_privately(respond, body, UNREADABLE)
             return None
         name = await self._directory.user_name(client, team, author)
         message = PlatformMessage(

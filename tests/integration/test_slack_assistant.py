@@ -14,10 +14,9 @@ import pytest
 from adapters.slack.assistant import KeyValueThreadContexts
 from engine import Audience, AudienceKind, InboundKind, Passage, Scope, new_id
 from tests.fakes import slack_payloads
-from tests.fakes.memory_items import remember_birthday
 from tests.fakes.openai_server import FakeOpenAI, tool_call
 from tests.fakes.slack_api import FakeSlackApi
-from tests.fakes.slack_world import TEAM, TURN_S, SlackWorld, slack_bot
+from tests.fakes.slack_world import TEAM, TURN_S, SlackWorld, remember_anns_birthday, slack_bot
 
 WORKSPACE = f"slack:{TEAM}"
 THREAD = "1700000100.000100"
@@ -98,16 +97,7 @@ async def test_prompts_come_from_the_users_own_memory_and_never_another_audience
     world: SlackWorld,
 ) -> None:
     store, agent = world.runtime.store, world.runtime.default_agent.id
-    await remember_birthday(
-        store,
-        agent,
-        Audience(WORKSPACE, AudienceKind.PUBLIC, "CGEN"),
-        Audience(WORKSPACE, AudienceKind.DM, DM_CHANNEL, "UANN"),
-        user="UANN",
-        name="Ann",
-        public_ref="1700000001.000100",
-        dm_ref="1700000002.000100",
-    )
+    await remember_anns_birthday(world)
 
     def passage(text: str, scope: Scope, user: str) -> Passage:
         return Passage(new_id(), agent, WORKSPACE, scope, text, users=(user,))

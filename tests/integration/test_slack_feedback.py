@@ -15,8 +15,8 @@ import pytest
 from engine import Feedback, Rating, Role
 from jobs.consolidation import ConsolidationJob
 from tests.fakes import slack_payloads
-from tests.fakes.openai_server import FakeOpenAI, tool_call
-from tests.fakes.slack_world import TEAM, SlackWorld, collection_api, slack_bot
+from tests.fakes.openai_server import tool_call
+from tests.fakes.slack_world import TEAM, SlackWorld, collection_bot
 from tests.integration.test_jobs_world import WORKSPACE as JOBS_WORKSPACE
 from tests.integration.test_jobs_world import World, dm, open_world
 
@@ -25,7 +25,7 @@ WORKSPACE = f"slack:{TEAM}"
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[SlackWorld]:
-    async with FakeOpenAI() as llm, collection_api() as api, slack_bot(tmp_path, llm, api) as w:
+    async with collection_bot(tmp_path) as w:
         yield w
 
 

@@ -11,37 +11,23 @@ from typing import Any
 
 import pytest
 
-from engine import Audience, AudienceKind, Derived
+from engine import Derived
 from tests.fakes import slack_payloads
-from tests.fakes.memory_items import Remembered, remember_birthday
-from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.slack_world import TEAM, SlackWorld, collection_api, slack_bot
+from tests.fakes.memory_items import Remembered
+from tests.fakes.slack_world import TEAM, SlackWorld, collection_bot, remember_anns_birthday
 
 WORKSPACE = f"slack:{TEAM}"
 
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[SlackWorld]:
-    async with (
-        FakeOpenAI() as llm,
-        collection_api() as api,
-        slack_bot(tmp_path, llm, api, turns=False) as w,
-    ):
+    async with collection_bot(tmp_path, turns=False) as w:
         yield w
 
 
 @pytest.fixture
 async def remembered(world: SlackWorld) -> Remembered:
-    return await remember_birthday(
-        world.runtime.store,
-        world.runtime.default_agent.id,
-        Audience(WORKSPACE, AudienceKind.PUBLIC, "CGEN"),
-        Audience(WORKSPACE, AudienceKind.DM, "DUANN", "UANN"),
-        user="UANN",
-        name="Ann",
-        public_ref="1700000001.000100",
-        dm_ref="1700000002.000100",
-    )
+    return await remember_anns_birthday(world)
 
 
 def home_opened(user: str = "UANN") -> dict[str, Any]:

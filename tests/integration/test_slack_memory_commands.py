@@ -10,47 +10,36 @@ from typing import Any
 
 import pytest
 
-from engine import Audience, AudienceKind, Derived
+from engine import Derived
 from tests.fakes import slack_payloads
-from tests.fakes.memory_items import Remembered, remember_birthday
-from tests.fakes.openai_server import FakeOpenAI, tool_call
-from tests.fakes.slack_world import SlackWorld, collection_api, slack_bot
+from tests.fakes.memory_items import Remembered
+from tests.fakes.openai_server import tool_call
+from tests.fakes.slack_world import (
+    ANNS_PUBLIC_TS,
+    SlackWorld,
+    collection_bot,
+    remember_anns_birthday,
+)
 
-WORKSPACE = f"slack:{slack_payloads.TEAM}"
-PUBLIC = Audience(WORKSPACE, AudienceKind.PUBLIC, "CGEN")
-DM = Audience(WORKSPACE, AudienceKind.DM, "DUANN", "UANN")
-PUBLIC_TS = "1700000001.000100"
+PUBLIC_TS = ANNS_PUBLIC_TS
 
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[SlackWorld]:
-    async with (
-        FakeOpenAI() as llm,
-        collection_api() as api,
-        slack_bot(tmp_path, llm, api, turns=False) as w,
-    ):
+    async with collection_bot(tmp_path, turns=False) as w:
         yield w
 
 
 @pytest.fixture
 async def live(tmp_path: Path) -> AsyncIterator[SlackWorld]:
     """The app with turns running: the agent answers."""
-    async with FakeOpenAI() as llm, collection_api() as api, slack_bot(tmp_path, llm, api) as w:
+    async with collection_bot(tmp_path) as w:
         yield w
 
 
 @pytest.fixture
 async def remembered(world: SlackWorld) -> Remembered:
-    return await remember_birthday(
-        world.runtime.store,
-        world.runtime.default_agent.id,
-        PUBLIC,
-        DM,
-        user="UANN",
-        name="Ann",
-        public_ref=PUBLIC_TS,
-        dm_ref="1700000002.000100",
-    )
+    return await remember_anns_birthday(world)
 
 
 def command(world: SlackWorld, text: str, key: str, **where: str) -> dict[str, str]:

@@ -11,11 +11,16 @@ from typing import Any
 
 import pytest
 
-from engine import Audience, AudienceKind, Derived, RecordFilter, Scope
+from engine import Derived, RecordFilter, Scope
 from tests.fakes import slack_payloads
-from tests.fakes.memory_items import remember_birthday
-from tests.fakes.openai_server import FakeOpenAI, tool_call
-from tests.fakes.slack_world import TEAM, SlackWorld, collection_api, slack_bot
+from tests.fakes.openai_server import tool_call
+from tests.fakes.slack_world import (
+    ANNS_PUBLIC_TS,
+    TEAM,
+    SlackWorld,
+    collection_bot,
+    remember_anns_birthday,
+)
 
 WORKSPACE = f"slack:{TEAM}"
 SECRET = "the launch code is tangerine"
@@ -23,7 +28,7 @@ SECRET = "the launch code is tangerine"
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[SlackWorld]:
-    async with FakeOpenAI() as llm, collection_api() as api, slack_bot(tmp_path, llm, api) as w:
+    async with collection_bot(tmp_path) as w:
         yield w
 
 
@@ -60,6 +65,12 @@ async def answer(world: SlackWorld, key: str) -> str:
     return str(found["text"])
 
 
+async def kept_under(world: SlackWorld, *scopes: Scope) -> list[str]:
+    """The texts of the passages the agent keeps under ``scopes``."""
+    where = RecordFilter(world.runtime.default_agent.id, WORKSPACE, scopes)
+    return [p.text for p in await world.runtime.store.passages.list(where, 10)]
+
+
 async def searched(world: SlackWorld, channel: str, ts: str) -> str:
     """Ann asks the agent in ``channel``; what its archival search for the code returned."""
     world.llm.push(
@@ -85,11 +96,7 @@ async def test_remember_this_in_a_private_channel_is_never_recalled_in_a_public_
 ) -> None:
     said = await shortcut(world, "mnemo_remember_message", "keep", channel="GSECRET", text=SECRET)
     assert said == "Kept. I'll use it only in this private channel."
-    agent = world.runtime.default_agent.id
-    kept = await world.runtime.store.passages.list(
-        RecordFilter(agent, WORKSPACE, (Scope.private("GSECRET"),)), 10
-    )
-    assert [p.text for p in kept] == [f"Ben wrote: {SECRET}"]
+    assert await kept_under(world, Scope.private("GSECRET")) == [f"Ben wrote: {SECRET}"]
 
     assert "tangerine" not in await searched(world, "CGEN", "1700000010.000100")
     assert "tangerine" in await searched(world, "GSECRET", "1700000011.000100")
@@ -101,48 +108,28 @@ async def test_remember_this_in_a_public_channel_is_kept_once(world: SlackWorld)
     assert first == "Kept. I'll use it with everyone in this workspace."
     again = await shortcut(world, "mnemo_remember_message", "two", channel="CGEN", text=text)
     assert again == "I already keep that message."
-    agent = world.runtime.default_agent.id
-    kept = await world.runtime.store.passages.list(
-        RecordFilter(agent, WORKSPACE, (Scope.workspace(),)), 10
-    )
-    assert [p.text for p in kept] == [f"Ben wrote: {text}"]
+    assert await kept_under(world, Scope.workspace()) == [f"Ben wrote: {text}"]
     assert world.api.posted() == []
 
 
 async def test_a_message_in_a_channel_the_bot_cannot_see_is_not_kept(world: SlackWorld) -> None:
     said = await shortcut(world, "mnemo_remember_message", "hidden", channel="GHIDDEN", text=SECRET)
     assert "can't see this channel" in said
-    agent = world.runtime.default_agent.id
-    everything = RecordFilter(
-        agent, WORKSPACE, (Scope.workspace(), Scope.private("GHIDDEN"), Scope.dm("UANN"))
-    )
-    assert await world.runtime.store.passages.list(everything, 10) == []
+    hidden = (Scope.workspace(), Scope.private("GHIDDEN"), Scope.dm("UANN"))
+    assert await kept_under(world, *hidden) == []
 
 
 async def test_a_dm_between_people_is_kept_for_the_one_who_asked(world: SlackWorld) -> None:
     said = await shortcut(world, "mnemo_remember_message", "dm", channel="DBENANN", text=SECRET)
     assert said == "Kept. I'll use it only in our DMs."
-    agent = world.runtime.default_agent.id
-    kept = await world.runtime.store.passages.list(
-        RecordFilter(agent, WORKSPACE, (Scope.dm("UANN"),)), 10
-    )
-    assert [p.text for p in kept] == [f"Ben wrote: {SECRET}"]
+    assert await kept_under(world, Scope.dm("UANN")) == [f"Ben wrote: {SECRET}"]
 
 
 async def test_forget_this_forgets_the_authors_message_and_what_came_from_it(
     world: SlackWorld,
 ) -> None:
-    public_ts = "1700000001.000100"
-    remembered = await remember_birthday(
-        world.runtime.store,
-        world.runtime.default_agent.id,
-        Audience(WORKSPACE, AudienceKind.PUBLIC, "CGEN"),
-        Audience(WORKSPACE, AudienceKind.DM, "DUANN", "UANN"),
-        user="UANN",
-        name="Ann",
-        public_ref=public_ts,
-        dm_ref="1700000002.000100",
-    )
+    public_ts = ANNS_PUBLIC_TS
+    remembered = await remember_anns_birthday(world)
     lineage = world.runtime.store.lineage
     said: dict[str, Any] = {"channel": "CGEN", "text": "my birthday is on 12 March"}
     refused = await shortcut(
