@@ -42,6 +42,7 @@ BAD_VALUES = [
     ("MNEMO_LOG_FORMAT", "xml", "'json' or 'text'"),
     ("SLACK_CHANNEL_POLICY", "loud", "'mention', 'listen' or 'open'"),
     ("MNEMO_JOBS_ENABLED", "maybe", "valid boolean"),
+    ("MNEMO_STREAM_REPLIES", "sometimes", "valid boolean"),
     ("MNEMO_JOBS_CONSOLIDATE_EVERY_S", "0", "greater than 0"),
     ("MNEMO_JOBS_LOOKBACK_HOURS", "-1", "greater than 0"),
 ]
