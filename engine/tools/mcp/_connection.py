@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import os
 import tempfile
@@ -38,6 +39,8 @@ START_TIMEOUT = 20.0
 RETRY_AFTER = 5.0
 _MAX_PAGES = 100
 _STDERR_TAIL = 400
+#: Bytes of a stdio server's stderr kept before it is emptied.
+_STDERR_KEEP = 1 << 20
 
 
 class McpCallError(Exception):
@@ -88,6 +91,7 @@ class McpConnection:
         """Call ``tool`` within the server's time limit; raises ``McpCallError`` when no
         answer came back."""
         client = self._client or await self._restart()
+        self._trim_stderr()
         timeout = self.spec.timeout
         try:
             async with asyncio.timeout(timeout + 1):
@@ -181,6 +185,8 @@ class McpConnection:
                         watcher.cancel()
         except Exception as exc:  # the server's failure, whatever its shape, is reported
             self.problem = _describe(exc) + self._last_words()
+            if ready.is_set():  # a failure to start is logged by _start
+                log.warning("MCP server %s stopped: %s", self.spec.name, self.problem)
         finally:
             self._client = None
 
@@ -193,6 +199,9 @@ class McpConnection:
                     # Outlives each session, so a crash's last words can be read after it;
                     # closed by aclose.
                     self._stderr = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+                    # Appending, the server's writes follow each truncation (_trim_stderr).
+                    fd = self._stderr.fileno()
+                    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
                 self._stderr.seek(0)
                 self._stderr.truncate()
                 parameters = StdioServerParameters(
@@ -247,9 +256,15 @@ class McpConnection:
             self._on_listing(self)
 
     def _lost(self, why: str) -> None:
+        log.warning("MCP server %s: %s; it is started again at the next call", self.spec.name, why)
         self._client = None
         self.problem = why
         self._closing.set()
+
+    def _trim_stderr(self) -> None:
+        """Keep a chatty server's stderr from filling the disk over a long session."""
+        if self._stderr is not None and os.fstat(self._stderr.fileno()).st_size > _STDERR_KEEP:
+            os.ftruncate(self._stderr.fileno(), 0)
 
     def _last_words(self) -> str:
         """The end of what a stdio server wrote to stderr, for the error message."""
