@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 from collections.abc import Sequence
 from datetime import datetime
@@ -38,8 +39,7 @@ class MongoMessages(MemoryCollection[Message]):
         for doc in docs:
             if doc["_id"] in vectors:
                 doc["embedding"] = vectors[doc["_id"]]
-        await self.insert_new(docs)
-        await self._lineage.link(links)
+        await asyncio.gather(self.insert_new(docs), self._lineage.link(links))
 
     async def recent(
         self, conversation: ConversationKey, after_seq: int, limit: int

@@ -9,6 +9,7 @@ with its journal, and the next attempt writes the same outcome again.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from pymongo import ASCENDING
@@ -78,8 +79,11 @@ class MongoTurnStore:
         recorded = entry if journalled else await self._journal.record(entry)
         vectors = embeddings if recorded == entry else ()
         entry = recorded
-        await self._messages.append(entry.messages, links_of(entry.links), vectors)
-        await self._outbox.put(entry.replies)
+        # Independent idempotent writes, sent together; the marks wait for all of them.
+        await asyncio.gather(
+            self._messages.append(entry.messages, links_of(entry.links), vectors),
+            self._outbox.put(entry.replies),
+        )
         await self._inbox.mark_all(entry.items, closing_status(entry), entry.error)
         await self._journal.forget([entry.head])
         return entry

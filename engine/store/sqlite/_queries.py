@@ -59,6 +59,10 @@ class MemoryTable[T](RecordTable[T]):
         )
 
     async def count(self, where: RecordFilter) -> int:
+        return await self._db.run(lambda c: self.count_on(c, where))
+
+    def count_on(self, conn: sqlite3.Connection, where: RecordFilter) -> int:
+        """``count`` on the database's thread."""
         counted = counted_scopes(where)
         if counted is not None:
             condition, params = counted
@@ -69,7 +73,7 @@ class MemoryTable[T](RecordTable[T]):
         else:
             condition, params = self.visible(where)
             sql = f"SELECT count(*) FROM {self.table} {self.alias} WHERE {condition}"
-        [(count,)] = await self._db.query(sql, params)
+        [(count,)] = conn.execute(sql, params).fetchall()
         return int(count)
 
     async def search_text(self, where: RecordFilter, query: str, limit: int) -> list[Scored[T]]:

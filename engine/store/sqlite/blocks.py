@@ -25,6 +25,12 @@ class SQLiteBlockStore(RecordTable[Block], BlockStore):
         super().__init__(db, "blocks", COLUMNS)
 
     async def select(self, selection: BlockSelection) -> list[Block]:
+        return await self._db.run(lambda c: self.select_on(c, selection))
+
+    def select_on(self, conn: sqlite3.Connection, selection: BlockSelection) -> list[Block]:
+        """``select`` on the database's thread."""
+        if selection.matches_nothing:
+            return []
         owners, scopes = placeholders(len(selection.owners)), placeholders(len(selection.scopes))
         condition = f"owner IN ({owners}) AND workspace IN (?, ?) AND scope IN ({scopes})"
         params = [*selection.owners, *selection.workspaces, *selection.stored_scopes]
@@ -32,7 +38,8 @@ class SQLiteBlockStore(RecordTable[Block], BlockStore):
             pairs = ",".join(["(?, ?)"] * len(selection.keys))
             condition += f" AND (label, subject) IN (VALUES {pairs})"
             params.extend(part for key in selection.keys for part in key)
-        return await self.fetch_all(condition, params, _ORDER)
+        sql = f"SELECT {self.selected} FROM blocks WHERE {condition} {_ORDER}"
+        return [COLUMNS.record(row) for row in conn.execute(sql, params)]
 
     async def create(self, block: Block) -> Block:
         def create(conn: sqlite3.Connection) -> Block:

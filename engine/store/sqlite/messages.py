@@ -32,6 +32,9 @@ VECTOR_COLUMNS = (
 #: a few hundred windows of ordinary messages, a few dozen of very long ones.
 DECODED_LIMIT = 8192
 DECODED_CHARS = 8_000_000
+_RECENT = (
+    f"SELECT m.pos FROM messages m WHERE {_CONVERSATION} AND m.seq > ? ORDER BY m.seq DESC LIMIT ?"
+)
 _INSERT = f"INSERT OR IGNORE INTO messages ({COLUMNS.listed()}) VALUES ({COLUMNS.slots})"
 #: Positions looked up per statement, well under SQLite's limit on bound variables.
 _LOOKUP_CHUNK = 500
@@ -103,21 +106,22 @@ class SQLiteMessageStore(MemoryTable[Message]):
     async def recent(
         self, conversation: ConversationKey, after_seq: int, limit: int
     ) -> list[Message]:
-        # Positions from the covering index; only messages not decoded before are read whole.
-        sql = (
-            f"SELECT m.pos FROM messages m WHERE {_CONVERSATION} "
-            "AND m.seq > ? ORDER BY m.seq DESC LIMIT ?"
-        )
-        params = (*conversation_params(conversation), after_seq, limit)
-
         def read(conn: sqlite3.Connection) -> list[Message]:
             with snapshot(conn):
-                changes: int = conn.execute("SELECT n FROM message_changes").fetchone()[0]
-                positions = [row[0] for row in conn.execute(sql, params)]
-                positions.reverse()
-                return self._decoded.read(conn, changes, positions)
+                return self.recent_on(conn, conversation, after_seq, limit)
 
         return await self._db.run(read)
+
+    def recent_on(
+        self, conn: sqlite3.Connection, conversation: ConversationKey, after_seq: int, limit: int
+    ) -> list[Message]:
+        """``recent`` on the database's thread, inside a transaction already begun."""
+        # Positions from the covering index; only messages not decoded before are read whole.
+        changes: int = conn.execute("SELECT n FROM message_changes").fetchone()[0]
+        params = (*conversation_params(conversation), after_seq, limit)
+        positions = [row[0] for row in conn.execute(_RECENT, params)]
+        positions.reverse()
+        return self._decoded.read(conn, changes, positions)
 
     async def between(
         self, conversation: ConversationKey, after_seq: int, through_seq: int

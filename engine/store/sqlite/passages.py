@@ -58,6 +58,10 @@ class SQLitePassageStore(MemoryTable[Passage]):
         return await self.listed(where, "p.created_at DESC, p.pos DESC", limit, offset)
 
     async def tag_counts(self, where: RecordFilter) -> dict[str, int]:
+        return await self._db.run(lambda c: self.tag_counts_on(c, where))
+
+    def tag_counts_on(self, conn: sqlite3.Connection, where: RecordFilter) -> dict[str, int]:
+        """``tag_counts`` on the database's thread."""
         counted = counted_scopes(where)
         if counted is not None:
             condition, params = counted
@@ -72,7 +76,7 @@ class SQLitePassageStore(MemoryTable[Passage]):
                 "FROM passages p, json_each(p.tags) t "
                 f"WHERE {condition} GROUP BY t.value ORDER BY total DESC, t.value"
             )
-        rows = await self._db.query(sql, params)
+        rows = conn.execute(sql, params).fetchall()
         return {str(tag): int(count) for tag, count in rows}
 
     async def get(self, passage_id: str) -> Passage | None:

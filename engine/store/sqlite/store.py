@@ -45,7 +45,9 @@ class SQLiteStore(Store):
         self.leases = SQLiteLeaseStore(self._db)
         self.journal = SQLiteTurnJournal(self._db)
         self.turns = SQLiteTurnStore(self._db, self.inbox, self.journal, self.outbox)
-        self.context = SQLiteContextReads(self.blocks, self.summaries, self.messages, self.passages)
+        self.context = SQLiteContextReads(
+            self._db, self.blocks, self.summaries, self.messages, self.passages
+        )
         self.mail = SQLiteMailStore(self._db)
         self.tools = SQLiteToolRegistry(self._db)
         self.jobs = SQLiteJobState(self._db)

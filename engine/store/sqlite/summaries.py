@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import replace
 
 from engine.audience import Scope
@@ -19,7 +20,13 @@ class SQLiteSummaryStore(RecordTable[Summary]):
         super().__init__(db, "summaries", Columns(Summary))
 
     async def get(self, conversation: ConversationKey) -> Summary | None:
-        return await self.fetch_where(_KEY, conversation_params(conversation))
+        return await self._db.run(lambda c: self.get_on(c, conversation))
+
+    def get_on(self, conn: sqlite3.Connection, conversation: ConversationKey) -> Summary | None:
+        """``get`` on the database's thread."""
+        sql = f"SELECT {self.selected} FROM summaries WHERE {_KEY} LIMIT 1"
+        row = conn.execute(sql, conversation_params(conversation)).fetchone()
+        return None if row is None else self.columns.record(row)
 
     async def put(self, summary: Summary, expected_version: int) -> bool:
         """Stored with version ``expected_version + 1`` when the CAS succeeds."""
