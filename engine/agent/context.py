@@ -143,8 +143,8 @@ def render_metadata(data: ContextInput) -> str:
     if documents:
         named = sorted(documents.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
         lines.append(
-            "Documents in archival memory (cite them by name, section and page): "
-            + ", ".join(f"{name} ({n} chunks)" for name, n in named)
+            'Documents in archival memory (search one with tags=["source:<name>"]; cite them '
+            "by name, section and page): " + ", ".join(f"{name} ({n} chunks)" for name, n in named)
         )
     if tags:
         top = sorted(tags.items(), key=lambda kv: (-kv[1], kv[0]))[:12]

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from engine.records import Passage, new_id
 from engine.search.exchanges import render_exchanges
 from engine.sources.citation import chunk_citations
+from engine.sources.tags import topic_tags
 from engine.store.lineage import Derived
 from engine.store.protocol import RecordFilter
 from engine.tools.base import FunctionTool, Searcher, ToolContext, ToolError
@@ -168,7 +169,8 @@ async def archival_memory_search(ctx: ToolContext, args: ArchivalSearchArgs) -> 
     cited |= {passage_id: f"from {place}" for passage_id, place in places.items()}
     for hit in hits:
         p = hit.record
-        tags = f" [{', '.join(p.tags)}]" if p.tags else ""
+        topics = topic_tags(p.tags)
+        tags = f" [{', '.join(topics)}]" if topics else ""
         source = f" ({cited[p.id]})" if p.id in cited else ""
         lines.append(f"- ({p.created_at:%Y-%m-%d}){tags} {p.text}{source}")
     return "\n".join(lines)

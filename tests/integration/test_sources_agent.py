@@ -70,14 +70,15 @@ async def test_search_cites_document_section_and_page_and_metadata_names_them(
     bot.llm.push(
         tool_call("archival_memory_search", query="parental leave weeks"),
         tool_call("archival_memory_search", query="trains trips hours"),
+        tool_call("archival_memory_search", query="weeks", tags=["source:travel.pdf"]),
         tool_call("send_message", message="Sixteen weeks (handbook.md, Parental leave)."),
     )
     await bot.say(public("general"), "bob", "How long is parental leave?")
 
     requests = bot.llm.chat_requests
     assert (
-        "Documents in archival memory (cite them by name, section and page): handbook.md "
-        "(2 chunks), travel.pdf (2 chunks)"
+        'Documents in archival memory (search one with tags=["source:<name>"]; cite them by '
+        "name, section and page): handbook.md (2 chunks), travel.pdf (2 chunks)"
     ) in system_prompt(requests[0])
     assert "Archival tags" not in system_prompt(requests[0])
     leave = last_tool_result(requests[1])
@@ -85,8 +86,12 @@ async def test_search_cites_document_section_and_page_and_metadata_names_them(
         "Parents get sixteen weeks of paid parental leave. (from handbook.md, section "
         '"Handbook > Leave > Parental leave")'
     ) in leave
+    assert "[source" not in leave
     travel = last_tool_result(requests[2])
     assert "Trains are booked for trips under four hours. (from travel.pdf, page 2)" in travel
+    only_travel = last_tool_result(requests[3])
+    assert "from travel.pdf" in only_travel
+    assert "handbook.md" not in only_travel
 
 
 async def test_a_document_taught_to_a_private_channel_is_not_found_elsewhere(
