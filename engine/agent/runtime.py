@@ -20,6 +20,7 @@ from engine.agent.memory import TurnMemory
 from engine.agent.summarizer import Summarizer
 from engine.agent.turn import Turn, TurnServices
 from engine.agent.window import HISTORY_LOAD, ContextWindow
+from engine.audience import Audience
 from engine.citations import PlatformLinks
 from engine.embeddings import Embedder
 from engine.llm import LLMClient
@@ -119,9 +120,14 @@ class AgentRuntime:
             tools.setdefault(name, BUILTIN_TOOLS[name])
         return tools
 
-    async def first_step_tools(self, agent: Agent) -> tuple[list[Tool], str]:
-        """The tools a turn's first step offers, and the agent's tool rules in words."""
+    async def first_step_tools(
+        self, agent: Agent, audience: Audience | None = None
+    ) -> tuple[list[Tool], str]:
+        """The tools a turn's first step offers (heard by ``audience``, when given), and the
+        agent's tool rules in words."""
         tools = await self.tools_for(agent)
+        if audience is not None:
+            tools = for_audience(tools, audience)
         rules = tool_rules(agent.tool_rules, tools, agent.name)
         return offered_tools(tools, rules, (), 0, agent.max_steps), rules.render()
 
@@ -146,7 +152,7 @@ class AgentRuntime:
     ) -> CompiledContext:
         """The request the conversation's next turn would send first, compiled without
         writing anything (messages it would fold into the summary are left out)."""
-        offered, rules = await self.first_step_tools(agent)
+        offered, rules = await self.first_step_tools(agent, memory.audience)
         return await self._turns.window.compile(
             agent, memory, conversation, (), offered, rules, fold=False
         )

@@ -60,3 +60,17 @@ async def test_tool_tester_runs_an_mcp_tool_where_its_server_is_allowed(
         {**DM_ALICE, "arguments": {"a": 2, "b": 3}},
     )
     assert status == 404, result
+
+
+async def test_context_preview_offers_a_servers_tools_only_where_it_is_allowed(
+    inspector: Inspector,
+) -> None:
+    def tools(window: dict[str, object]) -> set[str]:
+        request = window["request"]
+        assert isinstance(request, dict)
+        return {t["function"]["name"] for t in request["tools"]}
+
+    in_dm = await inspector.get(f"/agents/{inspector.agent}/context", **DM_ALICE)
+    in_channel = await inspector.get(f"/agents/{inspector.agent}/context", **GENERAL_ALICE)
+    assert not any(name.startswith("fake__") for name in tools(in_dm))
+    assert "fake__add" in tools(in_channel)
