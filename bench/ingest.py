@@ -208,6 +208,15 @@ async def main() -> None:
             f"p95 {p95:.1f} ms ({len(timings)} queries)"
         )
         print(f"recall@5: {found / len(asked):.3f} ({found}/{len(asked)} questions)")
+
+        started = time.perf_counter()
+        for document in await library.documents(AGENT, WORKSPACE):
+            await library.remove(document)
+        left = await store.passages.count(where)
+        print(
+            f"removing every document with its chunks: {time.perf_counter() - started:.1f} s, "
+            f"{left} passages left"
+        )
         await store.close()
 
 
