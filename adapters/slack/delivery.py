@@ -87,7 +87,7 @@ class SlackDelivery(SlackLinks):
         self._limit = text_limit
         #: Whether a reply's last part carries the feedback buttons.
         self._feedback = feedback
-        self._streaming = SlackStreaming(clients, ledgers, text_limit)
+        self._streaming = SlackStreaming(clients, ledgers, text_limit, feedback=feedback)
         #: Channels where assistant.threads.setStatus was refused: not asked again.
         self._no_status: set[tuple[str, str]] = set()
 

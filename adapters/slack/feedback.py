@@ -21,7 +21,10 @@ from engine import JSON, FeedbackPort, Outbound, Rating
 log = logging.getLogger(__name__)
 
 FEEDBACK = "mnemo_feedback"
-GONE = "I no longer keep that reply, so your feedback was not recorded."
+GONE = (
+    "I can't find that reply (it may have been forgotten), so your feedback was not recorded; "
+    "if I only just sent it, try again in a moment."
+)
 UNREADABLE = "I could not read that feedback; nothing was recorded."
 #: Slack's limit on a section block's text.
 SECTION_TEXT_LIMIT = 3_000

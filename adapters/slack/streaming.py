@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.clients import WorkspaceClients
 from adapters.slack.config import PLATFORM
 from adapters.slack.events import team_of
+from adapters.slack.feedback import feedback_block, with_feedback
 from engine import DeliveryLedger, DeliveryLedgerStore, Inbound, Outbound, ReplyStream
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,11 @@ class SlackReplyStream:
     async def finish(self) -> None:
         if self._stream.ts is None:
             return  # nothing was shown; the reply is posted whole
-        await self._stream.stop(metadata=reply_metadata(self._reply.id, 0))
+        # Feedback buttons close a reply streamed whole; one cut at Slack's limit gets them
+        # on its last part, posted by delivery.
+        whole = self._streaming.feedback and self._room > 0
+        blocks = [feedback_block(self._reply)] if whole else None
+        await self._stream.stop(metadata=reply_metadata(self._reply.id, 0), blocks=blocks)
         self._streaming.finished(self._reply, "".join(self._shown))
 
     async def withdraw(self) -> None:
@@ -94,10 +99,19 @@ class SlackReplyStream:
 class SlackStreaming:
     """Opens reply streams in Slack threads and completes their messages on delivery."""
 
-    def __init__(self, clients: WorkspaceClients, ledgers: DeliveryLedgerStore, limit: int) -> None:
+    def __init__(
+        self,
+        clients: WorkspaceClients,
+        ledgers: DeliveryLedgerStore,
+        limit: int,
+        *,
+        feedback: bool = False,
+    ) -> None:
         self._clients = clients
         self._ledgers = ledgers
         self._limit = limit
+        #: Whether a streamed reply ends with the feedback buttons.
+        self.feedback = feedback
         #: Workspaces where Slack refused streaming: their replies are posted whole.
         self._unavailable: set[str] = set()
         #: Replies this process streamed whole and stopped: reply id -> the text shown.
@@ -163,5 +177,6 @@ class SlackStreaming:
             ts=ts,
             text=first_part,
             metadata=reply_metadata(reply.id, 0),
+            blocks=with_feedback(reply, first_part) if whole and self.feedback else None,
         )
         return ts

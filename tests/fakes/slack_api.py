@@ -215,9 +215,7 @@ class FakeSlackApi:
             message["thread_ts"] = args["thread_ts"]
         if metadata:
             message["metadata"] = metadata
-        blocks = args.get("blocks")
-        if blocks:
-            message["blocks"] = json.loads(blocks) if isinstance(blocks, str) else blocks
+        _set_blocks(message, args)
         self.messages.append(message)
         return {"ok": True, "channel": message["channel"], "ts": ts, "message": message}
 
@@ -256,6 +254,7 @@ class FakeSlackApi:
             assert message is not None
             message["streaming"] = False
             _set_metadata(message, args)
+            _set_blocks(message, args)
         return answer
 
     def _update(self, args: JSONDict) -> JSONDict:
@@ -264,6 +263,7 @@ class FakeSlackApi:
             return {"ok": False, "error": "message_not_found"}
         message["text"] = args.get("text", message["text"])
         _set_metadata(message, args)
+        _set_blocks(message, args)
         return {"ok": True, "channel": message["channel"], "ts": message["ts"]}
 
     def _delete(self, args: JSONDict) -> JSONDict:
@@ -363,6 +363,13 @@ def _paged(messages: list[JSONDict], args: JSONDict, *, newest_first: bool) -> J
     body: JSONDict = {"ok": True, "messages": page, "has_more": more}
     body["response_metadata"] = {"next_cursor": f"page:{start + limit}" if more else ""}
     return body
+
+
+def _set_blocks(message: JSONDict, args: JSONDict) -> None:
+    """Keep the Block Kit layout a post, stop or update gave the message."""
+    blocks = args.get("blocks")
+    if blocks:
+        message["blocks"] = json.loads(blocks) if isinstance(blocks, str) else blocks
 
 
 def _set_metadata(message: JSONDict, args: JSONDict) -> None:

@@ -5,6 +5,7 @@ names a reply no longer kept or a button Mnemo does not know."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from engine import Feedback, Rating, Role
 from jobs.consolidation import ConsolidationJob
 from tests.fakes import slack_payloads
 from tests.fakes.openai_server import tool_call
-from tests.fakes.slack_world import TEAM, SlackWorld, collection_bot
+from tests.fakes.slack_world import TEAM, TURN_S, SlackWorld, collection_bot
 from tests.integration.test_jobs_world import WORKSPACE as JOBS_WORKSPACE
 from tests.integration.test_jobs_world import World, dm, open_world
 
@@ -101,6 +102,24 @@ async def test_a_reply_carries_feedback_buttons_and_a_press_is_kept_with_its_tur
     assert await store.feedback.for_turns([turn]) == []
 
 
+async def test_a_reply_streamed_into_a_thread_ends_with_feedback_buttons(
+    world: SlackWorld,
+) -> None:
+    world.llm.push(tool_call("send_message", message="Streamed, then rated."))
+    mention = {"type": "app_mention", "channel": "CGEN", "user": "UANN", "ts": "1700000005.000100"}
+    await world.send(mention | {"text": "<@UBOT> stream please"})
+    [reply] = await world.replies(1, "CGEN")
+    assert world.api.calls_of("chat.startStream"), "the reply was streamed"
+    assert reply["text"] == "Streamed, then rated."
+    value = buttons(reply)["positive_button"]["value"]
+    # The stream ends while the turn is still being written; its reply is kept just after.
+    turn = value.split(":")[1]
+    async with asyncio.timeout(TURN_S):
+        await world.runtime.engine.wait_settled(turn)
+    await press(world, "mnemo_feedback", value, "streamed")
+    await world.api.wait_until(lambda: rated(world, "good") == 1)
+
+
 async def test_feedback_on_a_reply_no_longer_kept_records_nothing_and_says_so(
     world: SlackWorld,
 ) -> None:
@@ -110,7 +129,7 @@ async def test_feedback_on_a_reply_no_longer_kept_records_nothing_and_says_so(
     await press(world, "mnemo_feedback", f"{rating}:{turn}:no-such-reply", "gone")
     answer = await private_answer(world, "gone")
     assert answer["response_type"] == "ephemeral"
-    assert "no longer keep" in answer["text"]
+    assert "feedback was not recorded" in answer["text"]
     assert await world.runtime.store.feedback.for_turns([turn]) == []
     assert rated(world, "good") == 0
 
