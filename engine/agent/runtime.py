@@ -8,6 +8,7 @@ and one tool call run as the agent would run it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from engine.records import Agent, ConversationKey, Inbound, Message, Outbound, T
 from engine.store.protocol import InboxItem, Store
 from engine.tools.base import Searcher, Tool, ToolOutcome, attached, for_audience
 from engine.tools.builtin import BUILTIN_TOOLS, TERMINAL_TOOLS
+from engine.tools.rules import rules_without
 from engine.turns import Replies, TurnResult, user_message
 
 log = logging.getLogger(__name__)
@@ -96,8 +98,8 @@ class AgentRuntime:
             return TurnResult((), ())
         if not any(item.inbound.respond for item in items):
             return TurnResult(tuple(user_message(item) for item in items), ())
-        turn = Turn(self._turns, agent, items)
-        return await turn.run(for_audience(await self.tools_for(agent), last.audience))
+        agent, tools = self._heard_by(agent, await self.tools_for(agent), last.audience)
+        return await Turn(self._turns, agent, items).run(tools)
 
     async def message_embeddings(
         self, messages: Sequence[Message]
@@ -127,9 +129,21 @@ class AgentRuntime:
         agent's tool rules in words."""
         tools = await self.tools_for(agent)
         if audience is not None:
-            tools = for_audience(tools, audience)
+            agent, tools = self._heard_by(agent, tools, audience)
         rules = tool_rules(agent.tool_rules, tools, agent.name)
         return offered_tools(tools, rules, (), 0, agent.max_steps), rules.render()
+
+    @staticmethod
+    def _heard_by(
+        agent: Agent, tools: Mapping[str, Tool], audience: Audience
+    ) -> tuple[Agent, dict[str, Tool]]:
+        """The tools ``audience`` may be offered, and the agent with only the tool rules that
+        still apply to them."""
+        offered = for_audience(tools, audience)
+        hidden = tools.keys() - offered.keys()
+        if hidden:
+            agent = dataclasses.replace(agent, tool_rules=rules_without(agent.tool_rules, hidden))
+        return agent, offered
 
     async def try_tool(
         self, agent: Agent, call: ToolCall, inbound: Inbound, memory: TurnMemory

@@ -38,6 +38,17 @@ def parse_tool_rules(raw: Sequence[Mapping[str, Any]]) -> tuple[ToolRule, ...]:
     return tuple(_parse_rule(index, item) for index, item in enumerate(raw, start=1))
 
 
+def rules_without(rules: Sequence[ToolRule], hidden: Collection[str]) -> tuple[ToolRule, ...]:
+    """The rules that still apply when the ``hidden`` tools are not offered (an MCP server kept
+    out of this audience): a rule naming one of them is left out, not the whole set."""
+    return tuple(rule for rule in rules if not set(_named(rule)) & set(hidden))
+
+
+def _named(rule: ToolRule) -> tuple[str, ...]:
+    """Every tool ``rule`` names."""
+    return (rule.tool, *rule.children, *(t for ts in rule.outcomes.values() for t in ts))
+
+
 def _parse_rule(index: int, item: Mapping[str, Any]) -> ToolRule:
     if not isinstance(item, Mapping):
         raise ToolRuleError(f"tool rule {index} must be a mapping with 'kind' and 'tool'")
@@ -109,12 +120,7 @@ class ToolRuleSet:
         self._limits: dict[str, int] = {}
         for index, rule in enumerate(rules, start=1):
             name = f"tool rule {index} ({rule.kind} on {rule.tool!r})"
-            mentioned = (
-                rule.tool,
-                *rule.children,
-                *(t for ts in rule.outcomes.values() for t in ts),
-            )
-            unknown = [t for t in mentioned if t not in known]
+            unknown = [t for t in _named(rule) if t not in known]
             if unknown:
                 raise ToolRuleError(
                     f"{name} names tools the agent does not have: {', '.join(unknown)}"

@@ -5,6 +5,8 @@ server can, and kept away from the audiences they are not for."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import socket
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -13,7 +15,7 @@ from typing import Any
 import pytest
 
 from engine.audience import Audience, AudienceKind
-from engine.records import Role
+from engine.records import Role, ToolRule
 from engine.store import Store
 from engine.store.protocol import RecordFilter
 from engine.tools.mcp import McpServerSpec
@@ -186,12 +188,21 @@ async def test_a_changed_tool_list_is_offered_from_the_next_step(store: Store) -
 async def test_a_dm_turn_never_sees_a_server_limited_away_from_dms(store: Store) -> None:
     server = stdio_server("fake", audiences=("public", "private"))
     async with running(store, [server], ["fake__add"]) as (turns, _):
+        rules = (
+            ToolRule("child", "fake__add", children=("send_message",)),
+            ToolRule("max_per_step", "conversation_search", limit=1),
+        )
+        await store.agents.put(dataclasses.replace(turns.agent, tool_rules=rules))
         turns.llm.push(
             tool_call("fake__add", a=1, b=1), tool_call("send_message", message="Cannot.")
         )
         await turns.say(dm("alice"), "alice", "1 + 1?")
         assert not any(name.startswith("fake__") for name in offered(turns, 0))
         assert results(turns)[0].startswith("Error: there is no tool called 'fake__add'")
+        # Its rule is left out of the DM, the agent's other rules still hold.
+        prompt = json.dumps(turns.llm.chat_requests[0]["messages"])
+        assert "Call conversation_search at most once per turn." in prompt
+        assert "fake__add" not in prompt
 
         turns.llm.push(tool_call("fake__add", a=1, b=1), tool_call("send_message", message="2"))
         await turns.say(public("C-ops"), "alice", "1 + 1?")
