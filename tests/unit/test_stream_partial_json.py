@@ -15,7 +15,7 @@ TRICKY = [
     "lines\nand\ttabs\r\n\b\f",
     "emoji 😀 and accents é and CJK 記憶",
     "",
-    "{not: json}, [brackets] \"message\": fake",
+    '{not: json}, [brackets] "message": fake',
 ]
 
 
@@ -51,7 +51,7 @@ def test_text_arrives_as_soon_as_its_characters_do() -> None:
     assert reader.feed('{"mess') == ""
     assert reader.feed('age": "Hel') == "Hel"
     assert reader.feed("lo\\") == "lo"
-    assert reader.feed('n wor') == "\n wor"
+    assert reader.feed("n wor") == "\n wor"
     assert not reader.done
     assert reader.feed('ld", "x": "ignored"}') == "ld"
     assert reader.done
