@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from adapters.chunking import split_message
+from adapters.discord import DiscordAdapter, DiscordDelivery
+from adapters.discord.delivery import MESSAGE_LIMIT
 from adapters.discord.streaming import EDIT_INTERVAL
-from tests.fakes.discord_world import eventually
+from engine.audience import Audience, AudienceKind
+from engine.records import Author, Inbound, Outbound, new_id, utcnow
+from tests.fakes.discord_rest import FakeDiscord
+from tests.fakes.discord_world import DiscordWorld, NoInbox, NoMemory, bot_config, eventually
 from tests.fakes.openai_server import tool_call
 from tests.integration.discord.conftest import Scene, scene_running
 
@@ -69,3 +76,38 @@ async def test_streaming_off_posts_the_reply_whole(tmp_path: Path) -> None:
         await scene.quiet()
         assert scene.discord.message_edits == []
         assert "stream" not in scene.llm.chat_requests[-1]
+
+
+@pytest.mark.parametrize("length", [len(ANSWER), 4_500])
+async def test_a_stream_that_broke_off_is_completed_in_place_by_the_replys_delivery(
+    fake: FakeDiscord, world: DiscordWorld, length: int
+) -> None:
+    text = (ANSWER * 40)[:length]
+    channel = world.general["id"]
+    question = Inbound(
+        platform="discord",
+        agent_id="agent-1",
+        audience=Audience("discord:1", AudienceKind.PUBLIC, channel),
+        thread="",
+        author=Author(world.alice["id"], "alice"),
+        text="tell me",
+        event_id="E1",
+        message_ref="1",
+        sent_at=utcnow(),
+    )
+    draft = Outbound(new_id(), new_id(), "discord", "agent-1", "discord:1", channel, "", "")
+    adapter = DiscordAdapter(bot_config(fake), NoInbox(), NoMemory())
+    await adapter.start()
+    try:
+        port: DiscordDelivery = adapter.platform_port
+        stream = await port.open_stream(draft, question)
+        await stream.append(text[:40])
+        # The process dies here; the turn runs again and its reply is delivered.
+        posted_id = await port.deliver(replace(draft, text=text))
+    finally:
+        await adapter.stop()
+
+    posted = fake.posted(channel)
+    assert [m.content for m in posted] == split_message(text, MESSAGE_LIMIT)
+    assert posted[0].id == posted_id
+    assert [(edit[0], edit[2]) for edit in fake.message_edits] == [(posted_id, posted[0].content)]
