@@ -17,6 +17,7 @@ import pytest
 from engine.audience import Audience, AudienceKind
 from engine.records import Role, ToolRule
 from engine.store import Store
+from engine.store.lineage import Derived
 from engine.store.protocol import RecordFilter
 from engine.tools.mcp import McpServerSpec
 from engine.tools.mcp._provider import McpTools
@@ -97,6 +98,11 @@ async def test_a_stdio_server_tool_is_offered_namespaced_called_and_kept_in_reca
         kept = [m for m in await store.messages.list(visible, 50) if m.role is Role.TOOL]
         assert {"7", "open sesame leaked=[]"} <= {m.content for m in kept}
         assert {str(m.scope) for m in kept} == {"dm:alice"}
+        # ... and with lineage back to what alice said, so forgetting her removes it too.
+        asked = next(m for m in await store.messages.list(visible, 50) if m.role is Role.USER)
+        result = next(m for m in kept if m.content == "7")
+        sources = await store.lineage.sources_of(Derived.MESSAGE, [result.id])
+        assert asked.id in sources[result.id]
         elsewhere = RecordFilter.for_audience(turns.agent.id, public("C-ops"))
         assert all(m.content != "7" for m in await store.messages.list(elsewhere, 50))
 

@@ -18,6 +18,7 @@ from engine.llm import LLMClient, RetryPolicy
 from engine.records import Agent, Author, Inbound, new_id, next_seq, utcnow
 from engine.search import HybridSearch
 from engine.store import InboxItem, InboxStatus, Store, open_store
+from engine.store.lineage import links_of
 from engine.tokens import TokenCounter
 from engine.tools.base import Tool
 from engine.tools.builtin import DEFAULT_TOOLS
@@ -69,8 +70,8 @@ class Turns:
             message_id, inbound, str(inbound.conversation), next_seq(), InboxStatus.PENDING
         )
         result = await self.runtime.run([item])
-        # What the pipeline does with a turn's result: store its messages.
-        await self.store.messages.append(result.messages)
+        # What the pipeline does with a turn's result: store its messages and their lineage.
+        await self.store.messages.append(result.messages, links_of(result.links))
         return [reply.text for reply in result.replies]
 
     def tool_results(self) -> list[str]:
