@@ -13,6 +13,7 @@ from typing import Any
 import mcp_types as types
 
 from engine.audience import Audience
+from engine.progress import report_step
 from engine.tools.base import ToolContext, ToolError, ToolOutcome, parse_arguments
 from engine.tools.mcp._connection import McpCallError, McpConnection
 
@@ -74,6 +75,7 @@ class McpTool:
         spec = self._connection.spec
         if not self.serves(ctx.audience):
             return _error(f"{self._name} is not available in this conversation.")
+        await report_step(f"asking {spec.name}…")
         remote = self._remote
         if remote is None:
             # Its server was down when the turn began: try it now (no more than once every
