@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sys
+import uuid
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -14,6 +16,30 @@ import aiohttp
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60.0
+
+
+async def crash_bot_environment(store: str, data_dir: Path) -> dict[str, str]:
+    """The environment of crash bots sharing one store: "sqlite" (under ``data_dir``) or
+    "mongo" (a fresh database on the test MongoDB)."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "OPENAI_API_KEY": "test-key",
+            "MNEMO_DATA_DIR": str(data_dir),
+            "MNEMO_LLM_TIMEOUT": "30",
+            "MNEMO_LOG_LEVEL": "INFO",
+        }
+    )
+    env.pop("MONGODB_URI", None)
+    if store == "mongo":
+        from engine.embeddings import LocalEmbedder
+        from tests.fakes.mongo_wire import ensure_test_vector_indexes, mongo_test_uri
+
+        database = f"crash_{uuid.uuid4().hex[:10]}"
+        env["MONGODB_URI"] = os.environ.get("MONGODB_URI") or mongo_test_uri()
+        env["MONGODB_DATABASE"] = database
+        await ensure_test_vector_indexes(database, LocalEmbedder().dimensions)
+    return env
 
 
 class BotProcess:

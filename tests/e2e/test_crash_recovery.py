@@ -4,16 +4,13 @@ accepted message got exactly one reply as the user sees it, on both stores."""
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from engine.embeddings import LocalEmbedder
-from tests.e2e.bot_process import BotProcess
+from tests.e2e.bot_process import BotProcess, crash_bot_environment
 from tests.e2e.platform_sink import Hold, PlatformSink
 from tests.fakes.openai_server import FakeOpenAI
 
@@ -44,23 +41,7 @@ class World:
 
 @pytest.fixture(params=["sqlite", "mongo"])
 async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
-    env = dict(os.environ)
-    env.update(
-        {
-            "OPENAI_API_KEY": "test-key",
-            "MNEMO_DATA_DIR": str(tmp_path / "data"),
-            "MNEMO_LLM_TIMEOUT": "30",
-            "MNEMO_LOG_LEVEL": "INFO",
-        }
-    )
-    env.pop("MONGODB_URI", None)
-    if request.param == "mongo":
-        from tests.fakes.mongo_wire import ensure_test_vector_indexes, mongo_test_uri
-
-        database = f"crash_{uuid.uuid4().hex[:10]}"
-        env["MONGODB_URI"] = os.environ.get("MONGODB_URI") or mongo_test_uri()
-        env["MONGODB_DATABASE"] = database
-        await ensure_test_vector_indexes(database, LocalEmbedder().dimensions)
+    env = await crash_bot_environment(request.param, tmp_path / "data")
     async with FakeOpenAI() as llm, PlatformSink() as sink:
         env["OPENAI_BASE_URL"] = llm.base_url
         env["MNEMO_TEST_SINK"] = sink.url

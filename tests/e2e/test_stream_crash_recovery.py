@@ -4,13 +4,12 @@ the thread ends with one complete reply (the streamed message completed), never 
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.bot_process import BotProcess
+from tests.e2e.bot_process import BotProcess, crash_bot_environment
 from tests.fakes.openai_server import FakeOpenAI, tool_call
 from tests.fakes.slack_api import FakeSlackApi
 
@@ -26,17 +25,9 @@ def thread_replies(api: FakeSlackApi) -> list[dict[str, Any]]:
     return [m for m in api.posted(CHANNEL) if m.get("thread_ts") == THREAD]
 
 
-async def test_killed_mid_stream_ends_with_one_complete_reply(tmp_path: Path) -> None:
-    env = dict(os.environ)
-    env.pop("MONGODB_URI", None)
-    env.update(
-        {
-            "OPENAI_API_KEY": "test-key",
-            "MNEMO_DATA_DIR": str(tmp_path / "data"),
-            "MNEMO_LLM_TIMEOUT": "30",
-            "MNEMO_LOG_LEVEL": "INFO",
-        }
-    )
+@pytest.mark.parametrize("store", ["sqlite", "mongo"])
+async def test_killed_mid_stream_ends_with_one_complete_reply(tmp_path: Path, store: str) -> None:
+    env = await crash_bot_environment(store, tmp_path / "data")
     api = FakeSlackApi(team_id="T0001", assistant_threads=False)
     await api.start()
     try:
