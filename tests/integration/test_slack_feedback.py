@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,14 @@ import pytest
 from engine import Feedback, Rating, Role
 from jobs.consolidation import ConsolidationJob
 from tests.fakes import slack_payloads
-from tests.fakes.openai_server import tool_call
+from tests.fakes.openai_server import FakeOpenAI, tool_call
 from tests.fakes.slack_world import TEAM, TURN_S, SlackWorld, collection_bot
+from tests.integration.test_inspector_api import inspector_running
 from tests.integration.test_jobs_world import WORKSPACE as JOBS_WORKSPACE
 from tests.integration.test_jobs_world import World, dm, open_world
 
 WORKSPACE = f"slack:{TEAM}"
+BASE_TIME = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -183,3 +186,22 @@ async def test_consolidation_reads_how_the_replies_of_a_conversation_were_rated(
     ]
     assert "user alice rated the assistant's reply not helpful" in alices
     assert "user bob" not in alices  # another conversation's rating stays there
+
+
+async def test_the_inspector_lists_ratings_newest_first_with_their_counts(
+    tmp_path: Path,
+) -> None:
+    async with FakeOpenAI() as llm, inspector_running(tmp_path, llm) as inspector:
+        store, agent = inspector.bot.runtime.store, inspector.agent
+        for reply, rating, minutes in (("r-1", Rating.GOOD, 1), ("r-2", Rating.BAD, 2)):
+            at = BASE_TIME + timedelta(minutes=minutes)
+            await store.feedback.put(
+                Feedback(reply, "UANN", rating, agent, WORKSPACE, "DUANN", f"t-{reply}", at)
+            )
+        listed = await inspector.get("/feedback", workspace=WORKSPACE)
+        assert [(f["reply_id"], f["rating"], f["turn_id"]) for f in listed["feedback"]] == [
+            ("r-2", "bad", "t-r-2"),
+            ("r-1", "good", "t-r-1"),
+        ]
+        assert listed["counts"] == {"good": 1, "bad": 1}
+        assert (await inspector.get("/feedback", workspace="slack:TOTHER"))["feedback"] == []

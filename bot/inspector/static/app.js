@@ -448,10 +448,32 @@ async function loadJobs() {
   if (!data.runs.length) $("jobs-table").append(el("tr", {}, el("td", {}, "No runs recorded.")));
 }
 
+// -- feedback: people's ratings of the agents' replies -----------------------------------------
+
+async function loadFeedback() {
+  const data = await api("GET", "/feedback");
+  $("feedback-counts").textContent = `👍 ${data.counts.good}  👎 ${data.counts.bad}`;
+  const head = ["when", "rating", "user", "workspace", "channel", "turn", "reply"];
+  $("feedback-table").replaceChildren(
+    el("tr", {}, ...head.map((h) => el("th", {}, h))),
+    ...data.feedback.map((f) =>
+      el(
+        "tr",
+        { class: f.rating },
+        ...[when(f.at), f.rating === "good" ? "👍" : "👎", f.user, f.workspace, f.channel,
+          f.turn_id, f.reply_id].map((v) => el("td", {}, v)),
+      ),
+    ),
+  );
+  if (!data.feedback.length) {
+    $("feedback-table").append(el("tr", {}, el("td", {}, "No ratings yet.")));
+  }
+}
+
 // -- panels -----------------------------------------------------------------------------------
 
 const panelLoaders = { context: loadContext, recall: loadRecall, archival: loadArchival,
-  sources: loadSources, tools: async () => {}, jobs: loadJobs };
+  sources: loadSources, tools: async () => {}, jobs: loadJobs, feedback: loadFeedback };
 let openPanel = "context";
 
 function showPanel(name) {
@@ -494,6 +516,7 @@ function start() {
     guarded(refreshAll);
   });
   $("chat-form").addEventListener("submit", sendChat);
+  $("feedback-refresh").addEventListener("click", () => guarded(loadFeedback));
   $("context-refresh").addEventListener("click", () => guarded(loadContext));
   mountSearchPanel("recall", loadRecall);
   mountSearchPanel("archival", loadArchival);
