@@ -161,6 +161,8 @@ class LLMClient:
         self._rng = rng or random.Random()
         self._max_tokens = max_tokens
         self._auto_only_models: set[str] = set()
+        #: Models whose server refused a streamed request.
+        self._unstreamed: set[str] = set()
         self._auto_fallbacks: dict[str, int] = {}
         self._requests = 0
         self._retries = 0
@@ -284,8 +286,16 @@ class LLMClient:
     async def _request(self, request: ChatRequest, remaining: float) -> Completion:
         self._requests += 1
         timeout = max(0.05, min(self._retry.request_timeout, remaining))
-        if request.listener is not None and self._stream:
-            return await self._request_streamed(request, request.listener, timeout)
+        model = request.model
+        if request.listener is not None and self._stream and model not in self._unstreamed:
+            try:
+                return await self._request_streamed(request, request.listener, timeout)
+            except openai.BadRequestError as exc:
+                if "stream" not in f"{exc.message} {exc.body}":
+                    raise
+                # A server without streaming: this model is asked whole from now on.
+                log.warning("model %s refuses streaming (%s); asking without it", model, exc)
+                self._unstreamed.add(model)
         # The request is posted as built: the SDK's per-field transform of `create()` costs
         # ~150 ms of CPU for a few hundred messages, more than the rest of a turn together.
         response = await self._client.post(

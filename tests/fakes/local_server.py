@@ -32,6 +32,8 @@ class ServerQuirks:
     props: Mapping[str, Any] | None = None
     #: Seconds every chat answer takes (a model on a CPU).
     seconds_per_answer: float = 0.0
+    #: Whether a streamed request is refused (400), as by a server without streaming.
+    refuses_streaming: bool = False
 
     def refusal(self, body: Mapping[str, Any]) -> tuple[int, str] | None:
         """The status and message a request is refused with, if this server refuses it."""
@@ -39,6 +41,8 @@ class ServerQuirks:
             return self.required_status, "tool_choice 'required' failed: grammar error"
         if self.requires_max_tokens and "max_tokens" not in body:
             return 400, "max_tokens is required by this server"
+        if self.refuses_streaming and body.get("stream"):
+            return 400, "stream is not supported by this server"
         return None
 
     def models(self) -> dict[str, Any]:

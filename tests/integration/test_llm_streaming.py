@@ -105,3 +105,16 @@ async def test_with_streaming_off_the_listener_hears_nothing(llm: FakeOpenAI) ->
     assert "stream" not in llm.chat_requests[-1]
     assert len(completion.tool_calls) == 2
     assert heard.events == []
+
+
+async def test_a_server_that_refuses_streaming_is_asked_whole_from_then_on(
+    llm: FakeOpenAI,
+) -> None:
+    llm.quirks = ServerQuirks(refuses_streaming=True)
+    llm.push(TWO_CALLS, TWO_CALLS)
+    client = LLMClient(base_url=llm.base_url, api_key="k")
+    first = await client.complete(replace(ASK, listener=Heard()))
+    second = await client.complete(replace(ASK, listener=Heard()))
+    await client.aclose()
+    assert len(first.tool_calls) == len(second.tool_calls) == 2
+    assert [body.get("stream", False) for body in llm.chat_requests] == [True, False, False]
