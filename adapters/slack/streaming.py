@@ -7,6 +7,8 @@ process streamed the whole reply and stopped the stream, nothing is left to do; 
 crash mid-stream, a stream method that failed, text past Slack's limit) the stream is stopped
 and the message updated to the reply's text. Where Slack refuses streaming (a workspace
 without it, an older API) the reply is posted whole and the workspace is not asked again.
+One window remains, as for posted parts: a process that dies after Slack started the stream
+and before its ts was recorded leaves that message as it was, and the reply is posted anew.
 """
 
 from __future__ import annotations
