@@ -37,4 +37,4 @@ async def test_a_failing_or_hanging_platform_never_stops_the_tool() -> None:
     with reporting_steps(hanging):
         await report_step("updating notes…")
     # Given up after its timeout, far before the platform would have answered.
-    assert STEP_TIMEOUT_S <= loop.time() - started < 30
+    assert STEP_TIMEOUT_S - 0.1 <= loop.time() - started < 30
