@@ -9,13 +9,14 @@ import contextlib
 import itertools
 import json
 import time
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 
 from engine.audience import Audience, AudienceKind
 from engine.records import Author, Inbound, Outbound, utcnow
 from engine.store.protocol import InboxItem
-from engine.streaming import StepStreams, streaming_replies
+from engine.streaming import StepStreams, TurnStreams, streaming_replies
 from engine.turns import Replies
 
 MESSAGE = "Hello Ann, here is the answer you asked for."
@@ -84,6 +85,17 @@ def feed(step: StepStreams, position: int, message: str, piece: int = 5) -> None
         step.arguments_arrived(position, arguments[start : start + piece])
 
 
+@asynccontextmanager
+async def streaming_turn(
+    platform: StreamingPlatform,
+) -> AsyncIterator[tuple[TurnStreams, InboxItem]]:
+    """The streams of a turn answering one message, and that message."""
+    head = item()
+    async with streaming_replies(platform, [head], utcnow) as streams:
+        assert streams is not None
+        yield streams, head
+
+
 def sent(head: InboxItem) -> Outbound:
     """The turn's first reply, as send_message adds it."""
     return Replies.for_items([head], utcnow).add(MESSAGE)
@@ -91,9 +103,7 @@ def sent(head: InboxItem) -> Outbound:
 
 async def test_each_send_message_streams_its_whole_text_and_finishes_once() -> None:
     platform = StreamingPlatform()
-    head = item()
-    async with streaming_replies(platform, [head], utcnow) as streams:
-        assert streams is not None
+    async with streaming_turn(platform) as (streams, head):
         step = streams.listener(0)
         step.call_started(0, "archival_memory_search")
         step.arguments_arrived(0, '{"query": "not a reply"}')
@@ -108,9 +118,7 @@ async def test_each_send_message_streams_its_whole_text_and_finishes_once() -> N
 
 async def test_text_arriving_within_the_interval_goes_in_one_append() -> None:
     platform = StreamingPlatform(interval=0.2)
-    head = item()
-    async with streaming_replies(platform, [head], utcnow) as streams:
-        assert streams is not None
+    async with streaming_turn(platform) as (streams, head):
         step = streams.listener(0)
         step.call_started(0, "send_message")
         arguments = json.dumps({"message": MESSAGE})
@@ -130,9 +138,7 @@ async def test_text_arriving_within_the_interval_goes_in_one_append() -> None:
 
 async def test_a_reply_that_was_not_sent_is_taken_back() -> None:
     platform = StreamingPlatform()
-    head = item()
-    async with streaming_replies(platform, [head], utcnow) as streams:
-        assert streams is not None
+    async with streaming_turn(platform) as (streams, head):
         step = streams.listener(0)
         feed(step, 0, MESSAGE)
         step.finished()
@@ -142,9 +148,7 @@ async def test_a_reply_that_was_not_sent_is_taken_back() -> None:
 
 async def test_an_answer_that_broke_off_stops_streaming_and_its_retry_is_not_streamed() -> None:
     platform = StreamingPlatform()
-    head = item()
-    async with streaming_replies(platform, [head], utcnow) as streams:
-        assert streams is not None
+    async with streaming_turn(platform) as (streams, _):
         step = streams.listener(0)
         step.call_started(0, "send_message")
         step.arguments_arrived(0, '{"message": "Hel')
