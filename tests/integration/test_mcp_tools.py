@@ -216,13 +216,22 @@ async def test_a_dm_turn_never_sees_a_server_limited_away_from_dms(store: Store)
         assert results(turns) == ["2"]
 
 
-async def test_a_server_down_at_start_serves_a_later_call_once_it_is_up(store: Store) -> None:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = McpServerSpec(
+        return int(probe.getsockname()[1])
+
+
+def late_server(port: int) -> McpServerSpec:
+    """An HTTP server on ``port``, where nothing listens until the test says so."""
+    return McpServerSpec(
         name="late", url=f"http://127.0.0.1:{port}/mcp", headers={"Authorization": "WEB_TOKEN"}
     )
+
+
+async def test_a_server_down_at_start_serves_a_later_call_once_it_is_up(store: Store) -> None:
+    port = free_port()
+    server = late_server(port)
     async with running(store, [server], ["late__add"]) as (turns, mcp):
         assert "cannot reach the server" in mcp.problem("late")
         turns.llm.push(tool_call("late__add", a=1, b=2), tool_call("send_message", message="-"))
@@ -233,3 +242,17 @@ async def test_a_server_down_at_start_serves_a_later_call_once_it_is_up(store: S
             turns.llm.push(tool_call("late__add", a=1, b=2), tool_call("send_message", message="3"))
             await turns.say(public("C-ops"), "alice", "And now?")
             assert results(turns) == ["3"]
+
+
+async def test_a_server_down_at_start_is_started_again_in_the_background(store: Store) -> None:
+    port = free_port()
+    server = late_server(port)
+    async with running(store, [server], ["late__*"]) as (turns, mcp), serve_http(TOKEN, port):
+        turns.llm.push(tool_call("send_message", message="Nothing to add."))
+        await turns.say(public("C-ops"), "alice", "Hello.")
+        assert not any(name.startswith("late__") for name in offered(turns, 0))
+        await eventually(lambda: mcp.problem("late") == "", "the late server was started")
+
+        turns.llm.push(tool_call("late__add", a=1, b=2), tool_call("send_message", message="3"))
+        await turns.say(public("C-ops"), "alice", "1 + 2?")
+        assert results(turns) == ["3"]

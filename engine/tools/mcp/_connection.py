@@ -77,6 +77,7 @@ class McpConnection:
         self._starting = asyncio.Lock()
         self._last_attempt = float("-inf")
         self._stderr: TextIO | None = None
+        self._revival: asyncio.Task[None] | None = None
 
     @property
     def connected(self) -> bool:
@@ -106,6 +107,18 @@ class McpConnection:
                 raise McpCallError(f"crashed during the call{self._last_words()}") from None
             raise McpCallError(f"refused the call: {exc.error.message}") from None
 
+    def revive(self) -> None:
+        """Start a server that is down again, in the background, at most once every
+        ``retry_after`` seconds (so a server that came up after the bot is found)."""
+        due = self._last_attempt + self._retry_after <= time.monotonic()
+        if self._client is None and due and (self._revival is None or self._revival.done()):
+            self._revival = asyncio.create_task(self._start_if_down())
+
+    async def _start_if_down(self) -> None:
+        async with self._starting:
+            if self._client is None:
+                await self._start()
+
     async def listed_as(self, name: str) -> types.Tool:
         """The tool offered as ``name``, starting the server first if it is down; raises
         ``McpCallError`` when it cannot be started or does not list such a tool."""
@@ -118,6 +131,10 @@ class McpConnection:
         raise McpCallError(f"lists no tool offered as {name}")
 
     async def aclose(self) -> None:
+        if self._revival is not None:
+            self._revival.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._revival
         await self._stop()
         if self._stderr is not None:
             self._stderr.close()

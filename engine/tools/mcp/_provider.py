@@ -62,6 +62,8 @@ class McpTools:
             connection = self.connections.get(server_of(entry))
             if connection is None:
                 continue
+            if not connection.connected:
+                connection.revive()
             tools = self.server_tools(connection.spec.name)
             if entry == every_tool_of(connection.spec.name):
                 found.update(tools)
