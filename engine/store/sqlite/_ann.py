@@ -53,15 +53,14 @@ class GraphSettings:
 class Graph:
     """The HNSW graph of one matrix, keyed by ``pos``, over centred vectors in int8.
 
-    ``rows`` give the centre when no saved graph can be read.
+    ``mean`` gives the rows' mean, the centre, when no saved graph can be read.
     """
 
-    def __init__(self, dim: int, path: Path | None, rows: Floats) -> None:
+    def __init__(self, dim: int, path: Path | None, mean: Callable[[], Floats]) -> None:
         self.path = path
         saved = _read(path, dim)
         if saved is None:
-            centre = rows.mean(axis=0) if len(rows) else np.zeros(dim)
-            self.index, self.centre = _empty(dim), np.asarray(centre, np.float32)
+            self.index, self.centre = _empty(dim), np.asarray(mean(), np.float32)
         else:
             self.index, self.centre = saved
         #: Additions and removals since the graph was last saved; whether any were removals

@@ -20,11 +20,16 @@ import numpy as np
 from engine.store.protocol import RecordFilter, Scored
 from engine.store.sqlite._ann import GraphSettings, graph_path
 from engine.store.sqlite._database import Database, snapshot
+from engine.store.sqlite._filters import placeholders
 from engine.store.sqlite._matrix import Conditions, Ints, Matrix
 
 #: Rows loaded per store operation, so loading a large table does not stall other
 #: operations for long (they run between the chunks).
 LOAD_CHUNK = 20_000
+#: The int8 matrix's best ``limit`` are re-ranked by the stored float32 vectors from this many
+#: times as many candidates: sentence embeddings crowd so close that int8 alone put a tenth of
+#: the float32 top 10 just outside it (bench/recall_scale.py).
+RESCORE_FACTOR = 2
 
 
 class VectorIndex:
@@ -162,6 +167,32 @@ class VectorIndex:
             return []
         return matrix.search(conditions, query / norm, limit, self._rows_in(matrix))
 
+    def rescore(
+        self,
+        conn: sqlite3.Connection,
+        found: list[tuple[int, float]],
+        vector: Sequence[float],
+        limit: int,
+    ) -> list[tuple[int, float]]:
+        """The best ``limit`` of ``found`` by the float32 vectors stored in the file."""
+        if not found:
+            return []
+        positions = [pos for pos, _ in found]
+        rows = conn.execute(
+            f"SELECT pos, embedding FROM {self._table} "
+            f"WHERE pos IN ({placeholders(len(positions))}) AND embedding IS NOT NULL",
+            positions,
+        ).fetchall()
+        query = np.asarray(vector, np.float32)
+        if not rows or any(len(blob) != 4 * len(query) for _, blob in rows):
+            return found[:limit]
+        blobs = b"".join(blob for _, blob in rows)
+        stored = np.frombuffer(blobs, np.float32).reshape(len(rows), len(query))
+        norms = np.linalg.norm(stored, axis=1) * max(float(np.linalg.norm(query)), 1e-12)
+        scores = np.einsum("ij,j->i", stored, query) / np.where(norms == 0, 1, norms)
+        order = np.argsort(-scores, kind="stable")[:limit]
+        return [(int(rows[i][0]), float(scores[i])) for i in order]
+
     def _rows_in(self, matrix: Matrix) -> Callable[[Ints], Ints]:
         def rows_of(keys: Ints) -> Ints:
             found = (self._rows.get(key) for key in keys.tolist())
@@ -187,7 +218,9 @@ async def nearest[T](
         with snapshot(conn):
             if not index.refresh(conn):
                 return None  # more rows to load first; let other operations run
-            best = index.search(where, vector, limit)
+            best = index.rescore(
+                conn, index.search(where, vector, limit * RESCORE_FACTOR), vector, limit
+            )
             if not best:
                 return []
             found = rows(conn, [pos for pos, _ in best])
