@@ -59,6 +59,8 @@ _ROUTING_FIELDS: tuple[tuple[Path, tuple[type, ...]], ...] = (
     (("event", "message"), (dict, type(None))),
     (("event", "previous_message"), (dict, type(None))),
     (("event", "assistant_thread"), (dict, type(None))),
+    (("event", "assistant_thread", "channel_id"), (str,)),
+    (("event", "assistant_thread", "thread_ts"), (str,)),
     (("event", "function", "callback_id"), (str,)),
     (("actions",), (list,)),
     (("actions", 0), (dict,)),
@@ -76,6 +78,15 @@ _REQUIRED: Mapping[str, tuple[Path, ...]] = {
     "interactive_message": (("actions", 0),),
     "view_submission": _VIEW,
     "view_closed": _VIEW,
+}
+_ASSISTANT_THREAD = (
+    ("event", "assistant_thread", "channel_id"),
+    ("event", "assistant_thread", "thread_ts"),
+)
+#: Fields an event of a ``type`` cannot be routed without (bolt's assistant needs the thread).
+_EVENT_REQUIRED: Mapping[str, tuple[Path, ...]] = {
+    "assistant_thread_started": _ASSISTANT_THREAD,
+    "assistant_thread_context_changed": _ASSISTANT_THREAD,
 }
 #: Slack's deepest payloads (rich text in a message in an edit) stay far below this; bolt
 #: copies payloads recursively, so a deeper one would exhaust the stack.
@@ -97,6 +108,10 @@ def screen(body: Mapping[str, Any]) -> str | None:
     for path in _REQUIRED.get(kind, ()) if isinstance(kind, str) else ():
         if _at(body, path) is _MISSING:
             return f"a {kind} payload without {_dotted(path)}"
+    event_kind = _at(body, ("event", "type"))
+    for path in _EVENT_REQUIRED.get(event_kind, ()) if isinstance(event_kind, str) else ():
+        if _at(body, path) is _MISSING:
+            return f"an {event_kind} event without {_dotted(path)}"
     return None
 
 

@@ -338,6 +338,30 @@ def _more_events(dm: Payload) -> dict[str, Payload]:
                 "event_ts": "1700000005.000100",
             }
         ),
+        "assistant_thread_started": callback(
+            {
+                "type": "assistant_thread_started",
+                "assistant_thread": {
+                    "user_id": "UANN",
+                    "context": {"channel_id": "CGEN", "team_id": TEAM},
+                    "channel_id": "DUANN",
+                    "thread_ts": "1700000009.000100",
+                },
+                "event_ts": "1700000009.000200",
+            }
+        ),
+        "assistant_thread_context_changed": callback(
+            {
+                "type": "assistant_thread_context_changed",
+                "assistant_thread": {
+                    "user_id": "UANN",
+                    "context": {"channel_id": "GSECRET", "team_id": TEAM},
+                    "channel_id": "DUANN",
+                    "thread_ts": "1700000009.000100",
+                },
+                "event_ts": "1700000010.000200",
+            }
+        ),
         "app_home_opened": callback(
             {
                 "type": "app_home_opened",
@@ -375,12 +399,44 @@ def interactive_payloads() -> dict[str, Payload]:
             message={"type": "message", "user": "UBEN", "text": "hi", "ts": "1700000001.000100"},
             response_url="http://127.0.0.1:9/response/shortcut",
         ),
+        **_ai_app_interactions(),
         "block_suggestion": by_ann(
             "block_suggestion",
             action_id="pick",
             block_id="b1",
             value="ab",
             view={"id": "V1", "type": "modal", "callback_id": "feedback"},
+        ),
+    }
+
+
+def _ai_app_interactions() -> dict[str, Payload]:
+    """The message shortcuts, a feedback press, Home's buttons and its correction modal."""
+    message = {"type": "message", "user": "UANN", "text": "keep me", "ts": "1700000001.000100"}
+    feedback = block_action("mnemo_feedback")
+    feedback["actions"][0] |= {"type": "feedback_buttons", "value": "good:turn-1:reply-1"}
+    home_forget = block_action("mnemo_home_forget")
+    home_forget["actions"][0] |= {"value": "passage:p-1"}
+    home_forget["container"] = {"type": "view", "view_id": "VHOME"}
+    shortcut = {"trigger_id": "t5", "channel": {"id": "GSECRET", "name": "secret"}}
+    return {
+        "remember_this": by_ann(
+            "message_action", callback_id="mnemo_remember_message", message=message, **shortcut
+        ),
+        "forget_this": by_ann(
+            "message_action", callback_id="mnemo_forget_message", message=message, **shortcut
+        ),
+        "feedback": feedback,
+        "home_forget": home_forget,
+        "home_correction": by_ann(
+            "view_submission",
+            view={
+                "id": "VEDIT",
+                "type": "modal",
+                "callback_id": "mnemo_home_edit_view",
+                "private_metadata": "passage:p-1",
+                "state": {"values": {"mnemo_item_text": {"text": {"value": "corrected"}}}},
+            },
         ),
     }
 
