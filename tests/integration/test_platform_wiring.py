@@ -223,8 +223,13 @@ async def test_discord_agent_with_own_token_answers_another_agents_bot_in_its_ch
     declared = DISCORD_AGENTS.format(
         alpha=alpha_bot["id"], beta=beta_bot["id"], general=world.general["id"]
     )
+    # Whole replies: the platforms stop as soon as the answer is there.
     settings = settings_for(
-        tmp_path, llm, MNEMO_AGENT="alpha", MNEMO_AGENTS_FILE=agents_file(tmp_path, declared)
+        tmp_path,
+        llm,
+        MNEMO_AGENT="alpha",
+        MNEMO_AGENTS_FILE=agents_file(tmp_path, declared),
+        MNEMO_STREAM_REPLIES=False,
     )
     async with fake.running(), running(settings) as runtime:
         endpoints = Endpoints(discord_api_base=fake.api_base, discord_gateway_url=fake.gateway_url)
