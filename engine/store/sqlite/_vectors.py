@@ -21,15 +21,52 @@ from engine.store.protocol import RecordFilter, Scored
 from engine.store.sqlite._ann import GraphSettings, graph_path
 from engine.store.sqlite._database import Database, snapshot
 from engine.store.sqlite._filters import placeholders
-from engine.store.sqlite._matrix import Conditions, Ints, Matrix
+from engine.store.sqlite._matrix import Codes, Conditions, Ints, Matrix
 
 #: Rows loaded per store operation, so loading a large table does not stall other
-#: operations for long (they run between the chunks).
-LOAD_CHUNK = 20_000
+#: operations for long (they run between the chunks). A chunk's rows, blobs and float copies
+#: peak at about 9 KB a row, memory the allocator keeps: 45 MB here, 120 MB at 20,000.
+LOAD_CHUNK = 5_000
 #: The int8 matrix's best ``limit`` are re-ranked by the stored float32 vectors from this many
 #: times as many candidates: sentence embeddings crowd so close that int8 alone put a tenth of
 #: the float32 top 10 just outside it (bench/recall_scale.py).
 RESCORE_FACTOR = 2
+
+
+class _Placement:
+    """Which matrix and row hold each position's vector: two int32 arrays indexed by position
+    (8 bytes a row, where a dict of tuples took about 150: 140 MB at a million rows)."""
+
+    def __init__(self) -> None:
+        self.matrix: Codes = np.full(0, -1, np.int32)
+        self.row: Codes = np.zeros(0, np.int32)
+
+    def place(self, positions: Ints, number: int, rows: range) -> list[tuple[int, int]]:
+        """Put ``positions`` at ``rows`` of matrix ``number``; returns the (matrix, row) of the
+        copies they replace (a position embedded again, maybe twice in one batch)."""
+        size = int(positions.max()) + 1
+        if size > len(self.matrix):
+            grown = max(size, 2 * len(self.matrix))
+            unplaced = np.full(grown - len(self.matrix), -1, np.int32)
+            self.matrix = np.concatenate([self.matrix, unplaced])
+            self.row = np.resize(self.row, grown)
+        row_ids = np.arange(rows.start, rows.stop, dtype=np.int32)
+        _, from_end = np.unique(positions[::-1], return_index=True)
+        last = len(positions) - 1 - from_end
+        replaced = [(number, int(row_ids[i])) for i in np.setdiff1d(np.arange(len(rows)), last)]
+        kept = positions[last]
+        held = self.matrix[kept] >= 0
+        older = zip(self.matrix[kept][held].tolist(), self.row[kept][held].tolist(), strict=True)
+        replaced.extend(older)
+        self.matrix[kept] = number
+        self.row[kept] = row_ids[last]
+        return replaced
+
+    def rows_in(self, number: int, positions: Ints) -> Ints:
+        """The rows of matrix ``number`` holding ``positions`` (those it holds)."""
+        positions = positions[(positions >= 0) & (positions < len(self.matrix))]
+        rows: Ints = self.row[positions][self.matrix[positions] == number].astype(np.int64)
+        return rows
 
 
 class VectorIndex:
@@ -58,7 +95,9 @@ class VectorIndex:
         # one matrix per (dimension, agent code, workspace code): a search scans only the
         # rows of its own agent and workspace
         self._matrices: dict[tuple[int, int, int], Matrix] = {}
-        self._rows: dict[int, tuple[Matrix, int]] = {}
+        #: The matrices in order of creation: a matrix's number in ``_placement``.
+        self._numbered: list[Matrix] = []
+        self._placement = _Placement()
 
     def refresh(self, conn: sqlite3.Connection) -> bool:
         """Catch up with the file, loading at most ``load_chunk`` rows; True once caught up.
@@ -134,6 +173,7 @@ class VectorIndex:
                     self._graphs.folder, self._table, dim, columns[2][first], columns[3][first]
                 )
                 matrix = self._matrices[dim, key[1], key[2]] = Matrix(dim, self._graphs, path)
+                self._numbered.append(matrix)
             added = matrix.append(
                 pos[picked],
                 fields[picked],
@@ -142,11 +182,9 @@ class VectorIndex:
                 [tags[i] for i in picked],
                 [users[i] for i in picked],
             )
-            for row_pos, row in zip(pos[picked].tolist(), added, strict=True):
-                previous = self._rows.get(row_pos)
-                if previous is not None:  # re-embedded: the older copy is dead
-                    previous[0].kill(previous[1])
-                self._rows[row_pos] = (matrix, row)
+            number = self._numbered.index(matrix)
+            for older, row in self._placement.place(pos[picked], number, added):
+                self._numbered[older].kill(row)  # re-embedded: the older copy is dead
 
     def _many(self, values: Sequence[str | None]) -> list[list[int]]:
         codes = self._codes
@@ -194,11 +232,8 @@ class VectorIndex:
         return [(int(rows[i][0]), float(scores[i])) for i in order]
 
     def _rows_in(self, matrix: Matrix) -> Callable[[Ints], Ints]:
-        def rows_of(keys: Ints) -> Ints:
-            found = (self._rows.get(key) for key in keys.tolist())
-            return np.array([e[1] for e in found if e is not None and e[0] is matrix], np.int64)
-
-        return rows_of
+        number = self._numbered.index(matrix)
+        return lambda keys: self._placement.rows_in(number, keys)
 
 
 async def nearest[T](
