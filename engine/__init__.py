@@ -82,6 +82,7 @@ from engine.records import (
 )
 from engine.search import HybridSearch
 from engine.sources import (
+    PARSERS,
     SOURCE_TAG,
     IngestProgress,
     IngestResult,
@@ -141,6 +142,7 @@ __all__ = [
     "ARCHIVAL_INSERT",
     "BUILTIN_TOOLS",
     "JSON",
+    "PARSERS",
     "SETTLED",
     "SOURCE_TAG",
     "Agent",
