@@ -29,7 +29,7 @@ from engine.audience import Audience
 from engine.llm import LLMError
 from engine.records import Agent, ConversationKey, Message, Role, Summary
 from engine.store.lineage import Derived, links
-from engine.store.protocol import RecordFilter, Store
+from engine.store.protocol import ContextQuery, RecordFilter, Store
 from engine.tools.base import Tool
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class ContextWindow:
         agent = await self._within_window(agent)
         where = RecordFilter.for_audience(agent.id, memory.audience)
         read = await self.store.context.read(
-            memory.selection(), where, conversation, self.history_load
+            ContextQuery(memory.selection(), where, conversation, self.history_load)
         )
         blocks = memory.adopt(read.blocks)
         stats = MemoryStats(read.messages, read.passages, read.tags)

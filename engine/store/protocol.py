@@ -243,6 +243,17 @@ class SummaryStore(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class ContextQuery:
+    """What compiling a turn's context asks of the store: the parts ``blocks`` selects, the
+    conversation's summary and newest ``limit`` messages, the counts ``where`` sees."""
+
+    blocks: BlockSelection
+    where: RecordFilter
+    conversation: ConversationKey
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
 class ContextRead:
     """What compiling a turn's context reads from the store."""
 
@@ -258,16 +269,9 @@ class ContextRead:
 
 
 class ContextStore(Protocol):
-    async def read(
-        self,
-        blocks: BlockSelection,
-        where: RecordFilter,
-        conversation: ConversationKey,
-        limit: int,
-    ) -> ContextRead:
-        """The parts ``blocks`` selects (``BlockStore.select``), the conversation's summary
-        and newest ``limit`` messages, and the counts of messages, passages and passage tags
-        ``where`` sees: in one round trip where the store can."""
+    async def read(self, query: ContextQuery) -> ContextRead:
+        """What ``query`` asks (blocks as ``BlockStore.select`` reads them, counts of
+        messages, passages and passage tags), in one round trip where the store can."""
 
 
 class InboxStatus(StrEnum):
@@ -335,6 +339,12 @@ class InboxStore(Protocol):
         its user message has the item's id). Returns the ids of the items redacted."""
 
 
+#: Vectors by record id.
+type Embeddings = Sequence[tuple[str, Sequence[float]]]
+#: A conversation's pending items, and the outcome journalled under the first one.
+type PendingBatch = tuple[list[InboxItem], JournalEntry | None]
+
+
 def closing_status(entry: JournalEntry) -> InboxStatus:
     """What applying a turn's outcome marks its inbox items."""
     return InboxStatus.DONE if entry.outcome is TurnOutcome.DONE else InboxStatus.FAILED
@@ -345,17 +355,11 @@ class TurnStore(Protocol):
     store allows: the batch with its journalled outcome in one read, the outcome's writes in
     one transaction (SQLite) or in an order that survives a crash at any point (MongoDB)."""
 
-    async def pending(
-        self, conversation: str, limit: int
-    ) -> tuple[list[InboxItem], JournalEntry | None]:
+    async def pending(self, conversation: str, limit: int) -> PendingBatch:
         """``InboxStore.pending``, with the outcome journalled under the first item, if any."""
 
     async def apply(
-        self,
-        entry: JournalEntry,
-        *,
-        journalled: bool = False,
-        embeddings: Sequence[tuple[str, Sequence[float]]] = (),
+        self, entry: JournalEntry, *, journalled: bool = False, embeddings: Embeddings = ()
     ) -> JournalEntry:
         """Write a turn's outcome once: its messages (with ``embeddings``, by message id) and
         their lineage, its replies to the outbox, its items marked (the first last), its

@@ -6,6 +6,7 @@ from engine.audience import Scope
 from engine.records import Summary
 from engine.store import Store
 from engine.store.block_selection import BlockSelection
+from engine.store.protocol import ContextQuery
 from tests.contract.records import (
     AGENT,
     BASE_TIME,
@@ -48,7 +49,7 @@ async def test_context_read_joins_blocks_summary_newest_messages_and_counts(
 ) -> None:
     await remembered(store)
     where = visible_to(PUBLIC)
-    read = await store.context.read(SELECTION, where, CONVERSATION, 3)
+    read = await store.context.read(ContextQuery(SELECTION, where, CONVERSATION, 3))
     assert read.blocks == await store.blocks.select(SELECTION)
     assert [b.value for b in read.blocks] == ["we ship on fridays", "I am Ada, a helpful agent."]
     assert read.summary is None
@@ -66,17 +67,17 @@ async def test_newest_messages_are_those_after_the_summary(store: Store) -> None
     )
     assert await store.summaries.put(summary, 0)
     where = visible_to(PUBLIC)
-    reaching = await store.context.read(SELECTION, where, CONVERSATION, 5)
+    reaching = await store.context.read(ContextQuery(SELECTION, where, CONVERSATION, 5))
     assert reaching.summary == await store.summaries.get(CONVERSATION)
     assert [m.content for m in reaching.recent] == ["m8", "m9", "m10"]
-    beyond = await store.context.read(SELECTION, where, CONVERSATION, 2)
+    beyond = await store.context.read(ContextQuery(SELECTION, where, CONVERSATION, 2))
     assert [m.content for m in beyond.recent] == ["m9", "m10"]
-    nothing = await store.context.read(SELECTION, where, CONVERSATION, 0)
+    nothing = await store.context.read(ContextQuery(SELECTION, where, CONVERSATION, 0))
     assert nothing.recent == []
 
 
 async def test_context_read_of_nothing_selected_and_an_empty_conversation(store: Store) -> None:
     none = BlockSelection.of([], PUBLIC.workspace, PUBLIC.readable_scopes, None)
-    read = await store.context.read(none, visible_to(PUBLIC), CONVERSATION, 10)
+    read = await store.context.read(ContextQuery(none, visible_to(PUBLIC), CONVERSATION, 10))
     assert (read.blocks, read.summary, read.recent) == ([], None, [])
     assert (read.messages, read.passages, read.tags) == (0, 0, {})

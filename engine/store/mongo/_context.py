@@ -6,15 +6,16 @@ round trips of a context read do not grow with its parts (and embeddings stay on
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pymongo import DESCENDING
 
-from engine.records import ConversationKey, Message, Summary
-from engine.store.block_selection import BlockSelection
+from engine.records import Message, Summary
 from engine.store.codec import decode
 from engine.store.mongo._blocks import MongoBlocks
 from engine.store.mongo._documents import Collection, Document, as_record
 from engine.store.mongo._filters import conversation_query, visible_query
-from engine.store.protocol import ContextRead, RecordFilter
+from engine.store.protocol import ContextQuery, ContextRead
 
 _PART = "_part"
 _COUNTED = {"$group": {"_id": None, "n": {"$sum": 1}}}
@@ -28,35 +29,24 @@ def _branch(collection: Collection, part: str, pipeline: list[Document]) -> Docu
     return {"$unionWith": {"coll": collection.name, "pipeline": [*pipeline, _tagged(part)]}}
 
 
+@dataclass(frozen=True, slots=True)
 class MongoContextReads:
-    def __init__(
-        self,
-        blocks: MongoBlocks,
-        summaries: Collection,
-        messages: Collection,
-        passages: Collection,
-    ) -> None:
-        self._blocks = blocks
-        self._summaries = summaries
-        self._messages = messages
-        self._passages = passages
+    blocks: MongoBlocks
+    summaries: Collection
+    messages: Collection
+    passages: Collection
 
-    async def read(
-        self,
-        blocks: BlockSelection,
-        where: RecordFilter,
-        conversation: ConversationKey,
-        limit: int,
-    ) -> ContextRead:
-        key = conversation_query(conversation)
-        seen = visible_query(where, messages=True)
-        archived = visible_query(where, messages=False)
+    async def read(self, query: ContextQuery) -> ContextRead:
+        key = conversation_query(query.conversation)
+        seen = visible_query(query.where, messages=True)
+        archived = visible_query(query.where, messages=False)
+        limit = query.limit
         pipeline: list[Document] = [
-            *self._blocks.selected(blocks),
+            *self.blocks.selected(query.blocks),
             _tagged("block"),
-            _branch(self._summaries, "summary", [{"$match": key}, {"$limit": 1}]),
+            _branch(self.summaries, "summary", [{"$match": key}, {"$limit": 1}]),
             _branch(
-                self._messages,
+                self.messages,
                 "message",
                 [
                     {"$match": key},
@@ -65,10 +55,10 @@ class MongoContextReads:
                     {"$project": {"embedding": False}},
                 ],
             ),
-            _branch(self._messages, "messages", [{"$match": seen}, _COUNTED]),
-            _branch(self._passages, "passages", [{"$match": archived}, _COUNTED]),
+            _branch(self.messages, "messages", [{"$match": seen}, _COUNTED]),
+            _branch(self.passages, "passages", [{"$match": archived}, _COUNTED]),
             _branch(
-                self._passages,
+                self.passages,
                 "tag",
                 [
                     {"$match": archived},
@@ -78,7 +68,7 @@ class MongoContextReads:
             ),
         ]
         parts: dict[str, list[Document]] = {}
-        async for doc in await self._blocks.collection.aggregate(pipeline):
+        async for doc in await self.blocks.collection.aggregate(pipeline):
             parts.setdefault(doc.pop(_PART), []).append(doc)
         summaries = parts.get("summary", [])
         summary = _summary(summaries[0]) if summaries else None
@@ -87,7 +77,7 @@ class MongoContextReads:
         after = summary.through_seq if summary else 0
         newest_first = parts.get("message", []) if limit > 0 else []
         return ContextRead(
-            blocks=self._blocks.records(parts.get("block", [])),
+            blocks=self.blocks.records(parts.get("block", [])),
             summary=summary,
             recent=[as_record(Message, d) for d in reversed(newest_first) if d["seq"] > after],
             messages=_count(parts.get("messages", [])),

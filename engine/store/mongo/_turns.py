@@ -10,7 +10,7 @@ with its journal, and the next attempt writes the same outcome again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from dataclasses import dataclass
 
 from pymongo import ASCENDING
 
@@ -21,30 +21,21 @@ from engine.store.mongo._inbox import MongoInbox
 from engine.store.mongo._journal import MongoTurnJournal
 from engine.store.mongo._messages import MongoMessages
 from engine.store.mongo._outbox import MongoOutbox
-from engine.store.protocol import InboxItem, InboxStatus, closing_status
+from engine.store.protocol import Embeddings, InboxItem, InboxStatus, PendingBatch, closing_status
 from engine.store.state import JournalEntry
 
 _JOURNALLED = "_journalled"
 
 
+@dataclass(frozen=True, slots=True)
 class MongoTurnStore:
-    def __init__(
-        self,
-        items: Collection,
-        inbox: MongoInbox,
-        journal: MongoTurnJournal,
-        messages: MongoMessages,
-        outbox: MongoOutbox,
-    ) -> None:
-        self._items = items
-        self._inbox = inbox
-        self._journal = journal
-        self._messages = messages
-        self._outbox = outbox
+    items: Collection
+    inbox: MongoInbox
+    journal: MongoTurnJournal
+    messages: MongoMessages
+    outbox: MongoOutbox
 
-    async def pending(
-        self, conversation: str, limit: int
-    ) -> tuple[list[InboxItem], JournalEntry | None]:
+    async def pending(self, conversation: str, limit: int) -> PendingBatch:
         if limit <= 0:
             return [], None
         pipeline: list[Document] = [
@@ -53,14 +44,14 @@ class MongoTurnStore:
             {"$limit": limit},
             {
                 "$lookup": {
-                    "from": self._journal.collection_name,
+                    "from": self.journal.collection_name,
                     "localField": "_id",
                     "foreignField": "_id",
                     "as": _JOURNALLED,
                 }
             },
         ]
-        docs = [doc async for doc in await self._items.aggregate(pipeline)]
+        docs = [doc async for doc in await self.items.aggregate(pipeline)]
         journalled = [doc.pop(_JOURNALLED) for doc in docs]
         entry = None
         if journalled and journalled[0]:
@@ -70,20 +61,16 @@ class MongoTurnStore:
         return [as_record(InboxItem, doc) for doc in docs], entry
 
     async def apply(
-        self,
-        entry: JournalEntry,
-        *,
-        journalled: bool = False,
-        embeddings: Sequence[tuple[str, Sequence[float]]] = (),
+        self, entry: JournalEntry, *, journalled: bool = False, embeddings: Embeddings = ()
     ) -> JournalEntry:
-        recorded = entry if journalled else await self._journal.record(entry)
+        recorded = entry if journalled else await self.journal.record(entry)
         vectors = embeddings if recorded == entry else ()
         entry = recorded
         # Independent idempotent writes, sent together; the marks wait for all of them.
         await asyncio.gather(
-            self._messages.append(entry.messages, links_of(entry.links), vectors),
-            self._outbox.put(entry.replies),
+            self.messages.append(entry.messages, links_of(entry.links), vectors),
+            self.outbox.put(entry.replies),
         )
-        await self._inbox.mark_all(entry.items, closing_status(entry), entry.error)
-        await self._journal.forget([entry.head])
+        await self.inbox.mark_all(entry.items, closing_status(entry), entry.error)
+        await self.journal.forget([entry.head])
         return entry

@@ -8,10 +8,10 @@ journalled by an earlier attempt or another process are still honoured (the firs
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from dataclasses import dataclass
 
 from engine.store.lineage import links_of
-from engine.store.protocol import InboxItem, closing_status
+from engine.store.protocol import Embeddings, PendingBatch, closing_status
 from engine.store.sqlite._database import Database, snapshot, write
 from engine.store.sqlite._queries import attach_embeddings
 from engine.store.sqlite.inbox import SQLiteInboxStore
@@ -21,46 +21,34 @@ from engine.store.sqlite.outbox import SQLiteOutboxStore
 from engine.store.state import JournalEntry
 
 
+@dataclass(frozen=True, slots=True)
 class SQLiteTurnStore:
-    def __init__(
-        self,
-        db: Database,
-        inbox: SQLiteInboxStore,
-        journal: SQLiteTurnJournal,
-        outbox: SQLiteOutboxStore,
-    ) -> None:
-        self._db = db
-        self._inbox = inbox
-        self._journal = journal
-        self._outbox = outbox
+    db: Database
+    inbox: SQLiteInboxStore
+    journal: SQLiteTurnJournal
+    outbox: SQLiteOutboxStore
 
-    async def pending(
-        self, conversation: str, limit: int
-    ) -> tuple[list[InboxItem], JournalEntry | None]:
-        def read(conn: sqlite3.Connection) -> tuple[list[InboxItem], JournalEntry | None]:
+    async def pending(self, conversation: str, limit: int) -> PendingBatch:
+        def read(conn: sqlite3.Connection) -> PendingBatch:
             with snapshot(conn):
-                items = self._inbox.pending_on(conn, conversation, limit)
-                return items, (self._journal.fetch_on(conn, items[0].id) if items else None)
+                items = self.inbox.pending_on(conn, conversation, limit)
+                return items, (self.journal.fetch_on(conn, items[0].id) if items else None)
 
-        return await self._db.run(read)
+        return await self.db.run(read)
 
     async def apply(
-        self,
-        entry: JournalEntry,
-        *,
-        journalled: bool = False,
-        embeddings: Sequence[tuple[str, Sequence[float]]] = (),
+        self, entry: JournalEntry, *, journalled: bool = False, embeddings: Embeddings = ()
     ) -> JournalEntry:
         def apply(conn: sqlite3.Connection) -> JournalEntry:
             with write(conn):
-                applied = entry if journalled else self._journal.fetch_on(conn, entry.head)
+                applied = entry if journalled else self.journal.fetch_on(conn, entry.head)
                 applied = applied or entry
                 append_on(conn, applied.messages, links_of(applied.links))
                 if applied == entry:
                     attach_embeddings(conn, "messages", embeddings)
-                self._outbox.put_on(conn, applied.replies)
-                self._inbox.mark_on(conn, applied.items, closing_status(applied), applied.error)
-                self._journal.forget_on(conn, [applied.head])
+                self.outbox.put_on(conn, applied.replies)
+                self.inbox.mark_on(conn, applied.items, closing_status(applied), applied.error)
+                self.journal.forget_on(conn, [applied.head])
             return applied
 
-        return await self._db.run(apply)
+        return await self.db.run(apply)
