@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.history import ChannelHistory
 from adapters.intake import bot_intake
+from adapters.shared_files import DocumentLearner, SharedFileLearner
 from adapters.slack.answers import answer_privately
 from adapters.slack.assistant import AssistantThreads
 from adapters.slack.clients import WorkspaceClients, build_client
@@ -33,6 +34,7 @@ from adapters.slack.directory import SlackDirectory
 from adapters.slack.edge import ScreenedSocketModeHandler, SlackEdge
 from adapters.slack.events import MalformedEvent, arrival_of, parse_event
 from adapters.slack.feedback import FEEDBACK, FeedbackButtons
+from adapters.slack.files import SlackSharedFiles
 from adapters.slack.history import SlackHistory
 from adapters.slack.home import EDIT_VIEW, HOME_EDIT, HOME_EXPORT, HOME_FORGET, MemoryHome
 from adapters.slack.installations import KeyValueInstallationStore, KeyValueOAuthStateStore
@@ -85,8 +87,17 @@ class SlackAdapter:
         directory: SlackDirectory | None = None,
         *,
         ratings: FeedbackPort | None = None,
+        sources: DocumentLearner | None = None,
     ) -> None:
         self._config = config
+        #: Files shared with the bot, learned where ``config.file_learning`` says.
+        self._files = (
+            SlackSharedFiles(
+                SharedFileLearner(sources, config.file_learning, config.served_channels)
+            )
+            if sources is not None
+            else None
+        )
         self._intake = bot_intake(engine, config)
         self._directory = directory or SlackDirectory()
         installations = KeyValueInstallationStore(kv) if config.multi_workspace else None
@@ -137,6 +148,8 @@ class SlackAdapter:
 
     async def stop(self) -> None:
         await self._history.stop()
+        if self._files is not None:
+            await self._files.learner.stop()
         if self._socket is not None:
             await self._socket.close()
             self._socket = None
@@ -266,6 +279,8 @@ class SlackAdapter:
         if arrival is not None:
             result = await self._intake.receive(arrival)
             log.debug("slack event %s: %s %s", where.event_id, result.outcome, result.reason)
+            if self._files is not None:
+                self._files.take(body, arrival, client)
 
     async def _reject(self, raw: JSON, reason: str) -> None:
         """Keep a payload that does not fit Slack's shape, for the operator."""

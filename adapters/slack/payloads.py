@@ -29,6 +29,12 @@ class SlackFile(TypedDict, total=False):
     title: str
     mimetype: str
     permalink: str
+    size: int
+    #: "hosted" for an upload; "tombstone" (deleted), "external", "hidden_by_limit" have no bytes.
+    mode: str
+    #: Where the bytes are, fetched with the bot token (the files:read scope).
+    url_private: str
+    url_private_download: str
 
 
 class LegacyAttachment(TypedDict, total=False):

@@ -2,7 +2,9 @@
 
 It records every call, keeps posted messages (with metadata) so history reads see them, and
 can be told to answer a method with an error (a 429 with ``Retry-After``, a 5xx, or an
-``ok: false``) for the next N calls. Also serves ``response_url`` posts and file uploads.
+``ok: false``) for the next N calls. Also serves ``response_url`` posts, file uploads, and
+the private download URLs of files people shared (only to the bot token that may read them;
+anyone else gets Slack's sign-in page, as Slack answers).
 """
 
 from __future__ import annotations
@@ -67,6 +69,10 @@ class FakeSlackApi:
     #: Channels' past messages by channel id (threads' replies included, any order): what
     #: conversations.history and conversations.replies page through for those channels.
     archive: dict[str, list[JSONDict]] = field(default_factory=dict)
+    #: Files people shared, by file id: (name, bytes, the token that may download them).
+    hosted: dict[str, tuple[str, bytes, str]] = field(default_factory=dict)
+    #: Downloads of hosted files: (file id, token sent).
+    downloads: list[tuple[str, str]] = field(default_factory=list)
     _faults: dict[str, _Fault] = field(default_factory=dict)
     _hangs: dict[str, tuple[float, int]] = field(default_factory=dict)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -89,6 +95,7 @@ class FakeSlackApi:
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response_url)
         app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/files-pri/{team_file}/download/{name}", self._download)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -118,6 +125,26 @@ class FakeSlackApi:
 
     def rate_limit(self, method: str, retry_after: float = 1, times: int = 1) -> None:
         self.fail(method, status=429, error="ratelimited", retry_after=retry_after, times=times)
+
+    def host_file(
+        self, name: str, data: bytes, *, token: str, mimetype: str = "application/octet-stream"
+    ) -> JSONDict:
+        """Keep a file someone shared; its description as message events carry it in
+        ``files``, with a private URL that ``token`` may download."""
+        file_id = f"F{len(self.hosted) + 1:04d}"
+        self.hosted[file_id] = (name, data, token)
+        url = f"{self.root_url}/files-pri/{self.team_id}-{file_id}/download/{name}"
+        return {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "size": len(data),
+            "mode": "hosted",
+            "url_private": url,
+            "url_private_download": url,
+            "permalink": f"https://fake.slack.com/files/UANN/{file_id}/{name}",
+        }
 
     def calls_of(self, method: str) -> list[ApiCall]:
         return [c for c in self.calls if c.method == method]
@@ -180,6 +207,18 @@ class FakeSlackApi:
         self.uploads[request.match_info["file_id"]] = content
         self._changed.set()
         return web.Response(text="OK")
+
+    async def _download(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["team_file"].rpartition("-")[2]
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        self.downloads.append((file_id, token))
+        self._changed.set()
+        if file_id not in self.hosted:
+            return web.Response(status=404, text="file not found")
+        _, data, allowed = self.hosted[file_id]
+        if token != allowed:
+            return web.Response(text="<html>Sign in to Slack</html>", content_type="text/html")
+        return web.Response(body=data, content_type="application/octet-stream")
 
     # -- methods --------------------------------------------------------------------------
 

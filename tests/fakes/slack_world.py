@@ -20,6 +20,7 @@ from bot.wiring import Runtime, build_runtime
 from engine.audience import Audience, AudienceKind
 from engine.ports import IntakePort, ReceiveResult
 from engine.records import JSON, Inbound
+from engine.sources import SourceLibrary
 from tests.fakes import slack_payloads
 from tests.fakes.memory_items import Remembered, remember_birthday
 from tests.fakes.openai_server import FakeOpenAI
@@ -188,6 +189,7 @@ async def slack_bot(
             runtime.store.kv,
             runtime.store.deliveries,
             ratings=runtime.ratings(),
+            sources=SourceLibrary(runtime.store, runtime.embedder),
         )
         runtime.engine.register_platform(adapter.platform_port)
         app = web.Application()

@@ -1,0 +1,277 @@
+"""Files people share with the bot in chat, learned as knowledge sources, on every platform.
+
+A file shared in a DM, or in a channel where the agent's config turns learning on, becomes a
+document in the agent's archival memory under that conversation's audience (a DM's stays in
+that person's DMs, a private channel's in that channel, a public channel's is the
+workspace's). It is learned off the intake path, after the event was acknowledged, one file at
+a time; the person is told in one message what was learned or why not. Adding is idempotent
+(the document's content hash), so the same file shared twice, or again after a restart, is
+stored once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Protocol
+
+import aiohttp
+
+from engine import (
+    PARSERS,
+    Audience,
+    AudienceKind,
+    Inbound,
+    InboundKind,
+    IngestResult,
+    IngestStatus,
+    SourceTarget,
+)
+
+log = logging.getLogger(__name__)
+
+#: What the agents file lists in ``learn_files`` to turn learning on in DMs.
+DMS = "dm"
+#: Seconds one file may take to download.
+DOWNLOAD_TIMEOUT_S = 60.0
+#: Messages remembered as handled, so a message delivered twice (Slack's ``message`` and
+#: ``app_mention``, a retry) is learned and answered once.
+_REMEMBERED_SHARES = 1024
+_HTML = frozenset({".html", ".htm"})
+
+
+@dataclass(frozen=True, slots=True)
+class FileLearning:
+    """Where an agent learns files shared with it: off by default, on for the channels
+    listed (and DMs when ``dms``), for files up to ``max_bytes``."""
+
+    channels: frozenset[str] = frozenset()
+    dms: bool = False
+    max_bytes: int = 10 * 2**20
+
+    @classmethod
+    def of(cls, places: Collection[str], max_bytes: int) -> FileLearning:
+        """From the agents file's ``learn_files`` list: channel ids, and ``dm`` for DMs."""
+        return cls(frozenset(places) - {DMS}, DMS in places, max_bytes)
+
+    @property
+    def enabled(self) -> bool:
+        """Learning is on somewhere; when it is on nowhere, shared files are only messages."""
+        return self.dms or bool(self.channels)
+
+    def allows(self, audience: Audience) -> bool:
+        if audience.kind is AudienceKind.DM:
+            return self.dms
+        return audience.channel in self.channels
+
+
+@dataclass(frozen=True, slots=True)
+class SharedFile:
+    """One file attached to a message, as the platform describes it."""
+
+    name: str
+    size: int
+    url: str
+    #: Headers the download needs (Slack: the bot token).
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class FileShare:
+    """A message that shared files: where, by whom, and whether it spoke to the bot."""
+
+    inbound: Inbound
+    files: tuple[SharedFile, ...]
+    #: Mentions the bot (in a DM every message speaks to it).
+    addressed: bool
+    #: Posts the bot's answer in the message's thread.
+    tell: Callable[[str], Awaitable[object]]
+
+
+class DocumentLearner(Protocol):
+    """Adds a document's bytes to an agent's knowledge sources (``engine.SourceLibrary``)."""
+
+    async def add_bytes(
+        self, target: SourceTarget, name: str, origin: str, data: bytes
+    ) -> IngestResult: ...
+
+
+class DownloadError(Exception):
+    """A shared file could not be fetched; the message says why, after the file's name."""
+
+
+class SharedFileLearner:
+    """Learns the files of messages handed to ``take``, as owned background tasks."""
+
+    def __init__(
+        self,
+        library: DocumentLearner,
+        learning: FileLearning,
+        served_channels: Collection[str] = (),
+    ) -> None:
+        self._library = library
+        self._learning = learning
+        self._served = frozenset(served_channels)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._handled: OrderedDict[tuple[str, str, str], None] = OrderedDict()
+        #: One file at a time: two shares of one document never write it together.
+        self._one_at_a_time = asyncio.Lock()
+
+    def take(self, share: FileShare) -> asyncio.Task[None] | None:
+        """Learn ``share``'s files in the background; None when there is nothing to do (no
+        files, learning off everywhere, a message already handled, an edit)."""
+        inbound = share.inbound
+        if not (share.files and self._learning.enabled) or inbound.kind is not InboundKind.MESSAGE:
+            return None
+        key = (inbound.workspace, inbound.channel, inbound.message_ref)
+        if key in self._handled:
+            return None
+        self._handled[key] = None
+        if len(self._handled) > _REMEMBERED_SHARES:
+            self._handled.popitem(last=False)
+        task = asyncio.create_task(self._guarded(share), name=f"learn files {key}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def stop(self) -> None:
+        """Cancel files being learned; sharing one again finishes it (nothing is stored twice)."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _guarded(self, share: FileShare) -> None:
+        try:
+            answer = await self.answer(share)
+            if answer:
+                await share.tell(answer)
+        except Exception:
+            log.exception("learning files shared in %s failed", share.inbound.channel)
+
+    async def answer(self, share: FileShare) -> str:
+        """Learn what may be learned of ``share``; what to tell its author ("" for nothing:
+        a file in a channel not speaking to the bot, where learning is off)."""
+        audience = share.inbound.audience
+        is_dm = audience.kind is AudienceKind.DM
+        addressed = share.addressed or is_dm
+        if not is_dm and self._served and audience.channel not in self._served:
+            refusal = "I don't serve this channel, so I don't learn files shared here."
+            return refusal if addressed else ""
+        if not self._learning.allows(audience):
+            if not addressed:
+                return ""
+            where = "in DMs" if is_dm else "in this channel"
+            return (
+                f"Learning shared files is off {where}; an admin can turn it on "
+                "(`learn_files` in the agents file)."
+            )
+        lines = []
+        for shared in share.files:
+            lines.append(await self._learn(share.inbound, shared))
+        return "\n".join(lines)
+
+    async def _learn(self, inbound: Inbound, shared: SharedFile) -> str:
+        name = PurePath(shared.name).name or "the file"
+        problem = self._refusal(name, shared.size)
+        if problem:
+            return f"I couldn't learn {name}: it {problem}."
+        try:
+            data = await download(shared, self._learning.max_bytes)
+        except DownloadError as error:
+            return f"I couldn't learn {name}: it {error}."
+        target = SourceTarget(inbound.agent_id, inbound.workspace, inbound.audience.write_scope)
+        origin = f"{inbound.workspace}/{inbound.channel}/{name}"
+        async with self._one_at_a_time:
+            result = await self._library.add_bytes(target, name, origin, data)
+        log.info(
+            "file %s shared by %s in %s: %s, %d chunks %s",
+            name,
+            inbound.author.id,
+            inbound.channel,
+            result.status,
+            result.chunks,
+            result.error,
+        )
+        return learned_text(result, inbound.audience)
+
+    def _refusal(self, name: str, size: int) -> str:
+        """Why a file is refused before it is downloaded; "" when it may be."""
+        suffix = PurePath(name).suffix.lower()
+        if suffix not in PARSERS:
+            known = ", ".join(sorted(PARSERS))
+            return f"has an unsupported type ({suffix or 'no extension'}); I read {known}"
+        limit = self._learning.max_bytes
+        if size > limit:
+            return f"is {size_text(size)}, over the {size_text(limit)} limit for shared files"
+        return ""
+
+
+def learned_text(result: IngestResult, audience: Audience) -> str:
+    """One line telling the person what adding their file did."""
+    name, chunks = result.name, result.chunks
+    match result.status:
+        case IngestStatus.ADDED:
+            return f"Learned {name}: {sections(chunks)} ({readers(audience)})."
+        case IngestStatus.UPDATED:
+            return (
+                f"Updated {name}: {result.written} new, {result.removed} removed, "
+                f"{sections(chunks)} in all ({readers(audience)})."
+            )
+        case IngestStatus.UNCHANGED:
+            return f"I already know {name} ({sections(chunks)}); nothing changed."
+        case IngestStatus.FAILED:
+            return f"I couldn't learn {name}: it {result.error}."
+
+
+def sections(count: int) -> str:
+    return f"{count} section" if count == 1 else f"{count} sections"
+
+
+def readers(audience: Audience) -> str:
+    """Who the agent will use a document for, in the words of the conversation it came from."""
+    match audience.kind:
+        case AudienceKind.DM:
+            return "I'll use it only in our DMs"
+        case AudienceKind.PRIVATE:
+            return "I'll use it only in this channel"
+        case AudienceKind.PUBLIC:
+            return "I'll use it for everyone in this workspace"
+
+
+def size_text(size: int) -> str:
+    """A file size as people read it: KiB under a MiB, else MiB."""
+    return f"{size / 2**10:.0f} KiB" if size < 2**20 else f"{size / 2**20:.1f} MiB"
+
+
+async def download(shared: SharedFile, max_bytes: int) -> bytes:
+    """The file's bytes, read no further than ``max_bytes``."""
+    timeout = aiohttp.ClientTimeout(total=DOWNLOAD_TIMEOUT_S)
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.get(shared.url, headers=dict(shared.headers)) as response,
+        ):
+            if response.status != 200:
+                raise DownloadError(f"could not be downloaded (HTTP {response.status})")
+            html = response.content_type == "text/html"
+            if html and PurePath(shared.name).suffix.lower() not in _HTML:
+                # Slack answers a request without a valid token with its sign-in page.
+                raise DownloadError(
+                    "could not be downloaded: a web page came back instead of the file "
+                    "(on Slack, give the app the files:read scope)"
+                )
+            data = bytearray()
+            async for piece in response.content.iter_chunked(64 * 1024):
+                data += piece
+                if len(data) > max_bytes:
+                    raise DownloadError(
+                        f"is over the {size_text(max_bytes)} limit for shared files"
+                    )
+            return bytes(data)
+    except (aiohttp.ClientError, TimeoutError) as error:
+        raise DownloadError(f"could not be downloaded ({error or type(error).__name__})") from None

@@ -1,0 +1,61 @@
+"""Files shared in Slack messages, handed to ``adapters.shared_files`` to be learned.
+
+Files come with the message event that shares them (subtype ``file_share``; a mention of the
+bot carries them too): each one's name, size and private URL, downloaded with the bot token
+(the app needs the ``files:read`` scope). The ``file_shared`` event says less, so it is not
+used. The answer goes to the message's thread (top level in a DM).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.intake import Arrival
+from adapters.shared_files import FileShare, SharedFile, SharedFileLearner
+from adapters.slack.payloads import SlackFile
+from engine import AudienceKind
+
+#: File modes with no bytes to download: deleted, linked from elsewhere, over a free plan's limit.
+_NO_BYTES = frozenset({"tombstone", "external", "hidden_by_limit"})
+
+
+def shared_files(files: list[SlackFile], token: str) -> tuple[SharedFile, ...]:
+    """The downloadable files of a message's ``files``, fetched with ``token``."""
+    shared = []
+    for file in files:
+        url = file.get("url_private_download") or file.get("url_private", "")
+        if not url or file.get("mode", "hosted") in _NO_BYTES:
+            continue
+        name = file.get("name") or file.get("title") or file.get("id", "file")
+        headers = {"Authorization": f"Bearer {token}"}
+        shared.append(SharedFile(name, int(file.get("size", 0)), url, headers))
+    return tuple(shared)
+
+
+class SlackSharedFiles:
+    """Hands the files of Slack messages to the learner, answering through the message's
+    workspace client."""
+
+    def __init__(self, learner: SharedFileLearner) -> None:
+        self.learner = learner
+
+    def take(self, body: Mapping[str, Any], arrival: Arrival, client: AsyncWebClient) -> None:
+        files = body.get("event", {}).get("files") or []
+        if not files or not client.token:
+            return
+        inbound = arrival.inbound
+        thread = inbound.thread
+
+        async def tell(text: str) -> object:
+            return await client.chat_postMessage(
+                channel=inbound.channel, thread_ts=thread or None, text=text
+            )
+
+        is_dm = inbound.audience.kind is AudienceKind.DM
+        share = FileShare(
+            inbound, shared_files(files, client.token), arrival.addressed or is_dm, tell
+        )
+        self.learner.take(share)

@@ -1,0 +1,226 @@
+"""Files shared with the Slack bot are learned as knowledge sources with the audience of the
+conversation they were shared in, where the agent's config turns learning on; the person is
+told in the thread what was learned or why not, and nothing of a refused file is stored."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.shared_files import FileLearning
+from engine import Audience, AudienceKind, RecordFilter, SourceDocument
+from tests.fakes import slack_payloads
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.pdf_files import pdf_bytes
+from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.slack_world import SlackWorld, collection_api, slack_bot
+
+TOKEN = "xoxb-scenario"
+WORKSPACE = f"slack:{slack_payloads.TEAM}"
+DM = Audience(WORKSPACE, AudienceKind.DM, "DUANN", "UANN")
+GENERAL = Audience(WORKSPACE, AudienceKind.PUBLIC, "CGEN")
+SECRET = Audience(WORKSPACE, AudienceKind.PRIVATE, "GSECRET")
+HANDBOOK = b"""# Handbook
+
+## Leave
+
+Parents get sixteen weeks of paid parental leave.
+
+## Expenses
+
+Receipts are paid back within two weeks.
+"""
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[SlackWorld]:
+    """The bot learning files in DMs and in #secret, up to 64 KiB, answering no turns."""
+    learning = FileLearning(frozenset({"GSECRET"}), dms=True, max_bytes=64 * 1024)
+    async with (
+        FakeOpenAI() as llm,
+        collection_api() as api,
+        slack_bot(tmp_path, llm, api, turns=False, file_learning=learning) as running,
+    ):
+        yield running
+
+
+class Sharing:
+    """Ann sharing files with the bot, each in a message of its own."""
+
+    def __init__(self, world: SlackWorld) -> None:
+        self.world = world
+        self.sent = 0
+
+    async def share(
+        self,
+        files: list[dict[str, Any]],
+        *,
+        channel: str = "DUANN",
+        text: str = "",
+        mention: bool = False,
+    ) -> str:
+        """Ann's message sharing ``files``; its ts."""
+        self.sent += 1
+        ts = f"1700001{self.sent:03d}.000100"
+        channel_type = {"DUANN": "im", "CGEN": "channel", "GSECRET": "group"}[channel]
+        said = f"<@{slack_payloads.BOT_USER}> {text}" if mention else text
+        event = slack_payloads.message(
+            said, channel=channel, channel_type=channel_type, ts=ts, subtype="file_share"
+        )
+        assert await self.world.send(event | {"files": files}) == 200
+        return ts
+
+    def host(self, name: str, data: bytes, *, token: str = TOKEN) -> dict[str, Any]:
+        return self.api.host_file(name, data, token=token)
+
+    @property
+    def api(self) -> FakeSlackApi:
+        return self.world.api
+
+    async def answer(self, count: int = 1, channel: str = "DUANN") -> str:
+        """The bot's ``count``-th message in ``channel``."""
+        return str((await self.world.replies(count, channel))[count - 1]["text"])
+
+
+async def documents(world: SlackWorld) -> list[SourceDocument]:
+    return await world.runtime.store.sources.documents(world.runtime.default_agent.id)
+
+
+async def found(world: SlackWorld, audience: Audience, query: str) -> list[str]:
+    """Archival passages a turn in ``audience`` would find for ``query``."""
+    runtime = world.runtime
+    where = RecordFilter.for_audience(runtime.default_agent.id, audience)
+    return [hit.record.text for hit in await runtime.search.passages(where, query, 10)]
+
+
+async def test_markdown_shared_in_a_dm_is_learned_for_that_dm_only(world: SlackWorld) -> None:
+    sharing = Sharing(world)
+    await sharing.share([sharing.host("handbook.md", HANDBOOK)], text="our handbook")
+
+    answer = await sharing.answer()
+    assert answer == "Learned handbook.md: 2 sections (I'll use it only in our DMs)."
+    [document] = await documents(world)
+    assert (document.name, str(document.scope), document.workspace) == (
+        "handbook.md",
+        "dm:UANN",
+        WORKSPACE,
+    )
+    assert any("sixteen weeks" in text for text in await found(world, DM, "parental leave"))
+    assert not any("sixteen weeks" in t for t in await found(world, GENERAL, "parental leave"))
+    assert not any("sixteen weeks" in t for t in await found(world, SECRET, "parental leave"))
+    # Downloaded with the bot token; the message itself was remembered as usual.
+    assert world.api.downloads == [("F0001", TOKEN)]
+    [inbound] = world.intake.inbounds
+    assert inbound.text == "our handbook"
+    assert [a.split(" ")[0] for a in inbound.attachments] == ["handbook.md"]
+
+
+async def test_pdf_in_a_private_channel_is_learned_for_that_channel(world: SlackWorld) -> None:
+    sharing = Sharing(world)
+    pdf = pdf_bytes([["Travel policy."], ["Trains are booked for trips under four hours."]])
+    ts = await sharing.share([sharing.host("travel.pdf", pdf)], channel="GSECRET")
+
+    [answer] = await world.replies(1, "GSECRET")
+    assert answer["text"] == "Learned travel.pdf: 2 sections (I'll use it only in this channel)."
+    assert answer["thread_ts"] == ts
+    [document] = await documents(world)
+    assert str(document.scope) == "private:GSECRET"
+    assert any("four hours" in text for text in await found(world, SECRET, "trains trips"))
+    assert not any("four hours" in text for text in await found(world, GENERAL, "trains trips"))
+
+
+async def test_the_same_file_shared_twice_is_learned_once(world: SlackWorld) -> None:
+    sharing = Sharing(world)
+    await sharing.share([sharing.host("handbook.md", HANDBOOK)])
+    await sharing.answer(1)
+    passages = await world.runtime.store.passages.count(
+        RecordFilter.for_audience(world.runtime.default_agent.id, DM)
+    )
+    await sharing.share([sharing.host("handbook.md", HANDBOOK)])
+
+    assert await sharing.answer(2) == "I already know handbook.md (2 sections); nothing changed."
+    assert len(await documents(world)) == 1
+    assert passages == 2
+    assert passages == await world.runtime.store.passages.count(
+        RecordFilter.for_audience(world.runtime.default_agent.id, DM)
+    )
+
+
+async def test_a_message_delivered_twice_learns_and_answers_once(world: SlackWorld) -> None:
+    sharing = Sharing(world)
+    file = sharing.host("handbook.md", HANDBOOK)
+    event = slack_payloads.message(
+        f"<@{slack_payloads.BOT_USER}> read this",
+        channel="GSECRET",
+        channel_type="group",
+        ts="1700002000.000100",
+    ) | {"files": [file]}
+    assert await world.send(event) == 200
+    assert await world.send(event | {"type": "app_mention"}) == 200
+
+    await world.replies(1, "GSECRET")
+    await world.quiet()
+    assert len(world.api.posted("GSECRET")) == 1
+    assert len(world.api.downloads) == 1
+
+
+async def test_a_file_where_learning_is_off_is_not_learned_and_the_sharer_is_told(
+    world: SlackWorld,
+) -> None:
+    sharing = Sharing(world)
+    await sharing.share([sharing.host("handbook.md", HANDBOOK)], channel="CGEN")
+    await sharing.share([sharing.host("notes.md", HANDBOOK)], channel="CGEN", mention=True)
+
+    [answer] = await world.replies(1, "CGEN")
+    assert answer["text"] == (
+        "Learning shared files is off in this channel; an admin can turn it on "
+        "(`learn_files` in the agents file)."
+    )
+    await world.quiet()
+    assert len(world.api.posted("CGEN")) == 1  # a file not shared with the bot: no answer
+    assert world.api.downloads == []
+    assert await documents(world) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "why"),
+    [
+        ("big.md", b"# Big\n\n" + b"word " * 20_000, "is 98 KiB, over the 64 KiB limit"),
+        ("slides.pptx", b"PK\x03\x04 not a document we read", "has an unsupported type (.pptx)"),
+        ("broken.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog", "is a damaged PDF"),
+        ("locked.md", HANDBOOK, "could not be downloaded: a web page came back"),
+    ],
+)
+async def test_a_refused_file_is_explained_and_nothing_is_stored(
+    world: SlackWorld, name: str, data: bytes, why: str
+) -> None:
+    sharing = Sharing(world)
+    token = "xoxb-someone-else" if name == "locked.md" else TOKEN
+    await sharing.share([sharing.host(name, data, token=token)])
+
+    answer = await sharing.answer()
+    assert answer.startswith(f"I couldn't learn {name}: it {why}")
+    assert await documents(world) == []
+    everything = RecordFilter(world.runtime.default_agent.id, WORKSPACE, DM.readable_scopes)
+    assert await world.runtime.store.passages.count(everything) == 0
+    if name in ("big.md", "slides.pptx"):
+        assert world.api.downloads == []  # refused before it was fetched
+
+
+async def test_files_of_one_message_are_answered_together_and_the_next_still_learned(
+    world: SlackWorld,
+) -> None:
+    sharing = Sharing(world)
+    await sharing.share(
+        [sharing.host("photo.png", b"\x89PNG"), sharing.host("handbook.md", HANDBOOK)]
+    )
+
+    assert await sharing.answer() == (
+        "I couldn't learn photo.png: it has an unsupported type (.png); I read .htm, .html, "
+        ".markdown, .md, .pdf, .text, .txt.\n"
+        "Learned handbook.md: 2 sections (I'll use it only in our DMs)."
+    )
+    assert [d.name for d in await documents(world)] == ["handbook.md"]
