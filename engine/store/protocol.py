@@ -30,6 +30,7 @@ from engine.records import (
     next_seq,
     seq_at,
 )
+from engine.store.approvals import ApprovalStore
 from engine.store.block_selection import BlockSelection
 from engine.store.feedback import FeedbackStore
 from engine.store.lineage import LineageStore, Link
@@ -455,6 +456,7 @@ class Store(Protocol):
     jobs: JobStateStore
     deliveries: DeliveryLedgerStore
     feedback: FeedbackStore
+    approvals: ApprovalStore
     kv: KeyValueStore
     lineage: LineageStore
     sources: SourceStore

@@ -11,6 +11,7 @@ from pymongo.errors import ConfigurationError, ConnectionFailure, PyMongoError
 
 from engine.store.kv_moves import move_state_from_kv
 from engine.store.mongo._agents import MongoAgents
+from engine.store.mongo._approvals import MongoApprovals
 from engine.store.mongo._blocks import MongoBlocks
 from engine.store.mongo._context import MongoContextReads
 from engine.store.mongo._deliveries import MongoDeliveryLedgers
@@ -85,6 +86,7 @@ class MongoStore(Store):
         self.jobs = MongoJobState(db)
         self.deliveries = MongoDeliveryLedgers(db["delivery_ledger"])
         self.feedback = MongoFeedback(db["feedback"])
+        self.approvals = MongoApprovals(db["approvals"])
         self.kv = MongoKeyValues(db["kv"])
         self.sources = MongoSources(db["source_documents"], db["source_chunks"])
 

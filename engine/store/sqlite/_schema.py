@@ -348,6 +348,27 @@ CREATE TABLE IF NOT EXISTS feedback (
 CREATE INDEX IF NOT EXISTS feedback_turn ON feedback (turn_id);
 CREATE INDEX IF NOT EXISTS feedback_recent ON feedback (workspace, at);
 
+-- Tool calls waiting for a person's approval (engine.store.approvals).
+CREATE TABLE IF NOT EXISTS approvals (
+    id TEXT PRIMARY KEY,
+    agent_id TEXT NOT NULL,
+    workspace TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    thread TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    arguments TEXT NOT NULL,
+    call_id TEXT NOT NULL,
+    requester TEXT NOT NULL,
+    approvers TEXT NOT NULL,
+    inbound TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    decided_by TEXT NOT NULL,
+    decided_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS approvals_pending ON approvals (status, expires_at);
+
 -- Lineage: record ``record_id`` of ``kind`` was derived from ``source`` (see engine.store.lineage).
 CREATE TABLE IF NOT EXISTS lineage (
     kind TEXT NOT NULL,

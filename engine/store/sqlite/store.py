@@ -9,6 +9,7 @@ from engine.store.protocol import Store
 from engine.store.sqlite._database import Database
 from engine.store.sqlite._redaction import settle_forget
 from engine.store.sqlite.agents import SQLiteAgentStore
+from engine.store.sqlite.approvals import SQLiteApprovals
 from engine.store.sqlite.blocks import SQLiteBlockStore
 from engine.store.sqlite.context import SQLiteContextReads
 from engine.store.sqlite.deliveries import SQLiteDeliveryLedgers
@@ -53,6 +54,7 @@ class SQLiteStore(Store):
         self.jobs = SQLiteJobState(self._db)
         self.deliveries = SQLiteDeliveryLedgers(self._db)
         self.feedback = SQLiteFeedback(self._db)
+        self.approvals = SQLiteApprovals(self._db)
         self.kv = SQLiteKeyValueStore(self._db)
         self.lineage = SQLiteLineage(self._db)
         self.sources = SQLiteSourceStore(self._db)

@@ -1,0 +1,66 @@
+"""Tool calls waiting for a person's approval, kept so a paused turn survives a restart.
+
+A request is created pending and decided once: approved, denied or expired. Every change is a
+compare-and-set on the pending status, so two presses of a button, or two replicas, decide it
+once and the tool runs at most once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from engine.records import Inbound
+
+
+class ApprovalStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRequest:
+    """One tool call an agent made that waits for (or got) a person's decision."""
+
+    id: str
+    agent_id: str
+    workspace: str
+    channel: str
+    thread: str
+    #: The tool as the agent called it, and its arguments exactly as the model sent them.
+    tool: str
+    arguments: str
+    call_id: str
+    #: Who asked (the speaker of the turn) and who may decide.
+    requester: str
+    approvers: tuple[str, ...]
+    #: The message the paused turn answered: its audience and platform run the approved call.
+    inbound: Inbound
+    created_at: datetime
+    expires_at: datetime
+    status: ApprovalStatus = ApprovalStatus.PENDING
+    decided_by: str = ""
+    decided_at: datetime | None = None
+
+    def may_decide(self, user: str) -> bool:
+        return user in self.approvers
+
+
+class ApprovalStore(Protocol):
+    async def put(self, request: ApprovalRequest) -> None:
+        """Keep a new pending request."""
+
+    async def get(self, request_id: str) -> ApprovalRequest | None: ...
+
+    async def decide(
+        self, request_id: str, status: ApprovalStatus, by: str, at: datetime
+    ) -> ApprovalRequest | None:
+        """Move a pending request to ``status``; the decided request, or None when it was not
+        pending (decided already, by this call's twin or another replica) or is unknown."""
+
+    async def overdue(self, now: datetime, limit: int) -> list[ApprovalRequest]:
+        """Pending requests whose time ran out by ``now``, oldest first."""

@@ -1,0 +1,41 @@
+"""Tool calls waiting for approval in ``approvals``, one document each, keyed by id; decided
+by an update guarded on the pending status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pymongo import ASCENDING, ReturnDocument
+
+from engine.store.approvals import ApprovalRequest, ApprovalStatus
+from engine.store.codec import encode_datetime
+from engine.store.mongo._documents import Collection, as_document, as_record, find_by_id
+
+
+class MongoApprovals:
+    def __init__(self, collection: Collection) -> None:
+        self._approvals = collection
+
+    async def put(self, request: ApprovalRequest) -> None:
+        await self._approvals.insert_one(as_document(request))
+
+    async def get(self, request_id: str) -> ApprovalRequest | None:
+        return await find_by_id(self._approvals, ApprovalRequest, request_id)
+
+    async def decide(
+        self, request_id: str, status: ApprovalStatus, by: str, at: datetime
+    ) -> ApprovalRequest | None:
+        doc = await self._approvals.find_one_and_update(
+            {"_id": request_id, "status": ApprovalStatus.PENDING.value},
+            {"$set": {"status": status.value, "decided_by": by, "decided_at": encode_datetime(at)}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if doc is None else as_record(ApprovalRequest, doc)
+
+    async def overdue(self, now: datetime, limit: int) -> list[ApprovalRequest]:
+        query = {
+            "status": ApprovalStatus.PENDING.value,
+            "expires_at": {"$lte": encode_datetime(now)},
+        }
+        cursor = self._approvals.find(query).sort("expires_at", ASCENDING).limit(limit)
+        return [as_record(ApprovalRequest, doc) async for doc in cursor]

@@ -1,0 +1,40 @@
+"""Tool calls waiting for approval, one row each; decided by an UPDATE guarded on status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from engine.store.approvals import ApprovalRequest, ApprovalStatus
+from engine.store.sqlite._columns import Columns
+from engine.store.sqlite._database import Database
+from engine.store.sqlite._table import RecordTable
+from engine.store.sqlite._time import to_micros
+
+
+class SQLiteApprovals(RecordTable[ApprovalRequest]):
+    def __init__(self, db: Database) -> None:
+        super().__init__(db, "approvals", Columns(ApprovalRequest))
+
+    async def put(self, request: ApprovalRequest) -> None:
+        await self.add(request)
+
+    async def get(self, request_id: str) -> ApprovalRequest | None:
+        return await self.fetch(request_id)
+
+    async def decide(
+        self, request_id: str, status: ApprovalStatus, by: str, at: datetime
+    ) -> ApprovalRequest | None:
+        sql = (
+            "UPDATE approvals SET status = ?, decided_by = ?, decided_at = ? "
+            f"WHERE id = ? AND status = ? RETURNING {self.selected}"
+        )
+        params = (status.value, by, to_micros(at), request_id, ApprovalStatus.PENDING.value)
+        rows = await self._db.query(sql, params)
+        return self.columns.record(rows[0]) if rows else None
+
+    async def overdue(self, now: datetime, limit: int) -> list[ApprovalRequest]:
+        return await self.fetch_all(
+            "status = ? AND expires_at <= ?",
+            (ApprovalStatus.PENDING.value, to_micros(now)),
+            f"ORDER BY expires_at LIMIT {int(limit)}",
+        )

@@ -1,0 +1,75 @@
+"""Tool calls waiting for approval: kept whole, decided once (by compare-and-set, so two
+presses or two replicas decide it once), and found when their time runs out."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from engine.store import Store
+from engine.store.approvals import ApprovalRequest, ApprovalStatus
+from tests.contract.conftest import OpenReplica
+from tests.contract.records import AGENT, BASE_TIME, WS, inbox_item
+
+
+def request(request_id: str, *, expires_in: int = 10) -> ApprovalRequest:
+    return ApprovalRequest(
+        id=request_id,
+        agent_id=AGENT,
+        workspace=WS,
+        channel="C-general",
+        thread="",
+        tool="tickets__close",
+        arguments='{"ticket": 42}',
+        call_id="call-1",
+        requester="alice",
+        approvers=("alice", "admin"),
+        inbound=inbox_item("ev-1").inbound,
+        created_at=BASE_TIME,
+        expires_at=BASE_TIME + timedelta(minutes=expires_in),
+    )
+
+
+async def test_a_pending_request_is_kept_whole(store: Store) -> None:
+    await store.approvals.put(request("ap-1"))
+    assert await store.approvals.get("ap-1") == request("ap-1")
+    assert await store.approvals.get("ap-unknown") is None
+
+
+async def test_a_request_is_decided_once(store: Store) -> None:
+    await store.approvals.put(request("ap-1"))
+    at = BASE_TIME + timedelta(minutes=1)
+    decided = await store.approvals.decide("ap-1", ApprovalStatus.APPROVED, "admin", at)
+    assert decided is not None
+    assert (decided.status, decided.decided_by, decided.decided_at) == (
+        ApprovalStatus.APPROVED,
+        "admin",
+        at,
+    )
+    assert await store.approvals.decide("ap-1", ApprovalStatus.DENIED, "alice", at) is None
+    assert await store.approvals.get("ap-1") == decided
+    assert await store.approvals.decide("ap-unknown", ApprovalStatus.DENIED, "alice", at) is None
+
+
+async def test_two_replicas_deciding_at_once_decide_once(
+    store: Store, open_replica: OpenReplica
+) -> None:
+    other = await open_replica()
+    await store.approvals.put(request("ap-1"))
+    results = await asyncio.gather(
+        store.approvals.decide("ap-1", ApprovalStatus.APPROVED, "alice", BASE_TIME),
+        other.approvals.decide("ap-1", ApprovalStatus.DENIED, "admin", BASE_TIME),
+    )
+    assert sum(result is not None for result in results) == 1
+
+
+async def test_overdue_requests_are_the_pending_ones_past_their_time(store: Store) -> None:
+    await store.approvals.put(request("ap-soon", expires_in=1))
+    await store.approvals.put(request("ap-later", expires_in=30))
+    await store.approvals.put(request("ap-decided", expires_in=1))
+    await store.approvals.decide("ap-decided", ApprovalStatus.DENIED, "alice", BASE_TIME)
+    now = BASE_TIME + timedelta(minutes=5)
+    assert [r.id for r in await store.approvals.overdue(now, 10)] == ["ap-soon"]
+    later = BASE_TIME + timedelta(hours=1)
+    assert [r.id for r in await store.approvals.overdue(later, 10)] == ["ap-soon", "ap-later"]
+    assert [r.id for r in await store.approvals.overdue(later, 1)] == ["ap-soon"]
