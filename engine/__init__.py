@@ -47,6 +47,7 @@ from engine.observer import EngineObserver, Stage, TurnEnd
 from engine.pipeline import PipelineSettings
 from engine.ports import (
     DeliveryError,
+    FeedbackPort,
     ForgetReport,
     IntakePort,
     LinkPort,
@@ -61,7 +62,7 @@ from engine.ports import (
     UserMemory,
     UserMemoryReport,
 )
-from engine.ratings import FeedbackPort, ReplyRatings
+from engine.ratings import ReplyRatings
 from engine.records import (
     JSON,
     Agent,

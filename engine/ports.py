@@ -15,6 +15,7 @@ from typing import Protocol, runtime_checkable
 
 from engine.audience import Audience, Scope
 from engine.records import JSON, Inbound, Outbound
+from engine.store.feedback import Feedback, Rating
 from engine.store.lineage import Derived
 
 
@@ -239,6 +240,16 @@ class ForgetReport:
     @property
     def total(self) -> int:
         return sum(getattr(self, name) for name in self.__slots__)
+
+
+class FeedbackPort(Protocol):
+    """What an adapter calls when someone presses a feedback button on a reply."""
+
+    async def rate(
+        self, workspace: str, user: str, turn_id: str, reply_id: str, rating: Rating
+    ) -> Feedback | None:
+        """Keep ``user``'s rating of the reply ``reply_id`` of the turn ``turn_id``; None
+        (nothing kept) when no such reply of that workspace is kept any more."""
 
 
 class UserMemory(Protocol):

@@ -3,26 +3,14 @@ from, counted for the operator, and read by consolidation as a signal."""
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from engine.observer import EngineObserver, SilentObserver
 from engine.records import utcnow
 from engine.store.feedback import Feedback, Rating
 from engine.store.protocol import Store
 
 
-class FeedbackPort(Protocol):
-    """What an adapter calls when someone presses a feedback button on a reply."""
-
-    async def rate(
-        self, workspace: str, user: str, turn_id: str, reply_id: str, rating: Rating
-    ) -> Feedback | None:
-        """Keep ``user``'s rating of the reply ``reply_id`` of the turn ``turn_id``; None
-        (nothing kept) when no such reply of that workspace is kept any more."""
-
-
 class ReplyRatings:
-    """``FeedbackPort`` over a store; ``observer`` counts each rating kept."""
+    """``engine.ports.FeedbackPort`` over a store; ``observer`` counts each rating kept."""
 
     def __init__(self, store: Store, observer: EngineObserver | None = None) -> None:
         self._store = store
