@@ -51,6 +51,13 @@ def _block_line_words(block_id: str, value: str) -> tuple[tuple[Ref, frozenset[s
     )
 
 
+@functools.lru_cache(maxsize=1_024)
+def _summary_words(summary: str) -> frozenset[str]:
+    """The distinctive words of a conversation summary: it is in every window of its
+    conversation and changes only when messages are folded into it, so each is read once."""
+    return distinctive_words(summary)
+
+
 def _said(content: str, calls: Sequence[ToolCall]) -> str:
     said = [content]
     for call in calls:
@@ -145,7 +152,7 @@ class Provenance:
             for line in _block_line_words(part.id, part.value)
         ]
         if summary_id and summary:
-            indexed.append(((None, summary_id), distinctive_words(summary)))
+            indexed.append(((None, summary_id), _summary_words(summary)))
         return indexed
 
     # -- what the run writes ---------------------------------------------------------------------
