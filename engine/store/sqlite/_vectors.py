@@ -51,9 +51,15 @@ class _Placement:
             self.matrix = np.concatenate([self.matrix, unplaced])
             self.row = np.resize(self.row, grown)
         row_ids = np.arange(rows.start, rows.stop, dtype=np.int32)
-        _, from_end = np.unique(positions[::-1], return_index=True)
-        last = len(positions) - 1 - from_end
-        replaced = [(number, int(row_ids[i])) for i in np.setdiff1d(np.arange(len(rows)), last)]
+        replaced: list[tuple[int, int]] = []
+        if len(positions) == 1:
+            last = np.zeros(1, np.int64)
+        else:
+            _, from_end = np.unique(positions[::-1], return_index=True)
+            last = len(positions) - 1 - from_end
+            replaced += [
+                (number, int(row_ids[i])) for i in np.setdiff1d(np.arange(len(rows)), last)
+            ]
         kept = positions[last]
         held = self.matrix[kept] >= 0
         older = zip(self.matrix[kept][held].tolist(), self.row[kept][held].tolist(), strict=True)
@@ -160,19 +166,21 @@ class VectorIndex:
         users = self._many(columns[8])
         created = np.array(columns[9], np.int64)
         blobs: tuple[bytes, ...] = columns[10]
-        dims = np.array([len(blob) // 4 for blob in blobs], np.int64)
-        keys = np.stack([dims, fields[:, 0], fields[:, 1]], axis=1)
-        for key in np.unique(keys, axis=0).tolist():
-            picked = np.flatnonzero((keys == key).all(axis=1))
+        groups: dict[tuple[int, int, int], list[int]] = {}
+        agents, workspaces = fields[:, 0].tolist(), fields[:, 1].tolist()
+        for i, blob in enumerate(blobs):
+            groups.setdefault((len(blob) // 4, agents[i], workspaces[i]), []).append(i)
+        for key, members in groups.items():
+            picked = np.array(members, np.int64)
             dim = key[0]
-            vectors = np.frombuffer(b"".join([blobs[i] for i in picked]), np.float32)
-            matrix = self._matrices.get((dim, key[1], key[2]))
+            vectors = np.frombuffer(b"".join([blobs[i] for i in members]), np.float32)
+            matrix = self._matrices.get(key)
             if matrix is None:
                 first = picked[0]
                 path = graph_path(
                     self._graphs.folder, self._table, dim, columns[2][first], columns[3][first]
                 )
-                matrix = self._matrices[dim, key[1], key[2]] = Matrix(dim, self._graphs, path)
+                matrix = self._matrices[key] = Matrix(dim, self._graphs, path)
                 self._numbered.append(matrix)
             added = matrix.append(
                 pos[picked],
