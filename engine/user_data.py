@@ -165,6 +165,15 @@ class UserDataService:
                 }
                 for m in messages
             ],
+            "ratings": [
+                {
+                    "rating": f.rating.value,
+                    "reply": f.reply_id,
+                    "channel": f.channel,
+                    "at": encode_datetime(f.at),
+                }
+                for f in await self._store.feedback.of_user(workspace, user)
+            ],
         }
         return json.dumps(document, ensure_ascii=False, indent=2).encode()
 

@@ -46,5 +46,8 @@ class FeedbackStore(Protocol):
     async def recent(self, limit: int, workspace: str | None = None) -> list[Feedback]:
         """The newest ratings (of ``workspace``, or of every workspace), newest first."""
 
+    async def of_user(self, workspace: str, user: str) -> list[Feedback]:
+        """The ratings ``user`` gave in ``workspace``, newest first (their export)."""
+
     async def delete_user(self, workspace: str, user: str) -> int:
         """Forget every rating ``user`` gave in ``workspace``; how many there were."""

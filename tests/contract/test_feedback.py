@@ -44,7 +44,10 @@ async def test_forgetting_a_person_forgets_their_ratings_in_that_workspace(store
     await store.feedback.put(rating("r-1", "alice", Rating.GOOD))
     await store.feedback.put(rating("r-2", "alice", Rating.BAD, ws=OTHER_WS))
     await store.feedback.put(rating("r-1", "bob", Rating.BAD))
-    assert await store.feedback.delete_user(WS, "alice") == 1
+    await store.feedback.put(rating("r-3", "alice", Rating.BAD, minutes=3))
+    assert [f.reply_id for f in await store.feedback.of_user(WS, "alice")] == ["r-3", "r-1"]
+    assert await store.feedback.delete_user(WS, "alice") == 2
+    assert await store.feedback.of_user(WS, "alice") == []
     assert sorted((f.user, f.workspace) for f in await store.feedback.recent(10)) == [
         ("alice", OTHER_WS),
         ("bob", WS),

@@ -101,6 +101,8 @@ async def test_a_reply_carries_feedback_buttons_and_a_press_is_kept_with_its_tur
     await world.quiet()
     assert world.api.responses == []  # a kept rating needs no answer: the buttons show it
 
+    exported = json.loads(await world.runtime.user_data.export_user(WORKSPACE, "UANN"))
+    assert [(r["rating"], r["channel"]) for r in exported["ratings"]] == [("bad", "DUANN")]
     await world.runtime.user_data.forget_user(WORKSPACE, "UANN")
     assert await store.feedback.for_turns([turn]) == []
 

@@ -34,6 +34,11 @@ class MongoFeedback:
         cursor = self._feedback.find(query, _NO_ID).sort("at", DESCENDING).limit(limit)
         return [decode(Feedback, doc) async for doc in cursor]
 
+    async def of_user(self, workspace: str, user: str) -> list[Feedback]:
+        query = {"workspace": workspace, "user": user}
+        cursor = self._feedback.find(query, _NO_ID).sort("at", DESCENDING)
+        return [decode(Feedback, doc) async for doc in cursor]
+
     async def delete_user(self, workspace: str, user: str) -> int:
         result = await self._feedback.delete_many({"workspace": workspace, "user": user})
         return result.deleted_count

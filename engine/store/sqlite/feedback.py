@@ -29,5 +29,10 @@ class SQLiteFeedback(RecordTable[Feedback]):
         condition, params = ("workspace = ?", (workspace,)) if workspace else ("1", ())
         return await self.fetch_all(condition, params, f"ORDER BY at DESC LIMIT {int(limit)}")
 
+    async def of_user(self, workspace: str, user: str) -> list[Feedback]:
+        return await self.fetch_all(
+            "workspace = ? AND user = ?", (workspace, user), "ORDER BY at DESC"
+        )
+
     async def delete_user(self, workspace: str, user: str) -> int:
         return await self.delete_where("workspace = ? AND user = ?", (workspace, user))
