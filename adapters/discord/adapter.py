@@ -21,6 +21,7 @@ from adapters.discord.commands import answer_command_error, user_memory_commands
 from adapters.discord.config import DiscordConfig
 from adapters.discord.context_menus import message_commands
 from adapters.discord.delivery import DiscordDelivery
+from adapters.discord.files import DiscordSharedFiles
 from adapters.discord.gateway_watch import GatewayWatch
 from adapters.discord.history import DiscordHistory
 from adapters.discord.inbound import arrival_from_message, deletion_of, edit_from_message
@@ -28,6 +29,7 @@ from adapters.discord.reconnect_log import RECONNECTS
 from adapters.discord.stale_components import StaleComponents
 from adapters.history import ChannelHistory
 from adapters.intake import Arrival, bot_intake
+from adapters.shared_files import DocumentLearner
 from engine import JSON, BackfillLedger, IntakePort, UserMemory
 
 log = logging.getLogger(__name__)
@@ -74,9 +76,12 @@ class DiscordAdapter:
         inbox: IntakePort,
         memory: UserMemory,
         history: BackfillLedger | None = None,
+        sources: DocumentLearner | None = None,
     ) -> None:
         self._config = config
         self._intake = bot_intake(inbox, config)
+        #: Attachments shared with the bot, learned where ``config.file_learning`` says.
+        self._files = DiscordSharedFiles.of(sources, config)
         client_type = discord.AutoShardedClient if config.sharded else discord.Client
         self._client = client_type(
             intents=gateway_intents(config),
@@ -189,6 +194,8 @@ class DiscordAdapter:
         self._stopping = True
         if self._history is not None:
             await self._history.stop()
+        if self._files is not None:
+            await self._files.learner.stop()
         try:
             async with asyncio.timeout(GATEWAY_CLOSE_TIMEOUT):
                 await self._client.close()
@@ -266,8 +273,11 @@ class DiscordAdapter:
         RECONNECTS.connected()
 
     async def on_message(self, message: discord.Message) -> None:
-        """Hand a message to the intake chain, which decides whether it is for the agent."""
-        await self._take(message, arrival_from_message, "message")
+        """Hand a message to the intake chain, which decides whether it is for the agent;
+        then its attachments to be learned."""
+        arrival = await self._take(message, arrival_from_message, "message")
+        if arrival is not None and self._files is not None:
+            self._files.take(message, arrival)
 
     async def on_raw_message_edit(self, event: discord.RawMessageUpdateEvent) -> None:
         """An edit replaces the stored text of the message (raw: the bot keeps no cache)."""
@@ -322,10 +332,13 @@ class DiscordAdapter:
             log.info("discord channel %s could not be looked up: %r", channel_id, error)
             return channel
 
-    async def _take(self, message: discord.Message, read: _MessageReader, what: str) -> None:
+    async def _take(
+        self, message: discord.Message, read: _MessageReader, what: str
+    ) -> Arrival | None:
+        """The message's arrival, handed to the intake chain; None when it was not read."""
         me = self._client.user
         if me is None:
-            return
+            return None
         try:
             arrival = read(message, me, self._config.agent_id)
         except Exception as error:  # an odd message must cost that message, never the handler
@@ -333,8 +346,9 @@ class DiscordAdapter:
                 log.exception("discord %s %s could not be read", what, message.id)
             author = getattr(message, "author", None)  # discord.py skips an unreadable author
             await self._reject(message.id, message.channel.id, message.guild, error, author)
-            return
+            return None
         await self._hand_over(arrival, what, message.id)
+        return arrival
 
     async def _hand_over(self, arrival: Arrival | None, what: str, message_id: int) -> None:
         if arrival is not None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from adapters.history import HistoryBounds
 from adapters.intake import ChannelTraffic
 from adapters.policy import ChannelPolicies, ChannelPolicy
+from adapters.shared_files import FileLearning
 from engine import PeerAgent
 
 #: discord.py's floor for ``max_ratelimit_timeout``.
@@ -49,6 +50,8 @@ class DiscordConfig:
     served_channels: frozenset[str] = frozenset()
     #: How much of a channel's past the bot learns when it joins or an admin asks.
     history: HistoryBounds = field(default_factory=HistoryBounds)
+    #: Where attachments shared with the bot are learned as knowledge sources (off by default).
+    file_learning: FileLearning = field(default_factory=FileLearning)
 
     def __post_init__(self) -> None:
         if not self.token.strip():

@@ -23,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.history import ChannelHistory
 from adapters.intake import bot_intake
-from adapters.shared_files import DocumentLearner, SharedFileLearner
+from adapters.shared_files import DocumentLearner
 from adapters.slack.answers import answer_privately
 from adapters.slack.assistant import AssistantThreads
 from adapters.slack.clients import WorkspaceClients, build_client
@@ -91,13 +91,7 @@ class SlackAdapter:
     ) -> None:
         self._config = config
         #: Files shared with the bot, learned where ``config.file_learning`` says.
-        self._files = (
-            SlackSharedFiles(
-                SharedFileLearner(sources, config.file_learning, config.served_channels)
-            )
-            if sources is not None
-            else None
-        )
+        self._files = SlackSharedFiles.of(sources, config)
         self._intake = bot_intake(engine, config)
         self._directory = directory or SlackDirectory()
         installations = KeyValueInstallationStore(kv) if config.multi_workspace else None

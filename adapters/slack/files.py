@@ -14,7 +14,8 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.intake import Arrival
-from adapters.shared_files import FileShare, SharedFile, SharedFileLearner
+from adapters.shared_files import DocumentLearner, FileShare, SharedFile, SharedFileLearner
+from adapters.slack.config import SlackConfig
 from adapters.slack.payloads import SlackFile
 from engine import AudienceKind
 
@@ -41,6 +42,13 @@ class SlackSharedFiles:
 
     def __init__(self, learner: SharedFileLearner) -> None:
         self.learner = learner
+
+    @classmethod
+    def of(cls, sources: DocumentLearner | None, config: SlackConfig) -> SlackSharedFiles | None:
+        """The bot's file learning, when it was given a library to add documents to."""
+        if sources is None:
+            return None
+        return cls(SharedFileLearner(sources, config.file_learning, config.served_channels))
 
     def take(self, body: Mapping[str, Any], arrival: Arrival, client: AsyncWebClient) -> None:
         files = body.get("event", {}).get("files") or []

@@ -3,7 +3,9 @@
 Point discord.py at it with ``DiscordConfig(api_base=fake.api_base, gateway_url=fake.gateway_url)``.
 It keeps what the bot posted, honours ``nonce`` + ``enforce_nonce`` the way Discord does (a
 second create with the same nonce by the same author returns the first message), rejects
-messages over 2,000 characters, and can answer 429 to test rate-limit handling.
+messages over 2,000 characters, and can answer 429 to test rate-limit handling. Files people
+attached to their messages are served from its CDN path (``/attachments/...``), which, like
+Discord's, needs no bot token.
 """
 
 from __future__ import annotations
@@ -68,6 +70,9 @@ class FakeDiscord:
         self.archive: dict[str, list[p.Payload]] = {}
         self.unreadable: set[str] = set()
         self.followups: list[PostedMessage] = []
+        #: Attached files by attachment id: (file name, bytes); and the ids downloaded.
+        self.attachments: dict[str, tuple[str, bytes]] = {}
+        self.downloads: list[str] = []
         self.edits: list[tuple[str, p.Payload]] = []
         #: Edits of channel messages: (message id, ``time.perf_counter()``, new content).
         self.message_edits: list[tuple[str, float, str]] = []
@@ -91,6 +96,21 @@ class FakeDiscord:
 
     def add_dm(self, channel: p.Payload) -> None:
         self.channels[channel["id"]] = channel
+
+    def attach(self, channel_id: str, name: str, data: bytes) -> p.Payload:
+        """Keep a file someone attached to a message in ``channel_id``; the attachment
+        object of their message."""
+        attachment_id = p.snowflake()
+        self.attachments[attachment_id] = (name, data)
+        url = f"{self.base_url}/attachments/{channel_id}/{attachment_id}/{name}"
+        return {
+            "id": attachment_id,
+            "filename": name,
+            "size": len(data),
+            "url": f"{url}?ex=ffffffff&is=00000000&hm=fake",
+            "proxy_url": url,
+            "content_type": "application/octet-stream",
+        }
 
     def rate_limit(self, route: str, *, times: int, retry_after: float) -> None:
         """Answer the next ``times`` requests to ``route`` (e.g. ``POST /channels/1/messages``)
@@ -124,6 +144,7 @@ class FakeDiscord:
         app = web.Application(middlewares=[self._authorize])
         api = "/api/v10"
         app.router.add_get("/gateway", self.gateway.handle)
+        app.router.add_get("/attachments/{channel}/{attachment}/{name}", self._attachment)
         app.router.add_get(f"{api}/users/@me", self._me)
         app.router.add_get(f"{api}/oauth2/applications/@me", self._application)
         app.router.add_get(f"{api}/gateway/bot", self._gateway_bot)
@@ -152,7 +173,7 @@ class FakeDiscord:
 
     @web.middleware
     async def _authorize(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        if request.path == "/gateway":
+        if request.path == "/gateway" or request.path.startswith("/attachments/"):
             response: web.StreamResponse = await handler(request)
             return response
         route = f"{request.method} {request.path.removeprefix('/api/v10')}"
@@ -199,6 +220,13 @@ class FakeDiscord:
             "private_channels": [],
             "relationships": [],
         }
+
+    async def _attachment(self, request: web.Request) -> web.Response:
+        attachment_id = request.match_info["attachment"]
+        self.downloads.append(attachment_id)
+        if attachment_id not in self.attachments:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=self.attachments[attachment_id][1])
 
     async def _me(self, _: web.Request) -> web.Response:
         return _json(self.bot)

@@ -1,0 +1,47 @@
+"""Attachments of Discord messages, handed to ``adapters.shared_files`` to be learned.
+
+Each attachment names its file, size and CDN URL (signed by Discord, read without the bot
+token). The answer is a reply to the message that shared them.
+"""
+
+from __future__ import annotations
+
+import discord
+
+from adapters.discord.config import DiscordConfig
+from adapters.intake import Arrival
+from adapters.shared_files import DocumentLearner, FileShare, SharedFile, SharedFileLearner
+from engine import AudienceKind
+
+
+def shared_files(message: discord.Message) -> tuple[SharedFile, ...]:
+    """The files attached to ``message`` (not those of a message it forwards)."""
+    return tuple(SharedFile(a.filename, a.size, a.url) for a in message.attachments)
+
+
+class DiscordSharedFiles:
+    """Hands the attachments of Discord messages to the learner, answering by a reply."""
+
+    def __init__(self, learner: SharedFileLearner) -> None:
+        self.learner = learner
+
+    @classmethod
+    def of(
+        cls, sources: DocumentLearner | None, config: DiscordConfig
+    ) -> DiscordSharedFiles | None:
+        """The bot's file learning, when it was given a library to add documents to."""
+        if sources is None:
+            return None
+        return cls(SharedFileLearner(sources, config.file_learning, config.served_channels))
+
+    def take(self, message: discord.Message, arrival: Arrival) -> None:
+        if not message.attachments:
+            return
+
+        async def tell(text: str) -> object:
+            return await message.reply(text, mention_author=False)
+
+        is_dm = arrival.inbound.audience.kind is AudienceKind.DM
+        self.learner.take(
+            FileShare(arrival.inbound, shared_files(message), arrival.addressed or is_dm, tell)
+        )
