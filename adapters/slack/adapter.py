@@ -126,9 +126,11 @@ class SlackAdapter:
         return self._socket.problem if self._socket is not None else None
 
     async def start(self) -> None:
-        """Forget old delivery records; connect over Socket Mode (with an app token), or fail
-        with one line when Slack refuses the token or stays unreachable."""
+        """Forget old delivery and assistant thread records; connect over Socket Mode (with
+        an app token), or fail with one line when Slack refuses the token or stays
+        unreachable."""
         await self._delivery.prune(utcnow())
+        await self._assistant.prune(utcnow())
         await self._history.resume()
         if not self._config.socket_mode or self._socket is not None:
             return

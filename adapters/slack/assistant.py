@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_bolt.context.assistant.thread_context import AssistantThreadContext
@@ -40,7 +41,7 @@ from adapters.slack.directory import SlackDirectory
 from adapters.slack.events import parse_event, workspace_id
 from adapters.slack.payloads import MalformedEvent, read_callback
 from adapters.slack.routing import receiver_of
-from engine import Audience, AudienceKind, KeyValueStore, MemoryItem, UserMemory, utcnow
+from engine import JSON, Audience, AudienceKind, KeyValueStore, MemoryItem, UserMemory, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ PROMPTS = 4
 PROMPT_TITLE = 60
 THREAD_TITLE = 80
 MEMORY_TIMEOUT_S = 2.5
+#: What is kept about an assistant thread is forgotten this long after it was written.
+THREAD_DAYS = 30
 ASK_MEMORY = "What do you remember about me?"
 FIRST_PROMPTS: tuple[dict[str, str], ...] = (
     {"title": "What can you do?", "message": "What can you do, and what do you remember?"},
@@ -73,13 +76,15 @@ class KeyValueThreadContexts(AsyncAssistantThreadContextStore):
         return self
 
     async def save(self, *, channel_id: str, thread_ts: str, context: dict[str, str]) -> None:
-        await self._kv.put(NAMESPACE, _key("context", channel_id, thread_ts), dict(context))
+        entry = {"context": dict(context), "at": utcnow().isoformat()}
+        await self._kv.put(NAMESPACE, _key("context", channel_id, thread_ts), entry)
 
     async def find(self, *, channel_id: str, thread_ts: str) -> AssistantThreadContext | None:
         found = await self._kv.get(NAMESPACE, _key("context", channel_id, thread_ts))
-        if not isinstance(found, dict) or not isinstance(found.get("channel_id"), str):
+        context = found.get("context") if found is not None else None
+        if not isinstance(context, dict) or not isinstance(context.get("channel_id"), str):
             return None
-        return AssistantThreadContext(found)
+        return AssistantThreadContext(context)
 
 
 class _MessagesPassThrough(AsyncAssistant):
@@ -173,6 +178,15 @@ class AssistantThreads:
         except (SlackClientError, OSError, TimeoutError) as error:
             log.info("titling assistant thread %s failed: %r", message.thread_ts, error)
 
+    async def prune(self, now: datetime) -> int:
+        """Forget what was kept about threads untouched for ``THREAD_DAYS`` (their context,
+        whether they were greeted and titled): Slack retries an event for minutes, not days."""
+        before = now - timedelta(days=THREAD_DAYS)
+        stale = [key for key, entry in await self._kv.list(NAMESPACE) if _older(entry, before)]
+        for key in stale:
+            await self._kv.delete(NAMESPACE, key)
+        return len(stale)
+
     async def _own_items(self, team: str, user: str, channel: str) -> list[MemoryItem]:
         """The user's memory that a DM with them may read, newest first; none when it takes
         too long to list."""
@@ -231,6 +245,14 @@ def _team(body: dict[str, Any]) -> str:
         return receiver_of(read_callback(body)).team
     except MalformedEvent:
         return ""
+
+
+def _older(entry: JSON, before: datetime) -> bool:
+    """Whether ``entry`` was written before ``before`` (one without a readable time is)."""
+    try:
+        return datetime.fromisoformat(str(entry.get("at"))) < before
+    except ValueError:
+        return True
 
 
 def _key(kind: str, channel: str, thread_ts: str) -> str:

@@ -6,13 +6,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from adapters.slack.assistant import KeyValueThreadContexts
-from engine import Audience, AudienceKind, InboundKind, Passage, Scope, new_id
+from adapters.slack.assistant import (
+    NAMESPACE,
+    THREAD_DAYS,
+    AssistantThreads,
+    KeyValueThreadContexts,
+)
+from engine import Audience, AudienceKind, InboundKind, Passage, Scope, new_id, utcnow
 from tests.fakes import slack_payloads
 from tests.fakes.openai_server import FakeOpenAI, tool_call
 from tests.fakes.slack_api import FakeSlackApi
@@ -186,3 +192,18 @@ async def test_an_edit_in_the_thread_still_changes_what_is_remembered(world: Sla
     [inbound] = world.intake.inbounds
     assert inbound.kind is InboundKind.EDIT
     assert inbound.text == "new"
+
+
+async def test_what_is_kept_about_a_thread_is_forgotten_after_a_month(world: SlackWorld) -> None:
+    await world.send(thread_started())
+    await prompts_shown(world)
+    kv = world.runtime.store.kv
+    assert len(await kv.list(NAMESPACE)) == 2  # the viewed channel, and that it was greeted
+
+    async def no_messages() -> None:
+        raise AssertionError("no message is handled here")
+
+    threads = AssistantThreads(world.runtime.user_data, kv, no_messages)
+    assert await threads.prune(utcnow() + timedelta(days=THREAD_DAYS - 1)) == 0
+    assert await threads.prune(utcnow() + timedelta(days=THREAD_DAYS + 1)) == 2
+    assert await kv.list(NAMESPACE) == []
