@@ -24,6 +24,7 @@ from engine import (
     AgentRuntime,
     AgentsFile,
     AgentsFileError,
+    ApprovalDesk,
     BackfillLedger,
     Embedder,
     EmbeddingError,
@@ -43,6 +44,8 @@ from engine import (
     RetryPolicy,
     Sandbox,
     SandboxLimits,
+    SourceLibrary,
+    SourceLimits,
     Store,
     TokenCounter,
     ToolRegistry,
@@ -83,6 +86,8 @@ class Runtime:
     channel_traffic: ChannelTraffic
     #: Background memory jobs; ``mnemo run`` starts them (MNEMO_JOBS_ENABLED).
     jobs: JobScheduler
+    #: Decides tool calls waiting for approval (the platforms' Approve / Deny buttons).
+    approvals: ApprovalDesk
     #: The agents file (MNEMO_AGENTS_FILE), applied at start, when one is set.
     agents_file: AgentsFile | None = None
     #: platform -> bot user id -> agent: whose messages adapters hear as an agent's.
@@ -121,6 +126,11 @@ class Runtime:
             channel_traffic=self.channel_traffic,
             channel_history=BackfillLedger(self.store.kv),
             ratings=self.ratings(),
+            sources=SourceLibrary(
+                self.store,
+                self.embedder,
+                limits=SourceLimits(max_bytes=self.settings.shared_file_max_bytes),
+            ),
         )
 
     def console_services(self) -> ConsoleServices:
@@ -246,6 +256,7 @@ async def build_runtime(
         agents_file=agents_file,
         mcp_tools=mcp_tools,
         peer_agents=await peer_agents(store.agents, agents_file),
+        approvals=ApprovalDesk(store, agents, engine, clock=clock),
     )
 
 

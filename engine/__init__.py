@@ -12,6 +12,7 @@ from engine.agent.passes import AgentPass, PassReport, run_pass
 from engine.agent.provenance import link_derived
 from engine.agent.runtime import AgentRuntime, ToolTrial
 from engine.agent.summarizer import Summarizer
+from engine.approvals import ApprovalAnswer, ApprovalDesk, ApprovalPort, DecisionOutcome
 from engine.audience import Audience, AudienceKind, Scope, ScopeKind
 from engine.backoff import Backoff
 from engine.citations import PlatformLinks, describe_source
@@ -105,6 +106,7 @@ from engine.store import (
     Store,
     open_store,
 )
+from engine.store.approvals import ApprovalRequest, ApprovalStatus, ApprovalStore
 from engine.store.feedback import Feedback, FeedbackStore, Rating
 from engine.store.lineage import Derived, person_source
 from engine.store.mongo import MongoUnreachableError
@@ -122,6 +124,7 @@ from engine.store.state import (
     TargetState,
 )
 from engine.tokens import TokenCounter
+from engine.tools.approval import ApprovalPrompter, ApprovalPrompts
 from engine.tools.base import FunctionTool, Tool, ToolContext, ToolError, ToolOutcome
 from engine.tools.builtin import ARCHIVAL_INSERT, BUILTIN_TOOLS
 from engine.tools.custom import ToolDefinitionError, ToolRegistry, register_tool
@@ -157,6 +160,14 @@ __all__ = [
     "AgentsFile",
     "AgentsFileError",
     "ApplyReport",
+    "ApprovalAnswer",
+    "ApprovalDesk",
+    "ApprovalPort",
+    "ApprovalPrompter",
+    "ApprovalPrompts",
+    "ApprovalRequest",
+    "ApprovalStatus",
+    "ApprovalStore",
     "Audience",
     "AudienceKind",
     "Author",
@@ -173,6 +184,7 @@ __all__ = [
     "ContextOverflow",
     "ConversationActivity",
     "ConversationKey",
+    "DecisionOutcome",
     "DeliveryError",
     "DeliveryLedger",
     "DeliveryLedgerStore",

@@ -69,7 +69,7 @@ def utcnow() -> datetime:
 class ToolRule:
     """A declarative constraint on the order of tool calls (DESIGN §4)."""
 
-    kind: str  # "init" | "terminal" | "child" | "conditional" | "max_per_step"
+    kind: str  # one of engine.tools.rules.KINDS ("init", "terminal", "child", ...)
     tool: str
     children: tuple[str, ...] = ()
     #: For "conditional": tool output -> allowed next tools ("*" matches anything else).

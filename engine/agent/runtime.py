@@ -27,10 +27,12 @@ from engine.embeddings import Embedder
 from engine.llm import LLMClient
 from engine.model_server import ModelServer
 from engine.records import Agent, ConversationKey, Inbound, Message, Outbound, ToolCall, utcnow
+from engine.store.approvals import ApprovalRequest
 from engine.store.protocol import InboxItem, Store
+from engine.tools.approval import ApprovalPrompts, ungated, with_approvals
 from engine.tools.base import Searcher, Tool, ToolOutcome, attached, for_audience
 from engine.tools.builtin import BUILTIN_TOOLS, TERMINAL_TOOLS
-from engine.tools.rules import rules_without
+from engine.tools.rules import approval_required, rules_without
 from engine.turns import Replies, TurnResult, user_message
 
 log = logging.getLogger(__name__)
@@ -71,8 +73,11 @@ class AgentRuntime:
         tool_providers: Sequence[ToolProvider] = (),
         limits: RuntimeLimits | None = None,
         links: PlatformLinks | None = None,
+        approval_prompts: ApprovalPrompts | None = None,
     ) -> None:
         limits = limits or RuntimeLimits()
+        #: Where tools that need approval ask for it; platforms register their prompters.
+        self.approval_prompts = approval_prompts or ApprovalPrompts()
         #: What the model endpoint says about itself (its models' context windows).
         self.model_server = ModelServer(llm)
         window = ContextWindow(
@@ -120,7 +125,8 @@ class AgentRuntime:
             )
         for name in TERMINAL_TOOLS:
             tools.setdefault(name, BUILTIN_TOOLS[name])
-        return tools
+        required = approval_required(agent.tool_rules)
+        return with_approvals(tools, required, self.approval_prompts)
 
     async def first_step_tools(
         self, agent: Agent, audience: Audience | None = None
@@ -158,6 +164,19 @@ class AgentRuntime:
         ctx.memory = memory
         outcome = await call_tool(tool, ctx, call, self._turns.tool_timeout)
         return ToolTrial(outcome, replies.sent)
+
+    async def run_approved(self, request: ApprovalRequest) -> ToolOutcome:
+        """Run an approved call as its agent would have in the paused turn: with the saved
+        arguments, under the audience of the message that turn answered."""
+        agent = await self._turns.store.agents.get(request.agent_id)
+        inbound = request.inbound
+        tools = for_audience(await self.tools_for(agent), inbound.audience) if agent else {}
+        tool = tools.get(request.tool)
+        if agent is None or tool is None:
+            return ToolOutcome(f"Error: {request.tool} is no longer available.", error=True)
+        ctx = self._turns.context(agent, inbound, Replies(request.id, inbound, self._turns.clock))
+        call = ToolCall(request.id, request.tool, request.arguments)
+        return await call_tool(ungated(tool), ctx, call, self._turns.tool_timeout)
 
     # -- context ---------------------------------------------------------------------------------
 

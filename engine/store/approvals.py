@@ -34,7 +34,6 @@ class ApprovalRequest:
     #: The tool as the agent called it, and its arguments exactly as the model sent them.
     tool: str
     arguments: str
-    call_id: str
     #: Who asked (the speaker of the turn) and who may decide.
     requester: str
     approvers: tuple[str, ...]
@@ -51,8 +50,9 @@ class ApprovalRequest:
 
 
 class ApprovalStore(Protocol):
-    async def put(self, request: ApprovalRequest) -> None:
-        """Keep a new pending request."""
+    async def put(self, request: ApprovalRequest) -> bool:
+        """Keep a new pending request; False (nothing changed) when its id is taken, as when
+        a turn that paused runs again after a crash."""
 
     async def get(self, request_id: str) -> ApprovalRequest | None: ...
 

@@ -17,7 +17,9 @@ TERMINAL = "terminal"
 CHILD = "child"
 CONDITIONAL = "conditional"
 MAX_PER_STEP = "max_per_step"
-KINDS = (INIT, TERMINAL, CHILD, CONDITIONAL, MAX_PER_STEP)
+#: The tool runs only once a person approves the call (``engine.tools.approval``).
+REQUIRES_APPROVAL = "requires_approval"
+KINDS = (INIT, TERMINAL, CHILD, CONDITIONAL, MAX_PER_STEP, REQUIRES_APPROVAL)
 #: Key of a conditional rule's outcome that matches any other output.
 DEFAULT_OUTCOME = "*"
 
@@ -36,6 +38,11 @@ def parse_tool_rules(raw: Sequence[Mapping[str, Any]]) -> tuple[ToolRule, ...]:
     output); max_per_step rules take ``limit``.
     """
     return tuple(_parse_rule(index, item) for index, item in enumerate(raw, start=1))
+
+
+def approval_required(rules: Sequence[ToolRule]) -> frozenset[str]:
+    """The tools whose calls wait for a person's approval."""
+    return frozenset(rule.tool for rule in rules if rule.kind == REQUIRES_APPROVAL)
 
 
 def rules_without(rules: Sequence[ToolRule], hidden: Collection[str]) -> tuple[ToolRule, ...]:
@@ -118,6 +125,7 @@ class ToolRuleSet:
         self._declared_terminal: list[str] = []
         self._next: dict[str, ToolRule] = {}
         self._limits: dict[str, int] = {}
+        self._approval: list[str] = []
         for index, rule in enumerate(rules, start=1):
             name = f"tool rule {index} ({rule.kind} on {rule.tool!r})"
             unknown = [t for t in _named(rule) if t not in known]
@@ -144,6 +152,8 @@ class ToolRuleSet:
                 if rule.limit < 1:
                     raise ToolRuleError(f"{name}: limit must be 1 or more")
                 self._limits[rule.tool] = rule.limit
+            elif rule.kind == REQUIRES_APPROVAL:
+                self._approval.append(rule.tool)
             else:
                 raise ToolRuleError(f"{name}: kind must be one of {', '.join(KINDS)}")
 
@@ -220,6 +230,11 @@ class ToolRuleSet:
             lines.append(f"- Call {tool} at most {times} per turn.")
         if self._declared_terminal:
             lines.append(f"- These tools end your turn: {', '.join(sorted(self._terminal))}.")
+        if self._approval:
+            lines.append(
+                f"- These tools run only once a person approves the call: "
+                f"{', '.join(sorted(self._approval))}."
+            )
         if not lines:
             return ""
         return "Tool rules (enforced: a call that breaks them is refused):\n" + "\n".join(lines)

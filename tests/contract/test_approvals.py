@@ -21,7 +21,6 @@ def request(request_id: str, *, expires_in: int = 10) -> ApprovalRequest:
         thread="",
         tool="tickets__close",
         arguments='{"ticket": 42}',
-        call_id="call-1",
         requester="alice",
         approvers=("alice", "admin"),
         inbound=inbox_item("ev-1").inbound,
@@ -30,8 +29,9 @@ def request(request_id: str, *, expires_in: int = 10) -> ApprovalRequest:
     )
 
 
-async def test_a_pending_request_is_kept_whole(store: Store) -> None:
-    await store.approvals.put(request("ap-1"))
+async def test_a_pending_request_is_kept_whole_once(store: Store) -> None:
+    assert await store.approvals.put(request("ap-1"))
+    assert not await store.approvals.put(request("ap-1", expires_in=99))
     assert await store.approvals.get("ap-1") == request("ap-1")
     assert await store.approvals.get("ap-unknown") is None
 

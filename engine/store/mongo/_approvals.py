@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from engine.store.approvals import ApprovalRequest, ApprovalStatus
 from engine.store.codec import encode_datetime
@@ -16,8 +17,12 @@ class MongoApprovals:
     def __init__(self, collection: Collection) -> None:
         self._approvals = collection
 
-    async def put(self, request: ApprovalRequest) -> None:
-        await self._approvals.insert_one(as_document(request))
+    async def put(self, request: ApprovalRequest) -> bool:
+        try:
+            await self._approvals.insert_one(as_document(request))
+        except DuplicateKeyError:
+            return False
+        return True
 
     async def get(self, request_id: str) -> ApprovalRequest | None:
         return await find_by_id(self._approvals, ApprovalRequest, request_id)

@@ -357,7 +357,6 @@ CREATE TABLE IF NOT EXISTS approvals (
     thread TEXT NOT NULL,
     tool TEXT NOT NULL,
     arguments TEXT NOT NULL,
-    call_id TEXT NOT NULL,
     requester TEXT NOT NULL,
     approvers TEXT NOT NULL,
     inbound TEXT NOT NULL,

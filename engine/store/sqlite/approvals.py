@@ -15,8 +15,8 @@ class SQLiteApprovals(RecordTable[ApprovalRequest]):
     def __init__(self, db: Database) -> None:
         super().__init__(db, "approvals", Columns(ApprovalRequest))
 
-    async def put(self, request: ApprovalRequest) -> None:
-        await self.add(request)
+    async def put(self, request: ApprovalRequest) -> bool:
+        return await self.add(request)
 
     async def get(self, request_id: str) -> ApprovalRequest | None:
         return await self.fetch(request_id)

@@ -14,6 +14,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from engine.audience import Audience
+from engine.tools.approval import DEFAULT_TTL_S, ApprovalPolicy
 from engine.tools.base import MAX_TOOL_OUTPUT
 
 #: Server names never contain ``_``, so ``server__tool`` always splits back unambiguously.
@@ -49,6 +50,12 @@ class McpServerSpec(BaseModel):
     timeout: float = Field(default=30.0, gt=0, le=600)
     #: Characters of one result the agent reads; the rest is cut with a note.
     max_output: int = Field(default=MAX_TOOL_OUTPUT, ge=200, le=100_000)
+    #: Calls that wait for a person's approval: ``"all"``, or the server's own tool names.
+    approval: Literal["all"] | tuple[str, ...] = ()
+    #: Who may approve (user ids); none: the person whose message the turn answered.
+    approvers: tuple[str, ...] = ()
+    #: Seconds an approval request waits before it expires.
+    approval_ttl_s: float = Field(default=DEFAULT_TTL_S, gt=0, le=7 * 86_400)
 
     @field_validator("env", "headers")
     @classmethod
@@ -89,6 +96,12 @@ class McpServerSpec(BaseModel):
 
     def serves(self, audience: Audience) -> bool:
         return audience.kind.value in self.audiences
+
+    def approval_policy(self, tool: str) -> ApprovalPolicy | None:
+        """How calls of the server's ``tool`` are approved; None when they are not."""
+        if self.approval != "all" and tool not in self.approval:
+            return None
+        return ApprovalPolicy(self.approvers, self.approval_ttl_s)
 
     def resolved_env(self, environ: Mapping[str, str]) -> dict[str, str]:
         """The server's environment variables, read from ``environ``."""

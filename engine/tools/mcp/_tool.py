@@ -14,6 +14,7 @@ import mcp_types as types
 
 from engine.audience import Audience
 from engine.progress import report_step
+from engine.tools.approval import ApprovalPolicy
 from engine.tools.base import ToolContext, ToolError, ToolOutcome, parse_arguments
 from engine.tools.mcp._connection import McpCallError, McpConnection
 
@@ -55,6 +56,11 @@ class McpTool:
 
     def serves(self, audience: Audience) -> bool:
         return self._connection.spec.serves(audience)
+
+    def approval_policy(self) -> ApprovalPolicy | None:
+        # A tool of a server that is down is known only by its namespaced name.
+        remote = self._remote.name if self._remote is not None else self._name.partition("__")[2]
+        return self._connection.spec.approval_policy(remote)
 
     def schema(self) -> dict[str, Any]:
         remote = self._remote

@@ -1,0 +1,162 @@
+"""Deciding tool calls that wait for approval, and resuming their conversations.
+
+A decision is taken once (compare-and-set in the store): an approved call runs with its saved
+arguments under its saved audience, then the conversation gets a new message saying what
+happened, keyed ``approval:<id>`` so a repeat is dropped by the inbox. The agent's next turn
+answers it, which is how a paused turn resumes, on any replica and after any restart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from engine.ports import IntakePort
+from engine.records import utcnow
+from engine.store.approvals import ApprovalRequest, ApprovalStatus
+from engine.store.protocol import Store
+from engine.tools.base import ToolOutcome
+
+log = logging.getLogger(__name__)
+
+#: Overdue requests expired per pass of ``expire_overdue``.
+EXPIRE_BATCH = 100
+
+
+class DecisionOutcome(StrEnum):
+    APPROVED = "approved"
+    DENIED = "denied"
+    EXPIRED = "expired"
+    #: The person who pressed may not decide this request.
+    NOT_APPROVER = "not_approver"
+    #: Someone decided it first (or it expired): nothing changed.
+    DECIDED_ALREADY = "decided_already"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalAnswer:
+    """What a press did: ``text`` goes to the person who pressed (privately when nothing
+    changed) or onto the prompt (once decided)."""
+
+    outcome: DecisionOutcome
+    text: str
+    request: ApprovalRequest | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.outcome in {
+            DecisionOutcome.APPROVED,
+            DecisionOutcome.DENIED,
+            DecisionOutcome.EXPIRED,
+        }
+
+
+class ApprovalPort(Protocol):
+    """What an adapter calls when someone presses Approve or Deny."""
+
+    async def decide_approval(self, request_id: str, user: str, approve: bool) -> ApprovalAnswer:
+        """Decide the request as ``user``; refused (and nothing changed) when they are not
+        one of its approvers, or it was decided already."""
+
+
+class ApprovedCalls(Protocol):
+    """Runs an approved call as its agent would have (the agent runtime)."""
+
+    async def run_approved(self, request: ApprovalRequest) -> ToolOutcome: ...
+
+
+class ApprovalDesk:
+    """``ApprovalPort`` over a store; resumed conversations go through ``intake``."""
+
+    def __init__(
+        self,
+        store: Store,
+        calls: ApprovedCalls,
+        intake: IntakePort,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._store = store
+        self._calls = calls
+        self._intake = intake
+        self._clock = clock
+
+    async def decide_approval(self, request_id: str, user: str, approve: bool) -> ApprovalAnswer:
+        request = await self._store.approvals.get(request_id)
+        if request is None:
+            return ApprovalAnswer(DecisionOutcome.UNKNOWN, "I can't find that request any more.")
+        if request.status is not ApprovalStatus.PENDING:
+            return _decided_already(request)
+        if not request.may_decide(user):
+            who = ", ".join(request.approvers)
+            text = f"Only {who} may approve or deny this call of {request.tool}."
+            return ApprovalAnswer(DecisionOutcome.NOT_APPROVER, text, request)
+        now = self._clock()
+        if now >= request.expires_at:
+            return await self._expire(request, now) or _decided_already(request)
+        status = ApprovalStatus.APPROVED if approve else ApprovalStatus.DENIED
+        decided = await self._store.approvals.decide(request.id, status, user, now)
+        if decided is None:
+            fresh = await self._store.approvals.get(request.id)
+            return _decided_already(fresh or request)
+        if not approve:
+            await self._resume(decided, f"{user} denied {decided.tool}; it did not run.")
+            return ApprovalAnswer(DecisionOutcome.DENIED, _settled(decided), decided)
+        outcome = await self._calls.run_approved(decided)
+        await self._resume(decided, f"{user} approved {decided.tool}. Result: {outcome.output}")
+        return ApprovalAnswer(DecisionOutcome.APPROVED, _settled(decided), decided)
+
+    async def expire_overdue(self, limit: int = EXPIRE_BATCH) -> int:
+        """Expire the requests whose time ran out and tell their conversations; how many."""
+        now = self._clock()
+        expired = 0
+        for request in await self._store.approvals.overdue(now, limit):
+            if await self._expire(request, now) is not None:
+                expired += 1
+        return expired
+
+    async def _expire(self, request: ApprovalRequest, now: datetime) -> ApprovalAnswer | None:
+        decided = await self._store.approvals.decide(request.id, ApprovalStatus.EXPIRED, "", now)
+        if decided is None:
+            return None
+        await self._resume(decided, f"Nobody approved {decided.tool} in time; it did not run.")
+        return ApprovalAnswer(DecisionOutcome.EXPIRED, _settled(decided), decided)
+
+    async def _resume(self, request: ApprovalRequest, what: str) -> None:
+        """Tell the paused conversation what became of the call: a message its agent answers."""
+        asked = request.inbound
+        message = dataclasses.replace(
+            asked,
+            text=f"[approval of {request.tool} {request.arguments}] {what}",
+            event_id=f"approval:{request.id}",
+            message_ref="",
+            sent_at=self._clock(),
+            respond=True,
+            attachments=(),
+            past=False,
+        )
+        result = await self._intake.receive(message)
+        log.info("approval %s %s: %s", request.id, request.status.value, result.outcome.value)
+
+
+def _settled(request: ApprovalRequest) -> str:
+    """The prompt's text once decided."""
+    match request.status:
+        case ApprovalStatus.APPROVED:
+            return f"Approved by {request.decided_by}: {request.tool} ran."
+        case ApprovalStatus.DENIED:
+            return f"Denied by {request.decided_by}: {request.tool} did not run."
+        case _:
+            return f"Expired: nobody approved {request.tool} in time; it did not run."
+
+
+def _decided_already(request: ApprovalRequest) -> ApprovalAnswer:
+    return ApprovalAnswer(
+        DecisionOutcome.DECIDED_ALREADY, f"Already decided. {_settled(request)}", request
+    )

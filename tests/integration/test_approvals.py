@@ -1,0 +1,172 @@
+"""Tool calls that need a person's approval, through the whole bot on the scripted model: the
+turn pauses with the request kept in the store, the approver is asked, and Approve, Deny or
+expiry resumes the conversation with a new message its agent answers. A double press runs
+the tool once, a non-approver is refused, and a restart while pending loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import timedelta
+from pathlib import Path
+
+from bot.wiring import Runtime
+from engine import (
+    ApprovalDesk,
+    ApprovalRequest,
+    ApprovalStatus,
+    DecisionOutcome,
+    RecordFilter,
+    utcnow,
+)
+from engine.records import ToolRule
+from tests.fakes.discord_world import eventually
+from tests.fakes.openai_server import FakeOpenAI, tool_call
+from tests.harness import Bot, bot_running, dm, settings_for
+
+FACT = "The deploy key rotates on Fridays."
+
+
+class RecordingPrompter:
+    """The test platform's approval prompts: what it was asked to show."""
+
+    platform = "test"
+
+    def __init__(self) -> None:
+        self.asked: list[ApprovalRequest] = []
+
+    async def ask_approval(self, request: ApprovalRequest) -> None:
+        self.asked.append(request)
+
+
+async def gated_bot(bot: Bot) -> RecordingPrompter:
+    """The bot's agent may keep archival passages only with the speaker's approval."""
+    runtime = bot.runtime
+    agent = dataclasses.replace(
+        runtime.default_agent,
+        tool_rules=(ToolRule("requires_approval", "archival_memory_insert"),),
+    )
+    await runtime.store.agents.put(agent)
+    prompter = RecordingPrompter()
+    runtime.agents.approval_prompts.register(prompter)
+    return prompter
+
+
+async def pause(bot: Bot, llm: FakeOpenAI) -> None:
+    """Alice asks; the agent's call waits for her approval and the turn ends without a reply."""
+    llm.push(tool_call("archival_memory_insert", content=FACT))
+    assert await bot.say(dm("alice"), "alice", "Remember that the key rotates on Fridays.") == []
+
+
+async def passages(runtime: Runtime) -> list[str]:
+    where = RecordFilter.for_audience(runtime.default_agent.id, dm("alice"))
+    return [p.text for p in await runtime.store.passages.list(where, 50)]
+
+
+async def replied(bot: Bot, *texts: str) -> None:
+    await eventually(lambda: [r.text for r in bot.port.delivered] == list(texts), str(texts))
+
+
+def last_user_text(llm: FakeOpenAI) -> str:
+    messages = llm.chat_requests[-1]["messages"]
+    return str(next(m for m in reversed(messages) if m["role"] == "user")["content"])
+
+
+async def test_an_approved_call_runs_once_and_the_conversation_resumes(
+    tmp_path: Path, llm: FakeOpenAI
+) -> None:
+    async with bot_running(settings_for(tmp_path, llm), llm) as bot:
+        prompter = await gated_bot(bot)
+        await pause(bot, llm)
+        [request] = prompter.asked
+        assert (request.tool, request.requester, request.approvers) == (
+            "archival_memory_insert",
+            "alice",
+            ("alice",),
+        )
+        assert await passages(bot.runtime) == []
+        desk = bot.runtime.approvals
+
+        refused = await desk.decide_approval(request.id, "bob", approve=True)
+        assert refused.outcome is DecisionOutcome.NOT_APPROVER
+        assert refused.text == "Only alice may approve or deny this call of archival_memory_insert."
+
+        llm.push(tool_call("send_message", message="Saved it."))
+        first, second = await asyncio.gather(
+            desk.decide_approval(request.id, "alice", approve=True),
+            desk.decide_approval(request.id, "alice", approve=True),
+        )
+        assert sorted([first.outcome, second.outcome]) == sorted(
+            [DecisionOutcome.APPROVED, DecisionOutcome.DECIDED_ALREADY]
+        )
+        await replied(bot, "Saved it.")
+        assert await passages(bot.runtime) == [FACT]
+        assert "alice approved archival_memory_insert. Result:" in last_user_text(llm)
+        # The resumed turn sees its paused call, and what came of it, in order.
+        tools = [m["content"] for m in llm.chat_requests[-1]["messages"] if m["role"] == "tool"]
+        assert tools[-1].startswith("Waiting for approval: alice must approve this call")
+        stored = await bot.runtime.store.approvals.get(request.id)
+        assert stored is not None
+        assert stored.status is ApprovalStatus.APPROVED
+        again = await desk.decide_approval(request.id, "alice", approve=False)
+        assert again.outcome is DecisionOutcome.DECIDED_ALREADY
+        assert await passages(bot.runtime) == [FACT]
+
+
+async def test_a_denied_call_never_runs_and_the_agent_hears_so(
+    tmp_path: Path, llm: FakeOpenAI
+) -> None:
+    async with bot_running(settings_for(tmp_path, llm), llm) as bot:
+        prompter = await gated_bot(bot)
+        await pause(bot, llm)
+        llm.push(tool_call("send_message", message="Fine, I won't."))
+        answer = await bot.runtime.approvals.decide_approval(
+            prompter.asked[0].id, "alice", approve=False
+        )
+        assert answer.outcome is DecisionOutcome.DENIED
+        assert answer.text == "Denied by alice: archival_memory_insert did not run."
+        await replied(bot, "Fine, I won't.")
+        assert "alice denied archival_memory_insert; it did not run." in last_user_text(llm)
+        assert await passages(bot.runtime) == []
+
+
+async def test_an_overdue_request_expires_once_and_can_no_longer_be_approved(
+    tmp_path: Path, llm: FakeOpenAI
+) -> None:
+    async with bot_running(settings_for(tmp_path, llm), llm) as bot:
+        prompter = await gated_bot(bot)
+        await pause(bot, llm)
+        runtime = bot.runtime
+        soon = ApprovalDesk(runtime.store, runtime.agents, runtime.engine, clock=utcnow)
+        assert await soon.expire_overdue() == 0
+        later = ApprovalDesk(
+            runtime.store,
+            runtime.agents,
+            runtime.engine,
+            clock=lambda: utcnow() + timedelta(hours=2),
+        )
+        llm.push(tool_call("send_message", message="It expired."))
+        assert await later.expire_overdue() == 1
+        assert await later.expire_overdue() == 0
+        await replied(bot, "It expired.")
+        assert "Nobody approved archival_memory_insert in time" in last_user_text(llm)
+        late = await soon.decide_approval(prompter.asked[0].id, "alice", approve=True)
+        assert late.outcome is DecisionOutcome.DECIDED_ALREADY
+        assert await passages(runtime) == []
+
+
+async def test_a_request_pending_across_a_restart_is_decided_by_the_new_process(
+    tmp_path: Path, llm: FakeOpenAI
+) -> None:
+    settings = settings_for(tmp_path, llm)
+    async with bot_running(settings, llm) as bot:
+        prompter = await gated_bot(bot)
+        await pause(bot, llm)
+    async with bot_running(settings, llm) as bot:
+        llm.push(tool_call("send_message", message="Saved after the restart."))
+        answer = await bot.runtime.approvals.decide_approval(
+            prompter.asked[0].id, "alice", approve=True
+        )
+        assert answer.outcome is DecisionOutcome.APPROVED
+        await replied(bot, "Saved after the restart.")
+        assert await passages(bot.runtime) == [FACT]
