@@ -46,7 +46,8 @@ class SearchTuning:
     #: Score multiplier for messages written by someone the query names.
     speaker_boost: float = 2.0
     #: Weight of the ranking of only the named people's own messages (found by meaning), so
-    #: their words stay among the candidates however many others a store holds.
+    #: their words stay among the candidates however many others a store holds; used when the
+    #: search is not asked from a conversation.
     speaker_weight: float = 0.5
     #: Weight of the rankings (words and meaning) of only the messages of the conversation
     #: (channel) the search is asked from.
@@ -146,9 +147,9 @@ class HybridSearch:
     ) -> list[Scored[Message]]:
         """The ``limit`` visible messages that best answer ``query``, best first.
 
-        ``asked_in`` is the conversation the question comes from: its messages, and those of
-        the people the query names, are searched apart as well, so they stay among the
-        candidates however many other messages the store holds.
+        ``asked_in`` is the conversation the question comes from: its messages (or, without
+        it, those of the people the query names) are searched apart as well, so they stay
+        among the candidates however many other messages the store holds.
         """
         store = self._store.messages
         focus = _message_focus(asked_in)
@@ -194,7 +195,7 @@ class HybridSearch:
 
         With ``focus``, people the query names are read off the candidates' authors: their
         names leave the words to match (they mostly match messages addressed to them), their
-        own messages are searched apart and boosted instead.
+        own messages are boosted instead (and searched apart outside a conversation).
         """
         if limit <= 0 or not query.strip():
             return []
@@ -221,7 +222,9 @@ class HybridSearch:
         lexical = await search_text(where, words, depth)
         lexical_here = await search_text(here, words, depth) if here is not None else []
         by_named = []
-        if tuning.speaker_weight and where.user is None:
+        # Asked in a conversation, its own rankings hold the people in it: on LoCoMo in noise,
+        # searching the named apart as well cost recall@1 and 2 ms.
+        if tuning.speaker_weight and where.user is None and here is None:
             for author in named:
                 mine = dataclasses.replace(where, user=author)
                 by_named.append(await search_vector(mine, vector, depth))
