@@ -11,6 +11,8 @@ from adapters.intake import ChannelTraffic
 from engine import (
     Agent,
     AgentsFile,
+    ApprovalPort,
+    ApprovalPrompter,
     BackfillLedger,
     DeliveryLedgerStore,
     FeedbackPort,
@@ -18,6 +20,7 @@ from engine import (
     KeyValueStore,
     PeerAgent,
     PlatformPort,
+    SourceLibrary,
     UserMemory,
 )
 
@@ -45,3 +48,9 @@ class PlatformServices:
     channel_history: BackfillLedger
     #: Where the bots' feedback buttons record ratings of replies.
     ratings: FeedbackPort | None = None
+    #: Where files shared with the bots are learned (``learn_files`` in the agents file).
+    sources: SourceLibrary | None = None
+    #: Where the bots' Approve / Deny buttons decide tool calls waiting for a person.
+    approvals: ApprovalPort | None = None
+    #: Registers a bot's approval prompts, so its conversations' requests are shown there.
+    register_approvals: Callable[[ApprovalPrompter], None] | None = None

@@ -21,6 +21,7 @@ from pydantic import SecretStr
 from adapters.discord import DiscordAdapter, DiscordConfig
 from adapters.history import HistoryBounds
 from adapters.policy import ChannelPolicy
+from adapters.shared_files import FileLearning
 from adapters.slack import SLACK_API_URL, SlackAdapter, SlackConfig
 from bot.platform_services import PlatformServices
 from bot.settings import Settings, SettingsError, parse_policies
@@ -261,9 +262,18 @@ class _Builder:
         s = self.settings
         return HistoryBounds(s.history_days, s.history_messages, s.history_on_join)
 
+    def _file_learning(self, spec: PlatformSpec | None) -> FileLearning:
+        places = spec.learn_files if spec is not None else ()
+        return FileLearning.of(places, self.settings.shared_file_max_bytes)
+
     def _slack(self, config: SlackConfig, spec: PlatformSpec | None) -> SlackAdapter:
         services = self.services
-        config = replace(config, served_channels=_served(spec), history=self._history())
+        config = replace(
+            config,
+            served_channels=_served(spec),
+            history=self._history(),
+            file_learning=self._file_learning(spec),
+        )
         adapter = SlackAdapter(
             config,
             services.intake,
@@ -271,8 +281,12 @@ class _Builder:
             services.slack_installations,
             services.deliveries,
             ratings=services.ratings,
+            sources=services.sources,
+            approvals=services.approvals,
         )
         self._add("slack", config.agent_id, adapter.platform_port)
+        if adapter.approvals is not None and services.register_approvals is not None:
+            services.register_approvals(adapter.approvals)
         return adapter
 
     def _discord_config(
@@ -297,10 +311,19 @@ class _Builder:
         )
 
     def _discord(self, config: DiscordConfig, spec: PlatformSpec | None) -> DiscordAdapter:
-        config = replace(config, served_channels=_served(spec), history=self._history())
+        config = replace(
+            config,
+            served_channels=_served(spec),
+            history=self._history(),
+            file_learning=self._file_learning(spec),
+        )
         services = self.services
         adapter = DiscordAdapter(
-            config, services.intake, services.user_data, services.channel_history
+            config,
+            services.intake,
+            services.user_data,
+            services.channel_history,
+            sources=services.sources,
         )
         self._add("discord", config.agent_id, adapter.platform_port)
         return adapter

@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     history_messages: int = Field(default=2_000, ge=1, alias="MNEMO_HISTORY_MESSAGES")
     #: Whether the bot joining a channel (or a Discord server) reads its history.
     history_on_join: bool = Field(default=True, alias="MNEMO_HISTORY_ON_JOIN")
+    #: Files shared in chat larger than this (MiB) are not learned (see ``learn_files``).
+    shared_file_max_mb: float = Field(default=10.0, gt=0, alias="MNEMO_SHARED_FILE_MAX_MB")
 
     log_format: Literal["json", "text"] = Field(default="text", alias="MNEMO_LOG_FORMAT")
     log_level: str = Field(default="INFO", alias="MNEMO_LOG_LEVEL")
@@ -196,6 +198,10 @@ class Settings(BaseSettings):
     def turn_stop_deadline(self) -> float:
         """The part of the stop deadline that running turns get to finish."""
         return self.stop_deadline - min(CLOSING_RESERVE_S, self.stop_deadline / 2)
+
+    @property
+    def shared_file_max_bytes(self) -> int:
+        return int(self.shared_file_max_mb * 2**20)
 
     @property
     def llm_configured(self) -> bool:

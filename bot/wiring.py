@@ -126,6 +126,8 @@ class Runtime:
             channel_traffic=self.channel_traffic,
             channel_history=BackfillLedger(self.store.kv),
             ratings=self.ratings(),
+            approvals=self.approvals,
+            register_approvals=self.agents.approval_prompts.register,
             sources=SourceLibrary(
                 self.store,
                 self.embedder,

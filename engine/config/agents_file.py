@@ -77,6 +77,9 @@ class PlatformSpec(_Spec):
     channels: tuple[str, ...] = ()
     policy: Policy = "mention"
     channel_policies: dict[str, Policy] = Field(default_factory=dict)
+    #: Where files shared with the bot are learned as knowledge sources: channel ids, and
+    #: ``dm`` for its DMs; empty (the default) learns none.
+    learn_files: tuple[str, ...] = ()
     #: Names of environment variables holding the agent's own bot credentials (never the
     #: secrets themselves): Slack's bot token (xoxb-) and app-level token (xapp-, Socket
     #: Mode), or the Discord bot token. An agent with them runs its own bot in the process.
