@@ -224,3 +224,18 @@ async def test_files_of_one_message_are_answered_together_and_the_next_still_lea
         "Learned handbook.md: 2 sections (I'll use it only in our DMs)."
     )
     assert [d.name for d in await documents(world)] == ["handbook.md"]
+
+
+async def test_forgetting_the_sharer_removes_what_they_shared_in_their_dm(
+    world: SlackWorld,
+) -> None:
+    sharing = Sharing(world)
+    await sharing.share([sharing.host("handbook.md", HANDBOOK)])
+    await sharing.share([sharing.host("team.md", HANDBOOK)], channel="GSECRET")
+    await sharing.answer(1)
+    await world.replies(1, "GSECRET")
+
+    await world.runtime.user_data.forget_user(WORKSPACE, "UANN")
+
+    assert [d.name for d in await documents(world)] == ["team.md"]  # the channel's knowledge
+    assert await found(world, DM, "parental leave") == []
