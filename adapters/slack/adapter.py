@@ -25,6 +25,7 @@ from adapters.history import ChannelHistory
 from adapters.intake import bot_intake
 from adapters.shared_files import DocumentLearner
 from adapters.slack.answers import answer_privately
+from adapters.slack.approvals import APPROVE, DENY, SlackApprovals
 from adapters.slack.assistant import AssistantThreads
 from adapters.slack.clients import WorkspaceClients, build_client
 from adapters.slack.commands import COMMAND, UserCommands
@@ -43,6 +44,7 @@ from adapters.slack.shortcuts import FORGET_MESSAGE, REMEMBER_MESSAGE, MessageSh
 from adapters.slack.socket import SocketModeLink
 from engine import (
     JSON,
+    ApprovalPort,
     BackfillLedger,
     DeliveryLedgerStore,
     FeedbackPort,
@@ -87,6 +89,7 @@ class SlackAdapter:
         directory: SlackDirectory | None = None,
         *,
         ratings: FeedbackPort | None = None,
+        approvals: ApprovalPort | None = None,
         sources: DocumentLearner | None = None,
     ) -> None:
         self._config = config
@@ -101,6 +104,10 @@ class SlackAdapter:
             clients, deliveries, directory=self._directory, feedback=ratings is not None
         )
         self._feedback = FeedbackButtons(ratings, self._reject) if ratings else None
+        #: Approve / Deny prompts for tool calls that wait for a person.
+        self.approvals = (
+            SlackApprovals(config.agent_id, approvals, clients, self._reject) if approvals else None
+        )
         self._home = MemoryHome(user_memory, self._reject)
         self._shortcuts = MessageShortcuts(
             user_memory, config.agent_id, self._reject, self._directory
@@ -228,6 +235,9 @@ class SlackAdapter:
         app.action(FORGET_ITEM)(ack=_ack, lazy=[self._commands.forget_item])
         if self._feedback is not None:
             app.action(FEEDBACK)(ack=_ack, lazy=[self._feedback.pressed])
+        if self.approvals is not None:
+            app.action(APPROVE)(ack=_ack, lazy=[self.approvals.pressed])
+            app.action(DENY)(ack=_ack, lazy=[self.approvals.pressed])
         home = self._home
         app.event("app_home_opened")(ack=_ack, lazy=[home.opened])
         app.action(HOME_FORGET)(ack=_ack, lazy=[home.forget])

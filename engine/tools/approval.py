@@ -56,24 +56,31 @@ class ApprovalPrompter(Protocol):
     @property
     def platform(self) -> str: ...
 
+    @property
+    def agent_id(self) -> str:
+        """The agent whose requests it shows ('' for every agent of its platform)."""
+
     async def ask_approval(self, request: ApprovalRequest) -> None:
         """Show Approve / Deny for ``request`` in its conversation, to its approvers."""
 
 
 class ApprovalPrompts:
-    """The registered platforms' prompters; a request is shown by its turn's platform."""
+    """The registered prompters; a request is shown by its agent's bot on its turn's platform
+    (one app per agent), else by the platform's prompter for every agent."""
 
     def __init__(self) -> None:
-        self._prompters: dict[str, ApprovalPrompter] = {}
+        self._prompters: dict[tuple[str, str], ApprovalPrompter] = {}
 
     def register(self, prompter: ApprovalPrompter) -> None:
-        self._prompters[prompter.platform] = prompter
+        self._prompters[prompter.platform, prompter.agent_id] = prompter
 
     async def ask(self, request: ApprovalRequest) -> bool:
         """Show ``request`` to its approvers; False (logged) when its platform cannot. The
         request stays pending either way, and expires when nobody decides it."""
         platform = request.inbound.platform
-        prompter = self._prompters.get(platform)
+        prompter = self._prompters.get((platform, request.agent_id)) or self._prompters.get(
+            (platform, "")
+        )
         if prompter is None:
             log.warning("approval %s: %s shows no approval prompts", request.id, platform)
             return False

@@ -190,8 +190,11 @@ async def slack_bot(
             runtime.store.deliveries,
             ratings=runtime.ratings(),
             sources=SourceLibrary(runtime.store, runtime.embedder),
+            approvals=runtime.approvals,
         )
         runtime.engine.register_platform(adapter.platform_port)
+        if adapter.approvals is not None:
+            runtime.agents.approval_prompts.register(adapter.approvals)
         app = web.Application()
         adapter.mount(app)
         runner = web.AppRunner(app)

@@ -31,6 +31,7 @@ class RecordingPrompter:
     """The test platform's approval prompts: what it was asked to show."""
 
     platform = "test"
+    agent_id = ""
 
     def __init__(self) -> None:
         self.asked: list[ApprovalRequest] = []

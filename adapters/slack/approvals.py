@@ -1,0 +1,121 @@
+"""Approve / Deny buttons for tool calls that wait for a person (Block Kit).
+
+The prompt is posted in the paused conversation and names its approvers; each button carries
+the request's id, so a press needs no state in the adapter. Once decided, the prompt is
+replaced by what was decided; a press by someone else, or after the decision, gets a private
+answer and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from slack_bolt.async_app import AsyncRespond
+from slack_sdk.errors import SlackClientError
+
+from adapters.slack.answers import answer_privately, answerable
+from adapters.slack.clients import WorkspaceClients
+from adapters.slack.config import PLATFORM
+from adapters.slack.events import team_of
+from adapters.slack.payloads import MalformedEvent, read_button_press
+from engine import JSON, ApprovalPort, ApprovalRequest
+
+log = logging.getLogger(__name__)
+
+APPROVE = "mnemo_approve"
+DENY = "mnemo_deny"
+UNREADABLE = "I could not read that button; nothing was decided."
+#: Characters of the call's arguments shown on the prompt.
+SHOWN_ARGUMENTS = 1_500
+
+
+def approval_blocks(request: ApprovalRequest) -> list[dict[str, Any]]:
+    """The prompt: what the agent wants to run, with what, who may decide, and the buttons."""
+    arguments = request.arguments
+    if len(arguments) > SHOWN_ARGUMENTS:
+        arguments = arguments[:SHOWN_ARGUMENTS] + "…"
+    who = ", ".join(f"<@{user}>" for user in request.approvers)
+    until = int(request.expires_at.timestamp())
+    text = (
+        f"*Approval needed:* the agent wants to run `{request.tool}` with\n```{arguments}```\n"
+        f"{who} may approve or deny it until "
+        f"<!date^{until}^{{date_short_pretty}} {{time}}|{request.expires_at:%Y-%m-%d %H:%M} UTC>."
+    )
+
+    def button(action: str, label: str, style: str) -> dict[str, Any]:
+        return {
+            "type": "button",
+            "action_id": action,
+            "text": {"type": "plain_text", "text": label},
+            "style": style,
+            "value": request.id,
+        }
+
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {
+            "type": "actions",
+            "elements": [button(APPROVE, "Approve", "primary"), button(DENY, "Deny", "danger")],
+        },
+    ]
+
+
+class SlackApprovals:
+    """Posts approval prompts (an ``ApprovalPrompter``) and decides on their buttons."""
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        agent_id: str,
+        approvals: ApprovalPort,
+        clients: WorkspaceClients,
+        reject: Callable[[JSON, str], Awaitable[None]],
+    ) -> None:
+        #: The agent this app speaks as: it shows only that agent's requests.
+        self.agent_id = agent_id
+        self._approvals = approvals
+        self._clients = clients
+        self._reject = reject
+
+    async def ask_approval(self, request: ApprovalRequest) -> None:
+        client = await self._clients.for_team(team_of(request.workspace))
+        await client.chat_postMessage(
+            channel=request.channel,
+            thread_ts=request.thread or None,
+            text=f"Approval needed: the agent wants to run {request.tool}.",
+            blocks=approval_blocks(request),
+        )
+
+    async def pressed(self, body: dict[str, Any], respond: AsyncRespond) -> None:
+        try:
+            press = read_button_press(body)
+        except MalformedEvent as error:
+            await self._reject(body, str(error))
+            await answer_privately(respond, body, UNREADABLE)
+            return
+        action = press["actions"][0]
+        request_id = action.get("value", "")
+        if not request_id:
+            await answer_privately(respond, body, UNREADABLE)
+            return
+        approve = action.get("action_id") == APPROVE
+        answer = await self._approvals.decide_approval(request_id, press["user"]["id"], approve)
+        if not answer.changed:
+            await answer_privately(respond, body, answer.text)
+            return
+        await _replace_prompt(respond, body, answer.text)
+
+
+async def _replace_prompt(respond: AsyncRespond, body: dict[str, Any], text: str) -> None:
+    """Show what was decided in place of the buttons, so nobody presses them again."""
+    if not answerable(body):
+        return
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    try:
+        await respond(text=text, blocks=blocks, replace_original=True)
+    except (SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as error:
+        log.info("replacing an approval prompt failed: %r", error)

@@ -1,0 +1,117 @@
+"""Approve / Deny buttons in Slack, end to end on the fake Web API: the paused turn posts the
+prompt in its conversation, a press by someone else is refused privately, the approver's press
+runs the tool once and replaces the prompt, and the agent answers what came of it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import ApprovalStatus, RecordFilter
+from engine.records import ToolRule
+from tests.fakes import slack_payloads
+from tests.fakes.openai_server import tool_call
+from tests.fakes.slack_world import TEAM, SlackWorld, collection_bot
+from tests.harness import dm
+
+FACT = "Deploys freeze on Fridays."
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[SlackWorld]:
+    async with collection_bot(tmp_path) as w:
+        runtime = w.runtime
+        agent = dataclasses.replace(
+            runtime.default_agent,
+            tool_rules=(ToolRule("requires_approval", "archival_memory_insert"),),
+        )
+        await runtime.store.agents.put(agent)
+        yield w
+
+
+async def prompt(world: SlackWorld) -> dict[str, Any]:
+    """Ann asks in her DM; the agent's call waits, and the prompt is posted there."""
+    world.llm.push(tool_call("archival_memory_insert", content=FACT))
+    message = {"type": "message", "channel": "DUANN", "channel_type": "im", "user": "UANN"}
+    await world.send(message | {"text": "remember the freeze", "ts": "1700000001.000100"})
+    [posted] = await world.replies(1, "DUANN")
+    return posted
+
+
+def buttons(posted: dict[str, Any]) -> dict[str, str]:
+    [row] = [b for b in posted["blocks"] if b["type"] == "actions"]
+    return {element["action_id"]: element["value"] for element in row["elements"]}
+
+
+async def press(world: SlackWorld, action_id: str, value: str, user: str, key: str) -> None:
+    action = slack_payloads.block_action(action_id)
+    action["user"] = {"id": user, "team_id": TEAM}
+    action["actions"][0] |= {"value": value}
+    action["response_url"] = world.api.response_url(key)
+    action["channel"] = {"id": "DUANN"}
+    await world.interact({"payload": json.dumps(action)})
+
+
+async def response(world: SlackWorld, key: str) -> dict[str, Any]:
+    await world.api.wait_until(lambda: any(r["key"] == key for r in world.api.responses))
+    return next(r for r in world.api.responses if r["key"] == key)
+
+
+async def kept_passages(world: SlackWorld) -> list[str]:
+    agent = world.runtime.default_agent.id
+    where = RecordFilter.for_audience(agent, dm("UANN", f"slack:{TEAM}"))
+    return [p.text for p in await world.runtime.store.passages.list(where, 50)]
+
+
+async def test_the_approver_approves_in_slack_and_the_tool_runs_once(world: SlackWorld) -> None:
+    posted = await prompt(world)
+    assert "archival_memory_insert" in posted["text"]
+    [section] = [b for b in posted["blocks"] if b["type"] == "section"]
+    assert "<@UANN> may approve or deny it" in section["text"]["text"]
+    assert FACT in section["text"]["text"]
+    values = buttons(posted)
+    assert set(values) == {"mnemo_approve", "mnemo_deny"}
+    request_id = values["mnemo_approve"]
+
+    await press(world, "mnemo_approve", request_id, "UBEN", "ben")
+    refused = await response(world, "ben")
+    assert refused["response_type"] == "ephemeral"
+    assert refused["text"] == "Only UANN may approve or deny this call of archival_memory_insert."
+    assert await kept_passages(world) == []
+
+    world.llm.push(tool_call("send_message", message="Noted: freeze on Fridays."))
+    await press(world, "mnemo_approve", request_id, "UANN", "ann")
+    replaced = await response(world, "ann")
+    assert replaced["replace_original"] is True
+    assert replaced["text"] == "Approved by UANN: archival_memory_insert ran."
+    await world.replies(2, "DUANN")
+    assert world.api.posted("DUANN")[-1]["text"] == "Noted: freeze on Fridays."
+    assert await kept_passages(world) == [FACT]
+
+    # A second press (a double click, or the same button elsewhere) changes nothing.
+    await press(world, "mnemo_deny", request_id, "UANN", "again")
+    again = await response(world, "again")
+    assert again["response_type"] == "ephemeral"
+    assert again["text"].startswith("Already decided. Approved by UANN")
+    await world.quiet(0.3)
+    assert await kept_passages(world) == [FACT]
+    stored = await world.runtime.store.approvals.get(request_id)
+    assert stored is not None
+    assert stored.status is ApprovalStatus.APPROVED
+
+
+async def test_a_denied_call_replaces_the_prompt_and_never_runs(world: SlackWorld) -> None:
+    request_id = buttons(await prompt(world))["mnemo_deny"]
+    world.llm.push(tool_call("send_message", message="Understood, not kept."))
+    await press(world, "mnemo_deny", request_id, "UANN", "deny")
+    assert (await response(world, "deny"))["text"] == (
+        "Denied by UANN: archival_memory_insert did not run."
+    )
+    await world.replies(2, "DUANN")
+    assert world.api.posted("DUANN")[-1]["text"] == "Understood, not kept."
+    assert await kept_passages(world) == []
