@@ -189,13 +189,13 @@ class SharedFileLearner:
         async with self._one_at_a_time:
             result = await self._library.add_bytes(target, name, origin, data)
         log.info(
-            "file %s shared by %s in %s: %s, %d chunks %s",
+            "file %s shared by %s in %s: %s, %d chunks%s",
             name,
             inbound.author.id,
             inbound.channel,
             result.status,
             result.chunks,
-            result.error,
+            f" ({result.error})" if result.error else "",
         )
         return learned_text(result, inbound.audience)
 
