@@ -74,8 +74,14 @@ class _Focus[T]:
     is asked from (``channel``), or by someone the query names."""
 
     channel: str | None
-    #: A record's author as (id, name).
+    #: A record's author as (id, name), and the channel it was said in.
     author_of: Callable[[T], tuple[str, str]]
+    channel_of: Callable[[T], str]
+
+    def all_here(self, hits: Sequence[Scored[T]]) -> bool:
+        """Whether every hit is of the conversation: then a search of the conversation alone
+        would find the same hits, in the same order."""
+        return all(self.channel_of(hit.record) == self.channel for hit in hits)
 
     def named(self, query: str, hits: Sequence[Scored[T]]) -> dict[str, str]:
         """The authors of ``hits`` whom ``query`` names, as id -> name."""
@@ -88,6 +94,7 @@ def _message_focus(asked_in: ConversationKey | None) -> _Focus[Message]:
     return _Focus(
         asked_in.channel if asked_in is not None else None,
         lambda m: (m.author, m.author_name),
+        lambda m: m.channel,
     )
 
 
@@ -182,6 +189,23 @@ class HybridSearch:
         ranked = await self._rank(where, query, limit, store.search_text, store.search_vector)
         return ranked[:limit]
 
+    @staticmethod
+    async def _search_here[T, Q](
+        search: Callable[[RecordFilter, Q, int], Awaitable[list[Scored[T]]]],
+        here: RecordFilter | None,
+        query: Q,
+        depth: int,
+        everywhere: list[Scored[T]],
+        focus: _Focus[T] | None,
+    ) -> list[Scored[T]]:
+        """The conversation's own hits; those found everywhere when all of them are its own
+        (an agent that lives in one channel pays no second search)."""
+        if here is None or focus is None:
+            return []
+        if focus.all_here(everywhere):
+            return everywhere
+        return await search(here, query, depth)
+
     async def _rank[T: _Record](
         self,
         where: RecordFilter,
@@ -213,14 +237,14 @@ class HybridSearch:
             here = dataclasses.replace(where, channel=focus.channel)
 
         nearest = await search_vector(where, vector, depth)
-        near_here = await search_vector(here, vector, depth) if here is not None else []
+        near_here = await self._search_here(search_vector, here, vector, depth, nearest, focus)
         named: dict[str, str] = {}
         words = frame.rest
         if focus is not None and tuning.speaker_boost:
             named = focus.named(query, (*nearest, *near_here))
             words = without_names(words, named.values())
         lexical = await search_text(where, words, depth)
-        lexical_here = await search_text(here, words, depth) if here is not None else []
+        lexical_here = await self._search_here(search_text, here, words, depth, lexical, focus)
         by_named = []
         # Asked in a conversation, its own rankings hold the people in it: on LoCoMo in noise,
         # searching the named apart as well cost recall@1 and 2 ms.
