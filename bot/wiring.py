@@ -237,6 +237,7 @@ async def build_runtime(
         settings=PipelineSettings(stop_deadline=settings.turn_stop_deadline),
     )
     mail.connect(engine.receive)
+    approvals = ApprovalDesk(store, agents, engine, clock=clock)
     default_agent = await ensure_agent(
         store, settings.agent_name, model=settings.model, context_budget=settings.context_budget
     )
@@ -253,12 +254,18 @@ async def build_runtime(
         metrics=metrics,
         channel_traffic=ChannelTraffic(traffic),
         jobs=build_jobs(
-            store, llm, embedder, settings.jobs, clock=clock, on_finished=metrics.job_run
+            store,
+            llm,
+            embedder,
+            settings.jobs,
+            clock=clock,
+            on_finished=metrics.job_run,
+            approvals=approvals,
         ),
         agents_file=agents_file,
         mcp_tools=mcp_tools,
         peer_agents=await peer_agents(store.agents, agents_file),
-        approvals=ApprovalDesk(store, agents, engine, clock=clock),
+        approvals=approvals,
     )
 
 

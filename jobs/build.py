@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from engine import ChatModel, Embedder, Store, utcnow
+from engine import ApprovalDesk, ChatModel, Embedder, Store, utcnow
+from jobs.approvals import ApprovalExpiryJob
 from jobs.consolidation import ConsolidationJob
 from jobs.digests import DigestJob
 from jobs.history import RunRecord
@@ -25,8 +26,10 @@ def build_jobs(
     holder: str | None = None,
     clock: Callable[[], datetime] = utcnow,
     on_finished: Callable[[RunRecord], None] | None = None,
+    approvals: ApprovalDesk | None = None,
 ) -> JobScheduler:
-    """The scheduler of one process; live traffic pending in the inbox goes first."""
+    """The scheduler of one process; live traffic pending in the inbox goes first. With
+    ``approvals``, requests for approval nobody decided in time are expired too."""
     settings = settings or JobSettings()
     runner = JobRunner(
         store,
@@ -44,5 +47,6 @@ def build_jobs(
             HygieneJob(store, embedder, settings, settings.hygiene_every_s),
             DigestJob(store, embedder, settings, settings.digest_every_s),
             RetentionJob(store, settings.recall_days, settings.retention_every_s),
+            *([ApprovalExpiryJob(store.approvals, approvals)] if approvals else []),
         ],
     )

@@ -20,6 +20,7 @@ from engine import (
     utcnow,
 )
 from engine.records import ToolRule
+from jobs.approvals import ApprovalExpiryJob
 from tests.fakes.discord_world import eventually
 from tests.fakes.openai_server import FakeOpenAI, tool_call
 from tests.harness import Bot, bot_running, dm, settings_for
@@ -146,6 +147,11 @@ async def test_an_overdue_request_expires_once_and_can_no_longer_be_approved(
             runtime.engine,
             clock=lambda: utcnow() + timedelta(hours=2),
         )
+        # The scheduled job finds the request once it is overdue, and expires it.
+        job = ApprovalExpiryJob(runtime.store.approvals, later)
+        assert "approval_expiry" in runtime.jobs.names
+        assert await job.targets(utcnow()) == []
+        assert len(await job.targets(utcnow() + timedelta(hours=2))) == 1
         llm.push(tool_call("send_message", message="It expired."))
         assert await later.expire_overdue() == 1
         assert await later.expire_overdue() == 0
