@@ -21,6 +21,7 @@ from typing import Protocol
 
 import aiohttp
 
+from adapters.intake import Arrival
 from engine import (
     PARSERS,
     Audience,
@@ -82,14 +83,27 @@ class SharedFile:
 
 @dataclass(frozen=True, slots=True)
 class FileShare:
-    """A message that shared files: where, by whom, and whether it spoke to the bot."""
+    """A message that shared files: the arrival the adapter read from it, and its files."""
 
-    inbound: Inbound
+    arrival: Arrival
     files: tuple[SharedFile, ...]
-    #: Mentions the bot (in a DM every message speaks to it).
-    addressed: bool
     #: Posts the bot's answer in the message's thread.
     tell: Callable[[str], Awaitable[object]]
+
+    @property
+    def inbound(self) -> Inbound:
+        return self.arrival.inbound
+
+    @property
+    def addressed(self) -> bool:
+        """Speaks to the bot: a DM, or a message mentioning it."""
+        return self.arrival.addressed or self.inbound.audience.kind is AudienceKind.DM
+
+    @property
+    def from_people(self) -> bool:
+        """Shared by a person: not the bot itself (an export it posted), not another bot."""
+        arrival = self.arrival
+        return not arrival.from_bot and arrival.inbound.author.id != arrival.bot_user
 
 
 class DocumentLearner(Protocol):
@@ -123,9 +137,11 @@ class SharedFileLearner:
 
     def take(self, share: FileShare) -> asyncio.Task[None] | None:
         """Learn ``share``'s files in the background; None when there is nothing to do (no
-        files, learning off everywhere, a message already handled, an edit)."""
+        files, learning off everywhere, a bot's message, a message already handled, an edit)."""
         inbound = share.inbound
-        if not (share.files and self._learning.enabled) or inbound.kind is not InboundKind.MESSAGE:
+        if not (share.files and self._learning.enabled and share.from_people):
+            return None
+        if inbound.kind is not InboundKind.MESSAGE:
             return None
         key = (inbound.workspace, inbound.channel, inbound.message_ref)
         if key in self._handled:
@@ -158,7 +174,7 @@ class SharedFileLearner:
         a file in a channel not speaking to the bot, where learning is off)."""
         audience = share.inbound.audience
         is_dm = audience.kind is AudienceKind.DM
-        addressed = share.addressed or is_dm
+        addressed = share.addressed
         if not is_dm and self._served and audience.channel not in self._served:
             refusal = "I don't serve this channel, so I don't learn files shared here."
             return refusal if addressed else ""

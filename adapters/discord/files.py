@@ -11,7 +11,6 @@ import discord
 from adapters.discord.config import DiscordConfig
 from adapters.intake import Arrival
 from adapters.shared_files import DocumentLearner, FileShare, SharedFile, SharedFileLearner
-from engine import AudienceKind
 
 
 def shared_files(message: discord.Message) -> tuple[SharedFile, ...]:
@@ -41,7 +40,4 @@ class DiscordSharedFiles:
         async def tell(text: str) -> object:
             return await message.reply(text, mention_author=False)
 
-        is_dm = arrival.inbound.audience.kind is AudienceKind.DM
-        self.learner.take(
-            FileShare(arrival.inbound, shared_files(message), arrival.addressed or is_dm, tell)
-        )
+        self.learner.take(FileShare(arrival, shared_files(message), tell))

@@ -17,7 +17,6 @@ from adapters.intake import Arrival
 from adapters.shared_files import DocumentLearner, FileShare, SharedFile, SharedFileLearner
 from adapters.slack.config import SlackConfig
 from adapters.slack.payloads import SlackFile
-from engine import AudienceKind
 
 #: File modes with no bytes to download: deleted, linked from elsewhere, over a free plan's limit.
 _NO_BYTES = frozenset({"tombstone", "external", "hidden_by_limit"})
@@ -62,8 +61,4 @@ class SlackSharedFiles:
                 channel=inbound.channel, thread_ts=thread or None, text=text
             )
 
-        is_dm = inbound.audience.kind is AudienceKind.DM
-        share = FileShare(
-            inbound, shared_files(files, client.token), arrival.addressed or is_dm, tell
-        )
-        self.learner.take(share)
+        self.learner.take(FileShare(arrival, shared_files(files, client.token), tell))

@@ -239,3 +239,42 @@ async def test_forgetting_the_sharer_removes_what_they_shared_in_their_dm(
 
     assert [d.name for d in await documents(world)] == ["team.md"]  # the channel's knowledge
     assert await found(world, DM, "parental leave") == []
+
+
+async def test_files_the_bot_or_another_bot_posted_are_not_learned(world: SlackWorld) -> None:
+    sharing = Sharing(world)
+    own = slack_payloads.message(
+        "your export", channel="DUANN", channel_type="im", ts="1700003000.000100"
+    )
+    own |= {"user": slack_payloads.BOT_USER, "bot_id": "BBOT", "subtype": "file_share"}
+    integration = own | {"user": "UJIRA", "bot_id": "BJIRA", "ts": "1700003001.000100"}
+    for event in (own, integration):
+        assert await world.send(event | {"files": [sharing.host("notes.md", HANDBOOK)]}) == 200
+
+    await world.quiet()
+    assert world.api.posted() == []
+    assert world.api.downloads == []
+    assert await documents(world) == []
+
+
+async def test_a_file_in_a_channel_the_agent_does_not_serve_is_refused(tmp_path: Path) -> None:
+    learning = FileLearning(frozenset({"CGEN", "GSECRET"}), dms=True)
+    async with (
+        FakeOpenAI() as llm,
+        collection_api() as api,
+        slack_bot(
+            tmp_path,
+            llm,
+            api,
+            turns=False,
+            file_learning=learning,
+            served_channels=frozenset({"GSECRET"}),
+        ) as world,
+    ):
+        sharing = Sharing(world)
+        await sharing.share([sharing.host("handbook.md", HANDBOOK)], channel="CGEN", mention=True)
+
+        [answer] = await world.replies(1, "CGEN")
+        assert answer["text"] == "I don't serve this channel, so I don't learn files shared here."
+        assert world.api.downloads == []
+        assert await documents(world) == []
