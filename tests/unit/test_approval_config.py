@@ -1,0 +1,56 @@
+"""Which tools wait for approval: the agent's ``requires_approval`` rules and an MCP server's
+``approval`` setting, with its approvers and time limit."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.tools.approval import (
+    DEFAULT_TTL_S,
+    ApprovalGate,
+    ApprovalPolicy,
+    ApprovalPrompts,
+    ungated,
+    with_approvals,
+)
+from engine.tools.builtin import BUILTIN_TOOLS
+from engine.tools.mcp import McpServerSpec
+from engine.tools.rules import ToolRuleError, ToolRuleSet, approval_required, parse_tool_rules
+
+INSERT = "archival_memory_insert"
+
+
+def test_a_requires_approval_rule_is_read_named_in_the_prompt_and_gates_its_tool() -> None:
+    rules = parse_tool_rules([{"kind": "requires_approval", "tool": INSERT}])
+    assert approval_required(rules) == {INSERT}
+    rendered = ToolRuleSet(rules, [INSERT, "send_message"]).render()
+    assert f"These tools run only once a person approves the call: {INSERT}." in rendered
+    tools = with_approvals(BUILTIN_TOOLS, approval_required(rules), ApprovalPrompts())
+    gate = tools[INSERT]
+    assert isinstance(gate, ApprovalGate)
+    assert gate.terminal
+    assert gate.policy == ApprovalPolicy((), DEFAULT_TTL_S)
+    assert gate.schema() == BUILTIN_TOOLS[INSERT].schema()
+    assert ungated(gate) is BUILTIN_TOOLS[INSERT]
+    assert all(tools[name] is tool for name, tool in BUILTIN_TOOLS.items() if name != INSERT)
+
+
+def test_a_requires_approval_rule_takes_no_other_keys() -> None:
+    with pytest.raises(ToolRuleError, match="unexpected keys approvers"):
+        parse_tool_rules([{"kind": "requires_approval", "tool": INSERT, "approvers": ["U1"]}])
+
+
+def test_an_mcp_server_asks_approval_for_all_or_some_of_its_tools() -> None:
+    def spec(**fields: object) -> McpServerSpec:
+        return McpServerSpec.model_validate({"name": "tickets", "command": "srv", **fields})
+
+    assert spec().approval_policy("close") is None
+    every = spec(approval="all", approvers=["U-admin"], approval_ttl_s=120)
+    assert every.approval_policy("close") == ApprovalPolicy(("U-admin",), 120.0)
+    some = spec(approval=["close"])
+    assert some.approval_policy("close") == ApprovalPolicy((), DEFAULT_TTL_S)
+    assert some.approval_policy("list") is None
+    with pytest.raises(ValueError, match="approval_ttl_s"):
+        spec(approval="all", approval_ttl_s=0)
+    with pytest.raises(ValueError, match="approval"):
+        spec(approval="some")
