@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from adapters.console import ConsoleChat, ConsoleEngine, ConsolePort
+from adapters.console import ConsoleApprovals, ConsoleChat, ConsoleEngine, ConsolePort
 from bot.settings import SettingsError
-from engine import Agent, AgentStore, PlatformPort
+from engine import Agent, AgentStore, ApprovalPort, ApprovalPrompter, PlatformPort
 
 
 class TerminalEngine(ConsoleEngine, Protocol):
@@ -25,6 +26,10 @@ class ConsoleServices:
     agents: AgentStore
     #: The agent a chat talks to when none is named (MNEMO_AGENT).
     default_agent: Agent
+    #: Where ``/approve`` and ``/deny`` decide tool calls waiting for a person.
+    approvals: ApprovalPort | None = None
+    #: Registers the terminal's approval prompts, so its requests are printed there.
+    register_approvals: Callable[[ApprovalPrompter], None] | None = None
 
     async def agent(self, name: str | None) -> Agent:
         """The agent called ``name`` (the default one for None); an unknown name is a
@@ -42,4 +47,8 @@ class ConsoleServices:
         """A chat of ``user`` with ``agent`` in ``channel`` (None: direct messages), whose
         replies the terminal receives."""
         self.engine.register_platform(ConsolePort(agent_names={agent.id: agent.name}))
-        return ConsoleChat(self.engine, agent.id, user=user, channel=channel)
+        approvals = None
+        if self.approvals is not None and self.register_approvals is not None:
+            approvals = ConsoleApprovals(self.approvals)
+            self.register_approvals(approvals)
+        return ConsoleChat(self.engine, agent.id, user=user, channel=channel, approvals=approvals)

@@ -136,7 +136,13 @@ class Runtime:
         )
 
     def console_services(self) -> ConsoleServices:
-        return ConsoleServices(self.engine, self.store.agents, self.default_agent)
+        return ConsoleServices(
+            self.engine,
+            self.store.agents,
+            self.default_agent,
+            approvals=self.approvals,
+            register_approvals=self.agents.approval_prompts.register,
+        )
 
     def http_services(self) -> HttpServices:
         return HttpServices(

@@ -1,5 +1,6 @@
 """Talk to an agent from a terminal, through the same pipeline as Slack and Discord."""
 
+from adapters.console.approvals import ConsoleApprovals
 from adapters.console.chat import (
     CONSOLE_WORKSPACE,
     ConsoleChat,
@@ -11,6 +12,7 @@ from adapters.console.chat import (
 
 __all__ = [
     "CONSOLE_WORKSPACE",
+    "ConsoleApprovals",
     "ConsoleChat",
     "ConsoleEngine",
     "ConsolePort",

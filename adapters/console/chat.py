@@ -8,7 +8,7 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import KW_ONLY, dataclass, field
-from typing import Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from adapters.console.terminal import enable_line_editing
 from engine import (
@@ -23,6 +23,9 @@ from engine import (
     new_id,
     utcnow,
 )
+
+if TYPE_CHECKING:
+    from adapters.console.approvals import ConsoleApprovals
 
 PLATFORM = "console"
 CONSOLE_WORKSPACE = "console:local"
@@ -94,6 +97,8 @@ class ConsoleChat:
     channel: str | None
     workspace: str = CONSOLE_WORKSPACE
     reply_timeout: float = 180.0
+    #: Where ``/approve`` and ``/deny`` go (requests are shown in the terminal).
+    approvals: ConsoleApprovals | None = None
     audience: Audience = field(init=False)
     #: Where the chat happens, as the agent hears it named ("direct messages", "#general").
     where: str = field(init=False)
@@ -126,6 +131,8 @@ class ConsoleChat:
             if line is None or line.strip() in {"/quit", "/exit"}:
                 return
             if not line.strip():
+                continue
+            if self.approvals is not None and await self.approvals.answer(line, self.user):
                 continue
             result = await self.say(line.rstrip("\n"))
             if result.outcome is ReceiveOutcome.REJECTED:

@@ -41,16 +41,20 @@ class RecordingPrompter:
         self.asked.append(request)
 
 
-async def gated_bot(bot: Bot) -> RecordingPrompter:
-    """The bot's agent may keep archival passages only with the speaker's approval."""
-    runtime = bot.runtime
+async def require_approval(runtime: Runtime) -> None:
+    """The runtime's agent may keep archival passages only with the speaker's approval."""
     agent = dataclasses.replace(
         runtime.default_agent,
         tool_rules=(ToolRule("requires_approval", "archival_memory_insert"),),
     )
     await runtime.store.agents.put(agent)
+
+
+async def gated_bot(bot: Bot) -> RecordingPrompter:
+    """``require_approval``, with the test platform's prompts recorded."""
+    await require_approval(bot.runtime)
     prompter = RecordingPrompter()
-    runtime.agents.approval_prompts.register(prompter)
+    bot.runtime.agents.approval_prompts.register(prompter)
     return prompter
 
 
