@@ -27,6 +27,7 @@ from bot.platform_services import PlatformServices
 from bot.settings import Settings, SettingsError, parse_policies
 from engine import (
     AgentDefinition,
+    ApprovalPrompter,
     DeliveryError,
     Inbound,
     Outbound,
@@ -285,8 +286,7 @@ class _Builder:
             approvals=services.approvals,
         )
         self._add("slack", config.agent_id, adapter.platform_port)
-        if adapter.approvals is not None and services.register_approvals is not None:
-            services.register_approvals(adapter.approvals)
+        self._show_approvals(adapter.approvals)
         return adapter
 
     def _discord_config(
@@ -324,9 +324,16 @@ class _Builder:
             services.user_data,
             services.channel_history,
             sources=services.sources,
+            approvals=services.approvals,
         )
         self._add("discord", config.agent_id, adapter.platform_port)
+        self._show_approvals(adapter.approvals)
         return adapter
+
+    def _show_approvals(self, prompter: ApprovalPrompter | None) -> None:
+        """Requests of the bot's agent are shown by the bot (when it can decide them)."""
+        if prompter is not None and self.services.register_approvals is not None:
+            self.services.register_approvals(prompter)
 
 
 def _served(spec: PlatformSpec | None) -> frozenset[str]:

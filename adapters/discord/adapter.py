@@ -16,6 +16,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 from discord.utils import MISSING
 
+from adapters.discord.approvals import DiscordApprovals
 from adapters.discord.audience import PLATFORM, UnmappableChannel
 from adapters.discord.commands import answer_command_error, user_memory_commands
 from adapters.discord.config import DiscordConfig
@@ -30,7 +31,7 @@ from adapters.discord.stale_components import StaleComponents
 from adapters.history import ChannelHistory
 from adapters.intake import Arrival, bot_intake
 from adapters.shared_files import DocumentLearner
-from engine import JSON, BackfillLedger, IntakePort, UserMemory
+from engine import JSON, ApprovalPort, BackfillLedger, IntakePort, UserMemory
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ class DiscordAdapter:
         memory: UserMemory,
         history: BackfillLedger | None = None,
         sources: DocumentLearner | None = None,
+        approvals: ApprovalPort | None = None,
     ) -> None:
         self._config = config
         self._intake = bot_intake(inbox, config)
@@ -111,6 +113,10 @@ class DiscordAdapter:
         self._client.event(self.on_resumed)
         RECONNECTS.install()
         self._delivery = DiscordDelivery(self._client)
+        #: Approve / Deny prompts for tool calls that wait for a person.
+        self.approvals = (
+            DiscordApprovals(self._client, config.agent_id, approvals) if approvals else None
+        )
         self._watch = GatewayWatch(self._refused)
         stale = StaleComponents(self._client)
         stale.watch(self._client._connection.parsers)

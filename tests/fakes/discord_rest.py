@@ -281,6 +281,7 @@ class FakeDiscord:
             reference={**reference, "channel_id": channel_id} if reference else None,
             nonce=str(nonce) if nonce is not None else None,
         )
+        payload["components"] = body.get("components") or []
         posted = PostedMessage(payload, files)
         self.messages.setdefault(channel_id, []).append(posted)
         if nonce is not None:

@@ -113,8 +113,12 @@ async def scene_running(tmp_path: Path, *, stream_replies: bool) -> AsyncIterato
         settings = settings_for(tmp_path, llm, MNEMO_STREAM_REPLIES=stream_replies)
         async with running(settings) as runtime:
             config = bot_config(fake, agent_id=runtime.default_agent.id)
-            adapter = DiscordAdapter(config, runtime.engine, runtime.user_data)
+            adapter = DiscordAdapter(
+                config, runtime.engine, runtime.user_data, approvals=runtime.approvals
+            )
             runtime.engine.register_platform(adapter.platform_port)
+            if adapter.approvals is not None:
+                runtime.agents.approval_prompts.register(adapter.approvals)
             await adapter.start()
             try:
                 yield Scene(fake, world, llm, runtime, adapter)

@@ -1,0 +1,64 @@
+"""Approve / Deny buttons on Discord, end to end on the fake Discord: the paused turn posts
+the prompt in its conversation, someone else's press is refused ephemerally, the approver's
+press runs the tool once and edits the prompt, and the agent answers what came of it."""
+
+from __future__ import annotations
+
+from engine import RecordFilter
+from tests.fakes import discord_payloads as p
+from tests.fakes.discord_rest import PostedMessage
+from tests.fakes.openai_server import tool_call
+from tests.harness import dm
+from tests.integration.discord.conftest import Scene
+from tests.integration.discord.interacting import UPDATE_MESSAGE, answered, is_ephemeral_message
+from tests.integration.discord.test_discord_memory_view import components
+from tests.integration.test_approvals import FACT, require_approval
+
+
+def press(scene: Scene, custom_id: str, on: PostedMessage, by: p.Payload) -> p.Payload:
+    world = scene.world
+    pressed_on = {**on.payload, "channel_id": world.alice_dm["id"]}
+    return p.button_press(scene.discord.application_id, custom_id, by, world.alice_dm, pressed_on)
+
+
+async def kept_passages(scene: Scene) -> list[str]:
+    alice = scene.world.alice["id"]
+    where = RecordFilter.for_audience(
+        scene.runtime.default_agent.id, dm(alice, f"discord:dm:{alice}")
+    )
+    return [passage.text for passage in await scene.runtime.store.passages.list(where, 50)]
+
+
+async def test_the_approver_approves_on_discord_and_the_tool_runs_once(scene: Scene) -> None:
+    await require_approval(scene.runtime)
+    scene.llm.push(tool_call("archival_memory_insert", content=FACT))
+    await scene.dm("remember the freeze")
+    [prompt] = await scene.replies(scene.world.alice_dm)
+    alice = scene.world.alice["id"]
+    assert f"<@{alice}> may approve or deny it" in prompt.content
+    assert FACT in prompt.content
+    ids = sorted(
+        c["custom_id"] for c in components(prompt.payload["components"]) if "custom_id" in c
+    )
+    approve, deny = ids
+    assert approve.startswith("mnemo:approval:approve:")
+    assert deny == approve.replace(":approve:", ":deny:")
+
+    refused = await answered(scene.discord, press(scene, approve, prompt, scene.world.bob))
+    assert is_ephemeral_message(refused)
+    assert refused["data"]["content"].startswith(f"Only {alice} may approve or deny")
+    assert await kept_passages(scene) == []
+
+    scene.llm.push(tool_call("send_message", message="Kept: freeze on Fridays."))
+    decided = await answered(scene.discord, press(scene, approve, prompt, scene.world.alice))
+    assert decided["type"] == UPDATE_MESSAGE
+    assert decided["data"]["content"] == f"Approved by {alice}: archival_memory_insert ran."
+    assert decided["data"]["components"] == []
+    replies = await scene.replies(scene.world.alice_dm, 2)
+    assert replies[-1].content == "Kept: freeze on Fridays."
+    assert await kept_passages(scene) == [FACT]
+
+    again = await answered(scene.discord, press(scene, deny, prompt, scene.world.alice))
+    assert is_ephemeral_message(again)
+    assert again["data"]["content"].startswith(f"Already decided. Approved by {alice}")
+    assert await kept_passages(scene) == [FACT]
