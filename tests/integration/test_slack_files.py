@@ -278,3 +278,28 @@ async def test_a_file_in_a_channel_the_agent_does_not_serve_is_refused(tmp_path:
         assert answer["text"] == "I don't serve this channel, so I don't learn files shared here."
         assert world.api.downloads == []
         assert await documents(world) == []
+
+
+async def test_a_share_delivered_again_after_a_restart_stores_nothing_twice(
+    tmp_path: Path,
+) -> None:
+    learning = FileLearning(dms=True)
+    async with FakeOpenAI() as llm, collection_api() as api:
+        file = api.host_file("handbook.md", HANDBOOK, token=TOKEN)
+        event = slack_payloads.message(
+            "", channel="DUANN", channel_type="im", ts="1700004000.000100", subtype="file_share"
+        ) | {"files": [file]}
+        for _ in ("before the restart", "after it, on the same data"):
+            async with slack_bot(tmp_path, llm, api, turns=False, file_learning=learning) as world:
+                assert await world.send(event, event_id="EvShare") == 200
+                await world.replies(len(api.posted("DUANN")) + 1, "DUANN")
+                [document] = await documents(world)
+                passages = await world.runtime.store.passages.count(
+                    RecordFilter.for_audience(world.runtime.default_agent.id, DM)
+                )
+                assert (document.chunks, passages) == (2, 2)
+
+    assert [m["text"] for m in api.posted("DUANN")] == [
+        "Learned handbook.md: 2 sections (I'll use it only in our DMs).",
+        "I already know handbook.md (2 sections); nothing changed.",
+    ]
