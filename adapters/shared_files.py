@@ -186,13 +186,15 @@ class SharedFileLearner:
                 f"Learning shared files is off {where}; an admin can turn it on "
                 "(`learn_files` in the agents file)."
             )
-        lines = []
-        for shared in share.files:
-            lines.append(await self._learn(share.inbound, shared))
-        return "\n".join(lines)
+        lines = [await self._learn(share.inbound, shared, addressed) for shared in share.files]
+        return "\n".join(line for line in lines if line)
 
-    async def _learn(self, inbound: Inbound, shared: SharedFile) -> str:
+    async def _learn(self, inbound: Inbound, shared: SharedFile, addressed: bool) -> str:
+        """What learning one file did, in a line; "" for a file of a type no parser reads
+        shared in a channel without speaking to the bot (a screenshot among documents)."""
         name = PurePath(shared.name).name or "the file"
+        if not (addressed or _readable(name)):
+            return ""
         problem = self._refusal(name, shared.size)
         if problem:
             return f"I couldn't learn {name}: it {problem}."
@@ -217,14 +219,19 @@ class SharedFileLearner:
 
     def _refusal(self, name: str, size: int) -> str:
         """Why a file is refused before it is downloaded; "" when it may be."""
-        suffix = PurePath(name).suffix.lower()
-        if suffix not in PARSERS:
+        if not _readable(name):
             known = ", ".join(sorted(PARSERS))
-            return f"has an unsupported type ({suffix or 'no extension'}); I read {known}"
+            suffix = PurePath(name).suffix.lower() or "no extension"
+            return f"has an unsupported type ({suffix}); I read {known}"
         limit = self._learning.max_bytes
         if size > limit:
             return f"is {size_text(size)}, over the {size_text(limit)} limit for shared files"
         return ""
+
+
+def _readable(name: str) -> bool:
+    """A parser reads files called ``name``."""
+    return PurePath(name).suffix.lower() in PARSERS
 
 
 def learned_text(result: IngestResult, audience: Audience) -> str:

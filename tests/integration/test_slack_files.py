@@ -303,3 +303,19 @@ async def test_a_share_delivered_again_after_a_restart_stores_nothing_twice(
         "Learned handbook.md: 2 sections (I'll use it only in our DMs).",
         "I already know handbook.md (2 sections); nothing changed.",
     ]
+
+
+async def test_a_picture_shared_in_a_learning_channel_passes_by_quietly(
+    world: SlackWorld,
+) -> None:
+    sharing = Sharing(world)
+    await sharing.share([sharing.host("screenshot.png", b"\x89PNG")], channel="GSECRET")
+    await sharing.share(
+        [sharing.host("screenshot.png", b"\x89PNG"), sharing.host("team.md", HANDBOOK)],
+        channel="GSECRET",
+    )
+
+    [answer] = await world.replies(1, "GSECRET")
+    assert answer["text"] == "Learned team.md: 2 sections (I'll use it only in this channel)."
+    await world.quiet()
+    assert len(world.api.posted("GSECRET")) == 1
