@@ -413,7 +413,6 @@ async def sweep(
         "span_boost": (0.0, 0.5, 1.0, 2.0),
         "span_fade_days": (1.0, 3.0, 7.0, 14.0),
         "speaker_boost": (0.0, 0.5, 1.0, 2.0, 4.0),
-        "speaker_weight": (0.0, 0.5, 1.0, 2.0),
         "recency_weight": (0.0, 0.25, 0.5, 1.0),
     }
     print("\nsweep on the training split (conversations 1-2): R@10 any / R@1 any")
