@@ -4,13 +4,15 @@ posted to the request's ``response_url``; and whose workspace a press came from.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackClientError
 
-from adapters.slack.payloads import BlockAction
+from adapters.slack.payloads import BlockAction, ButtonPress, MalformedEvent, read_button_press
+from engine import JSON
 
 log = logging.getLogger(__name__)
 
@@ -43,3 +45,19 @@ async def answer_privately(respond: AsyncRespond, body: dict[str, Any], text: st
         await respond(text=text, response_type="ephemeral", replace_original=False)
     except (SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as error:
         log.info("answering a Slack interaction failed: %r", error)
+
+
+async def read_press(
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    reject: Callable[[JSON, str], Awaitable[None]],
+    unreadable: str,
+) -> ButtonPress | None:
+    """The button press ``body`` holds; None when it does not fit Slack's shape (it is then
+    kept for the operator, and the person who pressed is told ``unreadable``)."""
+    try:
+        return read_button_press(body)
+    except MalformedEvent as error:
+        await reject(body, str(error))
+        await answer_privately(respond, body, unreadable)
+        return None

@@ -16,11 +16,10 @@ import aiohttp
 from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackClientError
 
-from adapters.slack.answers import answer_privately, answerable
+from adapters.slack.answers import answer_privately, answerable, read_press
 from adapters.slack.clients import WorkspaceClients
 from adapters.slack.config import PLATFORM
 from adapters.slack.events import team_of
-from adapters.slack.payloads import MalformedEvent, read_button_press
 from engine import JSON, ApprovalPort, ApprovalRequest
 
 log = logging.getLogger(__name__)
@@ -91,11 +90,8 @@ class SlackApprovals:
         )
 
     async def pressed(self, body: dict[str, Any], respond: AsyncRespond) -> None:
-        try:
-            press = read_button_press(body)
-        except MalformedEvent as error:
-            await self._reject(body, str(error))
-            await answer_privately(respond, body, UNREADABLE)
+        press = await read_press(body, respond, self._reject, UNREADABLE)
+        if press is None:
             return
         action = press["actions"][0]
         request_id = action.get("value", "")

@@ -13,9 +13,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncRespond
 
-from adapters.slack.answers import answer_privately, team_of_action
+from adapters.slack.answers import answer_privately, read_press, team_of_action
 from adapters.slack.events import workspace_id
-from adapters.slack.payloads import MalformedEvent, read_button_press
 from engine import JSON, FeedbackPort, Outbound, Rating
 
 log = logging.getLogger(__name__)
@@ -80,11 +79,8 @@ class FeedbackButtons:
         self._reject = reject
 
     async def pressed(self, body: dict[str, Any], respond: AsyncRespond) -> None:
-        try:
-            press = read_button_press(body)
-        except MalformedEvent as error:
-            await self._reject(body, str(error))
-            await answer_privately(respond, body, UNREADABLE)
+        press = await read_press(body, respond, self._reject, UNREADABLE)
+        if press is None:
             return
         team = team_of_action(press)
         value = read_value(press["actions"][0].get("value", ""))

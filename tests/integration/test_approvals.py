@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -73,6 +75,17 @@ async def replied(bot: Bot, *texts: str) -> None:
     await eventually(lambda: [r.text for r in bot.port.delivered] == list(texts), str(texts))
 
 
+@asynccontextmanager
+async def paused_bot(
+    tmp_path: Path, llm: FakeOpenAI
+) -> AsyncIterator[tuple[Bot, RecordingPrompter]]:
+    """A gated bot whose first turn paused on alice's call, with its prompts."""
+    async with bot_running(settings_for(tmp_path, llm), llm) as bot:
+        prompter = await gated_bot(bot)
+        await pause(bot, llm)
+        yield bot, prompter
+
+
 def last_user_text(llm: FakeOpenAI) -> str:
     messages = llm.chat_requests[-1]["messages"]
     return str(next(m for m in reversed(messages) if m["role"] == "user")["content"])
@@ -81,9 +94,7 @@ def last_user_text(llm: FakeOpenAI) -> str:
 async def test_an_approved_call_runs_once_and_the_conversation_resumes(
     tmp_path: Path, llm: FakeOpenAI
 ) -> None:
-    async with bot_running(settings_for(tmp_path, llm), llm) as bot:
-        prompter = await gated_bot(bot)
-        await pause(bot, llm)
+    async with paused_bot(tmp_path, llm) as (bot, prompter):
         [request] = prompter.asked
         assert (request.tool, request.requester, request.approvers) == (
             "archival_memory_insert",
@@ -122,9 +133,7 @@ async def test_an_approved_call_runs_once_and_the_conversation_resumes(
 async def test_a_denied_call_never_runs_and_the_agent_hears_so(
     tmp_path: Path, llm: FakeOpenAI
 ) -> None:
-    async with bot_running(settings_for(tmp_path, llm), llm) as bot:
-        prompter = await gated_bot(bot)
-        await pause(bot, llm)
+    async with paused_bot(tmp_path, llm) as (bot, prompter):
         llm.push(tool_call("send_message", message="Fine, I won't."))
         answer = await bot.runtime.approvals.decide_approval(
             prompter.asked[0].id, "alice", approve=False
@@ -139,9 +148,7 @@ async def test_a_denied_call_never_runs_and_the_agent_hears_so(
 async def test_an_overdue_request_expires_once_and_can_no_longer_be_approved(
     tmp_path: Path, llm: FakeOpenAI
 ) -> None:
-    async with bot_running(settings_for(tmp_path, llm), llm) as bot:
-        prompter = await gated_bot(bot)
-        await pause(bot, llm)
+    async with paused_bot(tmp_path, llm) as (bot, prompter):
         runtime = bot.runtime
         soon = ApprovalDesk(runtime.store, runtime.agents, runtime.engine, clock=utcnow)
         assert await soon.expire_overdue() == 0
