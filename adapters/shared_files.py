@@ -79,6 +79,8 @@ class SharedFile:
     url: str
     #: Headers the download needs (Slack: the bot token).
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: The platform's id, for a file the event names only by it (``url`` is then "").
+    file_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +91,9 @@ class FileShare:
     files: tuple[SharedFile, ...]
     #: Posts the bot's answer in the message's thread.
     tell: Callable[[str], Awaitable[object]]
+    #: Asks the platform for what the event left out of a file (its name, size and URL);
+    #: raises ``DownloadError``. Slack Connect events name a file only by its id.
+    complete: Callable[[SharedFile], Awaitable[SharedFile]] | None = None
 
     @property
     def inbound(self) -> Inbound:
@@ -186,12 +191,18 @@ class SharedFileLearner:
                 f"Learning shared files is off {where}; an admin can turn it on "
                 "(`learn_files` in the agents file)."
             )
-        lines = [await self._learn(share.inbound, shared, addressed) for shared in share.files]
+        lines = [await self._learn(share, shared) for shared in share.files]
         return "\n".join(line for line in lines if line)
 
-    async def _learn(self, inbound: Inbound, shared: SharedFile, addressed: bool) -> str:
+    async def _learn(self, share: FileShare, shared: SharedFile) -> str:
         """What learning one file did, in a line; "" for a file of a type no parser reads
         shared in a channel without speaking to the bot (a screenshot among documents)."""
+        inbound, addressed = share.inbound, share.addressed
+        if not shared.url and share.complete is not None:
+            try:
+                shared = await share.complete(shared)
+            except DownloadError as error:
+                return f"I couldn't learn {shared.name or shared.file_id}: it {error}."
         name = PurePath(shared.name).name or "the file"
         if not (addressed or _readable(name)):
             return ""
@@ -273,6 +284,8 @@ def size_text(size: int) -> str:
 
 async def download(shared: SharedFile, max_bytes: int) -> bytes:
     """The file's bytes, read no further than ``max_bytes``."""
+    if not shared.url:
+        raise DownloadError("could not be downloaded: the platform gave no address for it")
     timeout = aiohttp.ClientTimeout(total=DOWNLOAD_TIMEOUT_S)
     try:
         async with (

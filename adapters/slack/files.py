@@ -2,7 +2,8 @@
 
 Files come with the message event that shares them (subtype ``file_share``; a mention of the
 bot carries them too): each one's name, size and private URL, downloaded with the bot token
-(the app needs the ``files:read`` scope). The ``file_shared`` event says less, so it is not
+(the app needs the ``files:read`` scope). A file the event names only by its id (Slack
+Connect) is looked up with ``files.info``. The ``file_shared`` event says less, so it is not
 used. The answer goes to the message's thread (top level in a DM).
 """
 
@@ -11,10 +12,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.intake import Arrival
-from adapters.shared_files import DocumentLearner, FileShare, SharedFile, SharedFileLearner
+from adapters.shared_files import (
+    DocumentLearner,
+    DownloadError,
+    FileShare,
+    SharedFile,
+    SharedFileLearner,
+)
 from adapters.slack.config import SlackConfig
 from adapters.slack.payloads import SlackFile
 
@@ -26,6 +34,9 @@ def shared_files(files: list[SlackFile], token: str) -> tuple[SharedFile, ...]:
     """The downloadable files of a message's ``files``, fetched with ``token``."""
     shared = []
     for file in files:
+        if file.get("file_access") == "check_file_info" and file.get("id"):
+            shared.append(SharedFile("", 0, "", file_id=file["id"]))
+            continue
         url = file.get("url_private_download") or file.get("url_private", "")
         if not url or file.get("mode", "hosted") in _NO_BYTES:
             continue
@@ -61,4 +72,21 @@ class SlackSharedFiles:
                 channel=inbound.channel, thread_ts=thread or None, text=text
             )
 
-        self.learner.take(FileShare(arrival, shared_files(files, client.token), tell))
+        async def complete(file: SharedFile) -> SharedFile:
+            return await look_up(client, file.file_id)
+
+        share = FileShare(arrival, shared_files(files, client.token), tell, complete)
+        self.learner.take(share)
+
+
+async def look_up(client: AsyncWebClient, file_id: str) -> SharedFile:
+    """A file the event named only by ``file_id``, as ``files.info`` describes it."""
+    try:
+        response = await client.files_info(file=file_id)
+    except SlackApiError as error:
+        raise DownloadError(f"could not be looked up ({error.response.get('error')})") from None
+    described: list[SlackFile] = [response["file"]] if response.get("file") else []
+    found = shared_files(described, client.token or "")
+    if not found:
+        raise DownloadError("has nothing to download (deleted, or stored outside Slack)")
+    return found[0]

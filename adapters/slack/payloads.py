@@ -35,6 +35,9 @@ class SlackFile(TypedDict, total=False):
     #: Where the bytes are, fetched with the bot token (the files:read scope).
     url_private: str
     url_private_download: str
+    #: "check_file_info": the event names the file only by ``id`` (Slack Connect); files.info
+    #: tells the rest.
+    file_access: str
 
 
 class LegacyAttachment(TypedDict, total=False):

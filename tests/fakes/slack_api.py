@@ -133,18 +133,27 @@ class FakeSlackApi:
         ``files``, with a private URL that ``token`` may download."""
         file_id = f"F{len(self.hosted) + 1:04d}"
         self.hosted[file_id] = (name, data, token)
+        return self._file(file_id) | {"mimetype": mimetype}
+
+    def _file(self, file_id: str) -> JSONDict:
+        name, data, _ = self.hosted[file_id]
         url = f"{self.root_url}/files-pri/{self.team_id}-{file_id}/download/{name}"
         return {
             "id": file_id,
             "name": name,
             "title": name,
-            "mimetype": mimetype,
             "size": len(data),
             "mode": "hosted",
             "url_private": url,
             "url_private_download": url,
             "permalink": f"https://fake.slack.com/files/UANN/{file_id}/{name}",
         }
+
+    def _file_info(self, args: JSONDict) -> JSONDict:
+        file_id = str(args.get("file", ""))
+        if file_id not in self.hosted:
+            return {"ok": False, "error": "file_not_found"}
+        return {"ok": True, "file": self._file(file_id)}
 
     def calls_of(self, method: str) -> list[ApiCall]:
         return [c for c in self.calls if c.method == method]
@@ -469,6 +478,7 @@ _HANDLERS = {
     "assistant.threads.setTitle": "_set_status",
     "files.getUploadURLExternal": "_upload_url",
     "files.completeUploadExternal": "_complete_upload",
+    "files.info": "_file_info",
     "auth.test": "_auth_test",
     "apps.connections.open": "_connections_open",
     "conversations.history": "_history",

@@ -319,3 +319,19 @@ async def test_a_picture_shared_in_a_learning_channel_passes_by_quietly(
     assert answer["text"] == "Learned team.md: 2 sections (I'll use it only in this channel)."
     await world.quiet()
     assert len(world.api.posted("GSECRET")) == 1
+
+
+async def test_a_file_named_only_by_its_id_is_looked_up_and_learned(world: SlackWorld) -> None:
+    sharing = Sharing(world)
+    hosted = sharing.host("partners.md", HANDBOOK)
+    gone = {"id": "F9999", "file_access": "check_file_info"}
+    await sharing.share([{"id": hosted["id"], "file_access": "check_file_info"}, gone])
+
+    assert await sharing.answer() == (
+        "Learned partners.md: 2 sections (I'll use it only in our DMs).\n"
+        "I couldn't learn F9999: it could not be looked up (file_not_found)."
+    )
+    assert [call.args["file"] for call in world.api.calls_of("files.info")] == [
+        hosted["id"],
+        "F9999",
+    ]
