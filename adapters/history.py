@@ -3,10 +3,11 @@
 A platform's ``HistorySource`` reads the channel page by page into arrivals, as live events
 would be read (same authors, audience and threads); ``ChannelHistory`` hands each to a
 history intake chain, which drops what the live chain drops (the bot's own messages,
-strangers' bots, channels the agent does not serve) and marks the rest to be remembered,
-never answered. The engine's inbox collapses a message it already holds, so reading a
-channel twice, or a message heard live, stores it once. After each page the progress is
-saved (``engine.BackfillLedger``), so a restart continues where the last one stopped.
+strangers' bots, channels the agent does not serve, what a ``mention`` channel's policy
+does not let the bot hear) and marks the rest to be remembered, never answered. The
+engine's inbox collapses a message it already holds, so reading a channel twice, or a
+message heard live, stores it once. After each page the progress is saved
+(``engine.BackfillLedger``), so a restart continues where the last one stopped.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Protocol
 from adapters.intake import (
     Arrival,
     BotHearing,
+    FollowChannelPolicy,
     IgnoreOtherBots,
     IgnoreOwnMessages,
     IntakeChain,
@@ -127,12 +129,13 @@ class RememberOnly:
 
 
 def history_intake(port: IntakePort, bot: BotHearing) -> IntakeChain:
-    """The chain past messages go through: the live chain's filters of who and where, then
-    remembered only (channel policies decide what to answer, and nothing past is answered)."""
+    """The chain past messages go through: the live chain's filters of who and where, and
+    its channel policy (a ``mention`` channel's past keeps only what mentions the bot, as
+    live), then remembered only: nothing past is answered."""
     steps: list[IntakeStep] = [IgnoreOwnMessages(), IgnoreOtherBots(bot.peer_agents)]
     if bot.served_channels:
         steps.append(ServedChannelsOnly(bot.served_channels))
-    steps.append(RememberOnly(bot.peer_agents))
+    steps += [FollowChannelPolicy(bot.policies), RememberOnly(bot.peer_agents)]
     return IntakeChain(steps, port)
 
 

@@ -41,6 +41,8 @@ WORKSPACE = f"slack:{TEAM}"
 PATIENCE = 30.0
 POLL = 0.05
 NOW = datetime.now(UTC).replace(microsecond=0)
+#: A channel's policy under which every past message is kept (``mention`` keeps only mentions).
+LISTEN = ChannelPolicy.LISTEN
 
 
 def ts_at(days_ago: float, seq: int = 100) -> str:
@@ -97,7 +99,7 @@ async def api() -> AsyncIterator[FakeSlackApi]:
 
 @pytest.fixture
 async def world(tmp_path: Path, api: FakeSlackApi) -> AsyncIterator[SlackWorld]:
-    async with FakeOpenAI() as llm, slack_bot(tmp_path, llm, api) as w:
+    async with FakeOpenAI() as llm, slack_bot(tmp_path, llm, api, default_policy=LISTEN) as w:
         yield w
 
 
@@ -255,7 +257,10 @@ async def test_messages_already_stored_are_skipped(tmp_path: Path, api: FakeSlac
 
 async def test_the_bounds_keep_only_the_newest_messages(tmp_path: Path, api: FakeSlackApi) -> None:
     bounds = HistoryBounds(days=0, messages=4)
-    async with FakeOpenAI() as llm, slack_bot(tmp_path, llm, api, history=bounds) as world:
+    async with (
+        FakeOpenAI() as llm,
+        slack_bot(tmp_path, llm, api, history=bounds, default_policy=LISTEN) as world,
+    ):
         await learn(world)
         progress = await learned(world, "CGEN")
 
@@ -290,7 +295,11 @@ async def test_an_interrupted_read_continues_from_its_last_page_without_duplicat
 ) -> None:
     agent = world.runtime.default_agent.id
     config = SlackConfig(
-        agent, bot_token="xoxb-scenario", signing_secret="s", api_base_url=api.base_url
+        agent,
+        bot_token="xoxb-scenario",
+        signing_secret="s",
+        api_base_url=api.base_url,
+        default_policy=LISTEN,
     )
     source = SlackChannelSource(
         reading_client(config, config.bot_token),
@@ -358,7 +367,10 @@ async def test_a_channel_the_agent_does_not_serve_is_not_read(
     tmp_path: Path, api: FakeSlackApi
 ) -> None:
     served = frozenset({"GSECRET"})
-    async with FakeOpenAI() as llm, slack_bot(tmp_path, llm, api, served_channels=served) as world:
+    async with (
+        FakeOpenAI() as llm,
+        slack_bot(tmp_path, llm, api, served_channels=served, default_policy=LISTEN) as world,
+    ):
         answer = await learn(world)
 
         assert "I don't serve #general" in answer

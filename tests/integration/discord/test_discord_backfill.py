@@ -117,7 +117,9 @@ async def discord_bot(tmp_path: Path, **config: Any) -> AsyncIterator[tuple[Scen
     world = build_world(fake)
     async with FakeOpenAI() as llm, fake.running(), running(settings_for(tmp_path, llm)) as runtime:
         scene = Scene(fake, world, llm, runtime)
-        settings = bot_config(fake, agent_id=runtime.default_agent.id, **config)
+        # Every past message is kept in a listen channel (a mention channel keeps mentions).
+        hearing = {"message_content": True, "default_policy": ChannelPolicy.LISTEN}
+        settings = bot_config(fake, agent_id=runtime.default_agent.id, **(hearing | config))
         adapter = DiscordAdapter(settings, runtime.engine, runtime.user_data, scene.ledger)
         runtime.engine.register_platform(adapter.platform_port)
         try:
