@@ -81,6 +81,8 @@ class UserDataService:
         rejected = await store.inbox.forget_rejected(user)
         # Their ratings of the agent's replies name them.
         await store.feedback.delete_user(workspace, user)
+        # Tool calls they asked for, with what they said.
+        await store.approvals.delete_user(workspace, user)
         await store.settle_forget()
         blocks_deleted, messages, passages, summaries, mail = counts
         return merged(

@@ -64,3 +64,7 @@ class ApprovalStore(Protocol):
 
     async def overdue(self, now: datetime, limit: int) -> list[ApprovalRequest]:
         """Pending requests whose time ran out by ``now``, oldest first."""
+
+    async def delete_user(self, workspace: str, user: str) -> int:
+        """Forget the requests ``user`` made in ``workspace`` or that were made in their DMs
+        (they hold what was said); how many there were."""

@@ -4,12 +4,14 @@ presses or two replicas decide it once), and found when their time runs out."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import timedelta
 
 from engine.store import Store
 from engine.store.approvals import ApprovalRequest, ApprovalStatus
+from engine.user_data import UserDataService
 from tests.contract.conftest import OpenReplica
-from tests.contract.records import AGENT, BASE_TIME, WS, inbox_item
+from tests.contract.records import AGENT, BASE_TIME, DM_BOB, OTHER_WS, WS, inbox_item
 
 
 def request(request_id: str, *, expires_in: int = 10) -> ApprovalRequest:
@@ -73,3 +75,28 @@ async def test_overdue_requests_are_the_pending_ones_past_their_time(store: Stor
     later = BASE_TIME + timedelta(hours=1)
     assert [r.id for r in await store.approvals.overdue(later, 10)] == ["ap-soon", "ap-later"]
     assert [r.id for r in await store.approvals.overdue(later, 1)] == ["ap-soon"]
+
+
+async def test_forgetting_a_person_removes_their_requests_and_those_of_their_dms(
+    store: Store,
+) -> None:
+    asked_by_alice = request("ap-alice")
+    in_bobs_dm = dataclasses.replace(
+        request("ap-bob-dm"), requester="carol", inbound=inbox_item("ev-2", audience=DM_BOB).inbound
+    )
+    by_carol = dataclasses.replace(request("ap-carol"), requester="carol")
+    elsewhere = dataclasses.replace(request("ap-other-ws"), workspace=OTHER_WS)
+    for kept in (asked_by_alice, in_bobs_dm, by_carol, elsewhere):
+        await store.approvals.put(kept)
+    assert await store.approvals.delete_user(WS, "alice") == 1
+    assert await store.approvals.delete_user(WS, "bob") == 1
+    assert await store.approvals.get("ap-alice") is None
+    assert await store.approvals.get("ap-bob-dm") is None
+    assert await store.approvals.get("ap-carol") == by_carol
+    assert await store.approvals.get("ap-other-ws") == elsewhere
+
+
+async def test_forget_user_removes_the_requests_they_made(store: Store) -> None:
+    await store.approvals.put(request("ap-alice"))
+    await UserDataService(store).forget_user(WS, "alice")
+    assert await store.approvals.get("ap-alice") is None

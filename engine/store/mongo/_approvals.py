@@ -37,6 +37,13 @@ class MongoApprovals:
         )
         return None if doc is None else as_record(ApprovalRequest, doc)
 
+    async def delete_user(self, workspace: str, user: str) -> int:
+        in_their_dm = {"inbound.audience.kind": "dm", "inbound.audience.user": user}
+        result = await self._approvals.delete_many(
+            {"workspace": workspace, "$or": [{"requester": user}, in_their_dm]}
+        )
+        return result.deleted_count
+
     async def overdue(self, now: datetime, limit: int) -> list[ApprovalRequest]:
         query = {
             "status": ApprovalStatus.PENDING.value,

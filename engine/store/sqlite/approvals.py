@@ -32,6 +32,13 @@ class SQLiteApprovals(RecordTable[ApprovalRequest]):
         rows = await self._db.query(sql, params)
         return self.columns.record(rows[0]) if rows else None
 
+    async def delete_user(self, workspace: str, user: str) -> int:
+        return await self.delete_where(
+            "workspace = ? AND (requester = ? OR (json_extract(inbound, '$.audience.kind') = 'dm'"
+            " AND json_extract(inbound, '$.audience.user') = ?))",
+            (workspace, user, user),
+        )
+
     async def overdue(self, now: datetime, limit: int) -> list[ApprovalRequest]:
         return await self.fetch_all(
             "status = ? AND expires_at <= ?",
