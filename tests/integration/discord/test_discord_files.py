@@ -5,7 +5,8 @@ is told by a reply what was learned or why not."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,12 +71,22 @@ class Scene:
 
 @pytest.fixture
 async def scene(tmp_path: Path) -> AsyncIterator[Scene]:
+    """Learning in #general only."""
+    async with scene_learning(tmp_path, lambda world: {world.general["id"]}) as running:
+        yield running
+
+
+@asynccontextmanager
+async def scene_learning(
+    tmp_path: Path, places: Callable[[DiscordWorld], set[str]]
+) -> AsyncIterator[Scene]:
+    """The bot learning attachments in ``places`` of its world (``dm`` for DMs)."""
     fake = FakeDiscord()
     world = build_world(fake)
     async with FakeOpenAI() as llm, fake.running():
         runtime = await build_runtime(settings_for(tmp_path, llm))
         try:
-            learning = FileLearning(frozenset({world.general["id"]}), max_bytes=1 << 20)
+            learning = FileLearning.of(places(world), 1 << 20)
             config = bot_config(fake, agent_id=runtime.default_agent.id, file_learning=learning)
             sources = SourceLibrary(runtime.store, runtime.embedder)
             adapter = DiscordAdapter(config, runtime.engine, runtime.user_data, sources=sources)
@@ -147,3 +158,18 @@ async def test_an_attachment_where_learning_is_off_is_refused_when_addressed(
     assert len(scene.fake.posted(staff["id"])) == 1
     assert scene.fake.downloads == []
     assert await scene.documents() == []
+
+
+async def test_an_attachment_in_a_dm_is_learned_for_that_person_only(tmp_path: Path) -> None:
+    async with scene_learning(tmp_path, lambda world: {"dm"}) as scene:
+        dm, alice = scene.world.alice_dm, scene.world.alice
+        await scene.share(dm, "notes.md", HANDBOOK)
+
+        [reply] = await scene.replies(dm)
+        assert reply.content == "Learned notes.md: 1 section (I'll use it only in our DMs)."
+        [document] = await scene.documents()
+        assert str(document.scope) == f"dm:{alice['id']}"
+        mine = Audience(document.workspace, AudienceKind.DM, dm["id"], alice["id"])
+        assert any("sixteen weeks" in text for text in await scene.found(mine, "leave"))
+        general = Audience(scene.workspace, AudienceKind.PUBLIC, scene.world.general["id"])
+        assert await scene.found(general, "leave") == []
