@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from engine.records import Inbound, Message, Outbound, Role
+from engine.records import Agent, Inbound, Message, Outbound, Role
 from engine.store.lineage import Derivation
 from engine.store.protocol import InboxItem
 
@@ -39,8 +39,9 @@ class TurnResult:
 
 
 class TurnRunner(Protocol):
-    async def run(self, items: Sequence[InboxItem]) -> TurnResult:
-        """Run one turn for pending items of one conversation (oldest first).
+    async def run(self, items: Sequence[InboxItem], agent: Agent | None = None) -> TurnResult:
+        """Run one turn for pending items of one conversation (oldest first), for ``agent``
+        when the caller read it with the items.
 
         Loops LLM step -> tools until a terminal tool or the step limit, and returns the
         items' user messages with everything the turn produced. When no item asks for a reply

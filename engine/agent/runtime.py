@@ -95,9 +95,9 @@ class AgentRuntime:
 
     # -- TurnRunner ------------------------------------------------------------------------------
 
-    async def run(self, items: Sequence[InboxItem]) -> TurnResult:
+    async def run(self, items: Sequence[InboxItem], agent: Agent | None = None) -> TurnResult:
         last = items[-1].inbound
-        agent = await self._turns.store.agents.get(last.agent_id)
+        agent = agent or await self._turns.store.agents.get(last.agent_id)
         if agent is None:
             log.warning("inbox items for unknown agent %s skipped", last.agent_id)
             return TurnResult((), ())

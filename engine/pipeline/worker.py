@@ -23,8 +23,8 @@ from engine.pipeline.delivery import ReplyDelivery
 from engine.pipeline.leases import HeldLease
 from engine.ports import StepPort
 from engine.progress import reporting_steps
-from engine.records import Inbound
-from engine.store.protocol import InboxItem, InboxStatus
+from engine.records import Agent, Inbound
+from engine.store.protocol import InboxItem, InboxStatus, PendingBatch
 from engine.store.state import JournalEntry, TurnOutcome
 from engine.streaming import streaming_replies
 from engine.turns import Replies, TurnResult, TurnRunner, user_message
@@ -71,11 +71,11 @@ class ConversationWorker:
             return False  # another process serves it; the inbox poll looks again
         async with lease:
             while not stopping.is_set():
-                items, journalled = await store.turns.pending(conversation, settings.batch_limit)
-                if not items:
+                batch = await store.turns.pending(conversation, settings.batch_limit)
+                if not batch.items:
                     return False
                 try:
-                    await self._turn(items, journalled, lease)
+                    await self._turn(batch, lease)
                 except TurnDeferred as deferred:
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(deferred.delay):
@@ -84,19 +84,17 @@ class ConversationWorker:
                     return True
         return False
 
-    async def _turn(
-        self, items: Sequence[InboxItem], journalled: JournalEntry | None, lease: HeldLease
-    ) -> None:
+    async def _turn(self, batch: PendingBatch, lease: HeldLease) -> None:
         started = time.perf_counter()
         end = TurnEnd.INTERRUPTED
         try:
-            entry = journalled
+            entry = batch.journalled
             if entry is None:
                 with self._timed(Stage.TURN):
-                    entry = await self._run(items)
+                    entry = await self._run(batch.items, batch.agent)
                 await lease.confirm()
             with self._timed(Stage.APPLY):
-                entry = await self._apply(entry, journalled=journalled is not None)
+                entry = await self._apply(entry, journalled=batch.journalled is not None)
             end = TurnEnd.DONE if entry.outcome is TurnOutcome.DONE else TurnEnd.FAILED
             with self._timed(Stage.DELIVER):
                 delivered = await self.delivery.deliver_in_order(entry.replies)
@@ -113,7 +111,7 @@ class ConversationWorker:
         yield
         self.observer.stage_finished(stage, time.perf_counter() - started)
 
-    async def _run(self, items: Sequence[InboxItem]) -> JournalEntry:
+    async def _run(self, items: Sequence[InboxItem], agent: Agent | None) -> JournalEntry:
         head = items[0]
         store, settings = self.pipeline.store, self.pipeline.settings
         attempts = await store.inbox.record_attempt(head.id)
@@ -127,7 +125,7 @@ class ConversationWorker:
                     self._working(items),
                     streaming_replies(port, items, self.pipeline.clock) as streams,
                 ):
-                    result = await self.runner.run(items)
+                    result = await self.runner.run(items, agent)
                     if streams is not None:
                         await streams.settle(result.replies, settings.delivery_timeout)
         except Exception as exc:

@@ -342,8 +342,17 @@ class InboxStore(Protocol):
 
 #: Vectors by record id.
 type Embeddings = Sequence[tuple[str, Sequence[float]]]
-#: A conversation's pending items, and the outcome journalled under the first one.
-type PendingBatch = tuple[list[InboxItem], JournalEntry | None]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingBatch:
+    """A conversation's pending items, read with what their turn needs first."""
+
+    items: list[InboxItem]
+    #: The outcome journalled under the first item, if any.
+    journalled: JournalEntry | None = None
+    #: The agent the items are for (None when there are none, or no such agent).
+    agent: Agent | None = None
 
 
 def closing_status(entry: JournalEntry) -> InboxStatus:
@@ -357,7 +366,8 @@ class TurnStore(Protocol):
     one transaction (SQLite) or in an order that survives a crash at any point (MongoDB)."""
 
     async def pending(self, conversation: str, limit: int) -> PendingBatch:
-        """``InboxStore.pending``, with the outcome journalled under the first item, if any."""
+        """``InboxStore.pending``, with the outcome journalled under the first item and the
+        agent the items are for."""
 
     async def apply(
         self, entry: JournalEntry, *, journalled: bool = False, embeddings: Embeddings = ()

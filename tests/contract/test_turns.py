@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from engine.records import Agent
 from engine.store import InboxStatus, OutboxStatus, Store
 from engine.store.lineage import Derivation, Derived
+from engine.store.protocol import PendingBatch
 from engine.store.state import JournalEntry, TurnOutcome
-from tests.contract.records import PUBLIC, WS, axis, inbox_item, message, reply, visible_to
+from tests.contract.records import AGENT, PUBLIC, WS, axis, inbox_item, message, reply, visible_to
 
 
 async def batch_of_two(store: Store) -> tuple[str, str]:
@@ -30,20 +32,27 @@ def outcome(
     )
 
 
-async def test_pending_batch_comes_with_the_outcome_journalled_under_its_first_item(
+async def test_pending_batch_comes_with_its_agent_and_its_first_items_journalled_outcome(
     store: Store,
 ) -> None:
-    assert await store.turns.pending("conv-1", 10) == ([], None)
+    assert await store.turns.pending("conv-1", 10) == PendingBatch([])
     first, second = await batch_of_two(store)
-    items, journalled = await store.turns.pending("conv-1", 10)
-    assert ([i.id for i in items], journalled) == ([first, second], None)
-    assert [i.id for i in (await store.turns.pending("conv-1", 1))[0]] == [first]
+    batch = await store.turns.pending("conv-1", 10)
+    assert ([i.id for i in batch.items], batch.journalled, batch.agent) == (
+        [first, second],
+        None,
+        None,
+    )
+    assert [i.id for i in (await store.turns.pending("conv-1", 1)).items] == [first]
 
+    agent = Agent(id=AGENT, name="Ada", model="gpt-test", system_prompt="", tools=())
+    await store.agents.put(agent)
     answered = outcome(first, (first, second), "the answer")
     await store.journal.record(answered)
     # An outcome kept under a later item is not the batch's.
     await store.journal.record(outcome(second, (second,), "not this one"))
-    assert (await store.turns.pending("conv-1", 10))[1] == answered
+    batch = await store.turns.pending("conv-1", 10)
+    assert (batch.journalled, batch.agent) == (answered, await store.agents.get(AGENT))
 
 
 async def test_applying_an_outcome_writes_it_closes_the_batch_and_drops_its_journal(
@@ -64,7 +73,7 @@ async def test_applying_an_outcome_writes_it_closes_the_batch_and_drops_its_jour
         assert item is not None
         assert item.status is InboxStatus.DONE
     assert await store.journal.find(first) is None
-    assert await store.turns.pending("conv-1", 10) == ([], None)
+    assert await store.turns.pending("conv-1", 10) == PendingBatch([])
 
 
 async def test_an_outcome_journalled_before_wins_over_a_later_run(store: Store) -> None:
@@ -79,7 +88,7 @@ async def test_an_outcome_journalled_before_wins_over_a_later_run(store: Store) 
     assert item is not None
     assert (item.status, item.error) == (InboxStatus.FAILED, "the model failed")
     # Only the items of the outcome that counts are closed.
-    assert [i.id for i in (await store.turns.pending("conv-1", 10))[0]] == [second]
+    assert [i.id for i in (await store.turns.pending("conv-1", 10)).items] == [second]
 
 
 async def test_a_journalled_outcome_is_applied_as_read(store: Store) -> None:

@@ -80,7 +80,7 @@ class RecordingRunner:
     started: asyncio.Event = field(default_factory=asyncio.Event)
     indexed: list[str] = field(default_factory=list)
 
-    async def run(self, items: Sequence[InboxItem]) -> TurnResult:
+    async def run(self, items: Sequence[InboxItem], agent: Agent | None = None) -> TurnResult:
         self.calls.append(tuple(item.inbound.text for item in items))
         self.started.set()
         if self.gate is not None:

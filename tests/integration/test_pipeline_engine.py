@@ -209,14 +209,14 @@ async def test_two_engines_sharing_a_store_answer_each_message_once(store: Store
     overlaps: list[str] = []
 
     class SerialCheck(RecordingRunner):
-        async def run(self, items):  # type: ignore[no-untyped-def]
+        async def run(self, items, agent=None):  # type: ignore[no-untyped-def]
             key = items[0].conversation
             if key in busy:
                 overlaps.append(key)
             busy.add(key)
             try:
                 await asyncio.sleep(0.005)
-                return await super().run(items)
+                return await super().run(items, agent)
             finally:
                 busy.discard(key)
 

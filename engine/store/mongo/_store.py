@@ -76,7 +76,7 @@ class MongoStore(Store):
         self.leases = MongoLeases(db["leases"])
         self.journal = MongoTurnJournal(db["turn_journal"])
         self.turns = MongoTurnStore(
-            db["inbox"], self.inbox, self.journal, self.messages, self.outbox
+            db["inbox"], db["agents"], self.inbox, self.journal, self.messages, self.outbox
         )
         self.context = MongoContextReads(
             self.blocks, db["summaries"], db["messages"], db["passages"]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from pymongo import ASCENDING
 
+from engine.records import Agent
 from engine.store.codec import decode
 from engine.store.lineage import links_of
 from engine.store.mongo._documents import Collection, Document, as_record
@@ -25,11 +26,22 @@ from engine.store.protocol import Embeddings, InboxItem, InboxStatus, PendingBat
 from engine.store.state import JournalEntry
 
 _JOURNALLED = "_journalled"
+_AGENT = "_agent"
+
+
+def _joined(collection: str, field: str, into: str) -> Document:
+    """The documents of ``collection`` whose ``_id`` is the item's ``field``, as ``into``."""
+    return {"$lookup": {"from": collection, "localField": field, "foreignField": "_id", "as": into}}
+
+
+def _without_id(doc: Document) -> Document:
+    return {key: value for key, value in doc.items() if key != "_id"}
 
 
 @dataclass(frozen=True, slots=True)
 class MongoTurnStore:
     items: Collection
+    agents: Collection
     inbox: MongoInbox
     journal: MongoTurnJournal
     messages: MongoMessages
@@ -37,28 +49,26 @@ class MongoTurnStore:
 
     async def pending(self, conversation: str, limit: int) -> PendingBatch:
         if limit <= 0:
-            return [], None
+            return PendingBatch([])
         pipeline: list[Document] = [
             {"$match": {"status": InboxStatus.PENDING.value, "conversation": conversation}},
             {"$sort": {"seq": ASCENDING}},
             {"$limit": limit},
-            {
-                "$lookup": {
-                    "from": self.journal.collection_name,
-                    "localField": "_id",
-                    "foreignField": "_id",
-                    "as": _JOURNALLED,
-                }
-            },
+            _joined(self.journal.collection_name, "_id", _JOURNALLED),
+            _joined(self.agents.name, "inbound.agent_id", _AGENT),
         ]
         docs = [doc async for doc in await self.items.aggregate(pipeline)]
-        journalled = [doc.pop(_JOURNALLED) for doc in docs]
-        entry = None
-        if journalled and journalled[0]:
-            stored = dict(journalled[0][0])
-            del stored["_id"]
-            entry = decode(JournalEntry, stored)
-        return [as_record(InboxItem, doc) for doc in docs], entry
+        if not docs:
+            return PendingBatch([])
+        # Joined to every item: the first item's journal and the items' agent count.
+        journals = [doc.pop(_JOURNALLED) for doc in docs]
+        agents = [doc.pop(_AGENT) for doc in docs]
+        journalled, agent = journals[0], agents[-1]
+        return PendingBatch(
+            [as_record(InboxItem, doc) for doc in docs],
+            decode(JournalEntry, _without_id(journalled[0])) if journalled else None,
+            as_record(Agent, agent[0]) if agent else None,
+        )
 
     async def apply(
         self, entry: JournalEntry, *, journalled: bool = False, embeddings: Embeddings = ()

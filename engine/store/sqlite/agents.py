@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import sqlite3
 from collections.abc import Sequence
 
 from engine.records import Agent
@@ -23,7 +24,12 @@ class SQLiteAgentStore:
         )
 
     async def get(self, agent_id: str) -> Agent | None:
-        return await self._first("WHERE id = ?", (agent_id,))
+        return await self._db.run(lambda c: self.get_on(c, agent_id))
+
+    def get_on(self, conn: sqlite3.Connection, agent_id: str) -> Agent | None:
+        """``get`` on the database's thread."""
+        row = conn.execute("SELECT doc FROM agents WHERE id = ?", (agent_id,)).fetchone()
+        return None if row is None else decode(Agent, json.loads(row[0]))
 
     async def by_name(self, name: str) -> Agent | None:
         return await self._first("WHERE name = ? ORDER BY id", (name,))

@@ -45,7 +45,7 @@ class SQLiteStore(Store):
         self.outbox = SQLiteOutboxStore(self._db)
         self.leases = SQLiteLeaseStore(self._db)
         self.journal = SQLiteTurnJournal(self._db)
-        self.turns = SQLiteTurnStore(self._db, self.inbox, self.journal, self.outbox)
+        self.turns = SQLiteTurnStore(self._db, self.agents, self.inbox, self.journal, self.outbox)
         self.context = SQLiteContextReads(
             self._db, self.blocks, self.summaries, self.messages, self.passages
         )

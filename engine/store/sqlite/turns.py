@@ -14,6 +14,7 @@ from engine.store.lineage import links_of
 from engine.store.protocol import Embeddings, PendingBatch, closing_status
 from engine.store.sqlite._database import Database, snapshot, write
 from engine.store.sqlite._queries import attach_embeddings
+from engine.store.sqlite.agents import SQLiteAgentStore
 from engine.store.sqlite.inbox import SQLiteInboxStore
 from engine.store.sqlite.journal import SQLiteTurnJournal
 from engine.store.sqlite.messages import append_on
@@ -24,6 +25,7 @@ from engine.store.state import JournalEntry
 @dataclass(frozen=True, slots=True)
 class SQLiteTurnStore:
     db: Database
+    agents: SQLiteAgentStore
     inbox: SQLiteInboxStore
     journal: SQLiteTurnJournal
     outbox: SQLiteOutboxStore
@@ -32,7 +34,13 @@ class SQLiteTurnStore:
         def read(conn: sqlite3.Connection) -> PendingBatch:
             with snapshot(conn):
                 items = self.inbox.pending_on(conn, conversation, limit)
-                return items, (self.journal.fetch_on(conn, items[0].id) if items else None)
+                if not items:
+                    return PendingBatch(items)
+                return PendingBatch(
+                    items,
+                    self.journal.fetch_on(conn, items[0].id),
+                    self.agents.get_on(conn, items[-1].inbound.agent_id),
+                )
 
         return await self.db.run(read)
 
