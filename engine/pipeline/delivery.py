@@ -40,7 +40,7 @@ class ReplyDelivery:
     on_settled: Callable[[Outbound], None]
     #: Conversations with a reply waiting for a retry: later replies wait behind it.
     _blocked: dict[str, datetime] = field(init=False, default_factory=dict)
-    #: Replies this process is delivering right now (the reply lease is re-entrant).
+    #: Replies this process is delivering right now (a claim is re-entrant for its holder).
     _claimed: set[str] = field(init=False, default_factory=set)
     _wake: asyncio.Event = field(init=False, default_factory=asyncio.Event)
     _slots: asyncio.Semaphore = field(init=False)
