@@ -175,8 +175,11 @@ class AgentRuntime:
         if agent is None or tool is None:
             return ToolOutcome(f"Error: {request.tool} is no longer available.", error=True)
         ctx = self._turns.context(agent, inbound, Replies(request.id, inbound, self._turns.clock))
+        ctx.provenance.read([request.source])
         call = ToolCall(request.id, request.tool, request.arguments)
-        return await call_tool(ungated(tool), ctx, call, self._turns.tool_timeout)
+        outcome = await call_tool(ungated(tool), ctx, call, self._turns.tool_timeout)
+        await ctx.provenance.write(self._turns.store.lineage, inbound.workspace)
+        return outcome
 
     # -- context ---------------------------------------------------------------------------------
 

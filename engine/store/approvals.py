@@ -44,6 +44,9 @@ class ApprovalRequest:
     status: ApprovalStatus = ApprovalStatus.PENDING
     decided_by: str = ""
     decided_at: datetime | None = None
+    #: The stored message the paused turn began with: what the approved call writes derives
+    #: from it (lineage), so forgetting its author forgets that too.
+    source: str = ""
 
     def may_decide(self, user: str) -> bool:
         return user in self.approvers

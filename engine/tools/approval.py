@@ -136,6 +136,7 @@ class ApprovalGate:
             inbound=inbound,
             created_at=ctx.now,
             expires_at=ctx.now + timedelta(seconds=self.policy.ttl_s),
+            source=ctx.replies.head,
         )
         if await ctx.store.approvals.put(request):
             await self._prompts.ask(request)

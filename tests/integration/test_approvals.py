@@ -22,6 +22,7 @@ from engine import (
     utcnow,
 )
 from engine.records import ToolRule
+from engine.store.lineage import Derived
 from jobs.approvals import ApprovalExpiryJob
 from tests.fakes.discord_world import eventually
 from tests.fakes.openai_server import FakeOpenAI, tool_call
@@ -118,6 +119,15 @@ async def test_an_approved_call_runs_once_and_the_conversation_resumes(
         )
         await replied(bot, "Saved it.")
         assert await passages(bot.runtime) == [FACT]
+        # What the approved call wrote derives from what alice said when she asked.
+        store = bot.runtime.store
+        where = RecordFilter.for_audience(bot.runtime.default_agent.id, dm("alice"))
+        [kept] = await store.passages.list(where, 50)
+        asked = await store.inbox.get(request.source)
+        assert asked is not None
+        assert asked.inbound.text == "Remember that the key rotates on Fridays."
+        sources = await store.lineage.sources_of(Derived.PASSAGE, [kept.id])
+        assert request.source in sources[kept.id]
         assert "alice approved archival_memory_insert. Result:" in last_user_text(llm)
         # The resumed turn sees its paused call, and what came of it, in order.
         tools = [m["content"] for m in llm.chat_requests[-1]["messages"] if m["role"] == "tool"]

@@ -364,7 +364,8 @@ CREATE TABLE IF NOT EXISTS approvals (
     expires_at INTEGER NOT NULL,
     status TEXT NOT NULL,
     decided_by TEXT NOT NULL,
-    decided_at INTEGER
+    decided_at INTEGER,
+    source TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS approvals_pending ON approvals (status, expires_at);
 
