@@ -21,6 +21,7 @@ from bot.sources_cli import add_sources_arguments, run_sources
 from bot.terminal_text import agents_table, nothing_due
 from bot.wiring import build_embedder, build_runtime, build_sandbox, running
 from engine import (
+    Agent,
     AgentChangeError,
     AgentExists,
     AgentsFileError,
@@ -35,6 +36,7 @@ from engine import (
     attach_tool,
     create_agent,
     detach_tool,
+    ensure_agent,
     open_store,
     read_agents_file,
     register_tool,
@@ -221,10 +223,20 @@ async def _memory(settings: Settings, args: argparse.Namespace) -> int:
 async def _sources(settings: Settings, args: argparse.Namespace) -> int:
     embedder = await build_embedder(settings)
     async with _store(settings) as store:
-        name = args.agent or settings.agent_name
-        agent = await store.agents.by_name(name)
+        if args.agent is None:  # the default agent, created as `mnemo run` creates it
+            agent: Agent | None = await ensure_agent(
+                store,
+                settings.agent_name,
+                model=settings.model,
+                context_budget=settings.context_budget,
+            )
+        else:
+            agent = await store.agents.by_name(args.agent)
         if agent is None:
-            print(f"mnemo: no agent called {name!r} (see `mnemo agents list`)", file=sys.stderr)
+            print(
+                f"mnemo: no agent called {args.agent!r} (see `mnemo agents list`)",
+                file=sys.stderr,
+            )
             return 1
         return await run_sources(store, embedder, agent, args)
 
