@@ -50,7 +50,10 @@ def add_sources_arguments(sources: argparse.ArgumentParser, workspace: str) -> N
     )
     sources.add_argument("--agent", help="agent name (default: MNEMO_AGENT)")
     sources.add_argument(
-        "--workspace", default=workspace, help=f"workspace or guild id (default: {workspace})"
+        "--workspace",
+        default=workspace,
+        help="the workspace as Mnemo names it: slack:<team id>, discord:<guild id> or, for "
+        f"one person's Discord DMs, discord:dm:<user id> (default: {workspace})",
     )
     sources.add_argument(
         "--audience",
@@ -100,6 +103,9 @@ async def _add(library: SourceLibrary, agent: Agent, args: argparse.Namespace) -
             "(everyone in it), 'private:<channel>' or 'dm:<user>'",
             file=sys.stderr,
         )
+        return 2
+    if problem := workspace_problem(args.workspace, scope):
+        print(f"mnemo: {problem}", file=sys.stderr)
         return 2
     if not args.targets:
         print("mnemo: name the files to add: mnemo sources add PATH...", file=sys.stderr)
@@ -155,6 +161,25 @@ async def _find(
             file=sys.stderr,
         )
     return None
+
+
+def workspace_problem(workspace: str, scope: Scope) -> str:
+    """Why no conversation would read a document taught to ``workspace`` under ``scope``
+    ("" when one would): a platform's own id instead of Mnemo's name for it, or a person's
+    Discord DMs, which are a workspace of their own, not a server's."""
+    if ":" not in workspace:
+        return (
+            f"--workspace {workspace!r}: write slack:{workspace} for a Slack workspace or "
+            f"discord:{workspace} for a Discord server, as Mnemo names them"
+        )
+    if scope.kind is ScopeKind.DM and workspace.startswith("discord:"):
+        dms = f"discord:dm:{scope.about}"
+        if workspace != dms:
+            return (
+                f"--audience {scope}: a person's Discord DMs are their own workspace; "
+                f"use --workspace {dms}"
+            )
+    return ""
 
 
 def expand(paths: Iterable[Path]) -> Iterator[Path]:

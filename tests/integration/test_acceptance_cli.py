@@ -1,0 +1,83 @@
+"""``mnemo sources`` as a new operator first runs it: on a fresh store (the default agent not
+created yet) it teaches the default agent, and a workspace named the way Slack or Discord
+shows it (not as Mnemo names it) is refused in one line instead of teaching a workspace that
+no conversation reads."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from engine import open_store
+
+GUIDE = "# Guide\n\n## Leave\n\nThirty days a year.\n"
+
+
+@pytest.fixture
+def guide(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MNEMO_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MNEMO_AGENT", raising=False)
+    path = tmp_path / "guide.md"
+    path.write_text(GUIDE)
+    return path
+
+
+async def mnemo(*argv: str) -> int:
+    return await asyncio.to_thread(main, list(argv))
+
+
+async def documents(tmp_path: Path) -> list[str]:
+    store = await open_store(mongodb_uri=None, data_dir=tmp_path / "data")
+    try:
+        agent = await store.agents.by_name("mnemo")
+        return [] if agent is None else [d.name for d in await store.sources.documents(agent.id)]
+    finally:
+        await store.close()
+
+
+async def test_a_fresh_install_teaches_the_default_agent(
+    guide: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await mnemo("sources", "list") == 0
+    assert capsys.readouterr().out.startswith("mnemo has no documents")
+
+    assert await mnemo("sources", "add", str(guide)) == 0
+    assert capsys.readouterr().out.startswith("added guide.md: 1 chunks")
+    assert await documents(tmp_path) == ["guide.md"]
+
+
+async def test_a_named_agent_that_does_not_exist_is_still_refused(
+    guide: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await mnemo("sources", "add", str(guide), "--agent", "ghost") == 1
+    assert capsys.readouterr().err == ("mnemo: no agent called 'ghost' (see `mnemo agents list`)\n")
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--workspace", "T0123"], "--workspace 'T0123': write slack:T0123"),
+        (
+            ["--workspace", "discord:998877", "--audience", "dm:42"],
+            "--audience dm:42: a person's Discord DMs are their own workspace; "
+            "use --workspace discord:dm:42",
+        ),
+    ],
+)
+async def test_a_workspace_no_conversation_reads_is_refused_in_one_line(
+    guide: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    said: str,
+) -> None:
+    assert await mnemo("sources", "add", str(guide), *argv) == 2
+    shown = capsys.readouterr()
+    assert shown.out == ""
+    assert len(shown.err.splitlines()) == 1
+    assert shown.err.startswith(f"mnemo: {said}")
+    assert await documents(tmp_path) == []
