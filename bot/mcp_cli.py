@@ -119,7 +119,10 @@ def _pairs(items: Sequence[str], option: str) -> dict[str, str]:
 def _problem(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'server'}: {e['msg']}" for e in exc.errors()
+            f"{'.'.join(str(p) for p in e['loc']) or 'server'}: "
+            # A validator's own words, without pydantic's "Value error, " before them.
+            f"{e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
         )
     return str(exc)
 
@@ -130,6 +133,7 @@ async def _list(registry: McpServerRegistry, *, check: bool) -> int:
         print("no MCP servers (add one with `mnemo mcp add`, or under mcp_servers in the file)")
         return 0
     running = await start_mcp_tools([s.spec for s in servers], os.environ) if check else None
+    down = 0
     try:
         for server in servers:
             spec = server.spec
@@ -142,10 +146,11 @@ async def _list(registry: McpServerRegistry, *, check: bool) -> int:
                 continue
             problem = running.problem(spec.name)
             if problem:
+                down += 1
                 print(f"  not running: {problem}")
             for name in sorted(running.server_tools(spec.name)):
                 print(f"  {name}")
     finally:
         if running is not None:
             await running.aclose()
-    return 0
+    return 1 if down else 0
