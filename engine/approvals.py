@@ -12,7 +12,7 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -24,8 +24,11 @@ from engine.tools.base import ToolOutcome
 
 log = logging.getLogger(__name__)
 
-#: Overdue requests expired per pass of ``expire_overdue``.
+#: Requests expired (or resumed) per pass of ``expire_overdue`` (``resume_interrupted``).
 EXPIRE_BATCH = 100
+#: How long after a decision its conversation may still be being told, before a stop is
+#: assumed (an approved call runs within its tool's time limit).
+RESUME_AFTER = timedelta(minutes=15)
 
 
 class DecisionOutcome(StrEnum):
@@ -105,12 +108,13 @@ class ApprovalDesk:
         if decided is None:
             fresh = await self._store.approvals.get(request.id)
             return _decided_already(fresh or request)
-        if not approve:
-            await self._resume(decided, f"{user} denied {decided.tool}; it did not run.")
-            return ApprovalAnswer(DecisionOutcome.DENIED, _settled(decided), decided)
-        outcome = await self._calls.run_approved(decided)
-        await self._resume(decided, f"{user} approved {decided.tool}. Result: {outcome.output}")
-        return ApprovalAnswer(DecisionOutcome.APPROVED, _settled(decided), decided)
+        if approve:
+            outcome = await self._calls.run_approved(decided)
+            await self._store.approvals.keep_result(decided.id, outcome.output)
+            decided = dataclasses.replace(decided, result=outcome.output)
+        await self._resume(decided)
+        answered = DecisionOutcome.APPROVED if approve else DecisionOutcome.DENIED
+        return ApprovalAnswer(answered, _settled(decided), decided)
 
     async def expire_overdue(self, limit: int = EXPIRE_BATCH) -> int:
         """Expire the requests whose time ran out and tell their conversations; how many."""
@@ -121,19 +125,36 @@ class ApprovalDesk:
                 expired += 1
         return expired
 
+    async def upkeep_due(self, now: datetime) -> bool:
+        """Whether ``expire_overdue`` or ``resume_interrupted`` has work at ``now``."""
+        approvals = self._store.approvals
+        return bool(
+            await approvals.overdue(now, 1) or await approvals.unresumed(now - RESUME_AFTER, 1)
+        )
+
+    async def resume_interrupted(self, limit: int = EXPIRE_BATCH) -> int:
+        """Tell the conversations of requests decided at least ``RESUME_AFTER`` ago that
+        were never told (the bot stopped in between); how many."""
+        before = self._clock() - RESUME_AFTER
+        requests = await self._store.approvals.unresumed(before, limit)
+        for request in requests:
+            await self._resume(request)
+        return len(requests)
+
     async def _expire(self, request: ApprovalRequest, now: datetime) -> ApprovalAnswer | None:
         decided = await self._store.approvals.decide(request.id, ApprovalStatus.EXPIRED, "", now)
         if decided is None:
             return None
-        await self._resume(decided, f"Nobody approved {decided.tool} in time; it did not run.")
+        await self._resume(decided)
         return ApprovalAnswer(DecisionOutcome.EXPIRED, _settled(decided), decided)
 
-    async def _resume(self, request: ApprovalRequest, what: str) -> None:
-        """Tell the paused conversation what became of the call: a message its agent answers."""
+    async def _resume(self, request: ApprovalRequest) -> None:
+        """Tell the paused conversation what became of the call: a message its agent answers
+        (taken once, however often it is sent)."""
         asked = request.inbound
         message = dataclasses.replace(
             asked,
-            text=f"[approval of {request.tool} {request.arguments}] {what}",
+            text=f"[approval of {request.tool} {request.arguments}] {_became(request)}",
             event_id=f"approval:{request.id}",
             message_ref="",
             sent_at=self._clock(),
@@ -143,6 +164,21 @@ class ApprovalDesk:
         )
         result = await self._intake.receive(message)
         log.info("approval %s %s: %s", request.id, request.status.value, result.outcome.value)
+        await self._store.approvals.mark_resumed(request.id, self._clock())
+
+
+def _became(request: ApprovalRequest) -> str:
+    """What became of the call, as its conversation is told."""
+    by, tool = request.decided_by, request.tool
+    match request.status:
+        case ApprovalStatus.APPROVED if request.result is None:
+            return f"{by} approved {tool}, but the bot stopped while it ran: its result is unknown."
+        case ApprovalStatus.APPROVED:
+            return f"{by} approved {tool}. Result: {request.result}"
+        case ApprovalStatus.DENIED:
+            return f"{by} denied {tool}; it did not run."
+        case _:
+            return f"Nobody approved {tool} in time; it did not run."
 
 
 def _settled(request: ApprovalRequest) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from engine import ApprovalDesk, ChatModel, Embedder, Store, utcnow
-from jobs.approvals import ApprovalExpiryJob
+from jobs.approvals import ApprovalUpkeepJob
 from jobs.consolidation import ConsolidationJob
 from jobs.digests import DigestJob
 from jobs.history import RunRecord
@@ -29,7 +29,8 @@ def build_jobs(
     approvals: ApprovalDesk | None = None,
 ) -> JobScheduler:
     """The scheduler of one process; live traffic pending in the inbox goes first. With
-    ``approvals``, requests for approval nobody decided in time are expired too."""
+    ``approvals``, requests for approval nobody decided in time are expired too (and decisions
+    a stop interrupted are told)."""
     settings = settings or JobSettings()
     runner = JobRunner(
         store,
@@ -47,6 +48,6 @@ def build_jobs(
             HygieneJob(store, embedder, settings, settings.hygiene_every_s),
             DigestJob(store, embedder, settings, settings.digest_every_s),
             RetentionJob(store, settings.recall_days, settings.retention_every_s),
-            *([ApprovalExpiryJob(store.approvals, approvals)] if approvals else []),
+            *([ApprovalUpkeepJob(approvals)] if approvals else []),
         ],
     )

@@ -47,6 +47,11 @@ class ApprovalRequest:
     #: The stored message the paused turn began with: what the approved call writes derives
     #: from it (lineage), so forgetting its author forgets that too.
     source: str = ""
+    #: What the approved call answered, kept before its conversation is told; None while
+    #: it has not run (or when the bot stopped while it ran).
+    result: str | None = None
+    #: When the conversation was told what became of the call; None until then.
+    resumed_at: datetime | None = None
 
     def may_decide(self, user: str) -> bool:
         return user in self.approvers
@@ -67,6 +72,16 @@ class ApprovalStore(Protocol):
 
     async def overdue(self, now: datetime, limit: int) -> list[ApprovalRequest]:
         """Pending requests whose time ran out by ``now``, oldest first."""
+
+    async def keep_result(self, request_id: str, result: str) -> None:
+        """Keep what the approved call answered."""
+
+    async def mark_resumed(self, request_id: str, at: datetime) -> None:
+        """The conversation was told what became of the call."""
+
+    async def unresumed(self, decided_before: datetime, limit: int) -> list[ApprovalRequest]:
+        """Requests decided before ``decided_before`` whose conversation was never told (the
+        bot stopped in between), oldest first."""
 
     async def delete_user(self, workspace: str, user: str) -> int:
         """Forget the requests ``user`` made in ``workspace`` or that were made in their DMs

@@ -100,3 +100,21 @@ async def test_forget_user_removes_the_requests_they_made(store: Store) -> None:
     await store.approvals.put(request("ap-alice"))
     await UserDataService(store).forget_user(WS, "alice")
     assert await store.approvals.get("ap-alice") is None
+
+
+async def test_decided_requests_whose_conversation_was_never_told_are_found(
+    store: Store,
+) -> None:
+    for request_id in ("ap-told", "ap-untold", "ap-pending", "ap-recent"):
+        await store.approvals.put(request(request_id))
+    for request_id, minute in (("ap-told", 1), ("ap-untold", 2), ("ap-recent", 9)):
+        at = BASE_TIME + timedelta(minutes=minute)
+        await store.approvals.decide(request_id, ApprovalStatus.APPROVED, "alice", at)
+    await store.approvals.keep_result("ap-untold", "ticket 42 closed")
+    await store.approvals.mark_resumed("ap-told", BASE_TIME + timedelta(minutes=3))
+    found = await store.approvals.unresumed(BASE_TIME + timedelta(minutes=5), 10)
+    assert [r.id for r in found] == ["ap-untold"]
+    assert found[0].result == "ticket 42 closed"
+    told = await store.approvals.get("ap-told")
+    assert told is not None
+    assert (told.result, told.resumed_at) == (None, BASE_TIME + timedelta(minutes=3))

@@ -23,7 +23,7 @@ from engine import (
 )
 from engine.records import ToolRule
 from engine.store.lineage import Derived
-from jobs.approvals import ApprovalExpiryJob
+from jobs.approvals import ApprovalUpkeepJob
 from tests.fakes.discord_world import eventually
 from tests.fakes.openai_server import FakeOpenAI, tool_call
 from tests.harness import Bot, bot_running, dm, settings_for
@@ -169,8 +169,8 @@ async def test_an_overdue_request_expires_once_and_can_no_longer_be_approved(
             clock=lambda: utcnow() + timedelta(hours=2),
         )
         # The scheduled job finds the request once it is overdue, and expires it.
-        job = ApprovalExpiryJob(runtime.store.approvals, later)
-        assert "approval_expiry" in runtime.jobs.names
+        job = ApprovalUpkeepJob(later)
+        assert "approvals" in runtime.jobs.names
         assert await job.targets(utcnow()) == []
         assert len(await job.targets(utcnow() + timedelta(hours=2))) == 1
         llm.push(tool_call("send_message", message="It expired."))
@@ -198,3 +198,28 @@ async def test_a_request_pending_across_a_restart_is_decided_by_the_new_process(
         assert answer.outcome is DecisionOutcome.APPROVED
         await replied(bot, "Saved after the restart.")
         assert await passages(bot.runtime) == [FACT]
+
+
+async def test_a_decision_a_stop_interrupted_is_told_later_without_running_again(
+    tmp_path: Path, llm: FakeOpenAI
+) -> None:
+    async with paused_bot(tmp_path, llm) as (bot, prompter):
+        runtime = bot.runtime
+        request = prompter.asked[0]
+        # The bot stopped right after the approval was kept, before the call ran.
+        approved = await runtime.store.approvals.decide(
+            request.id, ApprovalStatus.APPROVED, "alice", utcnow()
+        )
+        assert approved is not None
+        assert await runtime.approvals.resume_interrupted() == 0
+        soon = utcnow() + timedelta(minutes=20)
+        later = ApprovalDesk(runtime.store, runtime.agents, runtime.engine, clock=lambda: soon)
+        assert await later.upkeep_due(soon)
+        llm.push(tool_call("send_message", message="That may not have finished."))
+        assert await later.resume_interrupted() == 1
+        await replied(bot, "That may not have finished.")
+        told = "alice approved archival_memory_insert, but the bot stopped while it ran"
+        assert told in last_user_text(llm)
+        assert await later.resume_interrupted() == 0
+        assert not await later.upkeep_due(soon)
+        assert await passages(runtime) == []

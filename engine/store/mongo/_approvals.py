@@ -37,6 +37,21 @@ class MongoApprovals:
         )
         return None if doc is None else as_record(ApprovalRequest, doc)
 
+    async def keep_result(self, request_id: str, result: str) -> None:
+        await self._approvals.update_one({"_id": request_id}, {"$set": {"result": result}})
+
+    async def mark_resumed(self, request_id: str, at: datetime) -> None:
+        at_text = encode_datetime(at)
+        await self._approvals.update_one({"_id": request_id}, {"$set": {"resumed_at": at_text}})
+
+    async def unresumed(self, decided_before: datetime, limit: int) -> list[ApprovalRequest]:
+        query = {
+            "resumed_at": None,
+            "decided_at": {"$ne": None, "$lte": encode_datetime(decided_before)},
+        }
+        cursor = self._approvals.find(query).sort("decided_at", ASCENDING).limit(limit)
+        return [as_record(ApprovalRequest, doc) async for doc in cursor]
+
     async def delete_user(self, workspace: str, user: str) -> int:
         in_their_dm = {"inbound.audience.kind": "dm", "inbound.audience.user": user}
         result = await self._approvals.delete_many(

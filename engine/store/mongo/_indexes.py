@@ -104,7 +104,10 @@ INDEXES: dict[str, list[IndexModel]] = {
     "agent_mail": [_index("by_user", "audience.workspace", "audience.user")],
     "delivery_ledger": [_index("by_created", "created_at")],
     "feedback": [_index("by_turn", "turn_id"), _index("by_workspace", "workspace", "at")],
-    "approvals": [_index("pending", "status", "expires_at")],
+    "approvals": [
+        _index("pending", "status", "expires_at"),
+        _index("unresumed", "resumed_at", "decided_at"),
+    ],
     "kv": [_index("namespace_key", "namespace", "key", unique=True)],
     "lineage": [
         _index("by_record", "kind", "record_id"),

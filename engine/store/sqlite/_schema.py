@@ -365,9 +365,12 @@ CREATE TABLE IF NOT EXISTS approvals (
     status TEXT NOT NULL,
     decided_by TEXT NOT NULL,
     decided_at INTEGER,
-    source TEXT NOT NULL
+    source TEXT NOT NULL,
+    result TEXT,
+    resumed_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS approvals_pending ON approvals (status, expires_at);
+CREATE INDEX IF NOT EXISTS approvals_unresumed ON approvals (resumed_at, decided_at);
 
 -- Lineage: record ``record_id`` of ``kind`` was derived from ``source`` (see engine.store.lineage).
 CREATE TABLE IF NOT EXISTS lineage (

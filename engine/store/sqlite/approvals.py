@@ -32,6 +32,21 @@ class SQLiteApprovals(RecordTable[ApprovalRequest]):
         rows = await self._db.query(sql, params)
         return self.columns.record(rows[0]) if rows else None
 
+    async def keep_result(self, request_id: str, result: str) -> None:
+        await self._db.execute("UPDATE approvals SET result = ? WHERE id = ?", (result, request_id))
+
+    async def mark_resumed(self, request_id: str, at: datetime) -> None:
+        await self._db.execute(
+            "UPDATE approvals SET resumed_at = ? WHERE id = ?", (to_micros(at), request_id)
+        )
+
+    async def unresumed(self, decided_before: datetime, limit: int) -> list[ApprovalRequest]:
+        return await self.fetch_all(
+            "resumed_at IS NULL AND decided_at IS NOT NULL AND decided_at <= ?",
+            (to_micros(decided_before),),
+            f"ORDER BY decided_at LIMIT {int(limit)}",
+        )
+
     async def delete_user(self, workspace: str, user: str) -> int:
         return await self.delete_where(
             "workspace = ? AND (requester = ? OR (json_extract(inbound, '$.audience.kind') = 'dm'"
