@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from engine.config.agents_file import parse_agents_file
 from engine.tools.approval import (
     DEFAULT_TTL_S,
     ApprovalGate,
@@ -54,3 +57,24 @@ def test_an_mcp_server_asks_approval_for_all_or_some_of_its_tools() -> None:
         spec(approval="all", approval_ttl_s=0)
     with pytest.raises(ValueError, match="approval"):
         spec(approval="some")
+
+
+def test_the_agents_file_declares_approvals_for_a_server_and_a_tool(tmp_path: Path) -> None:
+    text = """
+mcp_servers:
+  - name: tickets
+    command: tickets-mcp
+    approval: [close]
+    approvers: [U-admin]
+    approval_ttl_s: 600
+agents:
+  - name: helper
+    tools: [send_message, tickets__close, archival_memory_insert]
+    tool_rules:
+      - {kind: requires_approval, tool: archival_memory_insert}
+"""
+    parsed = parse_agents_file(text, origin="agents.yaml", base_dir=tmp_path)
+    [server] = parsed.mcp_servers
+    assert server.approval_policy("close") == ApprovalPolicy(("U-admin",), 600.0)
+    [helper] = parsed.agents
+    assert approval_required(helper.tool_rules) == {INSERT}
