@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds a request waits for a decision unless its tool's source says otherwise.
 DEFAULT_TTL_S = 3600.0
+#: What the model reads first in the description of a tool behind a gate.
+APPROVAL_NOTE = "Needs a person's approval: calling it ends your turn, and the result comes later."
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +110,10 @@ class ApprovalGate:
         return self.inner.name
 
     def schema(self) -> dict[str, Any]:
-        return self.inner.schema()
+        schema = self.inner.schema()
+        function = dict(schema["function"])
+        function["description"] = f"{APPROVAL_NOTE} {function.get('description', '')}".strip()
+        return {**schema, "function": function}
 
     def serves(self, audience: Audience) -> bool:
         return not isinstance(self.inner, AudienceLimited) or self.inner.serves(audience)
@@ -120,6 +125,11 @@ class ApprovalGate:
             parse_arguments(raw_arguments)
         except ToolError as exc:
             return _error(str(exc))
+        if not self.policy.approvers and ctx.speaker.is_agent:
+            return _error(
+                f"{self.name} needs the approval of the person who asks, and an agent asked: "
+                "ask a person to request it."
+            )
         inbound = ctx.inbound
         approvers = self.policy.approvers or (ctx.speaker.id,)
         request = ApprovalRequest(

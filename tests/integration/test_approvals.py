@@ -21,7 +21,7 @@ from engine import (
     RecordFilter,
     utcnow,
 )
-from engine.records import ToolRule
+from engine.records import Author, Inbound, ToolRule, new_id
 from engine.store.lineage import Derived
 from jobs.approvals import ApprovalUpkeepJob
 from tests.fakes.discord_world import eventually
@@ -223,3 +223,38 @@ async def test_a_decision_a_stop_interrupted_is_told_later_without_running_again
         assert await later.resume_interrupted() == 0
         assert not await later.upkeep_due(soon)
         assert await passages(runtime) == []
+
+
+async def test_an_agent_cannot_ask_for_a_call_only_the_asker_may_approve(
+    tmp_path: Path, llm: FakeOpenAI
+) -> None:
+    async with bot_running(settings_for(tmp_path, llm), llm) as bot:
+        prompter = await gated_bot(bot)
+        llm.push(
+            tool_call("archival_memory_insert", content=FACT),
+            tool_call("send_message", message="I can't keep that for you."),
+        )
+        message_id = new_id()
+        result = await bot.runtime.engine.receive(
+            Inbound(
+                platform="test",
+                agent_id=bot.runtime.default_agent.id,
+                audience=dm("alice"),
+                thread="",
+                author=Author("agent-2", "Scout", is_agent=True),
+                text="Keep this: the key rotates on Fridays.",
+                event_id=message_id,
+                message_ref=message_id,
+                sent_at=utcnow(),
+            )
+        )
+        async with asyncio.timeout(30):
+            await bot.runtime.engine.wait_settled(result.inbox_id)
+        assert [r.text for r in bot.port.delivered] == ["I can't keep that for you."]
+        [refused] = [m["content"] for m in llm.chat_requests[-1]["messages"] if m["role"] == "tool"]
+        assert refused.startswith(
+            "Error: archival_memory_insert needs the approval of the person who asks, and an "
+            "agent asked"
+        )
+        assert prompter.asked == []
+        assert await passages(bot.runtime) == []

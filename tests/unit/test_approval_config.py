@@ -9,6 +9,7 @@ import pytest
 
 from engine.config.agents_file import parse_agents_file
 from engine.tools.approval import (
+    APPROVAL_NOTE,
     DEFAULT_TTL_S,
     ApprovalGate,
     ApprovalPolicy,
@@ -33,7 +34,11 @@ def test_a_requires_approval_rule_is_read_named_in_the_prompt_and_gates_its_tool
     assert isinstance(gate, ApprovalGate)
     assert gate.terminal
     assert gate.policy == ApprovalPolicy((), DEFAULT_TTL_S)
-    assert gate.schema() == BUILTIN_TOOLS[INSERT].schema()
+    inner = BUILTIN_TOOLS[INSERT].schema()["function"]
+    described = gate.schema()["function"]
+    assert described["description"] == f"{APPROVAL_NOTE} {inner['description']}"
+    assert described["parameters"] == inner["parameters"]
+    assert "Needs a person's approval" not in inner["description"]
     assert ungated(gate) is BUILTIN_TOOLS[INSERT]
     assert all(tools[name] is tool for name, tool in BUILTIN_TOOLS.items() if name != INSERT)
 
