@@ -59,6 +59,20 @@ def add_mcp_arguments(mcp: argparse.ArgumentParser) -> None:
     )
     mcp.add_argument("--timeout", type=float, help="add: seconds one call may take")
     mcp.add_argument(
+        "--approval",
+        action="append",
+        metavar="TOOL",
+        help="add: calls of this tool (the server's name for it; 'all' for every tool) wait "
+        "for a person's approval (repeat)",
+    )
+    mcp.add_argument(
+        "--approver",
+        action="append",
+        metavar="USER_ID",
+        help="add: who may approve (repeat; default: the person who asked)",
+    )
+    mcp.add_argument("--approval-ttl", type=float, help="add: seconds a request waits")
+    mcp.add_argument(
         "--check", action="store_true", help="list: start each server and list its tools"
     )
 
@@ -103,7 +117,22 @@ def _spec(args: argparse.Namespace) -> McpServerSpec:
         fields["audiences"] = tuple(args.audience)
     if args.timeout is not None:
         fields["timeout"] = args.timeout
+    if args.approval:
+        fields["approval"] = "all" if "all" in args.approval else tuple(args.approval)
+    if args.approver:
+        fields["approvers"] = tuple(args.approver)
+    if args.approval_ttl is not None:
+        fields["approval_ttl_s"] = args.approval_ttl
     return McpServerSpec.model_validate(fields)
+
+
+def _approval(spec: McpServerSpec) -> str:
+    """How the server's calls are approved, for its line in the list ('' when they are not)."""
+    if not spec.approval:
+        return ""
+    tools = spec.approval if spec.approval == "all" else ", ".join(spec.approval)
+    who = ", ".join(spec.approvers) or "the person who asked"
+    return f"\tapproval: {tools} by {who} within {spec.approval_ttl_s:g} s"
 
 
 def _pairs(items: Sequence[str], option: str) -> dict[str, str]:
@@ -140,7 +169,7 @@ async def _list(registry: McpServerRegistry, *, check: bool) -> int:
             target = spec.url or " ".join((spec.command, *spec.args))
             print(
                 f"{spec.name}\tversion {server.version}\t{spec.transport}\t{target}\t"
-                f"audiences: {', '.join(spec.audiences)}"
+                f"audiences: {', '.join(spec.audiences)}{_approval(spec)}"
             )
             if running is None:
                 continue
