@@ -258,3 +258,21 @@ async def test_an_agent_cannot_ask_for_a_call_only_the_asker_may_approve(
         )
         assert prompter.asked == []
         assert await passages(bot.runtime) == []
+
+
+async def test_an_approvers_press_after_the_deadline_expires_the_request(
+    tmp_path: Path, llm: FakeOpenAI
+) -> None:
+    async with paused_bot(tmp_path, llm) as (bot, prompter):
+        runtime = bot.runtime
+        late = utcnow() + timedelta(hours=2)
+        desk = ApprovalDesk(runtime.store, runtime.agents, runtime.engine, clock=lambda: late)
+        llm.push(tool_call("send_message", message="Too late, sorry."))
+        answer = await desk.decide_approval(prompter.asked[0].id, "alice", approve=True)
+        assert answer.outcome is DecisionOutcome.EXPIRED
+        assert (
+            answer.text
+            == "Expired: nobody approved archival_memory_insert in time; it did not run."
+        )
+        await replied(bot, "Too late, sorry.")
+        assert await passages(runtime) == []
