@@ -2,7 +2,8 @@
 
 tiktoken downloads its BPE files on first use; Mnemo must work offline, so the files ship with
 the package, are verified against tiktoken's published sha256, and `Encoding` objects are built
-from them directly. Counts of strings are cached, so re-counting a long window is cheap.
+from them directly. Counts of strings are cached, so re-counting a long window is cheap, and a
+long text is counted line by line, so a prompt that changed in one place re-encodes only that.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import base64
 import gzip
 import hashlib
 import json
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache, lru_cache
@@ -34,6 +36,14 @@ TOKENS_PER_TOOL = 8
 TOKENS_PER_TOOL_CALL = 4
 
 _constructor_lock = threading.Lock()
+
+#: Texts at least this long are counted piece by piece.
+PIECEWISE_FROM = 1024
+#: After a line break, before a character that is neither whitespace nor "/": both shipped
+#: encodings' pre-tokenisers always split there (no pre-token runs from a line break into a
+#: letter, digit or punctuation, except o200k's "punctuation, line breaks, slashes"), and BPE
+#: never merges across pre-tokens, so the pieces' counts add up to the whole's exactly.
+_PIECE_BOUNDARY = re.compile(r"(?<=\n)(?=[^\s/])")
 
 
 class EncodingFileError(RuntimeError):
@@ -102,9 +112,16 @@ class TokenCounter:
     def __init__(self, model: str, *, cache_size: int = 65_536) -> None:
         self.encoding = get_encoding(encoding_name_for_model(model))
         encode = self.encoding.encode_ordinary  # special-token text in user input is plain text
-        self._count: Callable[[str], int] = lru_cache(maxsize=cache_size)(
-            lambda text: len(encode(text))
-        )
+
+        def count_uncached(text: str) -> int:
+            if len(text) >= PIECEWISE_FROM:
+                pieces = _PIECE_BOUNDARY.split(text)
+                if len(pieces) > 1:
+                    return sum(count(piece) for piece in pieces)
+            return len(encode(text))
+
+        count: Callable[[str], int] = lru_cache(maxsize=cache_size)(count_uncached)
+        self._count = count
 
     def count(self, text: str) -> int:
         """Tokens in `text` (cached: strings in a window are counted once)."""

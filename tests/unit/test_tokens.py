@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine.tokens import (
+    PIECEWISE_FROM,
     TOKENS_PER_MESSAGE,
     TOKENS_PER_NAME,
     TokenCounter,
@@ -145,3 +147,66 @@ def test_encodings_load_with_no_network_and_an_empty_cache(tmp_path: Path) -> No
 def test_a_counter_counts_with_its_models_encoding() -> None:
     assert TokenCounter("gpt-5-mini").encoding.name == "o200k_base"
     assert TokenCounter("gpt-4").encoding.name == "cl100k_base"
+
+
+#: Fragments around line breaks that pre-tokenisers treat specially: contractions, slashes
+#: and punctuation runs after breaks, breaks after spaces, non-Latin letters, marks, digits.
+_FRAGMENTS = (
+    "\n",
+    "\n\n",
+    "\r\n",
+    " \n",
+    "\n ",
+    "\t",
+    "  ",
+    "/",
+    "//",
+    ".",
+    "...",
+    "!?",
+    "'s",
+    "'LL",
+    "<persona>",
+    "</persona>",
+    "- ",
+    "# ",
+    "123",
+    "4567",
+    "word",
+    "Word",
+    "WORD",
+    "é",
+    "ü",
+    "\u0301",
+    "日本語",
+    "привет",
+    "🙂",
+    "\u00a0",
+    "\u2028",
+    "\x1c",
+    "(",
+    ")",
+    '"',
+    ":",
+    "_x",
+)
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", "gpt-4"])
+def test_long_texts_counted_line_by_line_match_the_whole_encoding(model: str) -> None:
+    counter = TokenCounter(model)
+    rng = random.Random(7)
+    for _ in range(300):
+        text = ""
+        while len(text) < PIECEWISE_FROM * 2:
+            text += rng.choice(_FRAGMENTS)
+        assert counter.count(text) == len(counter.encoding.encode_ordinary(text)), repr(text)
+
+
+def test_a_long_prompt_changed_in_one_line_is_counted_exactly() -> None:
+    counter = TokenCounter("gpt-4o")
+    lines = [f"- fact {i}: the release of version {i} went out on a Tuesday." for i in range(80)]
+    before = "\n".join(lines)
+    after = "\n".join([*lines[:40], "- fact 40: it moved/slipped to Friday!", *lines[41:]])
+    for text in (before, after):
+        assert counter.count(text) == len(counter.encoding.encode_ordinary(text))
