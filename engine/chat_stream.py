@@ -11,6 +11,7 @@ from typing import Protocol
 from openai import AsyncStream
 from openai.types.chat import ChatCompletionChunk
 
+from engine.llm_answer import ModelAnswer
 from engine.records import ToolCall
 
 
@@ -40,20 +41,9 @@ class _CallParts:
     announced: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class StreamedAnswer:
-    """A whole streamed answer, as the non-streamed response would have carried it."""
-
-    calls: tuple[ToolCall, ...]
-    content: str | None
-    model: str
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-
 async def read_answer(
     stream: AsyncStream[ChatCompletionChunk], listener: StreamListener
-) -> StreamedAnswer:
+) -> ModelAnswer:
     """Read ``stream`` to its end, telling ``listener`` of each call as it arrives."""
     calls: dict[int, _CallParts] = {}
     content: list[str] = []
@@ -97,4 +87,4 @@ async def read_answer(
         if parts.name
     )
     text = "".join(content) if content else None
-    return StreamedAnswer(assembled, text, model, prompt_tokens, completion_tokens)
+    return ModelAnswer(assembled, text, model, prompt_tokens, completion_tokens)

@@ -24,6 +24,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from engine.backoff import Backoff
 from engine.chat_stream import StreamListener, read_answer
+from engine.llm_answer import ModelAnswer, UnreadableAnswer, read_completion
 from engine.llm_errors import Action, Diagnosis
 from engine.llm_errors import ToolChoice as ToolChoice
 from engine.llm_errors import diagnose as diagnose
@@ -233,6 +234,8 @@ class LLMClient:
                 completion = await self._request(request, deadline - time.monotonic())
             except openai.APIError as exc:
                 found = diagnose(exc, self.base_url, request.tool_choice)
+            except UnreadableAnswer as exc:
+                found = Diagnosis(Action.RETRY, f"unreadable answer from {self.base_url} ({exc})")
             else:
                 if fell_back is not None:
                     self._fell_back(model, fell_back)
@@ -298,26 +301,15 @@ class LLMClient:
                 self._unstreamed.add(model)
         # The request is posted as built: the SDK's per-field transform of `create()` costs
         # ~150 ms of CPU for a few hundred messages, more than the rest of a turn together.
-        response = await self._client.post(
+        # The answer is read as plain JSON: the few fields a step needs are read directly,
+        # not through a model object built for every field of the response.
+        raw = await self._client.post(
             "/chat/completions",
-            cast_to=ChatCompletion,
+            cast_to=bytes,
             body=request.body(),
             options={"timeout": timeout},
         )
-        usage = (
-            Usage(response.usage.prompt_tokens, response.usage.completion_tokens)
-            if response.usage is not None
-            else Usage()
-        )
-        if not response.choices:
-            return self._completed(request, (), None, usage, response.model)
-        message = response.choices[0].message
-        calls = tuple(
-            ToolCall(call.id, call.function.name, call.function.arguments)
-            for call in message.tool_calls or ()
-            if call.type == "function"
-        )
-        return self._completed(request, calls, message.content, usage, response.model)
+        return self._answered(request, read_completion(raw))
 
     async def _request_streamed(
         self, request: ChatRequest, listener: StreamListener, read_s: float
@@ -338,22 +330,15 @@ class LLMClient:
             listener.abandoned()
             raise
         async with stream:
-            answer = await read_answer(stream, listener)
-        usage = Usage(answer.prompt_tokens, answer.completion_tokens)
-        return self._completed(request, answer.calls, answer.content, usage, answer.model)
+            return self._answered(request, await read_answer(stream, listener))
 
-    def _completed(
-        self,
-        request: ChatRequest,
-        calls: tuple[ToolCall, ...],
-        content: str | None,
-        usage: Usage,
-        model: str,
-    ) -> Completion:
+    def _answered(self, request: ChatRequest, answer: ModelAnswer) -> Completion:
         """One answer, counted; calls a small local model wrote as text are read as calls."""
+        usage = Usage(answer.prompt_tokens, answer.completion_tokens)
         self._usage = self._usage + usage
+        calls, content = answer.calls, answer.content
         if not calls and content and request.tools:
             parsed = parse_text_tool_calls(content, request.offered)
             if parsed:
-                return Completion(parsed, None, usage, model)
-        return Completion(calls, content, usage, model)
+                return Completion(parsed, None, usage, answer.model)
+        return Completion(calls, content, usage, answer.model)
