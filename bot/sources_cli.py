@@ -107,11 +107,21 @@ async def _add(library: SourceLibrary, agent: Agent, args: argparse.Namespace) -
     if problem := workspace_problem(args.workspace, scope):
         print(f"mnemo: {problem}", file=sys.stderr)
         return 2
+    if args.max_mb <= 0:
+        print(f"mnemo: --max-mb {args.max_mb:g}: give a size above 0 (MiB)", file=sys.stderr)
+        return 2
     if not args.targets:
         print("mnemo: name the files to add: mnemo sources add PATH...", file=sys.stderr)
         return 2
     target = SourceTarget(agent.id, args.workspace, scope)
     paths = list(expand(Path(p) for p in args.targets))
+    if not paths:
+        print(
+            f"mnemo: {' '.join(args.targets)}: no file to read there (in folders Mnemo reads "
+            f"{', '.join(_READ_IN_FOLDERS)})",
+            file=sys.stderr,
+        )
+        return 1
     bar = FileProgress(len(paths)) if sys.stderr.isatty() else None
     results: list[IngestResult] = []
     started = time.perf_counter()

@@ -81,3 +81,32 @@ async def test_a_workspace_no_conversation_reads_is_refused_in_one_line(
     assert len(shown.err.splitlines()) == 1
     assert shown.err.startswith(f"mnemo: {said}")
     assert await documents(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "said", "status"),
+    [
+        (["--max-mb", "0"], "mnemo: --max-mb 0: give a size above 0 (MiB)", 2),
+        (["--max-mb=-1"], "mnemo: --max-mb -1: give a size above 0 (MiB)", 2),
+        (["{empty}"], "mnemo: {empty}: no file to read there (in folders Mnemo reads .md, ", 1),
+    ],
+)
+async def test_nothing_to_add_is_said_in_one_line_and_fails(
+    guide: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    said: str,
+    status: int,
+) -> None:
+    empty = tmp_path / "empty"
+    (empty / "sub").mkdir(parents=True)
+    (empty / "photo.png").write_bytes(b"png")
+    argv = [a.format(empty=empty) for a in argv]
+    paths = argv if argv[0] == str(empty) else [str(guide), *argv]
+    assert await mnemo("sources", "add", *paths) == status
+    shown = capsys.readouterr()
+    assert shown.out == ""
+    assert len(shown.err.splitlines()) == 1
+    assert shown.err.startswith(said.format(empty=empty))
+    assert await documents(tmp_path) == []
