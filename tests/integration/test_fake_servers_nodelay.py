@@ -19,6 +19,7 @@ import pytest
 
 from tests.e2e.platform_sink import PlatformSink
 from tests.fakes.discord_rest import FakeDiscord
+from tests.fakes.mcp_server import serve_http
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_api import FakeSlackApi
 
@@ -71,7 +72,13 @@ def server_nodelay(server: tuple[str, int], client: tuple[str, int]) -> int | No
     return None
 
 
-@pytest.mark.parametrize("fake", [openai_fake, slack_fake, discord_fake, platform_sink])
+@asynccontextmanager
+async def mcp_fake() -> AsyncIterator[tuple[int, str]]:
+    async with serve_http("nodelay") as url:
+        yield int(url.rsplit(":", 1)[1].split("/", 1)[0]), "/mcp"
+
+
+@pytest.mark.parametrize("fake", [openai_fake, slack_fake, discord_fake, platform_sink, mcp_fake])
 async def test_accepted_sockets_send_without_nagle_delay(
     fake: Callable[[], AbstractAsyncContextManager[tuple[int, str]]],
 ) -> None:
