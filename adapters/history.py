@@ -31,6 +31,7 @@ from adapters.intake import (
     NextStep,
     ServedChannelsOnly,
 )
+from adapters.policy import ChannelPolicy
 from engine import (
     Author,
     BackfillLedger,
@@ -151,6 +152,7 @@ class ChannelHistory:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._intake = history_intake(port, bot)
+        self._policies = bot.policies
         self.ledger = ledger
         self.bounds = bounds
         self._clock = clock
@@ -170,8 +172,11 @@ class ChannelHistory:
         except HistoryUnavailable as error:
             return f"I can't read {place}'s history: {error}."
         self.start(target, source, again=again)
+        kept = ""
+        if self._policies.policy_of((target.channel,)) is ChannelPolicy.MENTION:
+            kept = ", keeping only those that mention me, as this channel's policy says"
         return (
-            f"Learning {place}'s history: {self.bounds.describe()}. "
+            f"Learning {place}'s history: {self.bounds.describe()}{kept}. "
             "I'll remember it without answering; `mnemo history status` shows how far I got."
         )
 

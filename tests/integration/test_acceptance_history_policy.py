@@ -53,8 +53,11 @@ async def test_history_of_a_channel_keeps_only_what_its_policy_lets_the_bot_hear
     tmp_path: Path, api: FakeSlackApi, policy: ChannelPolicy, kept: list[str]
 ) -> None:
     async with FakeOpenAI() as llm, slack_bot(tmp_path, llm, api, default_policy=policy) as world:
-        await learn(world)
+        answer = await learn(world)
         progress = await learned(world, "CGEN")
+
+        only_mentions = "keeping only those that mention me, as this channel's policy says"
+        assert (only_mentions in answer) is (policy is ChannelPolicy.MENTION)
 
         stored = [ts for ts in (ASKED, CHATTER) if await conversation(world, "CGEN", ts)]
         assert stored == kept
