@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from adapters.discord import DiscordAdapter
+from bot.settings import Settings
 from bot.wiring import Runtime, running
 from engine.records import JSON, ConversationKey, Role
 from tests.fakes import discord_payloads as p
@@ -111,16 +112,26 @@ async def scene_running(tmp_path: Path, *, stream_replies: bool) -> AsyncIterato
     world = build_world(fake)
     async with FakeOpenAI() as llm, fake.running():
         settings = settings_for(tmp_path, llm, MNEMO_STREAM_REPLIES=stream_replies)
-        async with running(settings) as runtime:
-            config = bot_config(fake, agent_id=runtime.default_agent.id)
-            adapter = DiscordAdapter(
-                config, runtime.engine, runtime.user_data, approvals=runtime.approvals
-            )
-            runtime.engine.register_platform(adapter.platform_port)
-            if adapter.approvals is not None:
-                runtime.agents.approval_prompts.register(adapter.approvals)
-            await adapter.start()
-            try:
-                yield Scene(fake, world, llm, runtime, adapter)
-            finally:
-                await adapter.stop()
+        async with mnemo_on(fake, world, llm, settings) as running_scene:
+            yield running_scene
+
+
+@asynccontextmanager
+async def mnemo_on(
+    fake: FakeDiscord, world: DiscordWorld, llm: FakeOpenAI, settings: Settings
+) -> AsyncIterator[Scene]:
+    """A Mnemo process with its Discord bot on ``fake``: started, and stopped at the end (a
+    second one over the same ``settings`` is the bot after a restart)."""
+    async with running(settings) as runtime:
+        config = bot_config(fake, agent_id=runtime.default_agent.id)
+        adapter = DiscordAdapter(
+            config, runtime.engine, runtime.user_data, approvals=runtime.approvals
+        )
+        runtime.engine.register_platform(adapter.platform_port)
+        if adapter.approvals is not None:
+            runtime.agents.approval_prompts.register(adapter.approvals)
+        await adapter.start()
+        try:
+            yield Scene(fake, world, llm, runtime, adapter)
+        finally:
+            await adapter.stop()

@@ -4,12 +4,15 @@ press runs the tool once and edits the prompt, and the agent answers what came o
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from engine import RecordFilter
 from tests.fakes import discord_payloads as p
-from tests.fakes.discord_rest import PostedMessage
-from tests.fakes.openai_server import tool_call
-from tests.harness import dm
-from tests.integration.discord.conftest import Scene
+from tests.fakes.discord_rest import FakeDiscord, PostedMessage
+from tests.fakes.discord_world import build_world
+from tests.fakes.openai_server import FakeOpenAI, tool_call
+from tests.harness import dm, settings_for
+from tests.integration.discord.conftest import Scene, mnemo_on
 from tests.integration.discord.interacting import UPDATE_MESSAGE, answered, is_ephemeral_message
 from tests.integration.discord.test_discord_memory_view import components
 from tests.integration.test_approvals import FACT, require_approval
@@ -62,3 +65,27 @@ async def test_the_approver_approves_on_discord_and_the_tool_runs_once(scene: Sc
     assert is_ephemeral_message(again)
     assert again["data"]["content"].startswith(f"Already decided. Approved by {alice}")
     assert await kept_passages(scene) == [FACT]
+
+
+async def test_buttons_posted_before_a_restart_still_decide(tmp_path: Path) -> None:
+    fake = FakeDiscord()
+    world = build_world(fake)
+    async with FakeOpenAI() as llm, fake.running():
+        settings = settings_for(tmp_path, llm, MNEMO_STREAM_REPLIES=False)
+        async with mnemo_on(fake, world, llm, settings) as scene:
+            await require_approval(scene.runtime)
+            llm.push(tool_call("archival_memory_insert", content=FACT))
+            await scene.dm("remember the freeze")
+            [prompt] = await scene.replies(world.alice_dm)
+        async with mnemo_on(fake, world, llm, settings) as scene:
+            approve = next(
+                c["custom_id"]
+                for c in components(prompt.payload["components"])
+                if c.get("custom_id", "").startswith("mnemo:approval:approve:")
+            )
+            llm.push(tool_call("send_message", message="Kept, after the restart."))
+            decided = await answered(fake, press(scene, approve, prompt, world.alice))
+            assert decided["type"] == UPDATE_MESSAGE
+            replies = await scene.replies(world.alice_dm, 2)
+            assert replies[-1].content == "Kept, after the restart."
+            assert await kept_passages(scene) == [FACT]
