@@ -4,7 +4,6 @@ runs the tool once and replaces the prompt, and the agent answers what came of i
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,11 +12,11 @@ from typing import Any
 import pytest
 
 from engine import ApprovalStatus, RecordFilter
-from engine.records import ToolRule
 from tests.fakes import slack_payloads
-from tests.fakes.openai_server import tool_call
-from tests.fakes.slack_world import TEAM, SlackWorld, collection_bot
+from tests.fakes.openai_server import FakeOpenAI, tool_call
+from tests.fakes.slack_world import TEAM, SlackWorld, collection_api, collection_bot, slack_bot
 from tests.harness import dm
+from tests.integration.test_approvals import require_approval
 
 FACT = "Deploys freeze on Fridays."
 
@@ -25,12 +24,7 @@ FACT = "Deploys freeze on Fridays."
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[SlackWorld]:
     async with collection_bot(tmp_path) as w:
-        runtime = w.runtime
-        agent = dataclasses.replace(
-            runtime.default_agent,
-            tool_rules=(ToolRule("requires_approval", "archival_memory_insert"),),
-        )
-        await runtime.store.agents.put(agent)
+        await require_approval(w.runtime)
         yield w
 
 
@@ -115,3 +109,19 @@ async def test_a_denied_call_replaces_the_prompt_and_never_runs(world: SlackWorl
     await world.replies(2, "DUANN")
     assert world.api.posted("DUANN")[-1]["text"] == "Understood, not kept."
     assert await kept_passages(world) == []
+
+
+async def test_buttons_posted_before_a_restart_still_decide(tmp_path: Path) -> None:
+    async with FakeOpenAI() as llm, collection_api() as api:
+        async with slack_bot(tmp_path, llm, api) as before:
+            await require_approval(before.runtime)
+            request_id = buttons(await prompt(before))["mnemo_approve"]
+        async with slack_bot(tmp_path, llm, api) as after:
+            llm.push(tool_call("send_message", message="Kept, after the restart."))
+            await press(after, "mnemo_approve", request_id, "UANN", "after")
+            assert (await response(after, "after"))["text"] == (
+                "Approved by UANN: archival_memory_insert ran."
+            )
+            await after.replies(2, "DUANN")
+            assert api.posted("DUANN")[-1]["text"] == "Kept, after the restart."
+            assert await kept_passages(after) == [FACT]
