@@ -24,6 +24,8 @@ from engine.tools.base import ToolOutcome
 
 log = logging.getLogger(__name__)
 
+#: How every tool error the agent reads begins.
+TOOL_ERROR = "Error:"
 #: Requests expired (or resumed) per pass of ``expire_overdue`` (``resume_interrupted``).
 EXPIRE_BATCH = 100
 #: How long after a decision its conversation may still be being told, before a stop is
@@ -184,6 +186,8 @@ def _became(request: ApprovalRequest) -> str:
 def _settled(request: ApprovalRequest) -> str:
     """The prompt's text once decided."""
     match request.status:
+        case ApprovalStatus.APPROVED if (request.result or "").startswith(TOOL_ERROR):
+            return f"Approved by {request.decided_by}, but {request.tool} failed."
         case ApprovalStatus.APPROVED:
             return f"Approved by {request.decided_by}: {request.tool} ran."
         case ApprovalStatus.DENIED:

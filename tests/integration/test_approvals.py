@@ -276,3 +276,20 @@ async def test_an_approvers_press_after_the_deadline_expires_the_request(
         )
         await replied(bot, "Too late, sorry.")
         assert await passages(runtime) == []
+
+
+async def test_an_approved_call_that_fails_says_so_and_the_agent_reads_why(
+    tmp_path: Path, llm: FakeOpenAI
+) -> None:
+    async with bot_running(settings_for(tmp_path, llm), llm) as bot:
+        prompter = await gated_bot(bot)
+        llm.push(tool_call("archival_memory_insert", note="no content"))
+        assert await bot.say(dm("alice"), "alice", "Remember this.") == []
+        llm.push(tool_call("send_message", message="That did not work."))
+        answer = await bot.runtime.approvals.decide_approval(
+            prompter.asked[0].id, "alice", approve=True
+        )
+        assert answer.outcome is DecisionOutcome.APPROVED
+        assert answer.text == "Approved by alice, but archival_memory_insert failed."
+        await replied(bot, "That did not work.")
+        assert "Result: Error: invalid arguments for archival_memory_insert" in last_user_text(llm)
