@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
@@ -40,6 +41,9 @@ log = logging.getLogger(__name__)
 
 #: Seconds between store checks while waiting for a message handled by another process.
 SETTLE_POLL = 0.25
+#: Messages accepted here whose settling is heard from the moment they are stored, so waiting
+#: for one needs no store read; past this many, the oldest are no longer watched.
+WATCHED_RECEIPTS = 10_000
 
 
 def default_holder() -> str:
@@ -77,6 +81,7 @@ class Engine:
         self._admission = InboxAdmission(store.agents)
         self._settle_soon = SettleSoon(store)
         self._settle = SettleWatch()
+        self._watched: OrderedDict[str, asyncio.Future[None]] = OrderedDict()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         pipeline = PipelineContext(store, self._ports, self.holder, settings, clock)
@@ -124,6 +129,7 @@ class Engine:
         item = InboxItem.pending(inbound)
         if not await self._store.inbox.put(item):
             return ReceiveResult(ReceiveOutcome.DUPLICATE, reason="already received")
+        self._watch(item.id)
         self._dispatcher.notify(item.conversation)
         return ReceiveResult(ReceiveOutcome.ACCEPTED, item.id, notes)
 
@@ -136,8 +142,17 @@ class Engine:
     async def wait_settled(self, inbox_id: str) -> None:
         """Return once the message's turn is applied and its replies delivered (or refused for
         good). Wrap in a timeout: a platform outage makes this wait as long as it lasts."""
-        future = self._settle.waiter(inbox_id)
+        future = self._watched.pop(inbox_id, None)
+        watched = future is not None
+        if future is None:
+            future = self._settle.waiter(inbox_id)
         try:
+            if watched:
+                # Accepted here: this process hears it settle, unless another one runs it.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(SETTLE_POLL):
+                        await asyncio.shield(future)
+                        return
             while not await self._settled_in_store(inbox_id):
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(SETTLE_POLL):
@@ -198,6 +213,15 @@ class Engine:
         if changed or report.total:
             self._settle_soon.request()
         return ReceiveResult(ReceiveOutcome.ACCEPTED, reason=f"{changed} stored copies changed")
+
+    def _watch(self, inbox_id: str) -> None:
+        """Hear when a message just accepted settles, should anyone wait for it."""
+        future = self._settle.waiter(inbox_id)
+        self._watched[inbox_id] = future
+        future.add_done_callback(lambda _: self._watched.pop(inbox_id, None))
+        if len(self._watched) > WATCHED_RECEIPTS:
+            oldest, its_future = self._watched.popitem(last=False)
+            self._settle.discard(oldest, its_future)
 
     async def _settled_in_store(self, inbox_id: str) -> bool:
         item = await self._store.inbox.get(inbox_id)

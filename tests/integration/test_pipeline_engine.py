@@ -69,6 +69,19 @@ async def test_accepted_message_gets_exactly_one_reply(store: Store) -> None:
         await engine.stop()
 
 
+async def test_waiting_for_a_message_that_already_settled_returns(store: Store) -> None:
+    runner, port = RecordingRunner(), DedupingPort()
+    engine = await started(store, runner, port)
+    try:
+        first = await engine.receive(inbound("hello"))
+        await settle(engine, first.inbox_id)
+        second = await engine.receive(inbound("again"))
+        await settle(engine, second.inbox_id, first.inbox_id, first.inbox_id)
+        assert port.texts() == ["echo: hello", "echo: again"]
+    finally:
+        await engine.stop()
+
+
 async def test_redelivered_events_collapse_to_one_message(store: Store) -> None:
     engine = Engine(store, RecordingRunner(), settings=FAST)
     first = await engine.receive(inbound("hi", event_id="E1", message_ref="M1"))
