@@ -43,6 +43,9 @@ BAD_VALUES = [
     ("SLACK_CHANNEL_POLICY", "loud", "'mention', 'listen' or 'open'"),
     ("MNEMO_JOBS_ENABLED", "maybe", "valid boolean"),
     ("MNEMO_STREAM_REPLIES", "sometimes", "valid boolean"),
+    ("MNEMO_HISTORY_DAYS", "-1", "greater than or equal to 0"),
+    ("MNEMO_HISTORY_MESSAGES", "0", "greater than or equal to 1"),
+    ("MNEMO_HISTORY_ON_JOIN", "maybe", "valid boolean"),
     ("MNEMO_JOBS_CONSOLIDATE_EVERY_S", "0", "greater than 0"),
     ("MNEMO_JOBS_LOOKBACK_HOURS", "-1", "greater than 0"),
 ]
