@@ -71,12 +71,29 @@ _RUN = (
 )
 
 
-type _Commands = argparse._SubParsersAction[argparse.ArgumentParser]
+class _CommandParser(argparse.ArgumentParser):
+    """A command's parser that takes its options anywhere among its arguments (``mnemo
+    sources add --agent ada FILE``): argparse alone reads an action and its arguments as one
+    run, so any option between them left the arguments unrecognized."""
+
+    _intermixing = False
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        nested = any(a.nargs == argparse.PARSER for a in self._get_positional_actions())
+        if self._intermixing or nested:  # argparse cannot intermix around subcommands
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
 
 
-def _command(
-    commands: _Commands, name: str, summary: str, description: str = ""
-) -> argparse.ArgumentParser:
+def _command[P: argparse.ArgumentParser](
+    commands: argparse._SubParsersAction[P], name: str, summary: str, description: str = ""
+) -> P:
     """A command whose ``--help`` opens with what it does: ``description``, or the summary
     that ``mnemo --help`` lists."""
     return commands.add_parser(
@@ -86,7 +103,7 @@ def _command(
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mnemo", description=_DESCRIPTION)
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_CommandParser)
 
     _command(commands, "run", "run the bot with every configured platform", _RUN)
 

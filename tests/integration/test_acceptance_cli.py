@@ -110,3 +110,20 @@ async def test_nothing_to_add_is_said_in_one_line_and_fails(
     assert len(shown.err.splitlines()) == 1
     assert shown.err.startswith(said.format(empty=empty))
     assert await documents(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["sources", "add", "--workspace", "test:W1", "{guide}"], "added guide.md: 1 chunks"),
+        (["mcp", "add", "--url", "https://wiki.example.com/mcp", "wiki"], "wiki (version 1)"),
+        (["memory", "why", "--channel", "general", "leave"], ""),
+    ],
+)
+async def test_options_may_come_before_an_actions_arguments(
+    guide: Path, capsys: pytest.CaptureFixture[str], argv: list[str], said: str
+) -> None:
+    assert await mnemo(*(a.format(guide=guide) for a in argv)) == 0
+    shown = capsys.readouterr()
+    assert shown.err == ""
+    assert shown.out.startswith(said)
