@@ -25,6 +25,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from engine.backoff import Backoff
 from engine.chat_stream import StreamListener, read_answer
 from engine.llm_answer import ModelAnswer, UnreadableAnswer, read_completion
+from engine.llm_body import BodyEncoder
 from engine.llm_errors import Action, Diagnosis
 from engine.llm_errors import ToolChoice as ToolChoice
 from engine.llm_errors import diagnose as diagnose
@@ -160,6 +161,7 @@ class LLMClient:
             timeout=self._retry.request_timeout,
         )
         self._rng = rng or random.Random()
+        self._body = BodyEncoder()
         self._max_tokens = max_tokens
         self._auto_only_models: set[str] = set()
         #: Models whose server refused a streamed request.
@@ -306,7 +308,7 @@ class LLMClient:
         raw = await self._client.post(
             "/chat/completions",
             cast_to=bytes,
-            body=request.body(),
+            content=self._body.encode(request.body()),
             options={"timeout": timeout},
         )
         return self._answered(request, read_completion(raw))
@@ -316,12 +318,13 @@ class LLMClient:
     ) -> Completion:
         """The step streamed (server-sent events), its calls told to ``listener`` as they
         arrive; ``read_s`` bounds each read, not the whole answer."""
-        body = request.body() | {"stream": True, "stream_options": {"include_usage": True}}
+        streamed = request.body() | {"stream": True, "stream_options": {"include_usage": True}}
+        body = self._body.encode(streamed)
         try:
             stream = await self._client.post(
                 "/chat/completions",
                 cast_to=ChatCompletion,
-                body=body,
+                content=body,
                 options={"timeout": read_s},
                 stream=True,
                 stream_cls=AsyncStream[ChatCompletionChunk],
