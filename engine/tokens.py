@@ -44,6 +44,8 @@ PIECEWISE_FROM = 1024
 #: letter, digit or punctuation, except o200k's "punctuation, line breaks, slashes"), and BPE
 #: never merges across pre-tokens, so the pieces' counts add up to the whole's exactly.
 _PIECE_BOUNDARY = re.compile(r"(?<=\n)(?=[^\s/])")
+#: Tool schemas whose counts are kept (an agent offers a few dozen).
+_KNOWN_TOOLS = 1024
 
 
 class EncodingFileError(RuntimeError):
@@ -122,6 +124,8 @@ class TokenCounter:
 
         count: Callable[[str], int] = lru_cache(maxsize=cache_size)(count_uncached)
         self._count = count
+        #: id -> (the schema, kept so its id is not reused while known; its tokens).
+        self._tools: dict[int, tuple[Mapping[str, Any], int]] = {}
 
     def count(self, text: str) -> int:
         """Tokens in `text` (cached: strings in a window are counted once)."""
@@ -142,15 +146,25 @@ class TokenCounter:
         return total
 
     def count_tools(self, tools: Iterable[Mapping[str, Any]]) -> int:
-        """Tokens the tool schemas add to a request."""
+        """Tokens the tool schemas add to a request (each schema object counted once: tool
+        schemas are built once and shared read-only)."""
         total = 0
         for tool in tools:
-            function = tool.get("function", tool)
-            total += TOKENS_PER_TOOL + self.count(function.get("name", ""))
-            total += self.count(function.get("description", ""))
-            parameters = function.get("parameters")
-            if parameters:
-                total += self.count(json.dumps(parameters, separators=(",", ":"), sort_keys=True))
+            known = self._tools.get(id(tool))
+            if known is None or known[0] is not tool:
+                if len(self._tools) >= _KNOWN_TOOLS:
+                    self._tools.clear()
+                known = self._tools[id(tool)] = (tool, self._count_tool(tool))
+            total += known[1]
+        return total
+
+    def _count_tool(self, tool: Mapping[str, Any]) -> int:
+        function = tool.get("function", tool)
+        total = TOKENS_PER_TOOL + self.count(function.get("name", ""))
+        total += self.count(function.get("description", ""))
+        parameters = function.get("parameters")
+        if parameters:
+            total += self.count(json.dumps(parameters, separators=(",", ":"), sort_keys=True))
         return total
 
     def _count_content(self, content: Any) -> int:
