@@ -213,7 +213,9 @@ class SharedFileLearner:
             data = await download(shared, self._learning.max_bytes)
         except DownloadError as error:
             return f"I couldn't learn {name}: it {error}."
-        target = SourceTarget(inbound.agent_id, inbound.workspace, inbound.audience.write_scope)
+        target = SourceTarget(
+            inbound.agent_id, inbound.workspace, inbound.audience.write_scope, inbound.author.id
+        )
         origin = f"{inbound.workspace}/{inbound.channel}/{name}"
         async with self._one_at_a_time:
             result = await self._library.add_bytes(target, name, origin, data)

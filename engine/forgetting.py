@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -87,7 +87,7 @@ class Forgetting:
             redacted_messages=len(turns),
             outbox=replies,
             block_lines=await self.remove_lines(records.get(Derived.BLOCK_LINE, ())),
-            passages=await store.passages.delete(sorted(records.get(Derived.PASSAGE, ()))),
+            passages=await self.remove_passages(sorted(records.get(Derived.PASSAGE, ()))),
             digests=await store.passages.delete(sorted(records.get(Derived.DIGEST, ()))),
             summaries=await self.drop_summaries(records.get(Derived.SUMMARY, ())),
             mail=await store.mail.delete(sorted(records.get(Derived.MAIL, ()))),
@@ -125,6 +125,22 @@ class Forgetting:
         id) and the replies sent to them."""
         items = await self.store.inbox.redact(message_ids)
         return ForgetReport(inbox=len(items), outbox=await self.store.outbox.redact(items))
+
+    async def remove_passages(self, passage_ids: Sequence[str]) -> int:
+        """Delete these passages. A chunk of a document loses its citation record too, and its
+        document is marked changed, so adding the file again brings the passage back rather
+        than keeping a place for text that is gone."""
+        removed = await self.store.passages.delete(passage_ids)
+        sources = self.store.sources
+        chunks = await sources.chunks(passage_ids) if passage_ids else []
+        if not chunks:
+            return removed
+        await sources.delete_chunks([chunk.id for chunk in chunks])
+        for document_id, lost in sorted(Counter(c.document_id for c in chunks).items()):
+            if (document := await sources.document(document_id)) is not None:
+                left = max(0, document.chunks - lost)
+                await sources.put_document(replace(document, content_hash="", chunks=left))
+        return removed
 
     async def remove_lines(self, line_ids: Iterable[str]) -> int:
         """Remove these lines from their blocks (compare-and-set, retried); how many went."""

@@ -236,6 +236,8 @@ class ForgetReport:
     outbox: int = 0
     #: The jobs' run records, targets and checkpoints of their DMs.
     job_records: int = 0
+    #: Knowledge-source documents removed whole (shared by the person, or taught in their DMs).
+    documents: int = 0
 
     @property
     def total(self) -> int:

@@ -18,6 +18,7 @@ from engine.records import (
     Passage,
     shared_owner,
 )
+from engine.sources.library import remove_document
 from engine.store.codec import encode_datetime
 from engine.store.lineage import Derived, person_source
 from engine.store.protocol import RecordFilter, Store
@@ -73,8 +74,13 @@ class UserDataService:
             # Agent-to-agent messages asked on behalf of their DMs.
             store.mail.delete_user(workspace, user),
         )
+        # Documents they shared in chat, in any audience: content they contributed goes with
+        # them, as a line built on their words does (its chunks and what was built on them).
+        shared = [
+            await remove_document(store, d) for d in await store.sources.shared_by(workspace, user)
+        ]
         # Documents taught in their DMs (the chunks went with their DM passages).
-        await store.sources.delete_user(workspace, user)
+        taught = await store.sources.delete_user(workspace, user)
         # The pipeline's copies: their words as received, and the replies to them.
         redacted = await store.inbox.redact_user(workspace, user)
         replies = await store.outbox.redact(redacted)
@@ -87,8 +93,10 @@ class UserDataService:
         blocks_deleted, messages, passages, summaries, mail = counts
         return merged(
             derived,
+            *shared,
             ForgetReport(
                 messages=messages,
+                documents=taught,
                 blocks=blocks_deleted,
                 passages=passages,
                 summaries=blanked + summaries,
@@ -242,6 +250,7 @@ _REMOVED_KINDS = (
     ("inbox", "received copy redacted", "received copies redacted"),
     ("outbox", "sent reply redacted", "sent replies redacted"),
     ("job_records", "job record", "job records"),
+    ("documents", "document", "documents"),
 )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -59,6 +59,8 @@ class SourceTarget:
     agent_id: str
     workspace: str
     scope: Scope
+    #: Who shared the file in chat (a platform user id); "" for an operator's file.
+    shared_by: str = ""
 
 
 class IngestStatus(StrEnum):
@@ -170,7 +172,10 @@ class SourceLibrary:
         doc_id = document_id(target.agent_id, target.workspace, target.scope, origin)
         digest = content_hash(data)
         existing = await self._store.sources.document(doc_id)
+        sharers = _sharers(existing, target.shared_by)
         if existing is not None and existing.content_hash == digest:
+            if sharers != existing.shared_by:
+                await self._store.sources.put_document(replace(existing, shared_by=sharers))
             progress.chunks_done(existing.chunks)
             return IngestResult(name, IngestStatus.UNCHANGED, existing.chunks, document_id=doc_id)
         plan = await asyncio.to_thread(
@@ -193,6 +198,7 @@ class SourceLibrary:
                 chunks=len(plan.chunks),
                 added_at=existing.added_at if existing else now,
                 updated_at=now,
+                shared_by=sharers,
             )
         )
         status = IngestStatus.ADDED if existing is None else IngestStatus.UPDATED
@@ -291,17 +297,30 @@ class SourceLibrary:
     async def remove(self, document: SourceDocument) -> ForgetReport:
         """Remove a document: its chunks and everything derived from them go, and nothing of
         it stays in the store's files."""
-        forgetting = Forgetting(self._store)
-        chunks = [chunk.id for chunk in await self._store.sources.chunks_of(document.id)]
-        report = merged(
-            await forgetting.forget({Derived.PASSAGE: set(chunks)}),
-            await forgetting.remove_derived([document.id]),
-        )
-        await self._store.sources.delete_chunks(chunks)
-        await self._store.sources.delete_document(document.id)
+        report = await remove_document(self._store, document)
         await self._store.settle_forget()
         return report
 
     async def settle(self) -> None:
         """After adds that removed chunks: leave no removed text in the store's files."""
         await self._store.settle_forget()
+
+
+async def remove_document(store: Store, document: SourceDocument) -> ForgetReport:
+    """Remove a document, its chunks and everything derived from them (the caller settles the
+    store); the report counts the document and its chunks among the passages."""
+    forgetting = Forgetting(store)
+    chunks = [chunk.id for chunk in await store.sources.chunks_of(document.id)]
+    report = merged(
+        await forgetting.forget({Derived.PASSAGE: set(chunks)}),
+        await forgetting.remove_derived([document.id]),
+    )
+    await store.sources.delete_chunks(chunks)
+    removed = await store.sources.delete_document(document.id)
+    return merged(report, ForgetReport(documents=int(removed)))
+
+
+def _sharers(existing: SourceDocument | None, sharer: str) -> tuple[str, ...]:
+    """Who has shared a document, once ``sharer`` (who may be "") shared it too."""
+    known = existing.shared_by if existing is not None else ()
+    return known if not sharer or sharer in known else (*known, sharer)

@@ -39,6 +39,9 @@ class SourceDocument:
     chunks: int
     added_at: datetime
     updated_at: datetime
+    #: The people who shared it in chat (platform user ids), first sharer first; empty for a
+    #: file an operator added. Forgetting any of them removes the document.
+    shared_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +86,9 @@ class SourceStore(Protocol):
         """The chunks among these passages (passages of no document are absent)."""
 
     async def delete_chunks(self, passage_ids: Sequence[str]) -> int: ...
+
+    async def shared_by(self, workspace: str, user: str) -> builtins.list[SourceDocument]:
+        """The documents of ``workspace`` that ``user`` shared in chat, in any audience."""
 
     async def delete_user(self, workspace: str, user: str) -> int:
         """``forget``: remove the documents taught in DMs with ``user`` and their chunks'

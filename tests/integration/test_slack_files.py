@@ -226,7 +226,7 @@ async def test_files_of_one_message_are_answered_together_and_the_next_still_lea
     assert [d.name for d in await documents(world)] == ["handbook.md"]
 
 
-async def test_forgetting_the_sharer_removes_what_they_shared_in_their_dm(
+async def test_forgetting_the_sharer_removes_what_they_shared_in_dms_and_channels(
     world: SlackWorld,
 ) -> None:
     sharing = Sharing(world)
@@ -234,11 +234,15 @@ async def test_forgetting_the_sharer_removes_what_they_shared_in_their_dm(
     await sharing.share([sharing.host("team.md", HANDBOOK)], channel="GSECRET")
     await sharing.answer(1)
     await world.replies(1, "GSECRET")
+    assert [d.shared_by for d in await documents(world)] == [("UANN",), ("UANN",)]
 
-    await world.runtime.user_data.forget_user(WORKSPACE, "UANN")
+    report = await world.runtime.user_data.forget_user(WORKSPACE, "UANN")
 
-    assert [d.name for d in await documents(world)] == ["team.md"]  # the channel's knowledge
+    # A channel's document is content they contributed: it goes with them (docs/lineage.md).
+    assert await documents(world) == []
+    assert report.documents == 2
     assert await found(world, DM, "parental leave") == []
+    assert await found(world, SECRET, "parental leave") == []
 
 
 async def test_files_the_bot_or_another_bot_posted_are_not_learned(world: SlackWorld) -> None:

@@ -75,3 +75,8 @@ class MongoSources:
             result = await self._chunks.delete_many({"_id": {"$in": list(batch)}})
             removed += result.deleted_count
         return removed
+
+    async def shared_by(self, workspace: str, user: str) -> builtins.list[SourceDocument]:
+        cursor = self._documents.find({"workspace": workspace, "shared_by": user})
+        found = [as_record(SourceDocument, doc) async for doc in cursor]
+        return sorted(found, key=lambda d: (d.name, d.id))

@@ -396,7 +396,8 @@ CREATE TABLE IF NOT EXISTS source_documents (
     size INTEGER NOT NULL,
     chunks INTEGER NOT NULL,
     added_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL
+    updated_at INTEGER NOT NULL,
+    shared_by TEXT NOT NULL DEFAULT '[]'
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS source_documents_agent ON source_documents (agent_id, workspace, name);
 

@@ -14,6 +14,7 @@ def upgrade(conn: sqlite3.Connection) -> None:
     _add_inbox_agent(conn)
     _add_journal_links(conn)
     _add_outbox_claims(conn)
+    _add_document_sharers(conn)
 
 
 def _add_inbox_agent(conn: sqlite3.Connection) -> None:
@@ -42,3 +43,11 @@ def _add_outbox_claims(conn: sqlite3.Connection) -> None:
         return
     conn.execute("ALTER TABLE outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT ''")
     conn.execute("ALTER TABLE outbox ADD COLUMN claimed_until REAL NOT NULL DEFAULT 0")
+
+
+def _add_document_sharers(conn: sqlite3.Connection) -> None:
+    # A document shared in chat records who shared it, so forgetting them removes it.
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(source_documents)")}
+    if not columns or "shared_by" in columns:
+        return
+    conn.execute("ALTER TABLE source_documents ADD COLUMN shared_by TEXT NOT NULL DEFAULT '[]'")

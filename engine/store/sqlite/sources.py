@@ -80,3 +80,10 @@ class SQLiteSourceStore:
         for batch in batches(sorted(set(passage_ids))):
             removed += await self._chunks.delete_where(f"id IN ({placeholders(len(batch))})", batch)
         return removed
+
+    async def shared_by(self, workspace: str, user: str) -> builtins.list[SourceDocument]:
+        return await self._documents.fetch_all(
+            "workspace = ? AND EXISTS (SELECT 1 FROM json_each(shared_by) WHERE value = ?)",
+            (workspace, user),
+            "ORDER BY name",
+        )
