@@ -15,7 +15,8 @@ counted as the bot's CPU; use ``--conversations 50`` or so there (1,000 take mos
 ``--processes N`` runs N bot processes on one SQLite file (how a single machine uses its
 cores), each serving its share of the users. ``--pipeline-only`` replaces the agent runtime
 with a runner that echoes the message without a model, to show the pipeline's own cost per
-turn.
+turn. The same figures as a client of ``mnemo run`` sees them, through its HTTP chat API and
+with the bot pinned to one core, come from ``bench.front_door``.
 """
 
 from __future__ import annotations
