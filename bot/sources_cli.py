@@ -77,7 +77,14 @@ async def run_sources(
         case "add":
             return await _add(library, agent, args)
         case "list":
-            print(documents_text(agent, await library.documents(agent.id, args.workspace)))
+            documents = await library.documents(agent.id, args.workspace)
+            if not documents and (others := await _elsewhere(library, agent, args.workspace)):
+                print(
+                    f"{agent.name} has no documents in {args.workspace}; it has some in "
+                    f"{', '.join(others)} (list them with --workspace {others[0]})."
+                )
+                return 0
+            print(documents_text(agent, documents))
             return 0
     document = await _find(library, agent, args)
     if document is None:
@@ -159,9 +166,10 @@ async def _find(
     if len(found) == 1:
         return found[0]
     if not found:
+        others = await _elsewhere(library, agent, args.workspace, wanted)
+        where = f"add --workspace {others[0]}" if others else "see `mnemo sources list`"
         print(
-            f"mnemo: {agent.name} has no document {wanted!r} in {args.workspace} "
-            "(see `mnemo sources list`)",
+            f"mnemo: {agent.name} has no document {wanted!r} in {args.workspace} ({where})",
             file=sys.stderr,
         )
     else:
@@ -171,6 +179,20 @@ async def _find(
             file=sys.stderr,
         )
     return None
+
+
+async def _elsewhere(
+    library: SourceLibrary, agent: Agent, workspace: str, wanted: str = ""
+) -> list[str]:
+    """The other workspaces where ``agent`` has documents (called ``wanted``, when given): a
+    document taught to a Slack or Discord workspace is not found from the terminal's."""
+    return sorted(
+        {
+            d.workspace
+            for d in await library.documents(agent.id)
+            if d.workspace != workspace and (not wanted or wanted in (d.id, d.name, d.origin))
+        }
+    )
 
 
 def workspace_problem(workspace: str, scope: Scope) -> str:

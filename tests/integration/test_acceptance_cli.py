@@ -127,3 +127,22 @@ async def test_options_may_come_before_an_actions_arguments(
     shown = capsys.readouterr()
     assert shown.err == ""
     assert shown.out.startswith(said)
+
+
+async def test_documents_of_another_workspace_are_pointed_at_from_the_terminals(
+    guide: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await mnemo("sources", "add", str(guide), "--workspace", "slack:T0123") == 0
+    capsys.readouterr()
+
+    assert await mnemo("sources", "list") == 0
+    assert capsys.readouterr().out == (
+        "mnemo has no documents in console:local; it has some in slack:T0123 "
+        "(list them with --workspace slack:T0123).\n"
+    )
+    assert await mnemo("sources", "show", "guide.md") == 1
+    assert capsys.readouterr().err == (
+        "mnemo: mnemo has no document 'guide.md' in console:local (add --workspace slack:T0123)\n"
+    )
+    assert await mnemo("sources", "show", "guide.md", "--workspace", "slack:T0123") == 0
+    assert "readable by workspace in slack:T0123" in capsys.readouterr().out
