@@ -238,6 +238,9 @@ class ForgetReport:
     job_records: int = 0
     #: Knowledge-source documents removed whole (shared by the person, or taught in their DMs).
     documents: int = 0
+    #: Their ratings of the agent's replies, and the tool calls they asked to have approved.
+    ratings: int = 0
+    approvals: int = 0
 
     @property
     def total(self) -> int:

@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from engine.audience import ALL_WORKSPACES, Scope
 from engine.forgetting import Forgetting, block_of, line_ids, merged
@@ -22,6 +23,7 @@ from engine.sources.library import remove_document
 from engine.store.codec import encode_datetime
 from engine.store.lineage import Derived, person_source
 from engine.store.protocol import RecordFilter, Store
+from engine.store.sources import SourceDocument
 
 EXPORT_MESSAGE_LIMIT = 10_000
 _BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
@@ -86,9 +88,9 @@ class UserDataService:
         replies = await store.outbox.redact(redacted)
         rejected = await store.inbox.forget_rejected(user)
         # Their ratings of the agent's replies name them.
-        await store.feedback.delete_user(workspace, user)
+        ratings = await store.feedback.delete_user(workspace, user)
         # Tool calls they asked for, with what they said.
-        await store.approvals.delete_user(workspace, user)
+        approvals = await store.approvals.delete_user(workspace, user)
         await store.settle_forget()
         blocks_deleted, messages, passages, summaries, mail = counts
         return merged(
@@ -97,6 +99,8 @@ class UserDataService:
             ForgetReport(
                 messages=messages,
                 documents=taught,
+                ratings=ratings,
+                approvals=approvals,
                 blocks=blocks_deleted,
                 passages=passages,
                 summaries=blanked + summaries,
@@ -184,8 +188,40 @@ class UserDataService:
                 }
                 for f in await self._store.feedback.of_user(workspace, user)
             ],
+            "documents": [
+                await self._exported_document(d, user)
+                for d in await self._documents_of(workspace, user)
+            ],
         }
         return json.dumps(document, ensure_ascii=False, indent=2).encode()
+
+    async def _documents_of(self, workspace: str, user: str) -> list[SourceDocument]:
+        """The documents they shared in chat, in any audience, and those taught in their DMs."""
+        sources = self._store.sources
+        private = Scope.dm(user)
+        found = {d.id: d for d in await sources.shared_by(workspace, user)}
+        for agent in await self._store.agents.list():
+            for document in await sources.documents(agent.id, workspace):
+                if document.scope == private:
+                    found[document.id] = document
+        return sorted(found.values(), key=lambda d: (d.name, d.id))
+
+    async def _exported_document(self, document: SourceDocument, user: str) -> dict[str, Any]:
+        """A document as exported: what it is, and the text of each of its chunks."""
+        chunks = await self._store.sources.chunks_of(document.id)
+        passages = await asyncio.gather(*(self._store.passages.get(c.id) for c in chunks))
+        return {
+            "name": document.name,
+            "title": document.title,
+            "visible_to": document.scope.visibility,
+            "shared_by_you": user in document.shared_by,
+            "added_at": encode_datetime(document.added_at),
+            "sections": [
+                {"section": chunk.section, "page": chunk.page, "text": passage.text}
+                for chunk, passage in zip(chunks, passages, strict=True)
+                if passage is not None
+            ],
+        }
 
     async def _filters(self, workspace: str, user: str) -> list[RecordFilter]:
         scopes = (Scope.workspace(), Scope.dm(user))
@@ -251,6 +287,8 @@ _REMOVED_KINDS = (
     ("outbox", "sent reply redacted", "sent replies redacted"),
     ("job_records", "job record", "job records"),
     ("documents", "document", "documents"),
+    ("ratings", "rating of my replies", "ratings of my replies"),
+    ("approvals", "tool request", "tool requests"),
 )
 
 

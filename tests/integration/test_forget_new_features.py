@@ -1,0 +1,96 @@
+"""What the newer features keep about a person is in their export and goes with their forget,
+on both stores: documents they shared in chat, passages kept with "Remember this", their ratings
+of replies and the tool calls they asked to have approved; and the report counts each."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.audience import Scope
+from engine.ports import PlatformMessage
+from engine.records import Agent
+from engine.sources import SourceTarget
+from engine.store import Store
+from engine.store.feedback import Rating
+from engine.user_data import UserDataService, render_forget
+from engine.user_edits import UserEdits
+from tests.contract.conftest import backend, store
+from tests.contract.records import AGENT, BASE_TIME, PUBLIC, WS, visible_to
+from tests.contract.test_approvals import request
+from tests.contract.test_feedback import rating
+from tests.contract.test_sources_library import handbook, library
+
+__all__ = ["backend", "store"]
+
+
+@pytest.fixture
+def handbook_file(tmp_path: Path) -> Path:
+    path = tmp_path / "handbook.md"
+    path.write_text(handbook("Alice's team gets forty days of leave."))
+    return path
+
+
+async def test_the_export_shows_the_documents_they_shared_and_those_of_their_dms(
+    store: Store, handbook_file: Path
+) -> None:
+    await store.agents.put(Agent(AGENT, "Ada", "m", "", ()))
+    await library(store).add_file(
+        SourceTarget(AGENT, WS, Scope.workspace(), "alice"), handbook_file
+    )
+    await library(store).add_file(SourceTarget(AGENT, WS, Scope.dm("alice")), handbook_file)
+    await library(store).add_file(
+        SourceTarget(AGENT, WS, Scope.private("G-1"), "bob"), handbook_file
+    )
+
+    exported = json.loads(await UserDataService(store).export_user(WS, "alice"))
+
+    documents = exported["documents"]
+    described = {(d["visible_to"], d["shared_by_you"]) for d in documents}
+    assert described == {
+        (Scope.dm("alice").visibility, False),
+        (Scope.workspace().visibility, True),
+    }
+    for document in documents:
+        assert any("forty days" in section["text"] for section in document["sections"])
+    bobs = json.loads(await UserDataService(store).export_user(WS, "bob"))["documents"]
+    assert [d["visible_to"] for d in bobs] == [Scope.private("G-1").visibility]
+
+
+async def test_forget_counts_their_ratings_tool_requests_and_documents(
+    store: Store, handbook_file: Path
+) -> None:
+    await library(store).add_file(
+        SourceTarget(AGENT, WS, Scope.workspace(), "alice"), handbook_file
+    )
+    await store.feedback.put(rating("reply-1", "alice", Rating.GOOD))
+    await store.feedback.put(rating("reply-1", "bob", Rating.BAD))
+    await store.approvals.put(request("ap-1"))
+
+    report = await UserDataService(store).forget_user(WS, "alice")
+
+    assert (report.documents, report.ratings, report.approvals) == (1, 1, 1)
+    said = render_forget(report)
+    assert "1 document" in said
+    assert "1 rating of my replies" in said
+    assert "1 tool request" in said
+    assert [f.user for f in await store.feedback.for_turns(["turn-1"])] == ["bob"]
+
+
+async def test_a_message_someone_else_asked_to_remember_goes_with_its_author(store: Store) -> None:
+    """Bob keeps Alice's message with "Remember this"; the message was never in recall."""
+    await store.agents.put(Agent(AGENT, "Ada", "m", "", ()))
+    said = PlatformMessage(
+        WS, PUBLIC.channel, "1700.1", "alice", "Alice", "my badge is quokkabeam", BASE_TIME
+    )
+    assert await UserEdits(store).remember_message(AGENT, PUBLIC, said, asked_by="bob")
+    exported = json.loads(await UserDataService(store).export_user(WS, "alice"))
+    assert any("quokkabeam" in p["text"] for p in exported["archival"])
+
+    report = await UserDataService(store).forget_user(WS, "alice")
+
+    assert report.passages == 1
+    kept = await store.passages.list(visible_to(PUBLIC), limit=10)
+    assert not [p for p in kept if "quokkabeam" in p.text]
