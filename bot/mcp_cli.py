@@ -89,7 +89,8 @@ async def run_mcp(store: Store, args: argparse.Namespace) -> int:
         if not await registry.remove(args.name):
             print(f"mnemo: no MCP server called {args.name!r}", file=sys.stderr)
             return 1
-        print(f"removed {args.name}; the bot stops it at its next start")
+        still = await _still(store, args.name)
+        print(f"removed {args.name}; the bot stops it at its next start{still}")
         return 0
     try:
         spec = _spec(args)
@@ -102,6 +103,21 @@ async def run_mcp(store: Store, args: argparse.Namespace) -> int:
         f"{spec.name}__TOOL or {every_tool_of(spec.name)}; the bot starts it at its next start"
     )
     return 0
+
+
+async def _still(store: Store, server: str) -> str:
+    """What to say of the agents that still attach the removed server's tools (they are
+    offered nothing from it)."""
+    prefix = every_tool_of(server).removesuffix("*")
+    names = sorted(
+        a.name for a in await store.agents.list() if any(t.startswith(prefix) for t in a.tools)
+    )
+    if not names:
+        return ""
+    return (
+        f"; its tools are still attached to {', '.join(names)} and do nothing now "
+        "(mnemo agents tools detach AGENT TOOL)"
+    )
 
 
 def _spec(args: argparse.Namespace) -> McpServerSpec:

@@ -47,3 +47,18 @@ def test_a_bad_server_is_refused_in_one_plain_line(
     assert capsys.readouterr().err == f"{said}\n"
     assert main(["mcp", "list"]) == 0
     assert "no MCP servers" in capsys.readouterr().out
+
+
+def test_removing_a_server_names_the_agents_that_still_attach_its_tools(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["mcp", "add", "wiki", "--url", "https://wiki.example.com/mcp"]) == 0
+    assert main(["agents", "create", "ada", "--model", "tiny"]) == 0
+    assert main(["agents", "tools", "attach", "ada", "wiki__*"]) == 0
+    capsys.readouterr()
+
+    assert main(["mcp", "remove", "wiki"]) == 0
+    assert capsys.readouterr().out == (
+        "removed wiki; the bot stops it at its next start; its tools are still attached to "
+        "ada and do nothing now (mnemo agents tools detach AGENT TOOL)\n"
+    )
