@@ -41,6 +41,22 @@ UNREACHABLE_AFTER = 3
 _FALLBACKS_TO_REMEMBER = 2
 #: Refusals that fail every request alike (key, permission, model name), not just this one.
 _ENDPOINT_FAULTS = frozenset({401, 403, 404})
+#: The SDK's telemetry headers (language, OS, runtime, retry count, ...) tell an endpoint
+#: nothing it needs, and each is built, validated and sent with every step: not sent.
+_UNSENT_HEADERS: dict[str, str | openai.Omit] = {
+    name: openai.Omit()
+    for name in (
+        "X-Stainless-Lang",
+        "X-Stainless-Package-Version",
+        "X-Stainless-OS",
+        "X-Stainless-Arch",
+        "X-Stainless-Runtime",
+        "X-Stainless-Runtime-Version",
+        "X-Stainless-Async",
+        "X-Stainless-Retry-Count",
+        "X-Stainless-Read-Timeout",
+    )
+}
 
 
 class LLMError(Exception):
@@ -309,7 +325,7 @@ class LLMClient:
             "/chat/completions",
             cast_to=bytes,
             content=self._body.encode(request.body()),
-            options={"timeout": timeout},
+            options={"timeout": timeout, "headers": _UNSENT_HEADERS},
         )
         return self._answered(request, read_completion(raw))
 
@@ -325,7 +341,7 @@ class LLMClient:
                 "/chat/completions",
                 cast_to=ChatCompletion,
                 content=body,
-                options={"timeout": read_s},
+                options={"timeout": read_s, "headers": _UNSENT_HEADERS},
                 stream=True,
                 stream_cls=AsyncStream[ChatCompletionChunk],
             )
