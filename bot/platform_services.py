@@ -4,7 +4,7 @@ the agents they speak as."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from adapters.intake import ChannelTraffic
@@ -54,3 +54,6 @@ class PlatformServices:
     approvals: ApprovalPort | None = None
     #: Registers a bot's approval prompts, so its conversations' requests are shown there.
     register_approvals: Callable[[ApprovalPrompter], None] | None = None
+    #: Registers what a bot keeps about people outside memory with their forget: called with
+    #: the workspace and user, it forgets them and says how many records went.
+    register_forgetter: Callable[[Callable[[str, str], Awaitable[int]]], None] | None = None

@@ -128,6 +128,7 @@ class Runtime:
             ratings=self.ratings(),
             approvals=self.approvals,
             register_approvals=self.agents.approval_prompts.register,
+            register_forgetter=self.user_data.data.also_forget,
             sources=SourceLibrary(
                 self.store,
                 self.embedder,

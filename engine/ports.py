@@ -241,6 +241,8 @@ class ForgetReport:
     #: Their ratings of the agent's replies, and the tool calls they asked to have approved.
     ratings: int = 0
     approvals: int = 0
+    #: What a platform adapter kept about them outside memory (Slack assistant threads' records).
+    platform_records: int = 0
 
     @property
     def total(self) -> int:

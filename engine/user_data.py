@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +25,9 @@ from engine.store.lineage import Derived, person_source
 from engine.store.protocol import RecordFilter, Store
 from engine.store.sources import SourceDocument
 
+#: Forgets ``user`` of ``workspace`` from what a platform adapter keeps; how many records went.
+type PlatformForgetter = Callable[[str, str], Awaitable[int]]
+
 EXPORT_MESSAGE_LIMIT = 10_000
 _BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -35,6 +38,12 @@ class UserDataService:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._forgetting = Forgetting(store)
+        self._platforms: list[PlatformForgetter] = []
+
+    def also_forget(self, forgetter: PlatformForgetter) -> None:
+        """Have ``forget_user`` also forget what a platform adapter keeps about a person
+        outside the store's records (the channel they viewed in a Slack assistant thread)."""
+        self._platforms.append(forgetter)
 
     async def about_user(self, workspace: str, user: str) -> UserMemoryReport:
         blocks, passages, _ = await self._collect(workspace, user, message_limit=0)
@@ -91,6 +100,7 @@ class UserDataService:
         ratings = await store.feedback.delete_user(workspace, user)
         # Tool calls they asked for, with what they said.
         approvals = await store.approvals.delete_user(workspace, user)
+        platform = [await forget(workspace, user) for forget in self._platforms]
         await store.settle_forget()
         blocks_deleted, messages, passages, summaries, mail = counts
         return merged(
@@ -101,6 +111,7 @@ class UserDataService:
                 documents=taught,
                 ratings=ratings,
                 approvals=approvals,
+                platform_records=sum(platform),
                 blocks=blocks_deleted,
                 passages=passages,
                 summaries=blanked + summaries,
@@ -289,6 +300,7 @@ _REMOVED_KINDS = (
     ("documents", "document", "documents"),
     ("ratings", "rating of my replies", "ratings of my replies"),
     ("approvals", "tool request", "tool requests"),
+    ("platform_records", "assistant thread record", "assistant thread records"),
 )
 
 

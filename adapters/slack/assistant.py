@@ -143,7 +143,8 @@ class AssistantThreads:
             return
         if isinstance(thread.get("context"), dict) and thread["context"].get("channel_id"):
             await self.contexts.save(channel_id=channel, thread_ts=ts, context=thread["context"])
-        if not await self._first(_key("greeted", channel, ts)):
+        # The thread's DM is the user's: kept with it, so forgetting them finds its records.
+        if not await self._first(_key("greeted", channel, ts), _person(team, str(user))):
             return
         items = await self._own_items(team, str(user), channel)
         name = await self._directory.user_name(client, team, str(user))
@@ -187,6 +188,18 @@ class AssistantThreads:
             await self._kv.delete(NAMESPACE, key)
         return len(stale)
 
+    async def forget_user(self, workspace: str, user: str) -> int:
+        """Forget what is kept about ``user``'s assistant threads (the channels they viewed,
+        whether a thread was greeted and titled): every record of the DM their threads are
+        in. Returns how many records went."""
+        entries = await self._kv.list(NAMESPACE)
+        person = _person_in(workspace, user)
+        theirs = {_channel_of(key) for key, entry in entries if _is_about(entry, person)}
+        doomed = [key for key, _ in entries if _channel_of(key) in theirs]
+        for key in doomed:
+            await self._kv.delete(NAMESPACE, key)
+        return len(doomed)
+
     async def _own_items(self, team: str, user: str, channel: str) -> list[MemoryItem]:
         """The user's memory that a DM with them may read, newest first; none when it takes
         too long to list."""
@@ -199,14 +212,15 @@ class AssistantThreads:
             return []
         return [item for item in items if item.scope is not None and item.scope in readable]
 
-    async def _first(self, key: str) -> bool:
+    async def _first(self, key: str, about: dict[str, str] | None = None) -> bool:
         """Whether this is the first time ``key`` is claimed (Slack retries events, and a
         retry's lazy listener runs beside the first one's). Claims race only across
-        replicas, where a retry lands only when the first delivery was not acknowledged."""
+        replicas, where a retry lands only when the first delivery was not acknowledged.
+        ``about`` names the person the claim is about, kept with it."""
         async with self._claiming:
             if await self._kv.get(NAMESPACE, key) is not None:
                 return False
-            await self._kv.put(NAMESPACE, key, {"at": utcnow().isoformat()})
+            await self._kv.put(NAMESPACE, key, {"at": utcnow().isoformat(), **(about or {})})
             return True
 
 
@@ -257,6 +271,24 @@ def _older(entry: JSON, before: datetime) -> bool:
 
 def _key(kind: str, channel: str, thread_ts: str) -> str:
     return f"{kind}:{channel}:{thread_ts}"
+
+
+def _channel_of(key: str) -> str:
+    """The DM channel a record's key (``_key``) names."""
+    return key.split(":", 2)[1] if key.count(":") >= 2 else ""
+
+
+def _person(team: str, user: str) -> dict[str, str]:
+    return _person_in(workspace_id(team), user)
+
+
+def _person_in(workspace: str, user: str) -> dict[str, str]:
+    """What a record about ``user`` of ``workspace`` keeps to be found by their forget."""
+    return {"workspace": workspace, "user": user}
+
+
+def _is_about(entry: JSON, person: dict[str, str]) -> bool:
+    return all(entry.get(name) == value for name, value in person.items())
 
 
 def _clipped(text: str, limit: int) -> str:

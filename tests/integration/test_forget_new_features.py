@@ -1,6 +1,7 @@
 """What the newer features keep about a person is in their export and goes with their forget,
 on both stores: documents they shared in chat, passages kept with "Remember this", their ratings
-of replies and the tool calls they asked to have approved; and the report counts each."""
+of replies, the tool calls they asked to have approved, and what the Slack app keeps about
+their assistant threads; and the report counts each."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.slack.assistant import NAMESPACE, KeyValueThreadContexts
 from engine.audience import Scope
 from engine.ports import PlatformMessage
 from engine.records import Agent
@@ -22,8 +24,11 @@ from tests.contract.records import AGENT, BASE_TIME, PUBLIC, WS, visible_to
 from tests.contract.test_approvals import request
 from tests.contract.test_feedback import rating
 from tests.contract.test_sources_library import handbook, library
+from tests.fakes.slack_world import TEAM, TURN_S, SlackWorld
+from tests.integration.test_slack_assistant import THREAD, thread_started
+from tests.integration.test_slack_assistant import world as assistant_world
 
-__all__ = ["backend", "store"]
+__all__ = ["assistant_world", "backend", "store"]
 
 
 @pytest.fixture
@@ -94,3 +99,27 @@ async def test_a_message_someone_else_asked_to_remember_goes_with_its_author(sto
     assert report.passages == 1
     kept = await store.passages.list(visible_to(PUBLIC), limit=10)
     assert not [p for p in kept if "quokkabeam" in p.text]
+
+
+async def test_forgetting_a_user_forgets_their_slack_assistant_threads(
+    assistant_world: SlackWorld,
+) -> None:
+    """The channel a person viewed while using the assistant is kept with their thread; their
+    forget (registered by the Slack app) removes it, and another person's thread stays."""
+    world = assistant_world
+    for user in ("UANN", "UBEN"):
+        await world.send(thread_started(user=user, viewing="GSECRET"))
+    prompted = "assistant.threads.setSuggestedPrompts"
+    await world.api.wait_until(lambda: len(world.api.calls_of(prompted)) == 2, within=TURN_S)
+    kv = world.runtime.store.kv
+    assert len(await kv.list(NAMESPACE)) == 4
+    world.runtime.user_data.data.also_forget(world.adapter.forget_user)
+
+    report = await world.runtime.user_data.forget_user(f"slack:{TEAM}", "UANN")
+
+    assert report.platform_records == 2
+    assert "2 assistant thread records" in render_forget(report)
+    assert sorted(key.split(":")[1] for key, _ in await kv.list(NAMESPACE)) == ["DUBEN", "DUBEN"]
+    contexts = KeyValueThreadContexts(kv)
+    assert await contexts.find(channel_id="DUANN", thread_ts=THREAD) is None
+    assert await contexts.find(channel_id="DUBEN", thread_ts=THREAD) is not None
