@@ -19,10 +19,12 @@ from engine import (
     AudienceKind,
     ConversationActivity,
     ConversationKey,
+    Feedback,
     JobCheckpoint,
     Message,
     Rating,
     Role,
+    person_source,
     run_pass,
 )
 from jobs.job import MemoryJob, RunContext, Target
@@ -81,7 +83,10 @@ class ConsolidationJob(MemoryJob[ConsolidationSettings]):
             # A channel that changed audience holds messages of both: each batch is one
             # audience's, and what it teaches lands where that audience reads.
             audience = batch[0].scope.audience_of(conversation)
-            lines = transcript(batch, agent.name) + await self._ratings(batch)
+            ratings = await self._store.feedback.for_turns(
+                sorted({m.turn_id for m in batch if m.turn_id})
+            )
+            lines = transcript(batch, agent.name) + rating_lines(ratings)
             # The assistant's own replies alone teach nothing new about anyone.
             if any(m.role is Role.USER for m in batch):
                 task = await memory_pass(
@@ -97,7 +102,9 @@ class ConsolidationJob(MemoryJob[ConsolidationSettings]):
                     lines=lines,
                     now=ctx.now,
                     max_steps=self._settings.pass_steps,
-                    read=[m.id for m in batch],
+                    # A rating names its rater: what is learned from it is theirs too.
+                    read=[m.id for m in batch]
+                    + sorted({person_source(f.workspace, f.user) for f in ratings}),
                 )
                 report = await run_pass(self._store, self._embedder, task, ctx.model)
                 writes += report.succeeded(MEMORY_WRITES)
@@ -106,16 +113,6 @@ class ConsolidationJob(MemoryJob[ConsolidationSettings]):
         if not new:
             await self._save_checkpoint(activity, activity.last_seq)
         return f"{len(new)} messages read in {passes} passes; {writes} memory writes"
-
-    async def _ratings(self, batch: Sequence[Message]) -> list[str]:
-        """How the people of this conversation rated the replies of its turns in ``batch``:
-        a signal of what helped them, read with what was said."""
-        turns = sorted({m.turn_id for m in batch if m.turn_id})
-        return [
-            f"[{f.at:%Y-%m-%d %H:%M}] (feedback) user {f.user} rated the assistant's reply "
-            + ("helpful" if f.rating is Rating.GOOD else "not helpful")
-            for f in await self._store.feedback.for_turns(turns)
-        ]
 
     def _batches(
         self, messages: Sequence[Message], limit: int = _PASS_CHARS
@@ -149,3 +146,13 @@ def _clipped(message: Message, limit: int, conversation: ConversationKey) -> Mes
         limit - len(mark),
     )
     return dataclasses.replace(message, content=message.content[: limit - len(mark)] + mark)
+
+
+def rating_lines(ratings: Sequence[Feedback]) -> list[str]:
+    """How people rated the replies of a batch's turns: a signal of what helped them, read
+    with what was said."""
+    return [
+        f"[{f.at:%Y-%m-%d %H:%M}] (feedback) user {f.user} rated the assistant's reply "
+        + ("helpful" if f.rating is Rating.GOOD else "not helpful")
+        for f in ratings
+    ]

@@ -13,10 +13,10 @@ import pytest
 from adapters.slack.assistant import NAMESPACE, KeyValueThreadContexts
 from engine.audience import Scope
 from engine.ports import PlatformMessage
-from engine.records import Agent
+from engine.records import Agent, Role
 from engine.sources import SourceTarget
 from engine.store import Store
-from engine.store.feedback import Rating
+from engine.store.feedback import Feedback, Rating
 from engine.user_data import UserDataService, render_forget
 from engine.user_edits import UserEdits
 from tests.contract.conftest import backend, store
@@ -24,11 +24,16 @@ from tests.contract.records import AGENT, BASE_TIME, PUBLIC, WS, visible_to
 from tests.contract.test_approvals import request
 from tests.contract.test_feedback import rating
 from tests.contract.test_sources_library import handbook, library
+from tests.fakes.openai_server import tool_call
 from tests.fakes.slack_world import TEAM, TURN_S, SlackWorld
+from tests.integration.test_jobs_consolidation import block_text, consolidation
+from tests.integration.test_jobs_consolidation import world as jobs_world
+from tests.integration.test_jobs_world import WORKSPACE as JOBS_WORKSPACE
+from tests.integration.test_jobs_world import World, public
 from tests.integration.test_slack_assistant import THREAD, thread_started
 from tests.integration.test_slack_assistant import world as assistant_world
 
-__all__ = ["assistant_world", "backend", "store"]
+__all__ = ["assistant_world", "backend", "jobs_world", "store"]
 
 
 @pytest.fixture
@@ -123,3 +128,28 @@ async def test_forgetting_a_user_forgets_their_slack_assistant_threads(
     contexts = KeyValueThreadContexts(kv)
     assert await contexts.find(channel_id="DUANN", thread_ts=THREAD) is None
     assert await contexts.find(channel_id="DUBEN", thread_ts=THREAD) is not None
+
+
+async def test_what_consolidation_learned_from_a_persons_rating_goes_with_them(
+    jobs_world: World,
+) -> None:
+    """Bob rated a reply in a conversation where he said nothing; what the memory pass wrote
+    from reading his rating is his, and goes when he is forgotten."""
+    world = jobs_world
+    design = public("design")
+    await world.said(design, "alice", "How long is a sprint here?", turn="turn-a")
+    await world.said(design, "alice", "Sprints are two weeks.", role=Role.ASSISTANT, turn="turn-a")
+    await world.store.feedback.put(
+        Feedback("r-1", "bob", Rating.BAD, world.agent.id, JOBS_WORKSPACE, "design", "turn-a")
+    )
+    world.llm.push(
+        tool_call("core_memory_append", label="channel", content="Bob wants longer sprints."),
+        tool_call("finish_memory_pass"),
+    )
+    await world.runner().run_job(consolidation(world))
+    assert "longer" in await block_text(world, design, "channel", "alice")
+
+    report = await UserDataService(world.store).forget_user(JOBS_WORKSPACE, "bob")
+
+    assert report.block_lines == 1
+    assert "longer" not in await block_text(world, design, "channel", "alice")
