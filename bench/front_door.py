@@ -55,10 +55,28 @@ def pinned(cores: set[int]) -> Iterator[None]:
         os.sched_setaffinity(0, before)
 
 
+def children() -> set[int]:
+    """Pids of this process's children (Linux)."""
+    pids: set[int] = set()
+    for task in Path("/proc/self/task").iterdir():
+        pids.update(int(pid) for pid in (task / "children").read_text().split())
+    return pids
+
+
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """CPU time the processes ``pids`` have used so far, user and system (Linux)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 class ChatClient:
     """Says messages to one bot process through its HTTP chat API."""
 
-    def __init__(self, port: int, token: str) -> None:
+    def __init__(self, port: int, token: str, pid: int) -> None:
+        self.pid = pid
         self._api = f"http://127.0.0.1:{port}{API}"
         self._url = ""
         self._headers = {"Authorization": f"Bearer {token}"}
@@ -107,9 +125,11 @@ async def bots(
     async with contextlib.AsyncExitStack() as stack:
         clients = []
         for core in cores:
+            before = children()
             with pinned({core}):
                 bot = await stack.enter_async_context(MnemoProcess(env, data_dir, f"bot{core}"))
-            client = ChatClient(bot.port, token)
+            (pid,) = children() - before
+            client = ChatClient(bot.port, token, pid)
             stack.push_async_callback(client.close)
             await client.connect()
             clients.append(client)
@@ -123,29 +143,35 @@ async def converse(client: ChatClient, user: int, messages: int) -> list[float]:
 
 
 async def sequential(client: ChatClient, messages: int) -> None:
+    cpu = cpu_seconds([client.pid])
     latencies = await converse(client, 0, messages)
+    cpu = cpu_seconds([client.pid]) - cpu
     first, last = latencies[:ENDS], latencies[-ENDS:]
     print(
         f"one conversation, {messages} messages in a row: "
         f"p50 {statistics.median(latencies) * 1000:.1f} ms, "
         f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms; p50 of messages 1-{ENDS} "
         f"{statistics.median(first) * 1000:.1f} ms, of the last {ENDS} "
-        f"{statistics.median(last) * 1000:.1f} ms"
+        f"{statistics.median(last) * 1000:.1f} ms; bot CPU {cpu / messages * 1000:.1f} ms/message"
     )
 
 
 async def concurrent(clients: Sequence[ChatClient], conversations: int, messages: int) -> None:
+    pids = [client.pid for client in clients]
+    cpu = cpu_seconds(pids)
     started = time.perf_counter()
     runs = await asyncio.gather(
         *(converse(clients[n % len(clients)], 1000 + n, messages) for n in range(conversations))
     )
     elapsed = time.perf_counter() - started
+    cpu = cpu_seconds(pids) - cpu
     latencies = [t for run in runs for t in run]
     print(
         f"{conversations} conversations x {messages} messages at once, {len(clients)} "
         f"process(es) on {len(clients)} core(s): {len(latencies) / elapsed:.0f} messages/s "
         f"(p50 {statistics.median(latencies) * 1000:.1f} ms, "
-        f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms)"
+        f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms; "
+        f"bot CPU {cpu / len(latencies) * 1000:.1f} ms/message)"
     )
 
 
