@@ -91,6 +91,8 @@ class Forgetting:
             digests=await store.passages.delete(sorted(records.get(Derived.DIGEST, ()))),
             summaries=await self.drop_summaries(records.get(Derived.SUMMARY, ())),
             mail=await store.mail.delete(sorted(records.get(Derived.MAIL, ()))),
+            # Tool calls those turns asked to have approved: written from the same reading.
+            approvals=await store.approvals.delete_sources(sorted(set(turns.values()) - {""})),
         )
         for kind, ids in records.items():
             if ids:

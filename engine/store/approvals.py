@@ -7,6 +7,7 @@ once and the tool runs at most once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -86,3 +87,7 @@ class ApprovalStore(Protocol):
     async def delete_user(self, workspace: str, user: str) -> int:
         """Forget the requests ``user`` made in ``workspace`` or that were made in their DMs
         (they hold what was said); how many there were."""
+
+    async def delete_sources(self, sources: Sequence[str]) -> int:
+        """Forget the requests made by the turns that began with these messages (``source``):
+        their arguments were written from what those turns read; how many there were."""

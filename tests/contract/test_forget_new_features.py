@@ -1,6 +1,7 @@
 """Knowledge-source documents and complete forgetting, on both stores: a document shared in
 chat records who shared it, forgetting any of them removes it with its chunks and what was
-built on them, and forgetting one chunk drops its citation so adding the file again restores it."""
+built on them, and forgetting one chunk drops its citation so adding the file again restores it.
+A tool request goes with the turn that made it when that turn's messages are forgotten."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from pathlib import Path
 import pytest
 
 from engine.audience import Scope
-from engine.records import Passage
+from engine.records import Passage, Role
 from engine.sources import IngestStatus, SourceTarget
 from engine.store import Store
 from engine.store.lineage import Derived, links
 from engine.user_data import UserDataService
-from tests.contract.records import AGENT, OTHER_WS, PRIVATE, PUBLIC, WS, visible_to
+from tests.contract.records import AGENT, OTHER_WS, PRIVATE, PUBLIC, WS, message, visible_to
+from tests.contract.test_approvals import request
 from tests.contract.test_sources_library import chunk_passages, handbook, library
 from tests.contract.test_sources_store import document
 
@@ -97,3 +99,35 @@ async def test_forgetting_one_chunk_drops_its_citation_and_adding_the_file_resto
     assert await store.passages.get(chunk.id) is not None
     assert [c.id for c in await store.sources.chunks([chunk.id])] == [chunk.id]
     assert len(await store.passages.list(visible_to(PUBLIC), limit=100)) == added.chunks
+
+
+async def test_requests_are_forgotten_by_the_turn_that_made_them(store: Store) -> None:
+    made = replace(request("ap-1"), source="turn-1")
+    other = replace(request("ap-2"), source="turn-2")
+    await store.approvals.put(made)
+    await store.approvals.put(other)
+
+    assert await store.approvals.delete_sources(["turn-1", "turn-9"]) == 1
+    assert await store.approvals.get("ap-1") is None
+    assert await store.approvals.get("ap-2") == other
+    assert await store.approvals.delete_sources([]) == 0
+
+
+async def test_a_tool_request_quoting_a_forgotten_person_goes_with_them(store: Store) -> None:
+    """Bob's turn asked for a call whose arguments copy Alice's words: the turn's message
+    carrying the call is derived from her message, so the request goes when she is forgotten."""
+    alices = message("my ticket number is 4417", PUBLIC)
+    await store.messages.append([alices])
+    call = replace(
+        message("closing 4417", PUBLIC, author=AGENT, role=Role.ASSISTANT), turn_id="turn-bob"
+    )
+    await store.messages.append([call])
+    await store.lineage.link(links(Derived.MESSAGE, call.id, [alices.id], WS))
+    asked = replace(request("ap-bob"), requester="bob", source="turn-bob")
+    await store.approvals.put(asked)
+
+    report = await UserDataService(store).forget_user(WS, "alice")
+
+    assert report.redacted_messages == 1
+    assert report.approvals == 1
+    assert await store.approvals.get("ap-bob") is None

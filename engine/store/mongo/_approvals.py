@@ -3,6 +3,7 @@ by an update guarded on the pending status."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from pymongo import ASCENDING, ReturnDocument
@@ -10,6 +11,7 @@ from pymongo.errors import DuplicateKeyError
 
 from engine.store.approvals import ApprovalRequest, ApprovalStatus
 from engine.store.codec import encode_datetime
+from engine.store.lineage import batches
 from engine.store.mongo._documents import Collection, as_document, as_record, find_by_id
 
 
@@ -51,6 +53,13 @@ class MongoApprovals:
         }
         cursor = self._approvals.find(query).sort("decided_at", ASCENDING).limit(limit)
         return [as_record(ApprovalRequest, doc) async for doc in cursor]
+
+    async def delete_sources(self, sources: Sequence[str]) -> int:
+        removed = 0
+        for batch in batches(sorted(set(sources))):
+            result = await self._approvals.delete_many({"source": {"$in": list(batch)}})
+            removed += result.deleted_count
+        return removed
 
     async def delete_user(self, workspace: str, user: str) -> int:
         in_their_dm = {"inbound.audience.kind": "dm", "inbound.audience.user": user}

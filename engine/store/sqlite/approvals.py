@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from engine.store.approvals import ApprovalRequest, ApprovalStatus
+from engine.store.lineage import batches
 from engine.store.sqlite._columns import Columns
 from engine.store.sqlite._database import Database
+from engine.store.sqlite._filters import placeholders
 from engine.store.sqlite._table import RecordTable
 from engine.store.sqlite._time import to_micros
 
@@ -53,6 +56,12 @@ class SQLiteApprovals(RecordTable[ApprovalRequest]):
             " AND json_extract(inbound, '$.audience.user') = ?))",
             (workspace, user, user),
         )
+
+    async def delete_sources(self, sources: Sequence[str]) -> int:
+        removed = 0
+        for batch in batches(sorted(set(sources))):
+            removed += await self.delete_where(f"source IN ({placeholders(len(batch))})", batch)
+        return removed
 
     async def overdue(self, now: datetime, limit: int) -> list[ApprovalRequest]:
         return await self.fetch_all(
