@@ -11,8 +11,13 @@ from pymongo.errors import DuplicateKeyError
 
 from engine.store.approvals import ApprovalRequest, ApprovalStatus
 from engine.store.codec import encode_datetime
-from engine.store.lineage import batches
-from engine.store.mongo._documents import Collection, as_document, as_record, find_by_id
+from engine.store.mongo._documents import (
+    Collection,
+    as_document,
+    as_record,
+    delete_in,
+    find_by_id,
+)
 
 
 class MongoApprovals:
@@ -55,11 +60,7 @@ class MongoApprovals:
         return [as_record(ApprovalRequest, doc) async for doc in cursor]
 
     async def delete_sources(self, sources: Sequence[str]) -> int:
-        removed = 0
-        for batch in batches(sorted(set(sources))):
-            result = await self._approvals.delete_many({"source": {"$in": list(batch)}})
-            removed += result.deleted_count
-        return removed
+        return await delete_in(self._approvals, "source", sources)
 
     async def delete_user(self, workspace: str, user: str) -> int:
         in_their_dm = {"inbound.audience.kind": "dm", "inbound.audience.user": user}

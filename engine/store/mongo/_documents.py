@@ -16,12 +16,21 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from engine.store.codec import decode, encode
+from engine.store.lineage import batches
 
 type Document = dict[str, Any]
 type Collection = AsyncCollection[Document]
 
 #: BSON date copy of ``created_at`` (millisecond precision) for vector-search filters.
 CREATED_DATE = "created_date"
+
+
+async def delete_in(collection: Collection, field: str, values: Sequence[str]) -> int:
+    """Delete the documents whose ``field`` is one of ``values`` (in batches); how many went."""
+    removed = 0
+    for batch in batches(sorted(set(values))):
+        removed += (await collection.delete_many({field: {"$in": list(batch)}})).deleted_count
+    return removed
 
 
 def as_document(record: object) -> Document:

@@ -14,6 +14,7 @@ from engine.store.mongo._documents import (
     Document,
     as_document,
     as_record,
+    delete_in,
     find_by_id,
     replace_or_insert,
 )
@@ -70,11 +71,7 @@ class MongoSources:
         return (await self._documents.delete_many({"_id": {"$in": ids}})).deleted_count
 
     async def delete_chunks(self, passage_ids: Sequence[str]) -> int:
-        removed = 0
-        for batch in batches(sorted(set(passage_ids))):
-            result = await self._chunks.delete_many({"_id": {"$in": list(batch)}})
-            removed += result.deleted_count
-        return removed
+        return await delete_in(self._chunks, "_id", passage_ids)
 
     async def shared_by(self, workspace: str, user: str) -> builtins.list[SourceDocument]:
         cursor = self._documents.find({"workspace": workspace, "shared_by": user})
