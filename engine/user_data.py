@@ -203,6 +203,16 @@ class UserDataService:
                 await self._exported_document(d, user)
                 for d in await self._documents_of(workspace, user)
             ],
+            "tool_requests": [
+                {
+                    "tool": r.tool,
+                    "arguments": r.arguments,
+                    "channel": r.channel,
+                    "status": r.status.value,
+                    "asked_at": encode_datetime(r.created_at),
+                }
+                for r in await self._store.approvals.of_user(workspace, user)
+            ],
         }
         return json.dumps(document, ensure_ascii=False, indent=2).encode()
 

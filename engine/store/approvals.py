@@ -84,6 +84,9 @@ class ApprovalStore(Protocol):
         """Requests decided before ``decided_before`` whose conversation was never told (the
         bot stopped in between), oldest first."""
 
+    async def of_user(self, workspace: str, user: str) -> list[ApprovalRequest]:
+        """The requests ``delete_user`` would forget, oldest first (for their export)."""
+
     async def delete_user(self, workspace: str, user: str) -> int:
         """Forget the requests ``user`` made in ``workspace`` or that were made in their DMs
         (they hold what was said); how many there were."""

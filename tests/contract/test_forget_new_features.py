@@ -16,7 +16,17 @@ from engine.sources import IngestStatus, SourceTarget
 from engine.store import Store
 from engine.store.lineage import Derived, links
 from engine.user_data import UserDataService
-from tests.contract.records import AGENT, OTHER_WS, PRIVATE, PUBLIC, WS, message, visible_to
+from tests.contract.records import (
+    AGENT,
+    DM_ALICE,
+    OTHER_WS,
+    PRIVATE,
+    PUBLIC,
+    WS,
+    inbox_item,
+    message,
+    visible_to,
+)
 from tests.contract.test_approvals import request
 from tests.contract.test_sources_library import chunk_passages, handbook, library
 from tests.contract.test_sources_store import document
@@ -131,3 +141,14 @@ async def test_a_tool_request_quoting_a_forgotten_person_goes_with_them(store: S
     assert report.redacted_messages == 1
     assert report.approvals == 1
     assert await store.approvals.get("ap-bob") is None
+
+
+async def test_a_persons_requests_are_listed_as_forget_would_remove_them(store: Store) -> None:
+    theirs = request("ap-1")
+    in_their_dm = replace(
+        request("ap-2"), requester="carol", inbound=inbox_item("ev-2", audience=DM_ALICE).inbound
+    )
+    for made in (theirs, in_their_dm, replace(request("ap-3"), requester="carol")):
+        await store.approvals.put(made)
+    assert [r.id for r in await store.approvals.of_user(WS, "alice")] == ["ap-1", "ap-2"]
+    assert await store.approvals.of_user(OTHER_WS, "alice") == []

@@ -69,7 +69,7 @@ async def test_the_export_shows_the_documents_they_shared_and_those_of_their_dms
     assert [d["visible_to"] for d in bobs] == [Scope.private("G-1").visibility]
 
 
-async def test_forget_counts_their_ratings_tool_requests_and_documents(
+async def test_their_ratings_and_tool_requests_are_exported_and_counted_when_forgotten(
     store: Store, handbook_file: Path
 ) -> None:
     await library(store).add_file(
@@ -78,6 +78,11 @@ async def test_forget_counts_their_ratings_tool_requests_and_documents(
     await store.feedback.put(rating("reply-1", "alice", Rating.GOOD))
     await store.feedback.put(rating("reply-1", "bob", Rating.BAD))
     await store.approvals.put(request("ap-1"))
+    exported = json.loads(await UserDataService(store).export_user(WS, "alice"))
+    assert [(r["tool"], r["status"]) for r in exported["tool_requests"]] == [
+        ("tickets__close", "pending")
+    ]
+    assert len(exported["ratings"]) == 1
 
     report = await UserDataService(store).forget_user(WS, "alice")
 

@@ -13,6 +13,7 @@ from engine.store.approvals import ApprovalRequest, ApprovalStatus
 from engine.store.codec import encode_datetime
 from engine.store.mongo._documents import (
     Collection,
+    Document,
     as_document,
     as_record,
     delete_in,
@@ -62,12 +63,13 @@ class MongoApprovals:
     async def delete_sources(self, sources: Sequence[str]) -> int:
         return await delete_in(self._approvals, "source", sources)
 
+    async def of_user(self, workspace: str, user: str) -> list[ApprovalRequest]:
+        cursor = self._approvals.find(_of_user(workspace, user))
+        found = [as_record(ApprovalRequest, doc) async for doc in cursor]
+        return sorted(found, key=lambda r: (r.created_at, r.id))
+
     async def delete_user(self, workspace: str, user: str) -> int:
-        in_their_dm = {"inbound.audience.kind": "dm", "inbound.audience.user": user}
-        result = await self._approvals.delete_many(
-            {"workspace": workspace, "$or": [{"requester": user}, in_their_dm]}
-        )
-        return result.deleted_count
+        return (await self._approvals.delete_many(_of_user(workspace, user))).deleted_count
 
     async def overdue(self, now: datetime, limit: int) -> list[ApprovalRequest]:
         query = {
@@ -76,3 +78,9 @@ class MongoApprovals:
         }
         cursor = self._approvals.find(query).sort("expires_at", ASCENDING).limit(limit)
         return [as_record(ApprovalRequest, doc) async for doc in cursor]
+
+
+def _of_user(workspace: str, user: str) -> Document:
+    """The requests ``user`` made in ``workspace``, and those made in their DMs."""
+    in_their_dm = {"inbound.audience.kind": "dm", "inbound.audience.user": user}
+    return {"workspace": workspace, "$or": [{"requester": user}, in_their_dm]}

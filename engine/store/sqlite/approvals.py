@@ -13,6 +13,12 @@ from engine.store.sqlite._filters import placeholders
 from engine.store.sqlite._table import RecordTable
 from engine.store.sqlite._time import to_micros
 
+#: The requests a person made, and those made in their DMs (params: workspace, user, user).
+_OF_USER = (
+    "workspace = ? AND (requester = ? OR (json_extract(inbound, '$.audience.kind') = 'dm'"
+    " AND json_extract(inbound, '$.audience.user') = ?))"
+)
+
 
 class SQLiteApprovals(RecordTable[ApprovalRequest]):
     def __init__(self, db: Database) -> None:
@@ -50,12 +56,11 @@ class SQLiteApprovals(RecordTable[ApprovalRequest]):
             f"ORDER BY decided_at LIMIT {int(limit)}",
         )
 
+    async def of_user(self, workspace: str, user: str) -> list[ApprovalRequest]:
+        return await self.fetch_all(_OF_USER, (workspace, user, user), "ORDER BY created_at, id")
+
     async def delete_user(self, workspace: str, user: str) -> int:
-        return await self.delete_where(
-            "workspace = ? AND (requester = ? OR (json_extract(inbound, '$.audience.kind') = 'dm'"
-            " AND json_extract(inbound, '$.audience.user') = ?))",
-            (workspace, user, user),
-        )
+        return await self.delete_where(_OF_USER, (workspace, user, user))
 
     async def delete_sources(self, sources: Sequence[str]) -> int:
         removed = 0
