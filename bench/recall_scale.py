@@ -33,7 +33,7 @@ from locomo_retrieval import DATA, TRAIN, WORKSPACE, Conversation, Question, loa
 
 from engine import LocalEmbedder, Message, RecordFilter, Role, Scope
 from engine.records import ConversationKey
-from engine.search import HybridSearch
+from engine.search import HistoryRead, HybridSearch
 from engine.store.sqlite import SQLiteStore
 from engine.store.sqlite._ann import GraphSettings
 from engine.store.sqlite._database import snapshot
@@ -269,16 +269,22 @@ async def per_message_indexing(
     vocabulary: Sequence[str],
     when: datetime,
 ) -> None:
-    """A new message, step by step: stored; embedded with the turn before it (read from the
-    store); its vector attached; taken into the in-memory matrix and graph (the refresh that
-    the next vector search starts with, here a search for nothing)."""
+    """A new message, step by step: stored; embedded with the turn before it (taken from what
+    its turn's context read holds, as the pipeline does); its vector attached; taken into the
+    in-memory matrix and graph (the refresh that the next vector search starts with, here a
+    search for nothing)."""
     fresh = Noise(200, vocabulary, when, when + timedelta(hours=1)).slice(0, 200)
     fresh = [dataclasses.replace(m, id=f"fresh-{n}", channel="fresh") for n, m in enumerate(fresh)]
     steps: dict[str, list[tuple[float, float]]] = {}
     probe = np.ones(dimensions).tolist()
+    read: dict[ConversationKey, tuple[Message, ...]] = {}
     for message in fresh:
+        key = message.conversation
+        seen = HistoryRead(key, read.get(key, ()), whole=True)
+        read[key] = (*seen.messages, message)
         await timed(store.messages.append([message]), steps.setdefault("store", []))
-        found = await timed(search.message_embeddings([message]), steps.setdefault("embed", []))
+        embedding = search.message_embeddings([message], seen)
+        found = await timed(embedding, steps.setdefault("embed", []))
         await timed(store.messages.set_embeddings(found), steps.setdefault("attach", []))
         await timed(store.messages.search_vector(WHERE, probe, 0), steps.setdefault("take in", []))
     cells = []

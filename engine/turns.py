@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from engine.records import Agent, Inbound, Message, Outbound, Role
+from engine.search import HistoryRead
 from engine.store.lineage import Derivation
 from engine.store.protocol import InboxItem
 
@@ -36,6 +37,8 @@ class TurnResult:
     #: Why the agent could not answer (the model was down or refused), when it could not: the
     #: replies then carry a notice, and the turn counts as failed.
     failure: str = ""
+    #: What the turn's context read found of the conversation (None when it read none).
+    seen: HistoryRead | None = None
 
 
 class TurnRunner(Protocol):
@@ -51,10 +54,10 @@ class TurnRunner(Protocol):
         ...
 
     async def message_embeddings(
-        self, messages: Sequence[Message]
+        self, messages: Sequence[Message], seen: HistoryRead | None = None
     ) -> Sequence[tuple[str, Sequence[float]]]:
         """The vectors that make a turn's messages findable by meaning, by message id, for
-        the pipeline to store with them."""
+        the pipeline to store with them; ``seen`` is the turn's ``TurnResult.seen``."""
         ...
 
 

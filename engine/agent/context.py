@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from engine.agent.memory import BlockView, describe_scope
 from engine.audience import Audience, AudienceKind
 from engine.records import Message, Role, ToolCall
+from engine.search import HistoryRead
 from engine.sources.tags import split_source_tags
 
 type ChatMessage = dict[str, Any]
@@ -74,6 +75,9 @@ class CompiledContext:
     evicted: tuple[Message, ...]
     #: Ids of the stored messages in the window.
     in_view: frozenset[str] = frozenset()
+    #: The conversation's stored messages the context was compiled from, read or not by its
+    #: audience; the turn's messages are embedded with the turn before them taken from here.
+    history: HistoryRead | None = None
 
     @property
     def total(self) -> int:

@@ -27,6 +27,7 @@ from engine.embeddings import Embedder
 from engine.llm import LLMClient
 from engine.model_server import ModelServer
 from engine.records import Agent, ConversationKey, Inbound, Message, Outbound, ToolCall, utcnow
+from engine.search import HistoryRead
 from engine.store.approvals import ApprovalRequest
 from engine.store.protocol import InboxItem, Store
 from engine.tools.approval import ApprovalPrompts, ungated, with_approvals
@@ -107,9 +108,9 @@ class AgentRuntime:
         return await Turn(self._turns, agent, items).run(tools)
 
     async def message_embeddings(
-        self, messages: Sequence[Message]
+        self, messages: Sequence[Message], seen: HistoryRead | None = None
     ) -> list[tuple[str, list[float]]]:
-        return await self._turns.search.message_embeddings(messages)
+        return await self._turns.search.message_embeddings(messages, seen)
 
     # -- tools -----------------------------------------------------------------------------------
 

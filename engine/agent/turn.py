@@ -30,6 +30,7 @@ from engine.citations import PlatformLinks
 from engine.embeddings import Embedder
 from engine.llm import ChatModel, ChatRequest, LLMRejected, LLMUnavailable
 from engine.records import Agent, Inbound, Message, Role, ToolCall, next_seq
+from engine.search import HistoryRead
 from engine.store.lineage import Derivation, Derived, links_of
 from engine.store.protocol import InboxItem, Store
 from engine.tools.base import Searcher, Tool, ToolContext
@@ -99,6 +100,8 @@ class Turn:
             self._ctx.provenance.read([item.id], derived=item.inbound.author.is_agent)
         self._produced: tuple[Message, ...] = ()
         self._made = 0
+        #: What the newest context read found of the conversation.
+        self._seen: HistoryRead | None = None
 
     def _record(
         self, role: Role, content: str, tool_calls: tuple[ToolCall, ...], tool_call_id: str
@@ -150,7 +153,7 @@ class Turn:
             await store.lineage.link(links_of(await self._links()))
             raise
         return TurnResult(
-            (*self.heard, *self._produced), replies.sent, await self._links(), failure
+            (*self.heard, *self._produced), replies.sent, await self._links(), failure, self._seen
         )
 
     async def _links(self) -> tuple[Derivation, ...]:
@@ -175,6 +178,7 @@ class Turn:
                 rules,
             )
             ctx.in_view = compiled.in_view
+            self._seen = compiled.history
             answer = min(agent.max_tokens, compiled.answer_room)
             return ChatRequest(agent.model, compiled.messages, compiled.tools, max_tokens=answer)
 

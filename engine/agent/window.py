@@ -28,6 +28,7 @@ from engine.agent.summarizer import Summarizer
 from engine.audience import Audience
 from engine.llm import LLMError
 from engine.records import Agent, ConversationKey, Message, Role, Summary
+from engine.search import HistoryRead
 from engine.store.lineage import Derived, links
 from engine.store.protocol import ContextQuery, RecordFilter, Store
 from engine.tools.base import Tool
@@ -84,6 +85,8 @@ class ContextWindow:
                 )
             after = summary.through_seq if summary else 0
             summary = _readable_summary(summary, audience)
+            whole = after == 0 and len(loaded) < self.history_load
+            seen = HistoryRead(conversation, tuple(loaded), whole)
             beyond, loaded = await self._beyond_load(conversation, after, loaded)
             # A conversation keeps its key when its channel changes audience (a private
             # channel opened to everyone): only what this audience may read enters the window.
@@ -108,6 +111,7 @@ class ContextWindow:
                     now=self.clock(),
                 )
             )
+            compiled = replace(compiled, history=seen)
             memory.provenance.see(
                 [m for m in history if m.id in compiled.in_view],
                 blocks,

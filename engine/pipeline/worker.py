@@ -24,6 +24,7 @@ from engine.pipeline.leases import HeldLease
 from engine.ports import StepPort
 from engine.progress import reporting_steps
 from engine.records import Agent, Inbound
+from engine.search import HistoryRead
 from engine.store.protocol import InboxItem, InboxStatus, PendingBatch
 from engine.store.state import JournalEntry, TurnOutcome
 from engine.streaming import streaming_replies
@@ -88,13 +89,13 @@ class ConversationWorker:
         started = time.perf_counter()
         end = TurnEnd.INTERRUPTED
         try:
-            entry = batch.journalled
+            entry, seen = batch.journalled, None
             if entry is None:
                 with self._timed(Stage.TURN):
-                    entry = await self._run(batch.items, batch.agent)
+                    entry, seen = await self._run(batch.items, batch.agent)
                 await lease.confirm()
             with self._timed(Stage.APPLY):
-                entry = await self._apply(entry, journalled=batch.journalled is not None)
+                entry = await self._apply(entry, seen, journalled=batch.journalled is not None)
             end = TurnEnd.DONE if entry.outcome is TurnOutcome.DONE else TurnEnd.FAILED
             with self._timed(Stage.DELIVER):
                 delivered = await self.delivery.deliver_in_order(entry.replies)
@@ -111,13 +112,16 @@ class ConversationWorker:
         yield
         self.observer.stage_finished(stage, time.perf_counter() - started)
 
-    async def _run(self, items: Sequence[InboxItem], agent: Agent | None) -> JournalEntry:
+    async def _run(
+        self, items: Sequence[InboxItem], agent: Agent | None
+    ) -> tuple[JournalEntry, HistoryRead | None]:
+        """The turn's outcome, with what its context read found of the conversation."""
         head = items[0]
         store, settings = self.pipeline.store, self.pipeline.settings
         attempts = await store.inbox.record_attempt(head.id)
         if attempts > settings.max_attempts:
             error = head.error or f"gave up after {attempts - 1} attempts"
-            return self._failed(items, error)
+            return self._failed(items, error), None
         try:
             port = self.pipeline.ports.get(items[-1].inbound.platform)
             async with asyncio.timeout(settings.turn_timeout):
@@ -132,12 +136,12 @@ class ConversationWorker:
             error = f"{type(exc).__name__}: {exc}"
             log.exception("turn for %s failed (attempt %d)", head.id, attempts)
             if attempts >= settings.max_attempts:
-                return self._failed(items, error)
+                return self._failed(items, error), None
             await store.inbox.mark(head.id, InboxStatus.PENDING, error)
             raise TurnDeferred(settings.turn_retry.delay(attempts)) from exc
         if result.failure:
-            return self._failed(items, result.failure, result)
-        return self._done(items, result)
+            return self._failed(items, result.failure, result), result.seen
+        return self._done(items, result), result.seen
 
     def _done(self, items: Sequence[InboxItem], result: TurnResult) -> JournalEntry:
         return _entry(items, TurnOutcome.DONE, result)
@@ -154,23 +158,28 @@ class ConversationWorker:
             result = TurnResult(tuple(user_message(item) for item in items), replies.sent)
         return _entry(items, TurnOutcome.FAILED, result, error)
 
-    async def _apply(self, entry: JournalEntry, *, journalled: bool) -> JournalEntry:
+    async def _apply(
+        self, entry: JournalEntry, seen: HistoryRead | None, *, journalled: bool
+    ) -> JournalEntry:
         """Write the outcome with its messages' embeddings (the batch's first journalled
-        outcome wins: its messages are embedded after)."""
+        outcome wins: its messages are embedded after). ``seen`` is what the turn read of its
+        conversation, where it ran in this process."""
         store = self.pipeline.store
-        embeddings = await self._embeddings(entry)
+        embeddings = await self._embeddings(entry, seen)
         applied = await store.turns.apply(entry, journalled=journalled, embeddings=embeddings)
         if applied != entry:
             await store.messages.set_embeddings(await self._embeddings(applied))
         return applied
 
-    async def _embeddings(self, entry: JournalEntry) -> Sequence[tuple[str, Sequence[float]]]:
+    async def _embeddings(
+        self, entry: JournalEntry, seen: HistoryRead | None = None
+    ) -> Sequence[tuple[str, Sequence[float]]]:
         """The vectors of the turn's messages; when embedding fails they stay findable by
         their words."""
         if not entry.messages:
             return ()
         try:
-            return await self.runner.message_embeddings(entry.messages)
+            return await self.runner.message_embeddings(entry.messages, seen)
         except Exception:
             log.warning("indexing the messages of turn %s failed", entry.head, exc_info=True)
             return ()

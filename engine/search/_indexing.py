@@ -7,13 +7,36 @@ the turn it answers, it is found by the question that turn asked.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from engine.records import Message, Role
+from engine.records import ConversationKey, Message, Role
 
 #: Roles whose messages are worth finding again; tool traffic and system notes are not.
 SEARCHABLE_ROLES = frozenset({Role.USER, Role.ASSISTANT})
 #: Characters of the previous turn kept as context: enough for its gist, not to dominate.
 CONTEXT_CHARS = 300
+#: How many of the conversation's newest messages are looked through for the turn before a
+#: new one.
+CONTEXT_LOOKBACK = 8
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRead:
+    """A conversation's newest stored messages (oldest first) as a turn's context read found
+    them: the turn before the turn's messages is taken from them, with no second read."""
+
+    conversation: ConversationKey
+    messages: tuple[Message, ...]
+    #: Whether they are everything the conversation holds (no summary folded any, and the
+    #: read was not cut at its limit).
+    whole: bool
+
+    def newest(self) -> Sequence[Message] | None:
+        """The conversation's ``CONTEXT_LOOKBACK`` newest messages; None when the read holds
+        fewer than the conversation does (a summary folded the rest)."""
+        if self.whole or len(self.messages) >= CONTEXT_LOOKBACK:
+            return self.messages[-CONTEXT_LOOKBACK:]
+        return None
 
 
 def is_searchable(message: Message) -> bool:
@@ -28,6 +51,13 @@ def embedding_text(message: Message, previous: Message | None) -> str:
     before = previous.content[:CONTEXT_CHARS]
     said = f"{previous.author_name}: {before}" if previous.author_name else before
     return f"{said}\n{own}"
+
+
+def turn_before(newest: Sequence[Message], first: Message) -> Message | None:
+    """The last searchable message of ``newest`` (a conversation's newest messages, oldest
+    first) said before ``first``."""
+    before = [m for m in newest if m.seq < first.seq and is_searchable(m)]
+    return before[-1] if before else None
 
 
 def previous_turns(

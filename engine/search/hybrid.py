@@ -16,15 +16,20 @@ from typing import Protocol
 from engine.embeddings import Embedder
 from engine.records import ConversationKey, Message, Passage
 from engine.search._fusion import Ranking, fuse_ranks
-from engine.search._indexing import embedding_text, is_searchable, previous_turns
+from engine.search._indexing import (
+    CONTEXT_LOOKBACK,
+    HistoryRead,
+    embedding_text,
+    is_searchable,
+    previous_turns,
+    turn_before,
+)
 from engine.search._speakers import named_authors, without_names
 from engine.search._timeframe import parse_timeframe
 from engine.search.exchanges import Exchange, ExchangeShape, gather_exchanges
 from engine.store.protocol import RecordFilter, Scored, Store
 from engine.tokens import TokenCounter
 
-#: How many of the conversation's newest messages are read to find the turn before a new one.
-_CONTEXT_LOOKBACK = 8
 #: At most this many more hits are asked for, to make up for those already in the agent's view.
 IN_VIEW_SLACK = 50
 
@@ -121,10 +126,11 @@ class HybridSearch:
         await self._store.messages.set_embeddings(await self.message_embeddings(messages))
 
     async def message_embeddings(
-        self, messages: Sequence[Message]
+        self, messages: Sequence[Message], seen: HistoryRead | None = None
     ) -> list[tuple[str, list[float]]]:
         """The vectors ``index_messages`` attaches, by message id, for a writer that stores
-        them with the messages."""
+        them with the messages. ``seen`` is what the turn that produced them read of their
+        conversation: the turn before them is taken from it instead of read again."""
         conversations: dict[ConversationKey, list[Message]] = {}
         for message in messages:
             if is_searchable(message):
@@ -132,7 +138,9 @@ class HybridSearch:
         pairs: list[tuple[Message, Message | None]] = []
         for key, group in conversations.items():
             group.sort(key=lambda m: m.seq)
-            earlier = await self._turn_before(key, group[0]) if self._tuning.context_turns else None
+            earlier = (
+                await self._turn_before(key, group[0], seen) if self._tuning.context_turns else None
+            )
             found = previous_turns(group, earlier)
             pairs.extend(found if self._tuning.context_turns else [(m, None) for m, _ in found])
         if not pairs:
@@ -140,10 +148,13 @@ class HybridSearch:
         vectors = await self._embedder.embed([embedding_text(m, p) for m, p in pairs])
         return [(m.id, vector.tolist()) for (m, _), vector in zip(pairs, vectors, strict=True)]
 
-    async def _turn_before(self, key: ConversationKey, first: Message) -> Message | None:
-        newest = await self._store.messages.recent(key, 0, _CONTEXT_LOOKBACK)
-        before = [m for m in newest if m.seq < first.seq and is_searchable(m)]
-        return before[-1] if before else None
+    async def _turn_before(
+        self, key: ConversationKey, first: Message, seen: HistoryRead | None
+    ) -> Message | None:
+        newest = seen.newest() if seen is not None and seen.conversation == key else None
+        if newest is None:
+            newest = await self._store.messages.recent(key, 0, CONTEXT_LOOKBACK)
+        return turn_before(newest, first)
 
     async def messages(
         self,

@@ -24,6 +24,7 @@ from engine.citations import PlatformLinks
 from engine.embeddings import Embedder
 from engine.progress import report_step
 from engine.records import Agent, Author, ConversationKey, Inbound, Message, Passage
+from engine.search import HistoryRead
 from engine.search.exchanges import Exchange
 from engine.store.protocol import RecordFilter, Scored, Store
 from engine.turns import Replies
@@ -55,9 +56,10 @@ class Searcher(Protocol):
         """Make newly stored messages findable by meaning."""
 
     async def message_embeddings(
-        self, messages: Sequence[Message]
+        self, messages: Sequence[Message], seen: HistoryRead | None = None
     ) -> list[tuple[str, list[float]]]:
-        """What ``index_messages`` would attach, by message id, to be stored with them."""
+        """What ``index_messages`` would attach, by message id, to be stored with them;
+        ``seen`` is what the turn read of their conversation, saving a read."""
 
 
 @dataclass(slots=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 from engine.audience import Audience, AudienceKind
 from engine.ports import DeliveryError
 from engine.records import Agent, Author, Inbound, Message, Outbound, Role, new_id, next_seq, utcnow
+from engine.search import HistoryRead
 from engine.store import Store
 from engine.store.protocol import InboxItem
 from engine.store.sqlite import SQLiteStore
@@ -113,7 +114,7 @@ class RecordingRunner:
         return TurnResult((*heard, answer), replies.sent)
 
     async def message_embeddings(
-        self, messages: Sequence[Message]
+        self, messages: Sequence[Message], seen: HistoryRead | None = None
     ) -> list[tuple[str, list[float]]]:
         self.indexed.extend(m.id for m in messages)
         return []

@@ -13,7 +13,7 @@ import pytest
 
 from engine.audience import Scope
 from engine.records import ConversationKey, Message, Passage, Role, next_seq
-from engine.search import HybridSearch, SearchTuning
+from engine.search import HistoryRead, HybridSearch, SearchTuning
 from engine.store import RecordFilter, Store, open_store
 
 DIM = 256
@@ -160,6 +160,38 @@ async def test_a_short_reply_is_found_through_the_question_it_answers(store: Sto
     hits = await search.messages(PUBLIC, "instrument learning", 2)
 
     assert reply.id in {h.record.id for h in hits}
+
+
+async def test_the_turn_before_is_taken_from_what_the_turn_read(store: Store) -> None:
+    embedder = BagOfWords()
+    search = HybridSearch(store, embedder, clock=lambda: NOW)
+    question = message("which instrument are you learning these days?", author="Bob")
+    reply = message("the cello, three lessons so far", author="Alice")
+    # Not stored: only what the turn read holds the question.
+    seen = HistoryRead(reply.conversation, (question,), whole=True)
+
+    await search.message_embeddings([reply], seen)
+
+    assert embedder.calls[-1] == [
+        "Bob: which instrument are you learning these days?\nAlice: the cello, three lessons so far"
+    ]
+
+
+async def test_a_read_cut_short_by_a_summary_leaves_the_turn_before_to_the_store(
+    store: Store,
+) -> None:
+    embedder = BagOfWords()
+    search = HybridSearch(store, embedder, clock=lambda: NOW)
+    question = message("which instrument are you learning these days?", author="Bob")
+    await remember(store, search, question)
+    reply = message("the cello, three lessons so far", author="Alice")
+
+    await search.message_embeddings([reply], HistoryRead(reply.conversation, (), whole=False))
+    from_store = embedder.calls[-1]
+    await search.message_embeddings([reply], HistoryRead(reply.conversation, (), whole=True))
+
+    assert from_store[0].startswith("Bob: which instrument")
+    assert embedder.calls[-1] == ["Alice: the cello, three lessons so far"]
 
 
 async def test_tool_traffic_is_not_embedded(store: Store) -> None:
