@@ -6,6 +6,8 @@ their assistant threads; and the report counts each."""
 from __future__ import annotations
 
 import json
+import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from engine.records import Agent, Role
 from engine.sources import SourceTarget
 from engine.store import Store
 from engine.store.feedback import Feedback, Rating
+from engine.store.sqlite import SQLiteStore
 from engine.user_data import UserDataService, render_forget
 from engine.user_edits import UserEdits
 from tests.contract.conftest import backend, store
@@ -158,3 +161,30 @@ async def test_what_consolidation_learned_from_a_persons_rating_goes_with_them(
 
     assert report.block_lines == 1
     assert "longer" not in await block_text(world, design, "channel", "alice")
+
+
+async def test_an_older_sqlite_file_gains_the_sharers_of_its_documents(tmp_path: Path) -> None:
+    """A file written before documents recorded who shared them opens with none recorded."""
+    path = tmp_path / "old.sqlite3"
+    columns = (
+        "id TEXT PRIMARY KEY, agent_id TEXT, workspace TEXT, scope TEXT, name TEXT, "
+        "origin TEXT, kind TEXT, title TEXT, content_hash TEXT, size INTEGER, chunks INTEGER, "
+        "added_at INTEGER, updated_at INTEGER"
+    )
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"CREATE TABLE source_documents ({columns})")
+        conn.execute(
+            "INSERT INTO source_documents VALUES "
+            "('d-1', 'a', 'T1', 'workspace', 'h.md', '/h.md', 'markdown', 'H', 'x', 1, 1, 0, 0)"
+        )
+    conn.close()
+    store = SQLiteStore(path)
+    await store.setup()
+    try:
+        found = await store.sources.document("d-1")
+        assert found is not None
+        assert found.shared_by == ()
+        await store.sources.put_document(replace(found, shared_by=("alice",)))
+        assert [d.id for d in await store.sources.shared_by("T1", "alice")] == ["d-1"]
+    finally:
+        await store.close()
