@@ -17,9 +17,6 @@ _COUNT_CAP = 20_000
 #: Ranking cost grows with the documents the chosen terms match; rarer terms are kept first
 #: until their documents add up to this (the rarest term is always kept).
 _POSTING_BUDGET = 4_000
-#: The best-ranked matches fetched before the audience filter; refetched in full when too few
-#: of them are visible.
-_MIN_POOL = 200
 
 type Row = tuple[Any, ...]
 
@@ -67,21 +64,20 @@ def ranked_rows(
     """Rows of ``table`` matching any word of ``query`` and ``condition``, best BM25 first.
 
     ``columns`` and ``condition`` name the table ``alias``; each row is ``columns`` then the
-    FTS5 rank (lower is better). Never raises on user text.
+    row's BM25 score (lower is better). Never raises on user text.
+
+    One pass over the matches, in the index's order (CROSS JOIN keeps the planner from
+    probing the index once per visible row): each is joined to its row, and only those
+    ``condition`` keeps are scored and sorted. Ordering by the ``rank`` column instead would
+    have FTS5 score and sort every match before the filter, so a search in one channel would
+    pay for the whole table.
     """
     terms = _rarest_terms(conn, fts, query_terms(query)) if limit > 0 else []
     if not terms:
         return []
-    match = " OR ".join(terms)
-    outer = (
-        f"SELECT {columns}, f.rank FROM ({{inner}}) f JOIN {table} {alias} "
-        f"ON {alias}.pos = f.rowid WHERE {condition} ORDER BY f.rank LIMIT ?"
-    )
-    inner = f"SELECT rowid, rank FROM {fts} WHERE {fts} MATCH ? ORDER BY rank"
-    pool = max(_MIN_POOL, limit * 20)
-    rows = conn.execute(
-        outer.format(inner=f"{inner} LIMIT ?"), [match, pool, *params, limit]
+    return conn.execute(
+        f"SELECT {columns}, bm25({fts}) AS score FROM {fts} f CROSS JOIN {table} {alias} "
+        f"ON {alias}.pos = f.rowid WHERE f.{fts} MATCH ? AND {condition} "
+        "ORDER BY score LIMIT ?",
+        [" OR ".join(terms), *params, limit],
     ).fetchall()
-    if len(rows) < limit:
-        rows = conn.execute(outer.format(inner=inner), [match, *params, limit]).fetchall()
-    return rows

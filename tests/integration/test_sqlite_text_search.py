@@ -1,0 +1,88 @@
+"""Text search on the embedded store, filtered to one channel: the same rows, in the same order,
+as ranking every match with FTS5's own ``rank`` and keeping the visible ones afterwards."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from engine.audience import Audience, AudienceKind
+from engine.store.protocol import RecordFilter
+from engine.store.sqlite import SQLiteStore
+from engine.store.sqlite._fts import query_terms
+from tests.contract.records import DM_ALICE, WS, message, visible_to
+
+BUSY = Audience(WS, AudienceKind.PUBLIC, "C-busy")
+QUIET = Audience(WS, AudienceKind.PUBLIC, "C-quiet")
+WORDS = [
+    *("pizza", "garden", "violin", "hiking", "tokyo", "puppy"),
+    *("sunset", "camera", "river", "bakery", "chess", "museum"),
+]
+QUERIES = ["pizza in the garden", "violin lessons and chess", "a puppy by the river", "tokyo"]
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
+    """Most messages in one busy channel, a few in a quiet one, some in a DM no channel
+    search may see; each with a few of ``WORDS`` and words of its own."""
+    opened = SQLiteStore(tmp_path / "search.sqlite3")
+    await opened.setup()
+    rng = random.Random(7)
+    audiences = [BUSY] * 900 + [QUIET] * 25 + [DM_ALICE] * 75
+    said = [
+        message(
+            " ".join([*rng.sample(WORDS, rng.randint(1, 4)), *(f"w{n}x{i}" for i in range(n % 9))]),
+            audience,
+        )
+        for n, audience in enumerate(audiences)
+    ]
+    await opened.messages.append(said)
+    yield opened
+    await opened.close()
+
+
+def ranked_then_filtered(path: Path, where: RecordFilter, query: str, limit: int) -> list[str]:
+    """Every match ranked by FTS5's ``rank``, then the first ``limit`` ``where`` sees."""
+    channels = set() if where.channel is None else {where.channel}
+    scopes = {str(s) for s in where.scopes}
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            "SELECT m.id, m.channel, m.scope FROM (SELECT rowid, rank FROM messages_fts "
+            "WHERE messages_fts MATCH ? ORDER BY rank) f JOIN messages m ON m.pos = f.rowid "
+            "ORDER BY f.rank",
+            [" OR ".join(query_terms(query))],
+        ).fetchall()
+    return [
+        row_id
+        for row_id, channel, scope in rows
+        if scope in scopes and (not channels or channel in channels)
+    ][:limit]
+
+
+@pytest.mark.parametrize("audience", [BUSY, QUIET], ids=["not-selective", "selective"])
+@pytest.mark.parametrize("limit", [3, 30])
+async def test_a_channel_search_finds_what_ranking_everything_then_filtering_finds(
+    store: SQLiteStore, audience: Audience, limit: int
+) -> None:
+    where = replace(visible_to(audience), channel=audience.channel)
+    for query in QUERIES:
+        found = await store.messages.search_text(where, query, limit)
+        expected = ranked_then_filtered(store.path, where, query, limit)
+
+        assert [hit.record.id for hit in found] == expected
+        assert all(hit.record.channel == audience.channel for hit in found)
+        scores = [hit.score for hit in found]
+        assert scores == sorted(scores, reverse=True)
+
+
+async def test_a_search_of_everything_visible_ranks_the_same(store: SQLiteStore) -> None:
+    where = visible_to(BUSY)
+    for query in QUERIES:
+        found = await store.messages.search_text(where, query, 20)
+
+        assert [h.record.id for h in found] == ranked_then_filtered(store.path, where, query, 20)
