@@ -5,7 +5,8 @@ in, so following the links from the forgotten ids finds everything built on them
 record with several sources is removed when any one of them is forgotten: nothing tells which
 part of it came from whom. Block lines are removed from their block, passages and digests
 deleted, the agent's own messages redacted in place (and the replies they were sent as),
-summaries dropped to be refolded from what remains, mail deleted.
+summaries dropped to be refolded from what remains, mail deleted. The messages that followed a
+forgotten one are embedded again: the forgotten text was the turn before them in their vectors.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from engine.ports import ForgetReport
-from engine.records import ConversationKey
+from engine.records import ConversationKey, Message
+from engine.search.hybrid import HybridSearch
 from engine.store.lineage import Derived, DerivedRecord, block_line_id
 from engine.store.protocol import Store
 
@@ -45,6 +47,8 @@ class Forgetting:
     """Removes what was derived from forgotten ids, on one store."""
 
     store: Store
+    #: Embeds again the messages that followed forgotten ones (none are without it).
+    search: HybridSearch | None = None
 
     async def derived(self, sources: Collection[str]) -> dict[Derived, set[str]]:
         """Everything derived, directly or through other derived records, from ``sources``."""
@@ -62,25 +66,41 @@ class Forgetting:
             seen.update(frontier)
         return found
 
-    async def remove_derived(self, sources: Collection[str]) -> ForgetReport:
+    async def remove_derived(
+        self, sources: Collection[str], gone: Sequence[Message] = ()
+    ) -> ForgetReport:
         """Remove everything derived from ``sources`` (not ``sources`` themselves) and the
-        links of both."""
-        found = await self.derived(sources)
-        report = await self.remove(found)
-        await self.store.lineage.unlink_sources(list(sources))
+        links of both; then embed again what followed the messages redacted and those ``gone``
+        (already deleted)."""
+        report, redacted = await self.remove_derived_later_reindexed(sources)
+        await self.reindex_followers([*gone, *redacted])
         return report
+
+    async def remove_derived_later_reindexed(
+        self, sources: Collection[str]
+    ) -> tuple[ForgetReport, list[Message]]:
+        """``remove_derived``, returning the messages it redacted: the caller embeds again
+        what followed them once the rest of its forget is done, in one call."""
+        found = await self.derived(sources)
+        removed = await self.removed(found)
+        await self.store.lineage.unlink_sources(list(sources))
+        return removed
 
     async def forget(self, records: dict[Derived, set[str]]) -> ForgetReport:
         """Remove these records and everything derived from them."""
         found = await self.derived({i for ids in records.values() for i in ids})
         for kind, ids in records.items():
             found[kind].update(ids)
-        return await self.remove(found)
+        report, redacted = await self.removed(found)
+        await self.reindex_followers(redacted)
+        return report
 
-    async def remove(self, records: dict[Derived, set[str]]) -> ForgetReport:
-        """Remove these derived records, each the way its kind is forgotten, and their links."""
+    async def removed(self, records: dict[Derived, set[str]]) -> tuple[ForgetReport, list[Message]]:
+        """Remove these derived records, each the way its kind is forgotten, and their links;
+        what was removed, and the messages redacted (as they are now)."""
         store = self.store
         turns = await store.messages.redact(sorted(records.get(Derived.MESSAGE, ())))
+        redacted = await self.messages(sorted(turns)) if turns else []
         # The replies those messages were sent as: their turn's outbox entries.
         replies = await store.outbox.redact(sorted(set(turns.values()) - {""}))
         report = ForgetReport(
@@ -98,7 +118,7 @@ class Forgetting:
             if ids:
                 await store.lineage.unlink_records(kind, sorted(ids))
                 await store.lineage.unlink_sources(sorted(ids))
-        return report
+        return report, redacted
 
     async def platform_delete(self, workspace: str, channel: str, ref: str) -> ForgetReport:
         """A platform deleted a message: every stored copy goes, and what was derived from it.
@@ -106,8 +126,9 @@ class Forgetting:
         The store is not settled here (see ``SettleSoon``): a platform change arrives on the
         intake path, which must stay fast."""
         copies = await self.store.messages.ids_of_ref(workspace, channel, ref)
+        gone = await self.messages(copies)
         deleted = await self.store.messages.delete_ref(workspace, channel, ref)
-        derived = await self.remove_derived(copies)
+        derived = await self.remove_derived(copies, gone)
         received = await self.received_copies(copies)
         return merged(derived, received, ForgetReport(deleted))
 
@@ -120,7 +141,19 @@ class Forgetting:
         derived = await self.remove_derived(copies)
         received = await self.received_copies(copies)
         edited = await self.store.messages.edit(workspace, channel, ref, text)
+        await self.reindex_followers(await self.messages(copies))
         return edited, merged(derived, received)
+
+    async def messages(self, message_ids: Sequence[str]) -> list[Message]:
+        """These stored messages, read only when their followers will be embedded again."""
+        return await self.store.messages.by_ids(message_ids) if self.search else []
+
+    async def reindex_followers(self, forgotten: Sequence[Message]) -> int:
+        """Embed again the messages that followed ``forgotten`` ones, with the turn before each
+        as the store holds it now (``HybridSearch.reindex_followers``); how many were."""
+        if self.search is None or not forgotten:
+            return 0
+        return await self.search.reindex_followers(forgotten)
 
     async def received_copies(self, message_ids: Sequence[str]) -> ForgetReport:
         """Blank the pipeline's copies of these messages (a user message has its inbox item's

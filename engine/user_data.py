@@ -19,6 +19,7 @@ from engine.records import (
     Passage,
     shared_owner,
 )
+from engine.search.hybrid import HybridSearch
 from engine.sources.library import remove_document
 from engine.store.codec import encode_datetime
 from engine.store.lineage import Derived, person_source
@@ -35,9 +36,10 @@ _BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
 class UserDataService:
     """Implements ``engine.ports.UserMemory`` over every agent of a store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, search: HybridSearch | None = None) -> None:
         self._store = store
-        self._forgetting = Forgetting(store)
+        #: With ``search``, the messages that followed a forgotten one are embedded again.
+        self._forgetting = Forgetting(store, search)
         self._platforms: list[PlatformForgetter] = []
 
     def also_forget(self, forgetter: PlatformForgetter) -> None:
@@ -66,9 +68,11 @@ class UserDataService:
         (see ``engine.forgetting``); then leave nothing of it in the store's files."""
         store = self._store
         blocks = await self._blocks_about(workspace, user)
+        theirs = await store.messages.ids_of_user(workspace, user)
+        gone = await self._forgetting.messages(theirs)
         forgotten = {
             person_source(workspace, user),
-            *await store.messages.ids_of_user(workspace, user),
+            *theirs,
             *await store.passages.ids_of_user(workspace, user),
             *(line for block in blocks for line in line_ids(block.id, block.value)),
         }
@@ -76,7 +80,7 @@ class UserDataService:
         blanked = await self._forgetting.blank_summaries(
             await self._summaries_quoting(workspace, user)
         )
-        derived = await self._forgetting.remove_derived(forgotten)
+        derived, wiped = await self._forgetting.remove_derived_later_reindexed(forgotten)
         counts = await asyncio.gather(
             store.blocks.delete_user(workspace, user),
             store.messages.delete_user(workspace, user),
@@ -101,6 +105,7 @@ class UserDataService:
         # Tool calls they asked for, with what they said.
         approvals = await store.approvals.delete_user(workspace, user)
         platform = [await forget(workspace, user) for forget in self._platforms]
+        await self._forgetting.reindex_followers([*gone, *wiped])
         await store.settle_forget()
         blocks_deleted, messages, passages, summaries, mail = counts
         return merged(

@@ -6,10 +6,12 @@ the turn it answers, it is found by the question that turn asked.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from engine.records import ConversationKey, Message, Role
+from engine.store.lineage import REDACTED
 
 #: Roles whose messages are worth finding again; tool traffic and system notes are not.
 SEARCHABLE_ROLES = frozenset({Role.USER, Role.ASSISTANT})
@@ -18,6 +20,9 @@ CONTEXT_CHARS = 300
 #: How many of the conversation's newest messages are looked through for the turn before a
 #: new one.
 CONTEXT_LOOKBACK = 8
+#: Messages read on each side of a forgotten one to find the message that took it as the turn
+#: before, and the turn before that message now.
+FOLLOWER_REACH = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +48,11 @@ def is_searchable(message: Message) -> bool:
     return message.role in SEARCHABLE_ROLES and bool(message.content.strip())
 
 
+def lends_context(message: Message) -> bool:
+    """Whether a message may be the turn before another: a forgotten one never is."""
+    return is_searchable(message) and message.content != REDACTED
+
+
 def embedding_text(message: Message, previous: Message | None) -> str:
     """The message as its author said it, after the turn before it when there is one."""
     own = f"{message.author_name}: {message.content}" if message.author_name else message.content
@@ -56,7 +66,7 @@ def embedding_text(message: Message, previous: Message | None) -> str:
 def turn_before(newest: Sequence[Message], first: Message) -> Message | None:
     """The last searchable message of ``newest`` (a conversation's newest messages, oldest
     first) said before ``first``."""
-    before = [m for m in newest if m.seq < first.seq and is_searchable(m)]
+    before = [m for m in newest if m.seq < first.seq and lends_context(m)]
     return before[-1] if before else None
 
 
@@ -71,9 +81,36 @@ def previous_turns(
     pairs: list[tuple[Message, Message | None]] = []
     last = earlier
     for message in messages:
-        if not is_searchable(message):
+        if not lends_context(message):
             continue
         context = last if last is not None and last.scope == message.scope else None
         pairs.append((message, context))
         last = message
     return pairs
+
+
+def followers(
+    window: Sequence[Message], forgotten: Sequence[Message]
+) -> list[tuple[Message, Message | None]]:
+    """The messages of ``window`` (one conversation as stored now, oldest first) that may have
+    been embedded with one of ``forgotten`` as the turn before them, each with the turn before
+    it now. Forgotten messages still stored (redacted) are passed over: they lend nothing."""
+    lending = [m for m in window if lends_context(m)]
+    seqs = [m.seq for m in lending]
+    found: dict[str, Message] = {}
+    for gone in forgotten:
+        at = bisect.bisect_right(seqs, gone.seq)
+        if at < len(lending) and lending[at].scope == gone.scope:
+            found[lending[at].id] = lending[at]
+    return [pair for m in found.values() for pair in previous_turns([m], turn_before(window, m))]
+
+
+def seq_spans(seqs: Sequence[int], reach: int) -> list[tuple[int, int]]:
+    """The spans ``seq - reach .. seq + reach`` of ``seqs``, overlapping ones merged."""
+    spans: list[tuple[int, int]] = []
+    for seq in sorted(seqs):
+        if spans and seq - reach <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], seq + reach)
+        else:
+            spans.append((seq - reach, seq + reach))
+    return spans

@@ -18,10 +18,14 @@ from engine.records import ConversationKey, Message, Passage
 from engine.search._fusion import Ranking, fuse_ranks
 from engine.search._indexing import (
     CONTEXT_LOOKBACK,
+    FOLLOWER_REACH,
+    SEARCHABLE_ROLES,
     HistoryRead,
     embedding_text,
+    followers,
     is_searchable,
     previous_turns,
+    seq_spans,
     turn_before,
 )
 from engine.search._speakers import named_authors, without_names
@@ -143,6 +147,32 @@ class HybridSearch:
             )
             found = previous_turns(group, earlier)
             pairs.extend(found if self._tuning.context_turns else [(m, None) for m, _ in found])
+        return await self._embedded(pairs)
+
+    async def reindex_followers(self, forgotten: Sequence[Message]) -> int:
+        """Embed again, in one call, the messages that follow ``forgotten`` ones (deleted,
+        redacted or edited) in their conversations: their vectors were made with the forgotten
+        text as the turn before them, so its words would still lead searches to them. Each is
+        embedded with the turn before it as the store now holds it. How many were."""
+        if not self._tuning.context_turns:
+            return 0
+        conversations: dict[ConversationKey, list[Message]] = {}
+        for message in forgotten:
+            if message.role in SEARCHABLE_ROLES:
+                conversations.setdefault(message.conversation, []).append(message)
+        pairs: dict[str, tuple[Message, Message | None]] = {}
+        for key, gone in conversations.items():
+            for first, last in seq_spans([m.seq for m in gone], FOLLOWER_REACH):
+                window = await self._store.messages.between(key, first - 1, last)
+                here = [m for m in gone if first <= m.seq <= last]
+                pairs.update((m.id, (m, before)) for m, before in followers(window, here))
+        await self._store.messages.set_embeddings(await self._embedded(list(pairs.values())))
+        return len(pairs)
+
+    async def _embedded(
+        self, pairs: Sequence[tuple[Message, Message | None]]
+    ) -> list[tuple[str, list[float]]]:
+        """Each message's vector, embedded with the turn paired with it, by message id."""
         if not pairs:
             return []
         vectors = await self._embedder.embed([embedding_text(m, p) for m, p in pairs])
