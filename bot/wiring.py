@@ -242,6 +242,7 @@ async def build_runtime(
         platforms=[mail.port],
         links=links,
         settings=PipelineSettings(stop_deadline=settings.turn_stop_deadline),
+        search=search,
     )
     mail.connect(engine.receive)
     approvals = ApprovalDesk(store, agents, engine, clock=clock)
@@ -256,7 +257,9 @@ async def build_runtime(
         search=search,
         agents=agents,
         engine=engine,
-        user_data=UserMemoryService(UserDataWithJobRecords(store), store, links, embedder),
+        user_data=UserMemoryService(
+            UserDataWithJobRecords(store, search), store, links, embedder, search
+        ),
         default_agent=default_agent,
         metrics=metrics,
         channel_traffic=ChannelTraffic(traffic),

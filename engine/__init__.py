@@ -12,7 +12,13 @@ from engine.agent.passes import AgentPass, PassReport, run_pass
 from engine.agent.provenance import link_derived
 from engine.agent.runtime import AgentRuntime, ToolTrial
 from engine.agent.summarizer import Summarizer
-from engine.approvals import ApprovalAnswer, ApprovalDesk, ApprovalPort, DecisionOutcome
+from engine.approvals import (
+    ApprovalAnswer,
+    ApprovalDesk,
+    ApprovalPort,
+    DecisionOutcome,
+    PressedIn,
+)
 from engine.audience import Audience, AudienceKind, Scope, ScopeKind
 from engine.backoff import Backoff
 from engine.citations import PlatformLinks, describe_source
@@ -185,6 +191,7 @@ __all__ = [
     "ConversationActivity",
     "ConversationKey",
     "DecisionOutcome",
+    "PressedIn",
     "DeliveryError",
     "DeliveryLedger",
     "DeliveryLedgerStore",

@@ -42,6 +42,28 @@ class DecisionOutcome(StrEnum):
     #: Someone decided it first (or it expired): nothing changed.
     DECIDED_ALREADY = "decided_already"
     UNKNOWN = "unknown"
+    #: The press came from outside the request's conversation: nothing changed.
+    ELSEWHERE = "elsewhere"
+
+
+@dataclass(frozen=True, slots=True)
+class PressedIn:
+    """Where a button was pressed (or an answer typed). A request is decided only from its
+    own platform, workspace and conversation, so its id copied anywhere else decides nothing;
+    an empty field is not checked (the terminal has one conversation)."""
+
+    platform: str
+    workspace: str = ""
+    #: The channel, or the thread, the press came from.
+    channel: str = ""
+
+    def holds(self, request: ApprovalRequest) -> bool:
+        inbound = request.inbound
+        return (
+            self.platform == inbound.platform
+            and self.workspace in ("", request.workspace)
+            and self.channel in ("", request.channel, request.thread)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +87,12 @@ class ApprovalAnswer:
 class ApprovalPort(Protocol):
     """What an adapter calls when someone presses Approve or Deny."""
 
-    async def decide_approval(self, request_id: str, user: str, approve: bool) -> ApprovalAnswer:
+    async def decide_approval(
+        self, request_id: str, user: str, approve: bool, where: PressedIn | None = None
+    ) -> ApprovalAnswer:
         """Decide the request as ``user``; refused (and nothing changed) when they are not
-        one of its approvers, or it was decided already."""
+        one of its approvers, it was decided already, or ``where`` is not its conversation
+        (None: a caller that already knows the request, such as a test or the inspector)."""
 
 
 class ApprovedCalls(Protocol):
@@ -92,10 +117,15 @@ class ApprovalDesk:
         self._intake = intake
         self._clock = clock
 
-    async def decide_approval(self, request_id: str, user: str, approve: bool) -> ApprovalAnswer:
+    async def decide_approval(
+        self, request_id: str, user: str, approve: bool, where: PressedIn | None = None
+    ) -> ApprovalAnswer:
         request = await self._store.approvals.get(request_id)
         if request is None:
             return ApprovalAnswer(DecisionOutcome.UNKNOWN, "I can't find that request any more.")
+        if where is not None and not where.holds(request):
+            text = "That request was made in another conversation; nothing was decided."
+            return ApprovalAnswer(DecisionOutcome.ELSEWHERE, text)
         if request.status is not ApprovalStatus.PENDING:
             return _decided_already(request)
         if not request.may_decide(user):

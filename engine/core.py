@@ -33,8 +33,10 @@ from engine.pipeline import (
 )
 from engine.ports import PlatformPort, ReceiveOutcome, ReceiveResult
 from engine.records import JSON, Inbound, InboundKind, new_id, utcnow
+from engine.search.hybrid import HybridSearch
 from engine.store.codec import encode
-from engine.store.protocol import InboxItem, InboxStatus, Store
+from engine.store.protocol import Store
+from engine.store.queues import InboxItem, InboxStatus
 from engine.turns import TurnRunner
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,7 @@ class Engine:
         holder: str | None = None,
         observer: EngineObserver | None = None,
         links: PlatformLinks | None = None,
+        search: HybridSearch | None = None,
     ) -> None:
         settings = settings or PipelineSettings()
         if worker_limit is not None:
@@ -80,6 +83,8 @@ class Engine:
         self.links = links or PlatformLinks()
         self._admission = InboxAdmission(store.agents)
         self._settle_soon = SettleSoon(store)
+        #: Embeds again the messages that followed one a platform deleted or edited.
+        self._search = search
         self._settle = SettleWatch()
         self._watched: OrderedDict[str, asyncio.Future[None]] = OrderedDict()
         self._stopping = asyncio.Event()
@@ -203,7 +208,7 @@ class Engine:
     async def _apply_change(self, inbound: Inbound) -> ReceiveResult:
         """Platform edits and deletions change stored recall, and drop what was derived from
         the old text (``engine.forgetting``); they start no turn."""
-        forgetting = Forgetting(self._store)
+        forgetting = Forgetting(self._store, self._search)
         where = (inbound.workspace, inbound.channel, inbound.message_ref)
         if inbound.kind is InboundKind.EDIT:
             changed, report = await forgetting.platform_edit(*where, inbound.text)

@@ -23,7 +23,7 @@ from datetime import datetime
 from engine.partial_json import StringFieldReader
 from engine.ports import PlatformPort, ReplyStream, StreamingPort
 from engine.records import Inbound, Outbound
-from engine.store.protocol import InboxItem
+from engine.store.queues import InboxItem
 from engine.turns import Replies
 
 log = logging.getLogger(__name__)

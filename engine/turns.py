@@ -14,7 +14,7 @@ from typing import Protocol
 from engine.records import Agent, Inbound, Message, Outbound, Role
 from engine.search import HistoryRead
 from engine.store.lineage import Derivation
-from engine.store.protocol import InboxItem
+from engine.store.queues import InboxItem
 
 
 @dataclass(frozen=True, slots=True)

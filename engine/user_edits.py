@@ -16,6 +16,7 @@ from engine.embeddings import Embedder
 from engine.forgetting import Forgetting, block_of, merged
 from engine.ports import ForgetReport, MemoryItem, PlatformMessage
 from engine.records import Passage, new_id
+from engine.search.hybrid import HybridSearch
 from engine.store.lineage import Derived, block_line_id, links
 from engine.store.protocol import Store
 
@@ -31,10 +32,15 @@ class InvalidCorrection(ValueError):
 class UserEdits:
     """Keeps, forgets and corrects single memories on one store."""
 
-    def __init__(self, store: Store, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder | None = None,
+        search: HybridSearch | None = None,
+    ) -> None:
         self._store = store
         self._embedder = embedder
-        self._forgetting = Forgetting(store)
+        self._forgetting = Forgetting(store, search)
 
     async def remember_message(
         self, agent_id: str, audience: Audience, message: PlatformMessage, asked_by: str

@@ -16,6 +16,7 @@ from engine.citations import Citations, PlatformLinks, written_by
 from engine.embeddings import Embedder
 from engine.ports import ForgetReport, MemoryItem, PlatformMessage, Source, UserMemoryReport
 from engine.records import BlockLabel
+from engine.search.hybrid import HybridSearch
 from engine.store.codec import encode_datetime
 from engine.store.lineage import Derived
 from engine.store.protocol import RecordFilter, Store
@@ -36,11 +37,13 @@ class UserMemoryService:
         store: Store,
         links: PlatformLinks | None = None,
         embedder: Embedder | None = None,
+        search: HybridSearch | None = None,
     ) -> None:
         self.data = data
         self._store = store
-        #: Remember a message, forget one, correct an item (embedded for search when given).
-        self.edits = UserEdits(store, embedder)
+        #: Remember a message, forget one, correct an item (embedded for search when given;
+        #: with ``search``, what followed a forgotten message is embedded again).
+        self.edits = UserEdits(store, embedder, search)
         #: Memories matching words, or shown by an operator, with their sources.
         self.explainer = MemoryExplainer(store, Citations(store, links))
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from engine import ForgetReport, Store, UserDataService
+from engine import ForgetReport, HybridSearch, Store, UserDataService
 
 
 class UserDataWithJobRecords(UserDataService):
     """``UserDataService`` whose ``forget_user`` also deletes the jobs' records of the user."""
 
-    def __init__(self, store: Store) -> None:
-        super().__init__(store)
+    def __init__(self, store: Store, search: HybridSearch | None = None) -> None:
+        super().__init__(store, search)
         self._jobs = store.jobs
 
     async def forget_user(self, workspace: str, user: str) -> ForgetReport:

@@ -7,7 +7,7 @@ import sys
 from typing import TextIO
 
 from adapters.console.chat import PLATFORM
-from engine import ApprovalPort, ApprovalRequest, DecisionOutcome
+from engine import ApprovalPort, ApprovalRequest, DecisionOutcome, PressedIn
 
 APPROVE, DENY = "/approve", "/deny"
 
@@ -42,7 +42,9 @@ class ConsoleApprovals:
         if not request_id:
             self._out.write("(no request is waiting for approval)\n")
             return True
-        answer = await self._approvals.decide_approval(request_id, user, command == APPROVE)
+        answer = await self._approvals.decide_approval(
+            request_id, user, command == APPROVE, PressedIn(PLATFORM)
+        )
         if answer.outcome is not DecisionOutcome.NOT_APPROVER and request_id in self._shown:
             self._shown.remove(request_id)
         self._out.write(f"({answer.text})\n")

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import discord
 
-from engine import ApprovalPort, ApprovalRequest
+from engine import ApprovalPort, ApprovalRequest, PressedIn
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,9 @@ class ApprovalButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         user = str(interaction.user.id)
-        answer = await self.approvals.decide_approval(self.request_id, user, self.approve)
+        # Channel (and thread) ids are unique across Discord: the channel names the place.
+        where = PressedIn(PLATFORM, channel=str(interaction.channel_id or "?"))
+        answer = await self.approvals.decide_approval(self.request_id, user, self.approve, where)
         try:
             if answer.changed:
                 await interaction.response.edit_message(content=answer.text, view=None)

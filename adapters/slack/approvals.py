@@ -16,11 +16,11 @@ import aiohttp
 from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackClientError
 
-from adapters.slack.answers import answer_privately, answerable, read_press
+from adapters.slack.answers import answer_privately, answerable, read_press, team_of_action
 from adapters.slack.clients import WorkspaceClients
 from adapters.slack.config import PLATFORM
-from adapters.slack.events import team_of
-from engine import JSON, ApprovalPort, ApprovalRequest
+from adapters.slack.events import team_of, workspace_id
+from engine import JSON, ApprovalPort, ApprovalRequest, PressedIn
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +99,21 @@ class SlackApprovals:
             await answer_privately(respond, body, UNREADABLE)
             return
         approve = action.get("action_id") == APPROVE
-        answer = await self._approvals.decide_approval(request_id, press["user"]["id"], approve)
+        answer = await self._approvals.decide_approval(
+            request_id, press["user"]["id"], approve, _pressed_in(body, team_of_action(press))
+        )
         if not answer.changed:
             await answer_privately(respond, body, answer.text)
             return
         await _replace_prompt(respond, body, answer.text)
+
+
+def _pressed_in(body: dict[str, Any], team: str) -> PressedIn:
+    """Where the button was pressed: its message's channel, in its workspace (a press that
+    names no channel matches none)."""
+    channel = body.get("channel")
+    where = channel.get("id") if isinstance(channel, dict) else None
+    return PressedIn(PLATFORM, workspace_id(team), str(where or "?"))
 
 
 async def _replace_prompt(respond: AsyncRespond, body: dict[str, Any], text: str) -> None:

@@ -29,7 +29,8 @@ from engine.model_server import ModelServer
 from engine.records import Agent, ConversationKey, Inbound, Message, Outbound, ToolCall, utcnow
 from engine.search import HistoryRead
 from engine.store.approvals import ApprovalRequest
-from engine.store.protocol import InboxItem, Store
+from engine.store.protocol import Store
+from engine.store.queues import InboxItem
 from engine.tools.approval import ApprovalPrompts, ungated, with_approvals
 from engine.tools.base import Searcher, Tool, ToolOutcome, attached, for_audience
 from engine.tools.builtin import BUILTIN_TOOLS, TERMINAL_TOOLS

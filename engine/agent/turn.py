@@ -32,7 +32,8 @@ from engine.llm import ChatModel, ChatRequest, LLMRejected, LLMUnavailable
 from engine.records import Agent, Inbound, Message, Role, ToolCall, next_seq
 from engine.search import HistoryRead
 from engine.store.lineage import Derivation, Derived, links_of
-from engine.store.protocol import InboxItem, Store
+from engine.store.protocol import Store
+from engine.store.queues import InboxItem
 from engine.tools.base import Searcher, Tool, ToolContext
 from engine.turns import Replies, TurnResult, user_message
 

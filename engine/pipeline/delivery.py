@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from engine.pipeline.context import PipelineContext
 from engine.ports import DeliveryError
 from engine.records import Outbound
-from engine.store.protocol import OutboxEntry, OutboxStatus
+from engine.store.queues import OutboxEntry, OutboxStatus
 
 log = logging.getLogger(__name__)
 

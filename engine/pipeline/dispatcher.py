@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
-from engine.store.protocol import InboxStore
+from engine.store.queues import InboxStore
 
 log = logging.getLogger(__name__)
 

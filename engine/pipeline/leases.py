@@ -9,7 +9,7 @@ import time
 from types import TracebackType
 from typing import Self
 
-from engine.store.protocol import LeaseStore
+from engine.store.queues import LeaseStore
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from engine.ports import StepPort
 from engine.progress import reporting_steps
 from engine.records import Agent, Inbound
 from engine.search import HistoryRead
-from engine.store.protocol import InboxItem, InboxStatus, PendingBatch
+from engine.store.queues import InboxItem, InboxStatus, PendingBatch
 from engine.store.state import JournalEntry, TurnOutcome
 from engine.streaming import streaming_replies
 from engine.turns import Replies, TurnResult, TurnRunner, user_message

@@ -10,20 +10,22 @@ from pathlib import Path
 from engine.store.protocol import (
     AgentStore,
     BlockStore,
-    InboxItem,
-    InboxStatus,
-    InboxStore,
     KeyValueStore,
-    LeaseStore,
     MessageStore,
-    OutboxEntry,
-    OutboxStatus,
-    OutboxStore,
     PassageStore,
     RecordFilter,
     Scored,
     Store,
     SummaryStore,
+)
+from engine.store.queues import (
+    InboxItem,
+    InboxStatus,
+    InboxStore,
+    LeaseStore,
+    OutboxEntry,
+    OutboxStatus,
+    OutboxStore,
 )
 
 __all__ = [

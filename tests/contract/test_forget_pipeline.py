@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from engine.records import Author, Outbound, new_id
 from engine.store import Store
-from engine.store.protocol import InboxItem, InboxStatus
+from engine.store.queues import InboxItem, InboxStatus
 from tests.contract.records import AGENT, DM_ALICE, DM_BOB, OTHER_PUBLIC, WS, inbox_item
 
 

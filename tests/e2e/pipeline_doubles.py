@@ -14,7 +14,7 @@ from engine.ports import DeliveryError
 from engine.records import Agent, Author, Inbound, Message, Outbound, Role, new_id, next_seq, utcnow
 from engine.search import HistoryRead
 from engine.store import Store
-from engine.store.protocol import InboxItem
+from engine.store.queues import InboxItem
 from engine.store.sqlite import SQLiteStore
 from engine.turns import Replies, TurnResult, user_message
 

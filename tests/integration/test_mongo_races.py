@@ -14,7 +14,7 @@ import pytest
 from engine.audience import Audience, AudienceKind, Scope
 from engine.records import Author, Block, Inbound
 from engine.store.mongo import MongoStore
-from engine.store.protocol import InboxItem, InboxStatus
+from engine.store.queues import InboxItem, InboxStatus
 from tests.fakes.mongo_wire import mongo_test_store, mongo_test_uri
 
 RACERS = 4

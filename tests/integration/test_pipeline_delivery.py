@@ -16,7 +16,7 @@ from engine.core import Engine
 from engine.pipeline import Backoff, PipelineSettings
 from engine.records import Outbound, utcnow
 from engine.store import Store
-from engine.store.protocol import OutboxStatus
+from engine.store.queues import OutboxStatus
 from tests.e2e.pipeline_doubles import DedupingPort, RecordingRunner, inbound, open_test_store
 
 FAST = PipelineSettings(

@@ -17,7 +17,8 @@ from engine.pipeline.worker import lease_name
 from engine.ports import ReceiveOutcome
 from engine.records import InboundKind, Outbound
 from engine.store import Store
-from engine.store.protocol import InboxStatus, RecordFilter
+from engine.store.protocol import RecordFilter
+from engine.store.queues import InboxStatus
 from tests.e2e.pipeline_doubles import DedupingPort, RecordingRunner, inbound, open_test_store
 
 FAST = PipelineSettings(

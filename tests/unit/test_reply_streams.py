@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from engine.audience import Audience, AudienceKind
 from engine.records import Author, Inbound, Outbound, utcnow
-from engine.store.protocol import InboxItem
+from engine.store.queues import InboxItem
 from engine.streaming import StepStreams, TurnStreams, streaming_replies
 from engine.turns import Replies
 

@@ -27,7 +27,7 @@ from engine.store.mongo._documents import (
     as_record,
     find_by_id,
 )
-from engine.store.protocol import InboxItem, InboxStatus
+from engine.store.queues import InboxItem, InboxStatus
 
 _PENDING = InboxStatus.PENDING.value
 

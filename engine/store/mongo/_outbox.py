@@ -12,7 +12,7 @@ from engine.records import Outbound, next_seq, utcnow
 from engine.store.codec import decode, decode_datetime, encode, encode_datetime
 from engine.store.mongo._documents import Collection, Document
 from engine.store.mongo._queries import ignore_duplicates
-from engine.store.protocol import OutboxEntry, OutboxStatus
+from engine.store.queues import OutboxEntry, OutboxStatus
 
 _PENDING = OutboxStatus.PENDING.value
 #: ``next_attempt_at`` of a reply due at once: sorts before every timestamp.

@@ -22,7 +22,7 @@ from engine.store.mongo._inbox import MongoInbox
 from engine.store.mongo._journal import MongoTurnJournal
 from engine.store.mongo._messages import MongoMessages
 from engine.store.mongo._outbox import MongoOutbox
-from engine.store.protocol import Embeddings, InboxItem, InboxStatus, PendingBatch, closing_status
+from engine.store.queues import Embeddings, InboxItem, InboxStatus, PendingBatch, closing_status
 from engine.store.state import JournalEntry
 
 _JOURNALLED = "_journalled"

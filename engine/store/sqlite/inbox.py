@@ -10,7 +10,7 @@ from engine.records import JSON, utcnow
 from engine.store.codec import encode_datetime
 from engine.store.inbox_keys import dedupe_keys
 from engine.store.lineage import batches
-from engine.store.protocol import InboxItem, InboxStatus
+from engine.store.queues import InboxItem, InboxStatus
 from engine.store.sqlite._columns import Columns
 from engine.store.sqlite._database import Database
 from engine.store.sqlite._filters import placeholders

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from engine.records import Outbound
-from engine.store.protocol import OutboxEntry, OutboxStatus
+from engine.store.queues import OutboxEntry, OutboxStatus
 from engine.store.sqlite._columns import Columns
 from engine.store.sqlite._database import Database, write
 from engine.store.sqlite._filters import placeholders

@@ -11,7 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from engine.store.lineage import links_of
-from engine.store.protocol import Embeddings, PendingBatch, closing_status
+from engine.store.queues import Embeddings, PendingBatch, closing_status
 from engine.store.sqlite._database import Database, snapshot, write
 from engine.store.sqlite._queries import attach_embeddings
 from engine.store.sqlite.agents import SQLiteAgentStore
