@@ -1,0 +1,76 @@
+"""Approval buttons pressed where they do not belong: a button value names its request, but a
+press decides it only from the request's own conversation, workspace and platform, so a value
+copied into another channel (or typed in another client) decides nothing."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from adapters.console.approvals import ConsoleApprovals
+from engine import ApprovalStatus
+from tests.fakes import slack_payloads
+from tests.fakes.slack_world import TEAM, SlackWorld, collection_bot
+from tests.integration.test_approvals import require_approval
+from tests.integration.test_slack_approvals import buttons, kept_passages, prompt, response
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[SlackWorld]:
+    async with collection_bot(tmp_path) as w:
+        await require_approval(w.runtime)
+        yield w
+
+
+async def press_in(
+    world: SlackWorld, value: str, channel: str, key: str, team: str = TEAM
+) -> dict[str, object]:
+    action = slack_payloads.block_action("mnemo_approve")
+    action["user"] = {"id": "UANN", "team_id": team}
+    action["team"] = {"id": team}
+    action["actions"][0] |= {"value": value}
+    action["response_url"] = world.api.response_url(key)
+    action["channel"] = {"id": channel}
+    await world.interact({"payload": json.dumps(action)})
+    return await response(world, key)
+
+
+async def test_a_slack_button_value_pressed_in_another_channel_decides_nothing(
+    world: SlackWorld,
+) -> None:
+    request_id = buttons(await prompt(world))["mnemo_approve"]
+    answer = await press_in(world, request_id, "CGENERAL", "elsewhere")
+    assert answer["response_type"] == "ephemeral"
+    assert "nothing was decided" in str(answer["text"])
+    await world.quiet(0.3)
+    assert await kept_passages(world) == []
+    stored = await world.runtime.store.approvals.get(request_id)
+    assert stored is not None
+    assert stored.status is ApprovalStatus.PENDING
+
+
+async def test_a_slack_button_value_pressed_from_another_workspace_decides_nothing(
+    world: SlackWorld,
+) -> None:
+    request_id = buttons(await prompt(world))["mnemo_approve"]
+    answer = await press_in(world, request_id, "DUANN", "team", team="TOTHER")
+    assert answer["response_type"] == "ephemeral"
+    stored = await world.runtime.store.approvals.get(request_id)
+    assert stored is not None
+    assert stored.status is ApprovalStatus.PENDING
+
+
+async def test_the_terminal_cannot_decide_a_slack_request(world: SlackWorld) -> None:
+    """`mnemo chat --as UANN` on the same store types the id of Ann's Slack request."""
+    request_id = buttons(await prompt(world))["mnemo_approve"]
+    out = io.StringIO()
+    console = ConsoleApprovals(world.runtime.approvals, out)
+    assert await console.answer(f"/approve {request_id}", "UANN")
+    assert "nothing was decided" in out.getvalue()
+    stored = await world.runtime.store.approvals.get(request_id)
+    assert stored is not None
+    assert stored.status is ApprovalStatus.PENDING
