@@ -1,4 +1,5 @@
-"""Which parser reads a file, chosen by its extension.
+"""Which parser reads a file, chosen by its extension (a text name over a PDF's or a web
+page's bytes is read as what the bytes are).
 
 Parsers are imported when first needed: the PDF and HTML libraries cost a running bot
 memory (about 27 MB) that only ingestion uses.
@@ -39,6 +40,25 @@ def parser_for(name: str) -> Parser:
     return cast(Parser, getattr(importlib.import_module(f"engine.sources.{module}"), function))
 
 
+#: Extensions whose files are read as text, and may really hold a PDF or a web page.
+_TEXT = frozenset({".md", ".markdown", ".txt", ".text"})
+_HTML_STARTS = (b"<!doctype html", b"<html")
+
+
 def parse_document(name: str, data: bytes) -> ParsedDocument:
     """``data`` read as the file ``name``; its title defaults to the name without extension."""
-    return parser_for(name)(data, PurePath(name).stem)
+    path = PurePath(name)
+    return parser_for(_read_as(path, data))(data, path.stem)
+
+
+def _read_as(path: PurePath, data: bytes) -> str:
+    """The name whose parser reads ``data``: a PDF, or a whole web page, named as text is
+    read as what it is, so neither its raw bytes nor its scripts become passages."""
+    if path.suffix.lower() not in _TEXT:
+        return path.name
+    start = data[:64].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if start.startswith(b"%pdf-"):
+        return f"{path.stem}.pdf"
+    if start.startswith(_HTML_STARTS):
+        return f"{path.stem}.html"
+    return path.name

@@ -1,0 +1,123 @@
+"""Files shared with the Slack bot as a person tries them: in a thread, with a misleading name,
+with scripts in them, deleted after sharing, and sized differently than Slack says."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from adapters.shared_files import FileLearning
+from tests.fakes import slack_payloads
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.pdf_files import pdf_bytes
+from tests.fakes.slack_world import SlackWorld, collection_api, slack_bot
+from tests.integration.test_slack_files import DM, HANDBOOK, SECRET, Sharing, documents, found
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[SlackWorld]:
+    learning = FileLearning(frozenset({"GSECRET"}), dms=True, max_bytes=64 * 1024)
+    async with (
+        FakeOpenAI() as llm,
+        collection_api() as api,
+        slack_bot(tmp_path, llm, api, turns=False, file_learning=learning) as running,
+    ):
+        yield running
+
+
+async def test_a_file_shared_in_a_thread_is_answered_in_that_thread(world: SlackWorld) -> None:
+    sharing = Sharing(world)
+    event = slack_payloads.message(
+        "the handbook",
+        channel="GSECRET",
+        channel_type="group",
+        ts="1700002000.000200",
+        thread_ts="1700002000.000100",
+        subtype="file_share",
+    )
+    assert await world.send(event | {"files": [sharing.host("handbook.md", HANDBOOK)]}) == 200
+    [answer] = await world.replies(1, "GSECRET")
+    assert answer["thread_ts"] == "1700002000.000100"
+    assert answer["text"].startswith("Learned handbook.md")
+    assert any("sixteen weeks" in t for t in await found(world, SECRET, "parental leave"))
+
+
+async def test_scripts_and_styles_of_a_shared_page_are_not_learned(world: SlackWorld) -> None:
+    sharing = Sharing(world)
+    page = (
+        b"<html><head><title>Leave</title><style>.x{color:red}</style>"
+        b"<script>var token='s3cr3t-script';</script></head>"
+        b"<body><h1>Leave</h1><p>Parents get sixteen weeks of paid parental leave.</p>"
+        b"<script>track('pageview')</script></body></html>"
+    )
+    await sharing.share([sharing.host("leave.html", page)])
+    assert (await sharing.answer()).startswith("Learned leave.html")
+    texts = " ".join(await found(world, DM, "parental leave sixteen weeks"))
+    assert "sixteen weeks" in texts
+    assert "s3cr3t" not in texts
+    assert "color:red" not in texts
+    assert "pageview" not in texts
+
+
+async def test_markdown_with_only_front_matter_is_explained(world: SlackWorld) -> None:
+    sharing = Sharing(world)
+    await sharing.share([sharing.host("empty.md", b"---\ntitle: Nothing\ntags: [a]\n---\n")])
+    answer = await sharing.answer()
+    assert answer == "I couldn't learn empty.md: it has no text to learn from."
+
+
+async def test_a_pdf_named_as_markdown_is_read_as_a_pdf(world: SlackWorld) -> None:
+    sharing = Sharing(world)
+    pdf = pdf_bytes([["Trains are booked for trips under four hours."]])
+    await sharing.share([sharing.host("notes.md", pdf)])
+    assert (await sharing.answer()).startswith("Learned notes.md: 1 section")
+    texts = " ".join(await found(world, DM, "trains trips four hours"))
+    assert "four hours" in texts
+    assert "%PDF" not in texts
+    assert "obj" not in texts
+
+
+async def test_binary_bytes_named_as_text_are_refused(world: SlackWorld) -> None:
+    sharing = Sharing(world)
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00" * 40
+    await sharing.share([sharing.host("notes.txt", png)])
+    assert (await sharing.answer()).startswith("I couldn't learn notes.txt")
+    assert await documents(world) == []
+
+
+async def test_a_page_named_txt_is_learned_as_text_without_its_scripts(world: SlackWorld) -> None:
+    sharing = Sharing(world)
+    page = b"<html><body><p>Desks are booked weekly.</p><script>steal()</script></body></html>"
+    await sharing.share([sharing.host("desks.txt", page)])
+    assert (await sharing.answer()).startswith("Learned desks.txt")
+    texts = " ".join(await found(world, DM, "desks booked weekly"))
+    assert "booked weekly" in texts
+    assert "steal()" not in texts
+    assert "<p>" not in texts
+
+
+async def test_slack_understating_a_size_is_cut_off_at_the_limit(world: SlackWorld) -> None:
+    sharing = Sharing(world)
+    described = sharing.host("big.md", b"# Big\n\n" + b"word " * 20_000) | {"size": 100}
+    await sharing.share([described])
+    assert "limit for shared files" in await sharing.answer()
+    assert await documents(world) == []
+
+
+async def test_a_file_shared_without_a_message_is_left_alone(world: SlackWorld) -> None:
+    sharing = Sharing(world)
+    file = sharing.host("handbook.md", HANDBOOK)
+    event = {
+        "type": "file_shared",
+        "file_id": file["id"],
+        "user_id": "UANN",
+        "file": {"id": file["id"]},
+        "channel_id": "DUANN",
+        "event_ts": "1700003000.000100",
+    }
+    assert await world.send(event) == 200
+    await world.quiet(0.3)
+    assert world.api.posted("DUANN") == []
+    assert await documents(world) == []
