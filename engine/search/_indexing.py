@@ -21,7 +21,7 @@ CONTEXT_CHARS = 300
 #: new one.
 CONTEXT_LOOKBACK = 8
 #: Messages read on each side of a forgotten one to find the message that took it as the turn
-#: before, and the turn before that message now.
+#: before it, and that message's turn before now.
 FOLLOWER_REACH = 32
 
 
@@ -103,14 +103,3 @@ def followers(
         if at < len(lending) and lending[at].scope == gone.scope:
             found[lending[at].id] = lending[at]
     return [pair for m in found.values() for pair in previous_turns([m], turn_before(window, m))]
-
-
-def seq_spans(seqs: Sequence[int], reach: int) -> list[tuple[int, int]]:
-    """The spans ``seq - reach .. seq + reach`` of ``seqs``, overlapping ones merged."""
-    spans: list[tuple[int, int]] = []
-    for seq in sorted(seqs):
-        if spans and seq - reach <= spans[-1][1]:
-            spans[-1] = (spans[-1][0], seq + reach)
-        else:
-            spans.append((seq - reach, seq + reach))
-    return spans

@@ -25,7 +25,6 @@ from engine.search._indexing import (
     followers,
     is_searchable,
     previous_turns,
-    seq_spans,
     turn_before,
 )
 from engine.search._speakers import named_authors, without_names
@@ -156,16 +155,13 @@ class HybridSearch:
         embedded with the turn before it as the store now holds it. How many were."""
         if not self._tuning.context_turns:
             return 0
-        conversations: dict[ConversationKey, list[Message]] = {}
-        for message in forgotten:
-            if message.role in SEARCHABLE_ROLES:
-                conversations.setdefault(message.conversation, []).append(message)
         pairs: dict[str, tuple[Message, Message | None]] = {}
-        for key, gone in conversations.items():
-            for first, last in seq_spans([m.seq for m in gone], FOLLOWER_REACH):
-                window = await self._store.messages.between(key, first - 1, last)
-                here = [m for m in gone if first <= m.seq <= last]
-                pairs.update((m.id, (m, before)) for m, before in followers(window, here))
+        for gone in forgotten:
+            if gone.role in SEARCHABLE_ROLES:
+                window = await self._store.messages.around(
+                    gone.conversation, gone.seq, FOLLOWER_REACH
+                )
+                pairs.update((m.id, (m, before)) for m, before in followers(window, [gone]))
         await self._store.messages.set_embeddings(await self._embedded(list(pairs.values())))
         return len(pairs)
 

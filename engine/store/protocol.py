@@ -162,6 +162,12 @@ class MessageStore(MemoryReads[Message], Protocol):
     ) -> list[Message]:
         """Messages with ``after_seq < seq <= through_seq``, oldest first (for summaries)."""
 
+    async def around(
+        self, conversation: ConversationKey, seq: int, limit: int
+    ) -> builtins.list[Message]:
+        """The ``limit`` messages of a conversation before ``seq`` and the ``limit`` from
+        ``seq`` on, oldest first (what followed a forgotten message, and the turn before it)."""
+
     async def set_embeddings(self, embeddings: Sequence[tuple[str, Sequence[float]]]) -> None:
         """Attach embeddings to stored messages (by message id)."""
 

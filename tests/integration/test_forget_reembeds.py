@@ -9,19 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from engine.embeddings import Vectors
 from engine.forgetting import Forgetting
-from engine.records import Message, Role
+from engine.ports import ReceiveOutcome
+from engine.records import Author, Inbound, InboundKind, Message, Role, new_id, utcnow
 from engine.search import HybridSearch
-from engine.store import Store
+from engine.store import RecordFilter, Store
 from engine.store.lineage import Derived, links
 from engine.user_data import UserDataService
 from tests.contract.conftest import backend, store
 from tests.contract.records import AGENT, BASE_TIME, PUBLIC, WS, message, visible_to
 from tests.fakes.embedder import HashEmbedder
+from tests.fakes.openai_server import FakeOpenAI
+from tests.harness import bot_running, public, settings_for
 
 __all__ = ["backend", "store"]
 
@@ -123,3 +127,36 @@ async def test_a_platform_deletion_embeds_again_the_message_after_it(
     assert embedder.texts == ["Carol: the weather is mild today\nBob: sounds lovely to me"]
     expected = (await search.message_embeddings([after]))[0][1]
     assert await similarity(store, expected, PUBLIC.channel, after.id) == pytest.approx(1.0)
+
+
+async def test_the_running_bot_embeds_again_what_followed_a_deleted_message(
+    tmp_path: Path, llm: FakeOpenAI
+) -> None:
+    channel = public("C-music")
+    async with bot_running(settings_for(tmp_path, llm), llm) as bot:
+        engine, store = bot.runtime.engine, bot.runtime.store
+        await bot.say(channel, "carol", "the weather is mild today", respond=False)
+        await bot.say(channel, "alice", f"my secret words are {SECRET}", respond=False)
+        await bot.say(channel, "bob", "sounds lovely to me", respond=False)
+        where = RecordFilter.for_audience(bot.runtime.default_agent.id, channel)
+        stored = await store.messages.list(where, 10)
+        alices = next(m for m in stored if m.author == "alice")
+        after = next(m for m in stored if m.author == "bob")
+        deletion = Inbound(
+            platform="test",
+            agent_id=bot.runtime.default_agent.id,
+            audience=channel,
+            thread="",
+            author=Author("alice", "Alice"),
+            text="",
+            event_id=new_id(),
+            message_ref=alices.platform_ref,
+            sent_at=utcnow(),
+            kind=InboundKind.DELETE,
+        )
+        assert (await engine.receive(deletion)).outcome is ReceiveOutcome.ACCEPTED
+
+        expected = (await bot.runtime.search.message_embeddings([after]))[0][1]
+        hits = await store.messages.search_vector(where, expected, 1)
+        assert hits[0].record.id == after.id
+        assert hits[0].score == pytest.approx(1.0)

@@ -56,6 +56,14 @@ class MongoMessages(MemoryCollection[Message]):
         query = conversation_query(conversation) | {"seq": {"$gt": after_seq, "$lte": through_seq}}
         return await self.find(query, [("seq", ASCENDING)])
 
+    async def around(
+        self, conversation: ConversationKey, seq: int, limit: int
+    ) -> builtins.list[Message]:
+        query = conversation_query(conversation)
+        before = await self.find(query | {"seq": {"$lt": seq}}, _NEWEST_FIRST, limit)
+        after = await self.find(query | {"seq": {"$gte": seq}}, [("seq", ASCENDING)], limit)
+        return [*before[::-1], *after]
+
     async def set_embeddings(self, embeddings: Sequence[tuple[str, Sequence[float]]]) -> None:
         updates = [
             UpdateOne({"_id": message_id}, {"$set": {"embedding": [float(x) for x in vector]}})

@@ -132,6 +132,18 @@ class SQLiteMessageStore(MemoryTable[Message]):
             "ORDER BY m.seq",
         )
 
+    async def around(
+        self, conversation: ConversationKey, seq: int, limit: int
+    ) -> builtins.list[Message]:
+        params = (*conversation_params(conversation), seq, limit)
+        before = await self.fetch_all(
+            f"{_CONVERSATION} AND m.seq < ?", params, "ORDER BY m.seq DESC LIMIT ?"
+        )
+        after = await self.fetch_all(
+            f"{_CONVERSATION} AND m.seq >= ?", params, "ORDER BY m.seq LIMIT ?"
+        )
+        return [*reversed(before), *after]
+
     async def list(
         self, where: RecordFilter, limit: int, before_seq: int | None = None
     ) -> list[Message]:
