@@ -121,3 +121,22 @@ async def test_a_file_shared_without_a_message_is_left_alone(world: SlackWorld) 
     await world.quiet(0.3)
     assert world.api.posted("DUANN") == []
     assert await documents(world) == []
+
+
+async def test_deleting_the_message_that_shared_a_file_keeps_the_learned_document(
+    world: SlackWorld,
+) -> None:
+    """As docs/sources.md says: the message is forgotten, the document stays until it is
+    removed (``mnemo sources remove``) or its sharer is forgotten."""
+    sharing = Sharing(world)
+    ts = await sharing.share([sharing.host("handbook.md", HANDBOOK)], channel="GSECRET")
+    [answer] = await world.replies(1, "GSECRET")
+    assert answer["text"].startswith("Learned handbook.md")
+    previous = {"type": "message", "user": "UANN", "text": "", "ts": ts}
+    deleted = slack_payloads.deletion(channel="GSECRET", channel_type="group")
+    deleted |= {"deleted_ts": ts, "previous_message": previous}
+    assert await world.send(deleted) == 200
+    await world.quiet(0.5)
+    [document] = await documents(world)
+    assert document.shared_by == ("UANN",)
+    assert any("sixteen weeks" in t for t in await found(world, SECRET, "parental leave"))
