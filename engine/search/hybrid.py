@@ -156,12 +156,18 @@ class HybridSearch:
         if not self._tuning.context_turns:
             return 0
         pairs: dict[str, tuple[Message, Message | None]] = {}
-        for gone in forgotten:
-            if gone.role in SEARCHABLE_ROLES:
+        window: list[Message] = []
+        searchable = (m for m in forgotten if m.role in SEARCHABLE_ROLES)
+        for gone in sorted(searchable, key=lambda m: (str(m.conversation), m.seq)):
+            # The window read for an earlier forgotten message often holds this one's follower.
+            same = bool(window) and window[0].conversation == gone.conversation
+            found = followers(window, [gone]) if same and window[0].seq < gone.seq else []
+            if not found:
                 window = await self._store.messages.around(
                     gone.conversation, gone.seq, FOLLOWER_REACH
                 )
-                pairs.update((m.id, (m, before)) for m, before in followers(window, [gone]))
+                found = followers(window, [gone])
+            pairs.update((m.id, (m, before)) for m, before in found)
         await self._store.messages.set_embeddings(await self._embedded(list(pairs.values())))
         return len(pairs)
 

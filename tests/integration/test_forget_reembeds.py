@@ -36,14 +36,16 @@ ELSEWHERE = replace(PUBLIC, channel="C-elsewhere")
 
 
 class RecordingEmbedder(HashEmbedder):
-    """The test embedder, keeping every text it was asked to embed."""
+    """The test embedder, keeping every text it was asked to embed and counting its calls."""
 
     def __init__(self) -> None:
         super().__init__()
         self.texts: list[str] = []
+        self.calls = 0
 
     async def embed(self, texts: Sequence[str]) -> Vectors:
         self.texts.extend(texts)
+        self.calls += 1
         return await super().embed(texts)
 
 
@@ -160,3 +162,29 @@ async def test_the_running_bot_embeds_again_what_followed_a_deleted_message(
         hits = await store.messages.search_vector(where, expected, 1)
         assert hits[0].record.id == after.id
         assert hits[0].score == pytest.approx(1.0)
+
+
+async def test_every_message_after_a_forgotten_one_is_embedded_again_in_one_call(
+    store: Store, search: HybridSearch, embedder: RecordingEmbedder
+) -> None:
+    for n in range(3):
+        await remember(store, search, message(f"carol's note {n}", PUBLIC, author="carol"))
+        await remember(store, search, message(f"{SECRET} {n}", PUBLIC, author="alice"))
+        await remember(store, search, message(f"bob's reply {n}", PUBLIC, author="bob"))
+    embedder.calls = 0
+
+    await UserDataService(store, search).forget_user(WS, "alice")
+
+    assert embedder.calls == 1
+    assert embedder.texts[-3:] == [
+        f"Carol: carol's note {n}\nBob: bob's reply {n}" for n in range(3)
+    ]
+
+
+async def test_around_reads_the_messages_on_each_side_of_a_position(store: Store) -> None:
+    said = [message(f"line {n}", PUBLIC, author="carol", seq=10 * n) for n in range(1, 8)]
+    await store.messages.append(said)
+
+    window = await store.messages.around(said[0].conversation, 40, 2)
+
+    assert [m.content for m in window] == ["line 2", "line 3", "line 4", "line 5"]
