@@ -56,11 +56,14 @@ class PressedIn:
     workspace: str = ""
     #: The channel, or the thread, the press came from.
     channel: str = ""
+    #: The agent whose bot was pressed ("" where one app serves every agent).
+    agent_id: str = ""
 
     def holds(self, request: ApprovalRequest) -> bool:
         inbound = request.inbound
         return (
             self.platform == inbound.platform
+            and self.agent_id in ("", request.agent_id)
             and self.workspace in ("", request.workspace)
             and self.channel in ("", request.channel, request.thread)
         )

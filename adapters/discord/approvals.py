@@ -46,7 +46,7 @@ class DiscordApprovals:
         #: The agent this bot speaks as: it shows only that agent's requests.
         self.agent_id = agent_id
         self._client = client
-        self._button = _button_type(approvals)
+        self._button = _button_type(approvals, agent_id)
         client.add_dynamic_items(self._button)
 
     async def ask_approval(self, request: ApprovalRequest) -> None:
@@ -66,6 +66,8 @@ class ApprovalButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     """Approve or Deny of one request; each bot has its own subclass (``_button_type``)."""
 
     approvals: ClassVar[ApprovalPort]
+    #: The agent this bot speaks as.
+    agent_id: ClassVar[str]
 
     def __init__(self, verb: str, request_id: str) -> None:
         approve = verb == APPROVE
@@ -91,7 +93,9 @@ class ApprovalButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         user = str(interaction.user.id)
         # Channel (and thread) ids are unique across Discord: the channel names the place.
-        where = PressedIn(PLATFORM, channel=str(interaction.channel_id or "?"))
+        where = PressedIn(
+            PLATFORM, channel=str(interaction.channel_id or "?"), agent_id=self.agent_id
+        )
         answer = await self.approvals.decide_approval(self.request_id, user, self.approve, where)
         try:
             if answer.changed:
@@ -102,10 +106,11 @@ class ApprovalButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
             log.info("answering an approval press failed: %r", failure)
 
 
-def _button_type(port: ApprovalPort) -> type[ApprovalButton]:
+def _button_type(port: ApprovalPort, agent: str) -> type[ApprovalButton]:
     """The buttons of one bot, deciding through ``port``."""
 
     class BotApprovalButton(ApprovalButton, template=TEMPLATE):
         approvals = port
+        agent_id = agent
 
     return BotApprovalButton

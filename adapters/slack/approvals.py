@@ -99,8 +99,9 @@ class SlackApprovals:
             await answer_privately(respond, body, UNREADABLE)
             return
         approve = action.get("action_id") == APPROVE
+        where = _pressed_in(body, team_of_action(press), self.agent_id)
         answer = await self._approvals.decide_approval(
-            request_id, press["user"]["id"], approve, _pressed_in(body, team_of_action(press))
+            request_id, press["user"]["id"], approve, where
         )
         if not answer.changed:
             await answer_privately(respond, body, answer.text)
@@ -108,12 +109,12 @@ class SlackApprovals:
         await _replace_prompt(respond, body, answer.text)
 
 
-def _pressed_in(body: dict[str, Any], team: str) -> PressedIn:
+def _pressed_in(body: dict[str, Any], team: str, agent_id: str) -> PressedIn:
     """Where the button was pressed: its message's channel, in its workspace (a press that
     names no channel matches none)."""
     channel = body.get("channel")
     where = channel.get("id") if isinstance(channel, dict) else None
-    return PressedIn(PLATFORM, workspace_id(team), str(where or "?"))
+    return PressedIn(PLATFORM, workspace_id(team), str(where or "?"), agent_id)
 
 
 async def _replace_prompt(respond: AsyncRespond, body: dict[str, Any], text: str) -> None:

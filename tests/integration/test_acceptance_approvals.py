@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from adapters.console.approvals import ConsoleApprovals
-from engine import ApprovalStatus
+from engine import ApprovalStatus, DecisionOutcome, PressedIn
 from tests.fakes import slack_payloads
+from tests.fakes.openai_server import FakeOpenAI, tool_call
 from tests.fakes.slack_world import TEAM, SlackWorld, collection_bot
-from tests.integration.test_approvals import require_approval
+from tests.integration.test_approvals import paused_bot, require_approval
 from tests.integration.test_slack_approvals import buttons, kept_passages, prompt, response
 
 
@@ -74,3 +75,17 @@ async def test_the_terminal_cannot_decide_a_slack_request(world: SlackWorld) -> 
     stored = await world.runtime.store.approvals.get(request_id)
     assert stored is not None
     assert stored.status is ApprovalStatus.PENDING
+
+
+async def test_another_agents_bot_cannot_decide_a_request(tmp_path: Path, llm: FakeOpenAI) -> None:
+    async with paused_bot(tmp_path, llm) as (bot, prompter):
+        [request] = prompter.asked
+        desk = bot.runtime.approvals
+        inbound = request.inbound
+        elsewhere = PressedIn(inbound.platform, request.workspace, request.channel, "other-agent")
+        refused = await desk.decide_approval(request.id, "alice", True, elsewhere)
+        assert refused.outcome is DecisionOutcome.ELSEWHERE
+        own = PressedIn(inbound.platform, request.workspace, request.channel, request.agent_id)
+        llm.push(tool_call("send_message", message="Saved it."))
+        approved = await desk.decide_approval(request.id, "alice", True, own)
+        assert approved.outcome is DecisionOutcome.APPROVED
