@@ -30,3 +30,17 @@ class HashEmbedder:
         if not texts:
             return np.zeros((0, self._dimensions), dtype=np.float32)
         return np.stack([fake_embedding(t, self._dimensions) for t in texts]).astype(np.float32)
+
+
+class RecordingEmbedder(HashEmbedder):
+    """The test embedder, keeping every text it was asked to embed and counting its calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+        self.calls = 0
+
+    async def embed(self, texts: Sequence[str]) -> Vectors:
+        self.texts.extend(texts)
+        self.calls += 1
+        return await super().embed(texts)

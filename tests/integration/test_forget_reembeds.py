@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from engine.embeddings import Vectors
 from engine.forgetting import Forgetting
 from engine.ports import ReceiveOutcome
 from engine.records import Author, Inbound, InboundKind, Message, Role, new_id, utcnow
@@ -23,7 +22,7 @@ from engine.store.lineage import Derived, links
 from engine.user_data import UserDataService
 from tests.contract.conftest import backend, store
 from tests.contract.records import AGENT, BASE_TIME, PUBLIC, WS, message, visible_to
-from tests.fakes.embedder import HashEmbedder
+from tests.fakes.embedder import RecordingEmbedder
 from tests.fakes.openai_server import FakeOpenAI
 from tests.harness import bot_running, public, settings_for
 
@@ -33,20 +32,6 @@ __all__ = ["backend", "store"]
 SECRET = "wuzzlefrump glimmerdax"
 #: The same channel's twin, where Alice never spoke.
 ELSEWHERE = replace(PUBLIC, channel="C-elsewhere")
-
-
-class RecordingEmbedder(HashEmbedder):
-    """The test embedder, keeping every text it was asked to embed and counting its calls."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.texts: list[str] = []
-        self.calls = 0
-
-    async def embed(self, texts: Sequence[str]) -> Vectors:
-        self.texts.extend(texts)
-        self.calls += 1
-        return await super().embed(texts)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ read already holds: the same text a read of the store gives, and never a forgott
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +13,6 @@ import pytest
 from engine.agent.creation import create_agent
 from engine.agent.runtime import AgentRuntime
 from engine.audience import Audience, AudienceKind
-from engine.embeddings import Vectors
 from engine.llm import LLMClient, RetryPolicy
 from engine.records import Agent, Author, new_id, utcnow
 from engine.search import HybridSearch
@@ -24,23 +23,11 @@ from engine.tools.builtin import DEFAULT_TOOLS
 from engine.turns import TurnResult
 from engine.user_data import UserDataService
 from tests.contract.records import inbox_item
-from tests.fakes.embedder import HashEmbedder
+from tests.fakes.embedder import RecordingEmbedder
 from tests.fakes.openai_server import FakeOpenAI, tool_call
 
 WORKSPACE = "test:W1"
 CHANNEL = Audience(WORKSPACE, AudienceKind.PUBLIC, "C-music")
-
-
-class RecordingEmbedder(HashEmbedder):
-    """The test embedder, keeping every text it was asked to embed."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.texts: list[str] = []
-
-    async def embed(self, texts: Sequence[str]) -> Vectors:
-        self.texts.extend(texts)
-        return await super().embed(texts)
 
 
 class Conversation:
