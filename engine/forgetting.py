@@ -47,7 +47,7 @@ class Forgetting:
     """Removes what was derived from forgotten ids, on one store."""
 
     store: Store
-    #: Embeds again the messages that followed forgotten ones (none are without it).
+    #: Embeds again the messages that followed forgotten ones; without it they keep their vectors.
     search: HybridSearch | None = None
 
     async def derived(self, sources: Collection[str]) -> dict[Derived, set[str]]:
