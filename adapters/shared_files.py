@@ -81,6 +81,8 @@ class SharedFile:
     headers: Mapping[str, str] = field(default_factory=dict)
     #: The platform's id, for a file the event names only by it (``url`` is then "").
     file_id: str = ""
+    #: Why the adapter will not fetch it, after the file's name ("" when it may).
+    refused: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +208,7 @@ class SharedFileLearner:
         name = PurePath(shared.name).name or "the file"
         if not (addressed or _readable(name)):
             return ""
-        problem = self._refusal(name, shared.size)
+        problem = shared.refused or self._refusal(name, shared.size)
         if problem:
             return f"I couldn't learn {name}: it {problem}."
         try:

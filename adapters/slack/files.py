@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -28,10 +29,27 @@ from adapters.slack.payloads import SlackFile
 
 #: File modes with no bytes to download: deleted, linked from elsewhere, over a free plan's limit.
 _NO_BYTES = frozenset({"tombstone", "external", "hidden_by_limit"})
+#: Domains whose hosts serve Slack's files (commercial and GovSlack).
+_SLACK_DOMAINS = ("slack.com", "slack-gov.com")
+_NOT_SLACK = "is not on Slack, and I send Slack's token only to Slack"
 
 
-def shared_files(files: list[SlackFile], token: str) -> tuple[SharedFile, ...]:
-    """The downloadable files of a message's ``files``, fetched with ``token``."""
+def on_slack(url: str, api_url: str) -> bool:
+    """Whether ``url`` is served by Slack (or by the API host the app was configured with),
+    so the bot token may go with the request."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme == "https" and any(
+        host == domain or host.endswith(f".{domain}") for domain in _SLACK_DOMAINS
+    ):
+        return True
+    api = urlsplit(api_url)
+    return (parts.scheme, parts.netloc) == (api.scheme, api.netloc)
+
+
+def shared_files(files: list[SlackFile], token: str, api_url: str) -> tuple[SharedFile, ...]:
+    """The downloadable files of a message's ``files``, fetched with ``token`` from Slack
+    (``api_url``: the app's API address)."""
     shared = []
     for file in files:
         if file.get("file_access") == "check_file_info" and file.get("id"):
@@ -41,8 +59,12 @@ def shared_files(files: list[SlackFile], token: str) -> tuple[SharedFile, ...]:
         if not url or file.get("mode", "hosted") in _NO_BYTES:
             continue
         name = file.get("name") or file.get("title") or file.get("id", "file")
+        size = int(file.get("size", 0))
+        if not on_slack(url, api_url):
+            shared.append(SharedFile(name, size, url, refused=_NOT_SLACK))
+            continue
         headers = {"Authorization": f"Bearer {token}"}
-        shared.append(SharedFile(name, int(file.get("size", 0)), url, headers))
+        shared.append(SharedFile(name, size, url, headers))
     return tuple(shared)
 
 
@@ -75,7 +97,8 @@ class SlackSharedFiles:
         async def complete(file: SharedFile) -> SharedFile:
             return await look_up(client, file.file_id)
 
-        share = FileShare(arrival, shared_files(files, client.token), tell, complete)
+        found = shared_files(files, client.token, client.base_url)
+        share = FileShare(arrival, found, tell, complete)
         self.learner.take(share)
 
 
@@ -86,7 +109,7 @@ async def look_up(client: AsyncWebClient, file_id: str) -> SharedFile:
     except SlackApiError as error:
         raise DownloadError(f"could not be looked up ({error.response.get('error')})") from None
     described: list[SlackFile] = [response["file"]] if response.get("file") else []
-    found = shared_files(described, client.token or "")
+    found = shared_files(described, client.token or "", client.base_url)
     if not found:
         raise DownloadError("has nothing to download (deleted, or stored outside Slack)")
     return found[0]

@@ -140,3 +140,22 @@ async def test_deleting_the_message_that_shared_a_file_keeps_the_learned_documen
     [document] = await documents(world)
     assert document.shared_by == ("UANN",)
     assert any("sixteen weeks" in t for t in await found(world, SECRET, "parental leave"))
+
+
+async def test_the_bot_token_goes_only_to_slacks_own_file_host(world: SlackWorld) -> None:
+    """A file whose address is not Slack's (here the same fake under another host name) is
+    refused before the token is sent anywhere."""
+    sharing = Sharing(world)
+    file = sharing.host("handbook.md", HANDBOOK)
+    elsewhere = str(file["url_private"]).replace("127.0.0.1", "localhost")
+    await sharing.share([file | {"url_private": elsewhere, "url_private_download": elsewhere}])
+    assert (await sharing.answer()).startswith("I couldn't learn handbook.md: it is not on Slack")
+    assert world.api.downloads == []
+    assert await documents(world) == []
+
+
+async def test_a_size_slack_overstates_is_refused_before_downloading(world: SlackWorld) -> None:
+    sharing = Sharing(world)
+    await sharing.share([sharing.host("handbook.md", HANDBOOK) | {"size": 10 * 2**20}])
+    assert "over the 64 KiB limit" in await sharing.answer()
+    assert world.api.downloads == []
