@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from adapters.console.approvals import ConsoleApprovals
-from engine import ApprovalStatus, DecisionOutcome, PressedIn
+from engine import ApprovalStatus, Audience, DecisionOutcome, PressedIn, RecordFilter
 from tests.fakes import slack_payloads
 from tests.fakes.openai_server import FakeOpenAI, tool_call
 from tests.fakes.slack_world import TEAM, SlackWorld, collection_bot
-from tests.integration.test_approvals import paused_bot, require_approval
+from tests.harness import bot_running, dm, private, public, settings_for
+from tests.integration.test_approvals import gated_bot, paused_bot, require_approval
 from tests.integration.test_slack_approvals import buttons, kept_passages, prompt, response
 
 
@@ -89,3 +90,30 @@ async def test_another_agents_bot_cannot_decide_a_request(tmp_path: Path, llm: F
         llm.push(tool_call("send_message", message="Saved it."))
         approved = await desk.decide_approval(request.id, "alice", True, own)
         assert approved.outcome is DecisionOutcome.APPROVED
+
+
+async def test_an_approved_call_writes_only_in_the_audience_that_asked(
+    tmp_path: Path, llm: FakeOpenAI
+) -> None:
+    """The arguments hold what Alice said in her DM; the call was asked in a private channel,
+    so what it keeps is readable there, and neither in her DMs nor the workspace."""
+    async with bot_running(settings_for(tmp_path, llm), llm) as bot:
+        prompter = await gated_bot(bot)
+        hr = private("GHR")
+        llm.push(tool_call("archival_memory_insert", content="Alice's PIN is 4321."))
+        assert await bot.say(hr, "alice", "keep my PIN for the team") == []
+        [request] = prompter.asked
+        assert request.inbound.audience == hr
+        llm.push(tool_call("send_message", message="Kept."))
+        approved = await bot.runtime.approvals.decide_approval(request.id, "alice", True)
+        assert approved.outcome is DecisionOutcome.APPROVED
+        agent = bot.runtime.default_agent.id
+
+        async def kept(audience: Audience) -> list[str]:
+            where = RecordFilter.for_audience(agent, audience)
+            return [p.text for p in await bot.runtime.store.passages.list(where, 50)]
+
+        assert await kept(hr) == ["Alice's PIN is 4321."]
+        assert await kept(dm("alice")) == []
+        assert await kept(public("CGEN")) == []
+        assert await kept(private("GOTHER")) == []
