@@ -26,6 +26,7 @@ from engine import (
     AgentExists,
     AgentsFileError,
     BackfillLedger,
+    HybridSearch,
     MongoUnreachableError,
     SandboxLimits,
     Store,
@@ -40,6 +41,7 @@ from engine import (
     open_store,
     read_agents_file,
     register_tool,
+    utcnow,
 )
 from jobs import JobHistory, RetentionPolicies, UserDataWithJobRecords, format_runs
 
@@ -233,8 +235,13 @@ async def _agents(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _memory(settings: Settings, args: argparse.Namespace) -> int:
+    # Forgetting embeds again what followed a forgotten message (its vector held the forgotten
+    # words), so only `forget` loads the embedding model.
+    embedder = await build_embedder(settings) if args.action == "forget" else None
     async with _store(settings) as store:
-        return await run_memory(UserMemoryService(UserDataWithJobRecords(store), store), args)
+        search = None if embedder is None else HybridSearch(store, embedder, clock=utcnow)
+        memory = UserMemoryService(UserDataWithJobRecords(store, search), store, search=search)
+        return await run_memory(memory, args)
 
 
 async def _sources(settings: Settings, args: argparse.Namespace) -> int:

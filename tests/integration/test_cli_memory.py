@@ -9,7 +9,17 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from engine import Agent, Audience, AudienceKind, Derived, open_store
+from engine import (
+    Agent,
+    Audience,
+    AudienceKind,
+    Derived,
+    HybridSearch,
+    LocalEmbedder,
+    open_store,
+    utcnow,
+)
+from tests.contract.records import message, visible_to
 from tests.fakes.memory_items import Remembered, remember_birthday
 
 WORKSPACE = "console:local"
@@ -80,3 +90,45 @@ async def test_forget_of_an_item_not_the_users_deletes_nothing(
     assert "is not an item about you" in capsys.readouterr().err
     assert await mnemo("memory", "why", "week", "--channel", "general") == 0
     assert "Birthday of the week" in capsys.readouterr().out
+
+
+async def test_forget_from_the_terminal_embeds_again_the_message_after_the_users(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The vector of the message after a forgotten one carried the forgotten words; `mnemo
+    memory forget` embeds it again with the turn before it as the store now holds it."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MNEMO_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("MNEMO_EMBEDDING_MODEL", "local")
+    workspace, channel = "T1", "C-general"
+    audience = Audience(workspace, AudienceKind.PUBLIC, channel)
+    said = [
+        message("the weather is mild today", audience, author="carol"),
+        message("my secret words are wuzzlefrump glimmerdax", audience, author="alice"),
+        message("sounds lovely to me", audience, author="bob"),
+    ]
+    embedder = LocalEmbedder()
+    store = await open_store(mongodb_uri=None, data_dir=tmp_path / "data")
+    try:
+        search = HybridSearch(store, embedder, clock=utcnow)
+        for one in said:
+            await store.messages.append([one])
+            await search.index_messages([one])
+    finally:
+        await store.close()
+
+    assert (
+        await mnemo("memory", "forget", "--workspace", workspace, "--user", "alice", "--yes") == 0
+    )
+
+    store = await open_store(mongodb_uri=None, data_dir=tmp_path / "data")
+    try:
+        search = HybridSearch(store, embedder, clock=utcnow)
+        bob = said[2]
+        expected = (await search.message_embeddings([bob]))[0][1]
+        hits = await store.messages.search_vector(
+            visible_to(audience, channel=channel), list(expected), 10
+        )
+        assert next(hit.score for hit in hits if hit.record.id == bob.id) == pytest.approx(1.0)
+    finally:
+        await store.close()
