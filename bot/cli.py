@@ -9,9 +9,11 @@ import json
 import logging
 import sys
 from collections.abc import AsyncIterator, Sequence
+from functools import partial
 from pathlib import Path
 
 from adapters.console import CONSOLE_WORKSPACE, stdin_lines
+from adapters.slack import forget_assistant_threads
 from bot.history_cli import add_history_arguments, run_history
 from bot.logging import configure_logging
 from bot.mcp_cli import add_mcp_arguments, run_mcp
@@ -240,7 +242,9 @@ async def _memory(settings: Settings, args: argparse.Namespace) -> int:
     embedder = await build_embedder(settings) if args.action == "forget" else None
     async with _store(settings) as store:
         search = None if embedder is None else HybridSearch(store, embedder, clock=utcnow)
-        memory = UserMemoryService(UserDataWithJobRecords(store, search), store, search=search)
+        data = UserDataWithJobRecords(store, search)
+        data.also_forget(partial(forget_assistant_threads, store.kv))
+        memory = UserMemoryService(data, store, search=search)
         return await run_memory(memory, args)
 
 

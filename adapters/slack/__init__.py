@@ -7,6 +7,7 @@ The composition root builds a ``SlackAdapter`` from a ``SlackConfig``, registers
 
 from adapters.policy import ChannelPolicy
 from adapters.slack.adapter import EVENTS_PATH, INSTALL_PATH, REDIRECT_PATH, SlackAdapter
+from adapters.slack.assistant import forget_assistant_threads
 from adapters.slack.config import PLATFORM, SLACK_API_URL, SlackConfig
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.installations import KeyValueInstallationStore, KeyValueOAuthStateStore
@@ -23,4 +24,5 @@ __all__ = [
     "SlackAdapter",
     "SlackConfig",
     "SlackDelivery",
+    "forget_assistant_threads",
 ]

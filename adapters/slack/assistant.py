@@ -189,16 +189,7 @@ class AssistantThreads:
         return len(stale)
 
     async def forget_user(self, workspace: str, user: str) -> int:
-        """Forget what is kept about ``user``'s assistant threads (the channels they viewed,
-        whether a thread was greeted and titled): every record of the DM their threads are
-        in. Returns how many records went."""
-        entries = await self._kv.list(NAMESPACE)
-        person = _person_in(workspace, user)
-        theirs = {_channel_of(key) for key, entry in entries if _is_about(entry, person)}
-        doomed = [key for key, _ in entries if _channel_of(key) in theirs]
-        for key in doomed:
-            await self._kv.delete(NAMESPACE, key)
-        return len(doomed)
+        return await forget_assistant_threads(self._kv, workspace, user)
 
     async def _own_items(self, team: str, user: str, channel: str) -> list[MemoryItem]:
         """The user's memory that a DM with them may read, newest first; none when it takes
@@ -267,6 +258,20 @@ def _older(entry: JSON, before: datetime) -> bool:
         return datetime.fromisoformat(str(entry.get("at"))) < before
     except ValueError:
         return True
+
+
+async def forget_assistant_threads(kv: KeyValueStore, workspace: str, user: str) -> int:
+    """Forget what is kept about ``user``'s assistant threads (the channels they viewed,
+    whether a thread was greeted and titled): every record of the DM their threads are in.
+    Returns how many records went. It needs only the store, so a forget run from the terminal
+    does it too."""
+    entries = await kv.list(NAMESPACE)
+    person = _person_in(workspace, user)
+    theirs = {_channel_of(key) for key, entry in entries if _is_about(entry, person)}
+    doomed = [key for key, _ in entries if _channel_of(key) in theirs]
+    for key in doomed:
+        await kv.delete(NAMESPACE, key)
+    return len(doomed)
 
 
 def _key(kind: str, channel: str, thread_ts: str) -> str:

@@ -132,3 +132,31 @@ async def test_forget_from_the_terminal_embeds_again_the_message_after_the_users
         assert next(hit.score for hit in hits if hit.record.id == bob.id) == pytest.approx(1.0)
     finally:
         await store.close()
+
+
+async def test_forget_from_the_terminal_forgets_slack_assistant_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the Slack app keeps about a person's assistant threads goes with them even when
+    the forget runs in a terminal, with no Slack app running."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MNEMO_DATA_DIR", str(tmp_path / "data"))
+    theirs = {"workspace": "slack:T1", "user": "UANN", "channel": "C-viewed"}
+    others = {"workspace": "slack:T1", "user": "UBOB", "channel": "C-viewed"}
+    store = await open_store(mongodb_uri=None, data_dir=tmp_path / "data")
+    try:
+        await store.kv.put("slack_assistant", "context:D-ann:1.0", theirs)
+        await store.kv.put("slack_assistant", "titled:D-ann:1.0", {"at": "2026-12-01"})
+        await store.kv.put("slack_assistant", "context:D-bob:2.0", others)
+    finally:
+        await store.close()
+
+    forget = ("memory", "forget", "--workspace", "slack:T1", "--user", "UANN", "--yes")
+    assert await mnemo(*forget) == 0
+
+    store = await open_store(mongodb_uri=None, data_dir=tmp_path / "data")
+    try:
+        kept = [key for key, _ in await store.kv.list("slack_assistant")]
+    finally:
+        await store.close()
+    assert kept == ["context:D-bob:2.0"]
