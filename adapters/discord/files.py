@@ -38,6 +38,9 @@ class DiscordSharedFiles:
             return
 
         async def tell(text: str) -> object:
-            return await message.reply(text, mention_author=False)
+            # A file's name is the sharer's words: it mentions nobody (not @everyone).
+            return await message.reply(
+                text, mention_author=False, allowed_mentions=discord.AllowedMentions.none()
+            )
 
         self.learner.take(FileShare(arrival, shared_files(message), tell))

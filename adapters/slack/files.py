@@ -25,6 +25,7 @@ from adapters.shared_files import (
     SharedFileLearner,
 )
 from adapters.slack.config import SlackConfig
+from adapters.slack.formatting import escape
 from adapters.slack.payloads import SlackFile
 
 #: File modes with no bytes to download: deleted, linked from elsewhere, over a free plan's limit.
@@ -90,8 +91,9 @@ class SlackSharedFiles:
         thread = inbound.thread
 
         async def tell(text: str) -> object:
+            # Escaped: a file's name is the sharer's words and must not mention anyone.
             return await client.chat_postMessage(
-                channel=inbound.channel, thread_ts=thread or None, text=text
+                channel=inbound.channel, thread_ts=thread or None, text=escape(text)
             )
 
         async def complete(file: SharedFile) -> SharedFile:

@@ -35,6 +35,8 @@ class PostedMessage:
 
     payload: p.Payload
     files: dict[str, bytes] = field(default_factory=dict)
+    #: The mentions the bot allowed this message to ping (None: Discord's default, all).
+    allowed_mentions: p.Payload | None = None
 
     @property
     def id(self) -> str:
@@ -282,7 +284,7 @@ class FakeDiscord:
             nonce=str(nonce) if nonce is not None else None,
         )
         payload["components"] = body.get("components") or []
-        posted = PostedMessage(payload, files)
+        posted = PostedMessage(payload, files, body.get("allowed_mentions"))
         self.messages.setdefault(channel_id, []).append(posted)
         if nonce is not None:
             self._nonces[key] = posted

@@ -159,3 +159,11 @@ async def test_a_size_slack_overstates_is_refused_before_downloading(world: Slac
     await sharing.share([sharing.host("handbook.md", HANDBOOK) | {"size": 10 * 2**20}])
     assert "over the 64 KiB limit" in await sharing.answer()
     assert world.api.downloads == []
+
+
+async def test_a_file_name_cannot_mention_the_whole_channel(world: SlackWorld) -> None:
+    sharing = Sharing(world)
+    await sharing.share([sharing.host("<!channel> plan.md", HANDBOOK)], channel="GSECRET")
+    [answer] = await world.replies(1, "GSECRET")
+    assert "<!channel>" not in answer["text"]
+    assert answer["text"].startswith("Learned &lt;!channel&gt; plan.md")
