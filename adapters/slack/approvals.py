@@ -20,6 +20,7 @@ from adapters.slack.answers import answer_privately, answerable, read_press, tea
 from adapters.slack.clients import WorkspaceClients
 from adapters.slack.config import PLATFORM
 from adapters.slack.events import team_of, workspace_id
+from adapters.slack.formatting import escape
 from engine import JSON, ApprovalPort, ApprovalRequest, PressedIn
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ def approval_blocks(request: ApprovalRequest) -> list[dict[str, Any]]:
     arguments = request.arguments
     if len(arguments) > SHOWN_ARGUMENTS:
         arguments = arguments[:SHOWN_ARGUMENTS] + "…"
+    # Escaped: the model wrote them, and they must neither mention nor link anyone.
+    arguments = escape(arguments)
     who = ", ".join(f"<@{user}>" for user in request.approvers)
     until = int(request.expires_at.timestamp())
     text = (

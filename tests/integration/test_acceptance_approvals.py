@@ -117,3 +117,18 @@ async def test_an_approved_call_writes_only_in_the_audience_that_asked(
         assert await kept(dm("alice")) == []
         assert await kept(public("CGEN")) == []
         assert await kept(private("GOTHER")) == []
+
+
+async def test_the_slack_prompt_shows_arguments_without_mentioning_anyone(
+    world: SlackWorld,
+) -> None:
+    world.llm.push(tool_call("archival_memory_insert", content="```\n<!channel> <@UBEN> & co"))
+    message = {"type": "message", "channel": "DUANN", "channel_type": "im", "user": "UANN"}
+    await world.send(message | {"text": "remember this", "ts": "1700000001.000100"})
+    [posted] = await world.replies(1, "DUANN")
+    [section] = [b for b in posted["blocks"] if b["type"] == "section"]
+    shown = section["text"]["text"]
+    assert "<!channel>" not in shown
+    assert "<@UBEN>" not in shown
+    assert "&lt;!channel&gt; &lt;@UBEN&gt; &amp; co" in shown
+    assert "<@UANN> may approve" in shown
