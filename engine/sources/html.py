@@ -41,6 +41,15 @@ def parse_html(data: bytes, title: str) -> ParsedDocument:
     return ParsedDocument("html", page_title or first_heading or title, tuple(blocks))
 
 
+def html_text(fragment: str) -> str:
+    """The words of an HTML fragment (raw HTML in Markdown), without its scripts and styles."""
+    tree = LexborHTMLParser(fragment)
+    for node in tree.css(_DROPPED):
+        node.decompose()
+    body = tree.body
+    return squeeze(body.text(separator=" ")) if body is not None else ""
+
+
 def _inside_block(node: LexborNode) -> bool:
     """Whether an enclosing block already holds this node's text."""
     parent = node.parent

@@ -6,6 +6,7 @@ from __future__ import annotations
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from engine.sources.html import html_text
 from engine.sources.parsed import ParsedDocument, SectionPath, TextBlock, squeeze
 from engine.sources.plain import decode_text
 
@@ -41,8 +42,12 @@ def parse_markdown(data: bytes, title: str) -> ParsedDocument:
                 text = _inline_text(token)
                 if text:
                     blocks.append(TextBlock(str(section), 0, f"- {text}" if lists else text))
-            case "fence" | "code_block" | "html_block" if token.content.strip():
+            case "fence" | "code_block" if token.content.strip():
                 blocks.append(TextBlock(str(section), 0, token.content.strip()))
+            case "html_block":
+                text = html_text(token.content)
+                if text:
+                    blocks.append(TextBlock(str(section), 0, text))
     return ParsedDocument("markdown", heading_title or title, tuple(blocks))
 
 

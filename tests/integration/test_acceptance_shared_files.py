@@ -167,3 +167,17 @@ async def test_a_file_name_cannot_mention_the_whole_channel(world: SlackWorld) -
     [answer] = await world.replies(1, "GSECRET")
     assert "<!channel>" not in answer["text"]
     assert answer["text"].startswith("Learned &lt;!channel&gt; plan.md")
+
+
+async def test_raw_html_in_markdown_keeps_its_words_not_its_scripts(world: SlackWorld) -> None:
+    sharing = Sharing(world)
+    notes = (
+        b"# Leave\n\n<script>track('s3cr3t-md')</script>\n\n<style>.x{color:red}</style>\n\n"
+        b"<!-- draft: remove -->\n\n<div align=center><b>Parents get sixteen weeks.</b></div>\n"
+    )
+    await sharing.share([sharing.host("leave.md", notes)])
+    assert (await sharing.answer()).startswith("Learned leave.md")
+    texts = " ".join(await found(world, DM, "parents sixteen weeks leave"))
+    assert "Parents get sixteen weeks." in texts
+    for hidden in ("s3cr3t-md", "color:red", "draft", "<div"):
+        assert hidden not in texts
