@@ -3,6 +3,8 @@ items, table rows and code blocks become text blocks."""
 
 from __future__ import annotations
 
+import re
+
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
@@ -11,10 +13,15 @@ from engine.sources.parsed import ParsedDocument, SectionPath, TextBlock, squeez
 from engine.sources.plain import decode_text
 
 _PARSER = MarkdownIt("commonmark").enable("table")
+#: YAML front matter (``---``, ``key: value`` lines, ``---``) at the very start, as static sites
+#: and wikis write it: metadata, not text; CommonMark would read it as a rule and a heading.
+_FRONT_MATTER = re.compile(
+    r"\A---[ \t]*\r?\n(?=[A-Za-z_][\w-]*[ \t]*:).*?^(?:---|\.\.\.)[ \t]*$\r?\n?", re.S | re.M
+)
 
 
 def parse_markdown(data: bytes, title: str) -> ParsedDocument:
-    tokens = _PARSER.parse(decode_text(data))
+    tokens = _PARSER.parse(_FRONT_MATTER.sub("", decode_text(data), count=1))
     section = SectionPath()
     blocks: list[TextBlock] = []
     heading_title = ""

@@ -181,3 +181,16 @@ async def test_raw_html_in_markdown_keeps_its_words_not_its_scripts(world: Slack
     assert "Parents get sixteen weeks." in texts
     for hidden in ("s3cr3t-md", "color:red", "draft", "<div"):
         assert hidden not in texts
+
+
+async def test_front_matter_is_not_learned_as_a_section(world: SlackWorld) -> None:
+    sharing = Sharing(world)
+    notes = b"---\ntitle: Leave policy\nowner: hr-team\n---\n\nParents get sixteen weeks.\n"
+    await sharing.share([sharing.host("leave.md", notes)])
+    assert await sharing.answer() == "Learned leave.md: 1 section (I'll use it only in our DMs)."
+    texts = " ".join(await found(world, DM, "parents sixteen weeks"))
+    assert "Parents get sixteen weeks." in texts
+    assert "hr-team" not in texts
+    [document] = await documents(world)
+    chunks = await world.runtime.store.sources.chunks_of(document.id)
+    assert [chunk.section for chunk in chunks] == [""]
