@@ -3,28 +3,20 @@ with scripts in them, deleted after sharing, and sized differently than Slack sa
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
-from adapters.shared_files import FileLearning
 from tests.fakes import slack_payloads
-from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.pdf_files import pdf_bytes
-from tests.fakes.slack_world import SlackWorld, collection_api, slack_bot
-from tests.integration.test_slack_files import DM, HANDBOOK, SECRET, Sharing, documents, found
+from tests.fakes.slack_world import SlackWorld
+from tests.integration.test_slack_files import (
+    DM,
+    HANDBOOK,
+    SECRET,
+    Sharing,
+    documents,
+    found,
+    world,
+)
 
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[SlackWorld]:
-    learning = FileLearning(frozenset({"GSECRET"}), dms=True, max_bytes=64 * 1024)
-    async with (
-        FakeOpenAI() as llm,
-        collection_api() as api,
-        slack_bot(tmp_path, llm, api, turns=False, file_learning=learning) as running,
-    ):
-        yield running
+__all__ = ["world"]
 
 
 async def test_a_file_shared_in_a_thread_is_answered_in_that_thread(world: SlackWorld) -> None:
