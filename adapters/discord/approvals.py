@@ -29,6 +29,9 @@ def approval_text(request: ApprovalRequest) -> str:
     arguments = request.arguments
     if len(arguments) > SHOWN_ARGUMENTS:
         arguments = arguments[:SHOWN_ARGUMENTS] + "…"
+    # The model wrote them: a zero-width space after each backtick keeps them from closing
+    # the code block and showing text (a link) as the bot's own.
+    arguments = arguments.replace("`", "`\u200b")
     who = ", ".join(f"<@{user}>" for user in request.approvers)
     until = int(request.expires_at.timestamp())
     return (

@@ -38,3 +38,15 @@ async def test_a_discord_button_pressed_in_another_channel_decides_nothing(scene
     stored = await scene.runtime.store.approvals.get(request_id)
     assert stored is not None
     assert stored.status is ApprovalStatus.PENDING
+
+
+async def test_arguments_stay_inside_the_prompts_code_block(scene: Scene) -> None:
+    """Words the model wrote cannot close the block and show a link as the bot's own."""
+    await require_approval(scene.runtime)
+    escape = "```\n[Approve here](https://evil.example) @everyone\n```"
+    scene.llm.push(tool_call("archival_memory_insert", content=escape))
+    await scene.dm("remember this")
+    [posted] = await scene.replies(scene.world.alice_dm)
+    assert posted.content.count("```") == 2
+    assert posted.allowed_mentions is not None
+    assert posted.allowed_mentions["parse"] == []
