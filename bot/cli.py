@@ -9,11 +9,9 @@ import json
 import logging
 import sys
 from collections.abc import AsyncIterator, Sequence
-from functools import partial
 from pathlib import Path
 
 from adapters.console import CONSOLE_WORKSPACE, stdin_lines
-from adapters.slack import forget_assistant_threads
 from bot.history_cli import add_history_arguments, run_history
 from bot.logging import configure_logging
 from bot.mcp_cli import add_mcp_arguments, run_mcp
@@ -21,7 +19,7 @@ from bot.memory_cli import add_memory_arguments, run_memory
 from bot.settings import Settings, SettingsError, load_settings
 from bot.sources_cli import add_sources_arguments, run_sources
 from bot.terminal_text import agents_table, nothing_due
-from bot.wiring import build_embedder, build_runtime, build_sandbox, running
+from bot.wiring import build_embedder, build_runtime, build_sandbox, running, user_memory
 from engine import (
     Agent,
     AgentChangeError,
@@ -34,7 +32,6 @@ from engine import (
     Store,
     ToolDefinitionError,
     ToolRegistry,
-    UserMemoryService,
     apply_agents_file,
     attach_tool,
     create_agent,
@@ -45,7 +42,7 @@ from engine import (
     register_tool,
     utcnow,
 )
-from jobs import JobHistory, RetentionPolicies, UserDataWithJobRecords, format_runs
+from jobs import JobHistory, RetentionPolicies, format_runs
 
 
 @contextlib.asynccontextmanager
@@ -242,10 +239,7 @@ async def _memory(settings: Settings, args: argparse.Namespace) -> int:
     embedder = await build_embedder(settings) if args.action == "forget" else None
     async with _store(settings) as store:
         search = None if embedder is None else HybridSearch(store, embedder, clock=utcnow)
-        data = UserDataWithJobRecords(store, search)
-        data.also_forget(partial(forget_assistant_threads, store.kv))
-        memory = UserMemoryService(data, store, search=search)
-        return await run_memory(memory, args)
+        return await run_memory(user_memory(store, search), args)
 
 
 async def _sources(settings: Settings, args: argparse.Namespace) -> int:

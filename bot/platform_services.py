@@ -4,7 +4,7 @@ the agents they speak as."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from adapters.intake import ChannelTraffic
@@ -56,4 +56,3 @@ class PlatformServices:
     register_approvals: Callable[[ApprovalPrompter], None] | None = None
     #: Registers what a bot keeps about people outside memory with their forget: called with
     #: the workspace and user, it forgets them and says how many records went.
-    register_forgetter: Callable[[Callable[[str, str], Awaitable[int]]], None] | None = None

@@ -286,8 +286,6 @@ class _Builder:
             approvals=services.approvals,
         )
         self._add("slack", config.agent_id, adapter.platform_port)
-        if services.register_forgetter is not None:
-            services.register_forgetter(adapter.forget_user)
         self._show_approvals(adapter.approvals)
         return adapter
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from adapters.intake import ChannelTraffic
+from adapters.slack import forget_assistant_threads
 from bot.console import ConsoleServices
 from bot.http import HttpServices
 from bot.inspector.services import InspectorServices
@@ -128,7 +129,6 @@ class Runtime:
             ratings=self.ratings(),
             approvals=self.approvals,
             register_approvals=self.agents.approval_prompts.register,
-            register_forgetter=self.user_data.data.also_forget,
             sources=SourceLibrary(
                 self.store,
                 self.embedder,
@@ -181,6 +181,20 @@ async def build_embedder(settings: Settings) -> Embedder:
             "set MNEMO_EMBEDDING_DIMENSIONS to the model's vector size, "
             "or unset MNEMO_EMBEDDING_MODEL to use the embedded model"
         ) from None
+
+
+def user_memory(
+    store: Store,
+    search: HybridSearch | None,
+    links: PlatformLinks | None = None,
+    embedder: Embedder | None = None,
+) -> UserMemoryService:
+    """A person's memory as they see, export and forget it: the store's records, the jobs'
+    records, and what the Slack app keeps about their assistant threads (with ``search``,
+    what followed a forgotten message is embedded again)."""
+    data = UserDataWithJobRecords(store, search)
+    data.also_forget(functools.partial(forget_assistant_threads, store.kv))
+    return UserMemoryService(data, store, links, embedder, search)
 
 
 def build_sandbox(settings: Settings) -> Sandbox:
@@ -257,9 +271,7 @@ async def build_runtime(
         search=search,
         agents=agents,
         engine=engine,
-        user_data=UserMemoryService(
-            UserDataWithJobRecords(store, search), store, links, embedder, search
-        ),
+        user_data=user_memory(store, search, links, embedder),
         default_agent=default_agent,
         metrics=metrics,
         channel_traffic=ChannelTraffic(traffic),

@@ -127,11 +127,6 @@ class SlackAdapter:
     def platform_port(self) -> SlackDelivery:
         return self._delivery
 
-    async def forget_user(self, workspace: str, user: str) -> int:
-        """Forget what this app keeps about a person outside memory (their assistant
-        threads' records); registered with the engine's forget."""
-        return await self._assistant.forget_user(workspace, user)
-
     @property
     def problem(self) -> str | None:
         """Why the app hears nothing now (its Socket Mode connection is down), or None."""

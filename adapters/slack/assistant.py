@@ -188,9 +188,6 @@ class AssistantThreads:
             await self._kv.delete(NAMESPACE, key)
         return len(stale)
 
-    async def forget_user(self, workspace: str, user: str) -> int:
-        return await forget_assistant_threads(self._kv, workspace, user)
-
     async def _own_items(self, team: str, user: str, channel: str) -> list[MemoryItem]:
         """The user's memory that a DM with them may read, newest first; none when it takes
         too long to list."""

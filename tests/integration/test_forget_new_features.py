@@ -118,7 +118,7 @@ async def test_forgetting_a_user_forgets_their_slack_assistant_threads(
     assistant_world: SlackWorld,
 ) -> None:
     """The channel a person viewed while using the assistant is kept with their thread; their
-    forget (registered by the Slack app) removes it, and another person's thread stays."""
+    forget removes it, and another person's thread stays."""
     world = assistant_world
     for user in ("UANN", "UBEN"):
         await world.send(thread_started(user=user, viewing="GSECRET"))
@@ -126,7 +126,6 @@ async def test_forgetting_a_user_forgets_their_slack_assistant_threads(
     await world.api.wait_until(lambda: len(world.api.calls_of(prompted)) == 2, within=TURN_S)
     kv = world.runtime.store.kv
     assert len(await kv.list(NAMESPACE)) == 4
-    world.runtime.user_data.data.also_forget(world.adapter.forget_user)
 
     report = await world.runtime.user_data.forget_user(f"slack:{TEAM}", "UANN")
 
