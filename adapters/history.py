@@ -31,7 +31,7 @@ from adapters.intake import (
     NextStep,
     ServedChannelsOnly,
 )
-from adapters.policy import ChannelPolicy
+from adapters.policy import ChannelPolicies, ChannelPolicy
 from engine import (
     Author,
     BackfillLedger,
@@ -129,14 +129,14 @@ class RememberOnly:
         return await next_step(dataclasses.replace(arrival, inbound=inbound))
 
 
-def history_intake(port: IntakePort, bot: BotHearing) -> IntakeChain:
+def history_intake(port: IntakePort, policies: ChannelPolicies, bot: BotHearing) -> IntakeChain:
     """The chain past messages go through: the live chain's filters of who and where, and
     its channel policy (a ``mention`` channel's past keeps only what mentions the bot, as
     live), then remembered only: nothing past is answered."""
     steps: list[IntakeStep] = [IgnoreOwnMessages(), IgnoreOtherBots(bot.peer_agents)]
     if bot.served_channels:
         steps.append(ServedChannelsOnly(bot.served_channels))
-    steps += [FollowChannelPolicy(bot.policies), RememberOnly(bot.peer_agents)]
+    steps += [FollowChannelPolicy(policies), RememberOnly(bot.peer_agents)]
     return IntakeChain(steps, port)
 
 
@@ -146,13 +146,14 @@ class ChannelHistory:
     def __init__(
         self,
         port: IntakePort,
+        policies: ChannelPolicies,
         bot: BotHearing,
         ledger: BackfillLedger,
         bounds: HistoryBounds,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self._intake = history_intake(port, bot)
-        self._policies = bot.policies
+        self._intake = history_intake(port, policies, bot)
+        self._policies = policies
         self.ledger = ledger
         self.bounds = bounds
         self._clock = clock

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from dotenv import dotenv_values
 from pydantic import SecretStr
@@ -21,6 +21,7 @@ from pydantic import SecretStr
 from adapters.discord import DiscordAdapter, DiscordConfig
 from adapters.history import HistoryBounds
 from adapters.policy import ChannelPolicy
+from adapters.serving import Serving
 from adapters.shared_files import FileLearning
 from adapters.slack import SLACK_API_URL, SlackAdapter, SlackConfig
 from bot.platform_services import PlatformServices
@@ -192,10 +193,9 @@ class _Builder:
             default_policy=ChannelPolicy(s.slack_channel_policy),
             channel_policies=_policies(parse_policies(s.slack_channel_policies)),
             api_base_url=self.endpoints.slack_api_url,
-            peer_agents=self.services.peer_agents.get("slack", {}),
-            traffic=self.services.channel_traffic,
+            serving=self._serving("slack", spec),
         )
-        return self._slack(config, spec)
+        return self._slack(config)
 
     def _default_discord(self) -> DiscordAdapter | None:
         s = self.settings
@@ -207,8 +207,9 @@ class _Builder:
             _secret(s.discord_token),
             ChannelPolicy(s.discord_channel_policy),
             _policies(parse_policies(s.discord_channel_policies)),
+            self._spec(agent.name, "discord"),
         )
-        return self._discord(config, self._spec(agent.name, "discord"))
+        return self._discord(config)
 
     # -- agents with their own tokens in the agents file -----------------------------------
 
@@ -228,14 +229,13 @@ class _Builder:
                         default_policy=policy,
                         channel_policies=overrides,
                         api_base_url=self.endpoints.slack_api_url,
-                        peer_agents=self.services.peer_agents.get("slack", {}),
-                        traffic=self.services.channel_traffic,
+                        serving=self._serving("slack", spec),
                     )
-                    bots.append(self._slack(config, spec))
+                    bots.append(self._slack(config))
                 else:
                     token = self._token(definition.name, spec.token_env)
-                    config_d = self._discord_config(agent, token, policy, overrides)
-                    bots.append(self._discord(config_d, spec))
+                    config_d = self._discord_config(agent, token, policy, overrides, spec)
+                    bots.append(self._discord(config_d))
             except ValueError as exc:
                 raise ValueError(f"agent {definition.name} ({platform}): {exc}") from None
         return bots
@@ -259,22 +259,22 @@ class _Builder:
 
     # -- adapters ----------------------------------------------------------------------------
 
-    def _history(self) -> HistoryBounds:
+    def _serving(self, platform: str, spec: PlatformSpec | None) -> Serving:
+        """What one bot serves and learns: the deployment's agents and traffic policy, its
+        agent's channels and file learning (``spec``), and the history settings."""
         s = self.settings
-        return HistoryBounds(s.history_days, s.history_messages, s.history_on_join)
-
-    def _file_learning(self, spec: PlatformSpec | None) -> FileLearning:
-        places = spec.learn_files if spec is not None else ()
-        return FileLearning.of(places, self.settings.shared_file_max_bytes)
-
-    def _slack(self, config: SlackConfig, spec: PlatformSpec | None) -> SlackAdapter:
-        services = self.services
-        config = replace(
-            config,
-            served_channels=_served(spec),
-            history=self._history(),
-            file_learning=self._file_learning(spec),
+        return Serving(
+            peer_agents=self.services.peer_agents.get(platform, {}),
+            traffic=self.services.channel_traffic,
+            served_channels=frozenset(spec.channels) if spec is not None else frozenset(),
+            history=HistoryBounds(s.history_days, s.history_messages, s.history_on_join),
+            file_learning=FileLearning.of(
+                spec.learn_files if spec is not None else (), s.shared_file_max_bytes
+            ),
         )
+
+    def _slack(self, config: SlackConfig) -> SlackAdapter:
+        services = self.services
         adapter = SlackAdapter(
             config,
             services.intake,
@@ -295,6 +295,7 @@ class _Builder:
         token: str,
         policy: ChannelPolicy,
         overrides: Mapping[str, ChannelPolicy],
+        spec: PlatformSpec | None,
     ) -> DiscordConfig:
         s = self.settings
         return DiscordConfig(
@@ -306,17 +307,10 @@ class _Builder:
             message_content=s.discord_message_content,
             api_base=self.endpoints.discord_api_base,
             gateway_url=self.endpoints.discord_gateway_url,
-            peer_agents=self.services.peer_agents.get("discord", {}),
-            traffic=self.services.channel_traffic,
+            serving=self._serving("discord", spec),
         )
 
-    def _discord(self, config: DiscordConfig, spec: PlatformSpec | None) -> DiscordAdapter:
-        config = replace(
-            config,
-            served_channels=_served(spec),
-            history=self._history(),
-            file_learning=self._file_learning(spec),
-        )
+    def _discord(self, config: DiscordConfig) -> DiscordAdapter:
         services = self.services
         adapter = DiscordAdapter(
             config,
@@ -334,11 +328,6 @@ class _Builder:
         """Requests of the bot's agent are shown by the bot (when it can decide them)."""
         if prompter is not None and self.services.register_approvals is not None:
             self.services.register_approvals(prompter)
-
-
-def _served(spec: PlatformSpec | None) -> frozenset[str]:
-    """The channels an agent serves on a platform; empty: every channel its bot is in."""
-    return frozenset(spec.channels) if spec is not None else frozenset()
 
 
 def _secret(value: SecretStr | None) -> str:

@@ -81,9 +81,9 @@ class DiscordAdapter:
         approvals: ApprovalPort | None = None,
     ) -> None:
         self._config = config
-        self._intake = bot_intake(inbox, config)
-        #: Attachments shared with the bot, learned where ``config.file_learning`` says.
-        self._files = DiscordSharedFiles.of(sources, config)
+        self._intake = bot_intake(inbox, config.policies, config.serving)
+        #: Attachments shared with the bot, learned where ``config.serving.file_learning`` says.
+        self._files = DiscordSharedFiles.of(sources, config.serving)
         client_type = discord.AutoShardedClient if config.sharded else discord.Client
         self._client = client_type(
             intents=gateway_intents(config),
@@ -101,7 +101,8 @@ class DiscordAdapter:
         #: Channel history reads (/learn-channel, joining a server), when they can keep progress.
         self._history: DiscordHistory | None = None
         if history is not None:
-            reader = ChannelHistory(inbox, config, history, config.history)
+            serving = config.serving
+            reader = ChannelHistory(inbox, config.policies, serving, history, serving.history)
             self._history = DiscordHistory(self._client, config, reader)
             self._tree.add_command(self._history.command())
             self._client.event(self._history.on_guild_join)

@@ -5,11 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from adapters.history import HistoryBounds
-from adapters.intake import ChannelTraffic
 from adapters.policy import ChannelPolicies, ChannelPolicy
-from adapters.shared_files import FileLearning
-from engine import PeerAgent
+from adapters.serving import Serving
 
 #: discord.py's floor for ``max_ratelimit_timeout``.
 MIN_RATE_LIMIT_WAIT = 30.0
@@ -42,16 +39,8 @@ class DiscordConfig:
     max_rate_limit_wait: float = 30.0
     #: Seconds ``start()`` waits for the gateway to be ready.
     start_timeout: float = 60.0
-    #: Other agents of this deployment by their bot user id: their messages reach this agent
-    #: as messages from an agent, under ``traffic``'s hop, loop and rate limits.
-    peer_agents: Mapping[str, PeerAgent] = field(default_factory=dict)
-    traffic: ChannelTraffic | None = None
-    #: The channels the agent serves (DMs always); empty: every channel the bot is in.
-    served_channels: frozenset[str] = frozenset()
-    #: How much of a channel's past the bot learns when it joins or an admin asks.
-    history: HistoryBounds = field(default_factory=HistoryBounds)
-    #: Where attachments shared with the bot are learned as knowledge sources (off by default).
-    file_learning: FileLearning = field(default_factory=FileLearning)
+    #: Whom the bot hears as agents, where it answers, what it learns of channels and files.
+    serving: Serving = field(default_factory=Serving)
 
     def __post_init__(self) -> None:
         if not self.token.strip():

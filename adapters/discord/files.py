@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import discord
 
-from adapters.discord.config import DiscordConfig
 from adapters.intake import Arrival
+from adapters.serving import Serving
 from adapters.shared_files import DocumentLearner, FileShare, SharedFile, SharedFileLearner
 
 
@@ -25,13 +25,11 @@ class DiscordSharedFiles:
         self.learner = learner
 
     @classmethod
-    def of(
-        cls, sources: DocumentLearner | None, config: DiscordConfig
-    ) -> DiscordSharedFiles | None:
+    def of(cls, sources: DocumentLearner | None, serving: Serving) -> DiscordSharedFiles | None:
         """The bot's file learning, when it was given a library to add documents to."""
         if sources is None:
             return None
-        return cls(SharedFileLearner(sources, config.file_learning, config.served_channels))
+        return cls(SharedFileLearner(sources, serving.file_learning, serving.served_channels))
 
     def take(self, message: discord.Message, arrival: Arrival) -> None:
         if not message.attachments:

@@ -123,7 +123,7 @@ class DiscordHistory:
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
         """A new server: read the history of each text channel the bot may read."""
-        if not self._config.history.on_join:
+        if not self._config.serving.history.on_join:
             return
         for channel in guild.text_channels:
             mine = channel.permissions_for(guild.me)
@@ -154,7 +154,7 @@ class DiscordHistory:
         """Start reading ``channel`` unless it cannot be read; what happened, in a sentence."""
         me = self._client.user
         place = _name(channel)
-        served = self._config.served_channels
+        served = self._config.serving.served_channels
         if (
             served
             and str(channel.id) not in served

@@ -66,10 +66,7 @@ def intake_chain(
 
 
 class BotHearing(Protocol):
-    """What a bot's settings say about what it hears (``SlackConfig``, ``DiscordConfig``)."""
-
-    @property
-    def policies(self) -> ChannelPolicies: ...
+    """Whom and where a bot hears beyond its channel policies (``adapters.serving.Serving``)."""
 
     @property
     def peer_agents(self) -> Mapping[str, PeerAgent]: ...
@@ -81,11 +78,11 @@ class BotHearing(Protocol):
     def served_channels(self) -> frozenset[str]: ...
 
 
-def bot_intake(port: IntakePort, bot: BotHearing) -> IntakeChain:
-    """The intake chain of a bot with these settings."""
+def bot_intake(port: IntakePort, policies: ChannelPolicies, bot: BotHearing) -> IntakeChain:
+    """The intake chain of a bot with these channel policies and this hearing."""
     return intake_chain(
         port,
-        policies=bot.policies,
+        policies=policies,
         peers=bot.peer_agents,
         traffic=bot.traffic,
         served_channels=bot.served_channels,

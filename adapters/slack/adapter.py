@@ -93,9 +93,9 @@ class SlackAdapter:
         sources: DocumentLearner | None = None,
     ) -> None:
         self._config = config
-        #: Files shared with the bot, learned where ``config.file_learning`` says.
-        self._files = SlackSharedFiles.of(sources, config)
-        self._intake = bot_intake(engine, config)
+        #: Files shared with the bot, learned where ``config.serving.file_learning`` says.
+        self._files = SlackSharedFiles.of(sources, config.serving)
+        self._intake = bot_intake(engine, config.policies, config.serving)
         self._directory = directory or SlackDirectory()
         installations = KeyValueInstallationStore(kv) if config.multi_workspace else None
         self._installations = installations
@@ -112,7 +112,10 @@ class SlackAdapter:
         self._shortcuts = MessageShortcuts(
             user_memory, config.agent_id, self._reject, self._directory
         )
-        history = ChannelHistory(engine, config, BackfillLedger(kv), config.history)
+        serving = config.serving
+        history = ChannelHistory(
+            engine, config.policies, serving, BackfillLedger(kv), serving.history
+        )
         self._history = SlackHistory(config, history, clients, self._directory)
         self._commands = UserCommands(
             user_memory, self._reject, self._directory, learn_channel=self._history.learn

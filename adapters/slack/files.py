@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.intake import Arrival
+from adapters.serving import Serving
 from adapters.shared_files import (
     DocumentLearner,
     DownloadError,
@@ -24,7 +25,6 @@ from adapters.shared_files import (
     SharedFile,
     SharedFileLearner,
 )
-from adapters.slack.config import SlackConfig
 from adapters.slack.formatting import escape
 from adapters.slack.payloads import SlackFile
 
@@ -77,11 +77,11 @@ class SlackSharedFiles:
         self.learner = learner
 
     @classmethod
-    def of(cls, sources: DocumentLearner | None, config: SlackConfig) -> SlackSharedFiles | None:
+    def of(cls, sources: DocumentLearner | None, serving: Serving) -> SlackSharedFiles | None:
         """The bot's file learning, when it was given a library to add documents to."""
         if sources is None:
             return None
-        return cls(SharedFileLearner(sources, config.file_learning, config.served_channels))
+        return cls(SharedFileLearner(sources, serving.file_learning, serving.served_channels))
 
     def take(self, body: Mapping[str, Any], arrival: Arrival, client: AsyncWebClient) -> None:
         files = body.get("event", {}).get("files") or []

@@ -202,7 +202,7 @@ class SlackHistory:
         """``member_joined_channel``: when the bot user joined, read the channel's past."""
         event = body.get("event") or {}
         bot_user, team = context.bot_user_id or "", context.team_id or body.get("team_id") or ""
-        if not (self._config.history.on_join and bot_user and team):
+        if not (self._config.serving.history.on_join and bot_user and team):
             return
         if event.get("user") != bot_user or not isinstance(event.get("channel"), str):
             return
@@ -228,7 +228,7 @@ class SlackHistory:
         place = info.name or "this channel"
         if info.kind is AudienceKind.DM:
             return "I learn channels' history, not direct messages."
-        served = self._config.served_channels
+        served = self._config.serving.served_channels
         if served and channel not in served:
             return f"I don't serve {place}, so I won't learn its history."
         target = HistoryTarget(

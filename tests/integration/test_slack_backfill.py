@@ -14,6 +14,7 @@ import pytest
 
 from adapters.history import ChannelHistory, HistoryBounds, HistoryTarget
 from adapters.policy import ChannelPolicy
+from adapters.serving import Serving
 from adapters.slack import SlackConfig
 from adapters.slack.directory import ChannelInfo, SlackDirectory
 from adapters.slack.history import SlackChannelSource, reading_client
@@ -259,7 +260,9 @@ async def test_the_bounds_keep_only_the_newest_messages(tmp_path: Path, api: Fak
     bounds = HistoryBounds(days=0, messages=4)
     async with (
         FakeOpenAI() as llm,
-        slack_bot(tmp_path, llm, api, history=bounds, default_policy=LISTEN) as world,
+        slack_bot(
+            tmp_path, llm, api, serving=Serving(history=bounds), default_policy=LISTEN
+        ) as world,
     ):
         await learn(world)
         progress = await learned(world, "CGEN")
@@ -315,7 +318,11 @@ async def test_an_interrupted_read_continues_from_its_last_page_without_duplicat
     ledger = BackfillLedger(world.runtime.store.kv)
     # Page 1 (the bot's message, the join) is saved; the store fails inside page 2.
     crashing = ChannelHistory(
-        FailingAfter(world.runtime.engine, 2), config, ledger, HistoryBounds()
+        FailingAfter(world.runtime.engine, 2),
+        config.policies,
+        config.serving,
+        ledger,
+        HistoryBounds(),
     )
     with pytest.raises(ConnectionError):
         await crashing.read(target, source)
@@ -328,7 +335,9 @@ async def test_an_interrupted_read_continues_from_its_last_page_without_duplicat
     )
 
     calls = len(api.calls_of("conversations.history"))
-    resumed = ChannelHistory(world.runtime.engine, config, ledger, HistoryBounds())
+    resumed = ChannelHistory(
+        world.runtime.engine, config.policies, config.serving, ledger, HistoryBounds()
+    )
     progress = await resumed.read(target, source)
     await until(lambda: settled(world), "every past message stored")
 
@@ -369,7 +378,9 @@ async def test_a_channel_the_agent_does_not_serve_is_not_read(
     served = frozenset({"GSECRET"})
     async with (
         FakeOpenAI() as llm,
-        slack_bot(tmp_path, llm, api, served_channels=served, default_policy=LISTEN) as world,
+        slack_bot(
+            tmp_path, llm, api, serving=Serving(served_channels=served), default_policy=LISTEN
+        ) as world,
     ):
         answer = await learn(world)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from adapters.serving import Serving
 from adapters.shared_files import FileLearning
 from engine import Audience, AudienceKind, RecordFilter, SourceDocument
 from tests.fakes import slack_payloads
@@ -42,7 +43,9 @@ async def world(tmp_path: Path) -> AsyncIterator[SlackWorld]:
     async with (
         FakeOpenAI() as llm,
         collection_api() as api,
-        slack_bot(tmp_path, llm, api, turns=False, file_learning=learning) as running,
+        slack_bot(
+            tmp_path, llm, api, turns=False, serving=Serving(file_learning=learning)
+        ) as running,
     ):
         yield running
 
@@ -271,8 +274,7 @@ async def test_a_file_in_a_channel_the_agent_does_not_serve_is_refused(tmp_path:
             llm,
             api,
             turns=False,
-            file_learning=learning,
-            served_channels=frozenset({"GSECRET"}),
+            serving=Serving(file_learning=learning, served_channels=frozenset({"GSECRET"})),
         ) as world,
     ):
         sharing = Sharing(world)
@@ -294,7 +296,9 @@ async def test_a_share_delivered_again_after_a_restart_stores_nothing_twice(
             "", channel="DUANN", channel_type="im", ts="1700004000.000100", subtype="file_share"
         ) | {"files": [file]}
         for _ in ("before the restart", "after it, on the same data"):
-            async with slack_bot(tmp_path, llm, api, turns=False, file_learning=learning) as world:
+            async with slack_bot(
+                tmp_path, llm, api, turns=False, serving=Serving(file_learning=learning)
+            ) as world:
                 assert await world.send(event, event_id="EvShare") == 200
                 await world.replies(len(api.posted("DUANN")) + 1, "DUANN")
                 [document] = await documents(world)

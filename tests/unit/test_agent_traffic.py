@@ -11,6 +11,7 @@ from adapters.discord import DiscordConfig
 from adapters.discord.inbound import arrival_from_message
 from adapters.intake import ChannelTraffic
 from adapters.policy import ChannelPolicies, ChannelPolicy
+from adapters.serving import Serving
 from adapters.slack.events import arrival_of, parse_event
 from engine.audience import AudienceKind
 from engine.messaging import TrafficGuard, TrafficLimits
@@ -129,7 +130,9 @@ def test_discord_message_from_a_peer_agents_bot_is_kept_and_other_bots_are_not()
     world = gateway.world
     peer = discord_payloads.user("9001", "alpha-bot", bot=True)
     stranger = discord_payloads.user("9002", "some-bot", bot=True)
-    config = DiscordConfig(token="t", agent_id="B", peer_agents={"9001": PeerAgent("A", "alpha")})
+    config = DiscordConfig(
+        token="t", agent_id="B", serving=Serving(peer_agents={"9001": PeerAgent("A", "alpha")})
+    )
 
     def said_by(author: discord_payloads.Payload) -> Inbound | None:
         payload = discord_payloads.message(
@@ -140,7 +143,7 @@ def test_discord_message_from_a_peer_agents_bot_is_kept_and_other_bots_are_not()
             mentions=[bot],
         )
         arrival = arrival_from_message(gateway.message(payload), gateway.me, config.agent_id)
-        return through_intake(arrival, policies=config.policies, peers=config.peer_agents)
+        return through_intake(arrival, policies=config.policies, peers=config.serving.peer_agents)
 
     heard = said_by(peer)
     assert heard is not None

@@ -46,7 +46,7 @@ class Gateway:
     def inbound(self, payload: p.Payload, config: DiscordConfig | None = None) -> Inbound | None:
         config = config or DiscordConfig(token="t", agent_id="agent-1")
         arrival = arrival_from_message(self.message(payload), self.me, config.agent_id)
-        return through_intake(arrival, policies=config.policies, peers=config.peer_agents)
+        return through_intake(arrival, policies=config.policies, peers=config.serving.peer_agents)
 
 
 @pytest.fixture

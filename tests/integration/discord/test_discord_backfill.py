@@ -15,6 +15,7 @@ import pytest
 from adapters.discord import DiscordAdapter
 from adapters.history import HistoryBounds
 from adapters.policy import ChannelPolicy
+from adapters.serving import Serving
 from bot.wiring import Runtime, running
 from engine import (
     Audience,
@@ -260,7 +261,9 @@ async def _has(scene: Scene, channel: p.Payload, count: int) -> bool:
 
 
 async def test_the_bounds_keep_only_the_newest_messages(tmp_path: Path) -> None:
-    async with discord_bot(tmp_path, history=HistoryBounds(days=0, messages=3)) as (scene, adapter):
+    async with discord_bot(
+        tmp_path, serving=Serving(history=HistoryBounds(days=0, messages=3))
+    ) as (scene, adapter):
         await adapter.start()
         general = scene.world.general
 

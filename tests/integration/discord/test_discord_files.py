@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from adapters.discord import DiscordAdapter
+from adapters.serving import Serving
 from adapters.shared_files import FileLearning
 from bot.wiring import Runtime, build_runtime
 from engine import Audience, AudienceKind, RecordFilter, SourceDocument, SourceLibrary
@@ -87,7 +88,9 @@ async def scene_learning(
         runtime = await build_runtime(settings_for(tmp_path, llm))
         try:
             learning = FileLearning.of(places(world), 1 << 20)
-            config = bot_config(fake, agent_id=runtime.default_agent.id, file_learning=learning)
+            config = bot_config(
+                fake, agent_id=runtime.default_agent.id, serving=Serving(file_learning=learning)
+            )
             sources = SourceLibrary(runtime.store, runtime.embedder)
             adapter = DiscordAdapter(config, runtime.engine, runtime.user_data, sources=sources)
             runtime.engine.register_platform(adapter.platform_port)

@@ -12,6 +12,7 @@ import discord
 import pytest
 
 from adapters.discord import DiscordAdapter
+from adapters.serving import Serving
 from engine import PeerAgent
 from engine.ports import ReceiveOutcome, ReceiveResult
 from engine.records import JSON, Inbound
@@ -168,7 +169,9 @@ async def test_a_peer_agents_application_post_is_heard_but_a_webhook_post_is_not
     fake: FakeDiscord, world: DiscordWorld, inbox: RecordingInbox
 ) -> None:
     peer = world.other_bot
-    config = bot_config(fake, peer_agents={peer["id"]: PeerAgent("agent-2", "Helper")})
+    config = bot_config(
+        fake, serving=Serving(peer_agents={peer["id"]: PeerAgent("agent-2", "Helper")})
+    )
     adapter = DiscordAdapter(config, inbox, NoMemory())
     await adapter.start()
     try:
