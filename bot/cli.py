@@ -8,8 +8,9 @@ import contextlib
 import json
 import logging
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 from adapters.console import CONSOLE_WORKSPACE, stdin_lines
 from bot.history_cli import add_history_arguments, run_history
@@ -332,35 +333,31 @@ async def _jobs(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _run(settings: Settings) -> int:
+async def _run(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.process import serve
 
     return await serve(settings)
+
+
+#: What each command runs, by its name on the command line.
+_COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]] = {
+    "run": _run,
+    "chat": _chat,
+    "agents": _agents,
+    "memory": _memory,
+    "mcp": _mcp,
+    "tools": _tools,
+    "sources": _sources,
+    "jobs": _jobs,
+    "history": _history,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        match args.command:
-            case "run":
-                return asyncio.run(_run(settings))
-            case "chat":
-                return asyncio.run(_chat(settings, args))
-            case "agents":
-                return asyncio.run(_agents(settings, args))
-            case "memory":
-                return asyncio.run(_memory(settings, args))
-            case "mcp":
-                return asyncio.run(_mcp(settings, args))
-            case "tools":
-                return asyncio.run(_tools(settings, args))
-            case "sources":
-                return asyncio.run(_sources(settings, args))
-            case "jobs":
-                return asyncio.run(_jobs(settings, args))
-            case "history":
-                return asyncio.run(_history(settings, args))
+        return asyncio.run(_COMMANDS[args.command](settings, args))
     except SettingsError as exc:
         print(f"mnemo: {exc}", file=sys.stderr)
         return 2
@@ -369,7 +366,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    return 0
 
 
 if __name__ == "__main__":
