@@ -202,51 +202,33 @@ class MessageShortcut(BlockAction):
     message: SlackMessagePayload
 
 
-_CALLBACK = TypeAdapter(EventCallback)
-_COMMAND = TypeAdapter(SlashCommand)
-_ACTION = TypeAdapter(BlockAction)
-_CHOICE = TypeAdapter(ItemChoice)
-_PRESS = TypeAdapter(ButtonPress)
-_SUBMISSION = TypeAdapter(ViewSubmission)
-_SHORTCUT = TypeAdapter(MessageShortcut)
+class PayloadReader[P]:
+    """Reads one kind of payload: ``body`` as a ``P``, or ``MalformedEvent`` naming what is
+    wrong (``what`` says which payload, in words)."""
+
+    def __init__(self, shape: type[P], what: str) -> None:
+        self._adapter = TypeAdapter(shape)
+        self._what = what
+
+    def __call__(self, body: object) -> P:
+        what = self._what
+        try:
+            return self._adapter.validate_python(body)
+        except ValidationError as error:
+            raise MalformedEvent(
+                f"the {what} does not fit Slack's shape: {_problems(error)}"
+            ) from None
+        except RecursionError:
+            raise MalformedEvent(f"the {what} is nested too deeply") from None
 
 
-def read_callback(body: object) -> EventCallback:
-    """``body`` as an Events API callback, or ``MalformedEvent`` naming what is wrong."""
-    return _read(_CALLBACK, body, "event callback")
-
-
-def read_command(body: object) -> SlashCommand:
-    return _read(_COMMAND, body, "slash command")
-
-
-def read_block_action(body: object) -> BlockAction:
-    return _read(_ACTION, body, "block action")
-
-
-def read_item_choice(body: object) -> ItemChoice:
-    return _read(_CHOICE, body, "menu choice")
-
-
-def read_button_press(body: object) -> ButtonPress:
-    return _read(_PRESS, body, "button press")
-
-
-def read_view_submission(body: object) -> ViewSubmission:
-    return _read(_SUBMISSION, body, "view submission")
-
-
-def read_message_shortcut(body: object) -> MessageShortcut:
-    return _read(_SHORTCUT, body, "message shortcut")
-
-
-def _read[T](adapter: TypeAdapter[T], body: object, what: str) -> T:
-    try:
-        return adapter.validate_python(body)
-    except ValidationError as error:
-        raise MalformedEvent(f"the {what} does not fit Slack's shape: {_problems(error)}") from None
-    except RecursionError:
-        raise MalformedEvent(f"the {what} is nested too deeply") from None
+read_callback = PayloadReader(EventCallback, "event callback")
+read_command = PayloadReader(SlashCommand, "slash command")
+read_block_action = PayloadReader(BlockAction, "block action")
+read_item_choice = PayloadReader(ItemChoice, "menu choice")
+read_button_press = PayloadReader(ButtonPress, "button press")
+read_view_submission = PayloadReader(ViewSubmission, "view submission")
+read_message_shortcut = PayloadReader(MessageShortcut, "message shortcut")
 
 
 def _problems(error: ValidationError, most: int = 3) -> str:
