@@ -100,9 +100,7 @@ class ChatClient:
         ) as r:
             answer = await r.json()
         elapsed = time.perf_counter() - started
-        # With several processes the reply may be delivered (and kept for the page) by the
-        # process that ran the turn, so a settled answer is what counts.
-        if r.status != 200 or not answer["settled"]:
+        if r.status != 200 or not answer["settled"] or not answer["replies"]:
             raise RuntimeError(f"chat answered {r.status}: {answer}")
         return elapsed
 

@@ -32,11 +32,11 @@ from engine.pipeline import (
     is_settled,
 )
 from engine.ports import PlatformPort, ReceiveOutcome, ReceiveResult
-from engine.records import JSON, Inbound, InboundKind, new_id, utcnow
+from engine.records import JSON, Inbound, InboundKind, Outbound, new_id, utcnow
 from engine.search.hybrid import HybridSearch
 from engine.store.codec import encode
 from engine.store.protocol import Store
-from engine.store.queues import InboxItem, InboxStatus
+from engine.store.queues import InboxItem, InboxStatus, OutboxStatus
 from engine.turns import TurnRunner
 
 log = logging.getLogger(__name__)
@@ -165,6 +165,12 @@ class Engine:
                         return
         finally:
             self._settle.discard(inbox_id, future)
+
+    async def delivered_replies(self, inbox_id: str) -> list[Outbound]:
+        """The replies delivered for a settled message's turn, as stored: whichever process ran
+        the turn. A message folded into an earlier one's turn elsewhere has its replies there."""
+        entries = await self._store.outbox.for_inbox(self._settle.head_of(inbox_id))
+        return [entry.reply for entry in entries if entry.status is OutboxStatus.DELIVERED]
 
     @property
     def running_turns(self) -> int:

@@ -20,7 +20,7 @@ from bot.inspector import (
 )
 from bot.inspector.api import SERVICES_KEY, Endpoint, reply
 from bot.inspector.auth import bearer_auth, inspector_token
-from bot.inspector.chat import INSPECTOR_PORT_KEY, InspectorPort
+from bot.inspector.chat import CHAT_AGENTS_KEY, INSPECTOR_PORT_KEY, ChatAgents, InspectorPort
 from bot.inspector.openapi import API_PREFIX, openapi_document
 from bot.inspector.services import InspectorServices
 from bot.settings import Settings
@@ -59,6 +59,7 @@ def build_inspector(services: InspectorServices, token: str) -> web.Application:
     inspector = web.Application(middlewares=[bearer_auth(token)])
     inspector[SERVICES_KEY] = services
     inspector[INSPECTOR_PORT_KEY] = port
+    inspector[CHAT_AGENTS_KEY] = ChatAgents()
     document = openapi_document(ENDPOINTS)
 
     async def openapi(request: web.Request) -> web.Response:

@@ -34,7 +34,7 @@ async def get_context(request: web.Request) -> web.Response:
     services = services_of(request)
     memory = conversation.memory(services.stores.blocks, agent)
     try:
-        compiled = await services.turns.preview(agent, memory, conversation.key(agent))
+        compiled = await services.turns.preview(agent, memory, conversation.key(agent.id))
     except ContextOverflow as exc:
         fail(409, str(exc))
     return reply(

@@ -38,8 +38,8 @@ class ConversationQuery(BaseModel):
         user = self.user if self.kind is AudienceKind.DM else None
         return Audience(self.workspace, self.kind, self.channel, user)
 
-    def key(self, agent: Agent) -> ConversationKey:
-        return ConversationKey(agent.id, self.workspace, self.channel, self.thread)
+    def key(self, agent_id: str) -> ConversationKey:
+        return ConversationKey(agent_id, self.workspace, self.channel, self.thread)
 
     def where(self, agent: Agent, *, this_channel: bool = False) -> RecordFilter:
         """What this audience may read of the agent's recall and archival memory."""

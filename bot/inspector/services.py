@@ -21,6 +21,7 @@ from engine import (
     Inbound,
     MemoryExplainer,
     MessageStore,
+    Outbound,
     PassageStore,
     PlatformPort,
     ReceiveResult,
@@ -48,6 +49,9 @@ class ChatIntake(Protocol):
     async def receive(self, inbound: Inbound) -> ReceiveResult: ...
 
     async def wait_settled(self, inbox_id: str) -> None: ...
+
+    async def delivered_replies(self, inbox_id: str) -> list[Outbound]:
+        """The replies delivered for a settled message, by whichever process ran its turn."""
 
     def register_platform(self, port: PlatformPort) -> None: ...
 
