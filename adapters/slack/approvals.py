@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackClientError
 
 from adapters.slack.answers import answer_privately, answerable, read_press, team_of_action
+from adapters.slack.blocks import button
 from adapters.slack.clients import WorkspaceClients
 from adapters.slack.config import PLATFORM
 from adapters.slack.events import team_of, workspace_id
@@ -47,20 +48,14 @@ def approval_blocks(request: ApprovalRequest) -> list[dict[str, Any]]:
         f"<!date^{until}^{{date_short_pretty}} {{time}}|{request.expires_at:%Y-%m-%d %H:%M} UTC>."
     )
 
-    def button(action: str, label: str, style: str) -> dict[str, Any]:
-        return {
-            "type": "button",
-            "action_id": action,
-            "text": {"type": "plain_text", "text": label},
-            "style": style,
-            "value": request.id,
-        }
-
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": text}},
         {
             "type": "actions",
-            "elements": [button(APPROVE, "Approve", "primary"), button(DENY, "Deny", "danger")],
+            "elements": [
+                button(APPROVE, "Approve", value=request.id, style="primary"),
+                button(DENY, "Deny", value=request.id, style="danger"),
+            ],
         },
     ]
 

@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.answers import team_of_action
+from adapters.slack.blocks import button
 from adapters.slack.commands import send_export
 from adapters.slack.events import workspace_id
 from adapters.slack.formatting import escape
@@ -66,7 +67,9 @@ def home_view(items: Sequence[MemoryItem], notice: str = "") -> dict[str, Any]:
     blocks.append(
         {
             "type": "actions",
-            "elements": [_button(HOME_EXPORT, "Export everything (JSON, to our DM)", "export")],
+            "elements": [
+                button(HOME_EXPORT, "Export everything (JSON, to our DM)", value="export")
+            ],
         }
     )
     for item in items[:HOME_ITEMS]:
@@ -220,8 +223,8 @@ def _item_blocks(item: MemoryItem) -> list[dict[str, Any]]:
         {
             "type": "actions",
             "elements": [
-                _button(HOME_EDIT, "Correct", item.key),
-                {**_button(HOME_FORGET, "Forget", item.key), "style": "danger"},
+                button(HOME_EDIT, "Correct", value=item.key),
+                button(HOME_FORGET, "Forget", value=item.key, style="danger"),
             ],
         },
     ]
@@ -230,15 +233,6 @@ def _item_blocks(item: MemoryItem) -> list[dict[str, Any]]:
 def _shown(text: str) -> str:
     """``text`` short enough for a section (3,000 characters, escaping included)."""
     return text if len(text) <= SHOWN_TEXT else text[: SHOWN_TEXT - 1] + "…"
-
-
-def _button(action_id: str, text: str, value: str) -> dict[str, Any]:
-    return {
-        "type": "button",
-        "action_id": action_id,
-        "text": {"type": "plain_text", "text": text},
-        "value": value,
-    }
 
 
 def _context(text: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from adapters.slack.blocks import button
 from engine import MemoryItem
 
 FORGET_CONFIRM = "mnemo_forget_confirm"
@@ -50,17 +51,8 @@ def forget_blocks(items: Sequence[MemoryItem]) -> list[dict[str, Any]]:
         {
             "type": "actions",
             "elements": [
-                {
-                    "type": "button",
-                    "action_id": FORGET_CONFIRM,
-                    "style": "danger",
-                    "text": {"type": "plain_text", "text": "Delete everything"},
-                },
-                {
-                    "type": "button",
-                    "action_id": FORGET_CANCEL,
-                    "text": {"type": "plain_text", "text": "Cancel"},
-                },
+                button(FORGET_CONFIRM, "Delete everything", style="danger"),
+                button(FORGET_CANCEL, "Cancel"),
             ],
         },
     ]
