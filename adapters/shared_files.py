@@ -22,6 +22,7 @@ from typing import Protocol
 import aiohttp
 
 from adapters.intake import Arrival
+from adapters.readers import readers
 from engine import (
     PARSERS,
     Audience,
@@ -133,10 +134,13 @@ class SharedFileLearner:
         library: DocumentLearner,
         learning: FileLearning,
         served_channels: Collection[str] = (),
+        workspace_word: str = "workspace",
     ) -> None:
         self._library = library
         self._learning = learning
         self._served = frozenset(served_channels)
+        #: What the platform calls a workspace, in answers ("server" on Discord).
+        self._workspace_word = workspace_word
         self._tasks: set[asyncio.Task[None]] = set()
         self._handled: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         #: One file at a time: two shares of one document never write it together.
@@ -230,7 +234,7 @@ class SharedFileLearner:
             result.chunks,
             f" ({result.error})" if result.error else "",
         )
-        return learned_text(result, inbound.audience)
+        return learned_text(result, readers(inbound.audience.kind, self._workspace_word))
 
     def _refusal(self, name: str, size: int) -> str:
         """Why a file is refused before it is downloaded; "" when it may be."""
@@ -249,16 +253,17 @@ def _readable(name: str) -> bool:
     return PurePath(name).suffix.lower() in PARSERS
 
 
-def learned_text(result: IngestResult, audience: Audience) -> str:
-    """One line telling the person what adding their file did."""
+def learned_text(result: IngestResult, who: str) -> str:
+    """One line telling the person what adding their file did; ``who`` says who the agent
+    will use it for (``adapters.readers``)."""
     name, chunks = result.name, result.chunks
     match result.status:
         case IngestStatus.ADDED:
-            return f"Learned {name}: {sections(chunks)} ({readers(audience)})."
+            return f"Learned {name}: {sections(chunks)} ({who})."
         case IngestStatus.UPDATED:
             return (
                 f"Updated {name}: {result.written} new, {result.removed} removed, "
-                f"{sections(chunks)} in all ({readers(audience)})."
+                f"{sections(chunks)} in all ({who})."
             )
         case IngestStatus.UNCHANGED:
             return f"I already know {name} ({sections(chunks)}); nothing changed."
@@ -268,17 +273,6 @@ def learned_text(result: IngestResult, audience: Audience) -> str:
 
 def sections(count: int) -> str:
     return f"{count} section" if count == 1 else f"{count} sections"
-
-
-def readers(audience: Audience) -> str:
-    """Who the agent will use a document for, in the words of the conversation it came from."""
-    match audience.kind:
-        case AudienceKind.DM:
-            return "I'll use it only in our DMs"
-        case AudienceKind.PRIVATE:
-            return "I'll use it only in this channel"
-        case AudienceKind.PUBLIC:
-            return "I'll use it for everyone in this workspace"
 
 
 def size_text(size: int) -> str:

@@ -23,18 +23,13 @@ from adapters.discord.audience import (
 )
 from adapters.discord.content import readable_text
 from adapters.discord.user_install import CONTEXTS, INSTALLS, is_foreign, own_audience
-from engine import Audience, AudienceKind, PlatformMessage, UserMemory, render_forget
+from adapters.readers import readers
+from engine import Audience, PlatformMessage, UserMemory, render_forget
 
 log = logging.getLogger(__name__)
 
 REMEMBER = "Remember this message"
 FORGET = "Forget this message"
-#: What each audience is called in an answer: who will see the bot use a kept message.
-_READERS = {
-    AudienceKind.DM: "only in our DMs",
-    AudienceKind.PRIVATE: "only in this private channel",
-    AudienceKind.PUBLIC: "with everyone in this server",
-}
 
 
 @dataclass(frozen=True)
@@ -127,7 +122,7 @@ async def _remember(
         return "I already keep that message."
     if chosen.foreign:
         return "Kept in your own memory: I'm not a member here, so I'll use it only in our DMs."
-    return f"Kept. I'll use it {_READERS[chosen.audience.kind]}."
+    return f"Kept. {readers(chosen.audience.kind, 'server')}."
 
 
 async def _forget(

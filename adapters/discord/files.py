@@ -29,7 +29,9 @@ class DiscordSharedFiles:
         """The bot's file learning, when it was given a library to add documents to."""
         if sources is None:
             return None
-        return cls(SharedFileLearner(sources, serving.file_learning, serving.served_channels))
+        return cls(
+            SharedFileLearner(sources, serving.file_learning, serving.served_channels, "server")
+        )
 
     def take(self, message: discord.Message, arrival: Arrival) -> None:
         if not message.attachments:

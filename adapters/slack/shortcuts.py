@@ -17,6 +17,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.readers import readers
 from adapters.slack.answers import answer_privately, team_of_action
 from adapters.slack.content import plain_text, text_of
 from adapters.slack.directory import SlackDirectory
@@ -38,11 +39,6 @@ log = logging.getLogger(__name__)
 REMEMBER_MESSAGE = "mnemo_remember_message"
 FORGET_MESSAGE = "mnemo_forget_message"
 UNREADABLE = "I could not read that message; nothing changed."
-_READERS = {
-    AudienceKind.DM: "only in our DMs",
-    AudienceKind.PRIVATE: "only in this private channel",
-    AudienceKind.PUBLIC: "with everyone in this workspace",
-}
 
 
 class MessageShortcuts:
@@ -92,7 +88,7 @@ class MessageShortcuts:
             return "That message has no text I can keep."
         if not await self._memory.remember_message(self._agent_id, audience, message, asker):
             return "I already keep that message."
-        return f"Kept. I'll use it {_READERS[audience.kind]}."
+        return f"Kept. {readers(audience.kind)}."
 
     async def _forget(
         self, shortcut: MessageShortcut, message: PlatformMessage, client: AsyncWebClient

@@ -127,7 +127,10 @@ async def test_pdf_in_a_private_channel_is_learned_for_that_channel(world: Slack
     ts = await sharing.share([sharing.host("travel.pdf", pdf)], channel="GSECRET")
 
     [answer] = await world.replies(1, "GSECRET")
-    assert answer["text"] == "Learned travel.pdf: 2 sections (I'll use it only in this channel)."
+    assert (
+        answer["text"]
+        == "Learned travel.pdf: 2 sections (I'll use it only in this private channel)."
+    )
     assert answer["thread_ts"] == ts
     [document] = await documents(world)
     assert str(document.scope) == "private:GSECRET"
@@ -324,7 +327,9 @@ async def test_a_picture_shared_in_a_learning_channel_passes_by_quietly(
     )
 
     [answer] = await world.replies(1, "GSECRET")
-    assert answer["text"] == "Learned team.md: 2 sections (I'll use it only in this channel)."
+    assert (
+        answer["text"] == "Learned team.md: 2 sections (I'll use it only in this private channel)."
+    )
     await world.quiet()
     assert len(world.api.posted("GSECRET")) == 1
 

@@ -111,7 +111,7 @@ async def test_an_attachment_in_a_served_channel_is_learned_for_its_audience(
 
     [reply] = await scene.replies(general)
     assert reply.content == (
-        "Learned handbook.md: 1 section (I'll use it for everyone in this workspace)."
+        "Learned handbook.md: 1 section (I'll use it with everyone in this server)."
     )
     assert reply.reply_to == shared["id"]
     [document] = await scene.documents()
@@ -139,7 +139,7 @@ async def test_the_same_attachment_twice_is_learned_once(scene: Scene) -> None:
 
     replies = await scene.replies(general, 2)
     assert [r.content for r in replies] == [
-        "Learned travel.pdf: 2 sections (I'll use it for everyone in this workspace).",
+        "Learned travel.pdf: 2 sections (I'll use it with everyone in this server).",
         "I already know travel.pdf (2 sections); nothing changed.",
     ]
     [document] = await scene.documents()
