@@ -89,17 +89,17 @@ from engine.records import (
     utcnow,
 )
 from engine.search import HybridSearch
-from engine.sources import (
-    PARSERS,
-    SOURCE_TAG,
+from engine.sources.citation import cite_chunk
+from engine.sources.formats import PARSERS
+from engine.sources.library import (
     IngestProgress,
     IngestResult,
     IngestStatus,
     SourceLibrary,
     SourceLimits,
     SourceTarget,
-    cite_chunk,
 )
+from engine.sources.tags import SOURCE_TAG
 from engine.store import (
     AgentStore,
     BlockStore,

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from engine import IngestStatus, SourceTarget
 from engine.audience import Scope
 from engine.records import Passage, Role
-from engine.sources import IngestStatus, SourceTarget
 from engine.store import Store
 from engine.store.lineage import Derived, links
 from engine.user_data import UserDataService

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from engine import IngestStatus, SourceLibrary, SourceLimits, SourceTarget
 from engine.audience import Scope
 from engine.embeddings import EmbeddingError, Vectors
 from engine.records import Passage
-from engine.sources import IngestStatus, SourceLibrary, SourceLimits, SourceTarget
 from engine.store import Store
 from engine.store.lineage import Derived, links
 from engine.store.sources import SourceDocument

@@ -17,10 +17,10 @@ from aiohttp import web
 
 from adapters.slack import SlackAdapter, SlackConfig
 from bot.wiring import Runtime, build_runtime
+from engine import SourceLibrary
 from engine.audience import Audience, AudienceKind
 from engine.ports import IntakePort, ReceiveResult
 from engine.records import JSON, Inbound
-from engine.sources import SourceLibrary
 from tests.fakes import slack_payloads
 from tests.fakes.memory_items import Remembered, remember_birthday
 from tests.fakes.openai_server import FakeOpenAI

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from adapters.slack.assistant import NAMESPACE, KeyValueThreadContexts
+from engine import SourceTarget
 from engine.audience import Scope
 from engine.ports import PlatformMessage
 from engine.records import Agent, Role
-from engine.sources import SourceTarget
 from engine.store import Store
 from engine.store.feedback import Feedback, Rating
 from engine.store.sqlite import SQLiteStore
