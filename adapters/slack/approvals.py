@@ -22,6 +22,7 @@ from adapters.slack.clients import WorkspaceClients
 from adapters.slack.config import PLATFORM
 from adapters.slack.events import team_of, workspace_id
 from adapters.slack.formatting import escape
+from adapters.slack.streaming import notice_metadata
 from engine import JSON, ApprovalPort, ApprovalRequest, PressedIn
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ class SlackApprovals:
             thread_ts=request.thread or None,
             text=f"Approval needed: the agent wants to run {request.tool}.",
             blocks=approval_blocks(request),
+            metadata=notice_metadata("approval"),
         )
 
     async def pressed(self, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -121,6 +123,8 @@ async def _replace_prompt(respond: AsyncRespond, body: dict[str, Any], text: str
         return
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     try:
-        await respond(text=text, blocks=blocks, replace_original=True)
+        await respond(
+            text=text, blocks=blocks, replace_original=True, metadata=notice_metadata("approval")
+        )
     except (SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as error:
         log.info("replacing an approval prompt failed: %r", error)

@@ -27,6 +27,7 @@ from adapters.shared_files import (
 )
 from adapters.slack.formatting import escape
 from adapters.slack.payloads import SlackFile
+from adapters.slack.streaming import notice_metadata
 
 #: File modes with no bytes to download: deleted, linked from elsewhere, over a free plan's limit.
 _NO_BYTES = frozenset({"tombstone", "external", "hidden_by_limit"})
@@ -93,7 +94,10 @@ class SlackSharedFiles:
         async def tell(text: str) -> object:
             # Escaped: a file's name is the sharer's words and must not mention anyone.
             return await client.chat_postMessage(
-                channel=inbound.channel, thread_ts=thread or None, text=escape(text)
+                channel=inbound.channel,
+                thread_ts=thread or None,
+                text=escape(text),
+                metadata=notice_metadata("shared_file"),
             )
 
         async def complete(file: SharedFile) -> SharedFile:

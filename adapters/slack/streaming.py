@@ -1,14 +1,16 @@
 """Replies streamed into Slack as the model writes them (chat.startStream / appendStream /
 stopStream, through slack_sdk's ``AsyncChatStream``).
 
-The stream's ts is written to the delivery ledgers under the reply's draft key the moment
-Slack names it. Delivering the reply then takes that message as its first part: when this
-process streamed the whole reply and stopped the stream, nothing is left to do; otherwise (a
-crash mid-stream, a stream method that failed, text past Slack's limit) the stream is stopped
-and the message updated to the reply's text. Where Slack refuses streaming (a workspace
-without it, an older API) the reply is posted whole and the workspace is not asked again.
-One window remains, as for posted parts: a process that dies after Slack started the stream
-and before its ts was recorded leaves that message as it was, and the reply is posted anew.
+Before a stream is started, the delivery ledgers record under the reply's draft key that it
+may exist; its ts is added the moment Slack names it. Delivering the reply then takes that
+message as its first part: when this process streamed the whole reply and stopped the stream,
+nothing is left to do; otherwise (a crash mid-stream, a stream method that failed, text past
+Slack's limit) the stream is stopped and the message updated to the reply's text. A process
+that died after Slack started the stream and before its ts was recorded left a draft without
+a ts: delivery finds that message in the thread (the bot's own message after the one it
+answers, the only kind Mnemo leaves without message metadata) and completes it the same way.
+Where Slack refuses streaming (a workspace without it, an older API) the reply is posted
+whole and the workspace is not asked again.
 """
 
 from __future__ import annotations
@@ -29,15 +31,26 @@ from engine import DeliveryLedger, DeliveryLedgerStore, Inbound, Outbound, Reply
 log = logging.getLogger(__name__)
 
 METADATA_EVENT = "mnemo_reply"
+NOTICE_EVENT = "mnemo_notice"
 #: What Slack answers where streaming is not available; the workspace is not asked again.
 STREAMING_UNAVAILABLE = frozenset(
     {"unknown_method", "not_allowed", "not_allowed_token_type", "feature_not_enabled"}
 )
 
 
+#: Messages of a thread read when looking for a stream whose ts was not recorded.
+_THREAD_PAGE = 200
+
+
 def reply_metadata(reply_id: str, part: int) -> dict[str, Any]:
     """Message metadata naming the reply (and part) a message is, so a retry finds it."""
     return {"event_type": METADATA_EVENT, "event_payload": {"outbound_id": reply_id, "part": part}}
+
+
+def notice_metadata(kind: str) -> dict[str, Any]:
+    """Message metadata of a message Mnemo posts that is not a reply (a greeting, an
+    approval prompt, a notice): a stream is the only message it leaves without metadata."""
+    return {"event_type": NOTICE_EVENT, "event_payload": {"kind": kind}}
 
 
 def draft_key(reply_id: str) -> str:
@@ -63,12 +76,19 @@ class SlackReplyStream:
         self._stream = stream
         self._room = limit
         self._shown: list[str] = []
+        #: Whether chat.startStream was asked (its message may exist without a known ts).
+        self._tried = False
 
     async def append(self, text: str) -> None:
         text = text[: self._room]  # past Slack's limit, delivery posts the rest as parts
         if not text:
             return
         starting = self._stream.ts is None
+        if starting:
+            # Recorded before Slack is asked: a process that dies before Slack's answer
+            # leaves a draft that delivery looks for in the thread.
+            await self._streaming.record_draft(self._reply, None)
+            self._tried = True
         try:
             await self._stream.append(markdown_text=text)
         except SlackApiError as error:
@@ -90,10 +110,12 @@ class SlackReplyStream:
         self._streaming.finished(self._reply, "".join(self._shown))
 
     async def withdraw(self) -> None:
-        ts = self._stream.ts
-        if ts is None:
+        if not self._tried:
             return
         client = await self._streaming.client_for(self._reply)
+        ts = self._stream.ts or await self._streaming.find_stream(client, self._reply)
+        if ts is None:
+            return
         await client.chat_delete(channel=self._reply.channel, ts=ts)
         await self._streaming.record_draft(self._reply, None)
 
@@ -152,6 +174,8 @@ class SlackStreaming:
         self._finished[reply.id] = shown
 
     async def record_draft(self, reply: Outbound, ts: str | None) -> None:
+        """Record the message ``reply`` is streamed into; ``ts`` None: a stream may have been
+        started (or one was taken back), and delivery looks for it in the thread."""
         posted = (ts,) if ts is not None else ()
         await self._ledgers.put(
             DeliveryLedger(draft_key(reply.id), PLATFORM, reply.channel, posted, reply.created_at)
@@ -164,9 +188,11 @@ class SlackStreaming:
         reply's first part, formatted; ``whole`` when it is the only one); None when the reply
         was not streamed."""
         draft = await self._ledgers.get(draft_key(reply.id))
-        if draft is None or not draft.posted:
+        if draft is None:
             return None
-        ts = draft.posted[0]
+        ts = draft.posted[0] if draft.posted else await self.find_stream(client, reply)
+        if ts is None:
+            return None
         shown = self._finished.pop(reply.id, None)
         if whole and shown is not None and shown.strip() == reply.text.strip():
             return ts
@@ -182,3 +208,40 @@ class SlackStreaming:
             blocks=with_feedback(reply, first_part) if whole and self.feedback else None,
         )
         return ts
+
+    async def find_stream(self, client: AsyncWebClient, reply: Outbound) -> str | None:
+        """The ts of a stream started for ``reply`` whose ts was never recorded: the bot's
+        own message in the thread, after the message the reply answers, that carries no
+        message metadata (every other message Mnemo posts does; a stream gets its metadata
+        when it stops). Recorded, so the thread is read once."""
+        after = max(_ts_value(reply.reply_to), _ts_value(reply.thread))
+        me = await client.auth_test()
+        response = await client.conversations_replies(
+            channel=reply.channel,
+            ts=reply.thread,
+            oldest=f"{after:.6f}",
+            limit=_THREAD_PAGE,
+            include_all_metadata=True,
+        )
+        found = next(
+            (
+                str(message["ts"])
+                for message in response.get("messages") or []
+                if _ts_value(str(message.get("ts", ""))) > after
+                and message.get("bot_id") == me.get("bot_id")
+                and not message.get("metadata")
+            ),
+            None,
+        )
+        if found is not None:
+            log.info("reply %s: found the stream a stopped process started", reply.id)
+            await self.record_draft(reply, found)
+        return found
+
+
+def _ts_value(ts: str) -> float:
+    """A Slack ts as a number, to order messages; 0 for what is not one."""
+    try:
+        return float(ts)
+    except ValueError:
+        return 0.0
