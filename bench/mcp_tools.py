@@ -30,7 +30,8 @@ from engine.agent.creation import create_agent
 from engine.agent.memory import TurnMemory
 from engine.audience import Audience, AudienceKind
 from engine.records import Author, utcnow
-from engine.store import Store, open_store
+from engine.store import open_store
+from engine.store.protocol import Store
 from engine.tools.base import Tool, ToolContext
 from engine.tools.custom import tool_from_source
 from engine.tools.mcp import McpServerSpec

@@ -100,23 +100,23 @@ from engine.sources.library import (
     SourceTarget,
 )
 from engine.sources.tags import SOURCE_TAG
-from engine.store import (
+from engine.store import open_store
+from engine.store.approvals import ApprovalRequest, ApprovalStatus, ApprovalStore
+from engine.store.feedback import Feedback, FeedbackStore, Rating
+from engine.store.lineage import Derived, person_source
+from engine.store.mongo import MongoUnreachableError
+from engine.store.protocol import (
     AgentStore,
     BlockStore,
-    InboxStore,
+    ConversationActivity,
     KeyValueStore,
     MessageStore,
     PassageStore,
     RecordFilter,
     Scored,
     Store,
-    open_store,
 )
-from engine.store.approvals import ApprovalRequest, ApprovalStatus, ApprovalStore
-from engine.store.feedback import Feedback, FeedbackStore, Rating
-from engine.store.lineage import Derived, person_source
-from engine.store.mongo import MongoUnreachableError
-from engine.store.protocol import ConversationActivity
+from engine.store.queues import InboxStore
 from engine.store.sources import SourceChunk, SourceDocument, SourceStore
 from engine.store.state import (
     SETTLED,

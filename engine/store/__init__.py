@@ -1,4 +1,5 @@
-"""Storage (DESIGN §5): the contract the engine talks to, and the factory that picks a backend.
+"""Storage (DESIGN §5): the factory that picks a backend; the contract the engine talks to
+is ``engine.store.protocol`` (and ``queues`` for the inbox, outbox and leases).
 
 MongoDB when a URI is configured; otherwise the embedded SQLite file under the data directory.
 """
@@ -7,47 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.store.protocol import (
-    AgentStore,
-    BlockStore,
-    KeyValueStore,
-    MessageStore,
-    PassageStore,
-    RecordFilter,
-    Scored,
-    Store,
-    SummaryStore,
-)
-from engine.store.queues import (
-    InboxItem,
-    InboxStatus,
-    InboxStore,
-    LeaseStore,
-    OutboxEntry,
-    OutboxStatus,
-    OutboxStore,
-)
+from engine.store.protocol import Store
 
-__all__ = [
-    "SQLITE_FILE_NAME",
-    "AgentStore",
-    "BlockStore",
-    "InboxItem",
-    "InboxStatus",
-    "InboxStore",
-    "KeyValueStore",
-    "LeaseStore",
-    "MessageStore",
-    "OutboxEntry",
-    "OutboxStatus",
-    "OutboxStore",
-    "PassageStore",
-    "RecordFilter",
-    "Scored",
-    "Store",
-    "SummaryStore",
-    "open_store",
-]
+__all__ = ["SQLITE_FILE_NAME", "open_store"]
 
 #: The embedded store's file inside the data directory.
 SQLITE_FILE_NAME = "mnemo.sqlite3"

@@ -1,9 +1,9 @@
 """Durable state beside memory, typed: what the pipeline, agent mail, the tool registry, the
 jobs and the platforms' delivery ledgers keep between turns and restarts, and their stores.
 
-Every record is stored through the codec; each store is part of ``engine.store.Store`` and
-covered by the contract suite on both backends. Where two writers can race, the store decides
-by compare-and-set, so both see the same winner.
+Every record is stored through the codec; each store is part of
+``engine.store.protocol.Store`` and covered by the contract suite on both backends. Where two
+writers can race, the store decides by compare-and-set, so both see the same winner.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.store import Store
+from engine.store.protocol import Store
 from engine.store.sqlite import SQLiteStore
 
 type OpenReplica = Callable[[], Awaitable[Store]]

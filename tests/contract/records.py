@@ -19,7 +19,8 @@ from engine.records import (
     Role,
     new_id,
 )
-from engine.store import InboxItem, InboxStatus, RecordFilter
+from engine.store.protocol import RecordFilter
+from engine.store.queues import InboxItem, InboxStatus
 
 AGENT = "agent-1"
 WS = "T1"

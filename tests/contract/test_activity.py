@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from engine.audience import Scope
-from engine.store import Store
+from engine.store.protocol import Store
 from tests.contract.records import AGENT, BASE_TIME, DM_ALICE, OTHER_PUBLIC, PUBLIC, message
 
 

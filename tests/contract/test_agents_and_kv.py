@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from engine.records import Agent, ToolRule
-from engine.store import Store
+from engine.store.protocol import Store
 from tests.contract.records import BASE_TIME
 
 

@@ -7,8 +7,8 @@ import asyncio
 import dataclasses
 from datetime import timedelta
 
-from engine.store import Store
 from engine.store.approvals import ApprovalRequest, ApprovalStatus
+from engine.store.protocol import Store
 from engine.user_data import UserDataService
 from tests.contract.conftest import OpenReplica
 from tests.contract.records import AGENT, BASE_TIME, DM_BOB, OTHER_WS, WS, inbox_item

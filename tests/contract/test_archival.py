@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from engine.store import Store
+from engine.store.protocol import Store
 from tests.contract.conftest import OpenReplica
 from tests.contract.records import BASE_TIME, DIM, PUBLIC, axis, passage, visible_to
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from engine.history import BackfillLedger, BackfillProgress
-from engine.store import Store
+from engine.store.protocol import Store
 from tests.contract.records import BASE_TIME, OTHER_WS, WS
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from engine.audience import Scope
-from engine.store import Store
+from engine.store.protocol import Store
 from tests.contract.conftest import OpenReplica
 from tests.contract.records import AGENT, OTHER_WS, WS, block, persona
 

@@ -9,8 +9,8 @@ import json
 from engine.audience import Audience, AudienceKind
 from engine.citations import Citations, PlatformLinks, readable_by
 from engine.records import Agent, Message, Passage, Role
-from engine.store import Store
 from engine.store.lineage import Derived, block_line_id, links
+from engine.store.protocol import Store
 from engine.user_data import UserDataService
 from engine.user_memory import UserMemoryService
 from engine.why import MemoryExplainer

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from engine.audience import Scope
 from engine.records import Summary
-from engine.store import Store
 from engine.store.block_selection import BlockSelection
-from engine.store.protocol import ContextQuery
+from engine.store.protocol import ContextQuery, Store
 from tests.contract.records import (
     AGENT,
     BASE_TIME,

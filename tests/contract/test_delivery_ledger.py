@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine.store import OutboxStatus, Store
+from engine.store.protocol import Store
+from engine.store.queues import OutboxStatus
 from engine.store.state import DeliveryLedger
 from tests.contract.records import BASE_TIME, reply
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine.store import Store
 from engine.store.feedback import Feedback, Rating
+from engine.store.protocol import Store
 from tests.contract.records import AGENT, BASE_TIME, OTHER_WS, WS
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine.audience import Scope
 from engine.records import Role, Summary
-from engine.store import Store
+from engine.store.protocol import Store
 from tests.contract.records import (
     AGENT,
     BASE_TIME,

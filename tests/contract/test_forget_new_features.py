@@ -13,8 +13,8 @@ import pytest
 from engine import IngestStatus, SourceTarget
 from engine.audience import Scope
 from engine.records import Passage, Role
-from engine.store import Store
 from engine.store.lineage import Derived, links
+from engine.store.protocol import Store
 from engine.user_data import UserDataService
 from tests.contract.records import (
     AGENT,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from engine.records import Author, Outbound, new_id
-from engine.store import Store
+from engine.store.protocol import Store
 from engine.store.queues import InboxItem, InboxStatus
 from tests.contract.records import AGENT, DM_ALICE, DM_BOB, OTHER_PUBLIC, WS, inbox_item
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from engine.forgetting import Forgetting
-from engine.store import InboxStatus, Store
 from engine.store.lineage import Derived, block_line_id, links
+from engine.store.protocol import Store
+from engine.store.queues import InboxStatus
 from tests.contract import records
 from tests.contract.records import PUBLIC, WS, axis, block, message, passage, visible_to
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from engine.records import Role, ToolCall
-from engine.store import Store
 from engine.store.lineage import REDACTED
+from engine.store.protocol import Store
 from tests.contract.records import DM_ALICE, PUBLIC, axis, message, passage, visible_to
 from tests.contract.test_mail import mail
 

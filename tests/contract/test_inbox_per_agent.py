@@ -15,8 +15,8 @@ import pytest
 from pymongo import ASCENDING, IndexModel
 
 from engine.records import InboundKind
-from engine.store import Store
 from engine.store.codec import encode
+from engine.store.protocol import Store
 from engine.store.sqlite import SQLiteStore
 from tests.contract.records import inbox_item
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from engine.audience import Scope
-from engine.store import Store
+from engine.store.protocol import Store
 from engine.store.state import (
     JobBackoff,
     JobCheckpoint,

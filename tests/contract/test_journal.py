@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from engine.store import Store
+from engine.store.protocol import Store
 from engine.store.state import JournalEntry, TurnOutcome
 from tests.contract.conftest import OpenReplica
 from tests.contract.records import message, reply

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from engine.store import Store
 from engine.store.lineage import Derived, DerivedRecord, block_line_id, links
+from engine.store.protocol import Store
 from tests.contract.records import WS, message
 
 

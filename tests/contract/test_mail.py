@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import replace
 
 from engine.audience import Audience
-from engine.store import Store
+from engine.store.protocol import Store
 from engine.store.state import MailMode, MailRecord, Origin
 from engine.user_data import UserDataService
 from tests.contract.conftest import OpenReplica

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.store import Store
+from engine.store.protocol import Store
 from engine.tools.mcp import McpServerRegistry, McpServerSpec
 
 WIKI = McpServerSpec(

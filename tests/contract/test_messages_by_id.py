@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.store import Store
+from engine.store.protocol import Store
 from tests.contract.records import DM_ALICE, PUBLIC, message
 
 

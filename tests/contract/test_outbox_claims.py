@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from engine.store import OutboxStatus, Store
+from engine.store.protocol import Store
+from engine.store.queues import OutboxStatus
 from tests.contract.conftest import OpenReplica
 from tests.contract.records import BASE_TIME, reply
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from engine.audience import Audience
-from engine.store import Store
+from engine.store.protocol import Store
 from tests.contract.records import (
     AGENT,
     DM_ALICE,

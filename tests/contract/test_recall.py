@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from engine.records import Message, Role, ToolCall
-from engine.store import Store
+from engine.store.protocol import Store
 from tests.contract.records import (
     AGENT,
     BASE_TIME,

@@ -14,8 +14,8 @@ from engine import IngestStatus, SourceLibrary, SourceLimits, SourceTarget
 from engine.audience import Scope
 from engine.embeddings import EmbeddingError, Vectors
 from engine.records import Passage
-from engine.store import Store
 from engine.store.lineage import Derived, links
+from engine.store.protocol import Store
 from engine.store.sources import SourceDocument
 from engine.user_data import UserDataService
 from tests.contract.records import AGENT, DM_ALICE, PRIVATE, PUBLIC, WS, visible_to

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from engine.audience import Scope
-from engine.store import Store
+from engine.store.protocol import Store
 from engine.store.sources import SourceChunk, SourceDocument
 from tests.contract.records import AGENT, BASE_TIME, OTHER_WS, WS
 

@@ -16,7 +16,7 @@ import pytest
 
 from engine.audience import Scope
 from engine.records import Message
-from engine.store import RecordFilter
+from engine.store.protocol import RecordFilter
 from engine.store.sqlite import SQLiteStore
 from engine.store.sqlite._database import snapshot
 from engine.store.sqlite._vectors import VectorIndex

@@ -13,7 +13,7 @@ from usearch.index import Index
 
 from engine.audience import Scope
 from engine.records import Message
-from engine.store import RecordFilter
+from engine.store.protocol import RecordFilter
 from engine.store.sqlite import SQLiteStore
 from engine.store.sqlite._ann import GraphSettings
 from engine.store.sqlite._database import snapshot

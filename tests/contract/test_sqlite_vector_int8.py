@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from engine.audience import Scope
-from engine.store import RecordFilter
+from engine.store.protocol import RecordFilter
 from engine.store.sqlite import SQLiteStore
 from engine.store.sqlite._ann import GraphSettings
 from engine.store.sqlite._database import snapshot

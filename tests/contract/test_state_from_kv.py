@@ -10,8 +10,8 @@ import pytest
 
 from engine.audience import Audience, AudienceKind, Scope
 from engine.records import JSON
-from engine.store import Store
 from engine.store.codec import encode
+from engine.store.protocol import Store
 from engine.store.state import (
     DeliveryLedger,
     JobBackoff,

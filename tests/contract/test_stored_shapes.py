@@ -11,8 +11,8 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 from engine.records import Message
-from engine.store import Store
 from engine.store.codec import encode
+from engine.store.protocol import Store
 from engine.store.sqlite import SQLiteStore
 from tests.contract.records import PUBLIC, message, visible_to
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.records import Summary
-from engine.store import Store
+from engine.store.protocol import Store
 from tests.contract.records import AGENT, BASE_TIME, PUBLIC, message
 
 CONVERSATION = message("", PUBLIC).conversation

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-from engine.store import Store
+from engine.store.protocol import Store
 from engine.tools.custom import CustomTool, ToolRegistry
 from tests.contract.conftest import OpenReplica
 

@@ -6,7 +6,8 @@ import asyncio
 from datetime import timedelta
 
 from engine.records import InboundKind
-from engine.store import InboxStatus, OutboxStatus, Store
+from engine.store.protocol import Store
+from engine.store.queues import InboxStatus, OutboxStatus
 from tests.contract.conftest import OpenReplica
 from tests.contract.records import BASE_TIME, OTHER_PUBLIC, inbox_item, reply
 

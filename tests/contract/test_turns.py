@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from engine.records import Agent
-from engine.store import InboxStatus, OutboxStatus, Store
 from engine.store.lineage import Derivation, Derived
-from engine.store.queues import PendingBatch
+from engine.store.protocol import Store
+from engine.store.queues import InboxStatus, OutboxStatus, PendingBatch
 from engine.store.state import JournalEntry, TurnOutcome
 from tests.contract.records import AGENT, PUBLIC, WS, axis, inbox_item, message, reply, visible_to
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from engine.ports import PlatformMessage
 from engine.records import Agent
-from engine.store import Store
 from engine.store.lineage import Derived, block_line_id, links
-from engine.store.protocol import RecordFilter
+from engine.store.protocol import RecordFilter, Store
 from engine.user_data import UserDataService
 from engine.user_memory import UserMemoryService
 from tests.contract.records import (

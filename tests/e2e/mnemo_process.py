@@ -21,7 +21,8 @@ import aiohttp
 
 from engine.audience import Audience, AudienceKind
 from engine.records import Author, Inbound, new_id, utcnow
-from engine.store import InboxItem, InboxStatus, Store
+from engine.store.protocol import Store
+from engine.store.queues import InboxItem, InboxStatus
 
 START_TIMEOUT = 60.0
 WORKSPACE = "console:e2e"

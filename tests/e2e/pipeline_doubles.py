@@ -13,7 +13,7 @@ from engine.audience import Audience, AudienceKind
 from engine.ports import DeliveryError
 from engine.records import Agent, Author, Inbound, Message, Outbound, Role, new_id, next_seq, utcnow
 from engine.search import HistoryRead
-from engine.store import Store
+from engine.store.protocol import Store
 from engine.store.queues import InboxItem
 from engine.store.sqlite import SQLiteStore
 from engine.turns import Replies, TurnResult, user_message

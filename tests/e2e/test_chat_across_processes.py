@@ -12,7 +12,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from engine.store import Store, open_store
+from engine.store import open_store
+from engine.store.protocol import Store
 from tests.e2e.mnemo_process import MnemoProcess, bot_environment
 from tests.fakes.openai_server import FakeOpenAI
 

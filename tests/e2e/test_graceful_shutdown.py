@@ -15,7 +15,9 @@ import pytest
 from engine.embeddings import LocalEmbedder
 from engine.pipeline import PipelineSettings
 from engine.pipeline.worker import lease_name
-from engine.store import InboxStatus, Store, open_store
+from engine.store import open_store
+from engine.store.protocol import Store
+from engine.store.queues import InboxStatus
 from tests.e2e.mnemo_process import MnemoProcess, bot_environment, hand_over, wait_status
 from tests.fakes.openai_server import FakeOpenAI
 

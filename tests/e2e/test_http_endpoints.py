@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from engine.store import InboxStatus, Store, open_store
+from engine.store import open_store
+from engine.store.protocol import Store
+from engine.store.queues import InboxStatus
 from tests.e2e.mnemo_process import MnemoProcess, bot_environment, hand_over, wait_status
 from tests.fakes.openai_server import FakeOpenAI, error
 

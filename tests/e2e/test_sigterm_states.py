@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.store import InboxStatus, Store, open_store
+from engine.store import open_store
+from engine.store.protocol import Store
+from engine.store.queues import InboxStatus
 from tests.e2e.mnemo_process import MnemoProcess, bot_environment, hand_over, wait_status
 from tests.fakes.discord_rest import FakeDiscord
 from tests.fakes.discord_world import build_world

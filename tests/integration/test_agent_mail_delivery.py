@@ -14,7 +14,7 @@ import pytest
 from engine.messaging import AgentMail, TrafficGuard
 from engine.ports import ReceiveOutcome, ReceiveResult
 from engine.records import Agent, Inbound, Outbound, new_id, utcnow
-from engine.store import Store
+from engine.store.protocol import Store
 from engine.store.state import MailMode
 from tests.e2e.pipeline_doubles import AGENT, inbound, open_test_store
 

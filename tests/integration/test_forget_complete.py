@@ -17,9 +17,10 @@ import pytest
 
 from engine.audience import Scope
 from engine.records import Agent, Author, Block, Message, Role, Summary, ToolCall, shared_owner
-from engine.store import InboxStatus, Store
 from engine.store.lineage import Derived, Link, block_line_id, links
 from engine.store.mongo import MongoStore
+from engine.store.protocol import Store
+from engine.store.queues import InboxStatus
 from engine.store.sqlite import SQLiteStore
 from engine.user_data import UserDataService
 from tests.contract.conftest import backend, store

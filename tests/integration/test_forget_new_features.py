@@ -17,8 +17,8 @@ from engine import SourceTarget
 from engine.audience import Scope
 from engine.ports import PlatformMessage
 from engine.records import Agent, Role
-from engine.store import Store
 from engine.store.feedback import Feedback, Rating
+from engine.store.protocol import Store
 from engine.store.sqlite import SQLiteStore
 from engine.user_data import UserDataService, render_forget
 from engine.user_edits import UserEdits

@@ -17,8 +17,8 @@ from engine.forgetting import Forgetting
 from engine.ports import ReceiveOutcome
 from engine.records import Author, Inbound, InboundKind, Message, Role, new_id, utcnow
 from engine.search import HybridSearch
-from engine.store import RecordFilter, Store
 from engine.store.lineage import Derived, links
+from engine.store.protocol import RecordFilter, Store
 from engine.user_data import UserDataService
 from tests.contract.conftest import backend, store
 from tests.contract.records import AGENT, BASE_TIME, PUBLIC, WS, message, visible_to

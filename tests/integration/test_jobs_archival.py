@@ -13,7 +13,7 @@ import pytest
 
 from engine.audience import Audience, Scope
 from engine.records import Passage, new_id
-from engine.store import RecordFilter
+from engine.store.protocol import RecordFilter
 from jobs import RunStatus
 from jobs.digests import DigestJob
 from jobs.hygiene import HygieneJob

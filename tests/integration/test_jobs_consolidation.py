@@ -13,7 +13,7 @@ import pytest
 from engine.agent.memory import TurnMemory
 from engine.audience import Audience, Scope
 from engine.records import Author, Role
-from engine.store import RecordFilter
+from engine.store.protocol import RecordFilter
 from jobs import JobSettings, RunStatus
 from jobs.consolidation import ConsolidationJob
 from tests.fakes.openai_server import FakeOpenAI, tool_call

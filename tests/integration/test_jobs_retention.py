@@ -10,8 +10,7 @@ import pytest
 
 from engine.audience import Scope
 from engine.records import Message
-from engine.store import RecordFilter
-from engine.store.protocol import ConversationActivity
+from engine.store.protocol import ConversationActivity, RecordFilter
 from jobs import RunContext, RunStatus, Target, UserDataWithJobRecords
 from jobs.consolidation import ConsolidationJob
 from jobs.digests import DigestJob

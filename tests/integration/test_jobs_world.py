@@ -17,7 +17,7 @@ from engine.backoff import Backoff
 from engine.embeddings import Embedder
 from engine.llm import LLMClient, RetryPolicy
 from engine.records import Agent, Message, Role, new_id, next_seq, utcnow
-from engine.store import Store
+from engine.store.protocol import Store
 from engine.store.sqlite import SQLiteStore
 from jobs import JobRunner, JobSettings
 from tests.fakes.embedder import HashEmbedder

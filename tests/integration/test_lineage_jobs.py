@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from engine.agent.memory import TurnMemory
 from engine.records import Author
-from engine.store import RecordFilter
 from engine.store.lineage import Derived, block_line_id, links
+from engine.store.protocol import RecordFilter
 from jobs.consolidation import ConsolidationJob
 from jobs.digests import DigestJob
 from jobs.hygiene import HygieneJob

@@ -15,8 +15,8 @@ import pytest
 from engine.agent.memory import TurnMemory
 from engine.audience import Audience
 from engine.records import Author, Role
-from engine.store import Store
 from engine.store.lineage import Derived, DerivedRecord, block_line_id
+from engine.store.protocol import Store
 from engine.store.sqlite import SQLiteStore
 from tests.fakes.openai_server import FakeOpenAI, Step, tool_call
 from tests.harness import Bot, bot_running, dm, private, public, settings_for

@@ -5,8 +5,8 @@ the real server under the saved audience once approved."""
 from __future__ import annotations
 
 from engine.records import Inbound
-from engine.store import Store
 from engine.store.approvals import ApprovalRequest
+from engine.store.protocol import Store
 from tests.fakes.openai_server import tool_call
 from tests.integration.test_mcp_tools import dm, running, stdio_server
 from tests.integration.test_sandbox_agent import store as store  # the fixture, shared

@@ -16,9 +16,8 @@ import pytest
 
 from engine.audience import Audience, AudienceKind
 from engine.records import Role, ToolRule
-from engine.store import Store
 from engine.store.lineage import Derived
-from engine.store.protocol import RecordFilter
+from engine.store.protocol import RecordFilter, Store
 from engine.tools.mcp import McpServerSpec
 from engine.tools.mcp._provider import McpTools
 from tests.fakes.discord_world import eventually

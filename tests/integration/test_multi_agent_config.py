@@ -21,7 +21,8 @@ from engine.config import (
 )
 from engine.messaging import PeerAgent
 from engine.records import shared_owner
-from engine.store import Store, open_store
+from engine.store import open_store
+from engine.store.protocol import Store
 
 FILE = """\
 shared_blocks:

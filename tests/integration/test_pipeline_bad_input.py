@@ -14,7 +14,7 @@ from engine.core import Engine
 from engine.pipeline import Backoff, PipelineSettings
 from engine.ports import ReceiveOutcome
 from engine.records import Block, new_id
-from engine.store import Store
+from engine.store.protocol import Store
 from tests.e2e.pipeline_doubles import DedupingPort, RecordingRunner, inbound, open_test_store
 
 FAST = PipelineSettings(poll_interval=0.05, lease_ttl=1.0, turn_retry=Backoff(0.01, 0.05))

@@ -15,7 +15,7 @@ import pytest
 from engine.core import Engine
 from engine.pipeline import Backoff, PipelineSettings
 from engine.records import Outbound, utcnow
-from engine.store import Store
+from engine.store.protocol import Store
 from engine.store.queues import OutboxStatus
 from tests.e2e.pipeline_doubles import DedupingPort, RecordingRunner, inbound, open_test_store
 

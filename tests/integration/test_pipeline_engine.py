@@ -16,8 +16,7 @@ from engine.pipeline import FAILED_REPLY, Backoff, JournalEntry, PipelineSetting
 from engine.pipeline.worker import lease_name
 from engine.ports import ReceiveOutcome
 from engine.records import InboundKind, Outbound
-from engine.store import Store
-from engine.store.protocol import RecordFilter
+from engine.store.protocol import RecordFilter, Store
 from engine.store.queues import InboxStatus
 from tests.e2e.pipeline_doubles import DedupingPort, RecordingRunner, inbound, open_test_store
 

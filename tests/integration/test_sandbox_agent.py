@@ -17,8 +17,10 @@ from engine.audience import Audience, AudienceKind
 from engine.llm import LLMClient, RetryPolicy
 from engine.records import Agent, Author, Inbound, new_id, next_seq, utcnow
 from engine.search import HybridSearch
-from engine.store import InboxItem, InboxStatus, Store, open_store
+from engine.store import open_store
 from engine.store.lineage import links_of
+from engine.store.protocol import Store
+from engine.store.queues import InboxItem, InboxStatus
 from engine.tokens import TokenCounter
 from engine.tools.base import Tool
 from engine.tools.builtin import DEFAULT_TOOLS

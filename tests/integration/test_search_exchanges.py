@@ -5,7 +5,7 @@ from __future__ import annotations
 from engine.audience import Scope
 from engine.records import Message
 from engine.search import Exchange, ExchangeShape, HybridSearch, SearchTuning, render_exchanges
-from engine.store import Store
+from engine.store.protocol import Store
 from tests.integration.test_search_hybrid import (
     ALICE_DM,
     NOW,

@@ -14,7 +14,8 @@ import pytest
 from engine.audience import Scope
 from engine.records import ConversationKey, Message, Passage, Role, next_seq
 from engine.search import HistoryRead, HybridSearch, SearchTuning
-from engine.store import RecordFilter, Store, open_store
+from engine.store import open_store
+from engine.store.protocol import RecordFilter, Store
 
 DIM = 256
 NOW = datetime(2023, 11, 1, 12, 0, tzinfo=UTC)

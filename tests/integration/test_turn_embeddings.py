@@ -16,8 +16,9 @@ from engine.audience import Audience, AudienceKind
 from engine.llm import LLMClient, RetryPolicy
 from engine.records import Agent, Author, new_id, utcnow
 from engine.search import HybridSearch
-from engine.store import Store, open_store
+from engine.store import open_store
 from engine.store.lineage import links_of
+from engine.store.protocol import Store
 from engine.tokens import TokenCounter
 from engine.tools.builtin import DEFAULT_TOOLS
 from engine.turns import TurnResult

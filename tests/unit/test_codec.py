@@ -26,7 +26,8 @@ from engine.records import (
     ToolCall,
     ToolRule,
 )
-from engine.store import OutboxEntry, OutboxStatus, codec
+from engine.store import codec
+from engine.store.queues import OutboxEntry, OutboxStatus
 
 WHEN = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from engine.audience import Scope
-from engine.store import RecordFilter
 from engine.store.mongo._filters import vector_prefilter
 from engine.store.mongo._search_indexes import VECTOR_COLLECTIONS, vector_index_definition
+from engine.store.protocol import RecordFilter
 
 NARROWEST = RecordFilter(
     "agent-1",

@@ -7,8 +7,8 @@ from dataclasses import replace
 from engine.agent.memory import BlockView
 from engine.agent.provenance import Provenance, message_text
 from engine.records import Message, Role, ToolCall
-from engine.store import Store
 from engine.store.lineage import Derived, block_line_id, links, links_of
+from engine.store.protocol import Store
 from engine.text import distinctive_words
 from tests.contract.conftest import backend, store
 from tests.contract.records import block, message

@@ -31,7 +31,8 @@ from engine.store.sqlite.turns import SQLiteTurnStore
 
 
 class SQLiteStore(Store):
-    """``engine.store.Store`` on one SQLite file (WAL mode), shareable by several processes."""
+    """``engine.store.protocol.Store`` on one SQLite file (WAL mode), shareable by several
+    processes."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
