@@ -12,15 +12,16 @@ platform as its idempotency key (Discord nonce with ``enforce_nonce``, Slack
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from engine.pipeline.context import PipelineContext
 from engine.ports import DeliveryError
 from engine.records import Outbound
-from engine.store.queues import OutboxEntry, OutboxStatus
+from engine.store.queues import DeliveryClaim, OutboxEntry, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +52,39 @@ class ReplyDelivery:
     def wake(self) -> None:
         self._wake.set()
 
-    async def deliver_in_order(self, replies: Iterable[Outbound]) -> bool:
+    def claim_for(self, replies: Sequence[Outbound]) -> DeliveryClaim | None:
+        """The claim a turn's new replies are written with when this process delivers them
+        all next (None when another process serves one of their platforms)."""
+        if not replies or any(reply.platform not in self.pipeline.ports for reply in replies):
+            return None
+        return DeliveryClaim(self.pipeline.holder, self._claim_ttl())
+
+    @contextlib.contextmanager
+    def reserved(self, replies: Iterable[Outbound]) -> Iterator[None]:
+        """Keep this process's sweep off replies that its worker writes claimed and delivers
+        itself (the claim is the same holder's, so the store would hand them out again)."""
+        ids = {reply.id for reply in replies} - self._claimed
+        self._claimed |= ids
+        try:
+            yield
+        finally:
+            self._claimed -= ids
+
+    async def deliver_in_order(self, replies: Sequence[Outbound], *, claimed: bool = False) -> bool:
         """Deliver one turn's replies now, stopping at the first that must wait; True if all
-        were settled."""
-        for reply in replies:
-            if not await self._deliver(reply):
-                return False
-        return True
+        were settled. ``claimed``: they were written claimed by this process (``claim_for``,
+        inside ``reserved``); the claims of those left undelivered are given back."""
+        done = 0
+        try:
+            for reply in replies:
+                settled = await (self._deliver_own(reply) if claimed else self._deliver(reply))
+                if not settled:
+                    return False
+                done += 1
+            return True
+        finally:
+            if claimed:
+                await self._release_all(replies[done:])
 
     async def run(self) -> None:
         """Deliver due replies until cancelled: retries, and replies whose worker crashed."""
@@ -91,22 +118,45 @@ class ReplyDelivery:
                 log.exception("delivering replies of %s failed", replies[0].conversation)
                 return False
 
+    def _claim_ttl(self) -> float:
+        # The platform call is bounded by delivery_timeout; the writes around it get a lease's
+        # worth. After a crash mid-delivery, the reply is retried once this expires.
+        return self.pipeline.settings.delivery_timeout + self.pipeline.settings.lease_ttl
+
+    async def _release_all(self, replies: Iterable[Outbound]) -> None:
+        """Give back claims this process will not use now; one that cannot be given back runs
+        out on its own."""
+        try:
+            for reply in replies:
+                await self.pipeline.store.outbox.release(reply.id, self.pipeline.holder)
+        except Exception:
+            log.warning("giving back reply claims failed; they run out on their own", exc_info=True)
+
+    async def _deliver_own(self, reply: Outbound) -> bool:
+        """Deliver a reply this process wrote claimed, as new: nobody else has touched it."""
+        if self._is_blocked(reply):
+            return False
+        return await self._deliver_claimed(reply, OutboxEntry(reply, OutboxStatus.PENDING))
+
+    def _is_blocked(self, reply: Outbound) -> bool:
+        """An earlier reply of its conversation waits for a retry: this one waits behind it."""
+        conversation = str(reply.conversation)
+        blocked_until = self._blocked.get(conversation)
+        if blocked_until is None:
+            return False
+        if self.pipeline.clock() < blocked_until:
+            return True
+        del self._blocked[conversation]
+        return False
+
     async def _deliver(self, reply: Outbound) -> bool:
         if reply.platform not in self.pipeline.ports:
             # Another process serves this platform (replicas may run different adapters):
             # leave the reply untouched for it, neither claimed nor pushed back.
             return False
-        conversation = str(reply.conversation)
-        blocked_until = self._blocked.get(conversation)
-        if blocked_until is not None:
-            if self.pipeline.clock() < blocked_until:
-                return False
-            del self._blocked[conversation]
-        if reply.id in self._claimed:
+        if self._is_blocked(reply) or reply.id in self._claimed:
             return False
-        # The platform call is bounded by delivery_timeout; the writes around it get a lease's
-        # worth. After a crash mid-delivery, the reply is retried once this expires.
-        ttl = self.pipeline.settings.delivery_timeout + self.pipeline.settings.lease_ttl
+        ttl = self._claim_ttl()
         outbox, holder = self.pipeline.store.outbox, self.pipeline.holder
         self._claimed.add(reply.id)
         try:

@@ -9,7 +9,7 @@ import time
 from types import TracebackType
 from typing import Self
 
-from engine.store.queues import LeaseStore
+from engine.store.queues import LeaseGrant, LeaseStore
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +38,17 @@ class HeldLease:
         self._lost = False
         self._owner: asyncio.Task[object] | None = None
         self._renewer: asyncio.Task[None] | None = None
+        #: Taken from a holder that stopped without giving it back, maybe mid-work.
+        self.taken_over = False
+        #: Another holder was refused the lease while it was held here (known once released).
+        self.wanted = False
 
     async def acquire(self) -> bool:
         started = time.monotonic()
-        taken = await self._leases.acquire(self.name, self._holder, self._ttl)
+        grant = await self._leases.take(self.name, self._holder, self._ttl)
         self._valid_until = started + self._ttl
-        return taken
+        self.taken_over = grant is LeaseGrant.TAKEN_OVER
+        return grant is not LeaseGrant.REFUSED
 
     async def confirm(self) -> None:
         """Raise ``LeaseLost`` if the lease may no longer be ours (before a commit).
@@ -91,7 +96,7 @@ class HeldLease:
         release = asyncio.ensure_future(self._leases.release(self.name, self._holder))
         try:
             async with asyncio.timeout(RELEASE_TIMEOUT):
-                await asyncio.shield(release)
+                self.wanted = await asyncio.shield(release)
         except TimeoutError:
             log.warning("could not release lease %s; it expires in %.0f s", self.name, self._ttl)
         except asyncio.CancelledError:

@@ -1,8 +1,10 @@
 """One conversation's worker: pending items in arrival order, one turn at a time, under a lease.
 
 Each turn goes: read the batch (with the outcome of an earlier run, if one was journalled) ->
-count the attempt -> run -> embed its messages -> apply the outcome (recall with embeddings,
-lineage links, outbox, inbox marks: one transaction where the store has them) -> deliver. The
+run -> embed its messages -> apply the outcome (recall with embeddings, lineage links, outbox
+replies claimed for this process, inbox marks with the attempt's number: one transaction
+where the store has them) -> deliver. A failed attempt is counted as it fails, a crashed one
+when its lease is taken over, so a turn that succeeds writes nothing before it ends. The
 turn returns every record it produced; the worker is their only writer. Items that arrive
 while a turn runs are taken by the next turn, folded together up to ``batch_limit``.
 """
@@ -25,7 +27,7 @@ from engine.ports import StepPort
 from engine.progress import reporting_steps
 from engine.records import Agent, Inbound
 from engine.search import HistoryRead
-from engine.store.queues import InboxItem, InboxStatus, PendingBatch
+from engine.store.queues import DeliveryClaim, InboxItem, PendingBatch
 from engine.store.state import JournalEntry, TurnOutcome
 from engine.streaming import streaming_replies
 from engine.turns import Replies, TurnResult, TurnRunner, user_message
@@ -69,37 +71,75 @@ class ConversationWorker:
             store.leases, lease_name(conversation), self.pipeline.holder, settings.lease_ttl
         )
         if not await lease.acquire():
-            return False  # another process serves it; the inbox poll looks again
+            return False  # another process serves it, and hears we asked when it lets go
         async with lease:
-            while not stopping.is_set():
-                batch = await store.turns.pending(conversation, settings.batch_limit)
-                if not batch.items:
-                    return False
-                try:
-                    await self._turn(batch, lease)
-                except TurnDeferred as deferred:
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(deferred.delay):
-                            await stopping.wait()
-                if others_waiting():
-                    return True
+            again = await self._serve_held(conversation, lease, stopping, others_waiting)
+        # Another process was refused the lease meanwhile: it has items waiting for it.
+        return again or lease.wanted
+
+    async def _serve_held(
+        self,
+        conversation: str,
+        lease: HeldLease,
+        stopping: asyncio.Event,
+        others_waiting: Callable[[], bool],
+    ) -> bool:
+        """The turns of ``serve`` while the lease is held.
+
+        After a turn that closed every item read, the inbox is not read again: items
+        received here since were announced to the dispatcher (which serves the conversation
+        again), and a process that received one asked for the lease (``lease.wanted``);
+        anything else is found by the inbox poll.
+        """
+        store, settings = self.pipeline.store, self.pipeline.settings
+        # The lease's last holder stopped without giving it back, maybe in the middle of
+        # this batch's turn: that attempt counts.
+        crashed = lease.taken_over
+        while not stopping.is_set():
+            batch = await store.turns.pending(conversation, settings.batch_limit)
+            if not batch.items:
+                return False
+            try:
+                closed = await self._turn(batch, lease, crashed=crashed)
+            except TurnDeferred as deferred:
+                closed = False
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(deferred.delay):
+                        await stopping.wait()
+            crashed = False
+            if others_waiting():
+                return True
+            if closed and len(batch.items) < settings.batch_limit:
+                return False
         return False
 
-    async def _turn(self, batch: PendingBatch, lease: HeldLease) -> None:
+    async def _turn(self, batch: PendingBatch, lease: HeldLease, *, crashed: bool) -> bool:
+        """Run (or apply the journalled outcome of) one batch and deliver its replies; True
+        when the outcome closed every item of the batch."""
         started = time.perf_counter()
         end = TurnEnd.INTERRUPTED
         try:
-            entry, seen = batch.journalled, None
+            entry, seen, attempt = batch.journalled, None, 0
             if entry is None:
                 with self._timed(Stage.TURN):
-                    entry, seen = await self._run(batch.items, batch.agent)
+                    entry, seen, attempt = await self._run(batch.items, batch.agent, crashed)
                 await lease.confirm()
-            with self._timed(Stage.APPLY):
-                entry = await self._apply(entry, seen, journalled=batch.journalled is not None)
-            end = TurnEnd.DONE if entry.outcome is TurnOutcome.DONE else TurnEnd.FAILED
-            with self._timed(Stage.DELIVER):
-                delivered = await self.delivery.deliver_in_order(entry.replies)
-            self.on_applied(entry, delivered)
+            journalled = batch.journalled is not None
+            # A fresh outcome's replies are new: written claimed by this process, which
+            # delivers them next without claiming them again.
+            claim = None if journalled else self.delivery.claim_for(entry.replies)
+            with self.delivery.reserved(entry.replies if claim else ()):
+                with self._timed(Stage.APPLY):
+                    applied = await self._apply(
+                        entry, seen, journalled=journalled, claim=claim, attempt=attempt
+                    )
+                end = TurnEnd.DONE if applied.outcome is TurnOutcome.DONE else TurnEnd.FAILED
+                with self._timed(Stage.DELIVER):
+                    delivered = await self.delivery.deliver_in_order(
+                        applied.replies, claimed=claim is not None and applied == entry
+                    )
+            self.on_applied(applied, delivered)
+            return set(applied.items) >= {item.id for item in batch.items}
         except TurnDeferred:
             end = TurnEnd.RETRIED
             raise
@@ -113,15 +153,20 @@ class ConversationWorker:
         self.observer.stage_finished(stage, time.perf_counter() - started)
 
     async def _run(
-        self, items: Sequence[InboxItem], agent: Agent | None
-    ) -> tuple[JournalEntry, HistoryRead | None]:
-        """The turn's outcome, with what its context read found of the conversation."""
+        self, items: Sequence[InboxItem], agent: Agent | None, crashed: bool
+    ) -> tuple[JournalEntry, HistoryRead | None, int]:
+        """The turn's outcome, with what its context read found of the conversation and the
+        attempt's number (failed attempts are counted as they fail, and a crashed one when
+        its lease is taken over: ``crashed``)."""
         head = items[0]
         store, settings = self.pipeline.store, self.pipeline.settings
-        attempts = await store.inbox.record_attempt(head.id)
+        attempts = head.attempts
+        if crashed:
+            attempts = await store.inbox.record_attempt(head.id)
+        attempts += 1
         if attempts > settings.max_attempts:
             error = head.error or f"gave up after {attempts - 1} attempts"
-            return self._failed(items, error), None
+            return self._failed(items, error), None, attempts
         try:
             port = self.pipeline.ports.get(items[-1].inbound.platform)
             async with asyncio.timeout(settings.turn_timeout):
@@ -136,12 +181,12 @@ class ConversationWorker:
             error = f"{type(exc).__name__}: {exc}"
             log.exception("turn for %s failed (attempt %d)", head.id, attempts)
             if attempts >= settings.max_attempts:
-                return self._failed(items, error), None
-            await store.inbox.mark(head.id, InboxStatus.PENDING, error)
+                return self._failed(items, error), None, attempts
+            await store.inbox.record_failure(head.id, error)
             raise TurnDeferred(settings.turn_retry.delay(attempts)) from exc
         if result.failure:
-            return self._failed(items, result.failure, result), result.seen
-        return self._done(items, result), result.seen
+            return self._failed(items, result.failure, result), result.seen, attempts
+        return self._done(items, result), result.seen, attempts
 
     def _done(self, items: Sequence[InboxItem], result: TurnResult) -> JournalEntry:
         return _entry(items, TurnOutcome.DONE, result)
@@ -159,14 +204,22 @@ class ConversationWorker:
         return _entry(items, TurnOutcome.FAILED, result, error)
 
     async def _apply(
-        self, entry: JournalEntry, seen: HistoryRead | None, *, journalled: bool
+        self,
+        entry: JournalEntry,
+        seen: HistoryRead | None,
+        *,
+        journalled: bool,
+        claim: DeliveryClaim | None,
+        attempt: int,
     ) -> JournalEntry:
         """Write the outcome with its messages' embeddings (the batch's first journalled
         outcome wins: its messages are embedded after). ``seen`` is what the turn read of its
         conversation, where it ran in this process."""
         store = self.pipeline.store
         embeddings = await self._embeddings(entry, seen)
-        applied = await store.turns.apply(entry, journalled=journalled, embeddings=embeddings)
+        applied = await store.turns.apply(
+            entry, journalled=journalled, embeddings=embeddings, claim=claim, attempt=attempt
+        )
         if applied != entry:
             await store.messages.set_embeddings(await self._embeddings(applied))
         return applied
@@ -198,7 +251,8 @@ class ConversationWorker:
             except Exception:
                 log.warning("showing work on %s failed", inbound.platform, exc_info=True)
             if isinstance(port, StepPort):
-                stack.enter_context(reporting_steps(functools.partial(port.show_step, inbound)))
+                steps = reporting_steps(functools.partial(port.show_step, inbound))
+                await stack.enter_async_context(steps)
             yield
 
 

@@ -56,6 +56,10 @@ class InboxStore(Protocol):
     async def record_attempt(self, item_id: str) -> int:
         """Count one more processing attempt; returns the new count."""
 
+    async def record_failure(self, item_id: str, error: str) -> None:
+        """Count one more processing attempt that failed with ``error``; the item stays
+        pending, to be tried again."""
+
     async def get(self, item_id: str) -> InboxItem | None: ...
 
     async def depth(self) -> int:
@@ -100,6 +104,15 @@ def closing_status(entry: JournalEntry) -> InboxStatus:
     return InboxStatus.DONE if entry.outcome is TurnOutcome.DONE else InboxStatus.FAILED
 
 
+@dataclass(frozen=True, slots=True)
+class DeliveryClaim:
+    """Replies written already claimed for delivery by ``holder`` for ``ttl`` seconds: the
+    process that writes them delivers them next, so it needs no claim of its own."""
+
+    holder: str
+    ttl: float
+
+
 class TurnStore(Protocol):
     """A conversation's next batch and the writes that close it, in as few round trips as the
     store allows: the batch with its journalled outcome in one read, the outcome's writes in
@@ -110,16 +123,26 @@ class TurnStore(Protocol):
         agent the items are for."""
 
     async def apply(
-        self, entry: JournalEntry, *, journalled: bool = False, embeddings: Embeddings = ()
+        self,
+        entry: JournalEntry,
+        *,
+        journalled: bool = False,
+        embeddings: Embeddings = (),
+        claim: DeliveryClaim | None = None,
+        attempt: int = 0,
     ) -> JournalEntry:
         """Write a turn's outcome once: its messages (with ``embeddings``, by message id) and
-        their lineage, its replies to the outbox, its items marked (the first last), its
-        journal entry dropped.
+        their lineage, its replies to the outbox, its items marked (the first last, with the
+        ``attempt`` that produced the outcome, when given), its journal entry dropped.
 
         Unless ``journalled`` (it was read from the journal), an outcome journalled before
         under the same first item (an earlier attempt, another process) wins over ``entry``,
         and is written without ``embeddings``. Every write is idempotent, so applying again
         after a crash writes nothing twice. Returns the outcome written.
+
+        Replies of a fresh ``entry`` (not journalled, not beaten by an earlier outcome) are
+        new to the outbox and written claimed by ``claim``; an earlier outcome's replies may
+        be stored already, and are left as they are.
         """
 
 
@@ -141,8 +164,9 @@ class OutboxEntry:
 
 
 class OutboxStore(Protocol):
-    async def put(self, replies: Sequence[Outbound]) -> None:
-        """Record replies; one with the same (inbox_id, index) as a stored one is ignored."""
+    async def put(self, replies: Sequence[Outbound], claim: DeliveryClaim | None = None) -> None:
+        """Record replies (claimed by ``claim``); one with the same (inbox_id, index) as a
+        stored one is ignored."""
 
     async def for_inbox(self, inbox_id: str) -> list[OutboxEntry]: ...
 
@@ -169,11 +193,28 @@ class OutboxStore(Protocol):
         """``forget``: blank the text of delivered replies to these items; returns how many."""
 
 
+class LeaseGrant(StrEnum):
+    """What taking a lease found."""
+
+    #: Another holder's lease is live: it hears that someone asked (``LeaseStore.release``).
+    REFUSED = "refused"
+    #: Nobody held it, or the taker already did.
+    FREE = "free"
+    #: Another holder's lease had expired: that holder stopped without giving it back (it
+    #: crashed or lost the store), maybe in the middle of its work.
+    TAKEN_OVER = "taken over"
+
+
 class LeaseStore(Protocol):
     async def acquire(self, name: str, holder: str, ttl: float) -> bool:
         """Take the lease if free, expired, or already ours (then extend it)."""
 
+    async def take(self, name: str, holder: str, ttl: float) -> LeaseGrant:
+        """``acquire``, saying what it found; a refusal is noted on the lease for its holder."""
+
     async def renew(self, name: str, holder: str, ttl: float) -> bool:
         """Extend a lease we hold; False when it was lost (expired and taken)."""
 
-    async def release(self, name: str, holder: str) -> None: ...
+    async def release(self, name: str, holder: str) -> bool:
+        """Give back a lease we hold; True when another holder was refused it meanwhile (it
+        has work waiting that the lease kept from it)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from engine.records import Agent
 from engine.store.lineage import Derivation, Derived
 from engine.store.protocol import Store
-from engine.store.queues import InboxStatus, OutboxStatus, PendingBatch
+from engine.store.queues import DeliveryClaim, InboxStatus, OutboxStatus, PendingBatch
 from engine.store.state import JournalEntry, TurnOutcome
 from tests.contract.records import AGENT, PUBLIC, WS, axis, inbox_item, message, reply, visible_to
 
@@ -118,3 +118,38 @@ async def test_embeddings_of_an_outcome_that_lost_to_an_earlier_one_are_not_writ
     later = outcome(first, (first, second), "a second answer")
     await store.turns.apply(later, embeddings=[(earlier.messages[0].id, axis(3))])
     assert await store.messages.search_vector(visible_to(PUBLIC), axis(3), 5) == []
+
+
+async def test_a_fresh_outcomes_replies_are_written_claimed_by_their_deliverer(
+    store: Store,
+) -> None:
+    first, second = await batch_of_two(store)
+    answered = outcome(first, (first, second), "the answer")
+    await store.turns.apply(answered, claim=DeliveryClaim("worker-a", 30))
+    [queued] = answered.replies
+    assert await store.outbox.claim(queued.id, "worker-b", 30) is None
+    assert await store.outbox.claim(queued.id, "worker-a", 30) is not None
+
+
+async def test_replies_of_an_earlier_outcome_are_left_unclaimed(store: Store) -> None:
+    first, second = await batch_of_two(store)
+    earlier = outcome(first, (first,), "sorry", TurnOutcome.FAILED)
+    await store.journal.record(earlier)
+    later = outcome(first, (first, second), "a second answer")
+    assert await store.turns.apply(later, claim=DeliveryClaim("worker-a", 30)) == earlier
+    assert await store.outbox.claim(earlier.replies[0].id, "worker-b", 30) is not None
+
+    journalled = outcome(second, (second,), "journalled")
+    await store.journal.record(journalled)
+    await store.turns.apply(journalled, journalled=True, claim=DeliveryClaim("worker-a", 30))
+    assert await store.outbox.claim(journalled.replies[0].id, "worker-b", 30) is not None
+
+
+async def test_applying_records_the_attempt_that_produced_the_outcome_on_the_first_item(
+    store: Store,
+) -> None:
+    first, second = await batch_of_two(store)
+    await store.inbox.record_failure(first, "the model exploded")
+    await store.turns.apply(outcome(first, (first, second), "the answer"), attempt=2)
+    attempts = [(await store.inbox.get(i)) for i in (first, second)]
+    assert [(i.attempts if i else None) for i in attempts] == [2, 0]

@@ -269,8 +269,37 @@ async def test_conversation_of_a_crashed_process_is_taken_over_when_its_lease_ex
         assert runner.calls == []
         await settle(engine, result.inbox_id)
         assert port.texts() == ["echo: orphaned"]
+        # The crashed holder may have been running the turn: its attempt counts.
+        answered = await store.inbox.get(result.inbox_id)
+        assert answered is not None
+        assert answered.attempts == 2
     finally:
         await engine.stop()
+
+
+async def test_a_message_received_by_a_process_refused_the_lease_is_served_by_its_holder(
+    store: Store,
+) -> None:
+    """No poll finds it (they are an hour apart): the refusal noted on the lease does."""
+    slow_poll = replace(FAST, poll_interval=3600.0)
+    runner, port = RecordingRunner(gate=asyncio.Event()), DedupingPort()
+    holder = await started(store, runner, port, settings=slow_poll)
+    other = await started(store, RecordingRunner(), DedupingPort(), settings=slow_poll)
+    try:
+        first = await holder.receive(inbound("one"))
+        await asyncio.wait_for(runner.started.wait(), 5)
+        second = await other.receive(inbound("two"))
+        assert second.outcome is ReceiveOutcome.ACCEPTED
+        async with asyncio.timeout(10):  # the other engine was refused the lease
+            while other.waiting_conversations or other.running_turns:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        assert runner.gate is not None
+        runner.gate.set()
+        await settle(holder, first.inbox_id, second.inbox_id)
+        assert runner.calls == [("one",), ("two",)]
+    finally:
+        await other.stop()
+        await holder.stop()
 
 
 async def test_stop_cancels_a_running_turn_and_releases_its_lease(store: Store) -> None:

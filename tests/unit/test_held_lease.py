@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from engine.pipeline import HeldLease, LeaseLost
+from engine.store.queues import LeaseGrant
 
 
 @dataclass
@@ -21,17 +22,21 @@ class CountingLeases:
     calls: list[str] = field(default_factory=list)
 
     async def acquire(self, name: str, holder: str, ttl: float) -> bool:
-        self.calls.append("acquire")
+        return await self.take(name, holder, ttl) is not LeaseGrant.REFUSED
+
+    async def take(self, name: str, holder: str, ttl: float) -> LeaseGrant:
+        self.calls.append("take")
         self.holder = holder
-        return True
+        return LeaseGrant.FREE
 
     async def renew(self, name: str, holder: str, ttl: float) -> bool:
         self.calls.append("renew")
         self.renewals += 1
         return not self.taken_by_other and self.holder == holder
 
-    async def release(self, name: str, holder: str) -> None:
+    async def release(self, name: str, holder: str) -> bool:
         self.calls.append("release")
+        return False
 
 
 async def test_a_fresh_lease_is_confirmed_without_asking_the_store() -> None:
@@ -39,7 +44,7 @@ async def test_a_fresh_lease_is_confirmed_without_asking_the_store() -> None:
     lease = HeldLease(leases, "conversation:c1", "me", ttl=30.0)
     assert await lease.acquire()
     await lease.confirm()
-    assert leases.calls == ["acquire"]
+    assert leases.calls == ["take"]
 
 
 async def test_a_lease_older_than_half_its_ttl_is_renewed_and_a_lost_one_refused() -> None:

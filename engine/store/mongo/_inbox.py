@@ -71,12 +71,16 @@ class MongoInbox:
             {"_id": item_id}, {"$set": {"status": status.value, "error": error}}
         )
 
-    async def mark_all(self, item_ids: Sequence[str], status: InboxStatus, error: str) -> None:
+    async def mark_all(
+        self, item_ids: Sequence[str], status: InboxStatus, error: str, attempt: int = 0
+    ) -> None:
         """Mark a batch's items, the first one last (a pending first item means the batch's
-        outcome is still to be applied)."""
-        update = {"$set": {"status": status.value, "error": error}}
+        outcome is still to be applied), with the ``attempt`` that closed them on the first."""
+        update: Document = {"$set": {"status": status.value, "error": error}}
         if len(item_ids) > 1:
             await self._items.update_many({"_id": {"$in": list(item_ids[1:])}}, update)
+        if attempt:
+            update["$max"] = {"attempts": attempt}
         if item_ids:
             await self._items.update_one({"_id": item_ids[0]}, update)
 
@@ -88,6 +92,11 @@ class MongoInbox:
             return_document=ReturnDocument.AFTER,
         )
         return 0 if doc is None else int(doc["attempts"])
+
+    async def record_failure(self, item_id: str, error: str) -> None:
+        await self._items.update_one(
+            {"_id": item_id}, {"$set": {"error": error}, "$inc": {"attempts": 1}}
+        )
 
     async def get(self, item_id: str) -> InboxItem | None:
         return await find_by_id(self._items, InboxItem, item_id)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from engine.records import utcnow
 from engine.store.mongo._documents import Collection
+from engine.store.queues import LeaseGrant
 
 
 class MongoLeases:
@@ -19,16 +21,42 @@ class MongoLeases:
         self._leases = collection
 
     async def acquire(self, name: str, holder: str, ttl: float) -> bool:
+        return await self.take(name, holder, ttl) is not LeaseGrant.REFUSED
+
+    async def take(self, name: str, holder: str, ttl: float) -> LeaseGrant:
+        grant = await self._take(name, holder, ttl)
+        if grant is not None:
+            return grant
+        # Refused: note it on the live lease. When that finds no lease, it was just given
+        # back: take it now (once; a second refusal is final).
+        noted = await self._leases.update_one(
+            {"_id": name, "holder": {"$ne": holder}}, {"$set": {"wanted": True}}
+        )
+        if noted.matched_count:
+            return LeaseGrant.REFUSED
+        return await self._take(name, holder, ttl) or LeaseGrant.REFUSED
+
+    async def _take(self, name: str, holder: str, ttl: float) -> LeaseGrant | None:
+        """One atomic upsert: the lease as it was before, or None when refused."""
         now = utcnow()
         try:
-            await self._leases.update_one(
+            before = await self._leases.find_one_and_update(
                 {"_id": name, "$or": [{"expires_at": {"$lte": now}}, {"holder": holder}]},
-                {"$set": {"holder": holder, "expires_at": now + timedelta(seconds=ttl)}},
+                {
+                    "$set": {
+                        "holder": holder,
+                        "expires_at": now + timedelta(seconds=ttl),
+                        "wanted": False,
+                    }
+                },
                 upsert=True,
+                return_document=ReturnDocument.BEFORE,
             )
         except DuplicateKeyError:
-            return False
-        return True
+            return None
+        if before is None or before["holder"] == holder:
+            return LeaseGrant.FREE
+        return LeaseGrant.TAKEN_OVER
 
     async def renew(self, name: str, holder: str, ttl: float) -> bool:
         result = await self._leases.update_one(
@@ -37,5 +65,8 @@ class MongoLeases:
         )
         return result.matched_count == 1
 
-    async def release(self, name: str, holder: str) -> None:
-        await self._leases.delete_one({"_id": name, "holder": holder})
+    async def release(self, name: str, holder: str) -> bool:
+        released = await self._leases.find_one_and_delete(
+            {"_id": name, "holder": holder}, projection={"wanted": True}
+        )
+        return bool(released and released.get("wanted"))

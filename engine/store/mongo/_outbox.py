@@ -12,7 +12,7 @@ from engine.records import Outbound, next_seq, utcnow
 from engine.store.codec import decode, decode_datetime, encode, encode_datetime
 from engine.store.mongo._documents import Collection, Document
 from engine.store.mongo._queries import ignore_duplicates
-from engine.store.queues import OutboxEntry, OutboxStatus
+from engine.store.queues import DeliveryClaim, OutboxEntry, OutboxStatus
 
 _PENDING = OutboxStatus.PENDING.value
 #: ``next_attempt_at`` of a reply due at once: sorts before every timestamp.
@@ -22,7 +22,13 @@ _UNCLAIMED = datetime(1970, 1, 1, tzinfo=UTC)
 _CLAIM_ENDS = {"claimed_by": "", "claimed_until": _UNCLAIMED}
 
 
-def _entry_document(reply: Outbound) -> Document:
+def _claim_of(claim: DeliveryClaim | None) -> Document:
+    if claim is None:
+        return _CLAIM_ENDS
+    return {"claimed_by": claim.holder, "claimed_until": utcnow() + timedelta(seconds=claim.ttl)}
+
+
+def _entry_document(reply: Outbound, claim: DeliveryClaim | None) -> Document:
     return {
         "_id": reply.id,
         "reply": encode(reply),
@@ -34,7 +40,7 @@ def _entry_document(reply: Outbound) -> Document:
         "next_attempt_at": _NOW,
         "platform_ref": "",
         "error": "",
-        **_CLAIM_ENDS,
+        **_claim_of(claim),
     }
 
 
@@ -54,11 +60,11 @@ class MongoOutbox:
     def __init__(self, collection: Collection) -> None:
         self._entries = collection
 
-    async def put(self, replies: Sequence[Outbound]) -> None:
+    async def put(self, replies: Sequence[Outbound], claim: DeliveryClaim | None = None) -> None:
         if replies:
             with ignore_duplicates():
                 await self._entries.insert_many(
-                    [_entry_document(r) for r in replies], ordered=False
+                    [_entry_document(r, claim) for r in replies], ordered=False
                 )
 
     async def for_inbox(self, inbox_id: str) -> builtins.list[OutboxEntry]:

@@ -22,7 +22,14 @@ from engine.store.mongo._inbox import MongoInbox
 from engine.store.mongo._journal import MongoTurnJournal
 from engine.store.mongo._messages import MongoMessages
 from engine.store.mongo._outbox import MongoOutbox
-from engine.store.queues import Embeddings, InboxItem, InboxStatus, PendingBatch, closing_status
+from engine.store.queues import (
+    DeliveryClaim,
+    Embeddings,
+    InboxItem,
+    InboxStatus,
+    PendingBatch,
+    closing_status,
+)
 from engine.store.state import JournalEntry
 
 _JOURNALLED = "_journalled"
@@ -71,16 +78,23 @@ class MongoTurnStore:
         )
 
     async def apply(
-        self, entry: JournalEntry, *, journalled: bool = False, embeddings: Embeddings = ()
+        self,
+        entry: JournalEntry,
+        *,
+        journalled: bool = False,
+        embeddings: Embeddings = (),
+        claim: DeliveryClaim | None = None,
+        attempt: int = 0,
     ) -> JournalEntry:
         recorded = entry if journalled else await self.journal.record(entry)
+        fresh = not journalled and recorded == entry
         vectors = embeddings if recorded == entry else ()
         entry = recorded
         # Independent idempotent writes, sent together; the marks wait for all of them.
         await asyncio.gather(
             self.messages.append(entry.messages, links_of(entry.links), vectors),
-            self.outbox.put(entry.replies),
+            self.outbox.put(entry.replies, claim if fresh else None),
         )
-        await self.inbox.mark_all(entry.items, closing_status(entry), entry.error)
+        await self.inbox.mark_all(entry.items, closing_status(entry), entry.error, attempt)
         await self.journal.forget([entry.head])
         return entry

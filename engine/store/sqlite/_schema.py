@@ -229,7 +229,9 @@ CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (created_at) WHERE status = 
 CREATE TABLE IF NOT EXISTS leases (
     name TEXT PRIMARY KEY,
     holder TEXT NOT NULL,
-    expires REAL NOT NULL
+    expires REAL NOT NULL,
+    -- Another holder was refused the lease while it was held: it has work waiting.
+    wanted INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE TABLE IF NOT EXISTS kv (

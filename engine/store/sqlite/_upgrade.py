@@ -15,6 +15,7 @@ def upgrade(conn: sqlite3.Connection) -> None:
     _add_journal_links(conn)
     _add_outbox_claims(conn)
     _add_document_sharers(conn)
+    _add_lease_wants(conn)
 
 
 def _add_inbox_agent(conn: sqlite3.Connection) -> None:
@@ -51,3 +52,11 @@ def _add_document_sharers(conn: sqlite3.Connection) -> None:
     if not columns or "shared_by" in columns:
         return
     conn.execute("ALTER TABLE source_documents ADD COLUMN shared_by TEXT NOT NULL DEFAULT '[]'")
+
+
+def _add_lease_wants(conn: sqlite3.Connection) -> None:
+    # A lease notes that another holder was refused it, so its holder serves the work waiting.
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(leases)")}
+    if not columns or "wanted" in columns:
+        return
+    conn.execute("ALTER TABLE leases ADD COLUMN wanted INTEGER NOT NULL DEFAULT 0")

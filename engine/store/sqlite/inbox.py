@@ -26,7 +26,7 @@ _PENDING = (
     f"SELECT {_COLUMNS.listed()} FROM inbox WHERE conversation = ? "
     "AND status = 'pending' ORDER BY seq, pos LIMIT ?"
 )
-_MARK = "UPDATE inbox SET status = ?, error = ? WHERE id = ?"
+_MARK = "UPDATE inbox SET status = ?, error = ?, attempts = max(attempts, ?) WHERE id = ?"
 
 
 class SQLiteInboxStore(RecordTable[InboxItem]):
@@ -58,16 +58,30 @@ class SQLiteInboxStore(RecordTable[InboxItem]):
         await self._db.run(lambda c: self.mark_on(c, [item_id], status, error))
 
     def mark_on(
-        self, conn: sqlite3.Connection, item_ids: Sequence[str], status: InboxStatus, error: str
+        self,
+        conn: sqlite3.Connection,
+        item_ids: Sequence[str],
+        status: InboxStatus,
+        error: str,
+        attempt: int = 0,
     ) -> None:
-        """Mark items on the database's thread, in the order given."""
-        conn.executemany(_MARK, [(status.value, error, item_id) for item_id in item_ids])
+        """Mark items on the database's thread, in the order given (the first with the
+        ``attempt`` that closed them)."""
+        rows = [(status.value, error, 0, item_id) for item_id in item_ids]
+        if rows:
+            rows[0] = (status.value, error, attempt, item_ids[0])
+        conn.executemany(_MARK, rows)
 
     async def record_attempt(self, item_id: str) -> int:
         rows = await self._db.query(
             "UPDATE inbox SET attempts = attempts + 1 WHERE id = ? RETURNING attempts", (item_id,)
         )
         return int(rows[0][0]) if rows else 0
+
+    async def record_failure(self, item_id: str, error: str) -> None:
+        await self._db.execute(
+            "UPDATE inbox SET attempts = attempts + 1, error = ? WHERE id = ?", (error, item_id)
+        )
 
     async def get(self, item_id: str) -> InboxItem | None:
         return await self.fetch(item_id)

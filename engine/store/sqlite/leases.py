@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlite3
 import time
 
-from engine.store.sqlite._database import Database
+from engine.store.queues import LeaseGrant
+from engine.store.sqlite._database import Database, write
 
 
 class SQLiteLeaseStore:
@@ -15,19 +16,27 @@ class SQLiteLeaseStore:
         self._db = db
 
     async def acquire(self, name: str, holder: str, ttl: float) -> bool:
-        def acquire(conn: sqlite3.Connection) -> int:
-            now = time.time()
-            return int(
-                conn.execute(
-                    "INSERT INTO leases (name, holder, expires) VALUES (?, ?, ?) "
-                    "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
-                    "expires = excluded.expires "
-                    "WHERE leases.holder = excluded.holder OR leases.expires <= ?",
-                    (name, holder, now + ttl, now),
-                ).rowcount
-            )
+        return await self.take(name, holder, ttl) is not LeaseGrant.REFUSED
 
-        return await self._db.run(acquire) > 0
+    async def take(self, name: str, holder: str, ttl: float) -> LeaseGrant:
+        def take(conn: sqlite3.Connection) -> LeaseGrant:
+            now = time.time()
+            with write(conn):
+                row = conn.execute(
+                    "SELECT holder, expires FROM leases WHERE name = ?", (name,)
+                ).fetchone()
+                if row is not None and row[0] != holder and row[1] > now:
+                    conn.execute("UPDATE leases SET wanted = 1 WHERE name = ?", (name,))
+                    return LeaseGrant.REFUSED
+                conn.execute(
+                    "INSERT INTO leases (name, holder, expires, wanted) VALUES (?, ?, ?, 0) "
+                    "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
+                    "expires = excluded.expires, wanted = 0",
+                    (name, holder, now + ttl),
+                )
+            return LeaseGrant.FREE if row is None or row[0] == holder else LeaseGrant.TAKEN_OVER
+
+        return await self._db.run(take)
 
     async def renew(self, name: str, holder: str, ttl: float) -> bool:
         renewed = await self._db.execute(
@@ -36,5 +45,8 @@ class SQLiteLeaseStore:
         )
         return renewed > 0
 
-    async def release(self, name: str, holder: str) -> None:
-        await self._db.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
+    async def release(self, name: str, holder: str) -> bool:
+        rows = await self._db.query(
+            "DELETE FROM leases WHERE name = ? AND holder = ? RETURNING wanted", (name, holder)
+        )
+        return bool(rows and rows[0][0])

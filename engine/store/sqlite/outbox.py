@@ -8,15 +8,15 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from engine.records import Outbound
-from engine.store.queues import OutboxEntry, OutboxStatus
+from engine.store.queues import DeliveryClaim, OutboxEntry, OutboxStatus
 from engine.store.sqlite._columns import Columns
 from engine.store.sqlite._database import Database, write
 from engine.store.sqlite._filters import placeholders
 from engine.store.sqlite._table import RecordTable
 from engine.store.sqlite._time import to_micros
 
-#: The reply's keys and time again as columns, for its unique index and ``due``.
-_REPLY_COLUMNS = ("id", "inbox_id", "idx", "created_at")
+#: The reply's keys and time again as columns, for its unique index and ``due``, and its claim.
+_REPLY_COLUMNS = ("id", "inbox_id", "idx", "created_at", "claimed_by", "claimed_until")
 
 
 class SQLiteOutboxStore(RecordTable[OutboxEntry]):
@@ -24,18 +24,24 @@ class SQLiteOutboxStore(RecordTable[OutboxEntry]):
         super().__init__(db, "outbox", Columns(OutboxEntry))
         self._insert = self.insert_sql(_REPLY_COLUMNS)
 
-    async def put(self, replies: Sequence[Outbound]) -> None:
+    async def put(self, replies: Sequence[Outbound], claim: DeliveryClaim | None = None) -> None:
         if not replies:
             return
 
         def put(conn: sqlite3.Connection) -> None:
             with write(conn):
-                self.put_on(conn, replies)
+                self.put_on(conn, replies, claim)
 
         await self._db.run(put)
 
-    def put_on(self, conn: sqlite3.Connection, replies: Sequence[Outbound]) -> None:
+    def put_on(
+        self,
+        conn: sqlite3.Connection,
+        replies: Sequence[Outbound],
+        claim: DeliveryClaim | None = None,
+    ) -> None:
         """``put`` inside a write transaction already begun."""
+        holder, until = ("", 0.0) if claim is None else (claim.holder, time.time() + claim.ttl)
         rows = [
             (
                 *self.columns.row(OutboxEntry(r, OutboxStatus.PENDING)),
@@ -43,6 +49,8 @@ class SQLiteOutboxStore(RecordTable[OutboxEntry]):
                 r.inbox_id,
                 r.index,
                 to_micros(r.created_at),
+                holder,
+                until,
             )
             for r in replies
         ]

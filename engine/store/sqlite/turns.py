@@ -11,7 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from engine.store.lineage import links_of
-from engine.store.queues import Embeddings, PendingBatch, closing_status
+from engine.store.queues import DeliveryClaim, Embeddings, PendingBatch, closing_status
 from engine.store.sqlite._database import Database, snapshot, write
 from engine.store.sqlite._queries import attach_embeddings
 from engine.store.sqlite.agents import SQLiteAgentStore
@@ -45,17 +45,26 @@ class SQLiteTurnStore:
         return await self.db.run(read)
 
     async def apply(
-        self, entry: JournalEntry, *, journalled: bool = False, embeddings: Embeddings = ()
+        self,
+        entry: JournalEntry,
+        *,
+        journalled: bool = False,
+        embeddings: Embeddings = (),
+        claim: DeliveryClaim | None = None,
+        attempt: int = 0,
     ) -> JournalEntry:
         def apply(conn: sqlite3.Connection) -> JournalEntry:
             with write(conn):
-                applied = entry if journalled else self.journal.fetch_on(conn, entry.head)
-                applied = applied or entry
+                earlier = None if journalled else self.journal.fetch_on(conn, entry.head)
+                applied = earlier or entry
                 append_on(conn, applied.messages, links_of(applied.links))
                 if applied == entry:
                     attach_embeddings(conn, "messages", embeddings)
-                self.outbox.put_on(conn, applied.replies)
-                self.inbox.mark_on(conn, applied.items, closing_status(applied), applied.error)
+                fresh = not journalled and earlier is None
+                self.outbox.put_on(conn, applied.replies, claim if fresh else None)
+                self.inbox.mark_on(
+                    conn, applied.items, closing_status(applied), applied.error, attempt
+                )
                 self.journal.forget_on(conn, [applied.head])
             return applied
 
