@@ -22,6 +22,7 @@ from datetime import datetime
 
 from engine.partial_json import StringFieldReader
 from engine.ports import PlatformPort, ReplyStream, StreamingPort
+from engine.progress import steps_landed
 from engine.records import Inbound, Outbound
 from engine.store.queues import InboxItem
 from engine.turns import Replies
@@ -110,6 +111,8 @@ class StreamedReply:
 
     async def _send(self) -> None:
         try:
+            # The steps shown before the reply land before it (no status after its text).
+            await steps_landed()
             self._opened = await self.port.open_stream(self.reply, self.answering)
             if self._opened is None:
                 return

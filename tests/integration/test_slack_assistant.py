@@ -174,6 +174,47 @@ async def test_a_message_in_the_thread_is_a_dm_turn_with_a_title_and_status_step
     assert shown.index("searching memory…") < shown.index("updating notes…")
 
 
+async def test_a_slow_status_line_shows_the_steps_in_order_and_none_after_the_reply(
+    world: SlackWorld,
+) -> None:
+    # Slack takes 200 ms to show each status: the tools run on meanwhile.
+    world.api.hang("assistant.threads.setStatus", 0.2, times=1_000)
+    world.llm.push(
+        tool_call("archival_memory_search", query="birthday"),
+        tool_call("conversation_search", query="cake"),
+        tool_call("core_memory_append", label="human", content="Ann likes lemon cake."),
+        tool_call("send_message", message="Noted, lemon it is."),
+    )
+    assert await world.send(in_thread("I like lemon cake", "1700000101.000100")) == 200
+    await world.replies(1, DM_CHANNEL)
+    await world.api.wait_until(
+        lambda: world.api.calls_of("assistant.threads.setStatus")[-1].args["status"] == "",
+        within=TURN_S,
+    )
+    await world.quiet()
+    methods = [c.method for c in world.api.calls]
+    statuses = [c.args["status"] for c in world.api.calls_of("assistant.threads.setStatus")]
+    assert statuses[0] == "is thinking..."
+    assert statuses[-1] == ""  # cleared last, after every step
+    # In the tools' order; one still waiting when a newer came may have been skipped.
+    order = ["searching memory…", "searching past conversations…", "updating notes…"]
+    steps = [s for s in statuses if s.endswith("…")]
+    assert steps, statuses
+    assert set(steps) <= set(order), statuses
+    assert steps == sorted(steps, key=order.index)
+    assert len(set(steps)) == len(steps)
+    # Every step was sent before the reply's first text.
+    reply_at = min(
+        methods.index(m) for m in ("chat.startStream", "chat.postMessage") if m in methods
+    )
+    last_step_at = max(
+        i
+        for i, c in enumerate(world.api.calls)
+        if c.method == "assistant.threads.setStatus" and c.args["status"].endswith("…")
+    )
+    assert last_step_at < reply_at
+
+
 async def test_an_edit_in_the_thread_still_changes_what_is_remembered(world: SlackWorld) -> None:
     edited = in_thread(
         "",

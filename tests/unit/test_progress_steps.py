@@ -1,11 +1,15 @@
-"""Steps reported by tools reach the platform of the turn that runs them, and showing a step
-never fails or stalls the tool."""
+"""Steps reported by tools reach the platform of the turn that runs them, in order, without
+the tool waiting for the platform; showing a step never fails or stalls the tool, and nothing
+is shown once the turn's steps are closed."""
 
 from __future__ import annotations
 
 import asyncio
 
-from engine.progress import STEP_TIMEOUT_S, report_step, reporting_steps
+from engine.progress import STEP_TIMEOUT_S, report_step, reporting_steps, steps_landed
+
+#: Far longer than reporting a step takes, far shorter than the platform's timeout.
+AT_ONCE_S = STEP_TIMEOUT_S / 2
 
 
 async def test_steps_go_to_the_reporter_of_the_running_turn_only() -> None:
@@ -15,9 +19,11 @@ async def test_steps_go_to_the_reporter_of_the_running_turn_only() -> None:
         shown.append(label)
 
     await report_step("before any turn")
-    with reporting_steps(show):
+    async with reporting_steps(show):
         await report_step("searching memory…")
+        await steps_landed()
         await asyncio.create_task(report_step("in a task the turn started"))
+        await steps_landed()
         await report_step("")
     await report_step("after the turn")
     assert shown == ["searching memory…", "in a task the turn started"]
@@ -30,11 +36,58 @@ async def test_a_failing_or_hanging_platform_never_stops_the_tool() -> None:
     async def hanging(label: str) -> None:
         await asyncio.sleep(60)
 
-    with reporting_steps(broken):
-        await report_step("searching memory…")
+    async with reporting_steps(broken):
+        await asyncio.wait_for(report_step("searching memory…"), AT_ONCE_S)
     loop = asyncio.get_running_loop()
     started = loop.time()
-    with reporting_steps(hanging):
-        await report_step("updating notes…")
-    # Given up after its timeout, far before the platform would have answered.
-    assert STEP_TIMEOUT_S - 0.1 <= loop.time() - started < 30
+    async with reporting_steps(hanging):
+        await asyncio.wait_for(report_step("updating notes…"), AT_ONCE_S)
+        reported = loop.time()
+    # The tool went on at once; closing the turn's steps gave up after the platform's timeout.
+    assert reported - started < AT_ONCE_S
+    assert loop.time() - started < 30
+
+
+async def test_steps_are_shown_in_order_and_a_superseded_one_is_skipped() -> None:
+    shown: list[str] = []
+    release = asyncio.Event()
+
+    async def slow(label: str) -> None:
+        shown.append(label)
+        await release.wait()
+
+    async with reporting_steps(slow):
+        await report_step("searching memory…")
+        await asyncio.sleep(0)  # the sender takes it, and waits for the platform
+        for label in ("updating notes…", "asking the calendar…"):
+            # Never waits for the platform, though it has not answered the first step yet.
+            await asyncio.wait_for(report_step(label), AT_ONCE_S)
+        assert shown == ["searching memory…"]
+        release.set()
+        await steps_landed()
+        assert shown == ["searching memory…", "asking the calendar…"]
+        await report_step("asking the calendar…")  # already shown: not sent again
+        await steps_landed()
+    assert shown == ["searching memory…", "asking the calendar…"]
+
+
+async def test_no_step_is_shown_after_the_turns_steps_are_closed() -> None:
+    shown: list[str] = []
+    landed: list[str] = []
+    release = asyncio.Event()
+
+    async def slow(label: str) -> None:
+        shown.append(label)
+        await release.wait()
+        landed.append(label)
+
+    async with reporting_steps(slow):
+        await report_step("searching memory…")
+        await asyncio.sleep(0)
+        await report_step("updating notes…")  # still waiting when the turn ends
+        asyncio.get_running_loop().call_later(0.05, release.set)
+    # The step on its way landed before the block was left; the waiting one was dropped.
+    assert landed == ["searching memory…"]
+    await report_step("too late")
+    await asyncio.sleep(0.1)
+    assert shown == ["searching memory…"]
