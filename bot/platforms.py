@@ -28,7 +28,6 @@ from bot.platform_services import PlatformServices
 from bot.settings import Settings, SettingsError, parse_policies
 from engine import (
     AgentDefinition,
-    ApprovalPrompter,
     DeliveryError,
     Inbound,
     Outbound,
@@ -166,14 +165,22 @@ class _Builder:
         definition = agents_file.agent(agent_name) if agents_file is not None else None
         return definition.platforms.get(platform) if definition is not None else None
 
-    def _add(self, platform: str, agent_id: str, port: PlatformPort) -> None:
-        ports = self.ports.setdefault(platform, {})
+    def _add[A: Adapter](self, agent_id: str, adapter: A) -> A:
+        """``adapter`` delivers the replies of its agent ``agent_id`` and shows its approval
+        requests (when it can decide them)."""
+        port = adapter.platform_port
+        ports = self.ports.setdefault(port.platform, {})
         if agent_id in ports:
             raise ValueError(
-                f"agent {self.services.default_agent.name} has its own {platform} tokens in "
-                f"the agents file and the {platform.upper()}_* settings are set too: keep one"
+                f"agent {self.services.default_agent.name} has its own {port.platform} tokens "
+                f"in the agents file and the {port.platform.upper()}_* settings are set too: "
+                "keep one"
             )
         ports[agent_id] = port
+        register = self.services.register_approvals
+        if adapter.approvals is not None and register is not None:
+            register(adapter.approvals)
+        return adapter
 
     # -- the default agent, from SLACK_* / DISCORD_* ---------------------------------------
 
@@ -285,9 +292,7 @@ class _Builder:
             sources=services.sources,
             approvals=services.approvals,
         )
-        self._add("slack", config.agent_id, adapter.platform_port)
-        self._show_approvals(adapter.approvals)
-        return adapter
+        return self._add(config.agent_id, adapter)
 
     def _discord_config(
         self,
@@ -320,14 +325,7 @@ class _Builder:
             sources=services.sources,
             approvals=services.approvals,
         )
-        self._add("discord", config.agent_id, adapter.platform_port)
-        self._show_approvals(adapter.approvals)
-        return adapter
-
-    def _show_approvals(self, prompter: ApprovalPrompter | None) -> None:
-        """Requests of the bot's agent are shown by the bot (when it can decide them)."""
-        if prompter is not None and self.services.register_approvals is not None:
-            self.services.register_approvals(prompter)
+        return self._add(config.agent_id, adapter)
 
 
 def _secret(value: SecretStr | None) -> str:

@@ -211,6 +211,22 @@ async def test_agent_token_variable_missing_is_a_settings_error(
             build_platforms(settings, runtime.platform_services(), environ={})
 
 
+async def test_an_agent_with_its_own_tokens_and_the_slack_settings_too_is_a_settings_error(
+    tmp_path: Path, llm: FakeOpenAI
+) -> None:
+    settings = settings_for(
+        tmp_path,
+        llm,
+        MNEMO_AGENT="beta",
+        MNEMO_AGENTS_FILE=agents_file(tmp_path, SLACK_AGENTS),
+        SLACK_BOT_TOKEN="xoxb-default",
+        SLACK_SIGNING_SECRET=SECRET,
+    )
+    async with running(settings) as runtime:
+        with pytest.raises(SettingsError, match=r"beta has its own slack tokens .* keep one"):
+            build_platforms(settings, runtime.platform_services(), environ=BETA_ENV)
+
+
 # -- Discord ----------------------------------------------------------------------------------
 
 
