@@ -10,14 +10,15 @@ counts per turn, split by stage:
   wrote, or a write outside any transaction).
 
 Stages come from the engine's observer reports and the model calls: intake (``Engine.receive``),
-claim (inbox claim, lease and journal check before the turn), context (from the turn's start to
-its first model call), step N (from model call N to the next one or the turn's end), settle
-(journal, messages, outbox and inbox marks), delivery, and wind-down (after delivery until the
-conversation's worker is idle). On MongoDB, the commands of the waiting caller (after intake),
-of the inbox poll and of the delivery sweep are counted apart as "background": their number
-follows the turn's duration, not its work. MongoDB runs against the local MongoDB-compatible
-test server, or ``MONGODB_URI`` when it is set. ``--list`` also prints the last turn's
-operations in order.
+claim (the conversation's lease, then its pending items with their journalled outcome and
+agent), context (from the turn's start to its first model call), step N (from model call N to
+the next one or the turn's end), settle (the outcome: journal, messages, lineage, outbox and
+inbox marks), delivery (the post, and the reply marked delivered), and wind-down (after
+delivery until the conversation's worker is idle: the lease given back). On MongoDB, the
+commands of the waiting caller (after intake), of the inbox poll and of the delivery sweep are
+counted apart as "background": their number follows the turn's duration, not its work.
+MongoDB runs against the local MongoDB-compatible test server, or ``MONGODB_URI`` when it is
+set. ``--list`` also prints the last turn's operations in order.
 
     .venv/bin/python -m bench.store_round_trips [--turns 50] [--store sqlite|mongo|both] [--list]
 """
