@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from adapters.history import HistoryBounds
 from adapters.intake import ChannelTraffic
-from adapters.shared_files import FileLearning
+from adapters.shared_files import DocumentLearner, FileLearning, SharedFileLearner
 from engine import PeerAgent
 
 
@@ -29,3 +29,12 @@ class Serving:
     history: HistoryBounds = field(default_factory=HistoryBounds)
     #: Where files shared with the bot are learned as knowledge sources (off by default).
     file_learning: FileLearning = field(default_factory=FileLearning)
+
+    def file_learner(
+        self, library: DocumentLearner | None, workspace_word: str = "workspace"
+    ) -> SharedFileLearner | None:
+        """The bot's learner of shared files, when it was given a library to add documents
+        to; ``workspace_word`` is what its platform calls a workspace, in its answers."""
+        if library is None:
+            return None
+        return SharedFileLearner(library, self.file_learning, self.served_channels, workspace_word)

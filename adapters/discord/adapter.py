@@ -83,7 +83,8 @@ class DiscordAdapter:
         self._config = config
         self._intake = bot_intake(inbox, config.policies, config.serving)
         #: Attachments shared with the bot, learned where ``config.serving.file_learning`` says.
-        self._files = DiscordSharedFiles.of(sources, config.serving)
+        learner = config.serving.file_learner(sources, "server")
+        self._files = DiscordSharedFiles(learner) if learner is not None else None
         client_type = discord.AutoShardedClient if config.sharded else discord.Client
         self._client = client_type(
             intents=gateway_intents(config),

@@ -9,8 +9,7 @@ from __future__ import annotations
 import discord
 
 from adapters.intake import Arrival
-from adapters.serving import Serving
-from adapters.shared_files import DocumentLearner, FileShare, SharedFile, SharedFileLearner
+from adapters.shared_files import FileShare, SharedFile, SharedFileLearner
 
 
 def shared_files(message: discord.Message) -> tuple[SharedFile, ...]:
@@ -23,15 +22,6 @@ class DiscordSharedFiles:
 
     def __init__(self, learner: SharedFileLearner) -> None:
         self.learner = learner
-
-    @classmethod
-    def of(cls, sources: DocumentLearner | None, serving: Serving) -> DiscordSharedFiles | None:
-        """The bot's file learning, when it was given a library to add documents to."""
-        if sources is None:
-            return None
-        return cls(
-            SharedFileLearner(sources, serving.file_learning, serving.served_channels, "server")
-        )
 
     def take(self, message: discord.Message, arrival: Arrival) -> None:
         if not message.attachments:

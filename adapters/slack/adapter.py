@@ -94,7 +94,8 @@ class SlackAdapter:
     ) -> None:
         self._config = config
         #: Files shared with the bot, learned where ``config.serving.file_learning`` says.
-        self._files = SlackSharedFiles.of(sources, config.serving)
+        learner = config.serving.file_learner(sources)
+        self._files = SlackSharedFiles(learner) if learner is not None else None
         self._intake = bot_intake(engine, config.policies, config.serving)
         self._directory = directory or SlackDirectory()
         installations = KeyValueInstallationStore(kv) if config.multi_workspace else None

@@ -17,9 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.intake import Arrival
-from adapters.serving import Serving
 from adapters.shared_files import (
-    DocumentLearner,
     DownloadError,
     FileShare,
     SharedFile,
@@ -76,13 +74,6 @@ class SlackSharedFiles:
 
     def __init__(self, learner: SharedFileLearner) -> None:
         self.learner = learner
-
-    @classmethod
-    def of(cls, sources: DocumentLearner | None, serving: Serving) -> SlackSharedFiles | None:
-        """The bot's file learning, when it was given a library to add documents to."""
-        if sources is None:
-            return None
-        return cls(SharedFileLearner(sources, serving.file_learning, serving.served_channels))
 
     def take(self, body: Mapping[str, Any], arrival: Arrival, client: AsyncWebClient) -> None:
         files = body.get("event", {}).get("files") or []
