@@ -23,13 +23,9 @@ from typing import Protocol
 from adapters.intake import (
     Arrival,
     BotHearing,
-    FollowChannelPolicy,
-    IgnoreOtherBots,
-    IgnoreOwnMessages,
     IntakeChain,
-    IntakeStep,
     NextStep,
-    ServedChannelsOnly,
+    hearing_steps,
 )
 from adapters.policy import ChannelPolicies, ChannelPolicy
 from engine import (
@@ -133,11 +129,8 @@ def history_intake(port: IntakePort, policies: ChannelPolicies, bot: BotHearing)
     """The chain past messages go through: the live chain's filters of who and where, and
     its channel policy (a ``mention`` channel's past keeps only what mentions the bot, as
     live), then remembered only: nothing past is answered."""
-    steps: list[IntakeStep] = [IgnoreOwnMessages(), IgnoreOtherBots(bot.peer_agents)]
-    if bot.served_channels:
-        steps.append(ServedChannelsOnly(bot.served_channels))
-    steps += [FollowChannelPolicy(policies), RememberOnly(bot.peer_agents)]
-    return IntakeChain(steps, port)
+    steps = hearing_steps(policies, bot.peer_agents, bot.served_channels)
+    return IntakeChain([*steps, RememberOnly(bot.peer_agents)], port)
 
 
 class ChannelHistory:

@@ -2,7 +2,7 @@
 event is for the agent and whether it asks for an answer, shared by every platform."""
 
 from adapters.intake.arrival import Arrival, IntakeStep, NextStep, ignored
-from adapters.intake.chain import BotHearing, IntakeChain, bot_intake, intake_chain
+from adapters.intake.chain import BotHearing, IntakeChain, bot_intake, hearing_steps, intake_chain
 from adapters.intake.evidence import evidence_of
 from adapters.intake.steps import (
     FollowChannelPolicy,
@@ -26,6 +26,7 @@ __all__ = [
     "ServedChannelsOnly",
     "bot_intake",
     "evidence_of",
+    "hearing_steps",
     "ignored",
     "intake_chain",
 ]

@@ -52,17 +52,26 @@ def intake_chain(
     traffic: ChannelTraffic | None = None,
     served_channels: Collection[str] = (),
 ) -> IntakeChain:
-    """The one chain of a bot: its own messages and strangers' bots passed by, then (when
-    the agent serves only some channels) other channels, then the channel policy, then the
-    traffic between agents; what is left reaches ``port``."""
+    """The one chain of a bot: ``hearing_steps``, then the traffic between agents; what is
+    left reaches ``port``."""
     peers = peers or {}
+    steps = hearing_steps(policies, peers, served_channels)
+    if traffic is not None:
+        steps.append(PeerAgentTraffic(traffic, peers))
+    return IntakeChain(steps, port)
+
+
+def hearing_steps(
+    policies: ChannelPolicies, peers: Mapping[str, PeerAgent], served_channels: Collection[str]
+) -> list[IntakeStep]:
+    """Who and where a bot hears, live or in a channel's past: its own messages and
+    strangers' bots passed by, then (when the agent serves only some channels) other channels,
+    then the channel policy."""
     steps: list[IntakeStep] = [IgnoreOwnMessages(), IgnoreOtherBots(peers)]
     if served_channels:
         steps.append(ServedChannelsOnly(served_channels))
     steps.append(FollowChannelPolicy(policies))
-    if traffic is not None:
-        steps.append(PeerAgentTraffic(traffic, peers))
-    return IntakeChain(steps, port)
+    return steps
 
 
 class BotHearing(Protocol):
