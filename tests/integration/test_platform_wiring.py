@@ -200,31 +200,35 @@ async def test_slack_agent_with_own_tokens_answers_the_default_agents_mention(
         ]
 
 
-async def test_agent_token_variable_missing_is_a_settings_error(
-    tmp_path: Path, llm: FakeOpenAI
+@pytest.mark.parametrize(
+    ("setting", "environ", "error"),
+    [
+        # An agent's token variable is not set.
+        ({"MNEMO_AGENT": "alpha"}, {}, "BETA_SLACK_BOT_TOKEN"),
+        # The default agent has its own tokens in the file and SLACK_* are set too.
+        (
+            {
+                "MNEMO_AGENT": "beta",
+                "SLACK_BOT_TOKEN": "xoxb-default",
+                "SLACK_SIGNING_SECRET": SECRET,
+            },
+            BETA_ENV,
+            r"beta has its own slack tokens .* keep one",
+        ),
+    ],
+)
+async def test_agent_tokens_that_cannot_be_used_are_a_settings_error(
+    tmp_path: Path,
+    llm: FakeOpenAI,
+    setting: dict[str, str],
+    environ: dict[str, str],
+    error: str,
 ) -> None:
-    settings = settings_for(
-        tmp_path, llm, MNEMO_AGENT="alpha", MNEMO_AGENTS_FILE=agents_file(tmp_path, SLACK_AGENTS)
-    )
+    agents = agents_file(tmp_path, SLACK_AGENTS)
+    settings = settings_for(tmp_path, llm, MNEMO_AGENTS_FILE=agents, **setting)
     async with running(settings) as runtime:
-        with pytest.raises(SettingsError, match="BETA_SLACK_BOT_TOKEN"):
-            build_platforms(settings, runtime.platform_services(), environ={})
-
-
-async def test_an_agent_with_its_own_tokens_and_the_slack_settings_too_is_a_settings_error(
-    tmp_path: Path, llm: FakeOpenAI
-) -> None:
-    settings = settings_for(
-        tmp_path,
-        llm,
-        MNEMO_AGENT="beta",
-        MNEMO_AGENTS_FILE=agents_file(tmp_path, SLACK_AGENTS),
-        SLACK_BOT_TOKEN="xoxb-default",
-        SLACK_SIGNING_SECRET=SECRET,
-    )
-    async with running(settings) as runtime:
-        with pytest.raises(SettingsError, match=r"beta has its own slack tokens .* keep one"):
-            build_platforms(settings, runtime.platform_services(), environ=BETA_ENV)
+        with pytest.raises(SettingsError, match=error):
+            build_platforms(settings, runtime.platform_services(), environ=environ)
 
 
 # -- Discord ----------------------------------------------------------------------------------
