@@ -60,12 +60,21 @@ class PressedIn:
     agent_id: str = ""
 
     def holds(self, request: ApprovalRequest) -> bool:
-        inbound = request.inbound
+        conversation = (request.channel, request.thread)
+        return self.names(
+            request.inbound.platform, request.agent_id, request.workspace, conversation
+        )
+
+    def names(
+        self, platform: str, agent_id: str, workspace: str, conversation: tuple[str, ...]
+    ) -> bool:
+        """Whether the press came from that platform, agent, workspace and conversation (its
+        channel or its thread)."""
         return (
-            self.platform == inbound.platform
-            and self.agent_id in ("", request.agent_id)
-            and self.workspace in ("", request.workspace)
-            and self.channel in ("", request.channel, request.thread)
+            self.platform == platform
+            and self.agent_id in ("", agent_id)
+            and self.workspace in ("", workspace)
+            and self.channel in ("", *conversation)
         )
 
 

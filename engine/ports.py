@@ -11,12 +11,15 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from engine.audience import Audience, Scope
 from engine.records import JSON, Inbound, Outbound
 from engine.store.feedback import Feedback, Rating
 from engine.store.lineage import Derived
+
+if TYPE_CHECKING:
+    from engine.approvals import PressedIn
 
 
 class DeliveryError(Exception):
@@ -253,10 +256,11 @@ class FeedbackPort(Protocol):
     """What an adapter calls when someone presses a feedback button on a reply."""
 
     async def rate(
-        self, workspace: str, user: str, turn_id: str, reply_id: str, rating: Rating
+        self, where: PressedIn, user: str, turn_id: str, reply_id: str, rating: Rating
     ) -> Feedback | None:
-        """Keep ``user``'s rating of the reply ``reply_id`` of the turn ``turn_id``; None
-        (nothing kept) when no such reply of that workspace is kept any more."""
+        """Keep ``user``'s rating of the reply ``reply_id`` of the turn ``turn_id``, pressed
+        ``where``; None (nothing kept) when no such reply is kept any more, the press came
+        from outside the reply's conversation, or ``user`` does not see it (another's DM)."""
 
 
 class UserMemory(Protocol):

@@ -104,7 +104,9 @@ class SlackAdapter:
         self._delivery = SlackDelivery(
             clients, deliveries, directory=self._directory, feedback=ratings is not None
         )
-        self._feedback = FeedbackButtons(ratings, self._reject) if ratings else None
+        self._feedback = (
+            FeedbackButtons(ratings, config.agent_id, self._reject) if ratings else None
+        )
         #: Approve / Deny prompts for tool calls that wait for a person.
         self.approvals = (
             SlackApprovals(config.agent_id, approvals, clients, self._reject) if approvals else None

@@ -11,8 +11,10 @@ import aiohttp
 from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackClientError
 
+from adapters.slack.config import PLATFORM
+from adapters.slack.events import workspace_id
 from adapters.slack.payloads import BlockAction, ButtonPress, MalformedEvent, read_button_press
-from engine import JSON
+from engine import JSON, PressedIn
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,14 @@ def team_of_action(action: BlockAction) -> str:
     """The workspace a button was pressed in (org-wide installs send no ``team``)."""
     team = action.get("team")
     return (team["id"] if team else "") or action["user"].get("team_id") or ""
+
+
+def pressed_in(body: dict[str, Any], team: str, agent_id: str) -> PressedIn:
+    """Where a button was pressed: its message's channel, in its workspace (a press that
+    names no channel matches none)."""
+    channel = body.get("channel")
+    where = channel.get("id") if isinstance(channel, dict) else None
+    return PressedIn(PLATFORM, workspace_id(team), str(where or "?"), agent_id)
 
 
 async def answer_privately(respond: AsyncRespond, body: dict[str, Any], text: str) -> None:

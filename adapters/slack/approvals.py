@@ -16,14 +16,20 @@ import aiohttp
 from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackClientError
 
-from adapters.slack.answers import answer_privately, answerable, read_press, team_of_action
+from adapters.slack.answers import (
+    answer_privately,
+    answerable,
+    pressed_in,
+    read_press,
+    team_of_action,
+)
 from adapters.slack.blocks import button
 from adapters.slack.clients import WorkspaceClients
 from adapters.slack.config import PLATFORM
-from adapters.slack.events import team_of, workspace_id
+from adapters.slack.events import team_of
 from adapters.slack.formatting import escape
 from adapters.slack.streaming import notice_metadata
-from engine import JSON, ApprovalPort, ApprovalRequest, PressedIn
+from engine import JSON, ApprovalPort, ApprovalRequest
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +105,7 @@ class SlackApprovals:
             await answer_privately(respond, body, UNREADABLE)
             return
         approve = action.get("action_id") == APPROVE
-        where = _pressed_in(body, team_of_action(press), self.agent_id)
+        where = pressed_in(body, team_of_action(press), self.agent_id)
         answer = await self._approvals.decide_approval(
             request_id, press["user"]["id"], approve, where
         )
@@ -107,14 +113,6 @@ class SlackApprovals:
             await answer_privately(respond, body, answer.text)
             return
         await _replace_prompt(respond, body, answer.text)
-
-
-def _pressed_in(body: dict[str, Any], team: str, agent_id: str) -> PressedIn:
-    """Where the button was pressed: its message's channel, in its workspace (a press that
-    names no channel matches none)."""
-    channel = body.get("channel")
-    where = channel.get("id") if isinstance(channel, dict) else None
-    return PressedIn(PLATFORM, workspace_id(team), str(where or "?"), agent_id)
 
 
 async def _replace_prompt(respond: AsyncRespond, body: dict[str, Any], text: str) -> None:

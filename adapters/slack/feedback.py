@@ -2,7 +2,9 @@
 
 Each button carries its rating, the turn and the reply (``good:<turn>:<reply>``), so a press is
 recorded without any state in the adapter. A press on a reply no longer kept (forgotten since)
-or with a value Mnemo did not write gets a private answer and records nothing.
+or with a value Mnemo did not write, or pressed outside the reply's conversation (its value
+copied into another channel, or another person's DM), gets a private answer and records
+nothing.
 """
 
 from __future__ import annotations
@@ -13,16 +15,15 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncRespond
 
-from adapters.slack.answers import answer_privately, read_press, team_of_action
-from adapters.slack.events import workspace_id
+from adapters.slack.answers import answer_privately, pressed_in, read_press, team_of_action
 from engine import JSON, FeedbackPort, Outbound, Rating
 
 log = logging.getLogger(__name__)
 
 FEEDBACK = "mnemo_feedback"
 GONE = (
-    "I can't find that reply (it may have been forgotten), so your feedback was not recorded; "
-    "if I only just sent it, try again in a moment."
+    "I can't find that reply here (it may have been forgotten), so your feedback was not "
+    "recorded; if I only just sent it, try again in a moment."
 )
 UNREADABLE = "I could not read that feedback; nothing was recorded."
 #: Slack's limit on a section block's text.
@@ -73,9 +74,14 @@ class FeedbackButtons:
     """Records presses of the feedback buttons through the engine's ``FeedbackPort``."""
 
     def __init__(
-        self, ratings: FeedbackPort, reject: Callable[[JSON, str], Awaitable[None]]
+        self,
+        ratings: FeedbackPort,
+        agent_id: str,
+        reject: Callable[[JSON, str], Awaitable[None]],
     ) -> None:
         self._ratings = ratings
+        #: The agent this app speaks as: only its replies are rated here.
+        self._agent_id = agent_id
         self._reject = reject
 
     async def pressed(self, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -89,7 +95,8 @@ class FeedbackButtons:
             return
         rating, turn, reply = value
         user = press["user"]["id"]
-        kept = await self._ratings.rate(workspace_id(team), user, turn, reply, rating)
+        where = pressed_in(body, team, self._agent_id)
+        kept = await self._ratings.rate(where, user, turn, reply, rating)
         if kept is None:
             log.info("feedback from %s on reply %s, which is no longer kept", user, reply)
             await answer_privately(respond, body, GONE)

@@ -49,11 +49,20 @@ def buttons(reply: dict[str, Any]) -> dict[str, Any]:
     return dict(element)
 
 
-async def press(world: SlackWorld, action_id: str, value: str, key: str) -> None:
+async def press(
+    world: SlackWorld,
+    action_id: str,
+    value: str,
+    key: str,
+    *,
+    channel: str = "DUANN",
+    user: str = "UANN",
+) -> None:
     action = slack_payloads.block_action(action_id)
     action["actions"][0] |= {"type": "feedback_buttons", "value": value}
     action["response_url"] = world.api.response_url(key)
-    action["channel"] = {"id": "DUANN"}
+    action["channel"] = {"id": channel}
+    action["user"]["id"] = user
     await world.interact({"payload": json.dumps(action)})
 
 
@@ -121,7 +130,7 @@ async def test_a_reply_streamed_into_a_thread_ends_with_feedback_buttons(
     turn = value.split(":")[1]
     async with asyncio.timeout(TURN_S):
         await world.runtime.engine.wait_settled(turn)
-    await press(world, "mnemo_feedback", value, "streamed")
+    await press(world, "mnemo_feedback", value, "streamed", channel="CGEN")
     await world.api.wait_until(lambda: rated(world, "good") == 1)
 
 
@@ -137,6 +146,27 @@ async def test_feedback_on_a_reply_no_longer_kept_records_nothing_and_says_so(
     assert "feedback was not recorded" in answer["text"]
     assert await world.runtime.store.feedback.for_turns([turn]) == []
     assert rated(world, "good") == 0
+
+
+async def test_a_press_from_another_channel_or_person_rates_nothing(world: SlackWorld) -> None:
+    reply = await answered(world)
+    good = buttons(reply)["positive_button"]["value"]
+    turn = good.split(":")[1]
+    # The reply's feedback id, pressed in a public channel, and in Ann's DM by someone else.
+    await press(world, "mnemo_feedback", good, "elsewhere", channel="CGEN")
+    await press(world, "mnemo_feedback", good, "not-ann", user="UBEN")
+    for key in ("elsewhere", "not-ann"):
+        answer = await private_answer(world, key)
+        assert answer["response_type"] == "ephemeral"
+        assert "feedback was not recorded" in answer["text"]
+    assert await world.runtime.store.feedback.for_turns([turn]) == []
+    assert rated(world, "good") == 0
+
+    # Ann, in her DM, still rates it.
+    await press(world, "mnemo_feedback", good, "ann")
+    await world.api.wait_until(lambda: rated(world, "good") == 1)
+    [kept] = await world.runtime.store.feedback.for_turns([turn])
+    assert (kept.user, kept.channel) == ("UANN", "DUANN")
 
 
 async def test_a_forged_feedback_value_is_refused_privately(world: SlackWorld) -> None:
