@@ -383,6 +383,15 @@ CREATE TABLE IF NOT EXISTS lineage (
     PRIMARY KEY (kind, record_id, source)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS lineage_source ON lineage (source);
+-- Links written since the last move into ``lineage``, appended without a source index
+-- (see engine.store.sqlite.lineage).
+CREATE TABLE IF NOT EXISTS lineage_recent (
+    kind TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    workspace TEXT NOT NULL,
+    PRIMARY KEY (kind, record_id, source)
+) WITHOUT ROWID;
 
 -- Knowledge sources (see engine.store.sources): each chunk is also a row of ``passages``.
 CREATE TABLE IF NOT EXISTS source_documents (

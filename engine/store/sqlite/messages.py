@@ -17,7 +17,7 @@ from engine.store.sqlite._filters import conversation_params, placeholders
 from engine.store.sqlite._queries import MemoryTable
 from engine.store.sqlite._redaction import redact_rows, rewrite_rows
 from engine.store.sqlite._time import from_micros, to_micros
-from engine.store.sqlite.lineage import INSERT_LINK, link_rows
+from engine.store.sqlite.lineage import link_on
 
 COLUMNS = Columns(Message)
 _SELECTED = COLUMNS.listed("m")
@@ -85,7 +85,7 @@ class DecodedMessages:
 def append_on(conn: sqlite3.Connection, messages: Sequence[Message], links: Sequence[Link]) -> None:
     """``MessageStore.append`` inside a write transaction already begun."""
     conn.executemany(_INSERT, [COLUMNS.row(m) for m in messages])
-    conn.executemany(INSERT_LINK, link_rows(links))
+    link_on(conn, links)
 
 
 class SQLiteMessageStore(MemoryTable[Message]):
