@@ -27,6 +27,7 @@ from engine.store.mongo._documents import (
     as_record,
     find_by_id,
 )
+from engine.store.mongo._journal import OUTCOME
 from engine.store.queues import InboxItem, InboxStatus
 
 _PENDING = InboxStatus.PENDING.value
@@ -75,10 +76,12 @@ class MongoInbox:
         self, item_ids: Sequence[str], status: InboxStatus, error: str, attempt: int = 0
     ) -> None:
         """Mark a batch's items, the first one last (a pending first item means the batch's
-        outcome is still to be applied), with the ``attempt`` that closed them on the first."""
+        outcome is still to be applied), with the ``attempt`` that closed them on the first,
+        which drops the outcome journalled on it."""
         update: Document = {"$set": {"status": status.value, "error": error}}
         if len(item_ids) > 1:
             await self._items.update_many({"_id": {"$in": list(item_ids[1:])}}, update)
+        update["$unset"] = {OUTCOME: ""}
         if attempt:
             update["$max"] = {"attempts": attempt}
         if item_ids:

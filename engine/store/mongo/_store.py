@@ -74,7 +74,7 @@ class MongoStore(Store):
         self.inbox = MongoInbox(db["inbox"], db["inbox_rejected"])
         self.outbox = MongoOutbox(db["outbox"])
         self.leases = MongoLeases(db["leases"])
-        self.journal = MongoTurnJournal(db["turn_journal"])
+        self.journal = MongoTurnJournal(db["inbox"], db["turn_journal"])
         self.turns = MongoTurnStore(
             db["inbox"], db["agents"], self.inbox, self.journal, self.messages, self.outbox
         )

@@ -2,9 +2,10 @@
 writes in an order that survives a crash at any point.
 
 MongoDB writes to several collections are several commands, so the outcome is journalled
-first (one insert: from then on it is the outcome), then written idempotently, the batch's
-first item marked last and the journal entry dropped: a crash midway leaves the batch pending
-with its journal, and the next attempt writes the same outcome again.
+first (one update of the batch's first item: from then on it is the outcome), then written
+idempotently, and the first item marked last, by the write that drops its journal: a crash
+midway leaves the batch pending with its journal, and the next attempt writes the same outcome
+again.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from engine.store.codec import decode
 from engine.store.lineage import links_of
 from engine.store.mongo._documents import Collection, Document, as_record
 from engine.store.mongo._inbox import MongoInbox
-from engine.store.mongo._journal import MongoTurnJournal
+from engine.store.mongo._journal import OUTCOME, MongoTurnJournal
 from engine.store.mongo._messages import MongoMessages
 from engine.store.mongo._outbox import MongoOutbox
 from engine.store.queues import (
@@ -67,13 +68,16 @@ class MongoTurnStore:
         docs = [doc async for doc in await self.items.aggregate(pipeline)]
         if not docs:
             return PendingBatch([])
-        # Joined to every item: the first item's journal and the items' agent count.
+        # Joined to every item: the first item's journal and the items' agent count. An
+        # outcome kept apart from its item (by an earlier version) was journalled first.
         journals = [doc.pop(_JOURNALLED) for doc in docs]
+        outcomes = [doc.pop(OUTCOME, None) for doc in docs]
         agents = [doc.pop(_AGENT) for doc in docs]
         journalled, agent = journals[0], agents[-1]
+        outcome = _without_id(journalled[0]) if journalled else outcomes[0]
         return PendingBatch(
             [as_record(InboxItem, doc) for doc in docs],
-            decode(JournalEntry, _without_id(journalled[0])) if journalled else None,
+            None if outcome is None else decode(JournalEntry, outcome),
             as_record(Agent, agent[0]) if agent else None,
         )
 
@@ -95,6 +99,8 @@ class MongoTurnStore:
             self.messages.append(entry.messages, links_of(entry.links), vectors),
             self.outbox.put(entry.replies, claim if fresh else None),
         )
+        # Marking the first item drops the outcome journalled on it.
         await self.inbox.mark_all(entry.items, closing_status(entry), entry.error, attempt)
-        await self.journal.forget([entry.head])
+        if journalled:  # it may have been kept apart, by an earlier version
+            await self.journal.forget_apart([entry.head])
         return entry
