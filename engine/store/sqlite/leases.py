@@ -46,7 +46,12 @@ class SQLiteLeaseStore:
         return renewed > 0
 
     async def release(self, name: str, holder: str) -> bool:
-        rows = await self._db.query(
-            "DELETE FROM leases WHERE name = ? AND holder = ? RETURNING wanted", (name, holder)
-        )
-        return bool(rows and rows[0][0])
+        def release(conn: sqlite3.Connection) -> bool:
+            with write(conn):
+                rows = conn.execute(
+                    "DELETE FROM leases WHERE name = ? AND holder = ? RETURNING wanted",
+                    (name, holder),
+                ).fetchall()
+            return bool(rows and rows[0][0])
+
+        return await self._db.run(release)
