@@ -18,6 +18,7 @@ from engine.approvals import (
     ApprovalPort,
     DecisionOutcome,
     PressedIn,
+    approvers_see,
 )
 from engine.audience import Audience, AudienceKind, Scope, ScopeKind
 from engine.backoff import Backoff
@@ -293,6 +294,7 @@ __all__ = [
     "UserMemoryReport",
     "UserMemoryService",
     "apply_agents_file",
+    "approvers_see",
     "attach_tool",
     "cite_chunk",
     "create_agent",

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from engine.audience import AudienceKind
 from engine.ports import IntakePort
 from engine.records import utcnow
 from engine.store.approvals import ApprovalRequest, ApprovalStatus
@@ -24,6 +25,8 @@ from engine.tools.base import ToolOutcome
 
 log = logging.getLogger(__name__)
 
+#: Who decided a request denied because none of its approvers could see its conversation.
+UNSEEN = "(no approver sees this conversation)"
 #: How every tool error the agent reads begins.
 TOOL_ERROR = "Error:"
 #: Requests expired (or resumed) per pass of ``expire_overdue`` (``resume_interrupted``).
@@ -106,6 +109,22 @@ class ApprovalPort(Protocol):
         one of its approvers, it was decided already, or ``where`` is not its conversation
         (None: a caller that already knows the request, such as a test or the inspector)."""
 
+    async def refuse_unseen(self, request_id: str) -> ApprovalAnswer:
+        """Deny the request at once because none of its approvers can see its conversation
+        (``approvers_see`` said so before its prompt was shown); its conversation is told,
+        as of any decision."""
+
+
+def approvers_see(request: ApprovalRequest, members: Collection[str] | None) -> bool:
+    """Whether one of the request's approvers can see its conversation, and so its prompt:
+    in a DM, only the person it is with; elsewhere, one of the channel's ``members`` (None:
+    not known, or anyone may look, as in a public channel). Showing the prompt to anyone
+    else would show them words of a conversation they may not read."""
+    audience = request.inbound.audience
+    if audience.kind is AudienceKind.DM:
+        return audience.user in request.approvers
+    return members is None or any(approver in members for approver in request.approvers)
+
 
 class ApprovedCalls(Protocol):
     """Runs an approved call as its agent would have (the agent runtime)."""
@@ -159,6 +178,19 @@ class ApprovalDesk:
         await self._resume(decided)
         answered = DecisionOutcome.APPROVED if approve else DecisionOutcome.DENIED
         return ApprovalAnswer(answered, _settled(decided), decided)
+
+    async def refuse_unseen(self, request_id: str) -> ApprovalAnswer:
+        request = await self._store.approvals.get(request_id)
+        if request is None:
+            return ApprovalAnswer(DecisionOutcome.UNKNOWN, "I can't find that request any more.")
+        decided = await self._store.approvals.decide(
+            request.id, ApprovalStatus.DENIED, UNSEEN, self._clock()
+        )
+        if decided is None:
+            fresh = await self._store.approvals.get(request.id)
+            return _decided_already(fresh or request)
+        await self._resume(decided)
+        return ApprovalAnswer(DecisionOutcome.DENIED, _settled(decided), decided)
 
     async def expire_overdue(self, limit: int = EXPIRE_BATCH) -> int:
         """Expire the requests whose time ran out and tell their conversations; how many."""
@@ -219,6 +251,8 @@ def _became(request: ApprovalRequest) -> str:
             return f"{by} approved {tool}, but the bot stopped while it ran: its result is unknown."
         case ApprovalStatus.APPROVED:
             return f"{by} approved {tool}. Result: {request.result}"
+        case ApprovalStatus.DENIED if by == UNSEEN:
+            return f"{_unseen(request)} Ask in a conversation one of them is in."
         case ApprovalStatus.DENIED:
             return f"{by} denied {tool}; it did not run."
         case _:
@@ -232,10 +266,20 @@ def _settled(request: ApprovalRequest) -> str:
             return f"Approved by {request.decided_by}, but {request.tool} failed."
         case ApprovalStatus.APPROVED:
             return f"Approved by {request.decided_by}: {request.tool} ran."
+        case ApprovalStatus.DENIED if request.decided_by == UNSEEN:
+            return f"{_unseen(request)} Ask for it where one of them can see it."
         case ApprovalStatus.DENIED:
             return f"Denied by {request.decided_by}: {request.tool} did not run."
         case _:
             return f"Expired: nobody approved {request.tool} in time; it did not run."
+
+
+def _unseen(request: ApprovalRequest) -> str:
+    who = ", ".join(request.approvers)
+    return (
+        f"Denied: {request.tool} needs the approval of {who}, and none of them can see this "
+        "conversation, so it did not run."
+    )
 
 
 def _decided_already(request: ApprovalRequest) -> ApprovalAnswer:

@@ -3,7 +3,9 @@
 Each button's id carries the request's id (``mnemo:approval:approve:<id>``) and is answered
 by a dynamic item, so buttons posted before a restart still work. Once decided, the prompt is
 edited to say what was decided and loses its buttons; a press by someone else, or after the
-decision, gets an ephemeral answer and changes nothing.
+decision, gets an ephemeral answer and changes nothing. A request made in a DM with someone
+who is not one of its approvers is denied at once, and the DM is told why: none of them can
+see it, and showing them the prompt elsewhere would show them words of that DM.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any, ClassVar
 
 import discord
 
-from engine import ApprovalPort, ApprovalRequest, PressedIn
+from engine import ApprovalPort, ApprovalRequest, PressedIn, approvers_see
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +51,20 @@ class DiscordApprovals:
         #: The agent this bot speaks as: it shows only that agent's requests.
         self.agent_id = agent_id
         self._client = client
+        self._approvals = approvals
         self._button = _button_type(approvals, agent_id)
         client.add_dynamic_items(self._button)
 
     async def ask_approval(self, request: ApprovalRequest) -> None:
+        target = self._client.get_partial_messageable(int(request.thread or request.channel))
+        # Who may read a server's private channel is not known here: its prompt is shown.
+        if not approvers_see(request, None):
+            answer = await self._approvals.refuse_unseen(request.id)
+            await target.send(answer.text, allowed_mentions=discord.AllowedMentions.none())
+            return
         view = discord.ui.View(timeout=None)
         view.add_item(self._button(APPROVE, request.id))
         view.add_item(self._button(DENY, request.id))
-        target = self._client.get_partial_messageable(int(request.thread or request.channel))
         mentioned = [discord.Object(int(user)) for user in request.approvers if user.isdigit()]
         await target.send(
             approval_text(request),

@@ -3,7 +3,10 @@
 The prompt is posted in the paused conversation and names its approvers; each button carries
 the request's id, so a press needs no state in the adapter. Once decided, the prompt is
 replaced by what was decided; a press by someone else, or after the decision, gets a private
-answer and changes nothing.
+answer and changes nothing. A request none of whose approvers can see its conversation (a DM
+with someone else, a private channel none of them is in) is denied at once, and the
+conversation is told why: showing them the prompt elsewhere would show them words of a
+conversation they may not read.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncRespond
-from slack_sdk.errors import SlackClientError
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.answers import (
     answer_privately,
@@ -29,13 +33,15 @@ from adapters.slack.config import PLATFORM
 from adapters.slack.events import team_of
 from adapters.slack.formatting import escape
 from adapters.slack.streaming import notice_metadata
-from engine import JSON, ApprovalPort, ApprovalRequest
+from engine import JSON, ApprovalPort, ApprovalRequest, AudienceKind, approvers_see
 
 log = logging.getLogger(__name__)
 
 APPROVE = "mnemo_approve"
 DENY = "mnemo_deny"
 UNREADABLE = "I could not read that button; nothing was decided."
+#: Pages of a private channel's members read to find an approver among them.
+_MEMBER_PAGES = 10
 #: Characters of the call's arguments shown on the prompt.
 SHOWN_ARGUMENTS = 1_500
 
@@ -86,12 +92,18 @@ class SlackApprovals:
         self._reject = reject
 
     async def ask_approval(self, request: ApprovalRequest) -> None:
+        """Post the prompt in the request's conversation; where none of its approvers can
+        see that conversation, deny it at once and say so there instead."""
         client = await self._clients.for_team(team_of(request.workspace))
+        text = f"Approval needed: the agent wants to run {request.tool}."
+        blocks: list[dict[str, Any]] | None = approval_blocks(request)
+        if not approvers_see(request, await _members(client, request)):
+            text, blocks = (await self._approvals.refuse_unseen(request.id)).text, None
         await client.chat_postMessage(
             channel=request.channel,
             thread_ts=request.thread or None,
-            text=f"Approval needed: the agent wants to run {request.tool}.",
-            blocks=approval_blocks(request),
+            text=text,
+            blocks=blocks,
             metadata=notice_metadata("approval"),
         )
 
@@ -126,3 +138,24 @@ async def _replace_prompt(respond: AsyncRespond, body: dict[str, Any], text: str
         )
     except (SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as error:
         log.info("replacing an approval prompt failed: %r", error)
+
+
+async def _members(client: AsyncWebClient, request: ApprovalRequest) -> set[str] | None:
+    """The members of the request's private channel; None where anyone of the workspace may
+    look (a public channel), for a DM (its person is known), or when Slack would not say."""
+    if request.inbound.audience.kind is not AudienceKind.PRIVATE:
+        return None
+    members: set[str] = set()
+    cursor: str | None = None
+    try:
+        for _ in range(_MEMBER_PAGES):
+            response = await client.conversations_members(
+                channel=request.channel, limit=1_000, cursor=cursor
+            )
+            members.update(str(member) for member in response.get("members") or ())
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor or members.intersection(request.approvers):
+                return members
+    except (SlackApiError, SlackClientError, OSError, TimeoutError) as error:
+        log.info("approval %s: the channel's members are unknown (%r)", request.id, error)
+    return None

@@ -51,6 +51,8 @@ class FakeSlackApi:
     users: dict[str, JSONDict] = field(default_factory=dict)
     #: conversations.info answers, by channel id.
     channels: dict[str, JSONDict] = field(default_factory=dict)
+    #: conversations.members answers, by channel id (other channels: ``channel_not_found``).
+    members: dict[str, list[str]] = field(default_factory=dict)
     #: More bots of the same workspace by bot token: (user id, bot id). Calls made with one of
     #: these tokens answer auth.test and post as that bot (several agents, each its own app).
     bots: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -346,6 +348,12 @@ class FakeSlackApi:
             return {"ok": False, "error": "channel_not_found"}
         return {"ok": True, "channel": {"id": args.get("channel"), **channel}}
 
+    def _members(self, args: JSONDict) -> JSONDict:
+        members = self.members.get(str(args.get("channel")))
+        if members is None:
+            return {"ok": False, "error": "channel_not_found"}
+        return _paged_list(members, args, "members")
+
     def _permalink(self, args: JSONDict) -> JSONDict:
         channel, ts = str(args.get("channel", "")), str(args.get("message_ts", ""))
         if not channel or not ts:
@@ -404,13 +412,21 @@ def _within(messages: list[JSONDict], args: JSONDict) -> list[JSONDict]:
 def _paged(messages: list[JSONDict], args: JSONDict, *, newest_first: bool) -> JSONDict:
     """One page of ``messages`` in Slack's order, with the cursor of the next page."""
     ordered = sorted(messages, key=lambda m: float(m["ts"]), reverse=newest_first)
+    body = _paged_list(ordered, args, "messages")
+    body["has_more"] = bool(body["response_metadata"]["next_cursor"])
+    return body
+
+
+def _paged_list(items: list[Any], args: JSONDict, key: str) -> JSONDict:
+    """One page of ``items`` under ``key``, with the cursor of the next page."""
     start = int(str(args.get("cursor") or "page:0").removeprefix("page:"))
     limit = int(args.get("limit") or 100)
-    page = ordered[start : start + limit]
-    more = start + limit < len(ordered)
-    body: JSONDict = {"ok": True, "messages": page, "has_more": more}
-    body["response_metadata"] = {"next_cursor": f"page:{start + limit}" if more else ""}
-    return body
+    more = start + limit < len(items)
+    return {
+        "ok": True,
+        key: items[start : start + limit],
+        "response_metadata": {"next_cursor": f"page:{start + limit}" if more else ""},
+    }
 
 
 def _set_blocks(message: JSONDict, args: JSONDict) -> None:
@@ -484,6 +500,7 @@ _HANDLERS = {
     "conversations.history": "_history",
     "conversations.replies": "_replies",
     "conversations.info": "_conversation_info",
+    "conversations.members": "_members",
     "conversations.open": "_open_dm",
     "chat.getPermalink": "_permalink",
     "users.info": "_user_info",

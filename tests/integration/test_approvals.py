@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -17,6 +18,7 @@ from engine import (
     ApprovalDesk,
     ApprovalRequest,
     ApprovalStatus,
+    Audience,
     DecisionOutcome,
     RecordFilter,
     utcnow,
@@ -42,6 +44,39 @@ class RecordingPrompter:
 
     async def ask_approval(self, request: ApprovalRequest) -> None:
         self.asked.append(request)
+
+
+def waiting_request(
+    platform: str, agent: str, audience: Audience, approvers: tuple[str, ...]
+) -> ApprovalRequest:
+    """A call of ``archival_memory_insert`` made in ``audience``, for ``approvers`` to decide."""
+    asker = audience.user or "asker"
+    asked = Inbound(
+        platform=platform,
+        agent_id=agent,
+        audience=audience,
+        thread="",
+        author=Author(asker, "Asker"),
+        text="remember the rotation",
+        event_id=f"Ev-{audience.channel}",
+        message_ref="1700000001.000100",
+        sent_at=utcnow(),
+    )
+    now = utcnow()
+    return ApprovalRequest(
+        id=f"request-{audience.channel}",
+        agent_id=agent,
+        workspace=audience.workspace,
+        channel=audience.channel,
+        thread="",
+        tool="archival_memory_insert",
+        arguments=json.dumps({"content": FACT}),
+        requester=asker,
+        approvers=approvers,
+        inbound=asked,
+        created_at=now,
+        expires_at=now + timedelta(hours=1),
+    )
 
 
 async def require_approval(runtime: Runtime) -> None:

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from engine import ApprovalStatus, RecordFilter
+from engine import ApprovalRequest, ApprovalStatus, Audience, AudienceKind, RecordFilter
 from tests.fakes import slack_payloads
 from tests.fakes.openai_server import FakeOpenAI, tool_call
 from tests.fakes.slack_world import TEAM, SlackWorld, collection_api, collection_bot, slack_bot
 from tests.harness import dm
-from tests.integration.test_approvals import require_approval
+from tests.integration.test_approvals import require_approval, waiting_request
 
 FACT = "Deploys freeze on Fridays."
 
@@ -125,3 +125,55 @@ async def test_buttons_posted_before_a_restart_still_decide(tmp_path: Path) -> N
             await after.replies(2, "DUANN")
             assert api.posted("DUANN")[-1]["text"] == "Kept, after the restart."
             assert await kept_passages(after) == [FACT]
+
+
+async def ask(world: SlackWorld, request: ApprovalRequest) -> None:
+    assert world.adapter.approvals is not None
+    assert await world.runtime.store.approvals.put(request)
+    await world.adapter.approvals.ask_approval(request)
+
+
+@pytest.mark.parametrize(
+    ("audience", "members"),
+    [
+        (dm("UANN", f"slack:{TEAM}"), None),
+        (Audience(f"slack:{TEAM}", AudienceKind.PRIVATE, "GSECRET"), ["UANN", "UBEN"]),
+    ],
+    ids=["dm", "private-channel"],
+)
+async def test_a_request_no_approver_can_see_is_denied_at_once_and_says_why(
+    world: SlackWorld, audience: Audience, members: list[str] | None
+) -> None:
+    if members is not None:
+        world.api.members[audience.channel] = members
+    world.llm.push(tool_call("send_message", message="Nobody who may approve that is here."))
+    request = waiting_request("slack", world.runtime.default_agent.id, audience, ("UADMIN",))
+    await ask(world, request)
+
+    [notice, answer] = await world.replies(2, audience.channel)
+    assert notice["text"] == (
+        "Denied: archival_memory_insert needs the approval of UADMIN, and none of them can see "
+        "this conversation, so it did not run. Ask for it where one of them can see it."
+    )
+    assert "blocks" not in notice  # no buttons: nothing left to decide
+    assert answer["text"] == "Nobody who may approve that is here."
+    # Nothing of the conversation went anywhere else (no DM to the approver).
+    assert {m["channel"] for m in world.api.posted()} == {audience.channel}
+    asked = json.loads(request.arguments)["content"]
+    assert all(asked not in json.dumps(m) for m in world.api.posted())
+    decided = await world.runtime.store.approvals.get(request.id)
+    assert decided is not None
+    assert decided.status is ApprovalStatus.DENIED
+    assert await kept_passages(world) == []
+
+
+async def test_a_private_channel_an_approver_is_in_gets_the_prompt(world: SlackWorld) -> None:
+    world.api.members["GSECRET"] = ["UANN", "UADMIN"]
+    audience = Audience(f"slack:{TEAM}", AudienceKind.PRIVATE, "GSECRET")
+    request = waiting_request("slack", world.runtime.default_agent.id, audience, ("UADMIN",))
+    await ask(world, request)
+    [posted] = await world.replies(1, "GSECRET")
+    assert buttons(posted) == {"mnemo_approve": request.id, "mnemo_deny": request.id}
+    pending = await world.runtime.store.approvals.get(request.id)
+    assert pending is not None
+    assert pending.status is ApprovalStatus.PENDING

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine import RecordFilter
+from engine import ApprovalStatus, Audience, AudienceKind, RecordFilter
 from tests.fakes import discord_payloads as p
 from tests.fakes.discord_rest import FakeDiscord, PostedMessage
 from tests.fakes.discord_world import build_world
@@ -15,7 +15,7 @@ from tests.harness import dm, settings_for
 from tests.integration.discord.conftest import Scene, mnemo_on
 from tests.integration.discord.interacting import UPDATE_MESSAGE, answered, is_ephemeral_message
 from tests.integration.discord.test_discord_memory_view import components
-from tests.integration.test_approvals import FACT, require_approval
+from tests.integration.test_approvals import FACT, require_approval, waiting_request
 
 
 def press(scene: Scene, custom_id: str, on: PostedMessage, by: p.Payload) -> p.Payload:
@@ -89,3 +89,30 @@ async def test_buttons_posted_before_a_restart_still_decide(tmp_path: Path) -> N
             replies = await scene.replies(world.alice_dm, 2)
             assert replies[-1].content == "Kept, after the restart."
             assert await kept_passages(scene) == [FACT]
+
+
+async def test_a_dm_request_for_approvers_who_cannot_see_it_is_denied_at_once(
+    scene: Scene,
+) -> None:
+    world = scene.world
+    alice, bob = world.alice["id"], world.bob["id"]
+    audience = Audience(f"discord:dm:{alice}", AudienceKind.DM, world.alice_dm["id"], alice)
+    request = waiting_request("discord", scene.runtime.default_agent.id, audience, (bob,))
+    assert scene.adapter.approvals is not None
+    assert await scene.runtime.store.approvals.put(request)
+    scene.llm.push(tool_call("send_message", message="Bob would have to approve that."))
+    await scene.adapter.approvals.ask_approval(request)
+
+    notice, answer = await scene.replies(world.alice_dm, 2)
+    assert notice.content == (
+        f"Denied: archival_memory_insert needs the approval of {bob}, and none of them can "
+        "see this conversation, so it did not run. Ask for it where one of them can see it."
+    )
+    assert not notice.payload.get("components")
+    assert answer.content == "Bob would have to approve that."
+    # Nothing of Alice's DM went anywhere else.
+    assert scene.discord.all_posted() == scene.discord.posted(world.alice_dm["id"])
+    assert "rotates" not in notice.content
+    decided = await scene.runtime.store.approvals.get(request.id)
+    assert decided is not None
+    assert decided.status is ApprovalStatus.DENIED
