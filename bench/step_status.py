@@ -14,17 +14,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
-from adapters.slack import SlackConfig, SlackDelivery
-from adapters.slack.clients import WorkspaceClients
-from bot.wiring import Runtime, running
-from engine import Audience, AudienceKind, Author, Inbound, utcnow
+from bot.wiring import Runtime
+from engine import Audience, AudienceKind
 from tests.fakes.openai_server import FakeOpenAI, tool_call
 from tests.fakes.slack_api import FakeSlackApi
-from tests.harness import settings_for
+from tests.fakes.slack_world import answer_in_thread, delivering_runtime
 
 TEAM = "T0001"
 CHANNEL = "DBENCH"
@@ -42,47 +38,19 @@ async def one_turn(
         tool_call("send_message", message="It ships on Thursday."),
     )
     before = len(api.calls_of(STATUS))
-    thread = f"{1_600_000_000 + n}.000100"
+    audience = Audience(f"slack:{TEAM}", AudienceKind.DM, CHANNEL, "UBENCH")
     started = time.perf_counter()
-    result = await runtime.engine.receive(
-        Inbound(
-            platform="slack",
-            agent_id=runtime.default_agent.id,
-            audience=Audience(f"slack:{TEAM}", AudienceKind.DM, CHANNEL, "UBENCH"),
-            thread=thread,
-            author=Author("UBENCH", "Bench"),
-            text=f"when does the release ship? ({n})",
-            event_id=f"Ev{n}",
-            message_ref=thread,
-            sent_at=utcnow(),
-        )
-    )
-    async with asyncio.timeout(60):
-        await runtime.engine.wait_settled(result.inbox_id)
+    thread = f"{1_600_000_000 + n}.000100"
+    await answer_in_thread(runtime, audience, thread, f"when does the release ship? ({n})")
     return time.perf_counter() - started, len(api.calls_of(STATUS)) - before
 
 
 async def main(turns: int, status_ms: float) -> None:
     api = FakeSlackApi(team_id=TEAM, assistant_threads=True)
     api.hang(STATUS, status_ms / 1000, times=1_000_000)
-    await api.start()
-    try:
-        async with FakeOpenAI() as llm:
-            with tempfile.TemporaryDirectory() as tmp:
-                settings = settings_for(Path(tmp), llm, MNEMO_JOBS_ENABLED=False)
-                async with running(settings) as runtime:
-                    config = SlackConfig(
-                        agent_id=runtime.default_agent.id,
-                        bot_token="xoxb-bench",
-                        signing_secret="bench",
-                        api_base_url=api.base_url,
-                    )
-                    port = SlackDelivery(WorkspaceClients(config), runtime.store.deliveries)
-                    runtime.engine.register_platform(port)
-                    await one_turn(runtime, llm, api, 0)  # warm-up
-                    measured = [await one_turn(runtime, llm, api, n + 1) for n in range(turns)]
-    finally:
-        await api.stop()
+    async with FakeOpenAI() as llm, delivering_runtime(api, llm) as runtime:
+        await one_turn(runtime, llm, api, 0)  # warm-up
+        measured = [await one_turn(runtime, llm, api, n + 1) for n in range(turns)]
     ms = sorted(seconds * 1000 for seconds, _ in measured)
     calls = statistics.median(count for _, count in measured)
     print(f"turns with 3 tool steps, Slack answering setStatus after {status_ms:g} ms")

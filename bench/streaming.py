@@ -21,18 +21,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-from adapters.slack import SlackConfig, SlackDelivery
-from adapters.slack.clients import WorkspaceClients
-from bot.wiring import Runtime, running
-from engine import Audience, AudienceKind, Author, Inbound, utcnow
+from bot.wiring import Runtime
+from engine import Audience, AudienceKind
 from tests.fakes.openai_server import FakeOpenAI, StreamedChunk, tool_call
 from tests.fakes.slack_api import ApiCall, FakeSlackApi
-from tests.harness import settings_for
+from tests.fakes.slack_world import answer_in_thread, delivering_runtime
 
 TEAM = "T0001"
 CHANNEL = "CBENCH"
@@ -103,22 +99,9 @@ async def one_turn(runtime: Runtime, llm: FakeOpenAI, api: FakeSlackApi, n: int)
     llm.stream_log.clear()
     api.calls.clear()
     llm.push(tool_call("send_message", message=ANSWER))
-    thread = f"{1_700_000_000 + n}.000100"
-    result = await runtime.engine.receive(
-        Inbound(
-            platform="slack",
-            agent_id=runtime.default_agent.id,
-            audience=Audience(f"slack:{TEAM}", AudienceKind.PUBLIC, CHANNEL),
-            thread=thread,
-            author=Author("UBENCH", "Bench"),
-            text=f"what do you remember about the release? ({n})",
-            event_id=f"Ev{n}",
-            message_ref=thread,
-            sent_at=utcnow(),
-        )
-    )
-    async with asyncio.timeout(30):
-        await runtime.engine.wait_settled(result.inbox_id)
+    audience = Audience(f"slack:{TEAM}", AudienceKind.PUBLIC, CHANNEL)
+    text = f"what do you remember about the release? ({n})"
+    await answer_in_thread(runtime, audience, f"{1_700_000_000 + n}.000100", text)
     return delays(llm.stream_log, api.calls)
 
 
@@ -130,26 +113,11 @@ def percentiles(values: Sequence[float]) -> str:
 
 async def main(turns: int, gap_ms: float) -> None:
     api = FakeSlackApi(team_id=TEAM, assistant_threads=False)
-    await api.start()
-    try:
-        async with FakeOpenAI() as llm:
-            llm.stream_pacing.piece = 4
-            llm.stream_pacing.gap = gap_ms / 1000
-            with tempfile.TemporaryDirectory() as tmp:
-                settings = settings_for(Path(tmp), llm, MNEMO_JOBS_ENABLED=False)
-                async with running(settings) as runtime:
-                    config = SlackConfig(
-                        agent_id=runtime.default_agent.id,
-                        bot_token="xoxb-bench",
-                        signing_secret="bench",
-                        api_base_url=api.base_url,
-                    )
-                    port = SlackDelivery(WorkspaceClients(config), runtime.store.deliveries)
-                    runtime.engine.register_platform(port)
-                    await one_turn(runtime, llm, api, 0)  # warm-up
-                    measured = [await one_turn(runtime, llm, api, n + 1) for n in range(turns)]
-    finally:
-        await api.stop()
+    async with FakeOpenAI() as llm, delivering_runtime(api, llm) as runtime:
+        llm.stream_pacing.piece = 4
+        llm.stream_pacing.gap = gap_ms / 1000
+        await one_turn(runtime, llm, api, 0)  # warm-up
+        measured = [await one_turn(runtime, llm, api, n + 1) for n in range(turns)]
     pieces = [delay for turn in measured for delay in turn.pieces]
     appends = [turn.first_append for turn in measured if turn.first_append == turn.first_append]
     print(f"streaming into Slack: {turns} turns, a {len(ANSWER)}-character reply written")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -15,12 +16,13 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from adapters.slack import SlackAdapter, SlackConfig
-from bot.wiring import Runtime, build_runtime
+from adapters.slack import SlackAdapter, SlackConfig, SlackDelivery
+from adapters.slack.clients import WorkspaceClients
+from bot.wiring import Runtime, build_runtime, running
 from engine import SourceLibrary
 from engine.audience import Audience, AudienceKind
 from engine.ports import IntakePort, ReceiveResult
-from engine.records import JSON, Inbound
+from engine.records import JSON, Author, Inbound, utcnow
 from tests.fakes import slack_payloads
 from tests.fakes.memory_items import Remembered, remember_birthday
 from tests.fakes.openai_server import FakeOpenAI
@@ -209,6 +211,48 @@ async def slack_bot(
             await runner.cleanup()
     finally:
         await runtime.aclose()
+
+
+@asynccontextmanager
+async def delivering_runtime(api: FakeSlackApi, llm: FakeOpenAI) -> AsyncIterator[Runtime]:
+    """A whole runtime on the embedded store (no jobs) whose replies go to ``api`` through
+    Slack's delivery port alone, without the Slack app: what delivery benchmarks measure."""
+    await api.start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = settings_for(Path(tmp), llm, MNEMO_JOBS_ENABLED=False)
+            async with running(settings) as runtime:
+                config = SlackConfig(
+                    agent_id=runtime.default_agent.id,
+                    bot_token="xoxb-bench",
+                    signing_secret="bench",
+                    api_base_url=api.base_url,
+                )
+                port = SlackDelivery(WorkspaceClients(config), runtime.store.deliveries)
+                runtime.engine.register_platform(port)
+                yield runtime
+    finally:
+        await api.stop()
+
+
+async def answer_in_thread(runtime: Runtime, audience: Audience, thread: str, text: str) -> None:
+    """``text`` from a person, in ``thread`` of ``audience``'s channel, straight into the
+    engine; returns once its turn settled (its replies delivered)."""
+    result = await runtime.engine.receive(
+        Inbound(
+            platform="slack",
+            agent_id=runtime.default_agent.id,
+            audience=audience,
+            thread=thread,
+            author=Author("UBENCH", "Bench"),
+            text=text,
+            event_id=f"Ev{thread}",
+            message_ref=thread,
+            sent_at=utcnow(),
+        )
+    )
+    async with asyncio.timeout(60):
+        await runtime.engine.wait_settled(result.inbox_id)
 
 
 #: When Ann told the agent her birthday in #general (``remember_anns_birthday``).
