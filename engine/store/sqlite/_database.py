@@ -7,8 +7,10 @@ thread keeps the event loop free and costs one hand-over per operation, not one 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from functools import partial
@@ -21,6 +23,8 @@ from engine.store.sqlite._upgrade import upgrade
 
 #: How long a writer waits for another process's write lock before giving up (milliseconds).
 BUSY_TIMEOUT_MS = 15_000
+#: Seconds between tries to take the write lock, the last one repeated.
+_LOCK_WAITS = (0.0001, 0.0002, 0.0005, 0.001, 0.002)
 
 
 class Database:
@@ -104,7 +108,12 @@ class Database:
 
     async def execute(self, sql: str, params: Sequence[object] = ()) -> int:
         """Run one writing statement; how many rows it changed."""
-        return await self.run(lambda c: c.execute(sql, params).rowcount)
+
+        def execute(conn: sqlite3.Connection) -> int:
+            with write(conn):
+                return conn.execute(sql, params).rowcount
+
+        return await self.run(execute)
 
     async def close(self) -> None:
         thread, self._thread = self._thread, None
@@ -130,13 +139,35 @@ def _set_exception(future: asyncio.Future[Any], error: BaseException) -> None:
 @contextmanager
 def write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """A write transaction that takes the file's write lock up front (no upgrade deadlocks)."""
-    conn.execute("BEGIN IMMEDIATE")
+    begin_immediate(conn)
     try:
         yield conn
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def begin_immediate(conn: sqlite3.Connection) -> None:
+    """Take the write lock, waiting for another process's transaction in short steps.
+
+    SQLite's own busy handler sleeps 1 ms, then longer and longer (up to 100 ms a try), while
+    a transaction here holds the lock about a millisecond: processes sharing the file would
+    spend most of their time asleep.
+    """
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        for attempt in itertools.count():
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                    raise
+            time.sleep(_LOCK_WAITS[min(attempt, len(_LOCK_WAITS) - 1)])
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 @contextmanager
