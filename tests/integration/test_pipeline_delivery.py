@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from engine.core import Engine
-from engine.pipeline import Backoff, PipelineSettings
+from engine.pipeline import Backoff, PipelineContext, PipelineSettings, ReplyDelivery
 from engine.records import Outbound, utcnow
 from engine.store.protocol import Store
 from engine.store.queues import OutboxStatus
@@ -186,3 +186,36 @@ async def test_two_processes_never_post_one_reply_twice(store: Store) -> None:
     finally:
         for engine in engines:
             await engine.stop()
+
+
+async def test_replies_written_claimed_and_left_undelivered_are_given_back(store: Store) -> None:
+    """A worker delivers its turn's replies on the claim they were written with; when the
+    platform fails the first, the second's claim is given back for any process's sweep."""
+    port = DedupingPort(outage=1)
+    pipeline = PipelineContext(store, {port.platform: port}, "worker-a", FAST, utcnow)
+    delivery = ReplyDelivery(pipeline, lambda reply: None)
+    replies = [
+        Outbound(
+            id=f"in-1.r{n}",
+            inbox_id="in-1",
+            platform=port.platform,
+            agent_id="agent-1",
+            workspace="test:W1",
+            channel="C1",
+            thread="",
+            text=f"part {n}",
+            index=n,
+        )
+        for n in (0, 1)
+    ]
+    claim = delivery.claim_for(replies)
+    assert claim is not None
+    await store.outbox.put(replies, claim)
+    assert await store.outbox.claim(replies[1].id, "worker-b", 30) is None  # claimed at writing
+
+    with delivery.reserved(replies):
+        assert not await delivery.deliver_in_order(replies, claimed=True)
+    assert port.posted == []
+    assert await store.outbox.claim(replies[1].id, "worker-b", 30) is not None
+    [first] = [e for e in await store.outbox.for_inbox("in-1") if e.reply.id == replies[0].id]
+    assert (first.attempts, first.status) == (1, OutboxStatus.PENDING)
