@@ -4,9 +4,13 @@ back tells its holder (someone else was refused it meanwhile)."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import time
+from pathlib import Path
 
 from engine.store.protocol import Store
 from engine.store.queues import InboxStatus, LeaseGrant
+from engine.store.sqlite import SQLiteStore
 from tests.contract.conftest import OpenReplica
 from tests.contract.records import inbox_item
 
@@ -53,3 +57,25 @@ async def test_a_failed_attempt_is_counted_with_its_error_and_the_item_stays_pen
         2,
         "the model exploded again",
     )
+
+
+async def test_sqlite_file_from_before_keeps_its_leases_and_notes_refusals(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "mnemo.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT, expires REAL)")
+        conn.execute("INSERT INTO leases VALUES ('conv-1', 'worker-a', ?)", (time.time() + 60,))
+    conn.close()
+    for _ in range(2):  # the second start finds nothing left to upgrade
+        store = SQLiteStore(path)
+        await store.setup()
+        await store.close()
+
+    store = SQLiteStore(path)
+    await store.setup()
+    try:
+        assert await store.leases.take("conv-1", "worker-b", 30) is LeaseGrant.REFUSED
+        assert await store.leases.release("conv-1", "worker-a") is True
+    finally:
+        await store.close()
