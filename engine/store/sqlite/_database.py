@@ -23,6 +23,8 @@ from engine.store.sqlite._upgrade import upgrade
 
 #: How long a writer waits for another process's write lock before giving up (milliseconds).
 BUSY_TIMEOUT_MS = 15_000
+#: Pages of the file kept in memory, in KiB (the most the cache grows to).
+CACHE_KIB = 16 * 1024
 #: Seconds between tries to take the write lock, the last one repeated.
 _LOCK_WAITS = (0.0001, 0.0002, 0.0005, 0.001, 0.002)
 
@@ -66,6 +68,10 @@ class Database:
             if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
+            # A turn reads and writes pages all over the recall and lineage indexes: with
+            # SQLite's default 2 MiB, a store of a few thousand messages rereads them from the
+            # file every turn.
+            conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             # Deleted and overwritten content is zeroed in the file, not left in free space.
             conn.execute("PRAGMA secure_delete = ON")
             with write(conn):

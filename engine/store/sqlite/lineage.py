@@ -19,8 +19,8 @@ from engine.store.sqlite._database import Database, write
 from engine.store.sqlite._filters import placeholders
 
 #: Links waiting in ``lineage_recent`` that make the next write move them all into
-#: ``lineage``: a few dozen turns' worth, which a lookup still scans in about a millisecond.
-RECENT_LIMIT = 4096
+#: ``lineage``: some dozens of turns' worth, which a lookup still scans in a few milliseconds.
+RECENT_LIMIT = 8192
 _TABLES = ("lineage", "lineage_recent")
 #: Records one link; recording it again changes nothing (one recorded again after its move
 #: waits in both tables until the next move, which keeps one).
