@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.audience import Audience, AudienceKind
+from engine.audience import Audience, AudienceKind, Scope
 from engine.store.protocol import RecordFilter
 from engine.store.sqlite import SQLiteStore
 from engine.store.sqlite._fts import query_terms
@@ -86,3 +86,18 @@ async def test_a_search_of_everything_visible_ranks_the_same(store: SQLiteStore)
         found = await store.messages.search_text(where, query, 20)
 
         assert [h.record.id for h in found] == ranked_then_filtered(store.path, where, query, 20)
+
+
+@pytest.mark.parametrize("limit", [3, 30])
+async def test_a_search_whose_rows_are_rare_among_the_best_matches_ranks_the_same(
+    store: SQLiteStore, limit: int
+) -> None:
+    """Only the DM's rows are visible: too few of them are among the index's best matches to
+    answer from those alone, and the search still finds the DM's own best."""
+    where = visible_to(DM_ALICE, scopes=(Scope.dm("alice"),))
+    for query in QUERIES:
+        found = await store.messages.search_text(where, query, limit)
+
+        assert [h.record.id for h in found] == ranked_then_filtered(store.path, where, query, limit)
+        assert found
+        assert all(h.record.channel == DM_ALICE.channel for h in found)

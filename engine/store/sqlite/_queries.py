@@ -89,6 +89,8 @@ class MemoryTable[T](RecordTable[T]):
                 params=params,
                 query=query,
                 limit=limit,
+                # a channel's or a person's rows are too few among the best matches
+                shortlist=where.channel is None and where.user is None,
             )
         )
         return [Scored(self.columns.record(row), -float(row[-1])) for row in rows]
