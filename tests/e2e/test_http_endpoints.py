@@ -1,5 +1,6 @@
 """Health, readiness and Prometheus metrics of a running ``mnemo run`` process, and its JSON
-logs: what a load balancer, an orchestrator and a Prometheus server would see."""
+logs: what a load balancer, an orchestrator and a Prometheus server would see; and the
+inspector's chat API when several processes serve one store."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -203,3 +206,60 @@ async def test_a_wrong_model_url_is_one_warning_at_start_and_failed_turns_unread
         assert value(found, "mnemo_turns_total", outcome="failed") == 3
         assert await stopped(bot) == 0
     assert not [line for line in bot.lines if "retry" in line]
+
+
+async def chat(
+    http: aiohttp.ClientSession, bot: MnemoProcess, token: str, text: str
+) -> dict[str, Any]:
+    """Say ``text`` in a DM through ``bot``'s inspector chat API; its answer."""
+    api = f"http://127.0.0.1:{bot.port}/inspector/api"
+    headers = {"Authorization": f"Bearer {token}"}
+    async with http.get(f"{api}/agents", headers=headers) as response:
+        agent = (await response.json())["default_agent_id"]
+    dm = {"workspace": "e2e:W1", "kind": "dm", "channel": "D1", "user": "U1"}
+    async with http.post(
+        f"{api}/agents/{agent}/chat", json={**dm, "text": text}, headers=headers
+    ) as response:
+        assert response.status == 200, await response.text()
+        answer: dict[str, Any] = await response.json()
+        return answer
+
+
+async def wait_pending(store: Store, count: int) -> None:
+    """Return once ``count`` messages wait in the inbox (wrap in a timeout)."""
+    while True:
+        if await store.inbox.depth() >= count:
+            return
+        await asyncio.sleep(0.05)
+
+
+async def test_a_chat_answered_by_another_process_returns_the_replies_it_delivered(
+    deployment: Deployment, store: Store
+) -> None:
+    token = secrets.token_urlsafe(16)
+    env = {**deployment.env, "MNEMO_INSPECTOR_TOKEN": token}
+    llm = deployment.llm
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WAIT)) as http,
+        MnemoProcess(env, deployment.workdir, "runs-turns") as runner,
+    ):
+        # The first message's turn waits on the model, so its process holds the conversation
+        # while the second message is said to the other process.
+        llm.block()
+        first = asyncio.create_task(chat(http, runner, token, "first: the garden"))
+        async with asyncio.timeout(WAIT):
+            await llm.wait_for_in_flight()
+        async with MnemoProcess(env, deployment.workdir, "takes-messages") as taker:
+            second = asyncio.create_task(chat(http, taker, token, "second: the tomatoes"))
+            async with asyncio.timeout(WAIT):
+                await wait_pending(store, 2)
+            llm.unblock()
+            async with asyncio.timeout(WAIT):
+                answers = await asyncio.gather(first, second)
+    assert [a["settled"] for a in answers] == [True, True]
+    # The scripted model echoes what it was told last: each answer holds its own reply.
+    (first_reply,) = answers[0]["replies"]
+    (second_reply,) = answers[1]["replies"]
+    assert first_reply.endswith("first: the garden")
+    assert second_reply.endswith("second: the tomatoes")
+    assert len(llm.chat_requests) == 2

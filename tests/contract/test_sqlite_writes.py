@@ -1,8 +1,11 @@
-"""SQLite only: links written since the last bulk move into the source-indexed table are found,
-counted and removed like the rest, and a link recorded again after its move is not kept twice."""
+"""SQLite only: how writes reach a file other processes share. Links written since the last
+bulk move into the source-indexed table are found, counted and removed like the rest; a write
+that finds another process holding the write lock waits for it, then lands."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,10 +16,14 @@ from engine.store.sqlite import SQLiteStore
 from engine.store.sqlite.lineage import RECENT_LIMIT
 from tests.contract.records import WS
 
+FILE = "shared.sqlite3"
+#: Long enough for the store's writes to find the lock taken (they wait well past it).
+HELD = 0.3
+
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
-    opened = SQLiteStore(tmp_path / "lineage.sqlite3")
+    opened = SQLiteStore(tmp_path / FILE)
     await opened.setup()
     yield opened
     await opened.close()
@@ -45,3 +52,25 @@ async def test_links_before_and_after_a_bulk_move_are_found_counted_and_removed(
     assert await store.lineage.unlink_records(Derived.MESSAGE, ["reply-1"]) == len(window) - 1
     assert await store.lineage.derived_from(window) == []
     assert await store.lineage.derived_from(["m-new"]) == [DerivedRecord(Derived.PASSAGE, "p-1")]
+
+
+async def test_writes_wait_for_another_process_lock_then_land(
+    store: SQLiteStore, tmp_path: Path
+) -> None:
+    other = sqlite3.connect(tmp_path / FILE, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        statement = asyncio.create_task(store.kv.put("settings", "theme", {"dark": True}))
+        transaction = asyncio.create_task(
+            store.lineage.link(links(Derived.PASSAGE, "p-1", ["m-1"], WS))
+        )
+        await asyncio.sleep(HELD)
+        assert not statement.done()
+        assert not transaction.done()
+        other.execute("COMMIT")
+        async with asyncio.timeout(10):
+            await asyncio.gather(statement, transaction)
+    finally:
+        other.close()
+    assert await store.kv.get("settings", "theme") == {"dark": True}
+    assert await store.lineage.derived_from(["m-1"]) == [DerivedRecord(Derived.PASSAGE, "p-1")]
