@@ -4,8 +4,8 @@ The pipeline worker names, for the turn it runs, where steps are shown (``report
 each tool says its step (``report_step``) as it starts. Background passes run with no reporter,
 so their steps go nowhere. Showing a step is best effort: it never fails or stalls a turn. The
 tool does not wait for the platform: one sender per turn shows its steps in order, a step
-still waiting when a newer one comes is dropped for it, and the sender is stopped before the
-turn ends, so no step shows after the turn's reply.
+still waiting when a newer one (or the reply) comes is dropped for it, and the sender is
+stopped before the turn ends, so no step shows after the turn's reply.
 """
 
 from __future__ import annotations
@@ -52,12 +52,16 @@ class StepSender:
             async with asyncio.timeout(wait_s):
                 await self._idle.wait()
 
-    async def aclose(self, wait_s: float) -> None:
-        """Drop the step still waiting, let the one on its way land (at most ``wait_s``),
-        then stop: nothing is shown after this returns."""
+    async def supersede(self, wait_s: float) -> None:
+        """What shows next takes the steps' place: drop the step still waiting, and let the
+        one on its way land (at most ``wait_s``)."""
         self._waiting = None
         self._wake.set()
         await self.landed(wait_s)
+
+    async def aclose(self, wait_s: float) -> None:
+        """``supersede``, then stop: nothing is shown after this returns."""
+        await self.supersede(wait_s)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -103,9 +107,9 @@ async def report_step(label: str) -> None:
         sender.show(label)
 
 
-async def steps_landed(wait_s: float = STEP_TIMEOUT_S) -> None:
-    """Wait (at most ``wait_s``) until the current turn's steps reached the platform, so
-    what is shown next (a reply) comes after them."""
+async def supersede_steps(wait_s: float = STEP_TIMEOUT_S) -> None:
+    """The current turn's reply shows next: a step still waiting is not shown, and the one on
+    its way lands first (at most ``wait_s``), so no step shows after the reply's text."""
     sender = _sender.get()
     if sender is not None:
-        await sender.landed(wait_s)
+        await sender.supersede(wait_s)

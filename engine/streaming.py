@@ -22,7 +22,7 @@ from datetime import datetime
 
 from engine.partial_json import StringFieldReader
 from engine.ports import PlatformPort, ReplyStream, StreamingPort
-from engine.progress import steps_landed
+from engine.progress import supersede_steps
 from engine.records import Inbound, Outbound
 from engine.store.queues import InboxItem
 from engine.turns import Replies
@@ -111,8 +111,8 @@ class StreamedReply:
 
     async def _send(self) -> None:
         try:
-            # The steps shown before the reply land before it (no status after its text).
-            await steps_landed()
+            # The step on its way lands before the reply's text; one still waiting is not shown.
+            await supersede_steps()
             self._opened = await self.port.open_stream(self.reply, self.answering)
             if self._opened is None:
                 return

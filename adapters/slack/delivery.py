@@ -90,6 +90,8 @@ class SlackDelivery(SlackLinks):
         self._streaming = SlackStreaming(clients, ledgers, text_limit, feedback=feedback)
         #: Channels where assistant.threads.setStatus was refused: not asked again.
         self._no_status: set[tuple[str, str]] = set()
+        #: "is thinking..." on its way, by conversation: what is shown there next waits for it.
+        self._thinking: dict[tuple[str, str, str], asyncio.Task[bool]] = {}
 
     @property
     def platform(self) -> str:
@@ -125,22 +127,34 @@ class SlackDelivery(SlackLinks):
 
     async def open_stream(self, reply: Outbound, answering: Inbound) -> ReplyStream | None:
         """``engine.StreamingPort``: the reply streamed into a thread while the model writes."""
+        await self._thinking_shown(answering)
         return await self._streaming.open_stream(reply, answering)
 
     @asynccontextmanager
     async def working(self, inbound: Inbound) -> AsyncIterator[None]:
         """Show "is thinking..." in the thread (AI assistant threads); elsewhere Slack refuses
-        the status and it is skipped."""
-        shown = await self._set_status(inbound, THINKING)
+        the status and it is skipped. The turn does not wait for it: the steps and the reply
+        shown after it wait until it landed."""
+        key = _conversation(inbound)
+        thinking = asyncio.create_task(self._set_status(inbound, THINKING))
+        self._thinking[key] = thinking
         try:
             yield
         finally:
-            if shown:
+            if self._thinking.get(key) is thinking:
+                del self._thinking[key]
+            if await thinking:
                 await self._set_status(inbound, "")
 
     async def show_step(self, inbound: Inbound, status: str) -> None:
         """The status line says what the agent is doing now ("searching memory…")."""
+        await self._thinking_shown(inbound)
         await self._set_status(inbound, status)
+
+    async def _thinking_shown(self, inbound: Inbound) -> None:
+        thinking = self._thinking.get(_conversation(inbound))
+        if thinking is not None:
+            await asyncio.shield(thinking)
 
     async def _post(
         self,
@@ -225,6 +239,10 @@ class SlackDelivery(SlackLinks):
             log.debug("assistant status skipped: %r", error)
             return False
         return True
+
+
+def _conversation(inbound: Inbound) -> tuple[str, str, str]:
+    return (inbound.workspace, inbound.channel, inbound.thread)
 
 
 def _parts_in(messages: Sequence[dict[str, Any]], reply_id: str) -> dict[int, str]:

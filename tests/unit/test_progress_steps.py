@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from engine.progress import STEP_TIMEOUT_S, report_step, reporting_steps, steps_landed
+from engine.progress import STEP_TIMEOUT_S, report_step, reporting_steps, supersede_steps
 
 #: Far longer than reporting a step takes, far shorter than the platform's timeout.
 AT_ONCE_S = STEP_TIMEOUT_S / 2
@@ -19,11 +19,11 @@ async def test_steps_go_to_the_reporter_of_the_running_turn_only() -> None:
         shown.append(label)
 
     await report_step("before any turn")
-    async with reporting_steps(show):
+    async with reporting_steps(show) as sender:
         await report_step("searching memory…")
-        await steps_landed()
+        await sender.landed(STEP_TIMEOUT_S)
         await asyncio.create_task(report_step("in a task the turn started"))
-        await steps_landed()
+        await sender.landed(STEP_TIMEOUT_S)
         await report_step("")
     await report_step("after the turn")
     assert shown == ["searching memory…", "in a task the turn started"]
@@ -56,7 +56,7 @@ async def test_steps_are_shown_in_order_and_a_superseded_one_is_skipped() -> Non
         shown.append(label)
         await release.wait()
 
-    async with reporting_steps(slow):
+    async with reporting_steps(slow) as sender:
         await report_step("searching memory…")
         await asyncio.sleep(0)  # the sender takes it, and waits for the platform
         for label in ("updating notes…", "asking the calendar…"):
@@ -64,10 +64,10 @@ async def test_steps_are_shown_in_order_and_a_superseded_one_is_skipped() -> Non
             await asyncio.wait_for(report_step(label), AT_ONCE_S)
         assert shown == ["searching memory…"]
         release.set()
-        await steps_landed()
+        await sender.landed(STEP_TIMEOUT_S)
         assert shown == ["searching memory…", "asking the calendar…"]
         await report_step("asking the calendar…")  # already shown: not sent again
-        await steps_landed()
+        await sender.landed(STEP_TIMEOUT_S)
     assert shown == ["searching memory…", "asking the calendar…"]
 
 
@@ -91,3 +91,25 @@ async def test_no_step_is_shown_after_the_turns_steps_are_closed() -> None:
     await report_step("too late")
     await asyncio.sleep(0.1)
     assert shown == ["searching memory…"]
+
+
+async def test_the_reply_supersedes_a_waiting_step_once_the_one_on_its_way_landed() -> None:
+    shown: list[str] = []
+    landed: list[str] = []
+    release = asyncio.Event()
+
+    async def slow(label: str) -> None:
+        shown.append(label)
+        await release.wait()
+        landed.append(label)
+
+    async with reporting_steps(slow) as sender:
+        await report_step("searching memory…")
+        await asyncio.sleep(0)
+        await report_step("updating notes…")
+        asyncio.get_running_loop().call_later(0.05, release.set)
+        await supersede_steps()  # the reply is about to show
+        assert landed == ["searching memory…"]
+        await report_step("searching past conversations…")  # a step after the reply shows
+        await sender.landed(STEP_TIMEOUT_S)
+    assert shown == ["searching memory…", "searching past conversations…"]
