@@ -3,6 +3,7 @@ of the store, and is rebuilt when its file is missing or corrupt."""
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from engine.store.protocol import RecordFilter
 from engine.store.sqlite import SQLiteStore
 from engine.store.sqlite._ann import GraphSettings
 from engine.store.sqlite._database import snapshot
+from engine.store.sqlite._matrix import Conditions
 from engine.store.sqlite._vectors import VectorIndex
 from engine.store.sqlite.messages import VECTOR_COLUMNS
 from tests.contract.records import AGENT, DM_ALICE, PUBLIC, WS, message
@@ -89,7 +91,8 @@ async def test_graph_answers_equal_the_exact_scan(
     await fill(store)
     index, exact = graphed(tmp_path / "graphs"), scanned()
 
-    for where in (OPEN, ALICE):
+    in_dm = dataclasses.replace(ALICE, channel=DM_ALICE.channel)
+    for where in (OPEN, ALICE, in_dm, dataclasses.replace(OPEN, user="u3")):
         state = rng.bit_generator.state
         by_graph = ranked(index, conn, where)
         rng.bit_generator.state = state
@@ -179,3 +182,23 @@ async def test_a_deleted_row_leaves_the_saved_graph_at_once(
     restored = Index.restore(str(saved))
     assert restored is not None
     assert not restored.contains(gone)
+
+
+async def test_a_filter_few_rows_pass_is_known_before_the_graph_is_asked(
+    store: SQLiteStore, conn: sqlite3.Connection, tmp_path: Path
+) -> None:
+    """A channel's or an author's rows are counted as they arrive, so a search limited to a
+    few of them scans those rows rather than ask the graph for candidates that miss them."""
+    await fill(store)
+    index = graphed(tmp_path / "graphs")
+    settled(index, conn)
+    [matrix] = index._matrices.values()
+    codes = index._codes
+
+    def bound(where: RecordFilter) -> int:
+        return matrix.at_most(Conditions(where, codes, users_are_authors=True))
+
+    assert bound(OPEN) == 330
+    assert bound(dataclasses.replace(ALICE, channel=DM_ALICE.channel)) == 30
+    assert bound(dataclasses.replace(OPEN, user="u3")) == len(range(3, 300, 7))
+    assert bound(dataclasses.replace(OPEN, channel="nowhere")) == 0

@@ -103,6 +103,10 @@ class Matrix:
         #: Rows whose vector is in the graph, and how many rows were offered to it so far.
         self.in_graph: Mask = np.zeros(cap, np.bool_)
         self.offered = 0
+        #: Rows ever appended per channel and per author code (never decreased: an upper
+        #: bound), to tell a search whose filter few rows pass before asking the graph.
+        self._per_channel: dict[int, int] = {}
+        self._per_author: dict[int, int] = {}
 
     def _reserve(self, extra: int) -> None:
         cap = len(self.pos)
@@ -145,7 +149,21 @@ class Matrix:
         self.tags.extend(rows.start, tags)
         self.users.extend(rows.start, users)
         self.size = rows.stop
+        for counts, column in ((self._per_channel, 3), (self._per_author, 4)):
+            codes, numbers = np.unique(fields[:, column], return_counts=True)
+            for code, number in zip(codes.tolist(), numbers.tolist(), strict=True):
+                counts[code] = counts.get(code, 0) + number
         return rows
+
+    def at_most(self, conditions: Conditions) -> int:
+        """An upper bound on the rows ``conditions`` let through, from their channel and
+        author alone."""
+        bound = self.size
+        if conditions.channel is not None:
+            bound = min(bound, self._per_channel.get(conditions.channel, 0))
+        if conditions.author is not None:
+            bound = min(bound, self._per_author.get(conditions.author, 0))
+        return bound
 
     def kill(self, row: int) -> None:
         if self.alive[row]:
@@ -226,9 +244,14 @@ class Matrix:
         self, conditions: Conditions, query: Floats, limit: int, rows_of: Callable[[Ints], Ints]
     ) -> list[tuple[int, float]]:
         """The best ``limit`` rows: from the graph's candidates when it is complete and enough
-        of them pass the filter, else by scanning every row."""
-        if self.graph is not None and self.offered == self.size:
-            keys = self.graph.nearest(query, max(limit, self._graphs.candidates))
+        of them pass the filter, else by scanning every row (at once when the filter is
+        known to let few rows through)."""
+        breadth = max(limit, self._graphs.candidates)
+        # Too few of the graph's candidates would pass a filter that lets through fewer than
+        # ``limit`` in ``breadth`` rows (a channel's own rows): the scan answers at once.
+        rare = self.at_most(conditions) * breadth < limit * self.size
+        if self.graph is not None and self.offered == self.size and not rare:
+            keys = self.graph.nearest(query, breadth)
             candidates = rows_of(keys)
             candidates = candidates[self._admitted(conditions, candidates)]
             if len(candidates) >= limit:
