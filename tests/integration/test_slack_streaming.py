@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.streaming import draft_key, notice_metadata
+from engine import DeliveryLedger, Outbound
 from tests.fakes.openai_server import FakeOpenAI, tool_call
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.slack_world import TEAM, TURN_S, SlackWorld, collection_api, slack_bot
@@ -137,3 +140,39 @@ async def test_with_streaming_off_the_reply_is_posted_whole(
         await one_complete_reply(world, ANSWER)
     assert "stream" not in llm.chat_requests[-1]
     assert [c for c in api.calls if c.method in STREAM_METHODS] == []
+
+
+async def test_a_stream_whose_ts_was_not_recorded_is_found_past_the_bots_other_messages(
+    world: SlackWorld,
+) -> None:
+    # A process asked Slack to start the reply's stream and stopped before hearing its ts;
+    # meanwhile the bot posted a notice (with metadata) in the same thread.
+    thread = "1690000000.000100"
+    client = AsyncWebClient(token="xoxb-scenario", base_url=world.api.base_url)
+    notice = await client.chat_postMessage(
+        channel="CGEN", thread_ts=thread, text="Learned notes.md", metadata=notice_metadata("f")
+    )
+    started = await client.chat_startStream(
+        channel="CGEN", thread_ts=thread, markdown_text="Here is a rep"
+    )
+    reply = Outbound(
+        id="turn-1.r0",
+        inbox_id="turn-1",
+        platform="slack",
+        agent_id=world.runtime.default_agent.id,
+        workspace=f"slack:{TEAM}",
+        channel="CGEN",
+        thread=thread,
+        text=ANSWER,
+        reply_to=thread,
+    )
+    ledgers = world.runtime.store.deliveries
+    await ledgers.put(DeliveryLedger(draft_key(reply.id), "slack", "CGEN", (), reply.created_at))
+
+    assert await world.adapter.platform_port.deliver(reply) == started["ts"]
+    by_ts = {m["ts"]: m for m in world.api.posted("CGEN")}
+    completed, kept = by_ts[started["ts"]], by_ts[notice["ts"]]
+    assert (completed["text"], completed.get("streaming")) == (ANSWER, False)
+    assert kept["text"] == "Learned notes.md"
+    assert len(world.api.posted("CGEN")) == 2
+    assert len(world.api.calls_of("chat.postMessage")) == 1  # the notice alone
