@@ -11,7 +11,7 @@ states one.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 
@@ -25,7 +25,7 @@ from engine.agent.context import (
 from engine.agent.memory import TurnMemory
 from engine.agent.prompts import DEFAULT_SYSTEM_PROMPT
 from engine.agent.summarizer import Summarizer
-from engine.audience import Audience
+from engine.audience import Audience, Scope
 from engine.llm import LLMError
 from engine.records import Agent, ConversationKey, Message, Role, Summary
 from engine.search import HistoryRead
@@ -90,7 +90,7 @@ class ContextWindow:
             beyond, loaded = await self._beyond_load(conversation, after, loaded)
             # A conversation keeps its key when its channel changes audience (a private
             # channel opened to everyone): only what this audience may read enters the window.
-            history = [m for m in loaded if audience.can_read(m.workspace, m.scope)]
+            history = _readable(audience, loaded)
             # A turn applied before and re-run finds its own messages stored already.
             stored = {m.id for m in history}
             compiled = self._compiler(agent.model).compile(
@@ -119,7 +119,7 @@ class ContextWindow:
                 summary.text if summary else "",
             )
             evicted = [
-                *(m for m in beyond if audience.can_read(m.workspace, m.scope)),
+                *_readable(audience, beyond),
                 *compiled.evicted,
             ]
             if not evicted or not fold:
@@ -200,6 +200,21 @@ class ContextWindow:
         )
         # Losing this race is fine: the winner folded the same or newer messages.
         await self.store.summaries.put(updated, summary.version if summary else 0)
+
+
+def _readable(audience: Audience, messages: Iterable[Message]) -> list[Message]:
+    """The messages ``audience`` may read, checked once per workspace and scope (the messages
+    of a conversation share one or a few)."""
+    verdicts: dict[tuple[str, Scope], bool] = {}
+    readable = []
+    for message in messages:
+        where = (message.workspace, message.scope)
+        verdict = verdicts.get(where)
+        if verdict is None:
+            verdict = verdicts[where] = audience.can_read(*where)
+        if verdict:
+            readable.append(message)
+    return readable
 
 
 def _readable_summary(summary: Summary | None, audience: Audience) -> Summary | None:
