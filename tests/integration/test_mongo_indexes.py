@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import uuid
@@ -103,6 +104,24 @@ async def test_vector_search_returns_only_what_the_audience_may_see(
     assert {hit.record.id for hit in found} == expected
     assert "ranking in-process" not in caplog.text  # the server's $vectorSearch answered
     assert [hit.score for hit in found] == sorted((hit.score for hit in found), reverse=True)
+
+
+async def test_the_audience_is_a_prefilter_so_other_audiences_never_crowd_out_the_visible(
+    store: MongoStore,
+) -> None:
+    """Records another audience learned, nearer the query than every visible one and more
+    than the search's candidates, leave the visible ones found: the audience fields filter
+    the candidates before they are chosen, not the results after."""
+    crowd = [
+        dataclasses.replace(_passage(f"dm-carol-{i}", "dm:carol"), embedding=NEAR)
+        for i in range(60)
+    ]
+    await store.passages.insert(crowd)
+    where = RecordFilter.for_audience(AGENT, Audience(WORKSPACE, AudienceKind.PUBLIC, "C1"))
+
+    found = await store.passages.search_vector(where, NEAR, limit=2)
+
+    assert {hit.record.id for hit in found} == {"public", "agent-wide"}
 
 
 async def test_vector_search_honours_the_limit_and_tags(store: MongoStore) -> None:
