@@ -8,10 +8,11 @@ overlap or touch, and stops adding turns at a token cap so the result fits the a
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from engine.records import Message
+from engine.records import ConversationKey, Message
 from engine.search._indexing import is_searchable
 from engine.store.protocol import MessageStore, RecordFilter
 
@@ -97,8 +98,9 @@ async def gather_exchanges(
     """
     drafts: list[_Draft] = []
     spent = 0
+    neighbourhoods = await _neighbourhoods(store, where, hits, exclude)
     for hit in hits:
-        around = await _neighbourhood(store, where, hit, exclude)
+        around = neighbourhoods[hit.id]
         at = next(i for i, m in enumerate(around) if m.id == hit.id)
         window = around[max(at - shape.before, 0) : at + shape.after + 1]
         touching = {m.id for m in around[max(at - shape.before - 1, 0) : at + shape.after + 2]}
@@ -126,16 +128,33 @@ def _cost(
     return sum(count_tokens(turn_line(m, True)) + 1 for m in turns if m.id not in seen)
 
 
-async def _neighbourhood(
-    store: MessageStore, where: RecordFilter, hit: Message, exclude: Collection[str]
-) -> list[Message]:
-    """The visible, searchable turns of ``hit``'s conversation near it, the hit included."""
-    nearby = await store.between(
-        hit.conversation, hit.seq - NEIGHBOUR_SPAN_NS - 1, hit.seq + NEIGHBOUR_SPAN_NS
-    )
-    around = [
-        m
-        for m in nearby
-        if m.id == hit.id or (is_searchable(m) and m.id not in exclude and visible(m, where))
-    ]
-    return around if any(m.id == hit.id for m in around) else [hit]
+async def _neighbourhoods(
+    store: MessageStore, where: RecordFilter, hits: Sequence[Message], exclude: Collection[str]
+) -> dict[str, list[Message]]:
+    """The visible, searchable turns of each hit's conversation near it, the hit included, by
+    hit id. Hits of one conversation whose spans overlap are read together, and all reads are
+    sent at once."""
+    spans: list[tuple[ConversationKey, int, int, list[Message]]] = []
+    for hit in sorted(hits, key=lambda m: (str(m.conversation), m.seq)):
+        low, high = hit.seq - NEIGHBOUR_SPAN_NS - 1, hit.seq + NEIGHBOUR_SPAN_NS
+        if spans and spans[-1][0] == hit.conversation and low <= spans[-1][2]:
+            spans[-1] = (hit.conversation, spans[-1][1], high, [*spans[-1][3], hit])
+        else:
+            spans.append((hit.conversation, low, high, [hit]))
+    reads = await asyncio.gather(*(store.between(key, low, high) for key, low, high, _ in spans))
+    found: dict[str, list[Message]] = {}
+    for (_, _, _, members), nearby in zip(spans, reads, strict=True):
+        for hit in members:
+            around = [
+                m
+                for m in nearby
+                if abs(m.seq - hit.seq) <= NEIGHBOUR_SPAN_NS
+                and (m.id == hit.id or (m.id not in exclude and _shown(m, where)))
+            ]
+            found[hit.id] = around if any(m.id == hit.id for m in around) else [hit]
+    return found
+
+
+def _shown(message: Message, where: RecordFilter) -> bool:
+    """Whether ``message`` may stand beside a hit: a searchable turn ``where`` lets through."""
+    return is_searchable(message) and visible(message, where)
