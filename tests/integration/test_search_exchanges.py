@@ -98,6 +98,35 @@ async def test_overlapping_hits_are_one_exchange(store: Store) -> None:
     assert exchanges[0].hits == {turns[0].id, turns[2].id}
 
 
+async def test_hits_far_apart_in_one_conversation_keep_their_own_windows(store: Store) -> None:
+    """Hits of one conversation (read together) and of another each come with their own
+    neighbours only."""
+    search = searcher(store, before=1, after=1)
+    here = chat(
+        "morning",
+        "the kayak is ready",
+        "great",
+        "lunch?",
+        "sure",
+        "tea",
+        "ok",
+        "kayak back in the shed",
+        "thanks",
+    )
+    there = chat("hello", "a kayak for sale", "how much", channel="C2")
+    await remember(store, search, *here, *there)
+
+    exchanges = await search.exchanges(PUBLIC, "kayak", 3)
+
+    assert sorted(contents(e) for e in exchanges) == sorted(
+        [
+            ["morning", "the kayak is ready", "great"],
+            ["ok", "kayak back in the shed", "thanks"],
+            ["hello", "a kayak for sale", "how much"],
+        ]
+    )
+
+
 async def test_the_token_cap_drops_neighbours_before_hits(store: Store) -> None:
     search = searcher(store, before=2, after=2, token_cap=40)
     filler = "a long aside about nothing in particular " * 3
