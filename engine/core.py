@@ -31,6 +31,7 @@ from engine.pipeline import (
     SettleWatch,
     is_settled,
 )
+from engine.pipeline.forgotten import ForgetsRedone
 from engine.ports import PlatformPort, ReceiveOutcome, ReceiveResult
 from engine.records import JSON, Inbound, InboundKind, Outbound, new_id, utcnow
 from engine.search.hybrid import HybridSearch
@@ -38,6 +39,7 @@ from engine.store.codec import encode
 from engine.store.protocol import Store
 from engine.store.queues import InboxItem, InboxStatus, OutboxStatus
 from engine.turns import TurnRunner
+from engine.user_data import UserDataService
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +93,10 @@ class Engine:
         self._tasks: list[asyncio.Task[None]] = []
         pipeline = PipelineContext(store, self._ports, self.holder, settings, clock)
         self._delivery = ReplyDelivery(pipeline, self._settle.reply_settled)
+        #: Forgets that landed while a turn ran are redone once it is written.
+        self._forgets = ForgetsRedone(store.inbox, UserDataService(store, search))
         self._worker = ConversationWorker(
-            pipeline, runner, self._delivery, self._settle.applied, self._observer
+            pipeline, runner, self._delivery, self._settle.applied, self._observer, self._forgets
         )
         self._dispatcher = Dispatcher(
             store.inbox,
@@ -192,6 +196,7 @@ class Engine:
         self._tasks = [
             asyncio.create_task(self._dispatcher.run(), name="dispatcher"),
             asyncio.create_task(self._delivery.run(), name="reply delivery"),
+            asyncio.create_task(self._redo_forgets(), name="redo forgets"),
         ]
         for task in self._tasks:
             task.add_done_callback(_log_failure)
@@ -210,6 +215,11 @@ class Engine:
         await self._settle_soon.flush()
 
     # -- internals ------------------------------------------------------------------------------
+
+    async def _redo_forgets(self) -> None:
+        """Redo the forgets a stopped process left undone after the turns they landed in."""
+        if redone := await self._forgets.sweep():
+            log.info("redid the forgets that landed in %d turns before the last stop", redone)
 
     async def _apply_change(self, inbound: Inbound) -> ReceiveResult:
         """Platform edits and deletions change stored recall, and drop what was derived from

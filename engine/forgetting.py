@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from engine.ports import ForgetReport
 from engine.records import ConversationKey, Message
 from engine.search.hybrid import HybridSearch
+from engine.store.forget_marks import ForgetMark, MarkKind
 from engine.store.lineage import Derived, DerivedRecord, block_line_id
 from engine.store.protocol import Store
 
@@ -120,11 +121,21 @@ class Forgetting:
                 await store.lineage.unlink_sources(sorted(ids))
         return report, redacted
 
-    async def platform_delete(self, workspace: str, channel: str, ref: str) -> ForgetReport:
-        """A platform deleted a message: every stored copy goes, and what was derived from it.
+    async def mark(self, mark: ForgetMark) -> None:
+        """Before a forget looks for what to remove: have the turns running in its workspace
+        forget it again once written (``engine.store.forget_marks``)."""
+        await self.store.inbox.mark_forgotten(mark.workspace, mark.encode())
+
+    async def platform_delete(
+        self, workspace: str, channel: str, ref: str, *, mark: bool = True
+    ) -> ForgetReport:
+        """A platform deleted a message: every stored copy goes, and what was derived from it
+        (``mark``: and from the copy a running turn is about to store).
 
         The store is not settled here (see ``SettleSoon``): a platform change arrives on the
         intake path, which must stay fast."""
+        if mark:
+            await self.mark(ForgetMark(MarkKind.MESSAGE, workspace, channel, ref))
         copies = await self.store.messages.ids_of_ref(workspace, channel, ref)
         gone = await self.messages(copies)
         deleted = await self.store.messages.delete_ref(workspace, channel, ref)

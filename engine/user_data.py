@@ -22,6 +22,7 @@ from engine.records import (
 from engine.search.hybrid import HybridSearch
 from engine.sources.library import remove_document
 from engine.store.codec import encode_datetime
+from engine.store.forget_marks import ForgetMark, MarkKind
 from engine.store.lineage import Derived, person_source
 from engine.store.protocol import RecordFilter, Store
 from engine.store.sources import SourceDocument
@@ -65,7 +66,12 @@ class UserDataService:
     async def forget_user(self, workspace: str, user: str) -> ForgetReport:
         """Forget ``user`` in ``workspace``: their messages in every audience, their DMs,
         their ``human`` parts, passages about them, and everything derived from any of those
-        (see ``engine.forgetting``); then leave nothing of it in the store's files."""
+        (see ``engine.forgetting``); then leave nothing of it in the store's files. Turns
+        running meanwhile forget it again once written (``engine.store.forget_marks``)."""
+        await self._forgetting.mark(ForgetMark(MarkKind.USER, workspace, user))
+        return await self._forget_user(workspace, user)
+
+    async def _forget_user(self, workspace: str, user: str) -> ForgetReport:
         store = self._store
         blocks = await self._blocks_about(workspace, user)
         theirs = await store.messages.ids_of_user(workspace, user)
@@ -131,9 +137,23 @@ class UserDataService:
         derived from it. Nothing happens for a record of another workspace or kind."""
         if not await self._belongs(workspace, kind, record_id):
             return ForgetReport()
+        await self._forgetting.mark(ForgetMark(MarkKind.RECORD, workspace, kind, record_id))
         report = await self._forgetting.forget({kind: {record_id}})
         await self._store.settle_forget()
         return report
+
+    async def redo_forgets(self, marks: Sequence[str]) -> None:
+        """Forget again what a turn that ran during these forgets may have stored from what
+        they removed (``engine.pipeline.forgotten``)."""
+        for mark in dict.fromkeys(ForgetMark.decode(text) for text in marks):
+            if mark.kind is MarkKind.USER:
+                await self._forget_user(mark.workspace, mark.subject)
+            elif mark.kind is MarkKind.MESSAGE:
+                where = (mark.workspace, mark.subject, mark.detail)
+                await self._forgetting.platform_delete(*where, mark=False)
+            else:
+                await self._forgetting.forget({Derived(mark.subject): {mark.detail}})
+        await self._store.settle_forget()
 
     async def _belongs(self, workspace: str, kind: Derived, record_id: str) -> bool:
         if kind is Derived.PASSAGE:

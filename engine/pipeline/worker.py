@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 from engine.observer import EngineObserver, SilentObserver, Stage, TurnEnd
 from engine.pipeline.context import PipelineContext
 from engine.pipeline.delivery import ReplyDelivery
+from engine.pipeline.forgotten import ForgetsRedone
 from engine.pipeline.leases import HeldLease
 from engine.ports import StepPort
 from engine.progress import reporting_steps
 from engine.records import Agent, Inbound
 from engine.search import HistoryRead
-from engine.store.queues import DeliveryClaim, InboxItem, PendingBatch
+from engine.store.queues import AppliedTurn, DeliveryClaim, InboxItem, PendingBatch
 from engine.store.state import JournalEntry, TurnOutcome
 from engine.streaming import streaming_replies
 from engine.turns import Replies, TurnResult, TurnRunner, user_message
@@ -60,6 +61,8 @@ class ConversationWorker:
     #: Told of each turn applied, and whether all its replies were delivered.
     on_applied: Callable[[JournalEntry, bool], None]
     observer: EngineObserver = field(default_factory=SilentObserver)
+    #: Redoes the forgets that landed while a turn ran, once it is written and delivered.
+    forgets: ForgetsRedone | None = None
 
     async def serve(
         self, conversation: str, stopping: asyncio.Event, others_waiting: Callable[[], bool]
@@ -130,14 +133,17 @@ class ConversationWorker:
             claim = None if journalled else self.delivery.claim_for(entry.replies)
             with self.delivery.reserved(entry.replies if claim else ()):
                 with self._timed(Stage.APPLY):
-                    applied = await self._apply(
+                    written = await self._apply(
                         entry, seen, journalled=journalled, claim=claim, attempt=attempt
                     )
+                applied = written.entry
                 end = TurnEnd.DONE if applied.outcome is TurnOutcome.DONE else TurnEnd.FAILED
                 with self._timed(Stage.DELIVER):
                     delivered = await self.delivery.deliver_in_order(
                         applied.replies, claimed=claim is not None and applied == entry
                     )
+            if self.forgets is not None:
+                await self.forgets.after(written)
             self.on_applied(applied, delivered)
             return set(applied.items) >= {item.id for item in batch.items}
         except TurnDeferred:
@@ -211,7 +217,7 @@ class ConversationWorker:
         journalled: bool,
         claim: DeliveryClaim | None,
         attempt: int,
-    ) -> JournalEntry:
+    ) -> AppliedTurn:
         """Write the outcome with its messages' embeddings (the batch's first journalled
         outcome wins: its messages are embedded after). ``seen`` is what the turn read of its
         conversation, where it ran in this process."""
@@ -220,8 +226,8 @@ class ConversationWorker:
         applied = await store.turns.apply(
             entry, journalled=journalled, embeddings=embeddings, claim=claim, attempt=attempt
         )
-        if applied != entry:
-            await store.messages.set_embeddings(await self._embeddings(applied))
+        if applied.entry != entry:
+            await store.messages.set_embeddings(await self._embeddings(applied.entry))
         return applied
 
     async def _embeddings(

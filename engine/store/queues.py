@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from engine.records import JSON, Agent, Inbound, Outbound, new_id, next_seq, seq_at
+from engine.store.forget_marks import MarkedItem
 from engine.store.state import JournalEntry, TurnOutcome
 
 
@@ -83,6 +84,17 @@ class InboxStore(Protocol):
         """Blank the text of these settled items (a message deleted or edited on the platform:
         its user message has the item's id). Returns the ids of the items redacted."""
 
+    async def mark_forgotten(self, workspace: str, mark: str) -> int:
+        """A forget is starting in ``workspace``: note ``mark`` (``ForgetMark.encode``) on
+        every pending item there, for the turn that settles them (``AppliedTurn.forgotten``).
+        Returns how many items it marked (an item already carrying ``mark`` is not counted)."""
+
+    async def marked(self, limit: int) -> list[MarkedItem]:
+        """Settled items that still carry marks: their turn's forgets are still to redo."""
+
+    async def clear_marks(self, item_ids: Sequence[str]) -> None:
+        """The forgets noted on these items are redone: drop their marks."""
+
 
 #: Vectors by record id.
 type Embeddings = Sequence[tuple[str, Sequence[float]]]
@@ -102,6 +114,16 @@ class PendingBatch:
 def closing_status(entry: JournalEntry) -> InboxStatus:
     """What applying a turn's outcome marks its inbox items."""
     return InboxStatus.DONE if entry.outcome is TurnOutcome.DONE else InboxStatus.FAILED
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedTurn:
+    """What ``TurnStore.apply`` wrote, and the forgets that landed while its turn ran."""
+
+    entry: JournalEntry
+    #: Marks (``ForgetMark.encode``) found on the turn's items as it was written: what the
+    #: turn stored may come from what those forgets removed, so they are to be redone.
+    forgotten: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +152,7 @@ class TurnStore(Protocol):
         embeddings: Embeddings = (),
         claim: DeliveryClaim | None = None,
         attempt: int = 0,
-    ) -> JournalEntry:
+    ) -> AppliedTurn:
         """Write a turn's outcome once: its messages (with ``embeddings``, by message id) and
         their lineage, its replies to the outbox, its items marked (the first last, with the
         ``attempt`` that produced the outcome, when given), its journal entry dropped.
@@ -138,7 +160,10 @@ class TurnStore(Protocol):
         Unless ``journalled`` (it was read from the journal), an outcome journalled before
         under the same first item (an earlier attempt, another process) wins over ``entry``,
         and is written without ``embeddings``. Every write is idempotent, so applying again
-        after a crash writes nothing twice. Returns the outcome written.
+        after a crash writes nothing twice. Returns the outcome written, with the forget
+        marks its items carry, read in the same write as the items are marked (SQLite) or by
+        the write that marks the first item (MongoDB), so a forget either finds what the turn
+        wrote or leaves its mark for it.
 
         Replies of a fresh ``entry`` (not journalled, not beaten by an earlier outcome) are
         new to the outbox and written claimed by ``claim``; an earlier outcome's replies may

@@ -7,7 +7,17 @@ from engine.store.lineage import Derivation, Derived
 from engine.store.protocol import Store
 from engine.store.queues import DeliveryClaim, InboxStatus, OutboxStatus, PendingBatch
 from engine.store.state import JournalEntry, TurnOutcome
-from tests.contract.records import AGENT, PUBLIC, WS, axis, inbox_item, message, reply, visible_to
+from tests.contract.records import (
+    AGENT,
+    OTHER_PUBLIC,
+    PUBLIC,
+    WS,
+    axis,
+    inbox_item,
+    message,
+    reply,
+    visible_to,
+)
 
 
 async def batch_of_two(store: Store) -> tuple[str, str]:
@@ -60,8 +70,8 @@ async def test_applying_an_outcome_writes_it_closes_the_batch_and_drops_its_jour
 ) -> None:
     first, second = await batch_of_two(store)
     answered = outcome(first, (first, second), "the answer")
-    assert await store.turns.apply(answered) == answered
-    assert await store.turns.apply(answered) == answered  # again, as after a crash
+    assert (await store.turns.apply(answered)).entry == answered
+    assert (await store.turns.apply(answered)).entry == answered  # again, as after a crash
 
     [said] = answered.messages
     assert [m.content for m in await store.messages.by_ids([said.id])] == ["the answer"]
@@ -80,7 +90,9 @@ async def test_an_outcome_journalled_before_wins_over_a_later_run(store: Store) 
     first, second = await batch_of_two(store)
     earlier = outcome(first, (first,), "sorry", TurnOutcome.FAILED)
     await store.journal.record(earlier)
-    assert await store.turns.apply(outcome(first, (first, second), "a second answer")) == earlier
+    assert (
+        await store.turns.apply(outcome(first, (first, second), "a second answer"))
+    ).entry == earlier
 
     [queued] = await store.outbox.for_inbox(first)
     assert queued.reply.text == "sorry"
@@ -95,7 +107,7 @@ async def test_a_journalled_outcome_is_applied_as_read(store: Store) -> None:
     first, second = await batch_of_two(store)
     journalled = outcome(first, (first, second), "the journalled answer")
     await store.journal.record(journalled)
-    assert await store.turns.apply(journalled, journalled=True) == journalled
+    assert (await store.turns.apply(journalled, journalled=True)).entry == journalled
     assert await store.journal.find(first) is None
     assert [r.reply.text for r in await store.outbox.for_inbox(first)] == ["the journalled answer"]
 
@@ -136,7 +148,7 @@ async def test_replies_of_an_earlier_outcome_are_left_unclaimed(store: Store) ->
     earlier = outcome(first, (first,), "sorry", TurnOutcome.FAILED)
     await store.journal.record(earlier)
     later = outcome(first, (first, second), "a second answer")
-    assert await store.turns.apply(later, claim=DeliveryClaim("worker-a", 30)) == earlier
+    assert (await store.turns.apply(later, claim=DeliveryClaim("worker-a", 30))).entry == earlier
     assert await store.outbox.claim(earlier.replies[0].id, "worker-b", 30) is not None
 
     journalled = outcome(second, (second,), "journalled")
@@ -153,3 +165,37 @@ async def test_applying_records_the_attempt_that_produced_the_outcome_on_the_fir
     await store.turns.apply(outcome(first, (first, second), "the answer"), attempt=2)
     attempts = [(await store.inbox.get(i)) for i in (first, second)]
     assert [(i.attempts if i else None) for i in attempts] == [2, 0]
+
+
+async def test_a_forget_that_marked_a_running_turns_items_is_returned_with_its_outcome(
+    store: Store,
+) -> None:
+    first, second = await batch_of_two(store)
+    settled = inbox_item("E9", seq=1)
+    assert await store.inbox.put(settled)
+    await store.inbox.mark(settled.id, InboxStatus.DONE)
+    elsewhere = inbox_item("E8", seq=2, audience=OTHER_PUBLIC, conversation="conv-2")
+    assert await store.inbox.put(elsewhere)
+
+    # Only the pending items of the forget's workspace are marked.
+    assert await store.inbox.mark_forgotten(WS, "forget alice") == 3  # with conv-other's
+    assert await store.inbox.mark_forgotten(WS, "forget alice") == 0  # once each
+    assert await store.inbox.marked(10) == []  # their turn has not been written yet
+
+    written = await store.turns.apply(outcome(first, (first, second), "the answer"))
+    assert written.forgotten == ("forget alice",)
+    # Kept until the forget is redone, so a crash before that redoes it at the next start.
+    assert [m.marks for m in await store.inbox.marked(10) if m.item_id == first] == [
+        ("forget alice",)
+    ]
+    await store.inbox.clear_marks([first, second])
+    assert await store.inbox.marked(10) == []
+    assert (await store.turns.apply(outcome(first, (first, second), "the answer"))).forgotten == ()
+
+
+async def test_a_turn_written_before_the_forget_carries_no_mark(store: Store) -> None:
+    first, second = await batch_of_two(store)
+    written = await store.turns.apply(outcome(first, (first, second), "the answer"))
+    assert written.forgotten == ()
+    assert await store.inbox.mark_forgotten(WS, "forget alice") == 1  # conv-other's item
+    assert await store.inbox.marked(10) == []

@@ -18,6 +18,7 @@ from pymongo.errors import DuplicateKeyError
 
 from engine.records import JSON, utcnow
 from engine.store.codec import encode_datetime
+from engine.store.forget_marks import MarkedItem
 from engine.store.inbox_keys import dedupe_keys
 from engine.store.lineage import batches
 from engine.store.mongo._documents import (
@@ -31,6 +32,8 @@ from engine.store.mongo._journal import OUTCOME
 from engine.store.queues import InboxItem, InboxStatus
 
 _PENDING = InboxStatus.PENDING.value
+#: The forget marks an item carries (``engine.store.forget_marks``), absent when none.
+_MARKS = "forgotten"
 
 
 class MongoInbox:
@@ -74,18 +77,42 @@ class MongoInbox:
 
     async def mark_all(
         self, item_ids: Sequence[str], status: InboxStatus, error: str, attempt: int = 0
-    ) -> None:
+    ) -> tuple[str, ...]:
         """Mark a batch's items, the first one last (a pending first item means the batch's
         outcome is still to be applied), with the ``attempt`` that closed them on the first,
-        which drops the outcome journalled on it."""
+        which drops the outcome journalled on it; returns the forget marks the first carries
+        as it is marked (a forget marks every pending item before it looks for what to
+        remove, so one that missed the turn's writes left its mark here)."""
         update: Document = {"$set": {"status": status.value, "error": error}}
         if len(item_ids) > 1:
             await self._items.update_many({"_id": {"$in": list(item_ids[1:])}}, update)
         update["$unset"] = {OUTCOME: ""}
         if attempt:
             update["$max"] = {"attempts": attempt}
-        if item_ids:
-            await self._items.update_one({"_id": item_ids[0]}, update)
+        if not item_ids:
+            return ()
+        head = await self._items.find_one_and_update(
+            {"_id": item_ids[0]}, update, projection={_MARKS: True}
+        )
+        return tuple(head.get(_MARKS, ())) if head is not None else ()
+
+    async def mark_forgotten(self, workspace: str, mark: str) -> int:
+        result = await self._items.update_many(
+            {"status": _PENDING, "inbound.audience.workspace": workspace},
+            {"$addToSet": {_MARKS: mark}},
+        )
+        return result.modified_count
+
+    async def marked(self, limit: int) -> builtins.list[MarkedItem]:
+        cursor = self._items.find(
+            {_MARKS: {"$exists": True}, "status": {"$ne": _PENDING}},
+            projection={_MARKS: True},
+        ).limit(limit)
+        return [MarkedItem(str(doc["_id"]), tuple(doc[_MARKS])) async for doc in cursor]
+
+    async def clear_marks(self, item_ids: Sequence[str]) -> None:
+        for batch in batches(item_ids):
+            await self._items.update_many({"_id": {"$in": list(batch)}}, {"$unset": {_MARKS: ""}})
 
     async def record_attempt(self, item_id: str) -> int:
         doc = await self._items.find_one_and_update(

@@ -80,6 +80,8 @@ INDEXES: dict[str, list[IndexModel]] = {
             partialFilterExpression={"message_ref": _NON_EMPTY},
         ),
         _index("pending_order", "status", "conversation", "seq"),
+        # Few items carry forget marks, and only until their forget is redone.
+        _index("forget_marks", "forgotten", sparse=True),
     ],
     "inbox_rejected": [
         _index("expiry", "received_date", expireAfterSeconds=REJECTED_TTL_SECONDS),

@@ -24,6 +24,7 @@ from engine.store.mongo._journal import OUTCOME, MongoTurnJournal
 from engine.store.mongo._messages import MongoMessages
 from engine.store.mongo._outbox import MongoOutbox
 from engine.store.queues import (
+    AppliedTurn,
     DeliveryClaim,
     Embeddings,
     InboxItem,
@@ -89,7 +90,7 @@ class MongoTurnStore:
         embeddings: Embeddings = (),
         claim: DeliveryClaim | None = None,
         attempt: int = 0,
-    ) -> JournalEntry:
+    ) -> AppliedTurn:
         recorded = entry if journalled else await self.journal.record(entry)
         fresh = not journalled and recorded == entry
         vectors = embeddings if recorded == entry else ()
@@ -100,7 +101,9 @@ class MongoTurnStore:
             self.outbox.put(entry.replies, claim if fresh else None),
         )
         # Marking the first item drops the outcome journalled on it.
-        await self.inbox.mark_all(entry.items, closing_status(entry), entry.error, attempt)
+        forgotten = await self.inbox.mark_all(
+            entry.items, closing_status(entry), entry.error, attempt
+        )
         if journalled:  # it may have been kept apart, by an earlier version
             await self.journal.forget_apart([entry.head])
-        return entry
+        return AppliedTurn(entry, forgotten)

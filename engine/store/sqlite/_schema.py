@@ -198,6 +198,12 @@ CREATE UNIQUE INDEX IF NOT EXISTS inbox_agent_message
 DROP INDEX IF EXISTS inbox_event;
 DROP INDEX IF EXISTS inbox_message;
 CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (conversation, seq) WHERE status = 'pending';
+-- Forgets that landed while an item's turn ran, to redo once the turn is written.
+CREATE TABLE IF NOT EXISTS inbox_forget_marks (
+    item_id TEXT NOT NULL,
+    mark TEXT NOT NULL,
+    PRIMARY KEY (item_id, mark)
+) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS inbox_rejected (
     pos INTEGER PRIMARY KEY AUTOINCREMENT,

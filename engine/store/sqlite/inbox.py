@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from engine.records import JSON, utcnow
 from engine.store.codec import encode_datetime
+from engine.store.forget_marks import MarkedItem
 from engine.store.inbox_keys import dedupe_keys
 from engine.store.lineage import batches
 from engine.store.queues import InboxItem, InboxStatus
@@ -122,6 +123,39 @@ class SQLiteInboxStore(RecordTable[InboxItem]):
             )
             redacted += [item_id for (item_id,) in rows]
         return redacted
+
+    async def mark_forgotten(self, workspace: str, mark: str) -> int:
+        return await self._db.execute(
+            "INSERT OR IGNORE INTO inbox_forget_marks (item_id, mark) "
+            "SELECT id, ? FROM inbox WHERE status = 'pending' "
+            "AND json_extract(inbound, '$.audience.workspace') = ?",
+            (mark, workspace),
+        )
+
+    async def marked(self, limit: int) -> list[MarkedItem]:
+        rows = await self._db.query(
+            "SELECT m.item_id, json_group_array(m.mark) FROM inbox_forget_marks AS m "
+            "JOIN inbox ON inbox.id = m.item_id WHERE inbox.status != 'pending' "
+            "GROUP BY m.item_id ORDER BY min(inbox.pos) LIMIT ?",
+            (limit,),
+        )
+        return [MarkedItem(item_id, tuple(json.loads(marks))) for item_id, marks in rows]
+
+    def marks_on(self, conn: sqlite3.Connection, item_ids: Sequence[str]) -> tuple[str, ...]:
+        """The forget marks these items carry, on the database's thread."""
+        rows = conn.execute(
+            "SELECT DISTINCT mark FROM inbox_forget_marks "
+            f"WHERE item_id IN ({placeholders(len(item_ids))}) ORDER BY mark",
+            list(item_ids),
+        ).fetchall()
+        return tuple(mark for (mark,) in rows)
+
+    async def clear_marks(self, item_ids: Sequence[str]) -> None:
+        for batch in batches(item_ids):
+            await self._db.execute(
+                f"DELETE FROM inbox_forget_marks WHERE item_id IN ({placeholders(len(batch))})",
+                batch,
+            )
 
     async def rejected(self, limit: int) -> list[JSON]:
         """Newest first: ``platform``, ``raw``, ``error`` and ``received_at`` (ISO 8601)."""

@@ -11,7 +11,13 @@ import sqlite3
 from dataclasses import dataclass
 
 from engine.store.lineage import links_of
-from engine.store.queues import DeliveryClaim, Embeddings, PendingBatch, closing_status
+from engine.store.queues import (
+    AppliedTurn,
+    DeliveryClaim,
+    Embeddings,
+    PendingBatch,
+    closing_status,
+)
 from engine.store.sqlite._database import Database, snapshot, write
 from engine.store.sqlite._queries import attach_embeddings
 from engine.store.sqlite.agents import SQLiteAgentStore
@@ -52,8 +58,8 @@ class SQLiteTurnStore:
         embeddings: Embeddings = (),
         claim: DeliveryClaim | None = None,
         attempt: int = 0,
-    ) -> JournalEntry:
-        def apply(conn: sqlite3.Connection) -> JournalEntry:
+    ) -> AppliedTurn:
+        def apply(conn: sqlite3.Connection) -> AppliedTurn:
             with write(conn):
                 earlier = None if journalled else self.journal.fetch_on(conn, entry.head)
                 applied = earlier or entry
@@ -66,6 +72,9 @@ class SQLiteTurnStore:
                     conn, applied.items, closing_status(applied), applied.error, attempt
                 )
                 self.journal.forget_on(conn, [applied.head])
-            return applied
+                # In the same write: a forget's marks are either seen here, or written after
+                # this commit, and that forget finds what this turn stored.
+                forgotten = self.inbox.marks_on(conn, applied.items)
+            return AppliedTurn(applied, forgotten)
 
         return await self.db.run(apply)

@@ -1,0 +1,109 @@
+"""A forget that lands while a turn's model call is in flight wins over the turn: what the
+turn writes when it settles (the forgotten message itself, block lines, passages, its own
+messages quoting it) is removed as the forget would have removed it, on both stores."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from engine.audience import Audience
+from engine.ports import ReceiveOutcome
+from engine.records import Author, Inbound, InboundKind, new_id, utcnow
+from tests.fakes.openai_server import FakeOpenAI, tool_call
+from tests.harness import Bot, public
+from tests.integration.test_forget_complete import dump
+from tests.integration.test_lineage_turns import WS, backend, llm, running, said_by, store_of
+
+__all__ = ["backend", "llm"]
+
+SECRET = "wuzzlefrump"
+
+
+async def sent(bot: Bot, audience: Audience, user: str, text: str, ref: str) -> str:
+    """Hand ``text`` from ``user`` to the engine without waiting for its turn."""
+    result = await bot.runtime.engine.receive(
+        Inbound(
+            platform="test",
+            agent_id=bot.runtime.default_agent.id,
+            audience=audience,
+            thread="",
+            author=Author(user, user.capitalize()),
+            text=text,
+            event_id=new_id(),
+            message_ref=ref,
+            sent_at=utcnow(),
+            channel_name=f"#{audience.channel}",
+        )
+    )
+    assert result.outcome is ReceiveOutcome.ACCEPTED, result
+    return result.inbox_id
+
+
+async def copied_while(bot: Bot, forget: asyncio.Future[object] | None = None) -> str:
+    """Alice tells a secret; while the model thinks, ``forget`` runs (the test's), then the
+    model copies the secret into blocks, archival memory and its reply."""
+    bot.llm.push(
+        tool_call("core_memory_append", label="channel", content=f"Alice: {SECRET}."),
+        tool_call("core_memory_append", label="team", content=f"Team: {SECRET}."),
+        tool_call("archival_memory_insert", content=f"Alice said {SECRET}."),
+        tool_call("send_message", message=f"{SECRET}, noted!"),
+    )
+    bot.llm.block()
+    inbox_id = await sent(bot, public("general"), "alice", f"The code is {SECRET}.", "M-1")
+    async with asyncio.timeout(20):
+        await bot.llm.wait_for_in_flight(1)
+    return inbox_id
+
+
+async def settled(bot: Bot, inbox_id: str) -> None:
+    bot.llm.unblock()
+    async with asyncio.timeout(30):
+        await bot.runtime.engine.wait_settled(inbox_id)
+
+
+async def secret_left(bot: Bot) -> list[str]:
+    return [text for text in await dump(store_of(bot)) if SECRET[:6] in text]
+
+
+async def test_forgetting_a_person_mid_turn_removes_what_the_turn_stored_of_them(
+    backend: str, tmp_path: Path, llm: FakeOpenAI
+) -> None:
+    async with running(backend, tmp_path, llm) as bot:
+        inbox_id = await copied_while(bot)
+        await bot.runtime.user_data.forget_user(WS, "alice")
+        await settled(bot, inbox_id)
+
+        assert await said_by(bot, "alice") == []
+        assert await secret_left(bot) == []
+        assert await store_of(bot).inbox.marked(10) == []
+        # Alice may talk again, and is remembered from then on.
+        llm.push(tool_call("send_message", message="hello again"))
+        assert await bot.say(public("general"), "alice", "I'm back") == ["hello again"]
+        assert len(await said_by(bot, "alice")) == 1
+
+
+async def test_a_message_deleted_on_the_platform_mid_turn_leaves_nothing_derived(
+    backend: str, tmp_path: Path, llm: FakeOpenAI
+) -> None:
+    async with running(backend, tmp_path, llm) as bot:
+        inbox_id = await copied_while(bot)
+        deleted = await bot.runtime.engine.receive(
+            Inbound(
+                platform="test",
+                agent_id=bot.runtime.default_agent.id,
+                audience=public("general"),
+                thread="",
+                author=Author("alice", "Alice"),
+                text="",
+                event_id=new_id(),
+                message_ref="M-1",
+                sent_at=utcnow(),
+                kind=InboundKind.DELETE,
+            )
+        )
+        assert deleted.outcome is ReceiveOutcome.ACCEPTED
+        await settled(bot, inbox_id)
+
+        assert await said_by(bot, "alice") == []
+        assert await secret_left(bot) == []
