@@ -72,6 +72,15 @@ class SlackMessage:
     mentions_bot: bool = False
     mentions: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
+    #: The workspace of the author (``user_team``, or the message's ``team``): in Slack
+    #: Connect, another organisation's; "" when the payload does not say.
+    author_team: str = ""
+
+    @property
+    def from_outside(self) -> bool:
+        """Written by someone of another workspace, or in a channel shared with one."""
+        envelope = self.envelope
+        return envelope.shared or self.author_team not in ("", envelope.team)
 
 
 def workspace_id(team: str) -> str:
@@ -128,6 +137,9 @@ def arrival_of(
 ) -> Arrival | None:
     """The message for the intake chain, or None when nothing says whose DM it was.
 
+    A message from another organisation (Slack Connect) is never a public audience: what it
+    says, and the files it shares, are learned for its channel only (docs/slack.md).
+
     In a DM, top-level messages are one conversation (``thread`` ""); everywhere else a thread
     is its own conversation, and a top-level message starts one (``thread`` = its ts), which
     is where the reply goes.
@@ -137,6 +149,10 @@ def arrival_of(
         # A deletion Slack sent without the deleted message: nothing says whose DM it was.
         return None
     envelope = message.envelope
+    if audience_kind is AudienceKind.PUBLIC and message.from_outside:
+        # Slack Connect: people of another organisation read what is said here, and what
+        # they say is theirs to share; neither reaches the rest of the workspace.
+        audience_kind = AudienceKind.PRIVATE
     dm_user = message.user if is_dm else None
     audience = Audience(workspace_id(envelope.team), audience_kind, envelope.channel, dm_user)
     inbound = Inbound(
@@ -210,6 +226,7 @@ class _Reader:
             mentions_bot=bool(bot_user) and bot_user in mentions,
             mentions=mentions,
             files=tuple(describe_file(f) for f in message.get("files", [])),
+            author_team=message.get("user_team") or message.get("team") or "",
         )
 
     def edited(self, event: SlackEvent) -> SlackMessage | None:

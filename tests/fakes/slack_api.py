@@ -329,7 +329,7 @@ class FakeSlackApi:
     def _history(self, args: JSONDict) -> JSONDict:
         channel = args.get("channel")
         if channel in self.archive:
-            top = [m for m in self.archive[channel] if m.get("thread_ts", m["ts"]) == m["ts"]]
+            top = [m for m in self._archived(channel) if m.get("thread_ts", m["ts"]) == m["ts"]]
             return _paged(_within(top, args), args, newest_first=True)
         found = [m for m in self.messages if m["channel"] == channel and "thread_ts" not in m]
         return {"ok": True, "messages": list(reversed(found)), "has_more": False}
@@ -337,10 +337,15 @@ class FakeSlackApi:
     def _replies(self, args: JSONDict) -> JSONDict:
         channel, ts = args.get("channel"), args.get("ts")
         if channel in self.archive:
-            thread = [m for m in self.archive[channel] if m.get("thread_ts", m["ts"]) == ts]
+            thread = [m for m in self._archived(channel) if m.get("thread_ts", m["ts"]) == ts]
             return _paged(thread, args, newest_first=False)
         found = [m for m in self.messages if m["channel"] == channel and m.get("thread_ts") == ts]
         return {"ok": True, "messages": found, "has_more": False}
+
+    def _archived(self, channel: str) -> list[JSONDict]:
+        """A channel's past messages as Slack returns them: each names its author's
+        workspace (``team``; another organisation's, with ``user_team``, in Slack Connect)."""
+        return [{"team": self.team_id, **m} for m in self.archive[channel]]
 
     def _conversation_info(self, args: JSONDict) -> JSONDict:
         channel = self.channels.get(str(args.get("channel")))

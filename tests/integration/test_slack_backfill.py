@@ -198,6 +198,36 @@ async def test_private_channel_history_is_never_recalled_in_a_public_channel(
     assert found.record.author_name == "Ann"
 
 
+async def test_a_partners_past_message_in_a_public_channel_stays_in_that_channel(
+    world: SlackWorld,
+) -> None:
+    partner_said = ts_at(2.5)
+    world.api.archive["CGEN"].append(
+        said(
+            "UPARTNER",
+            "Our pricing floor is 40k",
+            partner_said,
+            team=slack_payloads.PARTNER,
+            user_team=slack_payloads.PARTNER,
+        )
+    )
+    await learn(world)
+    await learned(world, "CGEN")
+
+    messages = world.runtime.store.messages
+    agent = world.runtime.default_agent.id
+    elsewhere = RecordFilter.for_audience(
+        agent, Audience(WORKSPACE, AudienceKind.PUBLIC, "CRANDOM")
+    )
+    in_general = RecordFilter.for_audience(agent, Audience(WORKSPACE, AudienceKind.PRIVATE, "CGEN"))
+    assert await messages.search_text(elsewhere, "pricing", 10) == []
+    [found] = await messages.search_text(in_general, "pricing", 10)
+    assert found.record.author == "UPARTNER"
+    # The workspace's own people's words are still the workspace's.
+    [lunch] = await messages.search_text(elsewhere, "Lunch", 10)
+    assert lunch.record.author == "UBEN"
+
+
 async def test_a_rate_limited_read_waits_out_retry_after_and_finishes(world: SlackWorld) -> None:
     world.api.rate_limit("conversations.replies", retry_after=1)
 

@@ -64,14 +64,15 @@ class Sharing:
         channel: str = "DUANN",
         text: str = "",
         mention: bool = False,
+        **fields: Any,
     ) -> str:
-        """Ann's message sharing ``files``; its ts."""
+        """Ann's message sharing ``files`` (or whoever ``fields`` say wrote it); its ts."""
         self.sent += 1
         ts = f"1700001{self.sent:03d}.000100"
         channel_type = {"DUANN": "im", "CGEN": "channel", "GSECRET": "group"}[channel]
         said = f"<@{slack_payloads.BOT_USER}> {text}" if mention else text
         event = slack_payloads.message(
-            said, channel=channel, channel_type=channel_type, ts=ts, subtype="file_share"
+            said, channel=channel, channel_type=channel_type, ts=ts, subtype="file_share", **fields
         )
         assert await self.world.send(event | {"files": files}) == 200
         return ts
@@ -119,6 +120,34 @@ async def test_markdown_shared_in_a_dm_is_learned_for_that_dm_only(world: SlackW
     [inbound] = world.intake.inbounds
     assert inbound.text == "our handbook"
     assert [a.split(" ")[0] for a in inbound.attachments] == ["handbook.md"]
+
+
+async def test_a_file_a_partner_shares_in_a_public_channel_is_learned_for_that_channel_only(
+    tmp_path: Path,
+) -> None:
+    learning = FileLearning(frozenset({"CGEN"}), dms=False, max_bytes=64 * 1024)
+    async with (
+        FakeOpenAI() as llm,
+        collection_api() as api,
+        slack_bot(tmp_path, llm, api, turns=False, serving=Serving(file_learning=learning)) as w,
+    ):
+        sharing = Sharing(w)
+        partner = slack_payloads.PARTNER
+        await sharing.share(
+            [sharing.host("handbook.md", HANDBOOK)],
+            channel="CGEN",
+            user="UPARTNER",
+            team=partner,
+            user_team=partner,
+        )
+
+        await sharing.answer(channel="CGEN")
+        [document] = await documents(w)
+        assert str(document.scope) == "private:CGEN"
+        in_general = Audience(WORKSPACE, AudienceKind.PRIVATE, "CGEN")
+        assert any("sixteen weeks" in t for t in await found(w, in_general, "parental leave"))
+        elsewhere = Audience(WORKSPACE, AudienceKind.PUBLIC, "CRANDOM")
+        assert not any("sixteen weeks" in t for t in await found(w, elsewhere, "parental leave"))
 
 
 async def test_pdf_in_a_private_channel_is_learned_for_that_channel(world: SlackWorld) -> None:
