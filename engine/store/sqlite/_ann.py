@@ -31,7 +31,7 @@ type Floats = npt.NDArray[np.float32]
 
 #: Graph degree and search breadth (usearch's defaults, a shorter search while adding).
 _CONNECTIVITY = 16
-_EXPANSION_ADD = 64
+_EXPANSION_ADD = 32
 _EXPANSION_SEARCH = 128
 
 

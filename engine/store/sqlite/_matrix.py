@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from engine.store.protocol import RecordFilter
 from engine.store.sqlite._ann import Graph, GraphSettings
+from engine.store.sqlite._row_groups import RowsByCode
 from engine.store.sqlite._time import to_micros
 
 type Ints = npt.NDArray[np.int64]
@@ -103,10 +104,10 @@ class Matrix:
         #: Rows whose vector is in the graph, and how many rows were offered to it so far.
         self.in_graph: Mask = np.zeros(cap, np.bool_)
         self.offered = 0
-        #: Rows ever appended per channel and per author code (never decreased: an upper
-        #: bound), to tell a search whose filter few rows pass before asking the graph.
-        self._per_channel: dict[int, int] = {}
-        self._per_author: dict[int, int] = {}
+        #: The rows of each channel and of each author, to tell a search whose filter few
+        #: rows pass before asking the graph, and to scan only those rows.
+        self._by_channel = RowsByCode()
+        self._by_author = RowsByCode()
 
     def _reserve(self, extra: int) -> None:
         cap = len(self.pos)
@@ -149,21 +150,26 @@ class Matrix:
         self.tags.extend(rows.start, tags)
         self.users.extend(rows.start, users)
         self.size = rows.stop
-        for counts, column in ((self._per_channel, 3), (self._per_author, 4)):
-            codes, numbers = np.unique(fields[:, column], return_counts=True)
-            for code, number in zip(codes.tolist(), numbers.tolist(), strict=True):
-                counts[code] = counts.get(code, 0) + number
+        self._by_channel.extend(rows.start, fields[:, 3])
+        self._by_author.extend(rows.start, fields[:, 4])
         return rows
 
     def at_most(self, conditions: Conditions) -> int:
         """An upper bound on the rows ``conditions`` let through, from their channel and
         author alone."""
-        bound = self.size
-        if conditions.channel is not None:
-            bound = min(bound, self._per_channel.get(conditions.channel, 0))
-        if conditions.author is not None:
-            bound = min(bound, self._per_author.get(conditions.author, 0))
-        return bound
+        return self._narrowest(conditions)[0]
+
+    def _narrowest(self, conditions: Conditions) -> tuple[int, RowsByCode | None, int]:
+        """The fewest rows ``conditions`` may let through by their channel or author: how
+        many, and the group and code that hold them (None: every row)."""
+        best: tuple[int, RowsByCode | None, int] = (self.size, None, 0)
+        for grouped, code in (
+            (self._by_channel, conditions.channel),
+            (self._by_author, conditions.author),
+        ):
+            if code is not None and grouped.count(code) < best[0]:
+                best = (grouped.count(code), grouped, code)
+        return best
 
     def kill(self, row: int) -> None:
         if self.alive[row]:
@@ -244,12 +250,13 @@ class Matrix:
         self, conditions: Conditions, query: Floats, limit: int, rows_of: Callable[[Ints], Ints]
     ) -> list[tuple[int, float]]:
         """The best ``limit`` rows: from the graph's candidates when it is complete and enough
-        of them pass the filter, else by scanning every row (at once when the filter is
-        known to let few rows through)."""
+        of them pass the filter, else by scanning every row, or at once only the rows of the
+        channel or author the filter names when they are few."""
         breadth = max(limit, self._graphs.candidates)
         # Too few of the graph's candidates would pass a filter that lets through fewer than
         # ``limit`` in ``breadth`` rows (a channel's own rows): the scan answers at once.
-        rare = self.at_most(conditions) * breadth < limit * self.size
+        count, grouped, code = self._narrowest(conditions)
+        rare = count * breadth < limit * self.size
         if self.graph is not None and self.offered == self.size and not rare:
             keys = self.graph.nearest(query, breadth)
             candidates = rows_of(keys)
@@ -257,6 +264,10 @@ class Matrix:
             if len(candidates) >= limit:
                 return self._best(candidates, self._scores(candidates, query), limit)
         n = self.size
+        if rare and grouped is not None:
+            few = grouped.rows(code).astype(np.int64)
+            few = few[self._admitted(conditions, few)]
+            return self._best(few, self._scores(few, query), limit) if few.size else []
         mask = self._admitted(conditions, slice(0, n))
         rows = np.flatnonzero(mask)
         if rows.size == 0:
