@@ -61,9 +61,15 @@ class Noise:
     messages a slice at a time, so the benchmark's own memory stays small beside the store's."""
 
     def __init__(
-        self, count: int, vocabulary: Sequence[str], first: datetime, last: datetime
+        self,
+        count: int,
+        vocabulary: Sequence[str],
+        first: datetime,
+        last: datetime,
+        numbered_from: int = 0,
     ) -> None:
-        rng = np.random.default_rng(count)
+        rng = np.random.default_rng(numbered_from + count)
+        self.numbered_from = numbered_from
         self.vocabulary = vocabulary
         self.first = first
         self.seconds = np.sort(rng.uniform(0, (last - first).total_seconds(), count))
@@ -85,7 +91,7 @@ class Noise:
             words = self.picks[self.starts[n] : self.starts[n + 1]].tolist()
             out.append(
                 Message(
-                    id=f"noise-{n}",
+                    id=f"noise-{self.numbered_from + n}",
                     agent_id=AGENT,
                     workspace=WORKSPACE,
                     channel=CHANNELS[self.channels[n]],
@@ -95,7 +101,7 @@ class Noise:
                     author=speaker.lower(),
                     author_name=speaker,
                     content=" ".join(self.vocabulary[i] for i in words),
-                    seq=int(at.timestamp() * 10**9) + n % 1000,
+                    seq=int(at.timestamp() * 10**9) + (self.numbered_from + n) % 1000,
                     created_at=at,
                 )
             )
@@ -205,6 +211,11 @@ async def measure(
     for q in queries:
         hits = await timed(store.messages.search_vector(WHERE, q.tolist(), 10), vector_ms)
         graph_top.append({h.record.id for h in hits})
+    matrix_mb, graph_mb = index_mb(store)
+    resident = (
+        f"  resident memory {resident_mb():,.0f} MB at {size:,} messages (vector matrix "
+        f"{matrix_mb:,.0f} MB, graph {graph_mb:,.0f} MB)"
+    )
     truth, positions = exact_top(store.path, queries)
     by_graph = [{positions[i] for i in got} for got in graph_top]
     stored = float32_top(store.path, queries)
@@ -255,11 +266,7 @@ async def measure(
         f"vs exact float32: {overlap(by_graph, stored):.3f}; int8 scan vs float32 scan: "
         f"{overlap(truth, stored):.3f}"
     )
-    matrix_mb, graph_mb = index_mb(store)
-    print(
-        f"  resident memory {resident_mb():,.0f} MB at {size:,} messages (vector matrix "
-        f"{matrix_mb:,.0f} MB, graph {graph_mb:,.0f} MB)"
-    )
+    print(resident)
 
 
 async def per_message_indexing(
@@ -294,7 +301,8 @@ async def per_message_indexing(
     indexing = [sum(s[i][1] for n, s in steps.items() if n != "store") for i in range(len(fresh))]
     print(
         f"  one new message, p50 ms wall/cpu: {', '.join(cells)}; indexing (embed, attach, "
-        f"take in) cpu p50 {percentile(indexing, 0.5):.2f} ms"
+        f"take in) cpu p50 {percentile(indexing, 0.5):.2f} ms, mean "
+        f"{statistics.fmean(indexing):.2f} ms"
     )
 
 
@@ -325,13 +333,14 @@ async def main() -> None:
             await store.messages.append(session)
             await search.index_messages(session)
         have = len(turns)
-        every_noise = Noise(max(args.sizes) - have, vocabulary, first, last)
         for size in sorted(args.sizes):
             started = time.perf_counter()
-            for i in range(have - len(turns), size - len(turns), BATCH):
-                batch = every_noise.slice(i, min(i + BATCH, size - len(turns)))
+            noise = Noise(size - have, vocabulary, first, last, numbered_from=have - len(turns))
+            for i in range(0, len(noise), BATCH):
+                batch = noise.slice(i, min(i + BATCH, len(noise)))
                 await store.messages.append(batch)
                 await search.index_messages(batch)
+            del noise
             loaded = time.perf_counter() - started
             print(
                 f"\n{size:,} messages (stored and embedded {size - have:,} in {loaded:.0f} s, "
