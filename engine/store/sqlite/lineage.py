@@ -19,8 +19,9 @@ from engine.store.sqlite._database import Database, write
 from engine.store.sqlite._filters import placeholders
 
 #: Links waiting in ``lineage_recent`` that make the next write move them all into
-#: ``lineage``: some dozens of turns' worth, which a lookup still scans in a few milliseconds.
-RECENT_LIMIT = 8192
+#: ``lineage``: a few turns' worth. More would batch more links per index page, but the turn
+#: that moves them would take that much longer (about 2 ms per thousand).
+RECENT_LIMIT = 1024
 _TABLES = ("lineage", "lineage_recent")
 #: Records one link; recording it again changes nothing (one recorded again after its move
 #: waits in both tables until the next move, which keeps one).
