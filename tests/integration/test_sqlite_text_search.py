@@ -14,7 +14,7 @@ import pytest
 from engine.audience import Audience, AudienceKind, Scope
 from engine.store.protocol import RecordFilter
 from engine.store.sqlite import SQLiteStore
-from engine.store.sqlite._fts import query_terms
+from engine.store.sqlite._fts import TermCounts, query_terms
 from tests.contract.records import DM_ALICE, WS, message, visible_to
 
 BUSY = Audience(WS, AudienceKind.PUBLIC, "C-busy")
@@ -101,3 +101,20 @@ async def test_a_search_whose_rows_are_rare_among_the_best_matches_ranks_the_sam
         assert [h.record.id for h in found] == ranked_then_filtered(store.path, where, query, limit)
         assert found
         assert all(h.record.channel == DM_ALICE.channel for h in found)
+
+
+async def test_term_rarity_follows_the_table_as_it_grows(tmp_path: Path) -> None:
+    """Counts of rows per term are remembered, and counted again once the table has grown:
+    a term that became the common one is no longer ranked first."""
+    opened = SQLiteStore(tmp_path / "terms.sqlite3")
+    await opened.setup()
+    await opened.messages.append(
+        [message("apple", BUSY) for _ in range(10)] + [message("pear", BUSY) for _ in range(20)]
+    )
+    counts = TermCounts("messages", "messages_fts")
+    with sqlite3.connect(opened.path) as conn:
+        assert counts.rarest(conn, ['"pear"', '"apple"']) == ['"apple"', '"pear"']
+        await opened.messages.append([message("apple", BUSY) for _ in range(30)])
+
+        assert counts.rarest(conn, ['"pear"', '"apple"']) == ['"pear"', '"apple"']
+    await opened.close()

@@ -17,7 +17,7 @@ from engine.store.sqlite._columns import Columns
 from engine.store.sqlite._database import Database, write
 from engine.store.sqlite._embeddings import as_blob, take_revs
 from engine.store.sqlite._filters import Params, counted_scopes, placeholders, where_visible
-from engine.store.sqlite._fts import ranked_rows
+from engine.store.sqlite._fts import TermCounts, ranked_rows
 from engine.store.sqlite._table import RecordTable
 from engine.store.sqlite._vectors import VectorIndex, nearest
 
@@ -36,6 +36,7 @@ class MemoryTable[T](RecordTable[T]):
         self._kind: Kind = table
         graphs = GraphSettings(folder=db.path.with_name(f"{db.path.name}.graphs"))
         self._vectors = VectorIndex(table, vector_columns, graphs=graphs)
+        self._term_counts = TermCounts(table, f"{table}_fts")
 
     def visible(self, where: RecordFilter) -> tuple[str, Params]:
         return where_visible(where, self._kind, self.alias)
@@ -89,6 +90,7 @@ class MemoryTable[T](RecordTable[T]):
                 params=params,
                 query=query,
                 limit=limit,
+                counts=self._term_counts,
                 # a channel's or a person's rows are too few among the best matches
                 shortlist=where.channel is None and where.user is None,
             )
