@@ -27,6 +27,8 @@ from engine import (
     PARSERS,
     Audience,
     AudienceKind,
+    DocumentShare,
+    ForgetReport,
     Inbound,
     InboundKind,
     IngestResult,
@@ -121,6 +123,10 @@ class DocumentLearner(Protocol):
         self, target: SourceTarget, name: str, origin: str, data: bytes
     ) -> IngestResult: ...
 
+    async def unshare_file(self, workspace: str, file_id: str, channel: str = "") -> ForgetReport:
+        """The platform deleted a file, or unshared it from ``channel``."""
+        ...
+
 
 class DownloadError(Exception):
     """A shared file could not be fetched; the message says why, after the file's name."""
@@ -172,6 +178,18 @@ class SharedFileLearner:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
+    async def file_gone(self, workspace: str, file_id: str, channel: str = "") -> None:
+        """The platform deleted a shared file (or took it out of ``channel``): the documents
+        no other message shares are removed, with what was derived from them."""
+        report = await self._library.unshare_file(workspace, file_id, channel)
+        if report.documents:
+            log.info(
+                "file %s is gone from %s: %d documents removed",
+                file_id,
+                workspace,
+                report.documents,
+            )
+
     async def _guarded(self, share: FileShare) -> None:
         try:
             answer = await self.answer(share)
@@ -219,8 +237,10 @@ class SharedFileLearner:
             data = await download(shared, self._learning.max_bytes)
         except DownloadError as error:
             return f"I couldn't learn {name}: it {error}."
+        author = inbound.author.id
+        sharing = DocumentShare(inbound.channel, inbound.message_ref, author, shared.file_id)
         target = SourceTarget(
-            inbound.agent_id, inbound.workspace, inbound.audience.write_scope, inbound.author.id
+            inbound.agent_id, inbound.workspace, inbound.audience.write_scope, author, sharing
         )
         origin = f"{inbound.workspace}/{inbound.channel}/{name}"
         async with self._one_at_a_time:

@@ -118,7 +118,7 @@ from engine.store.protocol import (
     Store,
 )
 from engine.store.queues import InboxStore
-from engine.store.sources import SourceChunk, SourceDocument, SourceStore
+from engine.store.sources import DocumentShare, SourceChunk, SourceDocument, SourceStore
 from engine.store.state import (
     SETTLED,
     DeliveryLedger,
@@ -196,6 +196,7 @@ __all__ = [
     "DeliveryLedger",
     "DeliveryLedgerStore",
     "Derived",
+    "DocumentShare",
     "Embedder",
     "EmbeddingError",
     "Engine",

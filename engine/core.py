@@ -19,7 +19,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from engine.citations import PlatformLinks
-from engine.forgetting import Forgetting, SettleSoon
+from engine.forgetting import Forgetting, SettleSoon, merged
 from engine.observer import EngineObserver, SilentObserver, Stage
 from engine.pipeline import (
     ConversationWorker,
@@ -35,6 +35,7 @@ from engine.pipeline.forgotten import ForgetsRedone
 from engine.ports import PlatformPort, ReceiveOutcome, ReceiveResult
 from engine.records import JSON, Inbound, InboundKind, Outbound, new_id, utcnow
 from engine.search.hybrid import HybridSearch
+from engine.sources.removal import message_taken_back, unshare
 from engine.store.codec import encode
 from engine.store.protocol import Store
 from engine.store.queues import InboxItem, InboxStatus, OutboxStatus
@@ -229,7 +230,9 @@ class Engine:
         if inbound.kind is InboundKind.EDIT:
             changed, report = await forgetting.platform_edit(*where, inbound.text)
         else:
-            report = await forgetting.platform_delete(*where)
+            # The documents the message alone shared go with it (``engine.sources.removal``).
+            unshared = await unshare(self._store, inbound.workspace, message_taken_back(*where[1:]))
+            report = merged(await forgetting.platform_delete(*where), unshared)
             changed = report.messages
         if changed or report.total:
             self._settle_soon.request()

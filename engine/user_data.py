@@ -20,7 +20,7 @@ from engine.records import (
     shared_owner,
 )
 from engine.search.hybrid import HybridSearch
-from engine.sources.library import remove_document
+from engine.sources.removal import remove_document
 from engine.store.codec import encode_datetime
 from engine.store.forget_marks import ForgetMark, MarkKind
 from engine.store.lineage import Derived, person_source

@@ -228,6 +228,9 @@ class SlackAdapter:
         app.event("app_mention")(self._on_message)
         # Lazily, after the ack: reading a channel starts with Web API calls Slack may throttle.
         app.event("member_joined_channel")(ack=_ack, lazy=[self._history.joined])
+        if self._files is not None:
+            app.event("file_deleted")(ack=_ack, lazy=[self._files.file_gone])
+            app.event("file_unshared")(ack=_ack, lazy=[self._files.file_gone])
         app.command(COMMAND)(
             ack=self._commands.acknowledge,
             lazy=[

@@ -4,11 +4,13 @@ Files come with the message event that shares them (subtype ``file_share``; a me
 bot carries them too): each one's name, size and private URL, downloaded with the bot token
 (the app needs the ``files:read`` scope). A file the event names only by its id (Slack
 Connect) is looked up with ``files.info``. The ``file_shared`` event says less, so it is not
-used. The answer goes to the message's thread (top level in a DM).
+used. The answer goes to the message's thread (top level in a DM). ``file_deleted`` and
+``file_unshared`` take back what the file taught, unless another message still shares it.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,9 +25,13 @@ from adapters.shared_files import (
     SharedFile,
     SharedFileLearner,
 )
+from adapters.slack.events import workspace_id
 from adapters.slack.formatting import escape
-from adapters.slack.payloads import SlackFile
+from adapters.slack.payloads import MalformedEvent, SlackFile, read_callback
+from adapters.slack.routing import receiver_of
 from adapters.slack.streaming import notice_metadata
+
+log = logging.getLogger(__name__)
 
 #: File modes with no bytes to download: deleted, linked from elsewhere, over a free plan's limit.
 _NO_BYTES = frozenset({"tombstone", "external", "hidden_by_limit"})
@@ -58,13 +64,14 @@ def shared_files(files: list[SlackFile], token: str, api_url: str) -> tuple[Shar
         url = file.get("url_private_download") or file.get("url_private", "")
         if not url or file.get("mode", "hosted") in _NO_BYTES:
             continue
-        name = file.get("name") or file.get("title") or file.get("id", "file")
+        file_id = file.get("id", "")
+        name = file.get("name") or file.get("title") or file_id or "file"
         size = int(file.get("size", 0))
         if not on_slack(url, api_url):
-            shared.append(SharedFile(name, size, url, refused=_NOT_SLACK))
+            shared.append(SharedFile(name, size, url, file_id=file_id, refused=_NOT_SLACK))
             continue
         headers = {"Authorization": f"Bearer {token}"}
-        shared.append(SharedFile(name, size, url, headers))
+        shared.append(SharedFile(name, size, url, headers, file_id=file_id))
     return tuple(shared)
 
 
@@ -97,6 +104,21 @@ class SlackSharedFiles:
         found = shared_files(files, client.token, client.base_url)
         share = FileShare(arrival, found, tell, complete)
         self.learner.take(share)
+
+    async def file_gone(self, body: Mapping[str, Any]) -> None:
+        """Slack deleted a file (``file_deleted``) or took it out of a channel
+        (``file_unshared``): the documents only it shared are removed."""
+        try:
+            team = receiver_of(read_callback(body)).team
+        except MalformedEvent as error:
+            log.info("a file event was passed over: %s", error)
+            return
+        event = body.get("event") or {}
+        file_id = str(event.get("file_id") or "")
+        unshared = event.get("type") == "file_unshared"
+        channel = str(event.get("channel_id") or "") if unshared else ""
+        if file_id and (channel or not unshared):
+            await self.learner.file_gone(workspace_id(team), file_id, channel)
 
 
 async def look_up(client: AsyncWebClient, file_id: str) -> SharedFile:

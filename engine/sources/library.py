@@ -22,7 +22,7 @@ from typing import Protocol
 
 from engine.audience import Scope
 from engine.embeddings import Embedder, EmbeddingError, Vectors
-from engine.forgetting import Forgetting, merged
+from engine.forgetting import Forgetting
 from engine.ports import ForgetReport
 from engine.records import Passage, utcnow
 from engine.sources.parsed import SourceError
@@ -35,10 +35,16 @@ from engine.sources.plan import (
     document_id,
     plan_document,
 )
+from engine.sources.removal import (
+    file_taken_back,
+    message_taken_back,
+    remove_document,
+    unshare,
+)
 from engine.sources.tags import SOURCE_TAG, source_tag
 from engine.store.lineage import Derived, batches, links
 from engine.store.protocol import Store
-from engine.store.sources import SourceDocument
+from engine.store.sources import DocumentShare, SourceDocument
 from engine.tokens import TokenCounter
 
 
@@ -61,6 +67,8 @@ class SourceTarget:
     scope: Scope
     #: Who shared the file in chat (a platform user id); "" for an operator's file.
     shared_by: str = ""
+    #: The chat message that shared it, when one did.
+    share: DocumentShare | None = None
 
 
 class IngestStatus(StrEnum):
@@ -173,9 +181,11 @@ class SourceLibrary:
         digest = content_hash(data)
         existing = await self._store.sources.document(doc_id)
         sharers = _sharers(existing, target.shared_by)
+        shares = _shares(existing, target.share)
         if existing is not None and existing.content_hash == digest:
-            if sharers != existing.shared_by:
-                await self._store.sources.put_document(replace(existing, shared_by=sharers))
+            if (sharers, shares) != (existing.shared_by, existing.shares):
+                shared = replace(existing, shared_by=sharers, shares=shares)
+                await self._store.sources.put_document(shared)
             progress.chunks_done(existing.chunks)
             return IngestResult(name, IngestStatus.UNCHANGED, existing.chunks, document_id=doc_id)
         plan = await asyncio.to_thread(
@@ -199,6 +209,7 @@ class SourceLibrary:
                 added_at=existing.added_at if existing else now,
                 updated_at=now,
                 shared_by=sharers,
+                shares=shares,
             )
         )
         status = IngestStatus.ADDED if existing is None else IngestStatus.UPDATED
@@ -301,23 +312,33 @@ class SourceLibrary:
         await self._store.settle_forget()
         return report
 
+    async def unshare_message(self, workspace: str, channel: str, message_ref: str) -> ForgetReport:
+        """The platform deleted a message: the documents it alone shared go (``unshare``)."""
+        return await self._unshare(workspace, message_taken_back(channel, message_ref))
+
+    async def unshare_file(self, workspace: str, file_id: str, channel: str = "") -> ForgetReport:
+        """The platform deleted a file (or unshared it from ``channel``): the documents only
+        it shared go."""
+        return await self._unshare(workspace, file_taken_back(file_id, channel))
+
+    async def _unshare(
+        self, workspace: str, taken_back: Callable[[DocumentShare], bool]
+    ) -> ForgetReport:
+        report = await unshare(self._store, workspace, taken_back)
+        if report.total:
+            await self._store.settle_forget()
+        return report
+
     async def settle(self) -> None:
         """After adds that removed chunks: leave no removed text in the store's files."""
         await self._store.settle_forget()
 
 
-async def remove_document(store: Store, document: SourceDocument) -> ForgetReport:
-    """Remove a document, its chunks and everything derived from them (the caller settles the
-    store); the report counts the document and its chunks among the passages."""
-    forgetting = Forgetting(store)
-    chunks = [chunk.id for chunk in await store.sources.chunks_of(document.id)]
-    report = merged(
-        await forgetting.forget({Derived.PASSAGE: set(chunks)}),
-        await forgetting.remove_derived([document.id]),
-    )
-    await store.sources.delete_chunks(chunks)
-    removed = await store.sources.delete_document(document.id)
-    return merged(report, ForgetReport(documents=int(removed)))
+def _shares(existing: SourceDocument | None, share: DocumentShare | None) -> tuple[str, ...]:
+    """The messages that have shared a document, once ``share`` (if any) did too."""
+    known = existing.shares if existing is not None else ()
+    added = share.encode() if share is not None else ""
+    return known if not added or added in known else (*known, added)
 
 
 def _sharers(existing: SourceDocument | None, sharer: str) -> tuple[str, ...]:

@@ -42,6 +42,29 @@ class SourceDocument:
     #: The people who shared it in chat (platform user ids), first sharer first; empty for a
     #: file an operator added. Forgetting any of them removes the document.
     shared_by: tuple[str, ...] = ()
+    #: The chat messages that shared it (``DocumentShare.encode``): when the platform
+    #: deletes the last of them, or the file itself, the document goes.
+    shares: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentShare:
+    """One chat message that shared a document: where, which platform file, by whom."""
+
+    channel: str
+    message_ref: str
+    user: str
+    #: The platform's id of the file ("" when it has none).
+    file_id: str = ""
+
+    def encode(self) -> str:
+        # Platform ids hold no "/" (Slack ids and timestamps, Discord snowflakes).
+        return "/".join((self.channel, self.message_ref, self.file_id, self.user))
+
+    @classmethod
+    def decode(cls, text: str) -> DocumentShare:
+        channel, message_ref, file_id, user = text.split("/", 3)
+        return cls(channel, message_ref, user, file_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +112,9 @@ class SourceStore(Protocol):
 
     async def shared_by(self, workspace: str, user: str) -> builtins.list[SourceDocument]:
         """The documents of ``workspace`` that ``user`` shared in chat, in any audience."""
+
+    async def shared_in_chat(self, workspace: str) -> builtins.list[SourceDocument]:
+        """The documents of ``workspace`` that chat messages shared (``shares``)."""
 
     async def delete_user(self, workspace: str, user: str) -> int:
         """``forget``: remove the documents taught in DMs with ``user`` and their chunks'

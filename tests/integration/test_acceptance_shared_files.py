@@ -1,11 +1,14 @@
 """Files shared with the Slack bot as a person tries them: in a thread, with a misleading name,
-with scripts in them, deleted after sharing, and sized differently than Slack says."""
+with scripts in them, deleted after sharing (the message, or the file: what it taught goes
+unless another message still shares it), and sized differently than Slack says."""
 
 from __future__ import annotations
 
+from engine import SourceDocument
 from tests.fakes import slack_payloads
 from tests.fakes.pdf_files import pdf_bytes
 from tests.fakes.slack_world import SlackWorld
+from tests.integration.test_slack_backfill import until
 from tests.integration.test_slack_files import (
     DM,
     HANDBOOK,
@@ -115,23 +118,85 @@ async def test_a_file_shared_without_a_message_is_left_alone(world: SlackWorld) 
     assert await documents(world) == []
 
 
-async def test_deleting_the_message_that_shared_a_file_keeps_the_learned_document(
+async def test_deleting_the_message_that_shared_a_file_forgets_the_learned_document(
     world: SlackWorld,
 ) -> None:
-    """As docs/sources.md says: the message is forgotten, the document stays until it is
-    removed (``mnemo sources remove``) or its sharer is forgotten."""
+    """As docs/sources.md says: the message is forgotten, and the document with it, since no
+    other message shares it."""
     sharing = Sharing(world)
     ts = await sharing.share([sharing.host("handbook.md", HANDBOOK)], channel="GSECRET")
     [answer] = await world.replies(1, "GSECRET")
     assert answer["text"].startswith("Learned handbook.md")
-    previous = {"type": "message", "user": "UANN", "text": "", "ts": ts}
-    deleted = slack_payloads.deletion(channel="GSECRET", channel_type="group")
-    deleted |= {"deleted_ts": ts, "previous_message": previous}
-    assert await world.send(deleted) == 200
-    await world.quiet(0.5)
-    [document] = await documents(world)
-    assert document.shared_by == ("UANN",)
     assert any("sixteen weeks" in t for t in await found(world, SECRET, "parental leave"))
+    assert await world.send(deleted(ts, "GSECRET", "group")) == 200
+    await world.quiet(0.5)
+    assert await documents(world) == []
+    assert not any("sixteen weeks" in t for t in await found(world, SECRET, "parental leave"))
+
+
+async def none_left(world: SlackWorld) -> bool:
+    return await documents(world) == []
+
+
+def deleted(ts: str, channel: str, channel_type: str, user: str = "UANN") -> dict[str, object]:
+    """Slack's ``message_deleted`` for the message ``ts`` (which shared a file)."""
+    return slack_payloads.deletion(channel=channel, channel_type=channel_type) | {
+        "ts": f"{ts[:-3]}900",
+        "deleted_ts": ts,
+        "previous_message": {"type": "message", "user": user, "text": "", "ts": ts},
+    }
+
+
+async def test_a_file_shared_by_two_messages_stays_until_both_are_taken_back(
+    world: SlackWorld,
+) -> None:
+    sharing = Sharing(world)
+    file = sharing.host("handbook.md", HANDBOOK)
+    ann = await sharing.share([file], channel="GSECRET", mention=True)
+    await sharing.answer(channel="GSECRET")
+    again = sharing.host("handbook.md", HANDBOOK)
+    await sharing.share([again], channel="GSECRET", mention=True, user="UBEN")
+    await sharing.answer(2, channel="GSECRET")
+    [document] = await documents(world)
+    assert document.shared_by == ("UANN", "UBEN")
+
+    assert await world.send(deleted(ann, "GSECRET", "group")) == 200
+    await world.quiet()
+    [kept] = await documents(world)
+    assert kept.shared_by == ("UBEN",)
+    assert any("sixteen weeks" in t for t in await found(world, SECRET, "parental leave"))
+
+    gone = {"type": "file_deleted", "file_id": again["id"], "event_ts": "1700009999.000100"}
+    assert await world.send(gone) == 200
+    await until(lambda: none_left(world), "the document removed with the file")
+    assert not any("sixteen weeks" in t for t in await found(world, SECRET, "parental leave"))
+
+
+async def test_unsharing_a_file_from_one_channel_keeps_what_it_taught_elsewhere(
+    world: SlackWorld,
+) -> None:
+    sharing = Sharing(world)
+    file = sharing.host("handbook.md", HANDBOOK)
+    await sharing.share([file], text="for me")
+    await sharing.answer()
+    await sharing.share([file], channel="GSECRET", mention=True)
+    await sharing.answer(channel="GSECRET")
+    assert len(await documents(world)) == 2
+
+    unshared = {
+        "type": "file_unshared",
+        "file_id": file["id"],
+        "user_id": "UANN",
+        "channel_id": "GSECRET",
+        "event_ts": "1700009999.000100",
+    }
+    assert await world.send(unshared) == 200
+
+    async def only_the_dms() -> bool:
+        left: list[SourceDocument] = await documents(world)
+        return [str(d.scope) for d in left] == ["dm:UANN"]
+
+    await until(only_the_dms, "the channel's document removed")
 
 
 async def test_the_bot_token_goes_only_to_slacks_own_file_host(world: SlackWorld) -> None:

@@ -26,6 +26,8 @@ def test_manifest_scopes_are_the_ones_oauth_installs_request() -> None:
 def test_manifest_subscribes_to_the_events_the_adapter_handles() -> None:
     events = set(manifest()["settings"]["event_subscriptions"]["bot_events"])
     assert {"app_mention", "message.im", "message.channels", "message.groups"} <= events
+    # A shared file deleted or unshared takes back what it taught.
+    assert {"file_deleted", "file_unshared"} <= events
 
 
 def test_manifest_urls_point_at_the_adapter_routes() -> None:

@@ -73,6 +73,11 @@ class MongoSources:
     async def delete_chunks(self, passage_ids: Sequence[str]) -> int:
         return await delete_in(self._chunks, "_id", passage_ids)
 
+    async def shared_in_chat(self, workspace: str) -> builtins.list[SourceDocument]:
+        cursor = self._documents.find({"workspace": workspace, "shares.0": {"$exists": True}})
+        found = [as_record(SourceDocument, doc) async for doc in cursor]
+        return sorted(found, key=lambda d: (d.name, d.id))
+
     async def shared_by(self, workspace: str, user: str) -> builtins.list[SourceDocument]:
         cursor = self._documents.find({"workspace": workspace, "shared_by": user})
         found = [as_record(SourceDocument, doc) async for doc in cursor]

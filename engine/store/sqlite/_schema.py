@@ -414,7 +414,8 @@ CREATE TABLE IF NOT EXISTS source_documents (
     chunks INTEGER NOT NULL,
     added_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
-    shared_by TEXT NOT NULL DEFAULT '[]'
+    shared_by TEXT NOT NULL DEFAULT '[]',
+    shares TEXT NOT NULL DEFAULT '[]'
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS source_documents_agent ON source_documents (agent_id, workspace, name);
 

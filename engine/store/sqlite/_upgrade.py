@@ -15,6 +15,7 @@ def upgrade(conn: sqlite3.Connection) -> None:
     _add_journal_links(conn)
     _add_outbox_claims(conn)
     _add_document_sharers(conn)
+    _add_document_shares(conn)
     _add_lease_wants(conn)
 
 
@@ -52,6 +53,15 @@ def _add_document_sharers(conn: sqlite3.Connection) -> None:
     if not columns or "shared_by" in columns:
         return
     conn.execute("ALTER TABLE source_documents ADD COLUMN shared_by TEXT NOT NULL DEFAULT '[]'")
+
+
+def _add_document_shares(conn: sqlite3.Connection) -> None:
+    # A document shared in chat records the messages that shared it, so deleting them
+    # removes it.
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(source_documents)")}
+    if not columns or "shares" in columns:
+        return
+    conn.execute("ALTER TABLE source_documents ADD COLUMN shares TEXT NOT NULL DEFAULT '[]'")
 
 
 def _add_lease_wants(conn: sqlite3.Connection) -> None:

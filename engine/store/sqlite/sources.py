@@ -81,6 +81,11 @@ class SQLiteSourceStore:
             removed += await self._chunks.delete_where(f"id IN ({placeholders(len(batch))})", batch)
         return removed
 
+    async def shared_in_chat(self, workspace: str) -> builtins.list[SourceDocument]:
+        return await self._documents.fetch_all(
+            "workspace = ? AND shares != '[]'", (workspace,), "ORDER BY name"
+        )
+
     async def shared_by(self, workspace: str, user: str) -> builtins.list[SourceDocument]:
         return await self._documents.fetch_all(
             "workspace = ? AND EXISTS (SELECT 1 FROM json_each(shared_by) WHERE value = ?)",

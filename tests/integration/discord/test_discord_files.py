@@ -176,3 +176,22 @@ async def test_an_attachment_in_a_dm_is_learned_for_that_person_only(tmp_path: P
         assert any("sixteen weeks" in text for text in await scene.found(mine, "leave"))
         general = Audience(scene.workspace, AudienceKind.PUBLIC, scene.world.general["id"])
         assert await scene.found(general, "leave") == []
+
+
+async def test_deleting_the_message_that_shared_an_attachment_forgets_the_document(
+    scene: Scene,
+) -> None:
+    general = scene.world.general
+    shared = await scene.share(general, "handbook.md", HANDBOOK)
+    await scene.replies(general)
+    public = Audience(scene.workspace, AudienceKind.PUBLIC, general["id"])
+    assert any("sixteen weeks" in text for text in await scene.found(public, "parental leave"))
+
+    await scene.fake.gateway.delete_message(shared)
+
+    for _ in range(400):  # the deletion is handled as the gateway event arrives
+        if not await scene.documents():
+            break
+        await asyncio.sleep(0.05)
+    assert await scene.documents() == []
+    assert await scene.found(public, "parental leave") == []
