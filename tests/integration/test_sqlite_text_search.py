@@ -118,3 +118,22 @@ async def test_term_rarity_follows_the_table_as_it_grows(tmp_path: Path) -> None
 
         assert counts.rarest(conn, ['"pear"', '"apple"']) == ['"pear"', '"apple"']
     await opened.close()
+
+
+async def test_a_channel_with_more_rows_than_are_read_first_ranks_the_same(
+    tmp_path: Path,
+) -> None:
+    """A channel holding more messages than are read before the matches (4,000) is searched
+    by a pass over the matches instead, with the same answer."""
+    opened = SQLiteStore(tmp_path / "big.sqlite3")
+    await opened.setup()
+    rng = random.Random(3)
+    await opened.messages.append(
+        [message(" ".join(rng.sample(WORDS, 2)), BUSY if n % 5 else QUIET) for n in range(5_200)]
+    )
+    where = replace(visible_to(BUSY), channel=BUSY.channel)
+    for query in QUERIES:
+        found = await opened.messages.search_text(where, query, 10)
+
+        assert [h.record.id for h in found] == ranked_then_filtered(opened.path, where, query, 10)
+    await opened.close()

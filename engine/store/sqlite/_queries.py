@@ -17,7 +17,7 @@ from engine.store.sqlite._columns import Columns
 from engine.store.sqlite._database import Database, write
 from engine.store.sqlite._embeddings import as_blob, take_revs
 from engine.store.sqlite._filters import Params, counted_scopes, placeholders, where_visible
-from engine.store.sqlite._fts import TermCounts, ranked_rows
+from engine.store.sqlite._fts import TermCounts, ranked_rows, text_plan
 from engine.store.sqlite._table import RecordTable
 from engine.store.sqlite._vectors import VectorIndex, nearest
 
@@ -91,8 +91,7 @@ class MemoryTable[T](RecordTable[T]):
                 query=query,
                 limit=limit,
                 counts=self._term_counts,
-                # a channel's or a person's rows are too few among the best matches
-                shortlist=where.channel is None and where.user is None,
+                plan=text_plan(where, messages=self._kind == "messages"),
             )
         )
         return [Scored(self.columns.record(row), -float(row[-1])) for row in rows]
