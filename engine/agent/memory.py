@@ -15,6 +15,7 @@ from engine.agent.provenance import Provenance
 from engine.audience import ALL_WORKSPACES, Audience, Scope, ScopeKind
 from engine.records import Agent, Author, Block, BlockLabel, new_id, shared_owner
 from engine.store.block_selection import BlockSelection
+from engine.store.lineage import LineageStore, Link
 from engine.store.protocol import BlockStore
 
 DEFAULT_LIMITS: dict[str, int] = {
@@ -79,6 +80,9 @@ class TurnMemory:
     shared: tuple[str, ...] = ()
     #: Where this run's writes come from; each edited line is linked through it.
     provenance: Provenance = field(default_factory=Provenance)
+    #: Where an edit's links are resolved, to be written with the edit; without it they
+    #: are written when the run's outcome is.
+    lineage: LineageStore | None = None
     _views: dict[str, BlockView] = field(default_factory=dict, init=False, repr=False)
 
     # -- reading -------------------------------------------------------------------------------
@@ -209,7 +213,8 @@ class TurnMemory:
                     "to essentials: move details to archival memory with archival_memory_insert, "
                     "or rewrite the block shorter with memory_rethink."
                 )
-            updated = await self.blocks.update(part.id, part.version, new_value)
+            links = await self._edit_links(part, new_value)
+            updated = await self.blocks.update(part.id, part.version, new_value, links)
             if updated is not None:
                 self.provenance.rewrite_block(part.id, part.value, new_value)
                 return await self._refresh(label, updated)
@@ -219,6 +224,14 @@ class TurnMemory:
             else:
                 part = fresh
         raise MemoryEditError(f"Block {label!r} is being edited elsewhere; try again.")
+
+    async def _edit_links(self, part: Block, new_value: str) -> list[Link]:
+        """The lineage of the lines an edit of ``part`` writes, stored with the edit."""
+        if self.lineage is None:
+            return []
+        return await self.provenance.block_edit_links(
+            self.lineage, self.audience.workspace, part.id, part.value, new_value
+        )
 
     async def _writable_part(self, view: BlockView) -> Block:
         scope = self.audience.write_scope

@@ -81,6 +81,7 @@ async def run_pass(
             speaker=nobody,
             channel_name=task.channel_name,
             provenance=provenance,
+            lineage=store.lineage,
         ),
         store=store,
         embedder=embedder,

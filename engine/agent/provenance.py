@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from engine.records import Message, ToolCall
-from engine.store.lineage import Derivation, Derived, LineageStore, block_line_id, links_of
+from engine.store.lineage import (
+    Derivation,
+    Derived,
+    LineageStore,
+    Link,
+    block_line_id,
+    links_of,
+)
 from engine.text import distinctive_words
 
 if TYPE_CHECKING:
@@ -187,9 +194,30 @@ class Provenance:
         """Write every link gathered so far, now (where no turn's apply step will)."""
         await lineage.link(links_of(await self.links(lineage, workspace)))
 
+    async def block_edit_links(
+        self, lineage: LineageStore, workspace: str, block_id: str, old: str, new: str
+    ) -> list[Link]:
+        """The links ``rewrite_block`` would record, resolved now: the store writes them with
+        the edit, so a run stopped before its outcome is applied leaves no line unlinked.
+        Nothing is recorded (the edit may lose its compare-and-set)."""
+        before = len(self._derived)
+        self.rewrite_block(block_id, old, new)
+        edited: set[Ref] = {(d.kind, d.record_id) for d in self._derived[before:]}
+        try:
+            return links_of(await self._resolved(lineage, workspace, edited))
+        finally:
+            del self._derived[before:]
+
     async def links(self, lineage: LineageStore, workspace: str) -> tuple[Derivation, ...]:
         """Every record written so far with its sources, those of derived sources flattened
         in (one lookup per kind of record referred to)."""
+        return await self._resolved(lineage, workspace)
+
+    async def _resolved(
+        self, lineage: LineageStore, workspace: str, only: set[Ref] | None = None
+    ) -> tuple[Derivation, ...]:
+        """``links``, of the records in ``only`` when given (resolved through all the run
+        wrote)."""
         written: dict[Ref, set[Ref]] = {}
         for derivation in self._derived:
             written.setdefault((derivation.kind, derivation.record_id), set()).update(
@@ -209,6 +237,8 @@ class Provenance:
 
         gathered: list[Derivation] = []
         for kind, record_id in dict.fromkeys((d.kind, d.record_id) for d in self._derived):
+            if only is not None and (kind, record_id) not in only:
+                continue
             refs = written[(kind, record_id)]
             found = {ref[1] for ref in refs if ref[0] is None}
             for ref in refs:

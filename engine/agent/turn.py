@@ -73,6 +73,7 @@ class TurnServices:
                 speaker=speaker,
                 channel_name=channel_label(inbound),
                 shared=agent.shared_blocks,
+                lineage=self.store.lineage,
             ),
             store=self.store,
             embedder=self.embedder,

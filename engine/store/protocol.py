@@ -114,8 +114,13 @@ class BlockStore(Protocol):
         """Insert a part; when one with the same owner, workspace, label, subject and scope
         exists, return that one unchanged instead (so racing creators agree)."""
 
-    async def update(self, block_id: str, expected_version: int, value: str) -> Block | None:
-        """Compare-and-set: write ``value`` only if the stored version is ``expected_version``.
+    async def update(
+        self, block_id: str, expected_version: int, value: str, links: Sequence[Link] = ()
+    ) -> Block | None:
+        """Compare-and-set: write ``value`` only if the stored version is ``expected_version``,
+        with the lineage ``links`` of its new lines, so no edit is ever stored without them
+        (SQLite: in the same transaction; MongoDB: the links first, which stay harmless if the
+        edit loses its race).
 
         Returns the new part (version + 1), or None when another writer got there first.
         """

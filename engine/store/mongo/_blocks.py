@@ -7,6 +7,7 @@ creators agree on one part; edits are compare-and-set on ``version``.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
@@ -15,6 +16,7 @@ from engine.audience import Scope
 from engine.records import Block, BlockLabel, next_seq, utcnow
 from engine.store.block_selection import BlockSelection
 from engine.store.codec import encode_datetime
+from engine.store.lineage import LineageStore, Link
 from engine.store.mongo._documents import (
     Collection,
     Document,
@@ -32,8 +34,9 @@ _ORDER = [("label", ASCENDING), ("subject", ASCENDING), (_CREATED_SEQ, ASCENDING
 
 
 class MongoBlocks(BlockStore):
-    def __init__(self, collection: Collection) -> None:
+    def __init__(self, collection: Collection, lineage: LineageStore) -> None:
         self._blocks = collection
+        self._lineage = lineage
 
     @property
     def collection(self) -> Collection:
@@ -65,7 +68,11 @@ class MongoBlocks(BlockStore):
             return as_record(Block, existing)
         return block
 
-    async def update(self, block_id: str, expected_version: int, value: str) -> Block | None:
+    async def update(
+        self, block_id: str, expected_version: int, value: str, links: Sequence[Link] = ()
+    ) -> Block | None:
+        # The links first: an edit is never stored without them.
+        await self._lineage.link(links)
         doc = await self._blocks.find_one_and_update(
             {"_id": block_id, "version": expected_version},
             {

@@ -66,8 +66,8 @@ class MongoStore(Store):
         self._search_indexes = search_indexes or DriverSearchIndexes(self._database)
         db = self._database
         self.agents = MongoAgents(db["agents"])
-        self.blocks = MongoBlocks(db["blocks"])
         self.lineage = MongoLineage(db["lineage"])
+        self.blocks = MongoBlocks(db["blocks"], self.lineage)
         self.messages = MongoMessages(db["messages"], self.lineage)
         self.passages = MongoPassages(db["passages"])
         self.summaries = MongoSummaries(db["summaries"])

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 from engine.audience import Scope
 from engine.records import Block, BlockLabel, utcnow
 from engine.store.block_selection import BlockSelection
+from engine.store.lineage import Link
 from engine.store.protocol import BlockStore
 from engine.store.sqlite._columns import Columns
-from engine.store.sqlite._database import Database
+from engine.store.sqlite._database import Database, write
 from engine.store.sqlite._filters import placeholders
 from engine.store.sqlite._table import RecordTable
 from engine.store.sqlite._time import to_micros
+from engine.store.sqlite.lineage import link_on
 
 #: ``limit`` is an SQL keyword, so its column is ``char_limit``.
 COLUMNS = Columns(Block, renamed={"limit": "char_limit"})
@@ -60,16 +63,24 @@ class SQLiteBlockStore(RecordTable[Block], BlockStore):
 
         return await self._db.run(create)
 
-    async def update(self, block_id: str, expected_version: int, value: str) -> Block | None:
+    async def update(
+        self, block_id: str, expected_version: int, value: str, links: Sequence[Link] = ()
+    ) -> Block | None:
         now = to_micros(utcnow())
-        row = await self._db.run(
-            lambda c: c.execute(
-                "UPDATE blocks SET value = ?, version = version + 1, updated_at = ? "
-                f"WHERE id = ? AND version = ? RETURNING {_COLUMNS}",
-                (value, now, block_id, expected_version),
-            ).fetchone()
-        )
-        return None if row is None else COLUMNS.record(row)
+
+        def update(conn: sqlite3.Connection) -> Block | None:
+            with write(conn):
+                row = conn.execute(
+                    "UPDATE blocks SET value = ?, version = version + 1, updated_at = ? "
+                    f"WHERE id = ? AND version = ? RETURNING {_COLUMNS}",
+                    (value, now, block_id, expected_version),
+                ).fetchone()
+                if row is None:
+                    return None
+                link_on(conn, links)
+            return COLUMNS.record(row)
+
+        return await self._db.run(update)
 
     async def get(self, block_id: str) -> Block | None:
         return await self.fetch(block_id)
