@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from engine.core import Engine
 from engine.records import Agent
+from engine.store.forget_marks import ForgetMark, MarkKind
 from engine.store.lineage import Derivation, Derived
 from engine.store.protocol import Store
 from engine.store.queues import DeliveryClaim, InboxStatus, OutboxStatus, PendingBatch
@@ -18,6 +22,7 @@ from tests.contract.records import (
     reply,
     visible_to,
 )
+from tests.e2e.pipeline_doubles import RecordingRunner
 
 
 async def batch_of_two(store: Store) -> tuple[str, str]:
@@ -199,3 +204,26 @@ async def test_a_turn_written_before_the_forget_carries_no_mark(store: Store) ->
     assert written.forgotten == ()
     assert await store.inbox.mark_forgotten(WS, "forget alice") == 1  # conv-other's item
     assert await store.inbox.marked(10) == []
+
+
+async def test_a_forget_left_undone_by_a_stopped_process_is_redone_at_the_next_start(
+    store: Store,
+) -> None:
+    """The process wrote the turn that a forget landed in, then stopped before redoing it."""
+    first, second = await batch_of_two(store)
+    await store.inbox.mark_forgotten(WS, ForgetMark(MarkKind.USER, WS, "alice").encode())
+    said = message("alice's words, stored by the turn")
+    await store.turns.apply(outcome(first, (first, second), "the answer"))
+    await store.messages.append([said])
+
+    engine = Engine(store, RecordingRunner())
+    await engine.start()
+    try:
+        for _ in range(400):  # the store says when it is done
+            if not await store.inbox.marked(10):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await engine.stop()
+    assert await store.inbox.marked(10) == []
+    assert await store.messages.ids_of_user(WS, "alice") == []
