@@ -49,9 +49,14 @@ class InspectorPort:
     def replies_since(self, mark: int, conversation: ConversationKey) -> list[Outbound]:
         """Replies in ``conversation`` delivered here after ``mark`` (a turn may answer several
         messages at once, so replies are matched by conversation, not by message)."""
-        return [
-            reply for n, reply in self._delivered if n > mark and reply.conversation == conversation
-        ]
+        since: list[Outbound] = []
+        for n, delivered in reversed(self._delivered):  # newest first: stop at the mark
+            if n <= mark:
+                break
+            if delivered.conversation == conversation:
+                since.append(delivered)
+        since.reverse()
+        return since
 
 
 class ChatAgents:

@@ -145,6 +145,22 @@ async def test_page_is_served_with_its_assets(inspector: Inspector) -> None:
     assert "/inspector/api" in await script.text()
 
 
+async def test_replies_after_a_mark_are_the_later_ones_of_that_conversation(
+    inspector: Inspector,
+) -> None:
+    path = f"/agents/{inspector.agent}/chat"
+    _, first = await inspector.send("POST", path, {**DM_ALICE, "text": "one"})
+    await inspector.chat(DM_BOB, "two")
+    _, third = await inspector.send("POST", path, {**DM_ALICE, "text": "three"})
+    # A chat request's mark is where its own replies start (a 202's reply is fetched later).
+    assert await inspector.get(path, **DM_ALICE, after=third["mark"]) == {
+        "replies": third["replies"]
+    }
+    since_first = await inspector.get(path, **DM_ALICE, after=first["mark"])
+    assert since_first == {"replies": [*first["replies"], *third["replies"]]}
+    assert [r.rsplit(": ", 1)[-1] for r in since_first["replies"]] == ["one", "three"]
+
+
 async def test_chat_edits_a_block_that_the_dm_sees_and_the_channel_does_not(
     inspector: Inspector,
 ) -> None:
