@@ -3,10 +3,11 @@
 Each turn goes: read the batch (with the outcome of an earlier run, if one was journalled) ->
 run -> embed its messages -> apply the outcome (recall with embeddings, lineage links, outbox
 replies claimed for this process, inbox marks with the attempt's number: one transaction
-where the store has them) -> deliver. A failed attempt is counted as it fails, a crashed one
-when its lease is taken over, so a turn that succeeds writes nothing before it ends. The
-turn returns every record it produced; the worker is their only writer. Items that arrive
-while a turn runs are taken by the next turn, folded together up to ``batch_limit``.
+where the store has them) -> deliver -> redo the forgets that landed while it ran. A failed
+attempt is counted as it fails, a crashed one when its lease is taken over, so a turn that
+succeeds writes nothing before it ends (but the lineage of its block edits). The turn
+returns every record it produced; the worker is their only writer. Items that arrive while
+a turn runs are taken by the next turn, folded together up to ``batch_limit``.
 """
 
 from __future__ import annotations
