@@ -5,7 +5,7 @@ run -> embed its messages -> apply the outcome (recall with embeddings, lineage 
 replies claimed for this process, inbox marks with the attempt's number: one transaction
 where the store has them) -> deliver -> redo the forgets that landed while it ran. A failed
 attempt is counted as it fails, a crashed one when its lease is taken over, so a turn that
-succeeds writes nothing before it ends (but the lineage of its block edits). The turn
+succeeds writes nothing before it ends but its block edits, with their lineage. The turn
 returns every record it produced; the worker is their only writer. Items that arrive while
 a turn runs are taken by the next turn, folded together up to ``batch_limit``.
 """
