@@ -118,6 +118,7 @@ async def test_every_delete_of_the_store_reaches_the_graph(
     assert len(graph_keys(index)) == 330 - len(gone)
     for found in ranked(index, conn, ALICE):
         assert not gone & set(found)
+    assert ranked(index, conn, dataclasses.replace(OPEN, user="u3")) == [[]] * 12
 
 
 @pytest.mark.parametrize("damage", ["deleted", "corrupt", "centre lost"])
