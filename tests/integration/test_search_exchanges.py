@@ -102,17 +102,8 @@ async def test_hits_far_apart_in_one_conversation_keep_their_own_windows(store: 
     """Hits of one conversation (read together) and of another each come with their own
     neighbours only."""
     search = searcher(store, before=1, after=1)
-    here = chat(
-        "morning",
-        "the kayak is ready",
-        "great",
-        "lunch?",
-        "sure",
-        "tea",
-        "ok",
-        "kayak back in the shed",
-        "thanks",
-    )
+    said = "morning|the kayak is ready|great|lunch?|sure|tea|ok|kayak back in the shed|thanks"
+    here = chat(*said.split("|"))
     there = chat("hello", "a kayak for sale", "how much", channel="C2")
     await remember(store, search, *here, *there)
 
