@@ -16,7 +16,7 @@ from engine.audience import Scope
 from engine.records import Message
 from engine.store.protocol import RecordFilter
 from engine.store.sqlite import SQLiteStore
-from engine.store.sqlite._ann import GraphSettings
+from engine.store.sqlite._ann import _EXPANSION_ADD, _EXPANSION_SEARCH, GraphSettings
 from engine.store.sqlite._database import snapshot
 from engine.store.sqlite._matrix import Conditions
 from engine.store.sqlite._vectors import VectorIndex
@@ -203,3 +203,22 @@ async def test_a_filter_few_rows_pass_is_known_before_the_graph_is_asked(
     assert bound(dataclasses.replace(ALICE, channel=DM_ALICE.channel)) == 30
     assert bound(dataclasses.replace(OPEN, user="u3")) == len(range(3, 300, 7))
     assert bound(dataclasses.replace(OPEN, channel="nowhere")) == 0
+
+
+async def test_a_graph_read_back_adds_and_searches_as_one_built_here(
+    store: SQLiteStore, conn: sqlite3.Connection, tmp_path: Path
+) -> None:
+    """A saved graph keeps neither search breadth; usearch's own default for adding cost five
+    times as much per new message."""
+    await fill(store)
+    folder = tmp_path / "graphs"
+    settled(graphed(folder), conn)
+    assert list(folder.glob("*.usearch"))
+
+    index = graphed(folder)
+    settled(index, conn)
+
+    [matrix] = index._matrices.values()
+    assert matrix.graph is not None
+    assert matrix.graph.index.expansion_add == _EXPANSION_ADD
+    assert matrix.graph.index.expansion_search == _EXPANSION_SEARCH

@@ -151,5 +151,7 @@ def _read(path: Path | None, dim: int) -> tuple[Index, Floats] | None:
         return None
     if index is None or index.ndim != dim or len(centre) != dim:
         return None
-    index.expansion_search = _EXPANSION_SEARCH  # type: ignore[misc]  # setter the stubs miss
+    # A saved graph keeps neither breadth: left to usearch's defaults, adding took 0.7 ms.
+    index.expansion_add = _EXPANSION_ADD  # type: ignore[misc]  # setter the stubs miss
+    index.expansion_search = _EXPANSION_SEARCH  # type: ignore[misc]
     return index, centre
