@@ -11,6 +11,9 @@ latency, how closely the vector graph agrees with the exact scan, the graph's bu
 cost of indexing one new message and the process's resident memory.
 
     .venv/bin/python bench/recall_scale.py [--sizes 10000 100000] [--data PATH]
+
+``--sizes 1000000`` stores and embeds a million messages in 2,000-message batches (about 8
+minutes on 2 busy cores, 1.7 GB of disk), then builds the graph (20 minutes at 850 rows/s there).
 """
 
 from __future__ import annotations
