@@ -9,11 +9,9 @@ import reprlib
 from collections.abc import Callable, Collection, Iterable, Mapping
 
 import discord
-import yarl
 from discord import app_commands
 from discord.backoff import ExponentialBackoff
 from discord.gateway import DiscordWebSocket
-from discord.http import Route
 from discord.utils import MISSING
 
 from adapters.discord.approvals import DiscordApprovals
@@ -22,6 +20,7 @@ from adapters.discord.commands import answer_command_error, user_memory_commands
 from adapters.discord.config import DiscordConfig
 from adapters.discord.context_menus import message_commands
 from adapters.discord.delivery import DiscordDelivery
+from adapters.discord.endpoints import Endpoints
 from adapters.discord.files import DiscordSharedFiles
 from adapters.discord.gateway_watch import GatewayWatch
 from adapters.discord.history import DiscordHistory
@@ -129,7 +128,7 @@ class DiscordAdapter:
         self._stopping = False
         #: The gateway was ready once: errors from now on restart it instead of failing start.
         self._listening = False
-        self._endpoints: tuple[str, yarl.URL] | None = None
+        self._endpoints = Endpoints(config.api_base, config.gateway_url)
 
     @property
     def platform_port(self) -> DiscordDelivery:
@@ -154,7 +153,7 @@ class DiscordAdapter:
         return self._watch.restarts
 
     async def start(self) -> None:
-        self._point_at_endpoints()
+        self._endpoints.point()
         try:
             await self._client.login(self._config.token)
         except discord.LoginFailure as error:
@@ -219,7 +218,7 @@ class DiscordAdapter:
                 log.info("discord gateway closed: %r", error)
         if self._refusals:
             await asyncio.wait(set(self._refusals), timeout=REFUSALS_TIMEOUT)
-        self._restore_endpoints()
+        self._endpoints.restore()
 
     async def _run_gateway(self) -> None:
         """``Client.connect()``, started again whenever it ends with an error once the bot
@@ -379,22 +378,6 @@ class DiscordAdapter:
             "author_id": str(author.id) if author else None,
         }
         await self._intake.reject(PLATFORM, raw, str(error) or repr(error))
-
-    def _point_at_endpoints(self) -> None:
-        """discord.py keeps its REST base and gateway URL on classes; set ours for this run."""
-        config = self._config
-        if config.api_base is None and config.gateway_url is None:
-            return
-        self._endpoints = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
-        if config.api_base is not None:
-            Route.BASE = config.api_base
-        if config.gateway_url is not None:
-            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(config.gateway_url)
-
-    def _restore_endpoints(self) -> None:
-        if self._endpoints is not None:
-            Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = self._endpoints
-            self._endpoints = None
 
 
 def _bounded(value: object) -> str:
