@@ -113,9 +113,9 @@ class Matrix:
         cap = len(self.pos)
         if self.size + extra <= cap:
             return
-        # A quarter more, not twice: at a million rows loaded in chunks, doubling left 280,000
-        # rows empty (80 MB); a row is then copied about four times as the matrix grows.
-        new_cap = max(cap + cap // 4, self.size + extra)
+        # Twice as many: the rows not yet used are zeros never written, which the system
+        # gives no memory until they are.
+        new_cap = max(cap * 2, self.size + extra)
         vectors = np.zeros((new_cap, self.dim), np.int8)
         vectors[: self.size] = self.vectors[: self.size]
         self.vectors = vectors
