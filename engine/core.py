@@ -218,9 +218,15 @@ class Engine:
     # -- internals ------------------------------------------------------------------------------
 
     async def _redo_forgets(self) -> None:
-        """Redo the forgets a stopped process left undone after the turns they landed in."""
-        if redone := await self._forgets.sweep():
-            log.info("redid the forgets that landed in %d turns before the last stop", redone)
+        """Redo the forgets left undone after the turns they landed in (a process stopped
+        first, or a redo failed): at start, then every ``forget_sweep_interval``."""
+        while True:
+            try:
+                if redone := await self._forgets.sweep():
+                    log.info("redid the forgets left undone after %d turns", redone)
+            except Exception:
+                log.exception("redoing forgets left undone failed; trying again later")
+            await asyncio.sleep(self.settings.forget_sweep_interval)
 
     async def _apply_change(self, inbound: Inbound) -> ReceiveResult:
         """Platform edits and deletions change stored recall, and drop what was derived from

@@ -46,8 +46,8 @@ class ForgetsRedone:
         await self.inbox.clear_marks(applied.entry.items)
 
     async def sweep(self) -> int:
-        """Redo the forgets a process left undone (it stopped between writing a turn and
-        redoing them); how many items' marks were."""
+        """Redo the forgets left undone after their turn was written (its process stopped
+        first, or ``after`` failed); how many items' marks were."""
         redone = 0
         while batch := await self.inbox.marked(SWEEP_BATCH):
             for item in batch:

@@ -29,3 +29,6 @@ class PipelineSettings:
     delivery_limit: int = 16
     #: Seconds ``Engine.stop`` lets running turns finish before cancelling them.
     stop_deadline: float = 10.0
+    #: Seconds between looks for forgets left undone after the turn they landed in (its
+    #: redo failed, or its process stopped first): a forget never waits for a restart.
+    forget_sweep_interval: float = 60.0

@@ -5,7 +5,7 @@ between would miss those writes. So a forget first notes a mark on every pending
 its workspace (the items of turns running now, or still to run), and the write that settles a
 turn reads its items' marks: the turn that read what was forgotten is told to forget it again,
 once what it wrote is stored. A mark stays on its items until that second forget is done, so a
-crash in between redoes it at the next start.
+crash or a failure in between has it redone by the engine's sweep (at start, then periodically).
 """
 
 from __future__ import annotations

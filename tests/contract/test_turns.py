@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from engine.core import Engine
+from engine.pipeline.settings import PipelineSettings
 from engine.records import Agent
 from engine.store.forget_marks import ForgetMark, MarkKind
 from engine.store.lineage import Derivation, Derived
@@ -227,3 +228,38 @@ async def test_a_forget_left_undone_by_a_stopped_process_is_redone_at_the_next_s
         await engine.stop()
     assert await store.inbox.marked(10) == []
     assert await store.messages.ids_of_user(WS, "alice") == []
+
+
+async def left_undone_after_its_turn(store: Store, event_id: str, user: str) -> None:
+    """A turn was written with a forget of ``user`` marked on its item, and not redone (the
+    redo failed, or the process that wrote the turn stopped first)."""
+    item = inbox_item(event_id, conversation=f"conv-{event_id}")
+    assert await store.inbox.put(item)
+    await store.inbox.mark_forgotten(WS, ForgetMark(MarkKind.USER, WS, user).encode())
+    await store.turns.apply(outcome(item.id, (item.id,), "the answer"))
+    await store.messages.append([message(f"{user}'s words, stored by the turn", author=user)])
+
+
+async def redone(store: Store, user: str) -> bool:
+    for _ in range(400):  # the store says when it is done
+        if not await store.inbox.marked(10):
+            return await store.messages.ids_of_user(WS, user) == []
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def test_a_forget_left_undone_while_the_engine_runs_is_redone_without_a_restart(
+    store: Store,
+) -> None:
+    # No inbox poll: the items written here are never taken into a turn of the engine's.
+    settings = PipelineSettings(poll_interval=3600, forget_sweep_interval=0.05)
+    engine = Engine(store, RecordingRunner(), settings=settings)
+    await engine.start()
+    try:
+        await left_undone_after_its_turn(store, "E1", "alice")
+        assert await redone(store, "alice")
+        # Left undone after the sweep at start: the next sweep finds it.
+        await left_undone_after_its_turn(store, "E2", "bob")
+        assert await redone(store, "bob")
+    finally:
+        await engine.stop()
