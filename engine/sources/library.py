@@ -37,7 +37,6 @@ from engine.sources.plan import (
 )
 from engine.sources.removal import (
     file_taken_back,
-    message_taken_back,
     remove_document,
     unshare,
 )
@@ -312,19 +311,10 @@ class SourceLibrary:
         await self._store.settle_forget()
         return report
 
-    async def unshare_message(self, workspace: str, channel: str, message_ref: str) -> ForgetReport:
-        """The platform deleted a message: the documents it alone shared go (``unshare``)."""
-        return await self._unshare(workspace, message_taken_back(channel, message_ref))
-
     async def unshare_file(self, workspace: str, file_id: str, channel: str = "") -> ForgetReport:
         """The platform deleted a file (or unshared it from ``channel``): the documents only
         it shared go."""
-        return await self._unshare(workspace, file_taken_back(file_id, channel))
-
-    async def _unshare(
-        self, workspace: str, taken_back: Callable[[DocumentShare], bool]
-    ) -> ForgetReport:
-        report = await unshare(self._store, workspace, taken_back)
+        report = await unshare(self._store, workspace, file_taken_back(file_id, channel))
         if report.total:
             await self._store.settle_forget()
         return report
