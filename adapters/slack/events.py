@@ -26,6 +26,7 @@ __all__ = [
     "SlackMessage",
     "arrival_of",
     "audience_kind_of",
+    "from_another_org",
     "parse_event",
     "team_of",
     "workspace_id",
@@ -34,6 +35,9 @@ __all__ = [
 #: Message subtypes that carry something someone said; every other subtype (joins, topic
 #: changes ...) is a notice, not conversation.
 _SPOKEN_SUBTYPES = frozenset({"", "file_share", "thread_broadcast", "me_message", "bot_message"})
+
+#: The fields where a message names a workspace it came from.
+_TEAM_FIELDS = ("user_team", "source_team", "team")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,15 +76,21 @@ class SlackMessage:
     mentions_bot: bool = False
     mentions: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
-    #: The workspace of the author (``user_team``, or the message's ``team``): in Slack
-    #: Connect, another organisation's; "" when the payload does not say.
-    author_team: str = ""
+    #: The payload names another workspace as the author's or the sender's
+    #: (``from_another_org``).
+    from_other_org: bool = False
 
     @property
     def from_outside(self) -> bool:
         """Written by someone of another workspace, or in a channel shared with one."""
-        envelope = self.envelope
-        return envelope.shared or self.author_team not in ("", envelope.team)
+        return self.envelope.shared or self.from_other_org
+
+
+def from_another_org(message: SlackMessagePayload, team: str) -> bool:
+    """Whether ``message`` names a workspace other than ``team`` as its author's
+    (``user_team``), the one it was sent from (``source_team``) or its own (``team``): Slack
+    Connect may name the other organisation in any one of them."""
+    return any(message.get(key) not in (None, "", team) for key in _TEAM_FIELDS)
 
 
 def workspace_id(team: str) -> str:
@@ -226,7 +236,7 @@ class _Reader:
             mentions_bot=bool(bot_user) and bot_user in mentions,
             mentions=mentions,
             files=tuple(describe_file(f) for f in message.get("files", [])),
-            author_team=message.get("user_team") or message.get("team") or "",
+            from_other_org=from_another_org(message, self.envelope.team),
         )
 
     def edited(self, event: SlackEvent) -> SlackMessage | None:

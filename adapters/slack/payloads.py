@@ -65,9 +65,11 @@ class SlackMessagePayload(TypedDict, total=False):
     #: Block Kit layout; rich_text blocks hold what the person typed when ``text`` is empty.
     blocks: list[dict[str, Any]]
     attachments: list[LegacyAttachment]
-    #: The workspace of the author (in Slack Connect, maybe another organisation's).
+    #: The workspace of the author (in Slack Connect, maybe another organisation's), and
+    #: the one the message was sent from.
     team: SlackId
     user_team: SlackId
+    source_team: SlackId
 
 
 class SlackEvent(SlackMessagePayload, total=False):

@@ -2,10 +2,11 @@
 audience; "Forget this" forgets a message the person wrote and what was derived from it.
 
 Who may read what is kept comes from the channel, as for every message (``SlackDirectory``):
-a public channel's message is kept for the workspace, a private channel's for that channel
-only. A message in a channel the bot cannot see has no audience Mnemo can tell, so nothing is
-kept (a DM between people is the exception: kept for the person who asked, in their DMs with
-the agent only). Every answer is visible to the person who chose the shortcut alone.
+a public channel's message is kept for the workspace, a private channel's (or another
+organisation's message, in Slack Connect) for that channel only. A message in a channel the
+bot cannot see has no audience Mnemo can tell, so nothing is kept (a DM between people is the
+exception: kept for the person who asked, in their DMs with the agent only). Every answer is
+visible to the person who chose the shortcut alone.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from adapters.readers import readers
 from adapters.slack.answers import answer_privately, team_of_action
 from adapters.slack.content import plain_text, text_of
 from adapters.slack.directory import SlackDirectory
-from adapters.slack.events import workspace_id
+from adapters.slack.events import from_another_org, workspace_id
 from adapters.slack.payloads import MalformedEvent, MessageShortcut, read_message_shortcut
 from adapters.slack.timestamps import sent_at_of
 from engine import (
@@ -82,8 +83,12 @@ class MessageShortcuts:
                 "Invite me to the channel, or tell me in our DM."
             )
         else:
-            user = asker if channel.kind is AudienceKind.DM else None
-            audience = Audience(message.workspace, channel.kind, message.channel, user)
+            kind = channel.kind
+            if kind is AudienceKind.PUBLIC and from_another_org(shortcut["message"], team):
+                # Slack Connect: another organisation's words stay in the channel they were in.
+                kind = AudienceKind.PRIVATE
+            user = asker if kind is AudienceKind.DM else None
+            audience = Audience(message.workspace, kind, message.channel, user)
         if not message.text:
             return "That message has no text I can keep."
         if not await self._memory.remember_message(self._agent_id, audience, message, asker):
