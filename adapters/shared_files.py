@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Protocol
@@ -127,6 +127,10 @@ class DocumentLearner(Protocol):
         """The platform deleted a file, or unshared it from ``channel``."""
         ...
 
+    async def unshare_message(self, workspace: str, channel: str, message_ref: str) -> ForgetReport:
+        """The platform deleted the message ``message_ref`` of ``channel``."""
+        ...
+
 
 class DownloadError(Exception):
     """A shared file could not be fetched; the message says why, after the file's name."""
@@ -149,6 +153,11 @@ class SharedFileLearner:
         self._workspace_word = workspace_word
         self._tasks: set[asyncio.Task[None]] = set()
         self._handled: OrderedDict[tuple[str, str, str], None] = OrderedDict()
+        #: What the platform took back, so a file still being learned then is not kept:
+        #: deleted messages (workspace, channel, message), and deleted or unshared files
+        #: (workspace, file id, channel; "" for every channel).
+        self._gone_messages: OrderedDict[tuple[str, str, str], None] = OrderedDict()
+        self._gone_files: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         #: One file at a time: two shares of one document never write it together.
         self._one_at_a_time = asyncio.Lock()
 
@@ -163,10 +172,16 @@ class SharedFileLearner:
         key = (inbound.workspace, inbound.channel, inbound.message_ref)
         if key in self._handled:
             return None
-        self._handled[key] = None
-        if len(self._handled) > _REMEMBERED_SHARES:
-            self._handled.popitem(last=False)
-        task = asyncio.create_task(self._guarded(share), name=f"learn files {key}")
+        _remember(self._handled, key)
+        return self._own(self._guarded(share), f"learn files {key}")
+
+    @property
+    def learning(self) -> int:
+        """How many messages' files are being learned now."""
+        return len(self._tasks)
+
+    def _own(self, work: Coroutine[object, object, None], name: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(work, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
@@ -180,8 +195,11 @@ class SharedFileLearner:
 
     async def file_gone(self, workspace: str, file_id: str, channel: str = "") -> None:
         """The platform deleted a shared file (or took it out of ``channel``): the documents
-        no other message shares are removed, with what was derived from them."""
-        report = await self._library.unshare_file(workspace, file_id, channel)
+        no other message shares are removed, with what was derived from them; one still being
+        learned is not kept."""
+        _remember(self._gone_files, (workspace, file_id, channel))
+        async with self._one_at_a_time:
+            report = await self._library.unshare_file(workspace, file_id, channel)
         if report.documents:
             log.info(
                 "file %s is gone from %s: %d documents removed",
@@ -189,6 +207,29 @@ class SharedFileLearner:
                 workspace,
                 report.documents,
             )
+
+    def message_gone(self, workspace: str, channel: str, message_ref: str) -> None:
+        """The platform deleted a message (the engine drops the shares it made): files of it
+        still being learned are not kept, and one stored meanwhile goes again."""
+        key = (workspace, channel, message_ref)
+        _remember(self._gone_messages, key)
+        if key in self._handled:
+            self._own(self._unshare_message(key), f"unshare {key}")
+
+    async def _unshare_message(self, key: tuple[str, str, str]) -> None:
+        async with self._one_at_a_time:
+            await self._library.unshare_message(*key)
+
+    def _taken_back(self, share: DocumentShare, workspace: str) -> bool:
+        """The platform deleted the message of ``share``, or its file, while it was learned."""
+        files = self._gone_files
+        return (workspace, share.channel, share.message_ref) in self._gone_messages or bool(
+            share.file_id
+            and (
+                (workspace, share.file_id, "") in files
+                or (workspace, share.file_id, share.channel) in files
+            )
+        )
 
     async def _guarded(self, share: FileShare) -> None:
         try:
@@ -244,6 +285,9 @@ class SharedFileLearner:
         )
         origin = f"{inbound.workspace}/{inbound.channel}/{name}"
         async with self._one_at_a_time:
+            if self._taken_back(sharing, inbound.workspace):
+                log.info("file %s not kept: its share was deleted while it was learned", name)
+                return ""
             result = await self._library.add_bytes(target, name, origin, data)
         log.info(
             "file %s shared by %s in %s: %s, %d chunks%s",
@@ -266,6 +310,13 @@ class SharedFileLearner:
         if size > limit:
             return f"is {size_text(size)}, over the {size_text(limit)} limit for shared files"
         return ""
+
+
+def _remember(recent: OrderedDict[tuple[str, str, str], None], key: tuple[str, str, str]) -> None:
+    """Add ``key`` to ``recent``, forgetting the oldest past ``_REMEMBERED_SHARES``."""
+    recent[key] = None
+    if len(recent) > _REMEMBERED_SHARES:
+        recent.popitem(last=False)
 
 
 def _readable(name: str) -> bool:

@@ -323,6 +323,9 @@ class DiscordAdapter:
                 await self._reject(message_id, channel_id, guild, error)
                 continue
             await self._hand_over(arrival, "deletion of", message_id)
+            if self._files is not None:
+                gone = arrival.inbound
+                self._files.learner.message_gone(gone.workspace, gone.channel, gone.message_ref)
 
     async def _channel(self, channel_id: int) -> object:
         """The channel from the client's cache, or asked of Discord: DM channels are cached

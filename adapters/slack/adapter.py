@@ -23,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.history import ChannelHistory
 from adapters.intake import bot_intake
-from adapters.shared_files import DocumentLearner
+from adapters.shared_files import DocumentLearner, SharedFileLearner
 from adapters.slack.answers import answer_privately
 from adapters.slack.approvals import APPROVE, DENY, SlackApprovals
 from adapters.slack.assistant import AssistantThreads
@@ -132,6 +132,11 @@ class SlackAdapter:
     @property
     def platform_port(self) -> SlackDelivery:
         return self._delivery
+
+    @property
+    def file_learner(self) -> SharedFileLearner | None:
+        """The learner of files shared with the bot, when learning is on somewhere."""
+        return self._files.learner if self._files is not None else None
 
     @property
     def problem(self) -> str | None:

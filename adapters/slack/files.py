@@ -30,6 +30,7 @@ from adapters.slack.formatting import escape
 from adapters.slack.payloads import MalformedEvent, SlackFile, read_callback
 from adapters.slack.routing import receiver_of
 from adapters.slack.streaming import notice_metadata
+from engine import InboundKind
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +84,13 @@ class SlackSharedFiles:
         self.learner = learner
 
     def take(self, body: Mapping[str, Any], arrival: Arrival, client: AsyncWebClient) -> None:
+        inbound = arrival.inbound
+        if inbound.kind is InboundKind.DELETE:
+            self.learner.message_gone(inbound.workspace, inbound.channel, inbound.message_ref)
+            return
         files = body.get("event", {}).get("files") or []
         if not files or not client.token:
             return
-        inbound = arrival.inbound
         thread = inbound.thread
 
         async def tell(text: str) -> object:

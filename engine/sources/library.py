@@ -37,6 +37,7 @@ from engine.sources.plan import (
 )
 from engine.sources.removal import (
     file_taken_back,
+    message_taken_back,
     remove_document,
     unshare,
 )
@@ -314,7 +315,17 @@ class SourceLibrary:
     async def unshare_file(self, workspace: str, file_id: str, channel: str = "") -> ForgetReport:
         """The platform deleted a file (or unshared it from ``channel``): the documents only
         it shared go."""
-        report = await unshare(self._store, workspace, file_taken_back(file_id, channel))
+        return await self._unshare(workspace, file_taken_back(file_id, channel))
+
+    async def unshare_message(self, workspace: str, channel: str, message_ref: str) -> ForgetReport:
+        """The platform deleted a message: the documents it alone shared go (the engine does
+        so for what was stored; a learner for a file it was still adding then)."""
+        return await self._unshare(workspace, message_taken_back(channel, message_ref))
+
+    async def _unshare(
+        self, workspace: str, taken_back: Callable[[DocumentShare], bool]
+    ) -> ForgetReport:
+        report = await unshare(self._store, workspace, taken_back)
         if report.total:
             await self._store.settle_forget()
         return report

@@ -75,6 +75,8 @@ class FakeSlackApi:
     hosted: dict[str, tuple[str, bytes, str]] = field(default_factory=dict)
     #: Downloads of hosted files: (file id, token sent).
     downloads: list[tuple[str, str]] = field(default_factory=list)
+    #: When set, each download is answered only once it is (a file still on its way).
+    downloads_released: asyncio.Event | None = None
     _faults: dict[str, _Fault] = field(default_factory=dict)
     _hangs: dict[str, tuple[float, int]] = field(default_factory=dict)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -224,6 +226,9 @@ class FakeSlackApi:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         self.downloads.append((file_id, token))
         self._changed.set()
+        if self.downloads_released is not None:
+            async with asyncio.timeout(30):
+                await self.downloads_released.wait()
         if file_id not in self.hosted:
             return web.Response(status=404, text="file not found")
         _, data, allowed = self.hosted[file_id]
