@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -204,9 +204,18 @@ class Provenance:
         self.rewrite_block(block_id, old, new)
         edited: set[Ref] = {(d.kind, d.record_id) for d in self._derived[before:]}
         try:
-            return links_of(await self._resolved(lineage, workspace, edited))
+            return await self.links_of_records(lineage, workspace, edited)
         finally:
             del self._derived[before:]
+
+    async def links_of_records(
+        self, lineage: LineageStore, workspace: str, records: Collection[Ref]
+    ) -> list[Link]:
+        """The links of ``records`` (derived so far), resolved now: a record a run writes
+        before its outcome is applied is stored with them, so a run stopped before then
+        (a crash, a failed attempt) leaves nothing a forget cannot find. The outcome writes
+        them again, unchanged."""
+        return links_of(await self._resolved(lineage, workspace, set(records)))
 
     async def links(self, lineage: LineageStore, workspace: str) -> tuple[Derivation, ...]:
         """Every record written so far with its sources, those of derived sources flattened

@@ -5,9 +5,10 @@ run -> embed its messages -> apply the outcome (recall with embeddings, lineage 
 replies claimed for this process, inbox marks with the attempt's number: one transaction
 where the store has them) -> deliver -> redo the forgets that landed while it ran. A failed
 attempt is counted as it fails, a crashed one when its lease is taken over, so a turn that
-succeeds writes nothing before it ends but its block edits, with their lineage. The turn
-returns every record it produced; the worker is their only writer. Items that arrive while
-a turn runs are taken by the next turn, folded together up to ``batch_limit``.
+succeeds writes nothing before it ends but what its tools store as they run (block edits and
+archival passages, each with its lineage; agent mail). The turn returns every other record
+it produced; the worker is their only writer. Items that arrive while a turn runs are taken
+by the next turn, folded together up to ``batch_limit``.
 """
 
 from __future__ import annotations

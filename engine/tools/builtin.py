@@ -122,8 +122,12 @@ async def archival_memory_insert(ctx: ToolContext, args: ArchivalInsertArgs) -> 
         created_at=ctx.now,
         embedding=tuple(float(x) for x in vectors[0]),
     )
-    await ctx.store.passages.insert([passage])
     ctx.provenance.derive(Derived.PASSAGE, passage.id, text)
+    # The links first: a passage is never stored without them.
+    record = {(Derived.PASSAGE, passage.id)}
+    links = await ctx.provenance.links_of_records(ctx.store.lineage, passage.workspace, record)
+    await ctx.store.lineage.link(links)
+    await ctx.store.passages.insert([passage])
     return "Stored in archival memory."
 
 
