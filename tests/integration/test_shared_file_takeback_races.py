@@ -1,6 +1,7 @@
-"""Taking a shared file back while the bot is still fetching it, attacked: a message deleted,
-or a file deleted or unshared, before its bytes arrived leaves no document behind once they
-do (the deletion found nothing to remove yet); other people's shares are not touched."""
+"""Taking a shared file back, attacked: a message deleted, or a file deleted or unshared,
+while the bot is still fetching the file leaves no document behind once its bytes arrive (the
+deletion found nothing to remove yet); a file event of another channel or workspace naming
+the same file takes nothing."""
 
 from __future__ import annotations
 
@@ -63,3 +64,26 @@ async def test_a_file_unshared_from_another_channel_while_it_downloads_is_kept(
     await while_fetching(sharing, elsewhere)
     [document] = await documents(world)
     assert str(document.scope) == "dm:UANN"
+
+
+async def test_a_file_deleted_in_another_workspace_under_the_same_id_takes_nothing(
+    world: Any,
+) -> None:
+    sharing = Sharing(world)
+    file = sharing.host("handbook.md", HANDBOOK)
+    await sharing.share([file], text="our handbook")
+    await sharing.answer()
+    other = {"type": "file_deleted", "file_id": file["id"], "event_ts": "1700009999.1"}
+    assert await world.send(other, team_id="TOTHER", context_team_id="TOTHER") == 200
+    unshared = {"type": "file_unshared", "file_id": file["id"], "channel_id": "DUANN"}
+    assert await world.send(unshared | {"event_ts": "1700009999.2"}, team_id="TOTHER") == 200
+    await world.quiet(0.5)
+    [document] = await documents(world)
+    assert str(document.scope) == "dm:UANN"
+    # The same event in the bot's own workspace does take it.
+    assert await world.send(other) == 200
+
+    async def none_left() -> bool:
+        return not await documents(world)
+
+    await until(none_left, "the document removed with the file")
