@@ -143,7 +143,8 @@ class AgentMail:
         if answered.answered_by == reply.id:
             # Handed to the sender's waiting call by an earlier delivery of this reply.
             return f"{PLATFORM}:{answered.id}"
-        waiter = self._waiting.pop(answered.id, None) if answered.sender == peer else None
+        # Left for ``wait`` to take down: the reply may land before the sender's call waits.
+        waiter = self._waiting.get(answered.id) if answered.sender == peer else None
         if waiter is not None and not waiter.done():
             waiter.set_result(reply.text)
             # Recorded, so delivering this reply again does not also send it as a message.

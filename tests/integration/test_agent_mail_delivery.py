@@ -79,3 +79,20 @@ async def test_a_reply_handed_to_the_waiting_call_is_delivered_once(store: Store
     later = replace(answer_to(question, "still 4"), index=1)
     await mail.deliver(later)
     assert [m.text for m in intake.received[1:]] == ["still 4"]
+
+
+async def test_a_reply_that_comes_before_the_waiting_call_starts_is_returned_by_it(
+    store: Store,
+) -> None:
+    """The sender's tool may still be busy (sending to other agents) when the reply lands."""
+    mail, intake = AgentMail(store.agents, store.mail, store.lineage, TrafficGuard()), Intake()
+    mail.connect(intake)
+    sent = await mail.send(
+        AGENT, PEER, "what is 2 + 2?", asked_in=inbound("hi"), mode=MailMode.WAIT
+    )
+    [question] = intake.received
+
+    await mail.deliver(answer_to(question, "4"))
+
+    assert await mail.wait(sent.id, within=5) == "4"
+    assert len(intake.received) == 1  # nothing was sent on as a message
