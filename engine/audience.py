@@ -144,12 +144,17 @@ class Audience:
     kind: AudienceKind
     channel: str
     user: str | None = None
+    #: People outside the workspace see the reply too (a channel or DM shared with another
+    #: organisation): it reads only what was learned right there, and the agent's own records.
+    outside: bool = False
 
     def __post_init__(self) -> None:
         if not self.workspace:
             raise ValueError("an audience needs a workspace id")
         if self.kind is AudienceKind.DM and not self.user:
             raise ValueError("a DM audience needs the user it is with")
+        if self.outside and self.kind is AudienceKind.PUBLIC:
+            raise ValueError("an audience with people outside the workspace is never public")
 
     @property
     def write_scope(self) -> Scope:
@@ -168,6 +173,8 @@ class Audience:
         """Scopes whose records this audience is entitled to see, general to specific."""
         if self.kind is AudienceKind.PUBLIC:
             return (_AGENT, _WORKSPACE)
+        if self.outside:
+            return (_AGENT, self.write_scope)
         return (_AGENT, _WORKSPACE, self.write_scope)
 
     def can_read(self, workspace: str, scope: Scope) -> bool:

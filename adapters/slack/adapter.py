@@ -295,6 +295,7 @@ class SlackAdapter:
             audience_kind=channel.kind,
             author_name=author_name,
             channel_name=channel.name,
+            shared_channel=channel.shared,
         )
         if arrival is not None:
             result = await self._intake.receive(arrival)

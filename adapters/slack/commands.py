@@ -220,7 +220,7 @@ class UserCommands:
         found = await self._directory.channel(client, command["team_id"], channel, "")
         if found.kind is AudienceKind.DM:
             return Audience(workspace, AudienceKind.DM, channel, user)
-        return Audience(workspace, found.kind, channel)
+        return Audience(workspace, found.kind, channel, outside=found.shared)
 
     async def _read[P](
         self, body: dict[str, Any], reader: Callable[[object], P], *, quiet: bool = False

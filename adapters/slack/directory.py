@@ -12,7 +12,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -61,6 +61,8 @@ class ChannelInfo:
     #: False when Slack would not say (the bot cannot see the channel): ``kind`` is then the
     #: safe guess, private.
     known: bool = True
+    #: Shared with another organisation (Slack Connect): people outside the workspace read it.
+    shared: bool = False
 
 
 class SlackDirectory:
@@ -121,12 +123,12 @@ class SlackDirectory:
             said_by_slack = response.get("channel")
             if not isinstance(said_by_slack, dict):
                 said_by_slack = {}
-            found = ChannelInfo(*_describe_channel(said_by_slack))
+            found = _describe_channel(said_by_slack)
             self._channels.put((team, channel), found)
         said = AudienceKind.PRIVATE if shared else audience_kind_of(channel_type)
         if found.kind is AudienceKind.PUBLIC and said not in (None, AudienceKind.PUBLIC):
-            return ChannelInfo(AudienceKind.PRIVATE, found.name)
-        return found
+            found = ChannelInfo(AudienceKind.PRIVATE, found.name, shared=found.shared)
+        return replace(found, shared=True) if shared else found
 
 
 async def _look_up(
@@ -141,17 +143,17 @@ async def _look_up(
         return None
 
 
-def _describe_channel(channel: dict[str, object]) -> tuple[AudienceKind, str]:
+def _describe_channel(channel: dict[str, object]) -> ChannelInfo:
     name = str(channel.get("name") or "")
-    if channel.get("is_im"):
-        return AudienceKind.DM, ""
     shared = any(
         channel.get(flag)
         for flag in ("is_ext_shared", "is_org_shared", "is_shared", "is_pending_ext_shared")
     )
+    if channel.get("is_im"):
+        return ChannelInfo(AudienceKind.DM, "", shared=shared)
     if channel.get("is_private") or channel.get("is_mpim") or channel.get("is_group") or shared:
-        return AudienceKind.PRIVATE, f"#{name}" if name else ""
-    return AudienceKind.PUBLIC, f"#{name}" if name else ""
+        return ChannelInfo(AudienceKind.PRIVATE, f"#{name}" if name else "", shared=shared)
+    return ChannelInfo(AudienceKind.PUBLIC, f"#{name}" if name else "")
 
 
 def _reason(error: BaseException) -> str:

@@ -144,11 +144,14 @@ def arrival_of(
     audience_kind: AudienceKind,
     author_name: str,
     channel_name: str = "",
+    shared_channel: bool = False,
 ) -> Arrival | None:
     """The message for the intake chain, or None when nothing says whose DM it was.
 
-    A message from another organisation (Slack Connect) is never a public audience: what it
-    says, and the files it shares, are learned for its channel only (docs/slack.md).
+    A message from another organisation, or in a channel shared with one (``shared_channel``,
+    Slack Connect), is never a public audience: what it says, and the files it shares, are
+    learned for its channel only, and the reply draws on nothing else the workspace keeps
+    (docs/slack.md).
 
     In a DM, top-level messages are one conversation (``thread`` ""); everywhere else a thread
     is its own conversation, and a top-level message starts one (``thread`` = its ts), which
@@ -159,12 +162,15 @@ def arrival_of(
         # A deletion Slack sent without the deleted message: nothing says whose DM it was.
         return None
     envelope = message.envelope
-    if audience_kind is AudienceKind.PUBLIC and message.from_outside:
+    outside = shared_channel or message.from_outside
+    if audience_kind is AudienceKind.PUBLIC and outside:
         # Slack Connect: people of another organisation read what is said here, and what
         # they say is theirs to share; neither reaches the rest of the workspace.
         audience_kind = AudienceKind.PRIVATE
     dm_user = message.user if is_dm else None
-    audience = Audience(workspace_id(envelope.team), audience_kind, envelope.channel, dm_user)
+    audience = Audience(
+        workspace_id(envelope.team), audience_kind, envelope.channel, dm_user, outside=outside
+    )
     inbound = Inbound(
         PLATFORM,
         agent_id,

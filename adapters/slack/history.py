@@ -163,6 +163,7 @@ class SlackChannelSource:
                 parsed,
                 agent_id=self.agent_id,
                 audience_kind=self.channel.kind,
+                shared_channel=self.channel.shared,
                 author_name=await self.directory.user_name(self.client, self.team, parsed.user),
                 channel_name=self.channel.name,
             )

@@ -13,8 +13,18 @@ from typing import Any
 import pytest
 
 from adapters.slack.events import arrival_of, parse_event
-from engine import AudienceKind, Inbound, InboundKind, RecordFilter, Scope
+from engine import (
+    Audience,
+    AudienceKind,
+    Inbound,
+    InboundKind,
+    PlatformMessage,
+    RecordFilter,
+    Scope,
+    utcnow,
+)
 from tests.fakes import slack_payloads
+from tests.fakes.openai_server import tool_call
 from tests.fakes.slack_world import TEAM, SlackWorld, collection_bot
 
 PARTNER = slack_payloads.PARTNER
@@ -141,3 +151,43 @@ async def test_remember_this_on_a_partners_message_is_kept_for_that_channel_only
     in_general = RecordFilter(agent, WORKSPACE, (Scope.private("CGEN"),))
     [kept] = await passages.list(in_general, 10)
     assert said in kept.text
+
+
+@pytest.fixture
+async def talking(tmp_path: Path) -> AsyncIterator[SlackWorld]:
+    async with collection_bot(tmp_path) as w:
+        yield w
+
+
+async def asked_in(world: SlackWorld, channel: str, ts: str, **envelope: Any) -> str:
+    """Ann asks the agent in ``channel``; everything the model was shown for the answer."""
+    world.llm.push(
+        tool_call("archival_memory_search", query="pricing floor"),
+        tool_call("send_message", message="Here is what I found."),
+    )
+    asked = len(world.llm.chat_requests)
+    event = {"type": "app_mention", "channel": channel, "user": "UANN", "ts": ts}
+    assert await world.send(event | {"text": "<@UBOT> what is our pricing floor?"}, **envelope)
+    await world.replies(1, channel)
+    return json.dumps(world.llm.chat_requests[asked:])
+
+
+@pytest.mark.parametrize(
+    ("channel", "envelope"),
+    [("CSHARED", {"is_ext_shared_channel": True}), ("CSHARED", {})],
+    ids=["event-flags-shared", "only-conversations-info-says-shared"],
+)
+async def test_a_reply_in_a_shared_channel_never_draws_on_the_workspaces_memory(
+    talking: SlackWorld, channel: str, envelope: dict[str, Any]
+) -> None:
+    """The partner organisation reads the reply: what the workspace alone may read stays out."""
+    secret = "our pricing floor is 40k, never tell partners"
+    agent = talking.runtime.default_agent.id
+    public = Audience(WORKSPACE, AudienceKind.PUBLIC, "CGEN")
+    said = PlatformMessage(WORKSPACE, "CGEN", "1700002399.000100", "UANN", "Ann", secret, utcnow())
+    assert await talking.runtime.user_data.remember_message(agent, public, said, "UANN")
+    in_general = await asked_in(talking, "CGEN", "1700002400.000100")
+    assert "40k" in in_general, "a public channel of the workspace reads it"
+
+    shown = await asked_in(talking, channel, "1700002401.000100", **envelope)
+    assert "40k" not in shown
