@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.slack.streaming import draft_key
-from engine import DeliveryLedger, Outbound
-from tests.fakes.slack_world import TEAM, SlackWorld, collection_bot
+from tests.fakes.slack_world import SlackWorld, collection_bot
+from tests.integration.test_slack_streaming import unrecorded_stream
 
 THREAD = "1690000000.000100"
 ANSWER = "The reply the stopped process was streaming."
@@ -37,20 +36,8 @@ async def test_a_message_of_someone_else_in_the_thread_is_never_taken_for_the_st
 ) -> None:
     theirs = {"channel": "CGEN", "thread_ts": THREAD, "ts": "1690000001.000100", **written}
     world.api.messages.append(dict(theirs))
-    reply = Outbound(
-        id="turn-1.r0",
-        inbox_id="turn-1",
-        platform="slack",
-        agent_id=world.runtime.default_agent.id,
-        workspace=f"slack:{TEAM}",
-        channel="CGEN",
-        thread=THREAD,
-        text=ANSWER,
-        reply_to=THREAD,
-    )
     # A process asked Slack to start the reply's stream and stopped before hearing its ts.
-    ledgers = world.runtime.store.deliveries
-    await ledgers.put(DeliveryLedger(draft_key(reply.id), "slack", "CGEN", (), reply.created_at))
+    reply = await unrecorded_stream(world, THREAD, ANSWER)
 
     posted_ts = await world.adapter.platform_port.deliver(reply)
 

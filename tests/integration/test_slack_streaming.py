@@ -142,6 +142,25 @@ async def test_with_streaming_off_the_reply_is_posted_whole(
     assert [c for c in api.calls if c.method in STREAM_METHODS] == []
 
 
+async def unrecorded_stream(world: SlackWorld, thread: str, text: str) -> Outbound:
+    """A reply in ``thread`` of #general whose stream a process asked Slack to start, and
+    stopped before hearing its ts (its draft is recorded, without the ts)."""
+    reply = Outbound(
+        id="turn-1.r0",
+        inbox_id="turn-1",
+        platform="slack",
+        agent_id=world.runtime.default_agent.id,
+        workspace=f"slack:{TEAM}",
+        channel="CGEN",
+        thread=thread,
+        text=text,
+        reply_to=thread,
+    )
+    ledgers = world.runtime.store.deliveries
+    await ledgers.put(DeliveryLedger(draft_key(reply.id), "slack", "CGEN", (), reply.created_at))
+    return reply
+
+
 async def test_a_stream_whose_ts_was_not_recorded_is_found_past_the_bots_other_messages(
     world: SlackWorld,
 ) -> None:
@@ -155,19 +174,7 @@ async def test_a_stream_whose_ts_was_not_recorded_is_found_past_the_bots_other_m
     started = await client.chat_startStream(
         channel="CGEN", thread_ts=thread, markdown_text="Here is a rep"
     )
-    reply = Outbound(
-        id="turn-1.r0",
-        inbox_id="turn-1",
-        platform="slack",
-        agent_id=world.runtime.default_agent.id,
-        workspace=f"slack:{TEAM}",
-        channel="CGEN",
-        thread=thread,
-        text=ANSWER,
-        reply_to=thread,
-    )
-    ledgers = world.runtime.store.deliveries
-    await ledgers.put(DeliveryLedger(draft_key(reply.id), "slack", "CGEN", (), reply.created_at))
+    reply = await unrecorded_stream(world, thread, ANSWER)
 
     assert await world.adapter.platform_port.deliver(reply) == started["ts"]
     by_ts = {m["ts"]: m for m in world.api.posted("CGEN")}
