@@ -116,9 +116,15 @@ class MessagingTools:
             )
         except MessagingRefused as exc:
             raise ToolError(str(exc)) from None
+        written: set[tuple[Derived | None, str]] = {(Derived.MAIL, sent.id)}
         ctx.provenance.derive(Derived.MAIL, sent.id, text)
         if sent.copy:
             ctx.provenance.derive(Derived.MESSAGE, sent.copy, text)
+            written.add((Derived.MESSAGE, sent.copy))
+        # Linked now, not only when this turn is applied: the mail is already sent.
+        workspace = ctx.audience.workspace
+        links = await ctx.provenance.links_of_records(ctx.store.lineage, workspace, written)
+        await ctx.store.lineage.link(links)
         return sent.id
 
     async def _send_async(self, ctx: ToolContext, args: SendAsyncArgs) -> str:
