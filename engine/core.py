@@ -190,7 +190,8 @@ class Engine:
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start serving conversations and delivering replies (pending ones included)."""
+        """Start serving conversations, delivering replies (pending ones included) and
+        redoing the forgets left undone after their turns."""
         if self._tasks:
             return
         self._stopping.clear()
