@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.fakes.slack_world import TEAM
 from tests.integration.test_acceptance_shared_files import deleted
 from tests.integration.test_slack_backfill import until
 from tests.integration.test_slack_files import HANDBOOK, Sharing, documents, world
@@ -87,3 +88,21 @@ async def test_a_file_deleted_in_another_workspace_under_the_same_id_takes_nothi
         return not await documents(world)
 
     await until(none_left, "the document removed with the file")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a forget knows nothing of files still being fetched: the document lands after it",
+)
+async def test_forgetting_the_sharer_while_their_file_downloads_leaves_nothing(
+    world: Any,
+) -> None:
+    sharing = Sharing(world)
+    world.api.downloads_released = asyncio.Event()
+    await sharing.share([sharing.host("handbook.md", HANDBOOK)], text="our handbook")
+    await world.api.wait_until(lambda: bool(world.api.downloads))
+    await world.runtime.user_data.forget_user(f"slack:{TEAM}", "UANN")
+    world.api.downloads_released.set()
+    learner = world.adapter.file_learner
+    await until(lambda: asyncio.sleep(0, result=not learner.learning), "the file learned")
+    assert await documents(world) == []
