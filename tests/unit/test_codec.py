@@ -189,7 +189,13 @@ def test_the_stored_shape_is_the_records_fields_in_plain_json() -> None:
     assert codec.encode(inbound) == {
         "platform": "discord",
         "agent_id": "a1",
-        "audience": {"workspace": "G1", "kind": "public", "channel": "C1", "user": None},
+        "audience": {
+            "workspace": "G1",
+            "kind": "public",
+            "channel": "C1",
+            "user": None,
+            "outside": False,
+        },
         "thread": "t",
         "author": {"id": "U1", "name": "Grace", "is_agent": False, "is_bot": False},
         "text": "hi",
