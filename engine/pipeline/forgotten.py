@@ -47,11 +47,21 @@ class ForgetsRedone:
 
     async def sweep(self) -> int:
         """Redo the forgets left undone after their turn was written (its process stopped
-        first, or ``after`` failed); how many items' marks were."""
+        first, or ``after`` failed); how many items' marks were. An item whose forgets fail
+        again keeps its marks for the next sweep, and holds up none of the others read with
+        it."""
         redone = 0
         while batch := await self.inbox.marked(SWEEP_BATCH):
+            cleared = 0
             for item in batch:
-                await self.forgets.redo_forgets(item.marks)
+                try:
+                    await self.forgets.redo_forgets(item.marks)
+                except Exception:
+                    log.exception("redoing the forgets marked on %s failed", item.item_id)
+                    continue
                 await self.inbox.clear_marks([item.item_id])
-            redone += len(batch)
+                cleared += 1
+            redone += cleared
+            if cleared < len(batch):
+                break  # the failed ones would be read again first
         return redone

@@ -263,3 +263,25 @@ async def test_a_forget_left_undone_while_the_engine_runs_is_redone_without_a_re
         assert await redone(store, "bob")
     finally:
         await engine.stop()
+
+
+async def test_a_forget_that_fails_again_holds_up_none_of_the_others_left_undone(
+    store: Store,
+) -> None:
+    broken = inbox_item("E1", conversation="conv-E1")
+    assert await store.inbox.put(broken)
+    await store.inbox.mark_forgotten(WS, "not a mark this version can read")
+    await store.turns.apply(outcome(broken.id, (broken.id,), "the answer"))
+    await left_undone_after_its_turn(store, "E2", "bob")
+
+    engine = Engine(store, RecordingRunner())
+    await engine.start()
+    try:
+        for _ in range(400):  # the store says when it is done
+            if len(await store.inbox.marked(10)) == 1:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await engine.stop()
+    assert await store.messages.ids_of_user(WS, "bob") == []
+    assert [item.item_id for item in await store.inbox.marked(10)] == [broken.id]
