@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncRespond
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.answers import (
@@ -156,6 +156,6 @@ async def _members(client: AsyncWebClient, request: ApprovalRequest) -> set[str]
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
             if not cursor or members.intersection(request.approvers):
                 return members
-    except (SlackApiError, SlackClientError, OSError, TimeoutError) as error:
+    except (SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as error:
         log.info("approval %s: the channel's members are unknown (%r)", request.id, error)
     return None

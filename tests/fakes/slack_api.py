@@ -79,6 +79,7 @@ class FakeSlackApi:
     downloads_released: asyncio.Event | None = None
     _faults: dict[str, _Fault] = field(default_factory=dict)
     _hangs: dict[str, tuple[float, int]] = field(default_factory=dict)
+    _drops: dict[str, int] = field(default_factory=dict)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
     _port: int = 0
@@ -126,6 +127,10 @@ class FakeSlackApi:
         """Do what the next ``times`` calls of ``method`` ask (a post is made), but answer
         only after ``seconds``: a client with a shorter timeout never learns it succeeded."""
         self._hangs[method] = (seconds, times)
+
+    def drop(self, method: str, times: int = 1) -> None:
+        """Close the connection of the next ``times`` calls of ``method`` without answering."""
+        self._drops[method] = times
 
     def rate_limit(self, method: str, retry_after: float = 1, times: int = 1) -> None:
         self.fail(method, status=429, error="ratelimited", retry_after=retry_after, times=times)
@@ -188,6 +193,10 @@ class FakeSlackApi:
         token = token or str(args.get("token", ""))
         self.calls.append(ApiCall(method, args, token))
         self._changed.set()
+        if self._drops.get(method, 0) > 0 and request.transport is not None:
+            self._drops[method] -= 1
+            request.transport.close()
+            return web.Response()  # the client never reads it: its connection is gone
         fault = self._faults.get(method)
         if fault is not None and fault.times > 0:
             fault.times -= 1

@@ -177,3 +177,15 @@ async def test_a_private_channel_an_approver_is_in_gets_the_prompt(world: SlackW
     pending = await world.runtime.store.approvals.get(request.id)
     assert pending is not None
     assert pending.status is ApprovalStatus.PENDING
+
+
+async def test_a_private_channel_whose_members_slack_does_not_give_gets_the_prompt(
+    world: SlackWorld,
+) -> None:
+    world.api.drop("conversations.members", times=5)  # past the client's own retry
+    audience = Audience(f"slack:{TEAM}", AudienceKind.PRIVATE, "GSECRET")
+    request = waiting_request("slack", world.runtime.default_agent.id, audience, ("UADMIN",))
+    await ask(world, request)
+    [posted] = await world.replies(1, "GSECRET")
+    assert buttons(posted) == {"mnemo_approve": request.id, "mnemo_deny": request.id}
+    assert [c.method for c in world.api.calls].count("conversations.members") >= 2
