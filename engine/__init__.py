@@ -38,6 +38,7 @@ from engine.config import (
 )
 from engine.core import Engine
 from engine.embeddings import Embedder, EmbeddingError, LocalEmbedder, OpenAIEmbedder
+from engine.forgetting import forget_lost_sources
 from engine.history import BackfillLedger, BackfillProgress
 from engine.llm import (
     ChatModel,
@@ -304,6 +305,7 @@ __all__ = [
     "detach_tool",
     "ensure_agent",
     "every_tool_of",
+    "forget_lost_sources",
     "link_derived",
     "new_id",
     "open_store",

@@ -22,7 +22,7 @@ from engine.ports import ForgetReport
 from engine.records import ConversationKey, Message
 from engine.search.hybrid import HybridSearch
 from engine.store.forget_marks import ForgetMark, MarkKind
-from engine.store.lineage import Derived, DerivedRecord, block_line_id
+from engine.store.lineage import REDACTED, Derived, DerivedRecord, block_line_id
 from engine.store.protocol import Store
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,22 @@ class Forgetting:
         removed = await self.removed(found)
         await self.store.lineage.unlink_sources(list(sources))
         return removed
+
+    async def forget_lost(self, message_ids: Collection[str]) -> ForgetReport:
+        """Remove what was derived from those of ``message_ids`` that are gone or redacted now.
+
+        A background pass reads messages, and only later writes what it derived from them
+        (their links first): a forget in between found no links to follow. Checked once the
+        writes are done, a source forgotten before them is caught here, and a forget after
+        them finds their links."""
+        ids = sorted(set(message_ids))
+        kept = {m.id for m in await self.store.messages.by_ids(ids) if m.content != REDACTED}
+        lost = [i for i in ids if i not in kept]
+        if not lost:
+            return ForgetReport()
+        report = await self.remove_derived(lost)
+        await self.store.settle_forget()
+        return report
 
     async def forget(self, records: dict[Derived, set[str]]) -> ForgetReport:
         """Remove these records and everything derived from them."""
@@ -218,6 +234,12 @@ class Forgetting:
                     dropped += 1
                     break
         return dropped
+
+
+async def forget_lost_sources(store: Store, message_ids: Collection[str]) -> ForgetReport:
+    """``Forgetting.forget_lost`` on ``store``: for a background job, once it has written what
+    it derived from ``message_ids``."""
+    return await Forgetting(store).forget_lost(message_ids)
 
 
 def line_ids(block_id: str, value: str) -> list[str]:

@@ -106,6 +106,7 @@ class ConsolidationJob(MemoryJob[ConsolidationSettings]):
                     read=[m.id for m in batch]
                     + sorted({person_source(f.workspace, f.user) for f in ratings}),
                 )
+                ctx.reads(m.id for m in batch)
                 report = await run_pass(self._store, self._embedder, task, ctx.model)
                 writes += report.succeeded(MEMORY_WRITES)
                 passes += 1

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -29,10 +29,17 @@ class Target[T]:
 
 @dataclass(frozen=True, slots=True)
 class RunContext:
-    """What one run may use: the model under its budget, and the time it started."""
+    """What one run may use: the model under its budget, and the time it started; and the
+    messages it read, whose forgets while it ran win over what it wrote from them."""
 
     model: BudgetedModel
     now: datetime
+    read: set[str] = field(default_factory=set)
+
+    def reads(self, message_ids: Iterable[str]) -> None:
+        """The run writes what it derives from these messages: were one forgotten before the
+        run ends, what was derived from it is forgotten once the run has written it."""
+        self.read.update(message_ids)
 
 
 class Job[T](Protocol):

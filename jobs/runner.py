@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from engine import ChatModel, LLMError, Store, new_id, utcnow
+from engine import ChatModel, LLMError, Store, forget_lost_sources, new_id, utcnow
 from jobs.budget import BudgetedModel, BudgetExhausted, LiveBacklog
 from jobs.history import SETTLED, JobBackoff, JobHistory, RunRecord, RunStatus, TargetState
 from jobs.job import Job, RunContext, Target
@@ -131,7 +131,7 @@ class JobRunner:
         )
         status, detail, error, retry_at = RunStatus.OK, "", "", None
         try:
-            detail = await self._heartbeat(lease, job.run(target.value, RunContext(model, now)))
+            detail = await self._heartbeat(lease, self._run_job(job, target, model, now))
         except BudgetExhausted as exc:
             status, detail = RunStatus.OVER_BUDGET, str(exc)
         except asyncio.CancelledError:
@@ -146,6 +146,19 @@ class JobRunner:
             status, error = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
             retry_at = self._clock() + self._backoff(attempt)
         return await self._finish(record, slot, status, model.used, detail, error, retry_at)
+
+    async def _run_job(
+        self, job: Job[Any], target: Target[Any], model: BudgetedModel, now: datetime
+    ) -> str:
+        """Run ``job`` on ``target``; then, also when it failed, forget what it wrote from
+        messages forgotten while it ran (``engine.forget_lost_sources``): such a forget
+        found none of it, as it was not written yet."""
+        ctx = RunContext(model, now)
+        try:
+            return await job.run(target.value, ctx)
+        finally:
+            if ctx.read:
+                await forget_lost_sources(self._store, ctx.read)
 
     async def _finish(
         self,

@@ -1,0 +1,76 @@
+"""A forget that lands while a background job's model call is in flight wins over the job:
+what the job writes afterwards from the forgotten person's words (block lines, passages, a
+digest) is removed once written, on both stores."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from datetime import UTC, datetime, timedelta
+
+from engine.user_data import UserDataService
+from jobs import RunRecord
+from jobs.consolidation import ConsolidationJob
+from jobs.digests import DigestJob
+from tests.fakes.openai_server import text, tool_call
+from tests.integration.test_forget_complete import dump
+from tests.integration.test_jobs_archival import world
+from tests.integration.test_jobs_world import WORKSPACE, World, private, public
+
+__all__ = ["world"]
+
+SECRET = "wuzzlefrump"
+
+
+async def forgotten_while(world: World, run: Awaitable[list[RunRecord]]) -> list[RunRecord]:
+    """Run a job with the model held; forget Alice while it waits, then release it."""
+    world.llm.block()
+    job = asyncio.ensure_future(run)
+    async with asyncio.timeout(20):
+        await world.llm.wait_for_in_flight(1)
+    await UserDataService(world.store).forget_user(WORKSPACE, "alice")
+    world.llm.unblock()
+    async with asyncio.timeout(30):
+        return await job
+
+
+async def secret_left(world: World) -> list[str]:
+    return [value for value in await dump(world.store) if SECRET[:6] in value]
+
+
+async def test_forgetting_a_person_during_a_memory_pass_leaves_nothing_it_learned_of_them(
+    world: World,
+) -> None:
+    channel = public("general")
+    await world.said(channel, "alice", f"The launch codename is {SECRET}.")
+    await world.said(channel, "bob", "Noted, thanks.")
+    world.llm.push(
+        tool_call("core_memory_append", label="channel", content=f"Launch: {SECRET}."),
+        tool_call("core_memory_append", label="human", user="alice", content=f"Has {SECRET}."),
+        tool_call("archival_memory_insert", content=f"The launch codename is {SECRET}."),
+        tool_call("finish_memory_pass"),
+    )
+    [record] = await forgotten_while(
+        world, world.runner().run_job(world.memory_job(ConsolidationJob))
+    )
+
+    assert "3 memory writes" in record.detail, record
+    assert await secret_left(world) == []
+
+
+async def test_forgetting_a_person_while_their_day_is_digested_leaves_no_digest_of_it(
+    world: World,
+) -> None:
+    world.clock.now = datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
+    yesterday = timedelta(hours=20)
+    launch = private("launch")
+    await world.said(launch, "alice", f"The codename is {SECRET}.", ago=yesterday)
+    for i in range(5):
+        await world.said(launch, "kim", f"item {i}", ago=yesterday)
+    world.llm.push(text(f"Alice named the launch {SECRET}; Kim listed five items."))
+    [record] = await forgotten_while(
+        world, world.runner().run_job(world.memory_job(DigestJob, digest_min_messages=5))
+    )
+
+    assert record.detail.startswith("digest of"), record
+    assert await secret_left(world) == []
