@@ -87,16 +87,22 @@ class Forgetting:
         await self.store.lineage.unlink_sources(list(sources))
         return removed
 
-    async def forget_lost(self, message_ids: Collection[str]) -> ForgetReport:
-        """Remove what was derived from those of ``message_ids`` that are gone or redacted now.
+    async def forget_lost(
+        self, message_ids: Collection[str], passage_ids: Collection[str] = ()
+    ) -> ForgetReport:
+        """Remove what was derived from those of ``message_ids`` that are gone or redacted
+        now, and from those of ``passage_ids`` that are gone.
 
-        A background pass reads messages, and only later writes what it derived from them
+        A background pass reads records, and only later writes what it derived from them
         (their links first): a forget in between found no links to follow. Checked once the
         writes are done, a source forgotten before them is caught here, and a forget after
         them finds their links."""
         ids = sorted(set(message_ids))
         kept = {m.id for m in await self.store.messages.by_ids(ids) if m.content != REDACTED}
         lost = [i for i in ids if i not in kept]
+        for passage_id in sorted(set(passage_ids)):
+            if await self.store.passages.get(passage_id) is None:
+                lost.append(passage_id)
         if not lost:
             return ForgetReport()
         report = await self.remove_derived(lost)
@@ -236,10 +242,12 @@ class Forgetting:
         return dropped
 
 
-async def forget_lost_sources(store: Store, message_ids: Collection[str]) -> ForgetReport:
+async def forget_lost_sources(
+    store: Store, message_ids: Collection[str], passage_ids: Collection[str] = ()
+) -> ForgetReport:
     """``Forgetting.forget_lost`` on ``store``: for a background job, once it has written what
-    it derived from ``message_ids``."""
-    return await Forgetting(store).forget_lost(message_ids)
+    it derived from these messages and passages."""
+    return await Forgetting(store).forget_lost(message_ids, passage_ids)
 
 
 def line_ids(block_id: str, value: str) -> list[str]:

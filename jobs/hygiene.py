@@ -21,6 +21,7 @@ from engine import (
     Passage,
     RecordFilter,
     Scope,
+    forget_lost_sources,
     link_derived,
     new_id,
 )
@@ -108,6 +109,11 @@ class HygieneJob(MemoryJob[HygieneSettings]):
         await link_derived(lineage, group.workspace, Derived.PASSAGE, survivor.id, merged)
         if survivor is not newest:
             await self._store.passages.insert([survivor])
+        # A duplicate forgotten while this merge read it takes what the merge wrote with it;
+        # the others stay for the next run to merge.
+        await forget_lost_sources(self._store, (), [p.id for p in (newest, *older)])
+        if await self._store.passages.get(survivor.id) is None:
+            return set()
         await self._store.passages.delete(sorted(gone))
         await lineage.unlink_records(Derived.PASSAGE, sorted(gone))
         return gone

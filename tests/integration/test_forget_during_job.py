@@ -1,21 +1,24 @@
-"""A forget that lands while a background job's model call is in flight wins over the job:
-what the job writes afterwards from the forgotten person's words (block lines, passages, a
-digest) is removed once written, on both stores."""
+"""A forget that lands while a background job waits on its model or embedder wins over the
+job: what the job writes afterwards from the forgotten person's words (block lines, passages,
+a digest, a merged passage) is removed once written, on both stores."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from engine.user_data import UserDataService
 from jobs import RunRecord
 from jobs.consolidation import ConsolidationJob
 from jobs.digests import DigestJob
+from jobs.hygiene import HygieneJob
 from tests.fakes.openai_server import text, tool_call
 from tests.integration.test_forget_complete import dump
-from tests.integration.test_jobs_archival import world
-from tests.integration.test_jobs_world import WORKSPACE, World, private, public
+from tests.integration.test_jobs_archival import AngleEmbedder, keep, texts, world
+from tests.integration.test_jobs_world import EVERY_S, WORKSPACE, World, private, public
 
 __all__ = ["world"]
 
@@ -74,3 +77,52 @@ async def test_forgetting_a_person_while_their_day_is_digested_leaves_no_digest_
 
     assert record.detail.startswith("digest of"), record
     assert await secret_left(world) == []
+
+
+class HeldEmbedder(AngleEmbedder):
+    """Embeds by angle, holding each call until ``release`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def embed(self, texts: Sequence[str]) -> Any:
+        self.entered.set()
+        await self.release.wait()
+        return await super().embed(texts)
+
+
+async def test_forgetting_a_person_while_hygiene_merges_their_passage_leaves_none_of_it(
+    world: World,
+) -> None:
+    channel = public("general")
+    angles = HeldEmbedder()
+    await world.said(channel, "ivy", "some activity")
+    bobs = await keep(
+        world, angles, channel, "Standup is at 9:30.", 0.0, ago=timedelta(days=2), users=("bob",)
+    )
+    alices = await keep(
+        world,
+        angles,
+        channel,
+        f"Standup is at 9:30 in room {SECRET}.",
+        0.1,
+        ago=timedelta(hours=1),
+        users=("alice",),
+    )
+    # Not embedded yet: the merge embeds it, and the forget lands while it does.
+    await world.store.passages.delete([alices.id])
+    await world.store.passages.insert([replace(alices, embedding=None)])
+    job = HygieneJob(world.store, angles, world.settings(duplicate_similarity=0.95), EVERY_S)
+    run = asyncio.ensure_future(world.runner().run_job(job))
+    async with asyncio.timeout(20):
+        await angles.entered.wait()
+    await UserDataService(world.store).forget_user(WORKSPACE, "alice")
+    angles.release.set()
+    async with asyncio.timeout(30):
+        await run
+
+    assert await secret_left(world) == []
+    # Bob's wording was not merged into what was forgotten: it stays.
+    assert [p.id for p in await texts(world, channel)] == [bobs.id]
