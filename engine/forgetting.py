@@ -22,7 +22,7 @@ from engine.ports import ForgetReport
 from engine.records import ConversationKey, Message
 from engine.search.hybrid import HybridSearch
 from engine.store.forget_marks import ForgetMark, MarkKind
-from engine.store.lineage import REDACTED, Derived, DerivedRecord, block_line_id
+from engine.store.lineage import Derived, DerivedRecord, block_line_id
 from engine.store.protocol import Store
 
 log = logging.getLogger(__name__)
@@ -88,18 +88,18 @@ class Forgetting:
         return removed
 
     async def forget_lost(
-        self, message_ids: Collection[str], passage_ids: Collection[str] = ()
+        self, messages: Iterable[Message], passage_ids: Collection[str] = ()
     ) -> ForgetReport:
-        """Remove what was derived from those of ``message_ids`` that are gone or redacted
-        now, and from those of ``passage_ids`` that are gone.
+        """Remove what was derived from those of ``messages`` (as they were read) that are
+        gone, redacted or edited now, and from those of ``passage_ids`` that are gone.
 
         A background pass reads records, and only later writes what it derived from them
-        (their links first): a forget in between found no links to follow. Checked once the
-        writes are done, a source forgotten before them is caught here, and a forget after
-        them finds their links."""
-        ids = sorted(set(message_ids))
-        kept = {m.id for m in await self.store.messages.by_ids(ids) if m.content != REDACTED}
-        lost = [i for i in ids if i not in kept]
+        (their links first): a forget or an edit in between found no links to follow. Checked
+        once the writes are done, a source forgotten before them is caught here, and a forget
+        after them finds their links."""
+        read = {m.id: m.content for m in messages}
+        now = {m.id: m.content for m in await self.store.messages.by_ids(sorted(read))}
+        lost = [i for i in sorted(read) if now.get(i) != read[i]]
         for passage_id in sorted(set(passage_ids)):
             if await self.store.passages.get(passage_id) is None:
                 lost.append(passage_id)
@@ -243,11 +243,11 @@ class Forgetting:
 
 
 async def forget_lost_sources(
-    store: Store, message_ids: Collection[str], passage_ids: Collection[str] = ()
+    store: Store, messages: Iterable[Message], passage_ids: Collection[str] = ()
 ) -> ForgetReport:
     """``Forgetting.forget_lost`` on ``store``: for a background job, once it has written what
     it derived from these messages and passages."""
-    return await Forgetting(store).forget_lost(message_ids, passage_ids)
+    return await Forgetting(store).forget_lost(messages, passage_ids)
 
 
 def line_ids(block_id: str, value: str) -> list[str]:

@@ -77,6 +77,7 @@ class ConsolidationJob(MemoryJob[ConsolidationSettings]):
             return "agent no longer exists"
         after = await self.checkpoint(conversation)
         new = await self._store.messages.between(conversation, after, activity.last_seq)
+        stored = {m.id: m for m in new}
         limit = min(_PASS_CHARS, int(ctx.model.budget * 4 * _PASS_BUDGET_SHARE))
         passes = writes = 0
         for batch in self._batches([_clipped(m, limit, conversation) for m in new], limit):
@@ -106,7 +107,7 @@ class ConsolidationJob(MemoryJob[ConsolidationSettings]):
                     read=[m.id for m in batch]
                     + sorted({person_source(f.workspace, f.user) for f in ratings}),
                 )
-                ctx.reads(m.id for m in batch)
+                ctx.reads(stored[m.id] for m in batch)
                 report = await run_pass(self._store, self._embedder, task, ctx.model)
                 writes += report.succeeded(MEMORY_WRITES)
                 passes += 1

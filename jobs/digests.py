@@ -92,7 +92,7 @@ class DigestJob(MemoryJob[DigestSettings]):
         said = [m for m in day if m.role is Role.USER]
         if len(said) < self._settings.digest_min_messages:
             return f"quiet day: {len(said)} messages from people"
-        ctx.reads(m.id for m in day)
+        ctx.reads(day)
         lines = transcript(day, agent.name)
         while sum(len(line) for line in lines) > _DIGEST_CHARS:
             lines = lines[len(lines) // 4 :]

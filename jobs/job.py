@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from engine import Embedder, RunRecord, Scope, Store, new_id
+from engine import Embedder, Message, RunRecord, Scope, Store, new_id
 from jobs.budget import BudgetedModel
 
 
@@ -34,12 +34,13 @@ class RunContext:
 
     model: BudgetedModel
     now: datetime
-    read: set[str] = field(default_factory=set)
+    read: dict[str, Message] = field(default_factory=dict)
 
-    def reads(self, message_ids: Iterable[str]) -> None:
-        """The run writes what it derives from these messages: were one forgotten before the
-        run ends, what was derived from it is forgotten once the run has written it."""
-        self.read.update(message_ids)
+    def reads(self, messages: Iterable[Message]) -> None:
+        """The run writes what it derives from these messages (as stored, never clipped):
+        were one forgotten or edited before the run ends, what was derived from it is
+        forgotten once the run has written it."""
+        self.read.update((m.id, m) for m in messages)
 
 
 class Job[T](Protocol):

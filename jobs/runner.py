@@ -151,14 +151,14 @@ class JobRunner:
         self, job: Job[Any], target: Target[Any], model: BudgetedModel, now: datetime
     ) -> str:
         """Run ``job`` on ``target``; then, also when it failed, forget what it wrote from
-        messages forgotten while it ran (``engine.forget_lost_sources``): such a forget
+        messages forgotten or edited while it ran (``engine.forget_lost_sources``): such a forget
         found none of it, as it was not written yet."""
         ctx = RunContext(model, now)
         try:
             return await job.run(target.value, ctx)
         finally:
             if ctx.read:
-                await forget_lost_sources(self._store, ctx.read)
+                await forget_lost_sources(self._store, ctx.read.values())
 
     async def _finish(
         self,

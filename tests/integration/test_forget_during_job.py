@@ -10,6 +10,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from engine.forgetting import Forgetting
+from engine.records import new_id, next_seq
 from engine.user_data import UserDataService
 from jobs import RunRecord
 from jobs.consolidation import ConsolidationJob
@@ -59,6 +61,39 @@ async def test_forgetting_a_person_during_a_memory_pass_leaves_nothing_it_learne
 
     assert "3 memory writes" in record.detail, record
     assert await secret_left(world) == []
+
+
+async def test_a_message_edited_during_a_memory_pass_leaves_nothing_learned_of_its_old_text(
+    world: World,
+) -> None:
+    channel = public("general")
+    bobs = await world.said(channel, "bob", "Morning.")
+    alices = replace(
+        bobs,
+        id=new_id(),
+        seq=next_seq(),
+        author="alice",
+        author_name="Alice",
+        content=f"The launch codename is {SECRET}.",
+        platform_ref="M-1",
+    )
+    await world.store.messages.append([alices])
+    world.llm.push(
+        tool_call("core_memory_append", label="channel", content=f"Launch: {SECRET}."),
+        tool_call("archival_memory_insert", content=f"The launch codename is {SECRET}."),
+        tool_call("finish_memory_pass"),
+    )
+    world.llm.block()
+    run = asyncio.ensure_future(world.runner().run_job(world.memory_job(ConsolidationJob)))
+    async with asyncio.timeout(20):
+        await world.llm.wait_for_in_flight(1)
+    edit = Forgetting(world.store).platform_edit(WORKSPACE, "general", "M-1", "Never mind.")
+    assert (await edit)[0] == 1
+    world.llm.unblock()
+    async with asyncio.timeout(30):
+        await run
+
+    assert [v for v in await secret_left(world) if "never mind" not in v] == []
 
 
 async def test_forgetting_a_person_while_their_day_is_digested_leaves_no_digest_of_it(
