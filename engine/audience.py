@@ -109,16 +109,18 @@ class Scope:
             case ScopeKind.PRIVATE:
                 return f"only in the private channel {self.about}"
 
-    def audience_of(self, conversation: ConversationKey) -> Audience:
-        """The audience of ``conversation``, whose messages are stored under this scope."""
+    def audience_of(self, conversation: ConversationKey, *, outside: bool = False) -> Audience:
+        """The audience of ``conversation``, whose messages are stored under this scope;
+        ``outside``: people of another organisation heard them (a Slack Connect channel or
+        DM), so it reads nothing of the workspace's memory."""
         workspace, channel = conversation.workspace, conversation.channel
         match self.kind:
             case ScopeKind.DM:
-                return Audience(workspace, AudienceKind.DM, channel, self.about)
+                return Audience(workspace, AudienceKind.DM, channel, self.about, outside)
             case ScopeKind.PRIVATE:
-                return Audience(workspace, AudienceKind.PRIVATE, channel)
+                return Audience(workspace, AudienceKind.PRIVATE, channel, outside=outside)
             case ScopeKind.WORKSPACE:
-                return Audience(workspace, AudienceKind.PUBLIC, channel)
+                return Audience(workspace, AudienceKind.PUBLIC, channel, outside=outside)
             case ScopeKind.AGENT:
                 raise ValueError(
                     f"messages of {conversation} carry the scope 'agent', which no "

@@ -24,6 +24,7 @@ from engine import (
     Message,
     Rating,
     Role,
+    Scope,
     person_source,
     run_pass,
 )
@@ -83,7 +84,9 @@ class ConsolidationJob(MemoryJob[ConsolidationSettings]):
         for batch in self._batches([_clipped(m, limit, conversation) for m in new], limit):
             # A channel that changed audience holds messages of both: each batch is one
             # audience's, and what it teaches lands where that audience reads.
-            audience = batch[0].scope.audience_of(conversation)
+            audience = batch[0].scope.audience_of(
+                conversation, outside=await self._heard_outside(batch)
+            )
             ratings = await self._store.feedback.for_turns(
                 sorted({m.turn_id for m in batch if m.turn_id})
             )
@@ -115,6 +118,19 @@ class ConsolidationJob(MemoryJob[ConsolidationSettings]):
         if not new:
             await self._save_checkpoint(activity, activity.last_seq)
         return f"{len(new)} messages read in {passes} passes; {writes} memory writes"
+
+    async def _heard_outside(self, batch: Sequence[Message]) -> bool:
+        """Whether people of another organisation heard ``batch`` (a Slack Connect channel or
+        DM, or a turn with someone outside): the inbox items of its turns keep the audience
+        they came from, and a pass over such talk reads nothing of the workspace's memory,
+        as the turns themselves did not. A public channel's talk never is."""
+        if batch[0].scope == Scope.workspace():
+            return False
+        for turn in sorted({m.turn_id for m in batch if m.turn_id}):
+            item = await self._store.inbox.get(turn)
+            if item is not None and item.inbound.audience.outside:
+                return True
+        return False
 
     def _batches(
         self, messages: Sequence[Message], limit: int = _PASS_CHARS

@@ -100,6 +100,16 @@ def test_the_audience_of_a_conversation_is_rebuilt_from_its_scope() -> None:
         Scope.agent().audience_of(CHANNEL)
 
 
+def test_a_conversation_heard_outside_the_workspace_is_rebuilt_reading_only_its_own() -> None:
+    shared = Scope.private("C1").audience_of(CHANNEL, outside=True)
+    assert shared == Audience("slack:T1", AudienceKind.PRIVATE, "C1", outside=True)
+    assert shared.readable_scopes == (Scope.agent(), Scope.private("C1"))
+    partner = Scope.dm("U1").audience_of(DM_CHANNEL, outside=True)
+    assert partner.readable_scopes == (Scope.agent(), Scope.dm("U1"))
+    with pytest.raises(ValueError, match="never public"):
+        Scope.workspace().audience_of(CHANNEL, outside=True)
+
+
 def test_an_audience_reads_general_to_specific_and_never_another_dm() -> None:
     dm = Audience("slack:T1", AudienceKind.DM, "D1", "U1")
     assert dm.readable_scopes == (Scope.agent(), Scope.workspace(), Scope.dm("U1"))
