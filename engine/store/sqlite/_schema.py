@@ -60,6 +60,17 @@ END;
 """
 
 
+def _link_table(name: str) -> str:
+    """A table of lineage links: record ``record_id`` of ``kind`` was derived from ``source``."""
+    return f"""CREATE TABLE IF NOT EXISTS {name} (
+    kind TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    workspace TEXT NOT NULL,
+    PRIMARY KEY (kind, record_id, source)
+) WITHOUT ROWID;"""
+
+
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS agents (
     id TEXT PRIMARY KEY,
@@ -219,23 +230,11 @@ CREATE INDEX IF NOT EXISTS approvals_pending ON approvals (status, expires_at);
 CREATE INDEX IF NOT EXISTS approvals_unresumed ON approvals (resumed_at, decided_at);
 
 -- Lineage: record ``record_id`` of ``kind`` was derived from ``source`` (see engine.store.lineage).
-CREATE TABLE IF NOT EXISTS lineage (
-    kind TEXT NOT NULL,
-    record_id TEXT NOT NULL,
-    source TEXT NOT NULL,
-    workspace TEXT NOT NULL,
-    PRIMARY KEY (kind, record_id, source)
-) WITHOUT ROWID;
+{_link_table("lineage")}
 CREATE INDEX IF NOT EXISTS lineage_source ON lineage (source);
 -- Links written since the last move into ``lineage``, appended without a source index
 -- (see engine.store.sqlite.lineage).
-CREATE TABLE IF NOT EXISTS lineage_recent (
-    kind TEXT NOT NULL,
-    record_id TEXT NOT NULL,
-    source TEXT NOT NULL,
-    workspace TEXT NOT NULL,
-    PRIMARY KEY (kind, record_id, source)
-) WITHOUT ROWID;
+{_link_table("lineage_recent")}
 
 -- Knowledge sources (see engine.store.sources): each chunk is also a row of ``passages``.
 CREATE TABLE IF NOT EXISTS source_documents (
