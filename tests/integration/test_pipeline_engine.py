@@ -284,21 +284,24 @@ async def test_a_message_received_by_a_process_refused_the_lease_is_served_by_it
     slow_poll = replace(FAST, poll_interval=3600.0)
     runner, port = RecordingRunner(gate=asyncio.Event()), DedupingPort()
     holder = await started(store, runner, port, settings=slow_poll)
-    other = await started(store, RecordingRunner(), DedupingPort(), settings=slow_poll)
     try:
         first = await holder.receive(inbound("one"))
         await asyncio.wait_for(runner.started.wait(), 5)
-        second = await other.receive(inbound("two"))
-        assert second.outcome is ReceiveOutcome.ACCEPTED
-        async with asyncio.timeout(10):  # the other engine was refused the lease
-            while other.waiting_conversations or other.running_turns:  # noqa: ASYNC110
-                await asyncio.sleep(0.01)
-        assert runner.gate is not None
-        runner.gate.set()
-        await settle(holder, first.inbox_id, second.inbox_id)
-        assert runner.calls == [("one",), ("two",)]
+        # Started once the holder runs the turn, so its first inbox read cannot take "one".
+        other = await started(store, RecordingRunner(), DedupingPort(), settings=slow_poll)
+        try:
+            second = await other.receive(inbound("two"))
+            assert second.outcome is ReceiveOutcome.ACCEPTED
+            async with asyncio.timeout(10):  # the other engine was refused the lease
+                while other.waiting_conversations or other.running_turns:  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)
+            assert runner.gate is not None
+            runner.gate.set()
+            await settle(holder, first.inbox_id, second.inbox_id)
+            assert runner.calls == [("one",), ("two",)]
+        finally:
+            await other.stop()
     finally:
-        await other.stop()
         await holder.stop()
 
 
