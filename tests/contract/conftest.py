@@ -58,3 +58,15 @@ def store(backend: tuple[Store, OpenReplica]) -> Store:
 @pytest.fixture
 def open_replica(backend: tuple[Store, OpenReplica]) -> OpenReplica:
     return backend[1]
+
+
+async def upgraded_sqlite(path: Path) -> SQLiteStore:
+    """The embedded store on a file written by an earlier version, opened as a start finds it
+    (started twice first: the second start must find nothing left to upgrade)."""
+    for _ in range(2):
+        store = SQLiteStore(path)
+        await store.setup()
+        await store.close()
+    store = SQLiteStore(path)
+    await store.setup()
+    return store

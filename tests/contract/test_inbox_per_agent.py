@@ -17,7 +17,7 @@ from pymongo import ASCENDING, IndexModel
 from engine.records import InboundKind
 from engine.store.codec import encode
 from engine.store.protocol import Store
-from engine.store.sqlite import SQLiteStore
+from tests.contract.conftest import upgraded_sqlite
 from tests.contract.records import inbox_item
 
 OTHER_AGENT = "agent-2"
@@ -84,13 +84,7 @@ async def test_sqlite_file_from_before_gets_per_agent_dedupe(tmp_path: Path) -> 
             ),
         )
     conn.close()
-    for _ in range(2):  # the second start finds nothing left to upgrade
-        store = SQLiteStore(path)
-        await store.setup()
-        await store.close()
-
-    store = SQLiteStore(path)
-    await store.setup()
+    store = await upgraded_sqlite(path)
     try:
         assert await store.inbox.get(earlier.id) == earlier
         assert not await store.inbox.put(inbox_item("Ev2", message_ref="171.1"))

@@ -10,8 +10,7 @@ from pathlib import Path
 
 from engine.store.protocol import Store
 from engine.store.queues import InboxStatus, LeaseGrant
-from engine.store.sqlite import SQLiteStore
-from tests.contract.conftest import OpenReplica
+from tests.contract.conftest import OpenReplica, upgraded_sqlite
 from tests.contract.records import inbox_item
 
 
@@ -67,13 +66,7 @@ async def test_sqlite_file_from_before_keeps_its_leases_and_notes_refusals(
         conn.execute("CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT, expires REAL)")
         conn.execute("INSERT INTO leases VALUES ('conv-1', 'worker-a', ?)", (time.time() + 60,))
     conn.close()
-    for _ in range(2):  # the second start finds nothing left to upgrade
-        store = SQLiteStore(path)
-        await store.setup()
-        await store.close()
-
-    store = SQLiteStore(path)
-    await store.setup()
+    store = await upgraded_sqlite(path)
     try:
         assert await store.leases.take("conv-1", "worker-b", 30) is LeaseGrant.REFUSED
         assert await store.leases.release("conv-1", "worker-a") is True

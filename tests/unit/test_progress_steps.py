@@ -71,45 +71,43 @@ async def test_steps_are_shown_in_order_and_a_superseded_one_is_skipped() -> Non
     assert shown == ["searching memory…", "asking the calendar…"]
 
 
+class _HeldPlatform:
+    """A platform that shows each step at once but answers only once ``release`` is set."""
+
+    def __init__(self) -> None:
+        self.shown: list[str] = []
+        self.landed: list[str] = []
+        self.release = asyncio.Event()
+
+    async def show(self, label: str) -> None:
+        self.shown.append(label)
+        await self.release.wait()
+        self.landed.append(label)
+
+
 async def test_no_step_is_shown_after_the_turns_steps_are_closed() -> None:
-    shown: list[str] = []
-    landed: list[str] = []
-    release = asyncio.Event()
-
-    async def slow(label: str) -> None:
-        shown.append(label)
-        await release.wait()
-        landed.append(label)
-
-    async with reporting_steps(slow):
+    platform = _HeldPlatform()
+    async with reporting_steps(platform.show):
         await report_step("searching memory…")
         await asyncio.sleep(0)
         await report_step("updating notes…")  # still waiting when the turn ends
-        asyncio.get_running_loop().call_later(0.05, release.set)
+        asyncio.get_running_loop().call_later(0.05, platform.release.set)
     # The step on its way landed before the block was left; the waiting one was dropped.
-    assert landed == ["searching memory…"]
+    assert platform.landed == ["searching memory…"]
     await report_step("too late")
     await asyncio.sleep(0.1)
-    assert shown == ["searching memory…"]
+    assert platform.shown == ["searching memory…"]
 
 
 async def test_the_reply_supersedes_a_waiting_step_once_the_one_on_its_way_landed() -> None:
-    shown: list[str] = []
-    landed: list[str] = []
-    release = asyncio.Event()
-
-    async def slow(label: str) -> None:
-        shown.append(label)
-        await release.wait()
-        landed.append(label)
-
-    async with reporting_steps(slow) as sender:
+    platform = _HeldPlatform()
+    async with reporting_steps(platform.show) as sender:
         await report_step("searching memory…")
         await asyncio.sleep(0)
         await report_step("updating notes…")
-        asyncio.get_running_loop().call_later(0.05, release.set)
+        asyncio.get_running_loop().call_later(0.05, platform.release.set)
         await supersede_steps()  # the reply is about to show
-        assert landed == ["searching memory…"]
+        assert platform.landed == ["searching memory…"]
         await report_step("searching past conversations…")  # a step after the reply shows
         await sender.landed(STEP_TIMEOUT_S)
-    assert shown == ["searching memory…", "searching past conversations…"]
+    assert platform.shown == ["searching memory…", "searching past conversations…"]
